@@ -1,0 +1,3 @@
+from jointplan.cli import main
+
+main()

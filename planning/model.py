@@ -1,0 +1,489 @@
+"""The joint planning model in Pyomo: one function per constraint family, called by build_model.
+
+Notation (all indexed by period t = 0..T-1):
+
+- ``inventory[s,p,t]`` on hand at the end of t; ``produce``/``subcontract[s,p,t]`` at plants;
+  ``ship[l,p,t]`` leaving on lane l in t and arriving in t + lead(l);
+- ``sales``, ``backlog``, ``lost_sales[s,p,t]`` at demand sites;
+- ``workforce``, ``hire``, ``layoff``, ``overtime[s,t]`` at plants; ``run[s,p,t]`` setups (binary);
+- ``cash[a,t]`` closing cash of partner a (free), ``funding_gap[a,t]`` its shortfall below minimum.
+
+Every constraint family is an indexed ``Constraint`` whose name is stable (see ``CONSTRAINT_FAMILIES``)
+so reports and infeasibility diagnoses can cite ``family[index]``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Iterable, Protocol, Sequence
+
+import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression
+
+from scenarios.schema import Objective
+
+from .data import PlanningData
+
+CONSTRAINT_FAMILIES = (
+    "inventory_balance",
+    "production_capacity",
+    "overtime_limit",
+    "subcontract_limit",
+    "setup_link",
+    "workforce_balance",
+    "workforce_ending",
+    "lane_capacity",
+    "storage_capacity",
+    "demand_satisfaction",
+    "backlog_clearance",
+    "safety_stock",
+    "ending_inventory",
+    "cash_balance",
+    "minimum_cash",
+)
+
+
+class ModelExtension(Protocol):
+    """A module that adds to the planning model without editing planning/ (e.g. finance).
+
+    Called in this order by :func:`build_model`: ``declare`` after the core variables exist;
+    ``cash_terms`` while each partner's cash balance is built (terms are money *into* the
+    partner's cash in that period); ``add_constraints`` after the core constraints;
+    ``objective_terms`` (added to profit, i.e. a cost is a negative coefficient).
+    ``read_solution`` gets the solved model and returns extra tables for the plan.
+    """
+
+    name: str
+
+    def declare(self, m: pyo.ConcreteModel, d: PlanningData) -> None: ...
+
+    def cash_terms(self, m: pyo.ConcreteModel, d: PlanningData) -> Iterable[tuple[str, int, float, Any]]: ...
+
+    def add_constraints(self, m: pyo.ConcreteModel, d: PlanningData) -> None: ...
+
+    def objective_terms(self, m: pyo.ConcreteModel, d: PlanningData) -> Iterable[tuple[float, Any]]: ...
+
+    def read_solution(self, m: pyo.ConcreteModel, d: PlanningData) -> dict[str, Any]: ...
+
+
+Row = tuple[Any, Sequence[float], Sequence[Any], float | None, float | None]
+"""(index, coefficients, variables, lower bound, upper bound)"""
+
+
+def _add_family(m: pyo.ConcreteModel, name: str, rows: list[Row]) -> None:
+    """Declare one indexed constraint family ``lb <= sum(coef * var) <= ub`` from rows."""
+    index = [r[0] for r in rows]
+    by_index = {r[0]: r for r in rows}
+
+    def rule(_m, *idx):
+        key = idx if len(idx) > 1 else idx[0]
+        _, coefs, variables, lb, ub = by_index[key]
+        return (lb, LinearExpression(constant=0.0, linear_coefs=list(coefs), linear_vars=list(variables)), ub)
+
+    setattr(m, f"{name}_index", pyo.Set(initialize=index, dimen=None, ordered=True))
+    setattr(m, name, pyo.Constraint(getattr(m, f"{name}_index"), rule=rule))
+
+
+# ---------------------------------------------------------------------------------------------
+# Variables
+# ---------------------------------------------------------------------------------------------
+
+
+def declare_variables(m: pyo.ConcreteModel, d: PlanningData) -> None:
+    T = range(d.T)
+    nn = pyo.NonNegativeReals
+
+    def keyed(keys):
+        return [(*k, t) for k in keys for t in T]
+
+    m.T = pyo.Set(initialize=list(T), ordered=True)
+    m.inventory = pyo.Var(keyed(d.stock_keys), domain=nn)
+    m.produce = pyo.Var(keyed(d.production_keys), domain=nn)
+    m.subcontract = pyo.Var(keyed(d.subcontract_keys), domain=nn)
+    m.run = pyo.Var(keyed(d.setup_keys), domain=pyo.Binary)
+    m.ship = pyo.Var(keyed(d.ship_keys), domain=nn)
+    m.sales = pyo.Var(keyed(d.demand_keys), domain=nn)
+    m.backlog = pyo.Var(keyed(d.backlog_keys), domain=nn)
+    m.lost_sales = pyo.Var(keyed(d.lost_keys), domain=nn)
+    ss_keys = list(d.safety_stock) if d.safety_stock_soft else []
+    m.safety_shortfall = pyo.Var(keyed(ss_keys), domain=nn)
+
+    wf_plants = [s for s, p in d.plants.items() if p.has_workforce]
+    int_plants = {s for s in wf_plants if d.plants[s].integer_workforce}
+
+    def wf_domain(_m, s, t):
+        return pyo.NonNegativeIntegers if s in int_plants else nn
+
+    def wf_bounds(_m, s, t):
+        p = d.plants[s]
+        ub = None if p.max_workers is None else float(p.max_workers[t])
+        return float(p.min_workers[t]), ub
+
+    m.workforce = pyo.Var(keyed([(s,) for s in wf_plants]), domain=wf_domain, bounds=wf_bounds)
+    m.hire = pyo.Var(keyed([(s,) for s in wf_plants]), domain=wf_domain)
+    m.layoff = pyo.Var(keyed([(s,) for s in wf_plants]), domain=wf_domain)
+    m.overtime = pyo.Var(keyed([(s,) for s, p in d.plants.items() if p.has_overtime]), domain=nn)
+    m.cash = pyo.Var(keyed([(a,) for a in d.partners]), domain=pyo.Reals)
+    m.funding_gap = pyo.Var(keyed([(a,) for a in d.partners]) if d.cash_soft else [], domain=nn)
+    # Each family is declared key-major, period-minor: its values reshape to (len(keys), T).
+    m.family_keys = {
+        "inventory": d.stock_keys,
+        "produce": d.production_keys,
+        "subcontract": d.subcontract_keys,
+        "run": d.setup_keys,
+        "ship": d.ship_keys,
+        "sales": d.demand_keys,
+        "backlog": d.backlog_keys,
+        "lost_sales": d.lost_keys,
+        "safety_shortfall": ss_keys,
+        "workforce": [(s,) for s in wf_plants],
+        "hire": [(s,) for s in wf_plants],
+        "layoff": [(s,) for s in wf_plants],
+        "overtime": [(s,) for s, p in d.plants.items() if p.has_overtime],
+        "cash": [(a,) for a in d.partners],
+        "funding_gap": [(a,) for a in d.partners] if d.cash_soft else [],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Constraint families
+# ---------------------------------------------------------------------------------------------
+
+
+def inventory_balance(m: pyo.ConcreteModel, d: PlanningData) -> None:
+    """inventory[s,p,t] = inventory[s,p,t-1] + produce + subcontract + sum_in ship[l,p,t-lead(l)]
+    - sum_out ship[l,p,t] - sales[s,p,t]; inventory[s,p,-1] = opening inventory."""
+    produce, sub, ship, sales, inv = m.produce, m.subcontract, m.ship, m.sales, m.inventory
+    made, bought, sold = set(d.production_keys), set(d.subcontract_keys), set(d.demand_keys)
+    rows: list[Row] = []
+    for key in d.stock_keys:
+        s, p = key
+        ins = [(ln, d.lane_lead[ln]) for ln in d.inflows_into.get(key, [])]
+        outs = d.outflows_from.get(key, [])
+        for t in range(d.T):
+            coefs, vs = [1.0], [inv[s, p, t]]
+            if t > 0:
+                coefs.append(-1.0)
+                vs.append(inv[s, p, t - 1])
+            if key in made:
+                coefs.append(-1.0)
+                vs.append(produce[s, p, t])
+            if key in bought:
+                coefs.append(-1.0)
+                vs.append(sub[s, p, t])
+            for ln, lead in ins:
+                if t - lead >= 0:
+                    coefs.append(-1.0)
+                    vs.append(ship[ln, p, t - lead])
+            for ln in outs:
+                coefs.append(1.0)
+                vs.append(ship[ln, p, t])
+            if key in sold:
+                coefs.append(1.0)
+                vs.append(sales[s, p, t])
+            rhs = d.opening_inventory[key] if t == 0 else 0.0
+            rows.append(((s, p, t), coefs, vs, rhs, rhs))
+    _add_family(m, "inventory_balance", rows)
+
+
+def production_capacity(m: pyo.ConcreteModel, d: PlanningData) -> None:
+    """sum_p hours_per_unit[p,t] * produce[s,p,t] <= regular capacity[t] + overtime[s,t], where the
+    regular capacity is a given figure or hours_per_worker[t] * workforce[s,t]."""
+    rows: list[Row] = []
+    for s, pl in d.plants.items():
+        if pl.regular_capacity is None and not pl.has_workforce:
+            continue  # unlimited
+        for t in range(d.T):
+            coefs = [float(pl.hours_per_unit[p][t]) for p in pl.products]
+            vs = [m.produce[s, p, t] for p in pl.products]
+            if pl.has_overtime:
+                coefs.append(-1.0)
+                vs.append(m.overtime[s, t])
+            if pl.has_workforce:
+                coefs.append(-float(pl.hours_per_worker[t]))
+                vs.append(m.workforce[s, t])
+                ub = 0.0
+            else:
+                ub = float(pl.regular_capacity[t])
+            rows.append(((s, t), coefs, vs, None, ub))
+    _add_family(m, "production_capacity", rows)
+
+
+def overtime_limit(m: pyo.ConcreteModel, d: PlanningData) -> None:
+    """overtime[s,t] <= max_total[t]; overtime[s,t] <= max_per_worker[t] * workforce[s,t]."""
+    rows: list[Row] = []
+    for s, pl in d.plants.items():
+        if not pl.has_overtime:
+            continue
+        for t in range(d.T):
+            if pl.overtime_max_total is not None:
+                rows.append(((s, "total", t), [1.0], [m.overtime[s, t]], None, float(pl.overtime_max_total[t])))
+            if pl.overtime_max_per_worker is not None:
+                rows.append(
+                    (
+                        (s, "per_worker", t),
+                        [1.0, -float(pl.overtime_max_per_worker[t])],
+                        [m.overtime[s, t], m.workforce[s, t]],
+                        None,
+                        0.0,
+                    )
+                )
+    _add_family(m, "overtime_limit", rows)
+
+
+def subcontract_limit(m: pyo.ConcreteModel, d: PlanningData) -> None:
+    """sum_p subcontract[s,p,t] <= max_units[t]."""
+    rows: list[Row] = []
+    for s, pl in d.plants.items():
+        if not pl.has_subcontracting or pl.subcontract_max is None:
+            continue
+        for t in range(d.T):
+            vs = [m.subcontract[s, p, t] for p in pl.products]
+            rows.append(((s, t), [1.0] * len(vs), vs, None, float(pl.subcontract_max[t])))
+    _add_family(m, "subcontract_limit", rows)
+
+
+def setup_link(m: pyo.ConcreteModel, d: PlanningData) -> None:
+    """produce[s,p,t] <= M[p,t] * run[s,p,t], M the most that could ever be needed or made."""
+    rows: list[Row] = []
+    for s, p in d.setup_keys:
+        big_m = d.plants[s].setup_big_m[p]
+        for t in range(d.T):
+            rows.append(((s, p, t), [1.0, -float(big_m[t])], [m.produce[s, p, t], m.run[s, p, t]], None, 0.0))
+    _add_family(m, "setup_link", rows)
+
+
+def workforce_balance(m: pyo.ConcreteModel, d: PlanningData) -> None:
+    """workforce[s,t] = workforce[s,t-1] + hire[s,t] - layoff[s,t]; workforce[s,-1] = opening;
+    workforce[s,T-1] >= ending minimum where one is given."""
+    rows: list[Row] = []
+    ending: list[Row] = []
+    for s, pl in d.plants.items():
+        if not pl.has_workforce:
+            continue
+        for t in range(d.T):
+            coefs, vs = [1.0, -1.0, 1.0], [m.workforce[s, t], m.hire[s, t], m.layoff[s, t]]
+            if t > 0:
+                coefs.append(-1.0)
+                vs.append(m.workforce[s, t - 1])
+            rhs = pl.workforce_opening if t == 0 else 0.0
+            rows.append(((s, t), coefs, vs, rhs, rhs))
+        if pl.ending_min_workers is not None:
+            ending.append((s, [1.0], [m.workforce[s, d.T - 1]], pl.ending_min_workers, None))
+    _add_family(m, "workforce_balance", rows)
+    _add_family(m, "workforce_ending", ending)
+
+
+def lane_capacity(m: pyo.ConcreteModel, d: PlanningData) -> None:
+    """sum_p volume[p] * ship[l,p,t] <= capacity[l,t]."""
+    by_lane: dict[str, list[str]] = defaultdict(list)
+    for ln, p in d.ship_keys:
+        by_lane[ln].append(p)
+    rows: list[Row] = []
+    for ln, cap in d.lane_capacity.items():
+        ps = by_lane[ln]
+        for t in range(d.T):
+            rows.append(((ln, t), [d.volume[p] for p in ps], [m.ship[ln, p, t] for p in ps], None, float(cap[t])))
+    _add_family(m, "lane_capacity", rows)
+
+
+def storage_capacity(m: pyo.ConcreteModel, d: PlanningData) -> None:
+    """sum_p volume[p] * inventory[s,p,t] <= capacity[s,t]."""
+    by_site: dict[str, list[str]] = defaultdict(list)
+    for s, p in d.stock_keys:
+        by_site[s].append(p)
+    rows: list[Row] = []
+    for s, cap in d.storage_capacity.items():
+        ps = by_site[s]
+        for t in range(d.T):
+            rows.append(((s, t), [d.volume[p] for p in ps], [m.inventory[s, p, t] for p in ps], None, float(cap[t])))
+    _add_family(m, "storage_capacity", rows)
+
+
+def demand_satisfaction(m: pyo.ConcreteModel, d: PlanningData) -> None:
+    """Backlog sites: sales[t] + backlog[t] - backlog[t-1] = demand[t] (backlog[-1] = opening backlog),
+    and backlog[T-1] = 0 where it must be cleared. Lost-sales sites: sales[t] + lost_sales[t] = demand[t]
+    (+ opening backlog in period 0)."""
+    backlogged = set(d.backlog_keys)
+    rows: list[Row] = []
+    clearance: list[Row] = []
+    for key in d.demand_keys:
+        s, p = key
+        q = d.demand[key]
+        for t in range(d.T):
+            rhs = float(q[t]) + (d.opening_backlog.get(key, 0.0) if t == 0 else 0.0)
+            if key in backlogged:
+                coefs, vs = [1.0, 1.0], [m.sales[s, p, t], m.backlog[s, p, t]]
+                if t > 0:
+                    coefs.append(-1.0)
+                    vs.append(m.backlog[s, p, t - 1])
+            else:
+                coefs, vs = [1.0, 1.0], [m.sales[s, p, t], m.lost_sales[s, p, t]]
+            rows.append(((s, p, t), coefs, vs, rhs, rhs))
+        if key in backlogged and d.clear_backlog[s]:
+            clearance.append(((s, p), [1.0], [m.backlog[s, p, d.T - 1]], None, 0.0))
+    _add_family(m, "demand_satisfaction", rows)
+    _add_family(m, "backlog_clearance", clearance)
+
+
+def safety_stock(m: pyo.ConcreteModel, d: PlanningData) -> None:
+    """inventory[s,p,t] (+ safety_shortfall[s,p,t] when soft) >= safety_stock[s,p,t]."""
+    rows: list[Row] = []
+    for (s, p), ss in d.safety_stock.items():
+        for t in range(d.T):
+            coefs, vs = [1.0], [m.inventory[s, p, t]]
+            if d.safety_stock_soft:
+                coefs.append(1.0)
+                vs.append(m.safety_shortfall[s, p, t])
+            rows.append(((s, p, t), coefs, vs, float(ss[t]), None))
+    _add_family(m, "safety_stock", rows)
+
+
+def ending_inventory(m: pyo.ConcreteModel, d: PlanningData) -> None:
+    """inventory[s,p,T-1] >= ending target."""
+    rows = [((s, p), [1.0], [m.inventory[s, p, d.T - 1]], e, None) for (s, p), e in d.ending_inventory.items()]
+    _add_family(m, "ending_inventory", rows)
+
+
+def cash_balance(m: pyo.ConcreteModel, d: PlanningData, extensions: Sequence[ModelExtension] = ()) -> None:
+    """cash[a,t] = cash[a,t-1] + sum over a's streams of sign * coef[t-lag] * x[t-lag]
+    (+ extension terms); cash[a,-1] = opening cash. Constant streams move to the right-hand side."""
+    terms: dict[tuple[str, int], list[tuple[float, Any]]] = defaultdict(list)
+    constants: dict[tuple[str, int], float] = defaultdict(float)
+    for st in d.streams:
+        var = getattr(m, st.var) if st.var else None
+        for t in range(d.T - st.lag):
+            c = st.sign * float(st.coef[t])
+            if c == 0.0:
+                continue
+            if var is None:
+                constants[st.partner, t + st.lag] += c
+            else:
+                terms[st.partner, t + st.lag].append((c, var[(*st.key, t)]))
+    for ext in extensions:
+        for a, t, c, v in ext.cash_terms(m, d):
+            terms[a, t].append((c, v))
+    rows: list[Row] = []
+    for a in d.partners:
+        for t in range(d.T):
+            coefs, vs = [1.0], [m.cash[a, t]]
+            if t > 0:
+                coefs.append(-1.0)
+                vs.append(m.cash[a, t - 1])
+            for c, v in terms.get((a, t), ()):
+                coefs.append(-c)
+                vs.append(v)
+            rhs = constants.get((a, t), 0.0) + (d.opening_cash[a] if t == 0 else 0.0)
+            rows.append(((a, t), coefs, vs, rhs, rhs))
+    _add_family(m, "cash_balance", rows)
+
+
+def minimum_cash(m: pyo.ConcreteModel, d: PlanningData) -> None:
+    """cash[a,t] (+ funding_gap[a,t] when soft) >= min_cash[a,t]."""
+    rows: list[Row] = []
+    for a in d.partners:
+        for t in range(d.T):
+            coefs, vs = [1.0], [m.cash[a, t]]
+            if d.cash_soft:
+                coefs.append(1.0)
+                vs.append(m.funding_gap[a, t])
+            rows.append(((a, t), coefs, vs, float(d.min_cash[a][t]), None))
+    _add_family(m, "minimum_cash", rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Objective
+# ---------------------------------------------------------------------------------------------
+
+NON_OPERATING_KINDS = {"opening_receivables", "opening_payables"}
+
+
+def profit_terms(m: pyo.ConcreteModel, d: PlanningData) -> tuple[dict[int, list], float]:
+    """Chain profit as {id(var): [var, coef]} plus a constant: every stream accrued when incurred
+    (whatever its lag) minus every penalty. Transfers between partners cancel."""
+    coef: dict[int, list] = {}
+
+    def add(v, c: float) -> None:
+        entry = coef.get(id(v))
+        if entry is None:
+            coef[id(v)] = [v, c]
+        else:
+            entry[1] += c
+
+    constant = 0.0
+    for st in d.streams:
+        if st.kind in NON_OPERATING_KINDS:
+            continue
+        if st.var is None:
+            constant += st.sign * float(st.coef.sum())
+            continue
+        var = getattr(m, st.var)
+        for t in range(d.T):
+            if st.coef[t]:
+                add(var[(*st.key, t)], st.sign * float(st.coef[t]))
+    for pen in d.penalties:
+        var = getattr(m, pen.var)
+        for t in range(d.T):
+            if pen.coef[t]:
+                add(var[(*pen.key, t)], -float(pen.coef[t]))
+    m._add_profit_term = add
+    return coef, constant
+
+
+def set_objective(m: pyo.ConcreteModel, d: PlanningData, extensions: Sequence[ModelExtension] = ()) -> None:
+    """maximize_profit: max chain profit. minimize_cost: min (consumer revenue - chain profit),
+    i.e. every cost and penalty of meeting demand."""
+    coef, constant = profit_terms(m, d)
+    add = m._add_profit_term
+    del m._add_profit_term
+    for ext in extensions:
+        for c, v in ext.objective_terms(m, d):
+            add(v, c)
+    if d.objective == Objective.minimize_cost:
+        for st in d.streams:
+            if st.kind != "consumer_revenue":
+                continue
+            var = getattr(m, st.var)
+            for t in range(d.T):
+                if st.coef[t]:
+                    add(var[(*st.key, t)], -float(st.coef[t]))
+        items = [(-c, v) for v, c in coef.values() if c != 0.0]
+        sense, constant = pyo.minimize, -constant
+    else:
+        items = [(c, v) for v, c in coef.values() if c != 0.0]
+        sense = pyo.maximize
+    expr = LinearExpression(
+        constant=constant, linear_coefs=[c for c, _ in items], linear_vars=[v for _, v in items]
+    )
+    m.objective = pyo.Objective(expr=expr, sense=sense)
+
+
+# ---------------------------------------------------------------------------------------------
+# Build
+# ---------------------------------------------------------------------------------------------
+
+
+def build_model(d: PlanningData, extensions: Sequence[ModelExtension] = ()) -> pyo.ConcreteModel:
+    """Build the Pyomo model: variables, then each constraint family in a fixed order, then the
+    extensions' constraints, then the objective."""
+    m = pyo.ConcreteModel(name=d.scenario.name)
+    declare_variables(m, d)
+    for ext in extensions:
+        ext.declare(m, d)
+    inventory_balance(m, d)
+    production_capacity(m, d)
+    overtime_limit(m, d)
+    subcontract_limit(m, d)
+    setup_link(m, d)
+    workforce_balance(m, d)
+    lane_capacity(m, d)
+    storage_capacity(m, d)
+    demand_satisfaction(m, d)
+    safety_stock(m, d)
+    ending_inventory(m, d)
+    cash_balance(m, d, extensions)
+    minimum_cash(m, d)
+    for ext in extensions:
+        ext.add_constraints(m, d)
+    set_objective(m, d, extensions)
+    return m

@@ -1,0 +1,481 @@
+"""From scenario to plan: check, build, solve, read back into tidy tables and KPIs."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from scenarios.schema import Frequency, Scenario
+from scenarios.validation import Problem
+
+from .data import CashStream, PlanningData, compile_data
+from .model import NON_OPERATING_KINDS, ModelExtension, build_model
+from .solve import SolveResult, column_values, solve_model
+
+CAPACITY_FAMILIES = (
+    "production_capacity",
+    "overtime_limit",
+    "subcontract_limit",
+    "lane_capacity",
+    "storage_capacity",
+    "workforce_ending",
+)
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Plan:
+    status: str
+    objective: float | None
+    termination: str
+    kpis: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    diagnosis: dict[str, Any] | None = None
+    binding: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    mip_gap: float | None = None
+    solver_log: str = ""
+    scenario_name: str = ""
+    objective_sense: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "objective": self.objective,
+            "kpis": self.kpis,
+            "tables": {name: _records(df) for name, df in self.tables.items()},
+            "scenario": self.scenario_name,
+            "objective_sense": self.objective_sense,
+            "termination": self.termination,
+            "mip_gap": self.mip_gap,
+            "binding_limits": self.binding,
+            "diagnosis": self.diagnosis,
+            "warnings": [w.as_dict() for w in self.warnings],
+            "timings": self.timings,
+            "solver_log_tail": "\n".join(self.solver_log.strip().splitlines()[-25:]),
+        }
+
+    def write_json(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, default=_json_default), encoding="utf-8")
+
+    def write_excel(self, path: str | Path) -> None:
+        with pd.ExcelWriter(path, engine="openpyxl") as xl:
+            kpi_rows = _flatten_kpis(self.kpis)
+            pd.DataFrame(kpi_rows, columns=["kpi", "value"]).to_excel(xl, sheet_name="kpis", index=False)
+            for name, df in self.tables.items():
+                df.to_excel(xl, sheet_name=name[:31], index=False)
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, (pd.Timestamp,)):
+        return o.date().isoformat()
+    return str(o)
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    out = df.copy()
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = out[col].dt.strftime("%Y-%m-%d")
+    return out.to_dict(orient="records")
+
+
+def _flatten_kpis(kpis: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = []
+    for k, v in kpis.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict):
+            rows += _flatten_kpis(v, name + ".")
+        else:
+            rows.append((name, v))
+    return rows
+
+
+def period_dates(s: Scenario) -> pd.DatetimeIndex:
+    start = pd.Timestamp(s.time.start)
+    if s.time.freq == Frequency.weekly:
+        return pd.DatetimeIndex([start + pd.Timedelta(weeks=t) for t in range(s.time.periods)])
+    return pd.DatetimeIndex([start + pd.DateOffset(months=t) for t in range(s.time.periods)])
+
+
+class Solution:
+    """Variable values of a solved model, each family as a (keys x T) matrix."""
+
+    def __init__(self, m, d: PlanningData, values: dict[str, tuple[list, np.ndarray]]):
+        self.d = d
+        self.values = values
+        self.matrices: dict[str, np.ndarray] = {}
+        self.row_of: dict[str, dict[tuple, int]] = {}
+        for name, keys in m.family_keys.items():
+            vals = values[name][1]
+            self.matrices[name] = vals.reshape(len(keys), d.T) if keys else np.zeros((0, d.T))
+            self.row_of[name] = {k: i for i, k in enumerate(keys)}
+
+    def series(self, family: str, key: tuple) -> np.ndarray:
+        return self.matrices[family][self.row_of[family][key]]
+
+    def table(self, family: str, key_names: Sequence[str], value_name: str | None = None) -> pd.DataFrame:
+        keys = list(self.row_of[family])
+        T = self.d.T
+        mat = self.matrices[family]
+        cols: dict[str, Any] = {}
+        for j, name in enumerate(key_names):
+            cols[name] = np.repeat([k[j] for k in keys], T) if keys else np.array([], dtype=object)
+        cols["period"] = np.tile(np.arange(T), len(keys))
+        cols[value_name or family] = mat.reshape(-1)
+        return pd.DataFrame(cols)
+
+
+def stream_amounts(st: CashStream, sol: Solution | None, T: int) -> np.ndarray:
+    """Signed amount of a stream per period incurred."""
+    base = st.sign * st.coef
+    if st.var is None:
+        return base.astype(float)
+    return base * sol.series(st.var, st.key)
+
+
+def read_plan(
+    m, d: PlanningData, result: SolveResult, cm, extensions: Sequence[ModelExtension] = ()
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any], list[dict[str, Any]]]:
+    """Tidy tables, KPIs and binding limits from a solved model."""
+    T = d.T
+    dates = period_dates(d.scenario)
+    sol = Solution(m, d, column_values(m, cm, result.x))
+    tables: dict[str, pd.DataFrame] = {}
+
+    def with_dates(df: pd.DataFrame) -> pd.DataFrame:
+        df.insert(df.columns.get_loc("period") + 1, "date", dates[df["period"].to_numpy()])
+        return df
+
+    # Production
+    prod = sol.table("produce", ["site", "product"], "production")
+    if d.subcontract_keys:
+        sub = sol.table("subcontract", ["site", "product"], "subcontracting")
+        prod = prod.merge(sub, on=["site", "product", "period"], how="left")
+    else:
+        prod["subcontracting"] = 0.0
+    prod["subcontracting"] = prod["subcontracting"].fillna(0.0)
+    if d.setup_keys:
+        runs = sol.table("run", ["site", "product"], "setup")
+        prod = prod.merge(runs, on=["site", "product", "period"], how="left")
+        prod["setup"] = prod["setup"].fillna(0.0).round().astype(int)
+    tables["production"] = with_dates(prod)
+
+    # Capacity levers per plant
+    lever_rows = []
+    for s, pl in d.plants.items():
+        for t in range(T):
+            row: dict[str, Any] = {"site": s, "period": t}
+            used = sum(float(pl.hours_per_unit[p][t]) * sol.series("produce", (s, p))[t] for p in pl.products)
+            row["capacity_used"] = used
+            row["capacity_unit"] = "hours" if pl.capacity_in_hours else "units"
+            if pl.has_workforce:
+                w = sol.series("workforce", (s,))[t]
+                row["workforce"] = w
+                row["hired"] = sol.series("hire", (s,))[t]
+                row["laid_off"] = sol.series("layoff", (s,))[t]
+                row["regular_capacity"] = float(pl.hours_per_worker[t]) * w
+            elif pl.regular_capacity is not None:
+                row["regular_capacity"] = float(pl.regular_capacity[t])
+            else:
+                row["regular_capacity"] = np.nan
+            row["overtime"] = sol.series("overtime", (s,))[t] if pl.has_overtime else 0.0
+            lever_rows.append(row)
+    tables["capacity"] = with_dates(pd.DataFrame(lever_rows)) if lever_rows else pd.DataFrame()
+
+    # Shipments
+    ship = sol.table("ship", ["lane", "product"], "quantity")
+    ship.insert(1, "origin", ship["lane"].map(d.lane_origin))
+    ship.insert(2, "destination", ship["lane"].map(d.lane_destination))
+    ship["arrival_period"] = ship["period"] + ship["lane"].map(d.lane_lead).astype(int)
+    tables["shipments"] = with_dates(ship)
+
+    # Inventory
+    inv = sol.table("inventory", ["site", "product"], "inventory")
+    ss = np.zeros(len(inv))
+    short = np.zeros(len(inv))
+    for i, key in enumerate(d.stock_keys):
+        if key in d.safety_stock:
+            ss[i * T : (i + 1) * T] = d.safety_stock[key]
+            if d.safety_stock_soft:
+                short[i * T : (i + 1) * T] = sol.series("safety_shortfall", key)
+            else:
+                short[i * T : (i + 1) * T] = 0.0
+    inv["safety_stock"] = ss
+    inv["safety_shortfall"] = short
+    inv["value"] = inv["inventory"] * inv["product"].map(d.standard_cost)
+    tables["inventory"] = with_dates(inv)
+
+    # Sales and service
+    sales = sol.table("sales", ["site", "product"], "sales")
+    sales.insert(3, "demand", np.concatenate([d.demand[k] for k in d.demand_keys]) if d.demand_keys else [])
+    backlog = np.zeros(len(sales))
+    lost = np.zeros(len(sales))
+    served_on_time = np.zeros(len(sales))
+    for i, key in enumerate(d.demand_keys):
+        sl = slice(i * T, (i + 1) * T)
+        sold = sol.series("sales", key)
+        if key in sol.row_of["backlog"]:
+            b = sol.series("backlog", key)
+            backlog[sl] = b
+            prev = np.concatenate([[d.opening_backlog.get(key, 0.0)], b[:-1]])
+            served_on_time[sl] = np.clip(np.minimum(sold - prev, d.demand[key]), 0, None)
+        else:
+            lost[sl] = sol.series("lost_sales", key)
+            served_on_time[sl] = np.minimum(sold, d.demand[key])
+    sales["backlog"] = backlog
+    sales["lost_sales"] = lost
+    sales["price"] = np.concatenate([d.price[k] for k in d.demand_keys]) if d.demand_keys else []
+    sales["revenue"] = sales["sales"] * sales["price"]
+    tables["sales"] = with_dates(sales)
+
+    # Money: every stream, incurred and settled
+    flow_rows = []
+    accrual_rows = []
+    for st in d.streams:
+        amounts = stream_amounts(st, sol, T)
+        for t in np.flatnonzero(np.abs(amounts) > 1e-12):
+            settle = int(t) + st.lag
+            flow_rows.append(
+                (st.partner, st.kind, st.counterparty, int(t), settle, float(amounts[t]))
+            )
+    flows = pd.DataFrame(
+        flow_rows, columns=["partner", "kind", "counterparty", "period_incurred", "period_settled", "amount"]
+    )
+    extension_cash: dict[tuple[str, int], float] = {}
+    for ext in extensions:
+        for a, t, c, v in ext.cash_terms(m, d):
+            val = c * (v.value if v.value is not None else 0.0)
+            extension_cash[a, t] = extension_cash.get((a, t), 0.0) + val
+    tables["cash_flows"] = flows
+
+    cash_rows = []
+    settled = flows[flows["period_settled"] < T]
+    inflow = settled[settled["amount"] > 0].groupby(["partner", "period_settled"])["amount"].sum()
+    outflow = -settled[settled["amount"] < 0].groupby(["partner", "period_settled"])["amount"].sum()
+    for a in d.partners:
+        opening = d.opening_cash[a]
+        closing_series = sol.series("cash", (a,))
+        gap_series = sol.series("funding_gap", (a,)) if d.cash_soft else np.zeros(T)
+        for t in range(T):
+            cash_rows.append(
+                {
+                    "partner": a,
+                    "period": t,
+                    "opening_cash": opening,
+                    "inflows": float(inflow.get((a, t), 0.0)),
+                    "outflows": float(outflow.get((a, t), 0.0)),
+                    "other_flows": extension_cash.get((a, t), 0.0),
+                    "closing_cash": float(closing_series[t]),
+                    "min_cash": float(d.min_cash[a][t]),
+                    "funding_gap": float(gap_series[t]),
+                }
+            )
+            opening = float(closing_series[t])
+    cash = with_dates(pd.DataFrame(cash_rows))
+    tables["cash"] = cash
+
+    # Working capital per partner and period
+    wc = _working_capital(d, sol, flows)
+    tables["working_capital"] = with_dates(wc)
+
+    kpis = _kpis(d, sol, flows, tables, served_on_time, result)
+    binding = _binding_limits(result, cm)
+    for ext in extensions:
+        tables.update(ext.read_solution(m, d) or {})
+    return tables, kpis, binding
+
+
+def _working_capital(d: PlanningData, sol: Solution, flows: pd.DataFrame) -> pd.DataFrame:
+    """receivables + inventory at standard cost (owned, incl. in transit) - payables, per period."""
+    T = d.T
+    rows = []
+    inv_value = {a: np.zeros(T) for a in d.partners}
+    for key in d.stock_keys:
+        inv_value[d.site_partner[key[0]]] += sol.series("inventory", key) * d.standard_cost[key[1]]
+    for ln, p in d.ship_keys:
+        lead = d.lane_lead[ln]
+        if lead == 0 or d.standard_cost[p] == 0:
+            continue
+        owner = d.site_partner[d.lane_destination[ln]]
+        q = sol.series("ship", (ln, p)) * d.standard_cost[p]
+        for t in range(T):
+            inv_value[owner][t] += q[max(0, t - lead + 1) : t + 1].sum()
+    trade = flows[flows["period_settled"] > flows["period_incurred"]]
+    for a in d.partners:
+        mine = trade[trade["partner"] == a]
+        inc = mine["period_incurred"].to_numpy()
+        stl = mine["period_settled"].to_numpy()
+        amt = mine["amount"].to_numpy()
+        for t in range(T):
+            open_ = (inc <= t) & (stl > t)
+            ar = float(amt[open_ & (amt > 0)].sum())
+            ap = float(-amt[open_ & (amt < 0)].sum())
+            rows.append(
+                {
+                    "partner": a,
+                    "period": t,
+                    "receivables": ar,
+                    "inventory_value": float(inv_value[a][t]),
+                    "payables": ap,
+                    "working_capital": ar + float(inv_value[a][t]) - ap,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _kpis(d: PlanningData, sol: Solution, flows: pd.DataFrame, tables, served_on_time, result) -> dict[str, Any]:
+    T = d.T
+    operating = flows[~flows["kind"].isin(NON_OPERATING_KINDS)]
+    per_partner: dict[str, Any] = {}
+    penalty_by_partner: dict[str, dict[str, float]] = {a: {} for a in d.partners}
+    for pen in d.penalties:
+        amount = float((pen.coef * sol.series(pen.var, pen.key)).sum())
+        bucket = penalty_by_partner[pen.partner]
+        bucket[pen.kind] = bucket.get(pen.kind, 0.0) + amount
+    wc = tables["working_capital"]
+    cash = tables["cash"]
+    for a in d.partners:
+        mine = operating[operating["partner"] == a]
+        by_kind = mine.groupby("kind")["amount"].sum()
+        revenue = float(by_kind[by_kind > 0].sum())
+        costs = {k: float(-v) for k, v in by_kind.items() if v < 0}
+        penalties = penalty_by_partner[a]
+        wca = wc[wc["partner"] == a]
+        ca = cash[cash["partner"] == a]
+        peak_i = int(wca["working_capital"].to_numpy().argmax()) if len(wca) else 0
+        gap = ca["funding_gap"].to_numpy()
+        per_partner[a] = {
+            "role": d.role[a].value,
+            "revenue": revenue,
+            "costs": costs,
+            "penalties": penalties,
+            "profit": revenue - sum(costs.values()) - sum(penalties.values()),
+            "closing_cash": float(ca["closing_cash"].iloc[-1]),
+            "min_closing_cash": float(ca["closing_cash"].min()),
+            "peak_working_capital": float(wca["working_capital"].iloc[peak_i]) if len(wca) else 0.0,
+            "peak_working_capital_period": peak_i,
+            "peak_funding_gap": float(gap.max()) if len(gap) else 0.0,
+            "peak_funding_gap_period": int(gap.argmax()) if len(gap) else 0,
+            "total_funding_gap": float(gap.sum()),
+            "receivables_at_end": float(wca["receivables"].iloc[-1]) if len(wca) else 0.0,
+            "payables_at_end": float(wca["payables"].iloc[-1]) if len(wca) else 0.0,
+        }
+    chain_costs: dict[str, float] = {}
+    for a in d.partners:
+        for k, v in per_partner[a]["costs"].items():
+            if k in {"purchases", "freight"}:
+                continue  # paid to another partner: not a chain cost
+            chain_costs[k] = chain_costs.get(k, 0.0) + v
+    chain_penalties: dict[str, float] = {}
+    for a in d.partners:
+        for k, v in penalty_by_partner[a].items():
+            chain_penalties[k] = chain_penalties.get(k, 0.0) + v
+    consumer_revenue = float(operating.loc[operating["kind"] == "consumer_revenue", "amount"].sum())
+    total_cost = sum(chain_costs.values())
+    sales = tables["sales"]
+    demand_total = float(sales["demand"].sum()) if len(sales) else 0.0
+    inv = tables["inventory"]
+    inv_value_by_t = inv.groupby("period")["value"].sum() if len(inv) else pd.Series(dtype=float)
+    return {
+        "chain": {
+            "revenue": consumer_revenue,
+            "costs": chain_costs,
+            "total_cost": total_cost,
+            "penalties": chain_penalties,
+            "profit": consumer_revenue - total_cost - sum(chain_penalties.values()),
+            "demand": demand_total,
+            "sales": float(sales["sales"].sum()) if len(sales) else 0.0,
+            "fill_rate": float(served_on_time.sum() / demand_total) if demand_total > 0 else 1.0,
+            "unmet_demand": float(sales["lost_sales"].sum() + (sales.groupby(["site", "product"])["backlog"].last().sum() if len(sales) else 0.0)),
+            "lost_sales": float(sales["lost_sales"].sum()) if len(sales) else 0.0,
+            "backlog_unit_periods": float(sales["backlog"].sum()) if len(sales) else 0.0,
+            "average_inventory_value": float(inv_value_by_t.mean()) if len(inv_value_by_t) else 0.0,
+            "ending_inventory_value": float(inv_value_by_t.iloc[-1]) if len(inv_value_by_t) else 0.0,
+            "total_funding_gap": float(tables["cash"]["funding_gap"].sum()),
+        },
+        "partners": per_partner,
+    }
+
+
+def _binding_limits(result: SolveResult, cm) -> list[dict[str, Any]]:
+    """Capacity constraints at their bound (with a non-zero shadow price where duals exist)."""
+    if result.row_activity is None:
+        return []
+    out = []
+    lp = cm.lp
+    upper = np.asarray(lp.row_upper_)
+    lower = np.asarray(lp.row_lower_)
+    act = result.row_activity
+    for i, con in enumerate(cm.rows):
+        family = con.parent_component().local_name
+        if family not in CAPACITY_FAMILIES:
+            continue
+        bound = upper[i] if cm.row_sense[i] == 1 else lower[i]
+        tight = abs(act[i] - bound) <= 1e-7 * max(1.0, abs(bound))
+        dual = float(result.row_dual[i]) if result.row_dual is not None else None
+        if tight and (dual is None or abs(dual) > 1e-9):
+            out.append({"constraint": con.name, "family": family, "limit": float(bound), "shadow_price": dual})
+    return out
+
+
+def plan_scenario(
+    scenario: Scenario,
+    *,
+    extensions: Sequence[ModelExtension] = (),
+    time_limit: float | None = None,
+    mip_gap: float | None = None,
+    threads: int | None = None,
+    warnings: Sequence[Problem] = (),
+    progress: Progress | None = None,
+    verbose: bool = False,
+) -> Plan:
+    """Plan a checked scenario: build, solve with HiGHS, read back tables and KPIs."""
+    say = progress or (lambda _msg: None)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    say("compiling data")
+    d = compile_data(scenario)
+    say("building model")
+    m = build_model(d, extensions)
+    timings["build"] = time.perf_counter() - t0
+    say("solving with HiGHS")
+    opts = scenario.solver
+    result, cm = solve_model(
+        m,
+        time_limit=time_limit if time_limit is not None else opts.time_limit,
+        mip_gap=mip_gap if mip_gap is not None else opts.mip_gap,
+        threads=threads if threads is not None else opts.threads,
+        verbose=verbose,
+    )
+    timings.update(result.timings)
+    plan = Plan(
+        status=result.status,
+        objective=result.objective,
+        termination=result.termination,
+        diagnosis=result.diagnosis,
+        warnings=list(warnings),
+        mip_gap=result.mip_gap,
+        solver_log=result.log,
+        scenario_name=scenario.name,
+        objective_sense=scenario.objective.value,
+    )
+    if result.has_solution:
+        say("reading the solution")
+        t0 = time.perf_counter()
+        plan.tables, plan.kpis, plan.binding = read_plan(m, d, result, cm, extensions)
+        timings["readback"] = time.perf_counter() - t0
+    plan.timings = timings
+    return plan

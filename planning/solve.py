@@ -1,0 +1,261 @@
+"""Hand a built Pyomo model to HiGHS in memory and read the solution back.
+
+The path is one-shot: Pyomo's linear standard-form compiler turns the model into sparse arrays,
+which go straight into ``highspy`` (``Highs.passModel``); no model file is written and no
+persistent interface is kept. Solver status is returned as a value (:class:`SolveResult`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.common.errors import InfeasibleConstraintException
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+INF = highspy.kHighsInf
+
+
+@dataclass
+class CompiledModel:
+    """The model as HiGHS sees it: columns are Pyomo VarData, rows Pyomo ConstraintData."""
+
+    columns: list[Any]
+    rows: list[Any]  # ConstraintData per row
+    row_sense: np.ndarray  # 0: ==, 1: <=, -1: >=
+    lp: highspy.HighsLp
+    objective_sense: int  # 1 minimize, -1 maximize
+    objective_offset: float
+    is_mip: bool
+
+
+@dataclass
+class SolveResult:
+    status: str  # optimal | feasible | infeasible | unbounded | time_limit | error
+    termination: str
+    objective: float | None = None
+    mip_gap: float | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    log: str = ""
+    x: np.ndarray | None = None  # column values
+    row_activity: np.ndarray | None = None
+    row_dual: np.ndarray | None = None
+    diagnosis: dict[str, Any] | None = None
+    message: str = ""
+
+    @property
+    def has_solution(self) -> bool:
+        return self.status in {"optimal", "feasible"}
+
+
+def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
+    """Compile the Pyomo model to a HighsLp (CSC matrix, bounds, costs, integrality)."""
+    objective = next(m.component_data_objects(pyo.Objective, active=True))
+    sense = 1 if objective.sense == pyo.minimize else -1
+    info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
+    columns = info.columns
+    n_col = len(columns)
+    A = info.A.tocsc()
+    rhs = np.asarray(info.rhs, dtype=float)
+    row_sense = np.fromiter((r[1] for r in info.rows), dtype=np.int8, count=len(info.rows))
+    row_lower = np.where(row_sense == 1, -INF, rhs)
+    row_upper = np.where(row_sense == -1, INF, rhs)
+
+    lower = np.empty(n_col)
+    upper = np.empty(n_col)
+    integer = np.zeros(n_col, dtype=bool)
+    for i, v in enumerate(columns):
+        lb, ub = v.bounds
+        lower[i] = -INF if lb is None else lb
+        upper[i] = INF if ub is None else ub
+        if not v.is_continuous():
+            integer[i] = True
+
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_col
+    lp.num_row_ = A.shape[0]
+    lp.col_cost_ = np.asarray(info.c.toarray()[0] if info.c.shape[0] else np.zeros(n_col), dtype=float)
+    lp.col_lower_ = lower
+    lp.col_upper_ = upper
+    lp.row_lower_ = row_lower
+    lp.row_upper_ = row_upper
+    lp.offset_ = float(info.c_offset[0]) if len(info.c_offset) else 0.0
+    lp.sense_ = highspy.ObjSense.kMinimize if sense == 1 else highspy.ObjSense.kMaximize
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(float)
+    lp.a_matrix_.num_col_ = n_col
+    lp.a_matrix_.num_row_ = A.shape[0]
+    is_mip = bool(integer.any())
+    if is_mip:
+        lp.integrality_ = [
+            highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous for flag in integer
+        ]
+    return CompiledModel(
+        columns=columns,
+        rows=[r[0] for r in info.rows],
+        row_sense=row_sense,
+        lp=lp,
+        objective_sense=sense,
+        objective_offset=lp.offset_,
+        is_mip=is_mip,
+    )
+
+
+_STATUS = {
+    highspy.HighsModelStatus.kOptimal: "optimal",
+    highspy.HighsModelStatus.kInfeasible: "infeasible",
+    highspy.HighsModelStatus.kUnboundedOrInfeasible: "infeasible",
+    highspy.HighsModelStatus.kUnbounded: "unbounded",
+    highspy.HighsModelStatus.kTimeLimit: "time_limit",
+    highspy.HighsModelStatus.kIterationLimit: "time_limit",
+    highspy.HighsModelStatus.kInterrupt: "time_limit",
+    highspy.HighsModelStatus.kSolutionLimit: "time_limit",
+}
+
+
+def run_highs(
+    cm: CompiledModel,
+    *,
+    time_limit: float | None = None,
+    mip_gap: float | None = None,
+    threads: int | None = None,
+    verbose: bool = False,
+) -> SolveResult:
+    """Solve the compiled model with HiGHS; return status, objective, primal and dual values."""
+    timings: dict[str, float] = {}
+    h = highspy.Highs()
+    log_fd, log_path = tempfile.mkstemp(prefix="jointplan-highs-", suffix=".log")
+    os.close(log_fd)
+    try:
+        h.setOptionValue("output_flag", True)
+        h.setOptionValue("log_to_console", bool(verbose))
+        h.setOptionValue("log_file", log_path)
+        if time_limit is not None:
+            h.setOptionValue("time_limit", float(time_limit))
+        if mip_gap is not None:
+            h.setOptionValue("mip_rel_gap", float(mip_gap))
+        if threads is not None:
+            h.setOptionValue("threads", int(threads))
+        t0 = time.perf_counter()
+        h.passModel(cm.lp)
+        timings["pass_model"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        h.run()
+        timings["highs"] = time.perf_counter() - t0
+        model_status = h.getModelStatus()
+        status = _STATUS.get(model_status, "error")
+        info = h.getInfo()
+        has_primal = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        if status == "time_limit" and has_primal:
+            status = "feasible"
+        result = SolveResult(status=status, termination=h.modelStatusToString(model_status))
+        if has_primal:
+            sol = h.getSolution()
+            result.x = np.asarray(sol.col_value)
+            result.row_activity = np.asarray(sol.row_value)
+            if sol.dual_valid:
+                result.row_dual = np.asarray(sol.row_dual)
+            result.objective = float(info.objective_function_value)
+            if cm.is_mip:
+                result.mip_gap = float(info.mip_gap)
+        if status == "infeasible":
+            result.diagnosis = diagnose_infeasibility(h, cm)
+        h.setOptionValue("output_flag", False)
+    finally:
+        with open(log_path, encoding="utf-8", errors="replace") as fh:
+            log = fh.read()
+        os.unlink(log_path)
+    result.log = log
+    result.timings = timings
+    return result
+
+
+def diagnose_infeasibility(h: highspy.Highs, cm: CompiledModel) -> dict[str, Any]:
+    """Name the constraints and variable bounds of an irreducible infeasible subsystem (HiGHS IIS).
+
+    For a MIP the IIS is sought on the LP relaxation; if the relaxation is feasible, that is said.
+    """
+    if cm.is_mip:
+        h.changeColsIntegrality(
+            cm.lp.num_col_,
+            np.arange(cm.lp.num_col_, dtype=np.int32),
+            np.array([highspy.HighsVarType.kContinuous] * cm.lp.num_col_),
+        )
+        h.run()
+        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            return {
+                "method": "HiGHS IIS on LP relaxation",
+                "constraints": [],
+                "bounds": [],
+                "note": "the LP relaxation is feasible: only integrality (setups, whole workers) makes it infeasible",
+            }
+    status, iis = h.getIis()
+    constraints = []
+    for i in iis.row_index_:
+        con = cm.rows[i]
+        constraints.append(con.name)
+    bounds = []
+    for j in iis.col_index_:
+        v = cm.columns[j]
+        bounds.append({"variable": v.name, "lower": v.lb, "upper": v.ub})
+    return {
+        "method": "HiGHS IIS",
+        "constraints": sorted(set(constraints)),
+        "bounds": bounds,
+        "note": "" if constraints or bounds else "HiGHS found no IIS rows; see the solver log",
+    }
+
+
+def solve_model(
+    m: pyo.ConcreteModel,
+    *,
+    time_limit: float | None = None,
+    mip_gap: float | None = None,
+    threads: int | None = None,
+    verbose: bool = False,
+) -> tuple[SolveResult, CompiledModel | None]:
+    """Compile and solve. A constraint that is infeasible before any variable is involved is
+    reported as status "infeasible" naming that constraint."""
+    t0 = time.perf_counter()
+    try:
+        cm = compile_model(m)
+    except InfeasibleConstraintException as exc:
+        return (
+            SolveResult(
+                status="infeasible",
+                termination="Infeasible (detected while compiling)",
+                diagnosis={"method": "compile", "constraints": [str(exc).split("'")[-2]], "bounds": [], "note": str(exc)},
+                timings={"handover": time.perf_counter() - t0},
+            ),
+            None,
+        )
+    compile_time = time.perf_counter() - t0
+    result = run_highs(cm, time_limit=time_limit, mip_gap=mip_gap, threads=threads, verbose=verbose)
+    result.timings["handover"] = compile_time + result.timings.pop("pass_model", 0.0)
+    return result, cm
+
+
+def column_values(m: pyo.ConcreteModel, cm: CompiledModel, x: np.ndarray) -> dict[str, tuple[list, np.ndarray]]:
+    """Per Var component: its index list and values. Variables the compiler dropped (in no
+    constraint and not in the objective) take their lower bound, or 0."""
+    col_of = {id(v): i for i, v in enumerate(cm.columns)}
+    out: dict[str, tuple[list, np.ndarray]] = {}
+    for var in m.component_objects(pyo.Var, active=True, descend_into=True):
+        keys = list(var.keys())
+        data = list(var.values())
+        idx = np.fromiter((col_of.get(id(v), -1) for v in data), dtype=np.int64, count=len(data))
+        vals = np.where(idx >= 0, x[np.maximum(idx, 0)] if len(x) else 0.0, 0.0)
+        missing = np.flatnonzero(idx < 0)
+        for k in missing:
+            lb = data[k].lb
+            vals[k] = lb if lb is not None and lb > 0 else 0.0
+        out[var.local_name] = (keys, vals)
+    return out

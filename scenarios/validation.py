@@ -1,0 +1,390 @@
+"""Checks run on a scenario before any model is built.
+
+Each ``check_*`` function takes a parsed :class:`~scenarios.schema.Scenario` and returns a list of
+:class:`Problem` naming the field path and the reason. :func:`validate_scenario` runs them all and
+returns every problem, not just the first.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from .schema import (
+    Objective,
+    Role,
+    Scenario,
+    ServicePolicy,
+    SiteKind,
+    Softness,
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+    severity: str = "error"  # "error" or "warning"
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.path}: {self.message}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message, "severity": self.severity}
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be planned; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        errors = [p for p in problems if p.severity == "error"]
+        super().__init__(
+            f"{len(errors)} error(s) in scenario:\n" + "\n".join(f"  {p}" for p in errors)
+        )
+
+
+ALLOWED_SITE_ROLES: dict[SiteKind, set[Role]] = {
+    SiteKind.plant: {Role.manufacturer},
+    SiteKind.dc: {Role.manufacturer, Role.wholesaler, Role.retailer},
+    SiteKind.store: {Role.retailer, Role.wholesaler},
+}
+
+
+def _series_items(value: Any) -> list[float]:
+    if isinstance(value, list):
+        return list(value)
+    return [value]
+
+
+def _product_series_items(value: Any) -> Iterable[tuple[str | None, Any]]:
+    if isinstance(value, dict):
+        yield from value.items()
+    else:
+        yield None, value
+
+
+def _check_series(
+    value: Any, path: str, T: int, *, nonnegative: bool = True, product_ids: set[str] | None = None
+) -> list[Problem]:
+    """A Series must have T entries when it is a list; ProductSeries keys must be products."""
+    problems: list[Problem] = []
+    if value is None:
+        return problems
+    for key, series in _product_series_items(value):
+        sub = path if key is None else f"{path}.{key}"
+        if key is not None and product_ids is not None and key not in product_ids:
+            problems.append(Problem(sub, f"unknown product '{key}'"))
+        if isinstance(series, list):
+            if len(series) != T:
+                problems.append(
+                    Problem(sub, f"has {len(series)} values but the horizon has {T} periods")
+                )
+        if nonnegative:
+            for i, v in enumerate(_series_items(series)):
+                if v < 0:
+                    where = sub if not isinstance(series, list) else f"{sub}[{i}]"
+                    problems.append(Problem(where, f"must not be negative (got {v})"))
+                    break
+    return problems
+
+
+def check_unique_ids(s: Scenario) -> list[Problem]:
+    problems = []
+    for name, items in (
+        ("products", s.products),
+        ("partners", s.partners),
+        ("sites", s.sites),
+        ("lanes", s.lanes),
+    ):
+        counts = Counter(item.id for item in items)
+        for i, item in enumerate(items):
+            if counts[item.id] > 1:
+                problems.append(Problem(f"{name}[{i}].id", f"duplicate id '{item.id}'"))
+    return problems
+
+
+def check_references(s: Scenario) -> list[Problem]:
+    """Every reference resolves, to an object of the right kind."""
+    problems: list[Problem] = []
+    products = {p.id for p in s.products}
+    partners = {p.id: p for p in s.partners}
+    sites = {x.id: x for x in s.sites}
+
+    def need(ref: str | None, known: dict | set, path: str, what: str) -> bool:
+        if ref is not None and ref not in known:
+            problems.append(Problem(path, f"unknown {what} '{ref}'"))
+            return False
+        return True
+
+    for i, site in enumerate(s.sites):
+        if need(site.partner, partners, f"sites[{i}].partner", "partner"):
+            role = partners[site.partner].role
+            if role not in ALLOWED_SITE_ROLES[site.kind]:
+                allowed = ", ".join(sorted(r.value for r in ALLOWED_SITE_ROLES[site.kind]))
+                problems.append(
+                    Problem(
+                        f"sites[{i}].partner",
+                        f"a {site.kind.value} must belong to a partner with role {allowed}; "
+                        f"'{site.partner}' is a {role.value}",
+                    )
+                )
+        seen: set[str] = set()
+        for j, sp in enumerate(site.products):
+            need(sp.product, products, f"sites[{i}].products[{j}].product", "product")
+            if sp.product in seen:
+                problems.append(
+                    Problem(f"sites[{i}].products[{j}].product", f"product '{sp.product}' listed twice")
+                )
+            seen.add(sp.product)
+        if site.production is not None:
+            if site.kind != SiteKind.plant:
+                problems.append(
+                    Problem(f"sites[{i}].production", f"only a plant produces; this site is a {site.kind.value}")
+                )
+            for j, p in enumerate(site.production.products or []):
+                need(p, products, f"sites[{i}].production.products[{j}]", "product")
+
+    for i, lane in enumerate(s.lanes):
+        need(lane.origin, sites, f"lanes[{i}].origin", "site")
+        need(lane.destination, sites, f"lanes[{i}].destination", "site")
+        if lane.origin == lane.destination:
+            problems.append(Problem(f"lanes[{i}].destination", "a lane must join two different sites"))
+        if lane.transporter is not None and need(
+            lane.transporter, partners, f"lanes[{i}].transporter", "partner"
+        ):
+            role = partners[lane.transporter].role
+            if role != Role.transporter:
+                problems.append(
+                    Problem(
+                        f"lanes[{i}].transporter",
+                        f"'{lane.transporter}' is a {role.value}, not a transporter",
+                    )
+                )
+        for j, p in enumerate(lane.products or []):
+            need(p, products, f"lanes[{i}].products[{j}]", "product")
+
+    pairs = Counter()
+    for i, d in enumerate(s.demand):
+        need(d.site, sites, f"demand[{i}].site", "site")
+        need(d.product, products, f"demand[{i}].product", "product")
+        pairs[(d.site, d.product)] += 1
+        if pairs[(d.site, d.product)] == 2:
+            problems.append(
+                Problem(f"demand[{i}]", f"second demand entry for site '{d.site}', product '{d.product}'")
+            )
+    service_sites = Counter()
+    for i, sv in enumerate(s.service):
+        need(sv.site, sites, f"service[{i}].site", "site")
+        service_sites[sv.site] += 1
+        if service_sites[sv.site] == 2:
+            problems.append(Problem(f"service[{i}].site", f"second service policy for site '{sv.site}'"))
+    for i, tp in enumerate(s.transfer_prices):
+        need(tp.seller, partners, f"transfer_prices[{i}].seller", "partner")
+        need(tp.buyer, partners, f"transfer_prices[{i}].buyer", "partner")
+        need(tp.product, products, f"transfer_prices[{i}].product", "product")
+    for i, tt in enumerate(s.trade_terms):
+        need(tt.seller, partners, f"trade_terms[{i}].seller", "partner")
+        need(tt.buyer, partners, f"trade_terms[{i}].buyer", "partner")
+    return problems
+
+
+def check_series(s: Scenario) -> list[Problem]:
+    """Series have one value per period; costs, capacities, demand and prices are not negative."""
+    T = s.time.periods
+    products = {p.id for p in s.products}
+    problems: list[Problem] = []
+    for i, a in enumerate(s.partners):
+        problems += _check_series(a.min_cash, f"partners[{i}].min_cash", T, nonnegative=False)
+        problems += _check_series(a.fixed_cost, f"partners[{i}].fixed_cost", T)
+        for name in ("opening_receivables", "opening_payables"):
+            values = getattr(a, name)
+            if len(values) > T:
+                problems.append(
+                    Problem(f"partners[{i}].{name}", f"has {len(values)} values, more than the {T} periods")
+                )
+            for j, v in enumerate(values):
+                if v < 0:
+                    problems.append(Problem(f"partners[{i}].{name}[{j}]", f"must not be negative (got {v})"))
+    for i, site in enumerate(s.sites):
+        base = f"sites[{i}]"
+        problems += _check_series(site.storage_capacity, f"{base}.storage_capacity", T)
+        problems += _check_series(site.holding_cost, f"{base}.holding_cost", T)
+        for j, sp in enumerate(site.products):
+            problems += _check_series(sp.safety_stock, f"{base}.products[{j}].safety_stock", T)
+            problems += _check_series(sp.holding_cost, f"{base}.products[{j}].holding_cost", T)
+        prod = site.production
+        if prod is None:
+            continue
+        pb = f"{base}.production"
+        for name in ("material_cost", "variable_cost", "hours_per_unit", "setup_cost"):
+            problems += _check_series(getattr(prod, name), f"{pb}.{name}", T, product_ids=products)
+        problems += _check_series(prod.regular_capacity, f"{pb}.regular_capacity", T)
+        if prod.workforce is not None:
+            w = prod.workforce
+            for name in ("hours_per_worker", "wage", "hiring_cost", "layoff_cost", "min_workers", "max_workers"):
+                problems += _check_series(getattr(w, name), f"{pb}.workforce.{name}", T)
+        if prod.overtime is not None:
+            o = prod.overtime
+            for name in ("cost", "max_total", "max_per_worker"):
+                problems += _check_series(getattr(o, name), f"{pb}.overtime.{name}", T)
+        if prod.subcontracting is not None:
+            problems += _check_series(prod.subcontracting.cost, f"{pb}.subcontracting.cost", T, product_ids=products)
+            problems += _check_series(prod.subcontracting.max_units, f"{pb}.subcontracting.max_units", T)
+    for i, lane in enumerate(s.lanes):
+        for name in ("capacity", "cost_per_unit", "freight_rate"):
+            problems += _check_series(getattr(lane, name), f"lanes[{i}].{name}", T)
+        if lane.lead_time >= T:
+            problems.append(
+                Problem(
+                    f"lanes[{i}].lead_time",
+                    f"lead time {lane.lead_time} is not shorter than the horizon ({T}); nothing shipped arrives",
+                    "warning",
+                )
+            )
+    for i, d in enumerate(s.demand):
+        problems += _check_series(d.quantity, f"demand[{i}].quantity", T)
+        problems += _check_series(d.price, f"demand[{i}].price", T)
+    for i, sv in enumerate(s.service):
+        problems += _check_series(sv.backlog_penalty, f"service[{i}].backlog_penalty", T)
+        problems += _check_series(sv.lost_sale_penalty, f"service[{i}].lost_sale_penalty", T)
+    for i, tp in enumerate(s.transfer_prices):
+        problems += _check_series(tp.price, f"transfer_prices[{i}].price", T)
+    return problems
+
+
+def check_production(s: Scenario) -> list[Problem]:
+    """Capacity levers are consistent: hours need hours_per_unit, per-worker limits a workforce."""
+    problems: list[Problem] = []
+    for i, site in enumerate(s.sites):
+        prod = site.production
+        pb = f"sites[{i}].production"
+        if site.kind == SiteKind.plant and prod is None:
+            problems.append(Problem(f"sites[{i}].production", "plant has no production settings; it only stores", "warning"))
+        if prod is None:
+            continue
+        if prod.workforce is not None and prod.hours_per_unit is None:
+            problems.append(
+                Problem(f"{pb}.hours_per_unit", "a workforce provides hours, so hours_per_unit is required")
+            )
+        if prod.workforce is not None and prod.regular_capacity is not None:
+            problems.append(
+                Problem(
+                    f"{pb}.regular_capacity",
+                    "give either regular_capacity or a workforce (whose hours are the regular capacity), not both",
+                )
+            )
+        if prod.overtime is not None:
+            if prod.overtime.max_per_worker is not None and prod.workforce is None:
+                problems.append(
+                    Problem(f"{pb}.overtime.max_per_worker", "a per-worker overtime limit needs a workforce")
+                )
+            if prod.workforce is None and prod.regular_capacity is None:
+                problems.append(
+                    Problem(f"{pb}.overtime", "overtime needs a regular capacity or a workforce to exceed", "warning")
+                )
+        w = prod.workforce
+        if w is not None and w.max_workers is not None:
+            lo, hi = _series_items(w.min_workers), _series_items(w.max_workers)
+            if max(lo) > min(hi) and len(lo) == 1 and len(hi) == 1:
+                problems.append(Problem(f"{pb}.workforce.max_workers", "is below min_workers"))
+    return problems
+
+
+def check_demand_and_service(s: Scenario) -> list[Problem]:
+    """Demand sits at sites with a service policy the objective can price."""
+    problems: list[Problem] = []
+    policies = {sv.site: (i, sv) for i, sv in enumerate(s.service)}
+    demand_sites = {d.site for d in s.demand}
+    for i, sv in enumerate(s.service):
+        if sv.site not in demand_sites:
+            problems.append(Problem(f"service[{i}].site", f"site '{sv.site}' has no demand", "warning"))
+    if s.objective == Objective.minimize_cost:
+        for site in sorted(demand_sites):
+            if site not in policies:
+                problems.append(
+                    Problem(
+                        "service",
+                        f"demand site '{site}' needs a service policy with a positive penalty under "
+                        "minimize_cost, or unmet demand costs nothing",
+                    )
+                )
+                continue
+            i, sv = policies[site]
+            penalty = sv.backlog_penalty if sv.policy == ServicePolicy.backlog else sv.lost_sale_penalty
+            if max(_series_items(penalty)) <= 0 and not (
+                sv.policy == ServicePolicy.backlog and sv.clear_backlog_by_end
+            ):
+                field = "backlog_penalty" if sv.policy == ServicePolicy.backlog else "lost_sale_penalty"
+                problems.append(
+                    Problem(
+                        f"service[{i}].{field}",
+                        "must be positive under minimize_cost, or unmet demand costs nothing",
+                    )
+                )
+    return problems
+
+
+def check_prices_and_terms(s: Scenario) -> list[Problem]:
+    """Goods crossing between partners have a transfer price; trade terms are not repeated."""
+    problems: list[Problem] = []
+    sites = {x.id: x for x in s.sites}
+    all_products = [p.id for p in s.products]
+    priced: set[tuple[str, str, str | None]] = set()
+    for tp in s.transfer_prices:
+        priced.add((tp.seller, tp.buyer, tp.product))
+    for i, lane in enumerate(s.lanes):
+        o, d = sites.get(lane.origin), sites.get(lane.destination)
+        if o is None or d is None or o.partner == d.partner:
+            continue
+        for p in lane.products or all_products:
+            if (o.partner, d.partner, p) not in priced and (o.partner, d.partner, None) not in priced:
+                problems.append(
+                    Problem(
+                        f"lanes[{i}]",
+                        f"moves '{p}' from partner '{o.partner}' to '{d.partner}' but transfer_prices "
+                        "has no price for it",
+                    )
+                )
+    seen = Counter((t.seller, t.buyer) for t in s.trade_terms)
+    for i, t in enumerate(s.trade_terms):
+        if seen[(t.seller, t.buyer)] > 1:
+            problems.append(Problem(f"trade_terms[{i}]", f"pair {t.seller} -> {t.buyer} given more than once"))
+    return problems
+
+
+def check_policies(s: Scenario) -> list[Problem]:
+    problems: list[Problem] = []
+    if s.safety_stock.mode == Softness.soft and s.safety_stock.penalty == 0:
+        has_ss = any(
+            max(_series_items(sp.safety_stock)) > 0 for site in s.sites for sp in site.products
+        )
+        if has_ss:
+            problems.append(
+                Problem("safety_stock.penalty", "soft safety stock with zero penalty is ignored by the plan", "warning")
+            )
+    return problems
+
+
+CHECKS: tuple[Callable[[Scenario], list[Problem]], ...] = (
+    check_unique_ids,
+    check_references,
+    check_series,
+    check_production,
+    check_demand_and_service,
+    check_prices_and_terms,
+    check_policies,
+)
+
+
+def validate_scenario(s: Scenario) -> list[Problem]:
+    """Run every check; return all problems found (errors and warnings)."""
+    problems: list[Problem] = []
+    for check in CHECKS:
+        problems.extend(check(s))
+    return problems
+
+
+def errors_of(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"]
