@@ -33,6 +33,7 @@ class CompiledModel:
     objective_sense: int  # 1 minimize, -1 maximize
     objective_offset: float
     is_mip: bool
+    integer: np.ndarray  # bool mask of integer columns
 
 
 @dataclass
@@ -106,6 +107,7 @@ def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
         objective_sense=sense,
         objective_offset=lp.offset_,
         is_mip=is_mip,
+        integer=integer,
     )
 
 
@@ -159,7 +161,10 @@ def run_highs(
         result = SolveResult(status=status, termination=h.modelStatusToString(model_status))
         if has_primal:
             sol = h.getSolution()
-            result.x = np.asarray(sol.col_value)
+            x = np.asarray(sol.col_value)
+            if cm.is_mip:  # integers come back within the feasibility tolerance: snap them
+                x = np.where(cm.integer, np.round(x), x)
+            result.x = x
             result.row_activity = np.asarray(sol.row_value)
             if sol.dual_valid:
                 result.row_dual = np.asarray(sol.row_dual)
