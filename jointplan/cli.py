@@ -59,9 +59,17 @@ def print_plan_summary(plan: Plan, currency: str = "") -> None:
     )
     if plan.diagnosis:
         console.print("[red]Diagnosis[/] (" + plan.diagnosis.get("method", "") + "):")
-        for c in plan.diagnosis.get("constraints", []):
-            console.print(f"  constraint {escape(c)}")
-        for b in plan.diagnosis.get("bounds", []):
+        fams = plan.diagnosis.get("families") or {}
+        if fams:
+            console.print("  constraint families involved: " + ", ".join(f"{k} ({v})" for k, v in fams.items()))
+        names = plan.diagnosis.get("constraints", [])
+        amounts = {r["constraint"]: r["violation"] for r in plan.diagnosis.get("relaxation", [])}
+        for c in names[:12]:
+            extra = f" must move by {amounts[c]:,.2f}" if c in amounts else ""
+            console.print(f"  constraint {escape(c)}{extra}")
+        if len(names) > 12:
+            console.print(f"  ... and {len(names) - 12} more (all in the plan JSON)")
+        for b in plan.diagnosis.get("bounds", [])[:12]:
             console.print(escape(f"  bound of {b['variable']} [{b['lower']}, {b['upper']}]"))
         if plan.diagnosis.get("note"):
             console.print(f"  {escape(plan.diagnosis['note'])}")

@@ -183,11 +183,87 @@ def run_highs(
     return result
 
 
-def diagnose_infeasibility(h: highspy.Highs, cm: CompiledModel) -> dict[str, Any]:
-    """Name the constraints and variable bounds of an irreducible infeasible subsystem (HiGHS IIS).
+# Limits and targets a planner can move: these rows get an elastic variable in the diagnosis.
+ELASTIC_FAMILIES = frozenset(
+    {
+        "production_capacity",
+        "overtime_limit",
+        "subcontract_limit",
+        "workforce_ending",
+        "lane_capacity",
+        "storage_capacity",
+        "backlog_clearance",
+        "safety_stock",
+        "ending_inventory",
+        "minimum_cash",
+    }
+)
 
-    For a MIP the IIS is sought on the LP relaxation; if the relaxation is feasible, that is said.
+
+def diagnose_infeasibility(h: highspy.Highs, cm: CompiledModel) -> dict[str, Any]:
+    """Say which limits or targets must move, and by how much, for the plan to exist.
+
+    Elastic phase: every row of a family in ``ELASTIC_FAMILIES`` gets a non-negative violation
+    variable, and HiGHS minimises the total violation subject to all other constraints. The rows
+    with a positive violation are the smallest total relaxation that makes the plan feasible.
+    If even that is infeasible (the conflict is among structural balances), HiGHS's IIS is
+    reported instead.
     """
+    elastic = highspy.Highs()
+    elastic.setOptionValue("output_flag", False)
+    elastic.passModel(cm.lp)
+    n = cm.lp.num_col_
+    elastic.changeObjectiveSense(highspy.ObjSense.kMinimize)
+    elastic.changeColsCost(n, np.arange(n, dtype=np.int32), np.zeros(n))
+    elastic.changeObjectiveOffset(0.0)
+    rows, signs = [], []
+    for i, con in enumerate(cm.rows):
+        if con.parent_component().local_name not in ELASTIC_FAMILIES:
+            continue
+        sense = cm.row_sense[i]
+        if sense in (1, 0):  # activity may exceed the upper bound
+            rows.append(i)
+            signs.append(-1.0)
+        if sense in (-1, 0):  # activity may fall short of the lower bound
+            rows.append(i)
+            signs.append(1.0)
+    k = len(rows)
+    if k:
+        elastic.addCols(
+            k,
+            np.ones(k),
+            np.zeros(k),
+            np.full(k, INF),
+            k,
+            np.arange(k, dtype=np.int32),
+            np.asarray(rows, dtype=np.int32),
+            np.asarray(signs),
+        )
+        elastic.run()
+        if elastic.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            values = np.asarray(elastic.getSolution().col_value)[n:]
+            relax: dict[str, float] = {}
+            families: dict[str, int] = {}
+            for row, sign, v in zip(rows, signs, values):
+                if v > 1e-6:
+                    con = cm.rows[row]
+                    relax[con.name] = relax.get(con.name, 0.0) + float(v)
+                    fam = con.parent_component().local_name
+                    families[fam] = families.get(fam, 0) + 1
+            return {
+                "method": "elastic relaxation of limits and targets (HiGHS)",
+                "families": families,
+                "constraints": list(relax),
+                "relaxation": [{"constraint": c, "violation": v} for c, v in relax.items()],
+                "bounds": [],
+                "note": "the plan exists once these limits or targets move by the amounts given "
+                "(the least total movement)",
+            }
+    return _iis(h, cm)
+
+
+def _iis(h: highspy.Highs, cm: CompiledModel) -> dict[str, Any]:
+    """HiGHS's IIS on the LP (relaxation, for a MIP): rows and bounds that conflict."""
     if cm.is_mip:
         h.changeColsIntegrality(
             cm.lp.num_col_,
@@ -198,24 +274,40 @@ def diagnose_infeasibility(h: highspy.Highs, cm: CompiledModel) -> dict[str, Any
         if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
             return {
                 "method": "HiGHS IIS on LP relaxation",
+                "families": {},
                 "constraints": [],
                 "bounds": [],
                 "note": "the LP relaxation is feasible: only integrality (setups, whole workers) makes it infeasible",
             }
-    status, iis = h.getIis()
-    constraints = []
+    # iis_strategy 0 (HiGHS's default) only runs a cheap bound test; strategy 2 computes an IIS
+    # from the LP, and 4 is HiGHS's alternative ordering if that finds nothing.
+    iis = None
+    for strategy in (2, 4):
+        h.setOptionValue("iis_strategy", strategy)
+        status, candidate = h.getIis()
+        if status != highspy.HighsStatus.kError and candidate.valid_ and (
+            len(candidate.row_index_) or len(candidate.col_index_)
+        ):
+            iis = candidate
+            break
+    if iis is None:
+        return {"method": "HiGHS IIS", "families": {}, "constraints": [], "bounds": [],
+                "note": "HiGHS could not isolate the conflict; see the solver log"}
+    names = sorted({cm.rows[i].name for i in iis.row_index_})
+    families: dict[str, int] = {}
     for i in iis.row_index_:
-        con = cm.rows[i]
-        constraints.append(con.name)
-    bounds = []
-    for j in iis.col_index_:
-        v = cm.columns[j]
-        bounds.append({"variable": v.name, "lower": v.lb, "upper": v.ub})
+        fam = cm.rows[i].parent_component().local_name
+        families[fam] = families.get(fam, 0) + 1
+    bounds = [
+        {"variable": cm.columns[j].name, "lower": cm.columns[j].lb, "upper": cm.columns[j].ub}
+        for j in iis.col_index_
+    ]
     return {
         "method": "HiGHS IIS",
-        "constraints": sorted(set(constraints)),
+        "families": families,
+        "constraints": names,
         "bounds": bounds,
-        "note": "" if constraints or bounds else "HiGHS found no IIS rows; see the solver log",
+        "note": "these constraints and variable bounds cannot all hold together",
     }
 
 

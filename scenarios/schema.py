@@ -407,7 +407,7 @@ class Scenario(_Model):
         Objective.maximize_profit,
         description="maximize_profit (revenue minus all costs) or minimize_cost of meeting demand",
     )
-    time: TimeBuckets
+    time: TimeBuckets = _field(description="Planning horizon and bucket size")
     products: list[Product] = _field(min_length=1, description="Products")
     partners: list[Partner] = _field(min_length=1, description="Partners")
     sites: list[Site] = _field(min_length=1, description="Sites")

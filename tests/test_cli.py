@@ -1,0 +1,94 @@
+"""The jointplan command: plan, validate, schema, demo; errors exit non-zero with every problem."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import yaml
+from typer.testing import CliRunner
+
+from conftest import example
+from jointplan.cli import app
+
+runner = CliRunner()
+
+
+def test_plan_writes_json_with_required_keys_and_workbook(tmp_path):
+    out, xlsx = tmp_path / "plan.json", tmp_path / "plan.xlsx"
+    result = runner.invoke(app, ["plan", "small_chain", "--out", str(out), "--xlsx", str(xlsx)])
+    assert result.exit_code == 0, result.output
+    assert "status optimal" in result.output
+    plan = json.loads(out.read_text())
+    assert {"status", "objective", "kpis", "tables"} <= set(plan)
+    assert plan["status"] == "optimal"
+    for table in ("production", "capacity", "shipments", "inventory", "sales", "cash", "working_capital"):
+        assert plan["tables"][table], table
+    assert {"partner", "period", "date", "closing_cash", "funding_gap"} <= set(plan["tables"]["cash"][0])
+    book = openpyxl.load_workbook(xlsx, read_only=True)
+    assert {"kpis", "production", "shipments", "inventory", "cash"} <= set(book.sheetnames)
+
+
+def test_invalid_scenario_lists_all_errors_and_exits_nonzero(tmp_path):
+    data = example("small_chain")
+    data["lanes"][0]["origin"] = "nowhere"
+    data["demand"][0]["quantity"] = [1, 2, 3]
+    data["partners"][0]["role"] = "banker"
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = runner.invoke(app, ["plan", str(path)])
+    assert result.exit_code == 2
+    assert "partners[0].role" in result.output
+    data["partners"][0]["role"] = "manufacturer"
+    path.write_text(yaml.safe_dump(data))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "lanes[0].origin: unknown site 'nowhere'" in result.output
+    assert "demand[0].quantity: has 3 values but the horizon has 12 periods" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_and_unparseable_files(tmp_path):
+    result = runner.invoke(app, ["plan", str(tmp_path / "none.yaml")])
+    assert result.exit_code == 2 and "file not found" in result.output
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    result = runner.invoke(app, ["validate", str(bad)])
+    assert result.exit_code == 2 and "cannot parse" in result.output
+
+
+def test_infeasible_plan_exits_3_with_diagnosis(tmp_path):
+    data = example("small_chain")
+    data["cash"] = {"mode": "hard"}
+    path = tmp_path / "tight.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = tmp_path / "plan.json"
+    result = runner.invoke(app, ["plan", str(path), "--out", str(out)])
+    assert result.exit_code == 3
+    assert "infeasible" in result.output and "minimum_cash[maker," in result.output
+    plan = json.loads(out.read_text())
+    assert plan["status"] == "infeasible" and plan["diagnosis"]["constraints"]
+
+
+def test_schema_is_json_schema_with_units():
+    result = runner.invoke(app, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    lane = schema["$defs"]["Lane"]["properties"]
+    assert lane["lead_time"]["unit"] == "periods"
+    assert "[periods]" in lane["lead_time"]["description"]
+    # every property of every model is described
+    for name, model in [("Scenario", schema), *schema["$defs"].items()]:
+        for prop, spec in model.get("properties", {}).items():
+            assert spec.get("description"), f"{name}.{prop} has no description"
+
+
+def test_console_script_runs_demo(tmp_path):
+    exe = Path(sys.executable).parent / "jointplan"
+    proc = subprocess.run([str(exe), "demo", "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "status optimal" in proc.stdout
+    assert (tmp_path / "small_chain.plan.json").exists()
