@@ -153,6 +153,9 @@ def read_plan(
     T = d.T
     dates = period_dates(d.scenario)
     sol = Solution(m, d, column_values(m, cm, result.x))
+    if extensions:  # extensions read their own variables from the Pyomo model
+        for v, value in zip(cm.columns, result.x):
+            v.set_value(float(value), skip_validation=True)
     tables: dict[str, pd.DataFrame] = {}
 
     def with_dates(df: pd.DataFrame) -> pd.DataFrame:
@@ -292,6 +295,10 @@ def read_plan(
     tables["working_capital"] = with_dates(wc)
 
     kpis = _kpis(d, sol, flows, tables, served_on_time, result)
+    for ext in extensions:  # what an extension adds to profit (e.g. minus financing cost)
+        value = sum(c * (v.value or 0.0) for c, v in ext.objective_terms(m, d))
+        kpis["chain"].setdefault("extensions", {})[ext.name] = value
+        kpis["chain"]["profit"] += value
     binding = _binding_limits(result, cm)
     for ext in extensions:
         tables.update(ext.read_solution(m, d) or {})
