@@ -77,7 +77,7 @@ def synthetic_chain(
             "production": {
                 "material_cost": {pid: cost[pid] for pid in cost},
                 "hours_per_unit": {pid: hours[pid] for pid in hours},
-                "workforce": {"opening": round(workers_needed * 0.9, 1), "hours_per_worker": hours_per_worker,
+                "workforce": {"opening": float(round(workers_needed * 0.9)), "hours_per_worker": hours_per_worker,
                               "wage": hours_per_worker * 20, "hiring_cost": 800, "layoff_cost": 1200,
                               "max_workers": round(workers_needed * 1.5 + 2, 1)},
                 "overtime": {"cost": 30, "max_per_worker": hours_per_worker * 0.2},

@@ -285,6 +285,10 @@ def check_production(s: Scenario) -> list[Problem]:
                     Problem(f"{pb}.overtime", "overtime needs a regular capacity or a workforce to exceed", "warning")
                 )
         w = prod.workforce
+        if w is not None and w.integer and float(w.opening) != int(w.opening):
+            problems.append(
+                Problem(f"{pb}.workforce.opening", f"must be a whole number of workers when integer is set (got {w.opening})")
+            )
         if w is not None and w.max_workers is not None:
             lo, hi = _series_items(w.min_workers), _series_items(w.max_workers)
             if max(lo) > min(hi) and len(lo) == 1 and len(hi) == 1:

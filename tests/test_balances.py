@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from conftest import example, solve
+from planning.synthetic import synthetic_chain
 
 TOL = 1e-6
 
@@ -40,9 +41,28 @@ def _grid(df, keys, value, T):
     return out
 
 
-@pytest.fixture(scope="module", params=["small_chain", "medium_chain"])
+@pytest.fixture(
+    scope="module",
+    params=[
+        "small_chain",
+        "medium_chain",
+        pytest.param("synthetic", marks=pytest.mark.slow),
+        pytest.param("synthetic_mip", marks=pytest.mark.slow),
+    ],
+)
 def solved(request):
-    data = example(request.param)
+    if request.param == "synthetic":
+        data = synthetic_chain(6, 2, 3, 12, 26, seed=3)
+    elif request.param == "synthetic_mip":
+        # setups at the plants and whole workers: the MIP path
+        data = synthetic_chain(3, 1, 2, 4, 12, seed=5)
+        for site in data["sites"]:
+            if site.get("production"):
+                site["production"]["setup_cost"] = 400.0
+                site["production"]["workforce"]["integer"] = True
+        data["solver"] = {"mip_gap": 1e-6}
+    else:
+        data = example(request.param)
     scenario, plan = solve(data)
     assert plan.status == "optimal"
     return data, scenario, plan

@@ -112,3 +112,8 @@ def test_all_errors_reported_not_just_first(small):
     small["lanes"][1]["origin"] = "x2"
     small["demand"][1]["site"] = "x3"
     assert len(errors(small)) >= 3
+
+
+def test_integer_workforce_needs_whole_opening(small):
+    small["sites"][0]["production"]["workforce"].update({"integer": True, "opening": 12.5})
+    assert has(errors(small), "sites[0].production.workforce.opening", "must be a whole number")
