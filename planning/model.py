@@ -23,6 +23,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 from scenarios.schema import Objective
 
 from .data import PlanningData
+from .gc_pause import gc_paused
 
 CONSTRAINT_FAMILIES = (
     "inventory_balance",
@@ -466,6 +467,11 @@ def set_objective(m: pyo.ConcreteModel, d: PlanningData, extensions: Sequence[Mo
 def build_model(d: PlanningData, extensions: Sequence[ModelExtension] = ()) -> pyo.ConcreteModel:
     """Build the Pyomo model: variables, then each constraint family in a fixed order, then the
     extensions' constraints, then the objective."""
+    with gc_paused():
+        return _build(d, extensions)
+
+
+def _build(d: PlanningData, extensions: Sequence[ModelExtension]) -> pyo.ConcreteModel:
     m = pyo.ConcreteModel(name=d.scenario.name)
     declare_variables(m, d)
     for ext in extensions:

@@ -15,6 +15,7 @@ from scenarios.schema import Frequency, Scenario
 from scenarios.validation import Problem
 
 from .data import CashStream, PlanningData, compile_data
+from .gc_pause import gc_paused
 from .model import NON_OPERATING_KINDS, ModelExtension, build_model
 from .solve import SolveResult, column_values, solve_model
 
@@ -150,6 +151,11 @@ def read_plan(
     m, d: PlanningData, result: SolveResult, cm, extensions: Sequence[ModelExtension] = ()
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any], list[dict[str, Any]]]:
     """Tidy tables, KPIs and binding limits from a solved model."""
+    with gc_paused():
+        return _read_plan(m, d, result, cm, extensions)
+
+
+def _read_plan(m, d, result, cm, extensions):
     T = d.T
     dates = period_dates(d.scenario)
     sol = Solution(m, d, column_values(m, cm, result.x))

@@ -19,6 +19,8 @@ import pyomo.environ as pyo
 from pyomo.common.errors import InfeasibleConstraintException
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from .gc_pause import gc_paused
+
 INF = highspy.kHighsInf
 
 
@@ -57,6 +59,11 @@ class SolveResult:
 
 def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
     """Compile the Pyomo model to a HighsLp (CSC matrix, bounds, costs, integrality)."""
+    with gc_paused():
+        return _compile(m)
+
+
+def _compile(m: pyo.ConcreteModel) -> CompiledModel:
     objective = next(m.component_data_objects(pyo.Objective, active=True))
     sense = 1 if objective.sense == pyo.minimize else -1
     info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
