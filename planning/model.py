@@ -18,7 +18,8 @@ from collections import defaultdict
 from typing import Any, Iterable, Protocol, Sequence
 
 import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
+from pyomo.core.expr.relational_expr import EqualityExpression, InequalityExpression, RangedExpression
 
 from scenarios.schema import Objective
 
@@ -71,15 +72,28 @@ Row = tuple[Any, Sequence[float], Sequence[Any], float | None, float | None]
 """(index, coefficients, variables, lower bound, upper bound)"""
 
 
+def _relation(coefs: Sequence[float], variables: Sequence[Any], lb: float | None, ub: float | None):
+    """``lb <= sum(coef * var) <= ub`` as a finished Pyomo relational expression (built directly,
+    which skips Pyomo's operator overloading and tuple conversion)."""
+    body = LinearExpression(
+        [v if c == 1.0 else MonomialTermExpression((c, v)) for c, v in zip(coefs, variables)]
+    )
+    if lb is not None and ub is not None:
+        if lb == ub:
+            return EqualityExpression((body, lb))
+        return RangedExpression((lb, body, ub), (False, False))
+    if ub is not None:
+        return InequalityExpression((body, ub), False)
+    return InequalityExpression((lb, body), False)
+
+
 def _add_family(m: pyo.ConcreteModel, name: str, rows: list[Row]) -> None:
     """Declare one indexed constraint family ``lb <= sum(coef * var) <= ub`` from rows."""
     index = [r[0] for r in rows]
-    by_index = {r[0]: r for r in rows}
+    relations = {r[0]: _relation(r[1], r[2], r[3], r[4]) for r in rows}
 
     def rule(_m, *idx):
-        key = idx if len(idx) > 1 else idx[0]
-        _, coefs, variables, lb, ub = by_index[key]
-        return (lb, LinearExpression(constant=0.0, linear_coefs=list(coefs), linear_vars=list(variables)), ub)
+        return relations[idx if len(idx) > 1 else idx[0]]
 
     setattr(m, f"{name}_index", pyo.Set(initialize=index, dimen=None, ordered=True))
     setattr(m, name, pyo.Constraint(getattr(m, f"{name}_index"), rule=rule))
