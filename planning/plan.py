@@ -335,7 +335,7 @@ def _working_capital(d: PlanningData, sol: Solution, flows: pd.DataFrame) -> pd.
         for t in range(T):
             open_ = (inc <= t) & (stl > t)
             ar = float(amt[open_ & (amt > 0)].sum())
-            ap = float(-amt[open_ & (amt < 0)].sum())
+            ap = float(-amt[open_ & (amt < 0)].sum()) + 0.0  # + 0.0 turns -0.0 into 0.0
             rows.append(
                 {
                     "partner": a,
