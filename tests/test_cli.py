@@ -92,3 +92,19 @@ def test_console_script_runs_demo(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "status optimal" in proc.stdout
     assert (tmp_path / "small_chain.plan.json").exists()
+
+
+def test_json_scenarios_load_like_yaml(tmp_path):
+    path = tmp_path / "small.json"
+    path.write_text(json.dumps(example("small_chain"), default=str))
+    result = runner.invoke(app, ["plan", str(path)])
+    assert result.exit_code == 0 and "status optimal" in result.output
+
+
+def test_time_limit_reaches_highs_and_status_is_a_value(tmp_path):
+    out = tmp_path / "plan.json"
+    result = runner.invoke(app, ["plan", "medium_chain", "--time-limit", "0.001", "--out", str(out)])
+    plan = json.loads(out.read_text())
+    assert plan["status"] in {"time_limit", "feasible"}
+    assert result.exit_code == (0 if plan["status"] == "feasible" else 3)
+    assert "Traceback" not in result.output
