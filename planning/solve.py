@@ -15,7 +15,12 @@ from typing import Any
 
 import highspy
 import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
+import scipy.sparse as sp
+from pyomo.core.base.var import VarData
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
+from pyomo.core.expr.relational_expr import EqualityExpression, InequalityExpression
 from pyomo.common.errors import InfeasibleConstraintException
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
@@ -57,43 +62,146 @@ class SolveResult:
         return self.status in {"optimal", "feasible"}
 
 
-def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
-    """Compile the Pyomo model to a HighsLp (CSC matrix, bounds, costs, integrality)."""
+def compile_model(m: pyo.ConcreteModel, *, method: str = "auto") -> CompiledModel:
+    """Compile the Pyomo model to a HighsLp (CSC matrix, bounds, costs, integrality).
+
+    ``method="direct"`` reads the model's linear constraint expressions straight into arrays
+    (:func:`_read_linear`); ``"standard_form"`` uses Pyomo's LinearStandardFormCompiler;
+    ``"auto"`` tries the direct reader and falls back to the compiler for any expression it
+    does not recognise (e.g. an extension's constraints written with operator overloading).
+    """
     with gc_paused():
-        return _compile(m)
+        parts = None
+        if method in ("auto", "direct"):
+            parts = _read_linear(m)
+            if parts is None and method == "direct":
+                raise ValueError("the model has expressions the direct reader does not handle")
+        if parts is None:
+            parts = _standard_form(m)
+        return _to_highs_lp(*parts)
 
 
-def _compile(m: pyo.ConcreteModel) -> CompiledModel:
+def _standard_form(m: pyo.ConcreteModel):
+    """Pyomo's standard-form compiler (mixed form: rows keep their own sense)."""
     objective = next(m.component_data_objects(pyo.Objective, active=True))
     sense = 1 if objective.sense == pyo.minimize else -1
     info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
-    columns = info.columns
-    n_col = len(columns)
-    A = info.A.tocsc()
-    rhs = np.asarray(info.rhs, dtype=float)
     row_sense = np.fromiter((r[1] for r in info.rows), dtype=np.int8, count=len(info.rows))
-    row_lower = np.where(row_sense == 1, -INF, rhs)
-    row_upper = np.where(row_sense == -1, INF, rhs)
+    cost = np.asarray(info.c.toarray()[0] if info.c.shape[0] else np.zeros(len(info.columns)), dtype=float)
+    offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
+    return (
+        info.columns, [r[0] for r in info.rows], row_sense, info.A.tocsc(),
+        np.asarray(info.rhs, dtype=float), cost, offset, sense,
+    )
 
+
+_NUMERIC = (int, float, np.floating, np.integer)
+
+
+def _read_linear(m: pyo.ConcreteModel):
+    """Read ``lb <= LinearExpression <= ub`` rows and a LinearExpression objective directly.
+
+    Every Var of the model is a column (in declaration order); rows are the active constraints
+    in declaration order. Returns None if any expression has another shape.
+    """
+    columns: list[Any] = []
+    for var in m.component_objects(pyo.Var, active=True, descend_into=True):
+        columns.extend(var.values())
+    col_index = pd.Index(np.fromiter(map(id, columns), dtype=np.int64, count=len(columns)))
+
+    def terms(body, coefs: list, variables: list) -> bool:
+        if body.__class__ is not LinearExpression:
+            return False
+        for arg in body.args:
+            if arg.__class__ is MonomialTermExpression:
+                c, v = arg.args
+                if not isinstance(c, _NUMERIC) or v.fixed:
+                    return False
+                coefs.append(float(c))
+                variables.append(v)
+            elif isinstance(arg, VarData) and not arg.fixed:
+                coefs.append(1.0)
+                variables.append(arg)
+            else:
+                return False
+        return True
+
+    rows, senses, rhs, coefs, variables, starts = [], [], [], [], [], [0]
+    for con in m.component_data_objects(pyo.Constraint, active=True, descend_into=True):
+        expr = con.expr
+        cls = expr.__class__
+        if cls is EqualityExpression:
+            body, bound = expr.args
+            sense = 0
+        elif cls is InequalityExpression and not expr.strict:
+            a0, a1 = expr.args
+            if isinstance(a1, _NUMERIC):
+                body, bound, sense = a0, a1, 1
+            elif isinstance(a0, _NUMERIC):
+                body, bound, sense = a1, a0, -1
+            else:
+                return None
+        else:
+            return None
+        if not isinstance(bound, _NUMERIC) or not terms(body, coefs, variables):
+            return None
+        rows.append(con)
+        senses.append(sense)
+        rhs.append(float(bound))
+        starts.append(len(coefs))
+    objective = next(m.component_data_objects(pyo.Objective, active=True))
+    obj_coefs: list[float] = []
+    obj_vars: list[Any] = []
+    expr = objective.expr
+    if expr.__class__ is not LinearExpression:
+        return None
+    constant = 0.0
+    for arg in expr.args:
+        if isinstance(arg, _NUMERIC):
+            constant += float(arg)
+        elif not terms(LinearExpression([arg]), obj_coefs, obj_vars):
+            return None
+
+    n_col = len(columns)
+    col_of = col_index.get_indexer(np.fromiter(map(id, variables), dtype=np.int64, count=len(variables)))
+    if len(col_of) and col_of.min() < 0:
+        return None  # a variable outside this model
+    row_of = np.repeat(np.arange(len(rows)), np.diff(np.asarray(starts)))
+    A = sp.csc_array((np.asarray(coefs), (row_of, col_of)), shape=(len(rows), n_col))
+    A.sum_duplicates()
+    cost = np.zeros(n_col)
+    if obj_vars:
+        obj_cols = col_index.get_indexer(np.fromiter(map(id, obj_vars), dtype=np.int64, count=len(obj_vars)))
+        if obj_cols.min() < 0:
+            return None
+        np.add.at(cost, obj_cols, obj_coefs)
+    sense = 1 if objective.sense == pyo.minimize else -1
+    return columns, rows, np.asarray(senses, dtype=np.int8), A, np.asarray(rhs), cost, constant, sense
+
+
+def _to_highs_lp(columns, rows, row_sense, A, rhs, cost, offset, sense) -> CompiledModel:
+    n_col = len(columns)
     lower = np.empty(n_col)
     upper = np.empty(n_col)
     integer = np.zeros(n_col, dtype=bool)
     for i, v in enumerate(columns):
-        lb, ub = v.bounds
-        lower[i] = -INF if lb is None else lb
-        upper[i] = INF if ub is None else ub
+        if v.fixed:
+            lower[i] = upper[i] = v.value
+        else:
+            lb, ub = v.bounds
+            lower[i] = -INF if lb is None else lb
+            upper[i] = INF if ub is None else ub
         if not v.is_continuous():
             integer[i] = True
-
     lp = highspy.HighsLp()
     lp.num_col_ = n_col
     lp.num_row_ = A.shape[0]
-    lp.col_cost_ = np.asarray(info.c.toarray()[0] if info.c.shape[0] else np.zeros(n_col), dtype=float)
+    lp.col_cost_ = np.asarray(cost, dtype=float)
     lp.col_lower_ = lower
     lp.col_upper_ = upper
-    lp.row_lower_ = row_lower
-    lp.row_upper_ = row_upper
-    lp.offset_ = float(info.c_offset[0]) if len(info.c_offset) else 0.0
+    lp.row_lower_ = np.where(row_sense == 1, -INF, rhs)
+    lp.row_upper_ = np.where(row_sense == -1, INF, rhs)
+    lp.offset_ = float(offset)
     lp.sense_ = highspy.ObjSense.kMinimize if sense == 1 else highspy.ObjSense.kMaximize
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = A.indptr.astype(np.int32)
@@ -108,11 +216,11 @@ def _compile(m: pyo.ConcreteModel) -> CompiledModel:
         ]
     return CompiledModel(
         columns=columns,
-        rows=[r[0] for r in info.rows],
-        row_sense=row_sense,
+        rows=list(rows),
+        row_sense=np.asarray(row_sense, dtype=np.int8),
         lp=lp,
         objective_sense=sense,
-        objective_offset=lp.offset_,
+        objective_offset=float(offset),
         is_mip=is_mip,
         integer=integer,
     )
