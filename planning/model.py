@@ -158,6 +158,19 @@ def declare_variables(m: pyo.ConcreteModel, d: PlanningData) -> None:
         "cash": [(a,) for a in d.partners],
         "funding_gap": [(a,) for a in d.partners] if d.cash_soft else [],
     }
+    # var_grid[family][key][t] is the VarData, without Pyomo's per-call index normalisation.
+    m.var_grid = {}
+    for name, keys in m.family_keys.items():
+        data = list(getattr(m, name).values())
+        grid = {}
+        for i, k in enumerate(keys):
+            grid[k if len(k) > 1 else k[0]] = data[i * d.T : (i + 1) * d.T]
+        m.var_grid[name] = grid
+
+
+def grid_row(m: pyo.ConcreteModel, family: str, key: tuple) -> list:
+    """The VarData of one key of a family, one per period."""
+    return m.var_grid[family][key if len(key) > 1 else key[0]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -168,7 +181,8 @@ def declare_variables(m: pyo.ConcreteModel, d: PlanningData) -> None:
 def inventory_balance(m: pyo.ConcreteModel, d: PlanningData) -> None:
     """inventory[s,p,t] = inventory[s,p,t-1] + produce + subcontract + sum_in ship[l,p,t-lead(l)]
     - sum_out ship[l,p,t] - sales[s,p,t]; inventory[s,p,-1] = opening inventory."""
-    produce, sub, ship, sales, inv = m.produce, m.subcontract, m.ship, m.sales, m.inventory
+    G = m.var_grid
+    produce, sub, ship, sales, inv = G["produce"], G["subcontract"], G["ship"], G["sales"], G["inventory"]
     made, bought, sold = set(d.production_keys), set(d.subcontract_keys), set(d.demand_keys)
     rows: list[Row] = []
     for key in d.stock_keys:
@@ -176,26 +190,26 @@ def inventory_balance(m: pyo.ConcreteModel, d: PlanningData) -> None:
         ins = [(ln, d.lane_lead[ln]) for ln in d.inflows_into.get(key, [])]
         outs = d.outflows_from.get(key, [])
         for t in range(d.T):
-            coefs, vs = [1.0], [inv[s, p, t]]
+            coefs, vs = [1.0], [inv[s, p][t]]
             if t > 0:
                 coefs.append(-1.0)
-                vs.append(inv[s, p, t - 1])
+                vs.append(inv[s, p][t - 1])
             if key in made:
                 coefs.append(-1.0)
-                vs.append(produce[s, p, t])
+                vs.append(produce[s, p][t])
             if key in bought:
                 coefs.append(-1.0)
-                vs.append(sub[s, p, t])
+                vs.append(sub[s, p][t])
             for ln, lead in ins:
                 if t - lead >= 0:
                     coefs.append(-1.0)
-                    vs.append(ship[ln, p, t - lead])
+                    vs.append(ship[ln, p][t - lead])
             for ln in outs:
                 coefs.append(1.0)
-                vs.append(ship[ln, p, t])
+                vs.append(ship[ln, p][t])
             if key in sold:
                 coefs.append(1.0)
-                vs.append(sales[s, p, t])
+                vs.append(sales[s, p][t])
             rhs = d.opening_inventory[key] if t == 0 else 0.0
             rows.append(((s, p, t), coefs, vs, rhs, rhs))
     _add_family(m, "inventory_balance", rows)
@@ -204,13 +218,14 @@ def inventory_balance(m: pyo.ConcreteModel, d: PlanningData) -> None:
 def production_capacity(m: pyo.ConcreteModel, d: PlanningData) -> None:
     """sum_p hours_per_unit[p,t] * produce[s,p,t] <= regular capacity[t] + overtime[s,t], where the
     regular capacity is a given figure or hours_per_worker[t] * workforce[s,t]."""
+    G = m.var_grid
     rows: list[Row] = []
     for s, pl in d.plants.items():
         if pl.regular_capacity is None and not pl.has_workforce:
             continue  # unlimited
         for t in range(d.T):
             coefs = [float(pl.hours_per_unit[p][t]) for p in pl.products]
-            vs = [m.produce[s, p, t] for p in pl.products]
+            vs = [G["produce"][s, p][t] for p in pl.products]
             if pl.has_overtime:
                 coefs.append(-1.0)
                 vs.append(m.overtime[s, t])
@@ -248,23 +263,25 @@ def overtime_limit(m: pyo.ConcreteModel, d: PlanningData) -> None:
 
 def subcontract_limit(m: pyo.ConcreteModel, d: PlanningData) -> None:
     """sum_p subcontract[s,p,t] <= max_units[t]."""
+    G = m.var_grid
     rows: list[Row] = []
     for s, pl in d.plants.items():
         if not pl.has_subcontracting or pl.subcontract_max is None:
             continue
         for t in range(d.T):
-            vs = [m.subcontract[s, p, t] for p in pl.products]
+            vs = [G["subcontract"][s, p][t] for p in pl.products]
             rows.append(((s, t), [1.0] * len(vs), vs, None, float(pl.subcontract_max[t])))
     _add_family(m, "subcontract_limit", rows)
 
 
 def setup_link(m: pyo.ConcreteModel, d: PlanningData) -> None:
     """produce[s,p,t] <= M[p,t] * run[s,p,t], M the most that could ever be needed or made."""
+    G = m.var_grid
     rows: list[Row] = []
     for s, p in d.setup_keys:
         big_m = d.plants[s].setup_big_m[p]
         for t in range(d.T):
-            rows.append(((s, p, t), [1.0, -float(big_m[t])], [m.produce[s, p, t], m.run[s, p, t]], None, 0.0))
+            rows.append(((s, p, t), [1.0, -float(big_m[t])], [G["produce"][s, p][t], m.run[s, p, t]], None, 0.0))
     _add_family(m, "setup_link", rows)
 
 
@@ -291,6 +308,7 @@ def workforce_balance(m: pyo.ConcreteModel, d: PlanningData) -> None:
 
 def lane_capacity(m: pyo.ConcreteModel, d: PlanningData) -> None:
     """sum_p volume[p] * ship[l,p,t] <= capacity[l,t]."""
+    G = m.var_grid
     by_lane: dict[str, list[str]] = defaultdict(list)
     for ln, p in d.ship_keys:
         by_lane[ln].append(p)
@@ -298,12 +316,13 @@ def lane_capacity(m: pyo.ConcreteModel, d: PlanningData) -> None:
     for ln, cap in d.lane_capacity.items():
         ps = by_lane[ln]
         for t in range(d.T):
-            rows.append(((ln, t), [d.volume[p] for p in ps], [m.ship[ln, p, t] for p in ps], None, float(cap[t])))
+            rows.append(((ln, t), [d.volume[p] for p in ps], [G["ship"][ln, p][t] for p in ps], None, float(cap[t])))
     _add_family(m, "lane_capacity", rows)
 
 
 def storage_capacity(m: pyo.ConcreteModel, d: PlanningData) -> None:
     """sum_p volume[p] * inventory[s,p,t] <= capacity[s,t]."""
+    G = m.var_grid
     by_site: dict[str, list[str]] = defaultdict(list)
     for s, p in d.stock_keys:
         by_site[s].append(p)
@@ -311,7 +330,7 @@ def storage_capacity(m: pyo.ConcreteModel, d: PlanningData) -> None:
     for s, cap in d.storage_capacity.items():
         ps = by_site[s]
         for t in range(d.T):
-            rows.append(((s, t), [d.volume[p] for p in ps], [m.inventory[s, p, t] for p in ps], None, float(cap[t])))
+            rows.append(((s, t), [d.volume[p] for p in ps], [G["inventory"][s, p][t] for p in ps], None, float(cap[t])))
     _add_family(m, "storage_capacity", rows)
 
 
@@ -319,6 +338,7 @@ def demand_satisfaction(m: pyo.ConcreteModel, d: PlanningData) -> None:
     """Backlog sites: sales[t] + backlog[t] - backlog[t-1] = demand[t] (backlog[-1] = opening backlog),
     and backlog[T-1] = 0 where it must be cleared. Lost-sales sites: sales[t] + lost_sales[t] = demand[t]
     (+ opening backlog in period 0)."""
+    G = m.var_grid
     backlogged = set(d.backlog_keys)
     rows: list[Row] = []
     clearance: list[Row] = []
@@ -328,63 +348,66 @@ def demand_satisfaction(m: pyo.ConcreteModel, d: PlanningData) -> None:
         for t in range(d.T):
             rhs = float(q[t]) + (d.opening_backlog.get(key, 0.0) if t == 0 else 0.0)
             if key in backlogged:
-                coefs, vs = [1.0, 1.0], [m.sales[s, p, t], m.backlog[s, p, t]]
+                coefs, vs = [1.0, 1.0], [G["sales"][s, p][t], G["backlog"][s, p][t]]
                 if t > 0:
                     coefs.append(-1.0)
-                    vs.append(m.backlog[s, p, t - 1])
+                    vs.append(G["backlog"][s, p][t - 1])
             else:
-                coefs, vs = [1.0, 1.0], [m.sales[s, p, t], m.lost_sales[s, p, t]]
+                coefs, vs = [1.0, 1.0], [G["sales"][s, p][t], G["lost_sales"][s, p][t]]
             rows.append(((s, p, t), coefs, vs, rhs, rhs))
         if key in backlogged and d.clear_backlog[s]:
-            clearance.append(((s, p), [1.0], [m.backlog[s, p, d.T - 1]], None, 0.0))
+            clearance.append(((s, p), [1.0], [G["backlog"][s, p][d.T - 1]], None, 0.0))
     _add_family(m, "demand_satisfaction", rows)
     _add_family(m, "backlog_clearance", clearance)
 
 
 def safety_stock(m: pyo.ConcreteModel, d: PlanningData) -> None:
     """inventory[s,p,t] (+ safety_shortfall[s,p,t] when soft) >= safety_stock[s,p,t]."""
+    G = m.var_grid
     rows: list[Row] = []
     for (s, p), ss in d.safety_stock.items():
         for t in range(d.T):
-            coefs, vs = [1.0], [m.inventory[s, p, t]]
+            coefs, vs = [1.0], [G["inventory"][s, p][t]]
             if d.safety_stock_soft:
                 coefs.append(1.0)
-                vs.append(m.safety_shortfall[s, p, t])
+                vs.append(G["safety_shortfall"][s, p][t])
             rows.append(((s, p, t), coefs, vs, float(ss[t]), None))
     _add_family(m, "safety_stock", rows)
 
 
 def ending_inventory(m: pyo.ConcreteModel, d: PlanningData) -> None:
     """inventory[s,p,T-1] >= ending target."""
-    rows = [((s, p), [1.0], [m.inventory[s, p, d.T - 1]], e, None) for (s, p), e in d.ending_inventory.items()]
+    G = m.var_grid
+    rows = [((s, p), [1.0], [G["inventory"][s, p][d.T - 1]], e, None) for (s, p), e in d.ending_inventory.items()]
     _add_family(m, "ending_inventory", rows)
 
 
 def cash_balance(m: pyo.ConcreteModel, d: PlanningData, extensions: Sequence[ModelExtension] = ()) -> None:
     """cash[a,t] = cash[a,t-1] + sum over a's streams of sign * coef[t-lag] * x[t-lag]
     (+ extension terms); cash[a,-1] = opening cash. Constant streams move to the right-hand side."""
+    G = m.var_grid
     terms: dict[tuple[str, int], list[tuple[float, Any]]] = defaultdict(list)
     constants: dict[tuple[str, int], float] = defaultdict(float)
     for st in d.streams:
-        var = getattr(m, st.var) if st.var else None
+        row = grid_row(m, st.var, st.key) if st.var else None
         for t in range(d.T - st.lag):
             c = st.sign * float(st.coef[t])
             if c == 0.0:
                 continue
-            if var is None:
+            if row is None:
                 constants[st.partner, t + st.lag] += c
             else:
-                terms[st.partner, t + st.lag].append((c, var[(*st.key, t)]))
+                terms[st.partner, t + st.lag].append((c, row[t]))
     for ext in extensions:
         for a, t, c, v in ext.cash_terms(m, d):
             terms[a, t].append((c, v))
     rows: list[Row] = []
     for a in d.partners:
         for t in range(d.T):
-            coefs, vs = [1.0], [m.cash[a, t]]
+            coefs, vs = [1.0], [G["cash"][a][t]]
             if t > 0:
                 coefs.append(-1.0)
-                vs.append(m.cash[a, t - 1])
+                vs.append(G["cash"][a][t - 1])
             for c, v in terms.get((a, t), ()):
                 coefs.append(-c)
                 vs.append(v)
@@ -395,13 +418,14 @@ def cash_balance(m: pyo.ConcreteModel, d: PlanningData, extensions: Sequence[Mod
 
 def minimum_cash(m: pyo.ConcreteModel, d: PlanningData) -> None:
     """cash[a,t] (+ funding_gap[a,t] when soft) >= min_cash[a,t]."""
+    G = m.var_grid
     rows: list[Row] = []
     for a in d.partners:
         for t in range(d.T):
-            coefs, vs = [1.0], [m.cash[a, t]]
+            coefs, vs = [1.0], [G["cash"][a][t]]
             if d.cash_soft:
                 coefs.append(1.0)
-                vs.append(m.funding_gap[a, t])
+                vs.append(G["funding_gap"][a][t])
             rows.append(((a, t), coefs, vs, float(d.min_cash[a][t]), None))
     _add_family(m, "minimum_cash", rows)
 
@@ -432,15 +456,15 @@ def profit_terms(m: pyo.ConcreteModel, d: PlanningData) -> tuple[dict[int, list]
         if st.var is None:
             constant += st.sign * float(st.coef.sum())
             continue
-        var = getattr(m, st.var)
+        row = grid_row(m, st.var, st.key)
         for t in range(d.T):
             if st.coef[t]:
-                add(var[(*st.key, t)], st.sign * float(st.coef[t]))
+                add(row[t], st.sign * float(st.coef[t]))
     for pen in d.penalties:
-        var = getattr(m, pen.var)
+        row = grid_row(m, pen.var, pen.key)
         for t in range(d.T):
             if pen.coef[t]:
-                add(var[(*pen.key, t)], -float(pen.coef[t]))
+                add(row[t], -float(pen.coef[t]))
     m._add_profit_term = add
     return coef, constant
 
@@ -458,10 +482,10 @@ def set_objective(m: pyo.ConcreteModel, d: PlanningData, extensions: Sequence[Mo
         for st in d.streams:
             if st.kind != "consumer_revenue":
                 continue
-            var = getattr(m, st.var)
+            row = grid_row(m, st.var, st.key)
             for t in range(d.T):
                 if st.coef[t]:
-                    add(var[(*st.key, t)], -float(st.coef[t]))
+                    add(row[t], -float(st.coef[t]))
         items = [(-c, v) for v, c in coef.values() if c != 0.0]
         sense, constant = pyo.minimize, -constant
     else:
