@@ -13,7 +13,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.markup import escape
 from rich.table import Table
 
-from scenarios.io import EXAMPLES_DIR, list_examples, load_scenario
+from scenarios.io import EXAMPLES_DIR, list_examples, load_scenario, scenario_fingerprint
 from scenarios.schema import scenario_json_schema
 from scenarios.validation import ScenarioError
 
@@ -153,6 +153,7 @@ def validate(scenario: str = typer.Argument(..., help="Scenario file or bundled 
     console.print(f"[green]{scenario}: valid[/] ({s.time.periods} {s.time.freq.value} periods, "
                   f"{len(s.products)} products, {len(s.partners)} partners, {len(s.sites)} sites, {len(s.lanes)} lanes)"
                   + (f", {len(problems)} warning(s)" if problems else ""))
+    console.print(f"schema {s.schema_version}, content fingerprint sha256:{scenario_fingerprint(s)[:16]}")
 
 
 @app.command()
