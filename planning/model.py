@@ -15,7 +15,7 @@ so reports and infeasibility diagnoses can cite ``family[index]``.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
@@ -437,7 +437,7 @@ def minimum_cash(m: pyo.ConcreteModel, d: PlanningData) -> None:
 NON_OPERATING_KINDS = {"opening_receivables", "opening_payables"}
 
 
-def profit_terms(m: pyo.ConcreteModel, d: PlanningData) -> tuple[dict[int, list], float]:
+def profit_terms(m: pyo.ConcreteModel, d: PlanningData) -> tuple[dict[int, list], float, Callable[[Any, float], None]]:
     """Chain profit as {id(var): [var, coef]} plus a constant: every stream accrued when incurred
     (whatever its lag) minus every penalty. Transfers between partners cancel."""
     coef: dict[int, list] = {}
@@ -465,16 +465,13 @@ def profit_terms(m: pyo.ConcreteModel, d: PlanningData) -> tuple[dict[int, list]
         for t in range(d.T):
             if pen.coef[t]:
                 add(row[t], -float(pen.coef[t]))
-    m._add_profit_term = add
-    return coef, constant
+    return coef, constant, add
 
 
 def set_objective(m: pyo.ConcreteModel, d: PlanningData, extensions: Sequence[ModelExtension] = ()) -> None:
     """maximize_profit: max chain profit. minimize_cost: min (consumer revenue - chain profit),
     i.e. every cost and penalty of meeting demand."""
-    coef, constant = profit_terms(m, d)
-    add = m._add_profit_term
-    del m._add_profit_term
+    coef, constant, add = profit_terms(m, d)
     for ext in extensions:
         for c, v in ext.objective_terms(m, d):
             add(v, c)
