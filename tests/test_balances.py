@@ -133,28 +133,23 @@ def test_workforce_balance_and_capacity(solved):
             assert (g["overtime"].to_numpy() - w * p["overtime"]["max_per_worker"]).max() < TOL
 
 
+def _assert_within_capacity(table, key, quantity, objects, capacity_field, volume, T):
+    """For each object with a capacity: sum over products of volume x quantity <= capacity."""
+    for obj in objects:
+        if obj.get(capacity_field) is None:
+            continue
+        load = np.zeros(T)
+        for r in table[table[key] == obj["id"]].itertuples(index=False):
+            load[r.period] += getattr(r, quantity) * volume[r.product]
+        assert (load - _arr(obj[capacity_field], T)).max() < TOL
+
+
 def test_lane_and_storage_capacity(solved):
     data, s, plan = solved
     T = s.time.periods
     volume = {p["id"]: p.get("volume", 1.0) for p in data["products"]}
-    ship = plan.tables["shipments"]
-    for lane in data["lanes"]:
-        if lane.get("capacity") is None:
-            continue
-        g = ship[ship["lane"] == lane["id"]]
-        load = np.zeros(T)
-        for r in g.itertuples(index=False):
-            load[r.period] += r.quantity * volume[r.product]
-        assert (load - _arr(lane["capacity"], T)).max() < TOL
-    inv = plan.tables["inventory"]
-    for site in data["sites"]:
-        if site.get("storage_capacity") is None:
-            continue
-        g = inv[inv["site"] == site["id"]]
-        load = np.zeros(T)
-        for r in g.itertuples(index=False):
-            load[r.period] += r.inventory * volume[r.product]
-        assert (load - _arr(site["storage_capacity"], T)).max() < TOL
+    _assert_within_capacity(plan.tables["shipments"], "lane", "quantity", data["lanes"], "capacity", volume, T)
+    _assert_within_capacity(plan.tables["inventory"], "site", "inventory", data["sites"], "storage_capacity", volume, T)
 
 
 def recompute_cash(data: dict, plan) -> dict[str, np.ndarray]:
