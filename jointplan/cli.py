@@ -18,6 +18,7 @@ from scenarios.schema import scenario_json_schema
 from scenarios.validation import ScenarioError
 
 from planning.plan import Plan, plan_scenario
+from jointplan.cpfr import register as register_cpfr
 
 app = typer.Typer(
     add_completion=False,
@@ -109,8 +110,11 @@ def print_plan_summary(plan: Plan, currency: str = "") -> None:
     )
 
 
-def run_plan(path: str, out: Optional[Path], xlsx: Optional[Path], time_limit, mip_gap, verbose: bool) -> Plan:
+def run_plan(path: str, out: Optional[Path], xlsx: Optional[Path], time_limit, mip_gap, verbose: bool,
+             forecast: Optional[Path] = None, service_level: Optional[float] = None) -> Plan:
     scenario, problems = _load_or_exit(path)
+    if forecast is not None:
+        scenario = _with_forecast(scenario, forecast, service_level)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as prog:
         task = prog.add_task("planning", total=None)
         plan = plan_scenario(
@@ -139,11 +143,42 @@ def plan(
     time_limit: Optional[float] = typer.Option(None, help="Solver time limit in seconds"),
     mip_gap: Optional[float] = typer.Option(None, help="Relative MIP gap"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the HiGHS log"),
+    forecast: Optional[Path] = typer.Option(
+        None, "--forecast", help="Fill demand from this forecast or consensus CSV (product, site, date, p10, p50, p90)"
+    ),
+    service_level: Optional[float] = typer.Option(
+        None, min=0.5, max=0.9999, help="With --forecast: set safety stock for this cycle service level"
+    ),
 ) -> None:
     """Plan production, transport, inventory and cash for a scenario."""
-    result = run_plan(scenario, out, xlsx, time_limit, mip_gap, verbose)
+    result = run_plan(scenario, out, xlsx, time_limit, mip_gap, verbose, forecast, service_level)
     if result.status not in {"optimal", "feasible"}:
         raise typer.Exit(EXIT_NO_PLAN)
+
+
+def _with_forecast(scenario, forecast: Path, service_level: Optional[float]):
+    """The scenario with demand (and safety stock, given a service level) from a forecast file."""
+    import pandas as pd
+
+    from forecasting.to_scenario import ForecastCoverageError, apply_forecast_to_scenario
+
+    try:
+        table = pd.read_csv(forecast)
+        filled, report = apply_forecast_to_scenario(scenario, table, safety_stock_service_level=service_level)
+    except FileNotFoundError:
+        err.print(f"[bold red]Forecast {escape(str(forecast))} not found[/]")
+        raise typer.Exit(EXIT_INVALID) from None
+    except ForecastCoverageError as exc:
+        err.print(f"[bold red]Forecast {escape(str(forecast))} does not cover the scenario[/]")
+        for p in exc.problems:
+            err.print(f"  {escape(p)}")
+        raise typer.Exit(EXIT_INVALID) from None
+    except (ValueError, ScenarioError) as exc:
+        err.print(f"[bold red]Forecast {escape(str(forecast))} cannot fill the scenario[/]: {escape(str(exc))}")
+        raise typer.Exit(EXIT_INVALID) from None
+    for line in report.lines():
+        console.print(f"  {escape(line)}")
+    return filled
 
 
 @app.command()
@@ -171,20 +206,89 @@ def examples() -> None:
 
 @app.command()
 def demo(
-    out: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the demo's plan files"),
+    out: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the demo's files (its store is made anew)"),
+    fast: bool = typer.Option(False, "--fast", help="Forecast without the model competition"),
 ) -> None:
-    """Run the main job on the bundled example: validate and plan the four-partner chain."""
+    """Run the main job on the bundled example: shared history, forecast, CPFR, consensus, plan."""
+    run_demo(out, fast)
+
+
+def run_demo(out: Path, fast: bool = False) -> None:
+    """The bundled small_chain example end to end: the retailer's shared POS history is forecast
+    (as of December 2025 and December 2026), both partners submit their own rounds, exceptions are
+    listed and one is resolved, the consensus (with FVA) fills the scenario's demand and safety
+    stock, and the chain is planned on it."""
+    import shutil
+
+    import pandas as pd
+
+    from forecasting.consensus import Resolution, ResolutionStore
+    from forecasting.submissions import SubmissionStore
+    from jointplan import cpfr
+
     out.mkdir(parents=True, exist_ok=True)
-    path = str(EXAMPLES_DIR / "small_chain.yaml")
-    console.rule("jointplan demo: small four-partner chain")
-    scenario, _ = _load_or_exit(path)
-    console.print(
-        f"Validated {path}: {len(scenario.partners)} partners, {len(scenario.sites)} sites, "
-        f"{len(scenario.products)} products, {scenario.time.periods} {scenario.time.freq.value} periods"
-    )
-    result = run_plan(path, out / "small_chain.plan.json", out / "small_chain.plan.xlsx", None, None, False)
+    store = out / "store"
+    shutil.rmtree(store, ignore_errors=True)
+    history_path = EXAMPLES_DIR / "small_chain_history.csv"
+    scenario_path = str(EXAMPLES_DIR / "small_chain.yaml")
+    scenario, _ = _load_or_exit(scenario_path)
+    horizon = scenario.time.periods
+
+    console.rule("1. Shared sales history (Corner Shops' point-of-sale data)")
+    history, _ = cpfr.read_history(err, str(history_path), "M", None, "date", "quantity", None, "zero", console=console)
+    keys = cpfr.history_keys(history)
+
+    console.rule("2. Statistical forecast (model competition per series)")
+    st = SubmissionStore(store)
+    for as_of, cutoff in (("2025-12-15", "2026-01-01"), ("2026-12-15", None)):
+        part = history if cutoff is None else history[history["ds"] < cutoff]
+        console.print(f"Forecast as of {as_of} from {part['ds'].min():%b %Y} - {part['ds'].max():%b %Y}:")
+        result = cpfr.run_forecast(part, horizon, "M", select=not fast, keys=keys)
+        saved = st.save_statistical(result.forecasts, "jointplan", submitted_at=as_of)
+        if cutoff is None:
+            cpfr.forecast_output(result.forecasts, keys).to_csv(out / "forecast.csv", index=False)
+            result.accuracy.to_csv(store / cpfr.ACCURACY_FILE, index=False)
+            if not fast:
+                cpfr.print_wins(console, result)
+        console.print(f"  kept as statistical version {saved.version}")
+    console.print(f"Forecast written to {out / 'forecast.csv'}")
+
+    console.rule("3. Partners submit their own forecasts")
+    for partner, author in (("shops", "ana@cornershops"), ("wholesale", "li@centralwholesale")):
+        table = pd.read_csv(EXAMPLES_DIR / f"small_chain_submissions_{partner}.csv")
+        for round_date, rows in table.groupby("round", sort=True):
+            sub = st.submit(partner, author, rows.drop(columns="round"), submitted_at=round_date, keys=["product", "site"])
+            console.print(f"  {partner} version {sub.version}: {sub.rows} series-periods submitted {round_date} by {author}")
+
+    console.rule("4. CPFR exceptions")
+    rules = EXAMPLES_DIR / "small_chain_collab.yaml"
+    exc = cpfr.run_exceptions(err, rules, store, str(history_path), "M", None)
+    cpfr.print_exceptions(console, exc, 12)
+    exc.to_csv(out / "exceptions.csv", index=False)
+
+    promo = exc[(exc["unique_id"] == "widget/store-north") & (exc["rule"] == "retailer-vs-statistical")]
+    if not promo.empty:
+        periods = sorted(pd.to_datetime(promo["ds"]).dt.date.unique())
+        res = ResolutionStore(store).add(Resolution(
+            action="accept_source", source="shops", unique_id="widget/store-north", ds=periods,
+            author="planner@acme", reason="Q4 promotion at store-north confirmed in the S&OP meeting",
+            exception_id=str(promo["exception_id"].iloc[0]),
+        ))
+        console.print(f"Resolution {res.id}: accept shops' forecast for widget/store-north in "
+                      + ", ".join(f"{d:%b %Y}" for d in periods) + " (Q4 promotion confirmed)")
+
+    console.rule("5. Consensus demand plan")
+    cpfr.run_consensus(console, err, out / "consensus.csv", store, str(history_path), "M", None, "weighted",
+                       scenario_path, out / "small_chain.consensus.yaml", 0.95)
+
+    console.rule("6. Joint plan on the consensus")
+    result = run_plan(str(out / "small_chain.consensus.yaml"), out / "small_chain.plan.json", out / "small_chain.plan.xlsx",
+                      None, None, False)
     if result.status not in {"optimal", "feasible"}:
         raise typer.Exit(EXIT_NO_PLAN)
+
+
+register_cpfr(app, console, err)
 
 
 def main() -> None:  # console_scripts entry point

@@ -1,0 +1,430 @@
+"""The forecasting and CPFR commands: ``forecast``, ``submit``, ``exceptions``, ``resolve`` and
+``consensus``. They work on files and on a store directory (``--store``, default
+``$JOINTPLAN_STORE`` or ``./jointplan-store``) that keeps partner submissions and statistical runs
+as versions, and resolutions as an append-only log."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from forecasting.consensus import Resolution, ResolutionStore, build_consensus
+from forecasting.exceptions import CollaborationRules, RulesError, find_exceptions
+from forecasting.fva import forecast_value_added, source_accuracy
+from forecasting.history import HistoryError, HistorySpec, prepare_history
+from forecasting.submissions import STATISTICAL, SubmissionError, SubmissionStore
+
+EXIT_BAD_INPUT = 2
+STORE_ENV = "JOINTPLAN_STORE"
+DEFAULT_STORE = "jointplan-store"
+ACCURACY_FILE = "statistical_accuracy.csv"
+
+
+def _store_path(store: Optional[Path]) -> Path:
+    return store or Path(os.environ.get(STORE_ENV, DEFAULT_STORE))
+
+
+def _fail(err: Console, message: str, lines: list[str] | None = None) -> None:
+    err.print(f"[bold red]{escape(message)}[/]")
+    for line in lines or []:
+        err.print(f"  {escape(line)}")
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _split_list(text: Optional[str]) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def read_history(err: Console, path: str, freq: str, keys: Optional[str], date_column: str, quantity_column: str,
+                 regressors: Optional[str], gaps: str, quiet: bool = False, console: Console | None = None):
+    """Read and check a history file; on bad data print every problem and exit 2."""
+    spec = HistorySpec(date=date_column, quantity=quantity_column, keys=_split_list(keys),
+                       regressors=_split_list(regressors) or [])
+    try:
+        history, report = prepare_history(path, spec, freq=freq, gaps=gaps)  # type: ignore[arg-type]
+    except HistoryError as exc:
+        _fail(err, f"History {path} is not usable: {len(exc.problems)} problem(s)", [str(p) for p in exc.problems])
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(err, f"History {path}: {exc}")
+    if console is not None and not quiet:
+        for line in report.lines():
+            console.print(f"  {escape(line)}")
+    return history, report
+
+
+def history_keys(history: pd.DataFrame, regressors: list[str] | None = None) -> list[str]:
+    return [c for c in history.columns if c not in {"unique_id", "ds", "y", *(regressors or [])}]
+
+
+def forecast_output(forecasts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The forecast file: the key columns, date, p10, p50, p90 and method."""
+    out = forecasts.rename(columns={"ds": "date"})
+    cols = [*keys, "date", "p10", "p50", "p90", "method"] if keys else ["unique_id", "date", "p10", "p50", "p90", "method"]
+    out = out[cols].copy()
+    out["date"] = pd.to_datetime(out["date"]).dt.date
+    return out
+
+
+def print_wins(console: Console, result) -> None:
+    s = result.summary
+    table = Table(title="Model competition (rolling-origin backtest)", box=None, padding=(0, 1))
+    for col in ("method", "series", "share"):
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for row in result.wins.itertuples():
+        table.add_row(escape(str(row.method)), str(row.series), f"{row.share:.0%}")
+    console.print(table)
+    sel, base = s.get("mean_mase_selected"), s.get("mean_mase_seasonal_naive")
+    if sel is not None and base is not None:
+        console.print(
+            f"Backtest mean MASE {sel:.3f} for the selected models against {base:.3f} for seasonal naive"
+            + (f"; selection beats the baseline on {s['share_beats_baseline']:.0%} of series" if s.get("share_beats_baseline") is not None else "")
+        )
+
+
+def register(app: typer.Typer, console: Console, err: Console) -> None:
+    """Add the forecasting / CPFR commands to the ``jointplan`` app."""
+
+    @app.command()
+    def forecast(
+        history_file: str = typer.Argument(..., metavar="HISTORY", help="Sales history: CSV or Parquet, long format"),
+        horizon: int = typer.Option(..., "--horizon", "-H", min=1, max=520, help="Periods to forecast"),
+        freq: str = typer.Option("M", "--freq", help="Planning bucket: W (weeks from Monday) or M (months)"),
+        out: Path = typer.Option(..., "--out", "-o", help="Forecast CSV: keys, date, p10, p50, p90, method"),
+        backtest: bool = typer.Option(False, "--backtest", help="Also write the backtest accuracy table (OUT with .accuracy.csv)"),
+        fast: bool = typer.Option(False, "--fast", help="No model competition: one method per series class"),
+        keys: Optional[str] = typer.Option(None, help="Key columns, comma-separated (default: every other column)"),
+        date_column: str = typer.Option("date", help="Date column"),
+        quantity_column: str = typer.Option("quantity", help="Quantity column"),
+        gaps: str = typer.Option("zero", help="Missing buckets inside a series: zero, interpolate or error"),
+        country: Optional[str] = typer.Option(None, help="Country code for Prophet's holiday effects (e.g. US, DE)"),
+        windows: int = typer.Option(3, min=1, max=12, help="Rolling-origin backtest windows per series"),
+        backend: str = typer.Option("auto", help="auto, serial, processes or dask"),
+        workers: Optional[int] = typer.Option(None, min=1, help="Worker processes (default: CPU count)"),
+        scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address (or $JOINTPLAN_DASK_SCHEDULER)"),
+        store: Optional[Path] = typer.Option(None, help="Also keep this run as a version of source 'statistical' in this store"),
+        author: str = typer.Option("jointplan", help="Author recorded with the stored run"),
+    ) -> None:
+        """Forecast every series of a sales history, with P10/P50/P90.
+
+        Prophet configurations and statistical challengers compete per series on a
+        rolling-origin backtest; the best forecasts."""
+        from forecasting.engine import forecast_panel
+
+        if freq not in ("W", "M"):
+            _fail(err, f"--freq: must be W or M, got {freq!r}")
+        if backend not in ("auto", "serial", "processes", "dask"):
+            _fail(err, f"--backend: must be auto, serial, processes or dask, got {backend!r}")
+        history, _ = read_history(err, history_file, freq, keys, date_column, quantity_column, None, gaps, console=console)
+        key_cols = history_keys(history)
+        result = run_forecast(history, horizon, freq, select=not fast, n_windows=windows, backend=backend,
+                              workers=workers, scheduler=scheduler, country=country, keys=key_cols)
+        frame = forecast_output(result.forecasts, key_cols)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(out, index=False)
+        console.print(f"Forecast of {result.summary['series']} series x {horizon} periods written to {out}")
+        if not fast:
+            print_wins(console, result)
+        if backtest:
+            path = out.with_name(out.stem + ".accuracy.csv")
+            accuracy_output(result.accuracy, history, key_cols).to_csv(path, index=False)
+            console.print(f"Backtest accuracy table written to {path}")
+        t = result.timings
+        console.print(f"Time {t['total_seconds']:.1f}s on {t['workers']} worker(s) ({t['backend']}); "
+                      f"{t['model_seconds']:.1f}s inside the models")
+        if store is not None:
+            saved = save_statistical_run(store, result, author)
+            console.print(f"Kept as statistical version {saved.version} in {store}")
+
+    @app.command()
+    def submit(
+        partner: str = typer.Argument(..., help="Partner id submitting the forecast"),
+        forecast_file: Path = typer.Argument(..., metavar="FORECAST", help="CSV or Parquet: keys, date, value (or p50/quantity)"),
+        author: str = typer.Option(..., help="Who submits it"),
+        store: Optional[Path] = typer.Option(None, help=f"Store directory (default ${STORE_ENV} or ./{DEFAULT_STORE})"),
+        keys: Optional[str] = typer.Option(None, help="Key columns, comma-separated (default: every column that is not date or value)"),
+        value_column: Optional[str] = typer.Option(None, help="Column holding the forecast quantity"),
+        date_column: Optional[str] = typer.Option(None, help="Column holding the period date"),
+        freq: Optional[str] = typer.Option(None, help="Bucket dates into W or M periods"),
+        submitted_at: Optional[str] = typer.Option(None, help="Submission time (ISO 8601; default now)"),
+        note: str = typer.Option("", help="Free text kept with the version"),
+    ) -> None:
+        """Store a partner's own forecast as its next version."""
+        columns = {k: v for k, v in {"value": value_column, "ds": date_column}.items() if v}
+        try:
+            sub = SubmissionStore(_store_path(store)).submit(
+                partner, author, forecast_file, submitted_at=submitted_at, note=note,
+                columns=columns or None, keys=_split_list(keys), freq=freq,  # type: ignore[arg-type]
+            )
+        except SubmissionError as exc:
+            _fail(err, f"Submission {forecast_file} refused: {len(exc.problems)} problem(s)", [str(p) for p in exc.problems])
+        except (FileNotFoundError, ValueError) as exc:
+            _fail(err, f"Submission {forecast_file} refused: {exc}")
+        console.print(f"{escape(partner)} version {sub.version}: {sub.rows} series-periods by {escape(author)} "
+                      f"at {sub.submitted_at:%Y-%m-%d %H:%M} UTC (sha256 {sub.content_hash[:12]})")
+
+    @app.command()
+    def exceptions(
+        rules: Path = typer.Option(..., "--rules", help="Collaboration rules (YAML)"),
+        history_file: Optional[str] = typer.Option(None, "--history", help="Sales history, for the forecast-error rules"),
+        freq: str = typer.Option("M", help="Bucket of the history: W or M"),
+        keys: Optional[str] = typer.Option(None, help="Key columns of the history"),
+        store: Optional[Path] = typer.Option(None, help=f"Store directory (default ${STORE_ENV} or ./{DEFAULT_STORE})"),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the exceptions as CSV here"),
+        limit: int = typer.Option(20, min=0, help="Rows shown on the terminal"),
+    ) -> None:
+        """List the CPFR exceptions: forecasts that disagree, sources wrong on history."""
+        table = run_exceptions(err, rules, _store_path(store), history_file, freq, keys)
+        print_exceptions(console, table, limit)
+        if out:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            table.to_csv(out, index=False)
+            console.print(f"Exceptions written to {out}")
+
+    @app.command()
+    def resolve(
+        unique_id: str = typer.Argument(..., help="Series resolved, e.g. widget/store-north"),
+        author: str = typer.Option(..., help="Who resolves it"),
+        accept: Optional[str] = typer.Option(None, help="Accept this source's values"),
+        adjust: Optional[float] = typer.Option(None, help="Enter this value"),
+        rule: Optional[str] = typer.Option(None, help="Apply this consensus rule (weighted, mean, median, max, min, statistical)"),
+        reason: str = typer.Option("", help="Why (required with --adjust)"),
+        period: Optional[list[str]] = typer.Option(None, "--period", help="Period start date; repeat for several (default: all)"),
+        exception_id: Optional[str] = typer.Option(None, "--exception", help="Exception this resolves"),
+        store: Optional[Path] = typer.Option(None, help=f"Store directory (default ${STORE_ENV} or ./{DEFAULT_STORE})"),
+    ) -> None:
+        """Record a resolution: accept one source, enter an adjusted value with a reason, or apply a rule."""
+        chosen = [x for x in (accept, adjust, rule) if x is not None]
+        if len(chosen) != 1:
+            _fail(err, "resolve: give exactly one of --accept SOURCE, --adjust VALUE or --rule NAME")
+        data = {"unique_id": unique_id, "author": author, "reason": reason or None, "exception_id": exception_id}
+        if period:
+            data["ds"] = period
+        if accept is not None:
+            data.update(action="accept_source", source=accept)
+        elif adjust is not None:
+            data.update(action="adjust", value=adjust)
+        else:
+            data.update(action="apply_rule", rule=rule)
+        try:
+            res = ResolutionStore(_store_path(store)).add(Resolution.model_validate({k: v for k, v in data.items() if v is not None}))
+        except Exception as exc:  # pydantic ValidationError or store error: name the field
+            _fail(err, "resolve: not recorded", _validation_lines(exc))
+        console.print(f"Resolution {res.id} recorded for {escape(unique_id)} by {escape(author)}")
+
+    @app.command()
+    def consensus(
+        out: Path = typer.Option(..., "--out", "-o", help="Consensus CSV: keys, date, p10, p50, p90, basis"),
+        history_file: Optional[str] = typer.Option(None, "--history", help="Sales history: scores past submissions (FVA, weights)"),
+        freq: str = typer.Option("M", help="Bucket of the history: W or M"),
+        keys: Optional[str] = typer.Option(None, help="Key columns of the history"),
+        rule: str = typer.Option("weighted", help="Consensus rule: weighted (by backtested accuracy), mean, median, max, min, statistical"),
+        store: Optional[Path] = typer.Option(None, help=f"Store directory (default ${STORE_ENV} or ./{DEFAULT_STORE})"),
+        scenario: Optional[str] = typer.Option(None, help="Fill this scenario's demand from the consensus"),
+        scenario_out: Optional[Path] = typer.Option(None, help="Write the filled scenario (YAML) here"),
+        service_level: Optional[float] = typer.Option(None, min=0.5, max=0.9999, help="Also set safety stock for this cycle service level"),
+    ) -> None:
+        """Build the consensus forecast and report forecast value added.
+
+        The statistical forecast and the partners' latest submissions are weighted by their
+        accuracy; recorded resolutions override the rule."""
+        run_consensus(console, err, out, _store_path(store), history_file, freq, keys, rule, scenario, scenario_out, service_level)
+
+
+# ------------------------------------------------------------------------------- shared steps
+
+
+def _validation_lines(exc: Exception) -> list[str]:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        return [f"{'.'.join(map(str, e['loc'])) or '(resolution)'}: {e['msg']}" for e in errors()]
+    return [str(exc)]
+
+
+def run_forecast(history, horizon, freq, *, select=True, n_windows=3, backend="auto", workers=None, scheduler=None,
+                 country=None, keys=None, progress=True):
+    from forecasting.engine import forecast_panel
+
+    return forecast_panel(history, horizon, freq, select=select, n_windows=n_windows, backend=backend, workers=workers,
+                          scheduler_address=scheduler, progress=progress, country=country, keys=keys)
+
+
+def accuracy_output(accuracy: pd.DataFrame, history: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Backtest table with the key columns in front."""
+    if not keys:
+        return accuracy
+    key_table = history[["unique_id", *keys]].drop_duplicates("unique_id")
+    return key_table.merge(accuracy, on="unique_id", how="right")
+
+
+def save_statistical_run(store: Path, result, author: str):
+    """Keep the forecasts as the next ``statistical`` version, and the backtest table beside the
+    store (the consensus weights read the selected models' WAPE from it)."""
+    saved = SubmissionStore(store).save_statistical(result.forecasts, author)
+    result.accuracy.to_csv(store / ACCURACY_FILE, index=False)
+    return saved
+
+
+def gather_accuracy(store: Path, actuals: pd.DataFrame | None, past: pd.DataFrame) -> pd.DataFrame | None:
+    """Accuracy per (series, source): partners' realised WAPE of their past submissions on the
+    history; the statistical source's backtested WAPE of its selected model."""
+    frames = []
+    stat_path = store / ACCURACY_FILE
+    if stat_path.exists():
+        acc = pd.read_csv(stat_path)
+        sel = acc[acc["selected"].astype(bool)]
+        frames.append(pd.DataFrame({"unique_id": sel["unique_id"], "source": STATISTICAL, "wape": sel["wape"]}))
+    if actuals is not None and not past.empty:
+        partners = past[past["source"] != STATISTICAL]
+        if not partners.empty:
+            scored = source_accuracy(actuals, partners)
+            frames.append(scored[["unique_id", "source", "wape"]])
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def run_exceptions(err: Console, rules_path: Path, store: Path, history_file, freq, keys) -> pd.DataFrame:
+    try:
+        rules = CollaborationRules.from_yaml(rules_path)
+    except RulesError as exc:
+        _fail(err, f"Rules {rules_path} are not valid", [str(p) for p in getattr(exc, "problems", [exc])])
+    st = SubmissionStore(store)
+    latest = st.latest_sources()
+    if latest.empty:
+        _fail(err, f"No forecasts in {store}: run `jointplan forecast --store` and `jointplan submit` first")
+    actuals = None
+    if history_file:
+        actuals, _ = read_history(err, history_file, freq, keys, "date", "quantity", None, "zero")
+    past = st.all_versions()
+    past = past[["unique_id", "ds", "source", "value", "version", "submitted_at"]] if not past.empty else past
+    from forecasting.fva import select_forecasts
+
+    scored_past = select_forecasts(past)[0] if not past.empty else None
+    table = find_exceptions(rules, latest, actuals, past_forecasts=scored_past)
+    for note in table.attrs.get("notes", []):
+        err.print(f"  [yellow]note[/] {escape(note)}")
+    return table
+
+
+def print_exceptions(console: Console, table: pd.DataFrame, limit: int) -> None:
+    if table.empty:
+        console.print("[green]No exceptions[/]: the forecasts agree within every rule.")
+        return
+    by = table.groupby(["rule", "severity"]).size()
+    console.print(f"[bold]{len(table)} exception(s)[/]: " + ", ".join(f"{r} {s}: {n}" for (r, s), n in by.items()))
+    order = table.assign(_s=table["severity"].map({"high": 0, "medium": 1, "low": 2})).sort_values(["_s", "unique_id", "ds"])
+    colour = {"high": "red", "medium": "yellow", "low": "white"}
+    for row in order.head(limit).itertuples():
+        console.print(
+            f"  {row.exception_id} [{colour.get(row.severity, 'white')}]{row.severity:<6}[/] "
+            f"{escape(str(row.unique_id))} {pd.Timestamp(row.ds):%Y-%m} {escape(str(row.rule))} "
+            f"(owner {escape(str(row.owner))}): {escape(str(row.message))}"
+        )
+    if len(table) > limit:
+        console.print(f"... and {len(table) - limit} more")
+
+
+def run_consensus(console, err, out, store, history_file, freq, keys, rule, scenario_path, scenario_out, service_level):
+    st = SubmissionStore(store)
+    latest = st.latest_sources()
+    if latest.empty:
+        _fail(err, f"No forecasts in {store}: run `jointplan forecast --store` and `jointplan submit` first")
+    actuals = None
+    if history_file:
+        actuals, _ = read_history(err, history_file, freq, keys, "date", "quantity", None, "zero")
+    past = st.all_versions()
+    accuracy = gather_accuracy(store, actuals, past)
+    quantiles = st.load_statistical() if st.versions(STATISTICAL) else None
+    resolutions = ResolutionStore(store).all()
+    try:
+        result = build_consensus(latest, accuracy, resolutions, rule=rule, quantiles=quantiles)  # type: ignore[arg-type]
+    except ValueError as exc:
+        _fail(err, f"consensus: {exc}")
+    for note in result.notes:
+        err.print(f"  [yellow]note[/] {escape(note)}")
+    key_table = _keys_of(st, result.table["unique_id"])
+    table = result.table
+    if key_table is not None:
+        table = key_table.merge(table, on="unique_id", how="right")
+    written = table.rename(columns={"ds": "date"})
+    written["date"] = pd.to_datetime(written["date"]).dt.date
+    out.parent.mkdir(parents=True, exist_ok=True)
+    written.drop(columns=["unique_id"] if key_table is not None else []).to_csv(out, index=False)
+    trace_path = out.with_name(out.stem + ".trace.csv")
+    result.trace.to_csv(trace_path, index=False)
+    bases = result.table["basis"].value_counts()
+    console.print(f"Consensus of {result.table['unique_id'].nunique()} series written to {out} "
+                  f"({', '.join(f'{k}: {v}' for k, v in bases.items())}); trace in {trace_path}")
+    if actuals is not None:
+        print_fva(console, actuals, past)
+    if scenario_path:
+        fill_scenario(console, err, scenario_path, table, scenario_out, service_level)
+    return table
+
+
+def _keys_of(st: SubmissionStore, unique_ids: pd.Series) -> pd.DataFrame | None:
+    """unique_id -> key columns, by the key names stored with the versions (unique_id is the
+    keys joined by "/")."""
+    names = next((v.keys for v in reversed(st.versions()) if v.keys), None)
+    if not names:
+        return None
+    ids = pd.Series(sorted(unique_ids.unique()))
+    parts = ids.str.split("/", expand=True)
+    if parts.shape[1] != len(names):
+        return None
+    parts.columns = names
+    return pd.concat([ids.rename("unique_id"), parts], axis=1)
+
+
+def print_fva(console: Console, actuals: pd.DataFrame, past: pd.DataFrame) -> None:
+    """Forecast value added of each partner's past submissions against the statistical forecast."""
+    if past.empty or STATISTICAL not in set(past["source"]):
+        partners = past[past["source"] != STATISTICAL] if not past.empty else past
+        if partners.empty:
+            return
+    fva = forecast_value_added(actuals, past)
+    if fva.by_partner.empty:
+        for note in fva.notes:
+            console.print(f"  FVA: {escape(note)}")
+        return
+    t = Table(title="Forecast value added on history (positive: the partner improved on the statistical forecast)",
+              box=None, padding=(0, 1))
+    for col in ("partner", "series", "WAPE statistical", "WAPE partner", "FVA (WAPE points)", "series improved"):
+        t.add_column(col, justify="left" if col == "partner" else "right")
+    for r in fva.by_partner.itertuples():
+        t.add_row(escape(str(r.partner)), str(r.series), f"{r.wape_statistical:.1%}", f"{r.wape_partner:.1%}",
+                  f"{100 * r.fva_wape:+.1f}", f"{r.series_improved}/{r.series}")
+    console.print(t)
+
+
+def fill_scenario(console, err, scenario_path, consensus_table, scenario_out, service_level):
+    from forecasting.to_scenario import ForecastCoverageError, apply_forecast_to_scenario
+    from scenarios.io import load_scenario
+    from scenarios.validation import ScenarioError
+
+    try:
+        base, _ = load_scenario(scenario_path)
+        filled, report = apply_forecast_to_scenario(base, consensus_table, safety_stock_service_level=service_level)
+    except ForecastCoverageError as exc:
+        _fail(err, f"The consensus does not cover scenario {scenario_path}", list(exc.problems))
+    except ScenarioError as exc:
+        _fail(err, f"Scenario {scenario_path} is not valid", [f"{p.path}: {p.message}" for p in exc.problems])
+    for line in report.lines():
+        console.print(f"  {escape(line)}")
+    if scenario_out:
+        write_scenario(filled, scenario_out)
+        console.print(f"Scenario with consensus demand written to {scenario_out}")
+    return filled
+
+
+def write_scenario(scenario, path: Path) -> None:
+    import yaml
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = scenario.model_dump(mode="json", exclude_defaults=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
