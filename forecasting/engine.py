@@ -1,0 +1,426 @@
+"""Forecast a panel of series: a per-series model competition on a rolling-origin backtest (or one
+method per series class in the faster ``select=False`` mode), run serially, in a process pool or
+on a Dask cluster, with identical results.
+
+Per series (:func:`forecast_unit`, the unit of parallel work):
+
+1. classify the series (:func:`forecasting.statistical.classify`: short, smooth, erratic,
+   intermittent, lumpy);
+2. ``select=True``: backtest the class's candidate set (:func:`forecasting.models.candidate_set`)
+   and rank the models by mean MASE (:mod:`forecasting.backtest`); the best one is refitted on
+   the whole history and forecasts (if that final fit fails, the next in rank does).
+   ``select=False``: :func:`forecasting.models.default_method` of the class, no backtest;
+3. the forecast has P10/P50/P90, never negative, and names its method.
+
+Parallel runs send one series per task; results are put back in ``unique_id`` order, and every
+model is deterministic (Prophet's simulation is seeded from the series), so serial, process-pool
+and Dask runs give the same tables.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from forecasting.backtest import BASELINE, DEFAULT_WINDOWS, backtest_series, rank_models
+from forecasting.models import FitClock, candidate_set, default_method, forecast_models
+from forecasting.statistical import PANDAS_FREQ, SEASON, classify, quiet_model_logging
+
+SCHEDULER_ENV = "JOINTPLAN_DASK_SCHEDULER"
+Backend = Literal["auto", "serial", "processes", "dask"]
+ProgressHook = Callable[[int, int], None]
+ACCURACY_COLUMNS = ["unique_id", "model", "mase", "wape", "bias", "n_windows", "test_horizon", "members", "selected"]
+
+
+class ForecastOptions(BaseModel):
+    """What every series' forecast needs to know; validated once, sent to each worker."""
+
+    model_config = ConfigDict(frozen=True)
+
+    horizon: int = Field(gt=0, description="periods to forecast (weeks for W, months for M)")
+    freq: Literal["W", "M"] = Field(description="planning bucket: W (weeks from Monday) or M (months)")
+    select: bool = Field(True, description="backtest the candidates and forecast with the best (else one method per class)")
+    n_windows: int = Field(DEFAULT_WINDOWS, ge=1, le=12, description="rolling-origin backtest windows per series")
+    country: str | None = Field(None, description="country code for Prophet's holiday effects (e.g. US, DE)")
+    regressors: tuple[str, ...] = Field((), description="regressor columns used by the Prophet configurations")
+    min_history: int | None = Field(None, ge=2, description="observations below which a series is 'short' (periods)")
+
+
+@dataclass
+class SeriesUnit:
+    unique_id: str
+    history: pd.DataFrame  # ds, y (+ regressors)
+    future: pd.DataFrame | None = None  # ds + regressors over the horizon
+
+
+@dataclass
+class SeriesResult:
+    unique_id: str
+    series_class: str
+    method: str
+    forecast: pd.DataFrame  # ds, p10, p50, p90
+    accuracy: pd.DataFrame  # ACCURACY_COLUMNS without unique_id
+    fit_seconds: dict[str, float]  # inside model fit + predict, by family
+    wall_seconds: float  # whole unit in the worker
+
+
+@dataclass
+class PanelForecast:
+    """Result of :func:`forecast_panel`.
+
+    - ``forecasts``: unique_id, key columns, ds, p10, p50, p90, method.
+    - ``accuracy``: one row per (unique_id, model) scored on the backtest: mase, wape, bias,
+      n_windows, test_horizon, members (of a combination), selected.
+    - ``wins``: method, series (count), share; ``series``: unique_id, series_class, method.
+    - ``summary``: series, classes, mean MASE of the selected models and of seasonal naive on
+      the backtested series, share of series where the selection beats the baseline, wins.
+      The selected model's backtest MASE is the best of the candidates on the same windows, so
+      it is optimistic by construction; accuracy on a held-out tail is the honest measure.
+    - ``timings``: total_seconds (wall), model_seconds (sum of per-series fit + predict time,
+      also split into prophet_seconds and statsforecast_seconds), series_seconds (sum of
+      per-series work), workers, backend, and overhead = 1 - model_seconds / (total_seconds x
+      workers): the share of the workers' time not spent inside the models.
+    """
+
+    forecasts: pd.DataFrame
+    accuracy: pd.DataFrame
+    wins: pd.DataFrame
+    series: pd.DataFrame
+    summary: dict
+    timings: dict = field(default_factory=dict)
+
+
+# --- one series ----------------------------------------------------------------------------
+
+
+def forecast_unit(unit: SeriesUnit, options: ForecastOptions) -> SeriesResult:
+    """Classify, (backtest and select,) and forecast one series."""
+    quiet_model_logging()
+    start = time.perf_counter()
+    clock = FitClock()
+    history = unit.history
+    freq, horizon = options.freq, options.horizon
+    y = history["y"].to_numpy(dtype=float)
+    min_history = options.min_history if options.min_history is not None else max(SEASON[freq] // 2, 10)
+    kind = classify(y, min_history=min_history).kind
+    regressors = list(options.regressors) or None
+    accuracy = pd.DataFrame(columns=ACCURACY_COLUMNS[1:])
+    ranking: list[str] = []
+    prophet_config = "prophet"
+    if options.select:
+        bt = backtest_series(
+            history, horizon, freq, candidate_set(kind),
+            n_windows=options.n_windows, country=options.country, regressors=regressors, clock=clock,
+        )
+        if bt is not None:
+            ranking = rank_models(bt.metrics)
+            prophet_config = bt.best_prophet or "prophet"
+            accuracy = bt.metrics
+    fallback = [default_method(kind, len(y), freq), BASELINE, "naive"]
+    forecast, method, errors = None, None, []
+    for name in dict.fromkeys([*ranking, *fallback]):
+        result = forecast_models(
+            [name], history, horizon, freq,
+            country=options.country, regressors=regressors, future=unit.future,
+            prophet_config=prophet_config, clock=clock,
+        )[name]
+        if isinstance(result, Exception):
+            errors.append(f"{name}: {result}")
+            continue
+        forecast, method = result, name
+        break
+    if forecast is None:
+        raise RuntimeError(f"series {unit.unique_id}: every method failed ({'; '.join(errors)})")
+    accuracy = accuracy.assign(selected=accuracy["model"] == method)
+    return SeriesResult(
+        unit.unique_id, kind, method, forecast, accuracy, dict(clock.seconds), time.perf_counter() - start
+    )
+
+
+# --- input -------------------------------------------------------------------------------
+
+
+def _split_panel(
+    history: pd.DataFrame,
+    freq: str,
+    horizon: int,
+    keys: list[str] | None,
+    regressors: list[str],
+    future: pd.DataFrame | None,
+) -> tuple[list[SeriesUnit], pd.DataFrame]:
+    """Checks the long history and cuts it into per-series units; returns the key table too."""
+    missing = [c for c in ("unique_id", "ds", "y", *regressors) if c not in history.columns]
+    if missing:
+        raise ValueError(f"history: missing column(s) {', '.join(missing)} (see forecasting.history.prepare_history)")
+    if history.empty:
+        raise ValueError("history: no rows")
+    df = history.copy()
+    df["unique_id"] = df["unique_id"].astype(str)
+    try:
+        df["ds"] = pd.to_datetime(df["ds"])
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"ds: not dates ({exc})") from exc
+    df["y"] = pd.to_numeric(df["y"], errors="coerce")
+    if not np.isfinite(df["y"].to_numpy(dtype=float)).all():
+        raise ValueError("y: missing or non-numeric values")
+    if (df["y"] < 0).any():
+        raise ValueError("y: negative quantities")
+    if df.duplicated(["unique_id", "ds"]).any():
+        raise ValueError("ds: duplicate rows for the same unique_id and date")
+    if keys is None:
+        keys = [c for c in df.columns if c not in {"unique_id", "ds", "y", *regressors}]
+    varying = [k for k in keys if (df.groupby("unique_id")[k].nunique(dropna=False) > 1).any()]
+    if varying:
+        raise ValueError(
+            f"column(s) {', '.join(varying)} vary within a series: pass them as regressors or drop them"
+        )
+    key_table = df.groupby("unique_id", sort=True)[keys].first().reset_index() if keys else (
+        pd.DataFrame({"unique_id": sorted(df["unique_id"].unique())})
+    )
+    if future is not None and regressors:
+        fmiss = [c for c in ("unique_id", "ds", *regressors) if c not in future.columns]
+        if fmiss:
+            raise ValueError(f"future: missing column(s) {', '.join(fmiss)}")
+        future = future.assign(unique_id=future["unique_id"].astype(str), ds=pd.to_datetime(future["ds"]))
+        future_by_id = {uid: g[["ds", *regressors]].reset_index(drop=True) for uid, g in future.groupby("unique_id")}
+    else:
+        future_by_id = {}
+    if regressors and future is None:
+        raise ValueError(f"future: values of regressors {', '.join(regressors)} over the horizon are needed")
+    units = []
+    step = pd.tseries.frequencies.to_offset(PANDAS_FREQ[freq])
+    for uid, g in df.sort_values(["unique_id", "ds"]).groupby("unique_id", sort=True):
+        ds = pd.DatetimeIndex(g["ds"])
+        expected = pd.date_range(ds[0], periods=len(ds), freq=step)
+        if not ds.equals(expected):
+            raise ValueError(
+                f"ds: series {uid} is not on consecutive {'weekly (Monday)' if freq == 'W' else 'monthly (1st)'} "
+                "buckets; run forecasting.history.prepare_history first"
+            )
+        unit_future = future_by_id.get(uid) if regressors else None
+        if regressors and unit_future is None:
+            raise ValueError(f"future: no regressor values for series {uid}")
+        units.append(SeriesUnit(uid, g[["ds", "y", *regressors]].reset_index(drop=True), unit_future))
+    return units, key_table
+
+
+# --- progress ------------------------------------------------------------------------------
+
+
+@contextmanager
+def rich_progress(description: str = "forecasting") -> Iterator[ProgressHook]:
+    """A rich progress bar (series done / total, elapsed and remaining time) as a
+    ``progress(done, total)`` hook, for the command line."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+        transient=False,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def hook(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield hook
+
+
+@contextmanager
+def _progress_hook(progress: bool | ProgressHook | None) -> Iterator[ProgressHook]:
+    if progress is True:
+        with rich_progress() as hook:
+            yield hook
+    elif callable(progress):
+        yield progress
+    else:
+        yield lambda done, total: None
+
+
+# --- backends ------------------------------------------------------------------------------
+
+
+def _run_serial(units, options, hook) -> list[SeriesResult]:
+    results = []
+    for i, unit in enumerate(units, 1):
+        results.append(forecast_unit(unit, options))
+        hook(i, len(units))
+    return results
+
+
+def _process_context():
+    """forkserver with the model libraries preloaded: workers start fast (no per-worker
+    import of Prophet and statsforecast) and are not forked from a process with threads."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["forecasting.engine", "prophet", "statsforecast.models"])
+    return ctx
+
+
+def _run_processes(units, options, hook, workers: int) -> list[SeriesResult]:
+    results = []
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context()) as pool:
+        futures = [pool.submit(forecast_unit, unit, options) for unit in units]
+        for i, fut in enumerate(as_completed(futures), 1):
+            results.append(fut.result())
+            hook(i, len(units))
+    return results
+
+
+def _run_dask(units, options, hook, workers: int, address: str | None) -> tuple[list[SeriesResult], int]:
+    from distributed import Client, LocalCluster
+    from distributed import as_completed as dask_completed
+
+    cluster = None
+    if address:
+        client = Client(address)
+    else:
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+        )
+        client = Client(cluster)
+    try:
+        n_workers = max(1, sum(w["nthreads"] for w in client.scheduler_info()["workers"].values())) if address else workers
+        futures = [client.submit(forecast_unit, unit, options, pure=False) for unit in units]
+        results = []
+        for i, fut in enumerate(dask_completed(futures), 1):
+            results.append(fut.result())
+            hook(i, len(units))
+        return results, n_workers
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# --- panel ---------------------------------------------------------------------------------
+
+
+def forecast_panel(
+    history: pd.DataFrame,
+    horizon: int,
+    freq: str,
+    *,
+    select: bool = True,
+    n_windows: int = DEFAULT_WINDOWS,
+    backend: Backend = "auto",
+    workers: int | None = None,
+    scheduler_address: str | None = None,
+    progress: bool | ProgressHook | None = True,
+    country: str | None = None,
+    keys: list[str] | None = None,
+    regressors: list[str] | None = None,
+    future: pd.DataFrame | None = None,
+    min_history: int | None = None,
+) -> PanelForecast:
+    """Forecast every series of a long ``history`` (unique_id, ds, y, + key columns and
+    regressors, as :func:`forecasting.history.prepare_history` makes it).
+
+    ``backend``: ``serial``; ``processes`` (a process pool of ``workers``, default the CPU count);
+    ``dask`` (the scheduler at ``scheduler_address`` or ``$JOINTPLAN_DASK_SCHEDULER``, else an
+    in-process LocalCluster of ``workers`` single-threaded worker processes); ``auto`` = dask when
+    an address is known, processes when more than one worker and series, else serial.
+    ``progress``: True for a rich progress bar, or a ``progress(done, total)`` callable.
+    ``keys``: key columns copied onto the forecasts (default: every column other than
+    unique_id, ds, y and the regressors). ``future``: unique_id, ds and the regressors' values
+    over the horizon (needed with ``regressors``).
+
+    The processes and dask backends start worker processes that import the calling script's
+    main module, so a script needs the usual ``if __name__ == "__main__":`` guard."""
+    started = time.perf_counter()
+    options = ForecastOptions(
+        horizon=horizon, freq=freq, select=select, n_windows=n_windows, country=country,
+        regressors=tuple(regressors or ()), min_history=min_history,
+    )
+    if backend not in ("auto", "serial", "processes", "dask"):
+        raise ValueError(f"backend must be auto, serial, processes or dask, got {backend!r}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    if scheduler_address and backend not in ("auto", "dask"):
+        raise ValueError(f"scheduler_address is used by the dask backend, not {backend!r}")
+    address = scheduler_address
+    if address is None and backend in ("auto", "dask"):
+        address = os.environ.get(SCHEDULER_ENV) or None
+    units, key_table = _split_panel(history, options.freq, options.horizon, keys, list(options.regressors), future)
+    n_workers = workers or os.cpu_count() or 1
+    if backend == "auto":
+        backend = "dask" if address else ("processes" if n_workers > 1 and len(units) > 1 else "serial")
+    with _progress_hook(progress) as hook:
+        hook(0, len(units))
+        if backend == "serial":
+            n_workers = 1
+            results = _run_serial(units, options, hook)
+        elif backend == "processes":
+            results = _run_processes(units, options, hook, n_workers)
+        else:
+            results, n_workers = _run_dask(units, options, hook, n_workers, address)
+    results.sort(key=lambda r: r.unique_id)
+    out = _assemble(results, key_table, options)
+    total = time.perf_counter() - started
+    model = sum(sum(r.fit_seconds.values()) for r in results)
+    out.timings = {
+        "total_seconds": total,
+        "model_seconds": model,
+        "prophet_seconds": sum(r.fit_seconds.get("prophet", 0.0) for r in results),
+        "statsforecast_seconds": sum(r.fit_seconds.get("statsforecast", 0.0) for r in results),
+        "series_seconds": sum(r.wall_seconds for r in results),
+        "workers": n_workers,
+        "backend": backend,
+        "overhead": 1.0 - model / (total * n_workers) if total > 0 else 0.0,
+    }
+    return out
+
+
+def _assemble(results: list[SeriesResult], key_table: pd.DataFrame, options: ForecastOptions) -> PanelForecast:
+    keys = [c for c in key_table.columns if c != "unique_id"]
+    frames = [r.forecast.assign(unique_id=r.unique_id, method=r.method) for r in results]
+    forecasts = pd.concat(frames, ignore_index=True).merge(key_table, on="unique_id", how="left")
+    forecasts = forecasts[["unique_id", *keys, "ds", "p10", "p50", "p90", "method"]]
+    forecasts = forecasts.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+    acc_frames = [r.accuracy.assign(unique_id=r.unique_id) for r in results if len(r.accuracy)]
+    if acc_frames:
+        accuracy = pd.concat(acc_frames, ignore_index=True)[ACCURACY_COLUMNS]
+        accuracy = accuracy.sort_values(["unique_id", "model"], kind="stable").reset_index(drop=True)
+        accuracy["selected"] = accuracy["selected"].astype(bool)
+    else:
+        accuracy = pd.DataFrame(columns=ACCURACY_COLUMNS)
+    series = pd.DataFrame(
+        {"unique_id": [r.unique_id for r in results], "series_class": [r.series_class for r in results],
+         "method": [r.method for r in results]}
+    )
+    counts = series["method"].value_counts()
+    wins = pd.DataFrame({"method": counts.index, "series": counts.to_numpy()})
+    wins = wins.sort_values(["series", "method"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    wins["share"] = wins["series"] / max(len(series), 1)
+    return PanelForecast(forecasts, accuracy, wins, series, _summary(series, accuracy, wins, options))
+
+
+def _summary(series: pd.DataFrame, accuracy: pd.DataFrame, wins: pd.DataFrame, options: ForecastOptions) -> dict:
+    summary: dict = {
+        "series": int(len(series)),
+        "classes": {str(k): int(v) for k, v in series["series_class"].value_counts().sort_index().items()},
+        "select": options.select,
+        "n_windows": options.n_windows if options.select else 0,
+        "wins": {str(m): int(n) for m, n in zip(wins["method"], wins["series"])},
+    }
+    if len(accuracy):
+        selected = accuracy[accuracy["selected"]].set_index("unique_id")["mase"]
+        baseline = accuracy[accuracy["model"] == BASELINE].set_index("unique_id")["mase"]
+        both = pd.concat([selected.rename("selected"), baseline.rename("baseline")], axis=1).dropna()
+        summary.update(
+            backtested_series=int(accuracy["unique_id"].nunique()),
+            mean_mase_selected=float(both["selected"].mean()) if len(both) else float("nan"),
+            mean_mase_seasonal_naive=float(both["baseline"].mean()) if len(both) else float("nan"),
+            share_beating_seasonal_naive=float((both["selected"] < both["baseline"]).mean()) if len(both) else float("nan"),
+        )
+    return summary

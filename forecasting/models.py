@@ -1,0 +1,541 @@
+"""Candidate forecasters that compete per series on a rolling-origin backtest (see backtest.py).
+
+Every candidate is a function ``f(history, horizon, freq, **context) -> DataFrame`` with columns
+``ds, p10, p50, p90``: never negative, P10 <= P50 <= P90. ``history`` has ``ds`` (bucket starts,
+sorted, no gaps) and ``y``; ``context`` may carry ``country``, ``regressors`` and ``future``,
+which only the Prophet configurations use (the statsforecast models see ``y`` alone).
+
+Prophet configurations (:func:`forecasting.statistical.prophet_forecast`; yearly seasonality only
+with two full seasons of data):
+
+- ``prophet``: Prophet's defaults: additive seasonality, changepoint_prior_scale 0.05.
+- ``prophet_mult``: multiplicative seasonality (seasonal swing proportional to the trend).
+- ``prophet_flex``: changepoint_prior_scale 0.5, a trend that bends ten times more easily.
+- ``prophet_log``: fitted on z = log(1 + y); each quantile q of z is returned as exp(q) - 1.
+
+statsforecast challengers:
+
+- ``naive``: last value. ``seasonal_naive``: value one season ago (naive when the history is
+  shorter than one season, so the baseline always exists).
+- ``ets``: AutoETS (error/trend/season forms chosen by AICc, season_length 12 or 52).
+- ``arima``: AutoARIMA, stepwise, orders limited to p, q <= 2 and P, Q <= 1 (about 3x faster than
+  the default limits with the same backtest error on our test series); non-seasonal for weekly
+  data, where a period-52 seasonal ARIMA costs ~10 s a series (ETS likewise drops seasonality
+  above period 24; theta, Prophet and seasonal naive carry the weekly season).
+- ``theta``: DynamicOptimizedTheta (Fiorucci et al. 2016; the best theta variant on M3/M4).
+- intermittent demand: ``croston_sba`` (Croston with the Syntetos-Boylan correction), ``adida``
+  (aggregate-disaggregate), ``imapa`` (multiple aggregation levels), ``tsb`` (Teunter-Syntetos-
+  Babai; it updates the demand probability every period, so it follows obsolescence).
+  TSB smoothing: alpha_d = 0.1 for the demand size (Croston's classic value) and alpha_p = 0.05
+  for the probability: the probability is updated every period while the size is updated only on
+  demand, so a smaller alpha_p gives both a memory of roughly the same length when demand
+  occurs every second period or so.
+
+Combinations (the members' forecasts are reused, never refitted):
+
+- ``combo_stat`` = mean(ets, arima, theta).
+- ``combo_all`` = mean(P, ets, theta) where P is the Prophet configuration with the lowest
+  backtest MASE on that series (``prophet`` when there was no backtest).
+
+Quantile rules:
+
+- Prophet: its 80 % interval (``PROPHET_SAMPLES`` simulated paths) gives P10/P90.
+- naive, seasonal naive, ETS, ARIMA, theta: statsforecast's 80 % interval (``level=[80]``).
+- Croston family (no model-based interval): P10/P90 = the 10th/90th percentiles of the last two
+  seasons of observed demand, widened where needed to contain P50. These methods estimate a
+  stationary demand rate, so the recent per-period demand distribution is their forecast
+  distribution.
+- Combination: each quantile is the mean of the members' same quantile.
+
+All quantiles are clipped at zero and ordered (P10 = min(P10, P50), P90 = max(P90, P50)).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from statsforecast import StatsForecast
+from statsforecast.models import (
+    ADIDA,
+    IMAPA,
+    TSB,
+    AutoARIMA,
+    AutoETS,
+    CrostonSBA,
+    DynamicOptimizedTheta,
+    Naive,
+    SeasonalNaive,
+)
+
+from forecasting.statistical import (
+    PANDAS_FREQ,
+    SEASON,
+    _future_dates,
+    prophet_forecast,
+    quiet_model_logging,
+)
+
+# imported once here (after statistical.py has quieted its logging), not inside the timed fits
+import prophet as _prophet_lib  # noqa: E402, F401, I001
+
+QUANTILES = ("p10", "p50", "p90")
+PROPHET_SAMPLES = 300  # simulated paths for Prophet's P10/P90 in final forecasts
+INTERVAL_LEVEL = 80  # P10..P90
+TSB_ALPHA_DEMAND = 0.1
+TSB_ALPHA_PROBABILITY = 0.05
+ARIMA_LIMITS = {"max_p": 2, "max_q": 2, "max_P": 1, "max_Q": 1}
+BEST_PROPHET = "<best prophet>"  # placeholder member of combo_all
+
+
+@dataclass(frozen=True)
+class ProphetConfig:
+    seasonality_mode: str = "additive"
+    changepoint_prior_scale: float = 0.05
+    transform: str = "none"
+
+
+PROPHET_CONFIGS: dict[str, ProphetConfig] = {
+    "prophet": ProphetConfig(),
+    "prophet_mult": ProphetConfig(seasonality_mode="multiplicative"),
+    "prophet_log": ProphetConfig(transform="log1p"),
+    "prophet_flex": ProphetConfig(changepoint_prior_scale=0.5),
+}
+STATS_WITH_INTERVALS = ("naive", "seasonal_naive", "theta", "ets", "arima")
+STATS_WITHOUT_INTERVALS = ("croston_sba", "tsb", "adida", "imapa")
+COMBINATIONS: dict[str, tuple[str, ...]] = {
+    "combo_stat": ("ets", "arima", "theta"),
+    "combo_all": (BEST_PROPHET, "ets", "theta"),
+}
+
+
+@dataclass
+class FitClock:
+    """Wall seconds spent inside model fit + predict calls, by family (prophet, statsforecast)."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def measure(self, family: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[family] = self.seconds.get(family, 0.0) + time.perf_counter() - start
+
+    @property
+    def total(self) -> float:
+        return sum(self.seconds.values())
+
+
+def _clock(clock: FitClock | None) -> FitClock:
+    return clock if clock is not None else FitClock()
+
+
+def _tidy(ds: Iterable, p10: np.ndarray, p50: np.ndarray, p90: np.ndarray) -> pd.DataFrame:
+    p50 = np.clip(np.asarray(p50, dtype=float), 0, None)
+    p10 = np.minimum(np.clip(np.asarray(p10, dtype=float), 0, None), p50)
+    p90 = np.maximum(np.clip(np.asarray(p90, dtype=float), 0, None), p50)
+    return pd.DataFrame({"ds": pd.DatetimeIndex(ds), "p10": p10, "p50": p50, "p90": p90})
+
+
+# --- statsforecast -------------------------------------------------------------------------
+
+
+def _stats_model(name: str, season: int, n_obs: int):
+    if name == "seasonal_naive":
+        return SeasonalNaive(season_length=season, alias=name) if n_obs >= season else Naive(alias=name)
+    factories = {
+        "naive": lambda: Naive(alias=name),
+        "ets": lambda: AutoETS(season_length=season, alias=name),
+        # seasonal ARIMA at period 52 takes ~10 s a series here: weekly data get a non-seasonal one
+        "arima": lambda: AutoARIMA(season_length=season, seasonal=season <= 24, alias=name, **ARIMA_LIMITS),
+        "theta": lambda: DynamicOptimizedTheta(season_length=season, alias=name),
+        "croston_sba": lambda: CrostonSBA(alias=name),
+        "adida": lambda: ADIDA(alias=name),
+        "imapa": lambda: IMAPA(alias=name),
+        "tsb": lambda: TSB(alpha_d=TSB_ALPHA_DEMAND, alpha_p=TSB_ALPHA_PROBABILITY, alias=name),
+    }
+    return factories[name]()
+
+
+def _sf_frame(history: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"unique_id": "s", "ds": pd.DatetimeIndex(history["ds"]), "y": history["y"].to_numpy(dtype=float)}
+    )
+
+
+def _sf_run(models: list, freq: str, call: Callable) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return call(StatsForecast(models=models, freq=PANDAS_FREQ[freq], n_jobs=1))
+
+
+def _stats_forecasts(
+    names: list[str], history: pd.DataFrame, horizon: int, freq: str, clock: FitClock
+) -> dict[str, pd.DataFrame | Exception]:
+    """statsforecast models fitted together on the full history (one call for the models with
+    an interval, one for those without); a failing model is retried alone so that it fails alone."""
+    season, n_obs = SEASON[freq], len(history)
+    y = history["y"].to_numpy(dtype=float)
+    dates = _future_dates(history["ds"].max(), horizon, freq)
+    frame = _sf_frame(history)
+    out: dict[str, pd.DataFrame | Exception] = {}
+
+    def run(group: list[str], level: list[int] | None) -> dict[str, pd.DataFrame | Exception]:
+        def call(group_names):
+            models = [_stats_model(n, season, n_obs) for n in group_names]
+            with clock.measure("statsforecast"):
+                return _sf_run(models, freq, lambda sf: sf.forecast(df=frame, h=horizon, level=level))
+
+        try:
+            fcs = {tuple(group): call(group)}
+        except Exception:  # noqa: BLE001 - isolate the failing model below
+            fcs = {}
+            for n in group:
+                try:
+                    fcs[(n,)] = call([n])
+                except Exception as exc:  # noqa: BLE001 - recorded as this candidate's failure
+                    fcs[(n,)] = exc
+        result: dict[str, pd.DataFrame | Exception] = {}
+        for members, fc in fcs.items():
+            for n in members:
+                if isinstance(fc, Exception):
+                    result[n] = fc
+                    continue
+                p50 = fc[n].to_numpy(dtype=float)
+                if level:
+                    p10, p90 = fc[f"{n}-lo-{level[0]}"].to_numpy(), fc[f"{n}-hi-{level[0]}"].to_numpy()
+                else:
+                    lo, hi = np.percentile(y[-2 * season :], [10, 90])
+                    p10, p90 = np.minimum(lo, p50), np.maximum(hi, p50)
+                if not np.isfinite(p50).all():
+                    result[n] = ValueError(f"{n}: non-finite forecast")
+                else:
+                    result[n] = _tidy(dates, p10, p50, p90)
+        return result
+
+    with_iv = [n for n in names if n in STATS_WITH_INTERVALS]
+    without_iv = [n for n in names if n in STATS_WITHOUT_INTERVALS]
+    if with_iv:
+        out.update(run(with_iv, [INTERVAL_LEVEL]))
+    if without_iv:
+        out.update(run(without_iv, None))
+    return out
+
+
+def _stats_windows(
+    names: list[str], history: pd.DataFrame, freq: str, cutoffs: list[int], h: int, clock: FitClock
+) -> dict[str, np.ndarray]:
+    """P50 of statsforecast models for each origin (training length) in ``cutoffs``: one
+    ``cross_validation`` call when the origins are evenly spaced and the last window ends with
+    the history, else one forecast per origin. Failed fits give NaN rows."""
+    season, n_obs = SEASON[freq], len(history)
+    result = {n: np.full((len(cutoffs), h), np.nan) for n in names}
+    step = cutoffs[1] - cutoffs[0] if len(cutoffs) > 1 else h
+    evenly = cutoffs[-1] + h == n_obs and all(b - a == step for a, b in zip(cutoffs, cutoffs[1:])) and step > 0
+    # seasonal naive on a window shorter than a season is naive: done per window
+    batch = [n for n in names if not (n == "seasonal_naive" and cutoffs[0] < season)]
+    done = False
+    if evenly and batch:
+        models = [_stats_model(n, season, n_obs) for n in batch]
+        frame = _sf_frame(history)
+        try:
+            with clock.measure("statsforecast"):
+                cv = _sf_run(
+                    models,
+                    freq,
+                    lambda sf: sf.cross_validation(df=frame, h=h, n_windows=len(cutoffs), step_size=step, refit=True),
+                )
+            cv = cv.sort_values(["cutoff", "ds"])
+            for n in batch:
+                result[n] = cv[n].to_numpy(dtype=float).reshape(len(cutoffs), h)
+            done = True
+        except Exception:  # noqa: BLE001 - fall back to one fit per model and window
+            done = False
+    per_window = [n for n in names if n not in batch or not done]
+    for i, cut in enumerate(cutoffs):
+        if not per_window:
+            break
+        fcs = _stats_forecasts(per_window, history.iloc[:cut], h, freq, clock)
+        for n in per_window:
+            if not isinstance(fcs[n], Exception):
+                result[n][i] = fcs[n]["p50"].to_numpy()
+    for n in names:
+        result[n] = np.where(np.isfinite(result[n]), np.clip(result[n], 0, None), np.nan)
+    return result
+
+
+# --- Prophet -------------------------------------------------------------------------------
+
+
+def _prophet(
+    name: str,
+    history: pd.DataFrame,
+    horizon: int,
+    freq: str,
+    clock: FitClock,
+    *,
+    country: str | None,
+    regressors: list[str] | None,
+    future: pd.DataFrame | None,
+    samples: int,
+) -> pd.DataFrame:
+    cfg = PROPHET_CONFIGS[name]
+    with clock.measure("prophet"):
+        return prophet_forecast(
+            history,
+            horizon,
+            freq,
+            country=country,
+            regressors=regressors,
+            future=future,
+            seasonality_mode=cfg.seasonality_mode,
+            changepoint_prior_scale=cfg.changepoint_prior_scale,
+            transform=cfg.transform,
+            uncertainty_samples=samples,
+        )
+
+
+def _prophet_windows(
+    names: list[str],
+    history: pd.DataFrame,
+    freq: str,
+    cutoffs: list[int],
+    h: int,
+    clock: FitClock,
+    *,
+    country: str | None,
+    regressors: list[str] | None,
+) -> dict[str, np.ndarray]:
+    """Prophet P50 per origin, point forecast only (no uncertainty simulation): the backtest
+    scores P50 and Prophet's P50 does not depend on the simulation."""
+    result = {n: np.full((len(cutoffs), h), np.nan) for n in names}
+    for n in names:
+        for i, cut in enumerate(cutoffs):
+            test = history.iloc[cut : cut + h]
+            try:
+                fc = _prophet(
+                    n, history.iloc[:cut], h, freq, clock,
+                    country=country, regressors=regressors, future=test if regressors else None, samples=0,
+                )
+                result[n][i] = fc["p50"].to_numpy()
+            except Exception:  # noqa: BLE001 - scored as a failed window
+                pass
+    return result
+
+
+# --- public: forecasts of named candidates -------------------------------------------------
+
+
+def members_of(name: str, prophet_config: str = "prophet") -> tuple[str, ...]:
+    """The base models a candidate needs (itself, or a combination's members)."""
+    if name in COMBINATIONS:
+        return tuple(prophet_config if m == BEST_PROPHET else m for m in COMBINATIONS[name])
+    if name not in CANDIDATES:
+        raise ValueError(f"model: unknown candidate {name!r}; known: {', '.join(CANDIDATES)}")
+    return (name,)
+
+
+def forecast_models(
+    names: Iterable[str],
+    history: pd.DataFrame,
+    horizon: int,
+    freq: str,
+    *,
+    country: str | None = None,
+    regressors: list[str] | None = None,
+    future: pd.DataFrame | None = None,
+    prophet_config: str = "prophet",
+    clock: FitClock | None = None,
+) -> dict[str, pd.DataFrame | Exception]:
+    """Forecasts (ds, p10, p50, p90) of several candidates on one history. Each base model is
+    fitted once and shared by the combinations that use it; a candidate that fails maps to its
+    exception instead of a frame."""
+    if freq not in SEASON:
+        raise ValueError(f"freq must be W or M, got {freq!r}")
+    if horizon < 1:
+        raise ValueError(f"horizon must be at least 1 period, got {horizon}")
+    if prophet_config not in PROPHET_CONFIGS:
+        raise ValueError(f"prophet_config: unknown {prophet_config!r}; known: {', '.join(PROPHET_CONFIGS)}")
+    clock = _clock(clock)
+    names = list(dict.fromkeys(names))
+    base = list(dict.fromkeys(m for n in names for m in members_of(n, prophet_config)))
+    results: dict[str, pd.DataFrame | Exception] = {}
+    for n in base:
+        if n in PROPHET_CONFIGS:
+            try:
+                results[n] = _prophet(
+                    n, history, horizon, freq, clock,
+                    country=country, regressors=regressors, future=future, samples=PROPHET_SAMPLES,
+                )
+            except Exception as exc:  # noqa: BLE001 - recorded as this candidate's failure
+                results[n] = exc
+    stats = [n for n in base if n not in PROPHET_CONFIGS]
+    if stats:
+        results.update(_stats_forecasts(stats, history, horizon, freq, clock))
+    out: dict[str, pd.DataFrame | Exception] = {}
+    for n in names:
+        members = members_of(n, prophet_config)
+        if n not in COMBINATIONS:
+            out[n] = results[n]
+            continue
+        failed = [m for m in members if isinstance(results[m], Exception)]
+        if failed:
+            out[n] = ValueError(f"{n}: member(s) {', '.join(failed)} failed")
+            continue
+        frames = [results[m] for m in members]
+        mean = {q: np.mean([f[q].to_numpy() for f in frames], axis=0) for q in QUANTILES}
+        out[n] = _tidy(frames[0]["ds"], mean["p10"], mean["p50"], mean["p90"])
+    return out
+
+
+def window_forecasts(
+    names: Iterable[str],
+    history: pd.DataFrame,
+    freq: str,
+    cutoffs: list[int],
+    h: int,
+    *,
+    country: str | None = None,
+    regressors: list[str] | None = None,
+    clock: FitClock | None = None,
+) -> dict[str, np.ndarray]:
+    """P50 of base models (Prophet configurations and statsforecast models, not combinations)
+    for the ``h`` periods after each origin; ``cutoffs`` are training lengths. Returns an array
+    (len(cutoffs), h) per model, clipped at zero, NaN rows where a fit failed. Regressors' values
+    in the test periods come from ``history`` itself."""
+    clock = _clock(clock)
+    names = list(dict.fromkeys(names))
+    unknown = [n for n in names if n in COMBINATIONS or n not in CANDIDATES]
+    if unknown:
+        raise ValueError(f"window_forecasts takes base models only, not {unknown}")
+    prophets = [n for n in names if n in PROPHET_CONFIGS]
+    stats = [n for n in names if n not in PROPHET_CONFIGS]
+    out: dict[str, np.ndarray] = {}
+    if prophets:
+        out.update(
+            _prophet_windows(prophets, history, freq, cutoffs, h, clock, country=country, regressors=regressors)
+        )
+    if stats:
+        out.update(_stats_windows(stats, history, freq, cutoffs, h, clock))
+    return {n: out[n] for n in names}
+
+
+def _single(name: str):
+    def forecast(history: pd.DataFrame, horizon: int, freq: str, **context) -> pd.DataFrame:
+        result = forecast_models([name], history, horizon, freq, **context)[name]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    forecast.__name__ = name
+    return forecast
+
+
+# Standalone candidate functions (history, horizon, freq, **context) -> ds, p10, p50, p90.
+prophet = _single("prophet")
+prophet.__doc__ = "Prophet with its default additive seasonality and changepoint_prior_scale 0.05."
+prophet_mult = _single("prophet_mult")
+prophet_mult.__doc__ = "Prophet with multiplicative seasonality."
+prophet_log = _single("prophet_log")
+prophet_log.__doc__ = "Prophet fitted on log(1 + y); quantiles back-transformed by exp(q) - 1."
+prophet_flex = _single("prophet_flex")
+prophet_flex.__doc__ = "Prophet with changepoint_prior_scale 0.5 (a more flexible trend)."
+naive = _single("naive")
+naive.__doc__ = "Last observed value, statsforecast Naive; 80 % interval from its random-walk model."
+seasonal_naive = _single("seasonal_naive")
+seasonal_naive.__doc__ = "y[t - season] (statsforecast SeasonalNaive); naive when shorter than a season."
+ets = _single("ets")
+ets.__doc__ = "statsforecast AutoETS, model form chosen by AICc; 80 % interval from the model."
+arima = _single("arima")
+arima.__doc__ = "statsforecast AutoARIMA (stepwise, p, q <= 2, P, Q <= 1); 80 % interval from the model."
+theta = _single("theta")
+theta.__doc__ = "statsforecast DynamicOptimizedTheta; 80 % interval from the model."
+croston_sba = _single("croston_sba")
+croston_sba.__doc__ = "Croston with the Syntetos-Boylan correction; empirical P10/P90 (module doc)."
+adida = _single("adida")
+adida.__doc__ = "ADIDA (temporal aggregation to the mean interval, SES, disaggregation); empirical P10/P90."
+imapa = _single("imapa")
+imapa.__doc__ = "IMAPA (ADIDA averaged over aggregation levels); empirical P10/P90."
+tsb = _single("tsb")
+tsb.__doc__ = "TSB with alpha_d 0.1 and alpha_p 0.05 (module doc); empirical P10/P90."
+combo_stat = _single("combo_stat")
+combo_stat.__doc__ = "Mean of ets, arima and theta, quantile by quantile."
+
+
+def combo_all(history: pd.DataFrame, horizon: int, freq: str, *, prophet_config: str = "prophet", **context) -> pd.DataFrame:
+    """Mean of the given Prophet configuration (the backtest's best in a competition), ets and
+    theta, quantile by quantile."""
+    result = forecast_models(["combo_all"], history, horizon, freq, prophet_config=prophet_config, **context)["combo_all"]
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    family: str  # prophet | statsforecast | combination
+    forecast: Callable[..., pd.DataFrame]
+
+    @property
+    def description(self) -> str:
+        return (self.forecast.__doc__ or "").strip().splitlines()[0]
+
+
+# Registry, simplest first: the order breaks ties in model selection.
+CANDIDATES: dict[str, Candidate] = {
+    c.name: c
+    for c in [
+        Candidate("naive", "statsforecast", naive),
+        Candidate("seasonal_naive", "statsforecast", seasonal_naive),
+        Candidate("croston_sba", "statsforecast", croston_sba),
+        Candidate("tsb", "statsforecast", tsb),
+        Candidate("adida", "statsforecast", adida),
+        Candidate("imapa", "statsforecast", imapa),
+        Candidate("theta", "statsforecast", theta),
+        Candidate("ets", "statsforecast", ets),
+        Candidate("arima", "statsforecast", arima),
+        Candidate("prophet", "prophet", prophet),
+        Candidate("prophet_mult", "prophet", prophet_mult),
+        Candidate("prophet_log", "prophet", prophet_log),
+        Candidate("prophet_flex", "prophet", prophet_flex),
+        Candidate("combo_stat", "combination", combo_stat),
+        Candidate("combo_all", "combination", combo_all),
+    ]
+}
+SIMPLICITY = {name: rank for rank, name in enumerate(CANDIDATES)}
+
+REGULAR_SET = ("seasonal_naive", "theta", "ets", "arima", *PROPHET_CONFIGS, "combo_stat", "combo_all")
+INTERMITTENT_SET = ("seasonal_naive", "croston_sba", "tsb", "adida", "imapa")
+SHORT_SET = ("naive", "seasonal_naive")
+
+
+def candidate_set(kind: str) -> list[str]:
+    """Candidates for a series class (:func:`forecasting.statistical.classify`): smooth/erratic
+    -> Prophet configurations, ets/arima/theta, combinations and seasonal naive; intermittent/
+    lumpy -> the Croston family and seasonal naive; short -> naive and seasonal naive."""
+    sets = {"smooth": REGULAR_SET, "erratic": REGULAR_SET, "intermittent": INTERMITTENT_SET,
+            "lumpy": INTERMITTENT_SET, "short": SHORT_SET}
+    if kind not in sets:
+        raise ValueError(f"series class must be one of {', '.join(sets)}, got {kind!r}")
+    return list(sets[kind])
+
+
+def default_method(kind: str, n_obs: int, freq: str) -> str:
+    """The one method per class used without selection: prophet for smooth/erratic, croston_sba
+    for intermittent/lumpy, seasonal naive for short series (naive below one season)."""
+    if kind in ("smooth", "erratic"):
+        return "prophet"
+    if kind in ("intermittent", "lumpy"):
+        return "croston_sba"
+    return "seasonal_naive" if n_obs >= SEASON[freq] else "naive"
+
+
+quiet_model_logging()

@@ -1,0 +1,148 @@
+"""Panel forecast engine: outputs, input checks, and identical results across backends."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting.engine import SCHEDULER_ENV, forecast_panel
+
+
+def _panel(n_obs: int = 30) -> pd.DataFrame:
+    """Six monthly series of different classes, with partner/product keys."""
+    rng = np.random.default_rng(0)
+    t = np.arange(n_obs)
+    rows = []
+    shapes = {
+        ("north", "A"): 100 + 20 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 4, n_obs),
+        ("north", "B"): 40 + 0.8 * t + rng.normal(0, 3, n_obs),
+        ("south", "A"): np.where(rng.random(n_obs) < 0.3, rng.poisson(3, n_obs) + 1, 0),
+        ("south", "B"): 10 + rng.gamma(1.0, 8.0, n_obs),
+        ("east", "A"): 60 + 10 * np.cos(2 * np.pi * t / 12) + rng.normal(0, 6, n_obs),
+    }
+    for (partner, product), y in shapes.items():
+        rows.append(pd.DataFrame({"partner": partner, "product": product,
+                                  "ds": pd.date_range("2021-01-01", periods=n_obs, freq="MS"), "y": y}))
+    rows.append(pd.DataFrame({"partner": "east", "product": "B",  # a new item: short history
+                              "ds": pd.date_range("2023-01-01", periods=6, freq="MS"), "y": [5, 7, 6, 8, 9, 8]}))
+    df = pd.concat(rows, ignore_index=True)
+    df["y"] = np.maximum(df["y"].astype(float), 0).round(1)
+    df.insert(0, "unique_id", df["partner"] + "/" + df["product"])
+    return df
+
+
+def test_panel_forecast_tables():
+    history = _panel()
+    calls = []
+    out = forecast_panel(history, 6, "M", backend="serial", n_windows=2, progress=lambda d, t: calls.append((d, t)))
+    fc = out.forecasts
+    assert list(fc.columns) == ["unique_id", "partner", "product", "ds", "p10", "p50", "p90", "method"]
+    assert len(fc) == 6 * 6 and fc["unique_id"].is_monotonic_increasing
+    q = fc[["p10", "p50", "p90"]].to_numpy()
+    assert (q >= 0).all() and (q[:, 0] <= q[:, 1]).all() and (q[:, 1] <= q[:, 2]).all()
+    assert fc.loc[fc["unique_id"] == "east/B", "ds"].min() == pd.Timestamp("2023-07-01")
+    assert calls[0] == (0, 6) and calls[-1] == (6, 6)
+
+    acc = out.accuracy
+    assert {"unique_id", "model", "mase", "wape", "bias", "n_windows", "selected"} <= set(acc.columns)
+    chosen = acc[acc["selected"]].set_index("unique_id")
+    series = out.series.set_index("unique_id")
+    # the selected model forecasts, and it is one per backtested series
+    for uid, row in chosen.iterrows():
+        assert series.loc[uid, "method"] == row["model"]
+        assert set(fc.loc[fc["unique_id"] == uid, "method"]) == {row["model"]}
+    assert chosen.index.is_unique
+    assert (acc.groupby("unique_id")["model"].apply(lambda m: "seasonal_naive" in set(m))).all()
+    assert series.loc["south/A", "series_class"] in ("intermittent", "lumpy")
+    assert series.loc["south/A", "method"] in ("croston_sba", "tsb", "adida", "imapa", "seasonal_naive")
+
+    assert out.wins["series"].sum() == 6 and out.wins["share"].sum() == pytest.approx(1.0)
+    s = out.summary
+    assert s["series"] == 6 and s["mean_mase_selected"] <= s["mean_mase_seasonal_naive"]
+    t = out.timings
+    assert t["backend"] == "serial" and 0 < t["model_seconds"] <= t["series_seconds"] <= t["total_seconds"]
+    assert 0 <= t["prophet_seconds"] <= t["model_seconds"]
+
+
+def test_without_selection_each_class_gets_its_default_method():
+    out = forecast_panel(_panel(), 4, "M", select=False, backend="serial", progress=True)  # rich bar
+    methods = out.series.set_index("unique_id")["method"]
+    classes = out.series.set_index("unique_id")["series_class"]
+    for uid, kind in classes.items():
+        expected = {"smooth": "prophet", "erratic": "prophet", "intermittent": "croston_sba",
+                    "lumpy": "croston_sba", "short": "naive"}[kind]  # east/B has 6 < 12 months
+        assert methods[uid] == expected, uid
+    assert out.accuracy.empty and "mean_mase_selected" not in out.summary
+
+
+def test_regressor_future_values_move_the_forecast():
+    rng = np.random.default_rng(1)
+    n = 60
+    promo = (np.arange(n) % 5 == 0).astype(float)
+    history = pd.DataFrame({"unique_id": "p", "ds": pd.date_range("2022-01-03", periods=n, freq="W-MON"),
+                            "y": 50 + 30 * promo + rng.normal(0, 2, n), "promo": promo})
+    future = pd.DataFrame({"unique_id": "p", "ds": pd.date_range("2023-02-27", periods=4, freq="W-MON"),
+                           "promo": [0.0, 1.0, 0.0, 0.0]})
+    out = forecast_panel(history, 4, "W", select=False, backend="serial", progress=False,
+                         regressors=["promo"], future=future)
+    p50 = out.forecasts["p50"].to_numpy()
+    assert p50[1] - max(p50[0], p50[2]) > 20
+    with pytest.raises(ValueError, match="future"):
+        forecast_panel(history, 4, "W", select=False, backend="serial", progress=False, regressors=["promo"])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.assign(y=d["y"] - 1000), "negative"),
+        (lambda d: pd.concat([d, d.iloc[[0]]]), "duplicate"),
+        (lambda d: d.drop(index=3), "consecutive"),
+        (lambda d: d.assign(price=np.arange(len(d))), "price"),
+        (lambda d: d.drop(columns="y"), "missing column"),
+    ],
+)
+def test_bad_history_is_refused(change, message):
+    history = _panel()
+    with pytest.raises(ValueError, match=message):
+        forecast_panel(change(history), 3, "M", backend="serial", progress=False)
+
+
+def test_bad_options_are_refused():
+    history = _panel()
+    with pytest.raises(ValueError, match="horizon"):
+        forecast_panel(history, 0, "M", backend="serial", progress=False)
+    with pytest.raises(ValueError, match="freq"):
+        forecast_panel(history, 3, "D", backend="serial", progress=False)
+    with pytest.raises(ValueError, match="backend"):
+        forecast_panel(history, 3, "M", backend="threads", progress=False)
+    with pytest.raises(ValueError, match="scheduler_address"):
+        forecast_panel(history, 3, "M", backend="processes", scheduler_address="tcp://127.0.0.1:1", progress=False)
+
+
+def test_serial_processes_and_dask_give_identical_results(monkeypatch):
+    from distributed import LocalCluster
+
+    history = _panel()
+    kwargs = dict(select=True, n_windows=2, progress=False)
+    serial = forecast_panel(history, 6, "M", backend="serial", **kwargs)
+    pooled = forecast_panel(history, 6, "M", backend="processes", workers=2, **kwargs)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        on_address = forecast_panel(history, 6, "M", backend="dask", scheduler_address=cluster.scheduler_address, **kwargs)
+        monkeypatch.setenv(SCHEDULER_ENV, cluster.scheduler_address)
+        from_env = forecast_panel(history, 6, "M", **kwargs)  # backend auto + the environment variable
+    assert pooled.timings["backend"] == "processes" and pooled.timings["workers"] == 2
+    assert on_address.timings["backend"] == "dask" and from_env.timings["backend"] == "dask"
+    for other in (pooled, on_address, from_env):
+        pd.testing.assert_frame_equal(serial.forecasts, other.forecasts, check_exact=True)
+        pd.testing.assert_frame_equal(serial.accuracy, other.accuracy, check_exact=True)
+        pd.testing.assert_frame_equal(serial.wins, other.wins, check_exact=True)
+        assert serial.summary == other.summary
+
+
+def test_dask_backend_starts_its_own_local_cluster():
+    history = _panel()
+    serial = forecast_panel(history, 6, "M", backend="serial", n_windows=2, progress=False)
+    local = forecast_panel(history, 6, "M", backend="dask", workers=2, n_windows=2, progress=False)
+    pd.testing.assert_frame_equal(serial.forecasts, local.forecasts, check_exact=True)
+    pd.testing.assert_frame_equal(serial.accuracy, local.accuracy, check_exact=True)
