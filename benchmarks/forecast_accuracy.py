@@ -139,14 +139,14 @@ def run_panel(name: str, limit: int | None, workers: int) -> dict:
         print(f"jointplan / {label}: MASE x{verdict[label]['mase_ratio']:.3f}, pooled WAPE x{verdict[label]['pooled_wape_ratio']:.3f}, "
               f"mean WAPE x{verdict[label]['mean_wape_ratio']:.3f}")
     wins = panel.wins.set_index("method")["series"].to_dict()
-    print("methods chosen by jointplan: " + ", ".join(f"{k} {v}" for k, v in wins.items()))
+    print("backtest winners: " + ", ".join(f"{k} {v}" for k, v in wins.items()))
     print(f"time: jointplan {t_jointplan:.0f}s ({workers} workers), baselines {t_baselines:.0f}s")
     if failed:
         print(f"failed fits (scored NaN, excluded from means): {failed}")
     return {
         "panel": name, "series": len(series), "horizon": series[0]["h"], "workers": workers,
         "table": table.reset_index().to_dict(orient="records"), "best_single_statistical": best_stat,
-        "jointplan_vs": verdict, "wins": wins, "seconds_jointplan": t_jointplan, "seconds_baselines": t_baselines,
+        "jointplan_vs": verdict, "wins": wins, "pool": panel.series["method"].str.split(":").str[0].value_counts().to_dict(), "seconds_jointplan": t_jointplan, "seconds_baselines": t_baselines,
         "failed_fits": failed,
     }
 

@@ -74,7 +74,7 @@ def forecast_output(forecasts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def print_wins(console: Console, result) -> None:
     s = result.summary
-    table = Table(title="Model competition (rolling-origin backtest)", box=None, padding=(0, 1))
+    table = Table(title="Model competition: how often each ranked first on the backtest", box=None, padding=(0, 1))
     for col in ("method", "series", "share"):
         table.add_column(col, justify="left" if col == "method" else "right")
     for row in result.wins.itertuples():
@@ -105,6 +105,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         gaps: str = typer.Option("zero", help="Missing buckets inside a series: zero, interpolate or error"),
         country: Optional[str] = typer.Option(None, help="Country code for Prophet's holiday effects (e.g. US, DE)"),
         windows: int = typer.Option(3, min=1, max=12, help="Rolling-origin backtest windows per series"),
+        pool: int = typer.Option(5, min=1, max=10, help="Average the best POOL candidates on the backtest (1: the single best)"),
         backend: str = typer.Option("auto", help="auto, serial, processes or dask"),
         workers: Optional[int] = typer.Option(None, min=1, help="Worker processes (default: CPU count)"),
         scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address (or $JOINTPLAN_DASK_SCHEDULER)"),
@@ -124,7 +125,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         history, _ = read_history(err, history_file, freq, keys, date_column, quantity_column, None, gaps, console=console)
         key_cols = history_keys(history)
         result = run_forecast(history, horizon, freq, select=not fast, n_windows=windows, backend=backend,
-                              workers=workers, scheduler=scheduler, country=country, keys=key_cols)
+                              workers=workers, scheduler=scheduler, country=country, keys=key_cols, pool=pool)
         frame = forecast_output(result.forecasts, key_cols)
         out.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(out, index=False)
@@ -248,11 +249,11 @@ def _validation_lines(exc: Exception) -> list[str]:
 
 
 def run_forecast(history, horizon, freq, *, select=True, n_windows=3, backend="auto", workers=None, scheduler=None,
-                 country=None, keys=None, progress=True):
+                 country=None, keys=None, progress=True, pool=5):
     from forecasting.engine import forecast_panel
 
     return forecast_panel(history, horizon, freq, select=select, n_windows=n_windows, backend=backend, workers=workers,
-                          scheduler_address=scheduler, progress=progress, country=country, keys=keys)
+                          scheduler_address=scheduler, progress=progress, country=country, keys=keys, pool=pool)
 
 
 def accuracy_output(accuracy: pd.DataFrame, history: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

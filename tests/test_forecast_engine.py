@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecasting.models import forecast_models
 from forecasting.engine import SCHEDULER_ENV, forecast_panel
 
 
@@ -48,14 +49,20 @@ def test_panel_forecast_tables():
     assert {"unique_id", "model", "mase", "wape", "bias", "n_windows", "selected"} <= set(acc.columns)
     chosen = acc[acc["selected"]].set_index("unique_id")
     series = out.series.set_index("unique_id")
-    # the selected model forecasts, and it is one per backtested series
+    # one winner per backtested series; the forecast pools the five best on the backtest
     for uid, row in chosen.iterrows():
-        assert series.loc[uid, "method"] == row["model"]
-        assert set(fc.loc[fc["unique_id"] == uid, "method"]) == {row["model"]}
+        assert series.loc[uid, "winner"] == row["model"]
+        scored = acc[(acc["unique_id"] == uid) & np.isfinite(acc["mase"].astype(float))].sort_values("mase", kind="stable")
+        pooled = acc[(acc["unique_id"] == uid) & acc["pooled"]]
+        assert len(pooled) == min(5, len(scored)) and row["model"] in set(pooled["model"])
+        assert pooled["mase"].max() <= scored["mase"].iloc[min(5, len(scored)) - 1] + 1e-12
+        method = series.loc[uid, "method"]
+        assert method.startswith(f"pool{len(pooled)}:") and set(method.split(":")[1].split("+")) == set(pooled["model"])
+        assert set(fc.loc[fc["unique_id"] == uid, "method"]) == {method}
     assert chosen.index.is_unique
     assert (acc.groupby("unique_id")["model"].apply(lambda m: "seasonal_naive" in set(m))).all()
     assert series.loc["south/A", "series_class"] in ("intermittent", "lumpy")
-    assert series.loc["south/A", "method"] in ("croston_sba", "tsb", "adida", "imapa", "seasonal_naive")
+    assert series.loc["south/A", "winner"] in ("croston_sba", "tsb", "adida", "imapa", "seasonal_naive")
 
     assert out.wins["series"].sum() == 6 and out.wins["share"].sum() == pytest.approx(1.0)
     s = out.summary
@@ -63,6 +70,21 @@ def test_panel_forecast_tables():
     t = out.timings
     assert t["backend"] == "serial" and 0 < t["model_seconds"] <= t["series_seconds"] <= t["total_seconds"]
     assert 0 <= t["prophet_seconds"] <= t["model_seconds"]
+
+
+def test_pooled_forecast_is_the_mean_of_its_members_forecasts():
+    history = _panel()
+    uid = "north/A"
+    out = forecast_panel(history[history["unique_id"] == uid], 6, "M", backend="serial", n_windows=2, progress=False)
+    members = out.series.set_index("unique_id").loc[uid, "method"].split(":")[1].split("+")
+    one = history[history["unique_id"] == uid][["ds", "y"]].reset_index(drop=True)
+    accuracy = out.accuracy
+    best_prophet = accuracy[accuracy["model"].str.startswith("prophet")].sort_values("mase", kind="stable")["model"].iloc[0]
+    singles = forecast_models(members, one, 6, "M", prophet_config=best_prophet)
+    expected = np.mean([singles[m]["p50"].to_numpy() for m in members], axis=0)
+    np.testing.assert_allclose(out.forecasts["p50"].to_numpy(), np.clip(expected, 0, None), rtol=1e-9, atol=1e-9)
+    single = forecast_panel(history[history["unique_id"] == uid], 6, "M", backend="serial", n_windows=2, pool=1, progress=False)
+    assert single.series["method"].iloc[0] == out.series["winner"].iloc[0]
 
 
 def test_without_selection_each_class_gets_its_default_method():
