@@ -1,0 +1,476 @@
+"""The cash-flow table a funding model starts from: per partner and period, the operating cash
+flow and the balances that serve as collateral.
+
+Tables (pandas DataFrames; money in the spec's currency):
+
+``flows`` — one row per partner and period ``0 .. T-1`` (every partner the same periods, no gaps):
+    ``partner``, ``period``, ``operating_cash_flow`` (net cash from operations settled in the
+    period, before any financing), and optionally ``date``, ``opening_cash`` (cash at the start of
+    period 0; read from period 0's row), ``min_cash``, ``sales`` (invoiced in the period),
+    ``cogs`` (cost of goods sold in the period), ``receivables``, ``inventory`` (at cost) and
+    ``payables`` (balances at the end of the period), ``collections`` (cash collected from
+    receivables in the period).
+``receivables`` (optional) — ``partner``, ``period``, ``customer``, ``age_days`` (oldest age of
+    the ageing bucket, days since invoice; or an ``age_bucket`` label such as ``61-90``/``91+``),
+    ``amount``: the receivables open at the end of the period, by customer and age.
+``payables_due`` (optional) — ``partner``, ``period``, ``supplier``, ``amount``: payments due in
+    the period at the supplier's net term (what an early-payment discount may bring forward).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scenarios.validation import Problem
+
+from .collateral import UNNAMED, parse_age_bucket
+from .instruments import FinanceError
+
+REQUIRED_FLOW_COLUMNS = ("partner", "period", "operating_cash_flow")
+OPTIONAL_FLOW_COLUMNS = (
+    "date",
+    "opening_cash",
+    "min_cash",
+    "sales",
+    "cogs",
+    "receivables",
+    "inventory",
+    "payables",
+    "collections",
+)
+FLOW_ALIASES = {
+    "net_operating_cash_flow": "operating_cash_flow",
+    "net_cash_flow": "operating_cash_flow",
+    "operating_cash": "operating_cash_flow",
+    "inventory_value": "inventory",
+    "inventory_at_cost": "inventory",
+    "minimum_cash": "min_cash",
+    "revenue": "sales",
+    "cost_of_goods_sold": "cogs",
+}
+NONNEGATIVE_FLOW_COLUMNS = ("min_cash", "sales", "cogs", "receivables", "inventory", "payables", "collections")
+
+# Plan stream kinds: revenue invoiced, and costs of making, buying and moving goods (cost of sales)
+REVENUE_KINDS = frozenset({"consumer_revenue", "transfer_revenue", "freight_revenue"})
+COGS_KINDS = frozenset(
+    {"material", "production", "subcontracting", "setup", "overtime", "wages", "purchases", "freight", "transport"}
+)
+FINANCING_KINDS = frozenset({"funding_gap_cost"})  # the plan's own price of a funding gap: replaced here
+OPENING = "(opening balance)"
+EXTERNAL = "(outside the chain)"
+
+
+@dataclass
+class CashFlowTable:
+    """Operating cash flows and collateral balances per partner and period."""
+
+    flows: pd.DataFrame
+    receivables: pd.DataFrame | None = None
+    payables_due: pd.DataFrame | None = None
+    periods_per_year: int | None = None
+    customers: dict[str, list[str]] | None = None  # known customers per partner (e.g. from a plan)
+    source: str = ""
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def partners(self) -> list[str]:
+        return list(dict.fromkeys(self.flows["partner"]))
+
+    @property
+    def T(self) -> int:
+        return int(self.flows["period"].max()) + 1 if len(self.flows) else 0
+
+    def series(self, partner: str, column: str, default: float | None = 0.0) -> np.ndarray | None:
+        """One column of ``flows`` for a partner as an array over periods 0..T-1."""
+        if column not in self.flows:
+            return None if default is None else np.full(self.T, float(default))
+        rows = self.flows[self.flows["partner"] == partner].sort_values("period")
+        return rows[column].to_numpy(dtype=float)
+
+    def receivables_at(self, partner: str, period: int) -> pd.DataFrame:
+        """Open receivables of a partner at the end of a period: customer, age_days, amount."""
+        if self.receivables is None:
+            bal = self.series(partner, "receivables", None)
+            amount = 0.0 if bal is None else float(bal[period])
+            return pd.DataFrame({"customer": [None], "age_days": [math.nan], "amount": [amount]})
+        r = self.receivables
+        return r[(r["partner"] == partner) & (r["period"] == period)][["customer", "age_days", "amount"]]
+
+    def payables_due_of(self, partner: str, supplier: str | None) -> np.ndarray:
+        """Payments due per period at the net term, from one supplier (or all)."""
+        out = np.zeros(self.T)
+        if self.payables_due is None:
+            return out
+        p = self.payables_due[self.payables_due["partner"] == partner]
+        if supplier is not None:
+            p = p[p["supplier"] == supplier]
+        for t, v in p.groupby("period")["amount"].sum().items():
+            if 0 <= int(t) < self.T:
+                out[int(t)] += float(v)
+        return out
+
+    def customers_of(self, partner: str) -> list[str] | None:
+        """Known customers of a partner: from the table's customer info, else from receivables."""
+        if self.customers is not None and partner in self.customers:
+            return self.customers[partner]
+        if self.receivables is not None:
+            names = self.receivables.loc[self.receivables["partner"] == partner, "customer"].dropna()
+            names = [c for c in names.astype(str).unique() if c not in (UNNAMED, OPENING, EXTERNAL)]
+            return names or None
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks and normalisation
+# ---------------------------------------------------------------------------------------------
+
+
+def _rename(df: pd.DataFrame, aliases: dict[str, str]) -> pd.DataFrame:
+    cols = {c: str(c).strip().lower() for c in df.columns}
+    df = df.rename(columns=cols)
+    return df.rename(columns={k: v for k, v in aliases.items() if k in df.columns and v not in df.columns})
+
+
+def _numeric(df: pd.DataFrame, col: str, where: str, problems: list[Problem], *, nonnegative: bool = False) -> None:
+    values = pd.to_numeric(df[col], errors="coerce")
+    bad = values.isna() & df[col].notna()
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        problems.append(Problem(f"{where}.{col}", f"row {i + 1}: {df[col].iloc[i]!r} is not a number"))
+    df[col] = values
+    if nonnegative and (values < 0).any():
+        i = int(np.flatnonzero((values < 0).to_numpy())[0])
+        row = df.iloc[i]
+        problems.append(
+            Problem(
+                f"{where}.{col}",
+                f"must not be negative (partner '{row.get('partner')}', period {row.get('period')}: {values.iloc[i]})",
+            )
+        )
+
+
+def check_flows(flows: pd.DataFrame) -> list[Problem]:
+    """Required columns, numbers, no duplicate rows, and every partner with every period
+    ``0 .. T-1`` (a gap is an error: the model cannot guess a missing period's cash)."""
+    problems: list[Problem] = []
+    missing = [c for c in REQUIRED_FLOW_COLUMNS if c not in flows.columns]
+    if missing:
+        return [Problem("cashflows", f"missing column(s): {', '.join(missing)} (have: {', '.join(map(str, flows.columns))})")]
+    if flows.empty:
+        return [Problem("cashflows", "the cash-flow table has no rows")]
+    if flows["partner"].isna().any():
+        i = int(np.flatnonzero(flows["partner"].isna().to_numpy())[0])
+        problems.append(Problem("cashflows.partner", f"row {i + 1} has no partner"))
+    _numeric(flows, "period", "cashflows", problems)
+    _numeric(flows, "operating_cash_flow", "cashflows", problems)
+    for col in ("opening_cash",):
+        if col in flows:
+            _numeric(flows, col, "cashflows", problems)
+    for col in NONNEGATIVE_FLOW_COLUMNS:
+        if col in flows:
+            _numeric(flows, col, "cashflows", problems, nonnegative=True)
+    if problems:
+        return problems
+    per = flows["period"]
+    if (per != per.round()).any() or (per < 0).any():
+        bad = flows.loc[(per != per.round()) | (per < 0), "period"].iloc[0]
+        return [Problem("cashflows.period", f"periods are whole numbers from 0 (got {bad})")]
+    nan_flow = flows["operating_cash_flow"].isna()
+    if nan_flow.any():
+        row = flows[nan_flow].iloc[0]
+        problems.append(
+            Problem(
+                "cashflows.operating_cash_flow",
+                f"no value for partner '{row['partner']}' in period {int(row['period'])}",
+            )
+        )
+    dup = flows.duplicated(["partner", "period"], keep="first")
+    if dup.any():
+        row = flows[dup].iloc[0]
+        problems.append(
+            Problem("cashflows", f"partner '{row['partner']}' has two rows for period {int(row['period'])}")
+        )
+    T = int(per.max()) + 1
+    for partner, rows in flows.groupby("partner", sort=False):
+        have = set(rows["period"].astype(int))
+        gaps = sorted(set(range(T)) - have)
+        if gaps:
+            shown = ", ".join(map(str, gaps[:8])) + (" ..." if len(gaps) > 8 else "")
+            problems.append(
+                Problem(
+                    f"cashflows[partner={partner}].period",
+                    f"gap in the cash-flow table: no row for period(s) {shown} (the horizon is 0..{T - 1})",
+                )
+            )
+    for col in ("sales", "cogs", "receivables", "inventory", "payables", "collections", "min_cash"):
+        if col in flows and flows[col].isna().any() and not flows[col].isna().all():
+            row = flows[flows[col].isna()].iloc[0]
+            problems.append(
+                Problem(f"cashflows.{col}", f"no value for partner '{row['partner']}' in period {int(row['period'])}")
+            )
+    return problems
+
+
+def _normalise_receivables(rec: pd.DataFrame, partners: set[str], T: int, problems: list[Problem]) -> pd.DataFrame:
+    rec = _rename(rec, {"balance": "amount", "open_amount": "amount"})
+    need = [c for c in ("partner", "period", "amount") if c not in rec.columns]
+    if need:
+        problems.append(Problem("receivables", f"missing column(s): {', '.join(need)}"))
+        return rec
+    if "age_days" not in rec.columns:
+        if "age_bucket" in rec.columns:
+            try:
+                rec["age_days"] = [parse_age_bucket(v) for v in rec["age_bucket"]]
+            except ValueError as exc:
+                problems.append(Problem("receivables.age_bucket", str(exc)))
+                return rec
+        else:
+            rec["age_days"] = math.nan
+    if "customer" not in rec.columns:
+        rec["customer"] = None
+    _numeric(rec, "period", "receivables", problems)
+    _numeric(rec, "amount", "receivables", problems, nonnegative=True)
+    _numeric(rec, "age_days", "receivables", problems, nonnegative=True)
+    if problems:
+        return rec
+    unknown = sorted(set(rec["partner"].astype(str)) - partners)
+    if unknown:
+        problems.append(Problem("receivables.partner", f"partner(s) not in the cash-flow table: {', '.join(unknown)}"))
+    out = rec[(rec["period"] < 0) | (rec["period"] >= T) | (rec["period"] != rec["period"].round())]
+    if len(out):
+        problems.append(Problem("receivables.period", f"period {out['period'].iloc[0]} is outside the horizon 0..{T - 1}"))
+    rec["period"] = rec["period"].astype(int)
+    return rec[["partner", "period", "customer", "age_days", "amount"]].reset_index(drop=True)
+
+
+def _normalise_payables(pay: pd.DataFrame, partners: set[str], T: int, problems: list[Problem]) -> pd.DataFrame:
+    pay = _rename(pay, {"due": "amount"})
+    need = [c for c in ("partner", "period", "amount") if c not in pay.columns]
+    if need:
+        problems.append(Problem("payables_due", f"missing column(s): {', '.join(need)}"))
+        return pay
+    if "supplier" not in pay.columns:
+        pay["supplier"] = None
+    _numeric(pay, "period", "payables_due", problems)
+    _numeric(pay, "amount", "payables_due", problems, nonnegative=True)
+    if problems:
+        return pay
+    unknown = sorted(set(pay["partner"].astype(str)) - partners)
+    if unknown:
+        problems.append(Problem("payables_due.partner", f"partner(s) not in the cash-flow table: {', '.join(unknown)}"))
+    pay["period"] = pay["period"].astype(int)
+    return pay[["partner", "period", "supplier", "amount"]].reset_index(drop=True)
+
+
+def make_cashflow_table(
+    flows: pd.DataFrame,
+    receivables: pd.DataFrame | None = None,
+    payables_due: pd.DataFrame | None = None,
+    *,
+    periods_per_year: int | None = None,
+    customers: dict[str, list[str]] | None = None,
+    source: str = "",
+) -> CashFlowTable:
+    """Check and normalise the tables; raise :class:`FinanceError` listing every problem."""
+    flows = _rename(flows.copy(), FLOW_ALIASES)
+    problems = check_flows(flows)
+    if problems:
+        raise FinanceError(problems)
+    flows["partner"] = flows["partner"].astype(str)
+    flows["period"] = flows["period"].astype(int)
+    flows = flows.sort_values(["partner", "period"], kind="stable")
+    order = list(dict.fromkeys(flows["partner"]))
+    flows = flows.reset_index(drop=True)
+    T = int(flows["period"].max()) + 1
+    partners = set(order)
+    rec = pay = None
+    if receivables is not None:
+        rec = _normalise_receivables(receivables.copy(), partners, T, problems)
+    if payables_due is not None:
+        pay = _normalise_payables(payables_due.copy(), partners, T, problems)
+    if problems:
+        raise FinanceError(problems)
+    warnings: list[Problem] = []
+    if rec is not None:
+        totals = rec.groupby(["partner", "period"])["amount"].sum()
+        derived = np.array([float(totals.get((a, t), 0.0)) for a, t in zip(flows["partner"], flows["period"])])
+        if "receivables" in flows:
+            diff = np.abs(derived - flows["receivables"].to_numpy(dtype=float))
+            if (diff > 1e-6 * np.maximum(1.0, np.abs(derived))).any():
+                i = int(np.argmax(diff))
+                raise FinanceError(
+                    [
+                        Problem(
+                            "receivables",
+                            f"detail for partner '{flows['partner'][i]}', period {flows['period'][i]} adds up to "
+                            f"{derived[i]:,.2f} but the cash-flow table says {flows['receivables'][i]:,.2f}",
+                        )
+                    ]
+                )
+        flows["receivables"] = derived
+    table = CashFlowTable(
+        flows=flows,
+        receivables=rec,
+        payables_due=pay,
+        periods_per_year=periods_per_year,
+        customers=customers,
+        source=source,
+        warnings=warnings,
+    )
+    return table
+
+
+def _read_csv(path: str | Path, what: str) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise FinanceError([Problem(str(path), f"{what} file not found")])
+    try:
+        return pd.read_csv(path, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise FinanceError([Problem(str(path), f"cannot read {what} CSV: {exc}")]) from None
+
+
+def read_cashflows_csv(
+    path: str | Path,
+    *,
+    receivables: str | Path | None = None,
+    payables_due: str | Path | None = None,
+    periods_per_year: int | None = None,
+) -> CashFlowTable:
+    """Read a cash-flow table (and optional receivables ageing / payables-due files) from CSV."""
+    flows = _read_csv(path, "cash-flow")
+    rec = _read_csv(receivables, "receivables") if receivables is not None else None
+    pay = _read_csv(payables_due, "payables") if payables_due is not None else None
+    return make_cashflow_table(flows, rec, pay, periods_per_year=periods_per_year, source=str(path))
+
+
+# ---------------------------------------------------------------------------------------------
+# From a plan
+# ---------------------------------------------------------------------------------------------
+
+
+def _plan_dict(plan: Any) -> dict[str, Any]:
+    if isinstance(plan, (str, Path)):
+        path = Path(plan)
+        if not path.exists():
+            raise FinanceError([Problem(str(path), "plan file not found")])
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise FinanceError([Problem(str(path), f"cannot parse plan JSON: {exc}")]) from None
+    if isinstance(plan, dict):
+        return plan
+    if hasattr(plan, "to_dict"):
+        return plan.to_dict()
+    raise FinanceError([Problem("plan", f"expected a Plan, a plan dict or a plan.json path, got {type(plan).__name__}")])
+
+
+def _periods_per_year_from_dates(dates: pd.Series) -> int | None:
+    d = pd.to_datetime(pd.Series(sorted(set(dates.dropna()))), errors="coerce").dropna()
+    if len(d) < 2:
+        return None
+    step = float(np.median(np.diff(d.to_numpy()).astype("timedelta64[D]").astype(float)))
+    return int(round(365.0 / step)) if step > 0 else None
+
+
+def cashflows_from_plan(plan: Any) -> CashFlowTable:
+    """The cash-flow table of a plan (a :class:`planning.plan.Plan`, its ``to_dict()``, or the
+    path of a ``plan.json`` written by ``jointplan plan``).
+
+    Operating cash flow is every plan stream settled in the period except the plan's own funding-gap
+    charge (financing is what this module decides). Receivables are the invoices raised and not
+    yet settled at the end of each period, by customer and age, plus receivables from before the
+    horizon; payables due are the invoices from other partners (and outside suppliers) falling due
+    at their term; inventory is the plan's working-capital inventory value (at standard cost).
+    """
+    data = _plan_dict(plan)
+    if data.get("status") not in ("optimal", "feasible"):
+        raise FinanceError([Problem("plan.status", f"the plan has no solution (status {data.get('status')!r})")])
+    tables = data.get("tables", {})
+    for name in ("cash_flows", "cash", "working_capital"):
+        if name not in tables:
+            raise FinanceError([Problem(f"plan.tables.{name}", "missing from the plan")])
+    cf = pd.DataFrame(tables["cash_flows"])
+    cash = pd.DataFrame(tables["cash"])
+    wc = pd.DataFrame(tables["working_capital"])
+    partners = list(dict.fromkeys(cash["partner"]))
+    T = int(cash["period"].max()) + 1
+    ppy = _periods_per_year_from_dates(cash["date"]) if "date" in cash else None
+    days = 365.0 / (ppy or 12)
+    if cf.empty:
+        cf = pd.DataFrame(columns=["partner", "kind", "counterparty", "period_incurred", "period_settled", "amount"])
+    cf["counterparty"] = cf["counterparty"].where(cf["counterparty"].notna(), None)
+
+    operating = cf[~cf["kind"].isin(FINANCING_KINDS) & (cf["period_settled"] < T)]
+    op = operating.groupby(["partner", "period_settled"])["amount"].sum()
+    inc = cf[cf["period_incurred"] < T]
+    sales = inc[inc["kind"].isin(REVENUE_KINDS)].groupby(["partner", "period_incurred"])["amount"].sum()
+    cogs = -inc[inc["kind"].isin(COGS_KINDS)].groupby(["partner", "period_incurred"])["amount"].sum()
+    trade_in = cf[(cf["amount"] > 0) & (cf["period_settled"] > cf["period_incurred"])]
+    opening_in = cf[(cf["kind"] == "opening_receivables")]
+    coll = pd.concat([trade_in, opening_in]).groupby(["partner", "period_settled"])["amount"].sum()
+    opening_out = cf[(cf["kind"] == "opening_payables")]
+
+    rec_rows = []
+    for t in range(T):
+        open_ = trade_in[(trade_in["period_incurred"] <= t) & (trade_in["period_settled"] > t)]
+        for r in open_.itertuples(index=False):
+            rec_rows.append(
+                (r.partner, t, r.counterparty if r.counterparty is not None else EXTERNAL,
+                 (t - int(r.period_incurred) + 1) * days, float(r.amount))
+            )
+        for r in opening_in[opening_in["period_settled"] > t].itertuples(index=False):
+            rec_rows.append((r.partner, t, OPENING, (t + 1) * days, float(r.amount)))
+    rec = pd.DataFrame(rec_rows, columns=["partner", "period", "customer", "age_days", "amount"])
+    if len(rec):
+        rec = rec.groupby(["partner", "period", "customer", "age_days"], as_index=False)["amount"].sum()
+
+    trade_out = cf[(cf["amount"] < 0) & (cf["period_settled"] > cf["period_incurred"]) & (cf["period_settled"] < T)]
+    pay = trade_out.assign(
+        supplier=trade_out["counterparty"].map(lambda c: c if c is not None else EXTERNAL),
+        amount=-trade_out["amount"],
+    ).groupby(["partner", "period_settled", "supplier"], as_index=False)["amount"].sum()
+    pay = pay.rename(columns={"period_settled": "period"})
+
+    customers = {
+        a: sorted({c for c in cf.loc[(cf["partner"] == a) & (cf["amount"] > 0), "counterparty"] if c is not None})
+        for a in partners
+    }
+    wc_idx = wc.set_index(["partner", "period"])
+    rows = []
+    for a in partners:
+        ca = cash[cash["partner"] == a].set_index("period")
+        opening_pay = opening_out[opening_out["partner"] == a]
+        for t in range(T):
+            rows.append(
+                {
+                    "partner": a,
+                    "period": t,
+                    "date": ca.loc[t, "date"] if "date" in ca else None,
+                    "opening_cash": float(ca.loc[0, "opening_cash"]),
+                    "min_cash": max(0.0, float(ca.loc[t, "min_cash"])),
+                    "operating_cash_flow": float(op.get((a, t), 0.0)),
+                    "sales": float(sales.get((a, t), 0.0)),
+                    "cogs": max(0.0, float(cogs.get((a, t), 0.0))),
+                    "inventory": max(0.0, float(wc_idx.loc[(a, t), "inventory_value"])),
+                    "payables": float(wc_idx.loc[(a, t), "payables"])
+                    - float(opening_pay.loc[opening_pay["period_settled"] > t, "amount"].sum()),
+                    "collections": float(coll.get((a, t), 0.0)),
+                }
+            )
+    flows = pd.DataFrame(rows)
+    return make_cashflow_table(
+        flows,
+        rec,
+        pay,
+        periods_per_year=ppy,
+        customers=customers,
+        source=f"plan {data.get('scenario', '')}".strip(),
+    )

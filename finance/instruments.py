@@ -1,0 +1,562 @@
+"""Financing instruments of each partner, and the finance specification that lists them.
+
+A :class:`FinanceSpec` says, per partner, which instruments it may use to fund a plan, its
+opening cash, minimum cash and deposit rate. It is usually a small YAML file a finance team keeps
+beside its cash forecast (see ``load_finance_spec``).
+
+Conventions (as in the scenario schema)
+---------------------------------------
+- Periods are integers ``0 .. T-1`` of the cash-flow table the spec is applied to.
+- Money is in the spec's currency; every rate is a fraction *per period* (0.01 = 1 % a period),
+  unless its description says otherwise (e.g. ``tenor_rate`` is over the whole tenor).
+- A :data:`Series` is one number (constant over the horizon) or a list of exactly ``T`` numbers.
+- Balances are measured at the end of a period. Interest and fees of period ``t`` are paid in
+  cash in ``t`` on the balance at the start of ``t`` (the end of ``t-1``); money drawn in ``t``
+  starts to cost interest in ``t+1``.
+
+Value checks (negative rates, advance rates over 100 %, unknown customers, ...) are ``check_*``
+functions returning :class:`~scenarios.validation.Problem` lists that name the field, so every
+problem of a file is reported at once; :func:`parse_finance_spec` raises :class:`FinanceError`.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Iterable, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from scenarios.schema import Identifier, Series, _field
+from scenarios.validation import Problem
+
+FINANCE_SCHEMA_VERSION = "1.0"
+
+
+class FinanceError(ValueError):
+    """A finance specification or cash-flow table that cannot be used; carries every problem."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        errors = [p for p in problems if p.severity == "error"] or problems
+        super().__init__(f"{len(errors)} error(s) in finance input:\n" + "\n".join(f"  {p}" for p in errors))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class EndPolicy(str, Enum):
+    repay = "repay"
+    carry = "carry"
+
+
+class FundingObjective(str, Enum):
+    min_cost = "min_cost"
+    max_ending_cash = "max_ending_cash"
+
+
+# ---------------------------------------------------------------------------------------------
+# Instruments
+# ---------------------------------------------------------------------------------------------
+
+
+class _Instrument(_Model):
+    id: Identifier = _field(description="Instrument identifier, unique within the partner")
+    draw_from: int = _field(
+        0, ge=0, unit="period", description="First period in which the instrument may be drawn or issued"
+    )
+    draw_until: int | None = _field(
+        None,
+        ge=0,
+        unit="period",
+        description="Last period (inclusive) in which it may be drawn or issued; omitted means the horizon's end",
+    )
+    opening_balance: float = _field(
+        0.0,
+        unit="currency",
+        description="Amount owed (or advanced, for factoring) at the start of period 0",
+    )
+    at_end: EndPolicy = _field(
+        EndPolicy.repay,
+        description="repay: nothing may be outstanding at the end of the horizon; carry: it may, and is reported",
+    )
+
+
+class RevolvingCredit(_Instrument):
+    """A committed revolving credit line: draw and repay freely up to the limit."""
+
+    type: Literal["revolver"] = _field(description="Instrument kind")
+    limit: Series = _field(unit="currency", description="Committed amount, the most that may be drawn")
+    rate: Series = _field(unit="1/period", description="Interest per period on the drawn balance")
+    commitment_fee: Series = _field(
+        0.0, unit="1/period", description="Fee per period on the undrawn part of the limit"
+    )
+
+
+class AssetBasedLine(_Instrument):
+    """An asset-based line: a revolver whose availability is a borrowing base.
+
+    availability[t] = receivables_advance_rate x eligible receivables[t]
+    + inventory_advance_rate x inventory pledged to the line[t] (at cost) - reserves[t],
+    capped by ``limit``. Receivables older than ``max_age_days``, owed by an excluded customer, or
+    owed by one customer above ``concentration_limit`` x the receivables that pass the other tests,
+    are ineligible; receivables sold to a factor are not collateral.
+    """
+
+    type: Literal["asset_based"] = _field(description="Instrument kind")
+    limit: Series | None = _field(
+        None, unit="currency", description="Maximum facility size; omitted means the borrowing base alone"
+    )
+    rate: Series = _field(unit="1/period", description="Interest per period on the drawn balance")
+    commitment_fee: Series = _field(
+        0.0, unit="1/period", description="Fee per period on the undrawn part of the limit (needs a limit)"
+    )
+    receivables_advance_rate: float = _field(
+        0.0, unit="fraction", description="Share of eligible receivables lent against (e.g. 0.85)"
+    )
+    inventory_advance_rate: float = _field(
+        0.0, unit="fraction", description="Share of eligible inventory at cost lent against (e.g. 0.5)"
+    )
+    reserves: Series = _field(
+        0.0, unit="currency", description="Amount the lender deducts from the borrowing base (rent, taxes, dilution)"
+    )
+    max_age_days: float | None = _field(
+        90.0,
+        unit="days",
+        description="Receivables older than this (days since invoice) are ineligible; omitted means no age test",
+    )
+    concentration_limit: float | None = _field(
+        None,
+        unit="fraction",
+        description=(
+            "Most one customer may make up of the receivables that pass the age and customer tests; "
+            "the part above it is ineligible. Omitted means no limit"
+        ),
+    )
+    excluded_customers: list[str] = _field(
+        default_factory=list, description="Customers whose receivables are ineligible (e.g. affiliates)"
+    )
+
+
+class InventoryLoan(_Instrument):
+    """A loan against pledged stock (warehouse receipt): balance <= loan_to_value x pledged inventory."""
+
+    type: Literal["inventory_loan"] = _field(description="Instrument kind")
+    loan_to_value: float = _field(unit="fraction", description="Share of the pledged inventory's value lent")
+    rate: Series = _field(unit="1/period", description="Interest per period on the balance")
+    limit: Series | None = _field(None, unit="currency", description="Maximum loan; omitted means none")
+
+
+class Factoring(_Instrument):
+    """Selling receivables to a factor: cash now at ``advance_rate`` of face value.
+
+    The factor charges ``discount_rate`` per period on the money it has advanced while the sold
+    receivables are outstanding, and ``fee`` once on the face value sold; when a customer pays, the
+    advance is settled and the rest of the face value (the reserve) is returned to the seller.
+    """
+
+    type: Literal["factoring"] = _field(description="Instrument kind")
+    advance_rate: float = _field(unit="fraction", description="Share of face value paid at once (e.g. 0.8)")
+    discount_rate: Series = _field(unit="1/period", description="Discount per period on the amount advanced")
+    fee: float = _field(0.0, unit="fraction", description="Service fee, once, on the face value sold")
+    recourse: bool = _field(
+        False,
+        description="With recourse the seller keeps the credit risk and the receivables stay on its books",
+    )
+    customers: list[str] | None = _field(
+        None, description="Customers whose receivables the factor buys; omitted means every customer"
+    )
+    max_age_days: float | None = _field(
+        None, unit="days", description="The factor buys no receivable older than this; omitted means no limit"
+    )
+    limit: Series | None = _field(
+        None, unit="currency", description="Most the factor advances at any time; omitted means none"
+    )
+    at_end: EndPolicy = _field(
+        EndPolicy.carry,
+        description="repay: no sold receivable outstanding at the end; carry (default): reported",
+    )
+
+
+class ReverseFactoring(_Instrument):
+    """A buyer's supply-chain-finance programme: its supplier sells the buyer's approved invoices.
+
+    The supplier is paid early at the buyer's ``rate`` (tied to the buyer's credit, not the
+    supplier's); the buyer still pays at its own term, to the programme, so its cash is unchanged.
+    """
+
+    type: Literal["reverse_factoring"] = _field(description="Instrument kind")
+    buyer: Identifier = _field(description="The buyer running the programme: a customer of this partner")
+    rate: Series = _field(unit="1/period", description="Discount per period on the amount paid early")
+    advance_rate: float = _field(1.0, unit="fraction", description="Share of approved invoices paid early")
+    fee: float = _field(0.0, unit="fraction", description="Programme fee, once, on the face value paid early")
+    limit: Series | None = _field(
+        None, unit="currency", description="Programme limit for this supplier; omitted means none"
+    )
+    at_end: EndPolicy = _field(
+        EndPolicy.carry,
+        description="repay: no invoice paid early still outstanding at the end; carry (default): reported",
+    )
+
+
+class FixedTenorLoan(_Instrument):
+    """Fixed-tenor borrowing (commercial paper, 15-90 day platform loans).
+
+    An amount borrowed in period t is repaid with its interest in period t + tenor (a bullet). The
+    interest is ``rate`` x tenor (simple) or ``tenor_rate`` when given.
+    """
+
+    type: Literal["fixed_tenor"] = _field(description="Instrument kind")
+    tenor: int = _field(ge=1, unit="periods", description="Periods from borrowing to repayment")
+    rate: Series = _field(
+        0.0, unit="1/period", description="Interest per period, simple; set by the period of borrowing"
+    )
+    tenor_rate: float | None = _field(
+        None,
+        unit="fraction",
+        description="Interest over the whole tenor (e.g. 0.02 for 2 % for 3 months); replaces rate",
+    )
+    fee: float = _field(0.0, unit="fraction", description="Arrangement fee, once, on the amount borrowed")
+    min_amount: float = _field(
+        0.0, unit="currency", description="Smallest loan if one is taken in a period (makes a MIP when > 0)"
+    )
+    max_amount: float | None = _field(
+        None, unit="currency", description="Largest loan in one period; omitted means none"
+    )
+    limit: Series | None = _field(
+        None, unit="currency", description="Most principal outstanding at any time; omitted means none"
+    )
+    opening_repayments: list[float] = _field(
+        default_factory=list,
+        unit="currency",
+        description="Cash repaid (principal and interest) in periods 0, 1, ... on loans taken before the horizon",
+    )
+
+
+class EarlyPaymentDiscount(_Instrument):
+    """Trade-credit terms such as 2/10 net 30, as an option to pay suppliers early.
+
+    Payments due at the net term may be made ``shift_periods`` earlier at (1 - discount) of the
+    invoice. Forgoing the discount is borrowing from the supplier at a high implied rate.
+    """
+
+    type: Literal["early_payment_discount"] = _field(description="Instrument kind")
+    discount: float = _field(unit="fraction", description="Discount for paying early (0.02 in 2/10 net 30)")
+    discount_days: float = _field(unit="days", description="Days within which the discount applies (10)")
+    net_days: float = _field(unit="days", description="Days until the full invoice is due (30)")
+    supplier: str | None = _field(
+        None, description="Supplier offering the terms; omitted means every payable in the table"
+    )
+    shift_periods: int | None = _field(
+        None,
+        ge=1,
+        unit="periods",
+        description=(
+            "How many periods earlier an early payment leaves; omitted means "
+            "(net_days - discount_days) / days per period, rounded, at least 1"
+        ),
+    )
+    at_end: EndPolicy = _field(EndPolicy.carry, description="Not used: nothing is outstanding")
+
+
+Instrument = Annotated[
+    Union[
+        RevolvingCredit,
+        AssetBasedLine,
+        InventoryLoan,
+        Factoring,
+        ReverseFactoring,
+        FixedTenorLoan,
+        EarlyPaymentDiscount,
+    ],
+    Field(discriminator="type"),
+]
+
+CREDIT_LINES = (RevolvingCredit, AssetBasedLine, InventoryLoan)
+RECEIVABLE_SALES = (Factoring, ReverseFactoring)
+
+
+class PartnerFinance(_Model):
+    """One partner's funding options and cash rules."""
+
+    partner: Identifier = _field(description="Partner id, as in the cash-flow table")
+    opening_cash: float | None = _field(
+        None,
+        unit="currency",
+        description="Cash at the start of period 0; omitted means the cash-flow table's (or 0)",
+    )
+    min_cash: Series | None = _field(
+        None,
+        unit="currency",
+        description="Minimum cash at the end of each period; omitted means the table's (or 0)",
+    )
+    deposit_rate: Series = _field(
+        0.0, unit="1/period", description="Interest earned per period on cash held (paid on the opening balance)"
+    )
+    customers: list[str] | None = _field(
+        None, description="The partner's customers, when known (checks reverse-factoring buyers)"
+    )
+    instruments: list[Instrument] = _field(default_factory=list, description="Instruments it may use")
+
+
+class FinanceSpec(_Model):
+    """What each partner may use to fund a plan."""
+
+    schema_version: str = _field(FINANCE_SCHEMA_VERSION, description="Version of this schema")
+    name: str = _field("funding", description="Name of this funding setup")
+    currency: str = _field("EUR", description="Currency of every money amount")
+    periods_per_year: int | None = _field(
+        None,
+        ge=1,
+        le=366,
+        unit="periods/year",
+        description="Periods in a year (12 monthly, 52 weekly); omitted means the cash-flow table's, or 12",
+    )
+    objective: FundingObjective = _field(
+        FundingObjective.min_cost,
+        description=(
+            "min_cost: least financing cost (interest + fees - deposit interest - discounts taken); "
+            "max_ending_cash: most cash at the end, net of balances still outstanding"
+        ),
+    )
+    partners: list[PartnerFinance] = _field(default_factory=list, description="Per-partner funding")
+
+    def partner(self, partner_id: str) -> PartnerFinance | None:
+        return next((p for p in self.partners if p.partner == partner_id), None)
+
+
+def finance_json_schema() -> dict[str, Any]:
+    schema = FinanceSpec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "jointplan finance specification"
+    return schema
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks
+# ---------------------------------------------------------------------------------------------
+
+
+def _items(value: Any) -> list[float]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _nonneg(value: Any, path: str, what: str) -> list[Problem]:
+    for i, v in enumerate(_items(value)):
+        if v is None or not math.isfinite(v):
+            where = path if not isinstance(value, list) else f"{path}[{i}]"
+            return [Problem(where, f"{what} must be a finite number (got {v})")]
+        if v < 0:
+            where = path if not isinstance(value, list) else f"{path}[{i}]"
+            return [Problem(where, f"{what} must not be negative (got {v})")]
+    return []
+
+
+def _fraction(value: float | None, path: str, what: str, *, allow_zero: bool = True) -> list[Problem]:
+    if value is None:
+        return []
+    if not math.isfinite(value) or value < 0 or (not allow_zero and value == 0):
+        return [Problem(path, f"{what} must be {'above' if not allow_zero else 'at least'} 0 (got {value})")]
+    if value > 1:
+        return [Problem(path, f"{what} is over 100 % (got {value:g}; give a fraction such as 0.85)")]
+    return []
+
+
+RATE_FIELDS = ("rate", "commitment_fee", "discount_rate")
+
+
+def check_instrument(inst: Any, path: str) -> list[Problem]:
+    """Rates, fees and amounts are not negative; advance rates and loan-to-value are at most 100 %;
+    the draw window is ordered."""
+    problems: list[Problem] = []
+    for name in RATE_FIELDS:
+        if hasattr(inst, name):
+            problems += _nonneg(getattr(inst, name), f"{path}.{name}", name.replace("_", " "))
+    for name in ("limit", "reserves"):
+        if getattr(inst, name, None) is not None:
+            problems += _nonneg(getattr(inst, name), f"{path}.{name}", name)
+    problems += _nonneg(inst.opening_balance, f"{path}.opening_balance", "opening balance")
+    if inst.draw_until is not None and inst.draw_until < inst.draw_from:
+        problems.append(
+            Problem(f"{path}.draw_until", f"last draw period {inst.draw_until} is before draw_from {inst.draw_from}")
+        )
+    if isinstance(inst, AssetBasedLine):
+        problems += _fraction(inst.receivables_advance_rate, f"{path}.receivables_advance_rate", "receivables advance rate")
+        problems += _fraction(inst.inventory_advance_rate, f"{path}.inventory_advance_rate", "inventory advance rate")
+        problems += _fraction(inst.concentration_limit, f"{path}.concentration_limit", "concentration limit", allow_zero=False)
+        if inst.max_age_days is not None and inst.max_age_days <= 0:
+            problems.append(Problem(f"{path}.max_age_days", f"must be positive (got {inst.max_age_days})"))
+        if inst.receivables_advance_rate == 0 and inst.inventory_advance_rate == 0:
+            problems.append(
+                Problem(path, "an asset-based line needs receivables_advance_rate or inventory_advance_rate above 0")
+            )
+        if inst.limit is None and any(v > 0 for v in _items(inst.commitment_fee)):
+            problems.append(Problem(f"{path}.commitment_fee", "a commitment fee needs a limit to apply to"))
+    elif isinstance(inst, InventoryLoan):
+        problems += _fraction(inst.loan_to_value, f"{path}.loan_to_value", "loan-to-value", allow_zero=False)
+    elif isinstance(inst, Factoring):
+        problems += _fraction(inst.advance_rate, f"{path}.advance_rate", "advance rate", allow_zero=False)
+        problems += _fraction(inst.fee, f"{path}.fee", "fee")
+        if inst.max_age_days is not None and inst.max_age_days <= 0:
+            problems.append(Problem(f"{path}.max_age_days", f"must be positive (got {inst.max_age_days})"))
+    elif isinstance(inst, ReverseFactoring):
+        problems += _fraction(inst.advance_rate, f"{path}.advance_rate", "advance rate", allow_zero=False)
+        problems += _fraction(inst.fee, f"{path}.fee", "fee")
+    elif isinstance(inst, FixedTenorLoan):
+        if inst.tenor_rate is not None:
+            problems += _nonneg(inst.tenor_rate, f"{path}.tenor_rate", "tenor rate")
+            if any(v != 0 for v in _items(inst.rate)):
+                problems.append(Problem(f"{path}.tenor_rate", "give rate or tenor_rate, not both"))
+        problems += _fraction(inst.fee, f"{path}.fee", "fee")
+        problems += _nonneg(inst.min_amount, f"{path}.min_amount", "minimum amount")
+        if inst.max_amount is not None:
+            problems += _nonneg(inst.max_amount, f"{path}.max_amount", "maximum amount")
+            if inst.max_amount < inst.min_amount:
+                problems.append(
+                    Problem(f"{path}.max_amount", f"{inst.max_amount} is below min_amount {inst.min_amount}")
+                )
+        problems += _nonneg(inst.opening_repayments, f"{path}.opening_repayments", "opening repayment")
+        if inst.opening_balance:
+            problems.append(
+                Problem(f"{path}.opening_balance", "give loans taken before the horizon as opening_repayments")
+            )
+    elif isinstance(inst, EarlyPaymentDiscount):
+        problems += _fraction(inst.discount, f"{path}.discount", "discount", allow_zero=False)
+        if inst.discount == 1:
+            problems.append(Problem(f"{path}.discount", "a 100 % discount is not a payment term"))
+        if inst.discount_days < 0:
+            problems.append(Problem(f"{path}.discount_days", f"must not be negative (got {inst.discount_days})"))
+        if inst.net_days <= inst.discount_days:
+            problems.append(
+                Problem(f"{path}.net_days", f"net term {inst.net_days:g} days must be after the discount period "
+                        f"{inst.discount_days:g} days")
+            )
+    return problems
+
+
+def check_spec(spec: FinanceSpec) -> list[Problem]:
+    """Every value check that needs only the spec: unique partners and instrument ids, rates and
+    amounts, advance rates, reverse-factoring buyers against a partner's known customers."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, pf in enumerate(spec.partners):
+        base = f"partners[{i}]"
+        if pf.partner in seen:
+            problems.append(Problem(f"{base}.partner", f"partner '{pf.partner}' listed twice"))
+        seen.add(pf.partner)
+        problems += _nonneg(pf.deposit_rate, f"{base}.deposit_rate", "deposit rate")
+        if pf.min_cash is not None:
+            problems += _nonneg(pf.min_cash, f"{base}.min_cash", "minimum cash (model an overdraft as a revolver)")
+        ids: set[str] = set()
+        for j, inst in enumerate(pf.instruments):
+            path = f"{base}.instruments[{j}]"
+            if inst.id in ids:
+                problems.append(Problem(f"{path}.id", f"instrument id '{inst.id}' used twice for '{pf.partner}'"))
+            ids.add(inst.id)
+            problems += check_instrument(inst, path)
+        problems += check_reverse_factoring_buyers(pf, base, pf.customers)
+        epd = [inst for inst in pf.instruments if isinstance(inst, EarlyPaymentDiscount)]
+        suppliers = [e.supplier for e in epd]
+        if len(suppliers) != len(set(suppliers)):
+            problems.append(Problem(f"{base}.instruments", "two early-payment discounts for the same supplier"))
+    return problems
+
+
+def check_reverse_factoring_buyers(
+    pf: PartnerFinance, base: str, customers: Iterable[str] | None
+) -> list[Problem]:
+    """A reverse-factoring buyer must be a customer of the supplier, when the customers are known."""
+    if customers is None:
+        return []
+    known = set(customers)
+    problems = []
+    for j, inst in enumerate(pf.instruments):
+        if isinstance(inst, ReverseFactoring):
+            if inst.buyer == pf.partner:
+                problems.append(Problem(f"{base}.instruments[{j}].buyer", "a partner cannot reverse-factor its own invoices"))
+            elif inst.buyer not in known:
+                listed = ", ".join(sorted(known)) or "none"
+                problems.append(
+                    Problem(
+                        f"{base}.instruments[{j}].buyer",
+                        f"'{inst.buyer}' is not a customer of '{pf.partner}' (its customers: {listed})",
+                    )
+                )
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------------
+
+_UNION_TAGS = {
+    "revolver",
+    "asset_based",
+    "inventory_loan",
+    "factoring",
+    "reverse_factoring",
+    "fixed_tenor",
+    "early_payment_discount",
+    "float",
+    "list[float]",
+}
+
+
+def _loc_to_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in _UNION_TAGS:
+            continue
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(finance)"
+
+
+def problems_from_validation_error(exc: ValidationError) -> list[Problem]:
+    seen: dict[str, Problem] = {}
+    for err in exc.errors():
+        path = _loc_to_path(tuple(err["loc"]))
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif err["type"] == "union_tag_invalid":
+            msg = f"unknown instrument type; use one of {', '.join(sorted(_UNION_TAGS - {'float', 'list[float]'}))}"
+        elif err["type"] == "union_tag_not_found":
+            msg = "an instrument needs a 'type'"
+        if path not in seen:
+            seen[path] = Problem(path, msg)
+    return list(seen.values())
+
+
+def parse_finance_spec(data: Any, *, check: bool = True) -> FinanceSpec:
+    """Parse and check a finance spec from a mapping; raise :class:`FinanceError` listing every error."""
+    if not isinstance(data, dict):
+        raise FinanceError([Problem("(finance)", "a finance spec must be a mapping of fields")])
+    try:
+        spec = FinanceSpec.model_validate(data)
+    except ValidationError as exc:
+        raise FinanceError(problems_from_validation_error(exc)) from None
+    if check:
+        problems = check_spec(spec)
+        if any(p.severity == "error" for p in problems):
+            raise FinanceError(problems)
+    return spec
+
+
+def load_finance_spec(path: str | Path, *, check: bool = True) -> FinanceSpec:
+    """Load a finance spec from a YAML (or JSON) file."""
+    path = Path(path)
+    if not path.exists():
+        raise FinanceError([Problem(str(path), "file not found")])
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise FinanceError([Problem(str(path), f"cannot parse: {exc}")]) from None
+    return parse_finance_spec(data, check=check)

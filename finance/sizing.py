@@ -1,0 +1,710 @@
+"""Sizing a plan's funding: the cheapest mix of instruments that keeps every partner's minimum cash.
+
+A linear programme (Pyomo, solved by HiGHS through :func:`planning.solve.solve_model`) chooses,
+per partner and period, draws and repayments of credit lines, receivables sold to factors and
+buyers' programmes, fixed-tenor borrowing and early payments to suppliers, within limits and
+borrowing bases (the instruments are :mod:`finance.formulation`). The cash balance is the host's:
+
+    cash[a,t] = cash[a,t-1] + deposit_rate[t] x cash[a,t-1] + operating cash flow[a,t]
+                + instrument cash terms[a,t] (+ unfunded[a,t] - unfunded[a,t-1] in a diagnosis)
+    cash[a,t] >= min_cash[a,t];  cash[a,-1] = opening cash (earning deposit interest in period 0)
+
+Objective ``min_cost``: minimise interest + fees (+ interest accrued on fixed-tenor loans carried
+past the horizon) - deposit interest - early-payment discounts taken. ``max_ending_cash``:
+maximise the cash at the end net of everything still owed. Both break ties against debt carried
+past the horizon.
+
+Partners are sized together in one programme. They are independent except through an early
+payment between two partners of the table: the buyer's outflow is the supplier's inflow and the
+discount a transfer (a gain to one, a cost to the other), so the chain's total is what is
+minimised. Receivables the buyer has paid early are no longer the supplier's collateral.
+
+If no mix funds the plan, status is ``"infeasible"`` and the diagnosis says which partner is
+short, when, and by how much: every partner gets an elastic ``unfunded`` balance (money it would
+have to find elsewhere, no interest); the least total unfunded balance is found first, then the
+cheapest financing given it. The result's tables are that best effort.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from planning.data import as_array
+from planning.plan import _flatten_kpis, _json_default, _records
+from planning.solve import solve_model
+from scenarios.validation import Problem
+
+from .cashflows import CashFlowTable
+from .collateral import UNNAMED, eligible_receivables
+from .formulation import FINANCE_CONSTRAINT_FAMILIES, InstrumentModel, PartnerInputs
+from .instruments import (
+    AssetBasedLine,
+    EarlyPaymentDiscount,
+    FinanceError,
+    FinanceSpec,
+    Factoring,
+    FixedTenorLoan,
+    FundingObjective,
+    InventoryLoan,
+    PartnerFinance,
+    ReverseFactoring,
+    check_reverse_factoring_buyers,
+    check_spec,
+)
+from .metrics import (
+    cash_conversion_cycle,
+    days_inventory_outstanding,
+    days_payables_outstanding,
+    days_sales_outstanding,
+    effective_annual_rate,
+)
+
+SIZING_CONSTRAINT_FAMILIES = ("cash_balance", "minimum_cash") + FINANCE_CONSTRAINT_FAMILIES
+NOT_DEBT = ("early_payment_discount", "early_payment_received")
+TIE_BREAK = 1e-6  # per currency unit still owed at the end: among equal mixes, the one owing least
+DEFAULT_PERIODS_PER_YEAR = 12
+
+
+# ---------------------------------------------------------------------------------------------
+# Result
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FundingResult:
+    status: str  # optimal | feasible | infeasible | unbounded | time_limit | error
+    termination: str
+    objective: float | None = None
+    objective_name: str = FundingObjective.min_cost.value
+    currency: str = ""
+    periods_per_year: int = DEFAULT_PERIODS_PER_YEAR
+    kpis: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    diagnosis: dict[str, Any] | None = None
+    warnings: list[Problem] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    source: str = ""
+    name: str = ""
+
+    @property
+    def funded(self) -> bool:
+        return self.status in ("optimal", "feasible")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "status": self.status,
+            "termination": self.termination,
+            "objective": self.objective,
+            "objective_name": self.objective_name,
+            "currency": self.currency,
+            "periods_per_year": self.periods_per_year,
+            "kpis": self.kpis,
+            "tables": {name: _records(_nan_to_none(df)) for name, df in self.tables.items()},
+            "diagnosis": self.diagnosis,
+            "warnings": [w.as_dict() for w in self.warnings],
+            "timings": self.timings,
+        }
+
+    def write_json(self, path: str | Path) -> None:
+        text = json.dumps(self.to_dict(), indent=2, default=_json_default, allow_nan=False)
+        Path(path).write_text(text, encoding="utf-8")
+
+    def write_excel(self, path: str | Path) -> None:
+        """A workbook a finance team can open: summary, per-partner KPIs, cash, instruments."""
+        with pd.ExcelWriter(path, engine="openpyxl") as xl:
+            head = [
+                ("name", self.name),
+                ("source", self.source),
+                ("status", self.status),
+                ("objective", self.objective_name),
+                ("objective value", self.objective),
+                ("currency", self.currency),
+                ("periods per year", self.periods_per_year),
+            ]
+            if self.diagnosis:
+                head.append(("diagnosis", self.diagnosis.get("message", "")))
+            pd.DataFrame(head, columns=["item", "value"]).to_excel(xl, sheet_name="summary", index=False)
+            for name, df in self.tables.items():
+                df.to_excel(xl, sheet_name=name[:31], index=False)
+            pd.DataFrame(_flatten_kpis(self.kpis), columns=["kpi", "value"]).to_excel(xl, sheet_name="kpis", index=False)
+
+    def summary_lines(self) -> list[str]:
+        """A short readable summary (one line per partner)."""
+        cur = f" {self.currency}" if self.currency else ""
+        lines = [f"{self.name or 'funding'}: status {self.status}" + (
+            f", {self.objective_name} {self.objective:,.2f}{cur}" if self.objective is not None else "")]
+        if self.diagnosis and self.diagnosis.get("message"):
+            lines.append(self.diagnosis["message"])
+        for a, k in self.kpis.get("partners", {}).items():
+            ear = k.get("effective_annual_rate")
+            ccc = k.get("cash_conversion_cycle_days")
+            lines.append(
+                f"{a}: peak need {k['peak_funding_need']:,.0f}@{k['peak_funding_need_period']}, "
+                f"peak debt {k['peak_debt']:,.0f}@{k['peak_debt_period']}, "
+                f"financing cost {k['financing_cost']:,.0f}"
+                + (f" ({ear:.2%} a year)" if ear is not None else "")
+                + (f", CCC {ccc:.0f} days" if ccc is not None else "")
+                + (f", SHORT {k['peak_shortfall']:,.0f}@{k['peak_shortfall_period']}" if k.get("peak_shortfall", 0) > 1e-6 else "")
+            )
+        return lines
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks of a spec against a table
+# ---------------------------------------------------------------------------------------------
+
+SERIES_FIELDS = ("rate", "commitment_fee", "discount_rate", "limit", "reserves")
+
+
+def _series_len(value: Any, path: str, T: int) -> list[Problem]:
+    if isinstance(value, list) and len(value) != T:
+        return [Problem(path, f"has {len(value)} values but the cash-flow table has {T} periods")]
+    return []
+
+
+def check_against_cashflows(spec: FinanceSpec, table: CashFlowTable) -> list[Problem]:
+    """The spec fits the table: partners exist, series have T values, instruments find the
+    collateral and payables they need, reverse-factoring buyers are customers of the supplier."""
+    T = table.T
+    known = set(table.partners)
+    has_rec = table.receivables is not None or "receivables" in table.flows
+    has_inv = "inventory" in table.flows
+    problems: list[Problem] = []
+    for i, pf in enumerate(spec.partners):
+        base = f"partners[{i}]"
+        if pf.partner not in known:
+            problems.append(
+                Problem(f"{base}.partner", f"'{pf.partner}' is not in the cash-flow table (partners: {', '.join(sorted(known))})")
+            )
+            continue
+        problems += _series_len(pf.min_cash, f"{base}.min_cash", T)
+        problems += _series_len(pf.deposit_rate, f"{base}.deposit_rate", T)
+        problems += check_reverse_factoring_buyers(pf, base, table.customers_of(pf.partner))
+        for j, inst in enumerate(pf.instruments):
+            path = f"{base}.instruments[{j}]"
+            for name in SERIES_FIELDS:
+                problems += _series_len(getattr(inst, name, None), f"{path}.{name}", T)
+            if inst.draw_from > T - 1:
+                problems.append(Problem(f"{path}.draw_from", f"period {inst.draw_from} is after the horizon's end {T - 1}: never available", "warning"))
+            needs_rec = (isinstance(inst, AssetBasedLine) and inst.receivables_advance_rate > 0) or isinstance(
+                inst, (Factoring, ReverseFactoring)
+            )
+            if needs_rec and not has_rec:
+                problems.append(Problem(path, f"a {inst.type} needs receivables in the cash-flow table (a 'receivables' column or a receivables file)"))
+            needs_inv = isinstance(inst, InventoryLoan) or (isinstance(inst, AssetBasedLine) and inst.inventory_advance_rate > 0)
+            if needs_inv and not has_inv:
+                problems.append(Problem(path, f"a {inst.type} needs inventory at cost in the cash-flow table (an 'inventory' column)"))
+            if isinstance(inst, ReverseFactoring) and table.receivables is None:
+                problems.append(Problem(path, "reverse factoring needs receivables by customer (a receivables file with a 'customer' column)"))
+            if isinstance(inst, AssetBasedLine) and inst.receivables_advance_rate > 0 and has_rec:
+                rec = table.receivables
+                mine = rec[rec["partner"] == pf.partner] if rec is not None else None
+                if inst.concentration_limit is not None and (mine is None or mine["customer"].isna().all()):
+                    problems.append(Problem(f"{path}.concentration_limit", "receivables have no customer: the concentration limit is not applied", "warning"))
+                if inst.max_age_days is not None and (mine is None or mine["age_days"].isna().all()):
+                    problems.append(Problem(f"{path}.max_age_days", "receivables have no ageing: the age test is not applied", "warning"))
+            if isinstance(inst, EarlyPaymentDiscount):
+                if table.payables_due is None:
+                    problems.append(Problem(path, "an early-payment discount needs the payments due per supplier (a payables file)"))
+                elif inst.supplier is not None:
+                    pay = table.payables_due
+                    suppliers = set(pay.loc[pay["partner"] == pf.partner, "supplier"].dropna().astype(str))
+                    if inst.supplier not in suppliers:
+                        problems.append(Problem(f"{path}.supplier", f"no payments due to '{inst.supplier}' (suppliers: {', '.join(sorted(suppliers)) or 'none'})"))
+            if isinstance(inst, FixedTenorLoan) and len(inst.opening_repayments) > T:
+                problems.append(Problem(f"{path}.opening_repayments", "repayments after the horizon are reported as debt at the end", "warning"))
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------------------------
+
+
+def _collection_rate(table: CashFlowTable, a: str) -> np.ndarray:
+    """Share of the receivables book collected in each period: collections[t] / receivables[t-1]
+    (period 0 takes period 1's rate); 1 (the book turns over every period) without collections."""
+    T = table.T
+    if "collections" not in table.flows or "receivables" not in table.flows:
+        return np.ones(T)
+    coll = table.series(a, "collections")
+    ar = table.series(a, "receivables")
+    rho = np.ones(T)
+    for t in range(1, T):
+        rho[t] = coll[t] / ar[t - 1] if ar[t - 1] > 1e-9 else 1.0
+    if T > 1:
+        rho[0] = rho[1]
+    return np.clip(rho, 0.0, 1.0)
+
+
+def _partner_spec(spec: FinanceSpec, a: str) -> PartnerFinance:
+    return spec.partner(a) or PartnerFinance(partner=a)
+
+
+@dataclass
+class _Setup:
+    spec: FinanceSpec
+    table: CashFlowTable
+    partners: list[PartnerFinance]
+    inputs: dict[str, PartnerInputs]
+    operating: dict[str, np.ndarray]
+    opening_cash: dict[str, float]
+    min_cash: dict[str, np.ndarray]
+    deposit: dict[str, np.ndarray]
+    pool_detail: dict[tuple[str, str, int], dict[str, float]]
+    periods_per_year: int
+
+
+def prepare(spec: FinanceSpec, table: CashFlowTable) -> _Setup:
+    """Per-partner arrays and collateral pools the model needs (eligibility computed here)."""
+    T = table.T
+    ppy = spec.periods_per_year or table.periods_per_year or DEFAULT_PERIODS_PER_YEAR
+    partners = [_partner_spec(spec, a) for a in table.partners]
+    inputs: dict[str, PartnerInputs] = {}
+    operating, opening_cash, min_cash, deposit = {}, {}, {}, {}
+    pool_detail: dict[tuple[str, str, int], dict[str, float]] = {}
+    for pf in partners:
+        a = pf.partner
+        op = table.series(a, "operating_cash_flow")
+        operating[a] = op
+        if pf.opening_cash is not None:
+            opening_cash[a] = float(pf.opening_cash)
+        elif "opening_cash" in table.flows:
+            opening_cash[a] = float(table.series(a, "opening_cash")[0])
+        else:
+            opening_cash[a] = 0.0
+        if pf.min_cash is not None:
+            min_cash[a] = as_array(pf.min_cash, T)
+        elif "min_cash" in table.flows:
+            min_cash[a] = np.maximum(0.0, table.series(a, "min_cash"))
+        else:
+            min_cash[a] = np.zeros(T)
+        deposit[a] = as_array(pf.deposit_rate, T)
+        receivables = [float(x) for x in table.series(a, "receivables")]
+        inventory = [float(x) for x in table.series(a, "inventory")]
+        pools: dict[str, list[float]] = {}
+        payables: dict[str, list[float]] = {}
+        for inst in pf.instruments:
+            if isinstance(inst, (AssetBasedLine, Factoring, ReverseFactoring)):
+                pool = []
+                for t in range(T):
+                    detail = table.receivables_at(a, t)
+                    if isinstance(inst, AssetBasedLine):
+                        e = eligible_receivables(
+                            detail,
+                            max_age_days=inst.max_age_days,
+                            concentration_limit=inst.concentration_limit,
+                            excluded_customers=inst.excluded_customers,
+                        )
+                    elif isinstance(inst, Factoring):
+                        e = eligible_receivables(detail, max_age_days=inst.max_age_days, only_customers=inst.customers)
+                    else:
+                        e = eligible_receivables(detail, only_customers=[inst.buyer])
+                    pool.append(float(e["eligible"]))
+                    pool_detail[a, inst.id, t] = {
+                        "gross_receivables": e["gross"],
+                        "ineligible_over_age": e["over_age"],
+                        "ineligible_excluded": e["excluded"],
+                        "ineligible_concentration": e["concentration_excess"],
+                        "eligible_receivables": e["eligible"],
+                    }
+                pools[inst.id] = pool
+            elif isinstance(inst, EarlyPaymentDiscount):
+                payables[inst.id] = [float(x) for x in table.payables_due_of(a, inst.supplier)]
+        big_m = float(np.clip(-op, 0, None).sum() + min_cash[a].max() + abs(opening_cash[a]) + 1.0)
+        big_m += sum(abs(float(i.opening_balance)) + sum(getattr(i, "opening_repayments", [])) for i in pf.instruments)
+        inputs[a] = PartnerInputs(
+            partner=a,
+            receivables=receivables,
+            inventory=inventory,
+            collection_rate=_collection_rate(table, a),
+            pools=pools,
+            payables_due=payables,
+            big_m=big_m,
+        )
+    return _Setup(spec, table, partners, inputs, operating, opening_cash, min_cash, deposit, pool_detail, ppy)
+
+
+# ---------------------------------------------------------------------------------------------
+# Model
+# ---------------------------------------------------------------------------------------------
+
+
+def cash_balance(m: pyo.ConcreteModel, s: _Setup, fm: InstrumentModel) -> None:
+    """cash[a,t] = (1 + deposit[t]) cash[a,t-1] + operating[a,t] + instrument terms[a,t]
+    + unfunded[a,t] - unfunded[a,t-1]; cash[a,-1] = opening cash."""
+    T = fm.T
+    terms: dict[tuple[str, int], list] = {}
+    for a, t, c, v in fm.cash_terms(m.finance):
+        terms.setdefault((a, t), []).append((c, v))
+
+    def rule(_m, a, t):
+        d = float(s.deposit[a][t])
+        if t == 0:
+            opening = s.opening_cash[a]
+            prev: Any = opening + d * max(opening, 0.0)
+        else:
+            prev = (1.0 + d) * m.cash[a, t - 1]
+        rhs = prev + float(s.operating[a][t]) + sum(c * v for c, v in terms.get((a, t), ()))
+        rhs = rhs + m.unfunded[a, t] - (m.unfunded[a, t - 1] if t > 0 else 0.0)
+        return m.cash[a, t] == rhs
+
+    m.cash_balance = pyo.Constraint(m.partners, m.T, rule=rule)
+
+
+def minimum_cash(m: pyo.ConcreteModel, s: _Setup, fm: InstrumentModel) -> None:
+    """cash[a,t] >= min_cash[a,t]."""
+    m.minimum_cash = pyo.Constraint(m.partners, m.T, rule=lambda _m, a, t: m.cash[a, t] >= float(s.min_cash[a][t]))
+
+
+def build_sizing_model(s: _Setup, objective: FundingObjective) -> tuple[pyo.ConcreteModel, InstrumentModel]:
+    T = s.table.T
+    days = 365.0 / s.periods_per_year
+    fm = InstrumentModel(s.partners, s.inputs, T, days_per_period=days)
+    m = pyo.ConcreteModel(name="funding")
+    m.partners = pyo.Set(initialize=[p.partner for p in s.partners], ordered=True)
+    m.T = pyo.Set(initialize=list(range(T)), ordered=True)
+    m.finance = pyo.Block()
+    fm.declare(m.finance)
+    m.cash = pyo.Var(m.partners, m.T, bounds=(0.0, None))
+    m.unfunded = pyo.Var(m.partners, m.T, bounds=(0.0, 0.0))  # opened only in a diagnosis
+    cash_balance(m, s, fm)
+    minimum_cash(m, s, fm)
+    fm.add_constraints(m.finance)
+    debt = sum(c * v for c, v in fm.ending_debt_terms(m.finance))
+    if objective == FundingObjective.max_ending_cash:
+        expr = sum(m.cash[a, T - 1] for a in m.partners) - debt - TIE_BREAK * debt
+        m.objective = pyo.Objective(expr=expr, sense=pyo.maximize)
+    else:
+        deposit_income = sum(float(s.deposit[a][t]) * m.cash[a, t - 1] for a in m.partners for t in range(1, T))
+        cost = sum(c * v for c, v in fm.cost_terms(m.finance))
+        m.objective = pyo.Objective(expr=cost - deposit_income + TIE_BREAK * debt, sense=pyo.minimize)
+    return m, fm
+
+
+def _solve(m, *, time_limit=None, verbose=False):
+    result, cm = solve_model(m, time_limit=time_limit, verbose=verbose)
+    if result.has_solution and cm is not None:
+        for v in m.component_data_objects(pyo.Var, descend_into=True):
+            if not v.fixed and v.lb is not None and v.lb == v.ub:
+                v.set_value(v.lb, skip_validation=True)
+            else:
+                v.set_value(None, skip_validation=True)
+        for v, x in zip(cm.columns, result.x):
+            v.set_value(float(x), skip_validation=True)
+    return result
+
+
+def _elastic(m, *, time_limit=None, verbose=False):
+    """Least unfunded money per partner, then the cheapest financing given it."""
+    for v in m.unfunded.values():
+        v.setub(None)
+    m.objective.deactivate()
+    m.shortfall_objective = pyo.Objective(expr=sum(m.unfunded.values()), sense=pyo.minimize)
+    first = _solve(m, time_limit=time_limit, verbose=verbose)
+    if not first.has_solution:
+        return first, None
+    least = {a: sum(m.unfunded[a, t].value or 0.0 for t in m.T) for a in m.partners}
+    m.shortfall_objective.deactivate()
+    m.shortfall_cap = pyo.Constraint(
+        m.partners, rule=lambda _m, a: sum(m.unfunded[a, t] for t in m.T) <= least[a] * (1 + 1e-9) + 1e-6
+    )
+    # the cheapest financing given the least shortfall; the shortfall keeps a price of 1 a unit so
+    # that the cap's tolerance is not spent as free money
+    sense = m.objective.sense
+    weight = 1.0 if sense == pyo.minimize else -1.0
+    m.objective.deactivate()
+    m.elastic_objective = pyo.Objective(expr=m.objective.expr + weight * sum(m.unfunded.values()), sense=sense)
+    second = _solve(m, time_limit=time_limit, verbose=verbose)
+    return second, least
+
+
+# ---------------------------------------------------------------------------------------------
+# Sizing
+# ---------------------------------------------------------------------------------------------
+
+
+def size_funding(
+    table: CashFlowTable,
+    spec: FinanceSpec | None = None,
+    *,
+    objective: FundingObjective | str | None = None,
+    time_limit: float | None = None,
+    verbose: bool = False,
+) -> FundingResult:
+    """Size every partner's funding for a cash-flow table. Bad input raises :class:`FinanceError`;
+    solver outcomes (including "cannot be funded") are the result's status."""
+    spec = spec or FinanceSpec()
+    problems = check_spec(spec) + check_against_cashflows(spec, table)
+    if any(p.severity == "error" for p in problems):
+        raise FinanceError(problems)
+    warnings = list(table.warnings) + [p for p in problems if p.severity != "error"]
+    objective = FundingObjective(objective or spec.objective)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    s = prepare(spec, table)
+    m, fm = build_sizing_model(s, objective)
+    timings["build"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    result = _solve(m, time_limit=time_limit, verbose=verbose)
+    least = None
+    out = FundingResult(
+        status=result.status,
+        termination=result.termination,
+        objective_name=objective.value,
+        currency=spec.currency,
+        periods_per_year=s.periods_per_year,
+        warnings=warnings,
+        source=table.source,
+        name=spec.name,
+    )
+    if result.status == "infeasible":
+        elastic, least = _elastic(m, time_limit=time_limit, verbose=verbose)
+        if not elastic.has_solution:
+            out.diagnosis = {
+                "method": "solver",
+                "message": "the instruments' own rules conflict (not a cash shortfall); see constraints",
+                **(result.diagnosis or {}),
+            }
+            timings["solve"] = time.perf_counter() - t0
+            out.timings = timings
+            return out
+        result = elastic
+    elif result.status == "unbounded":
+        out.diagnosis = {
+            "method": "solver",
+            "message": "unbounded: some instrument earns more than it costs (e.g. a deposit rate above a "
+            "borrowing rate with no limit); add limits or check the rates",
+        }
+    timings["solve"] = time.perf_counter() - t0
+    if not result.has_solution:
+        out.timings = timings
+        return out
+    t0 = time.perf_counter()
+    out.tables, out.kpis = read_funding(m, fm, s)
+    out.objective = _objective_value(out, objective)
+    if least is not None:
+        out.diagnosis = _shortfall_diagnosis(out.tables["cash"], least)
+    timings["readback"] = time.perf_counter() - t0
+    out.timings = timings
+    return out
+
+
+def _objective_value(out: FundingResult, objective: FundingObjective) -> float:
+    tot = out.kpis["total"]
+    if objective == FundingObjective.max_ending_cash:
+        return tot["ending_cash"] - tot["ending_debt"]
+    return tot["net_financing_cost"]
+
+
+def _shortfall_diagnosis(cash: pd.DataFrame, least: dict[str, float]) -> dict[str, Any]:
+    short = cash[cash["shortfall"] > 1e-6]
+    rows = [
+        {"partner": r.partner, "period": int(r.period), "amount": float(r.shortfall)}
+        for r in short.itertuples(index=False)
+    ]
+    partners: dict[str, Any] = {}
+    parts = []
+    for a, g in short.groupby("partner", sort=False):
+        i = int(g["shortfall"].to_numpy().argmax())
+        partners[a] = {
+            "first_period": int(g["period"].min()),
+            "last_period": int(g["period"].max()),
+            "peak": float(g["shortfall"].iloc[i]),
+            "peak_period": int(g["period"].iloc[i]),
+            "periods_short": int(len(g)),
+        }
+        p = partners[a]
+        parts.append(
+            f"{a} is short from period {p['first_period']} to {p['last_period']}, "
+            f"by up to {p['peak']:,.2f} (period {p['peak_period']})"
+        )
+    return {
+        "method": "elastic: least unfunded cash per partner, then the cheapest financing",
+        "message": "no mix of the instruments funds the plan: " + "; ".join(parts) if parts else "funded",
+        "partners": partners,
+        "shortfalls": rows,
+        "note": "amount = how far the partner's cash would fall below its minimum after using every "
+        "instrument as well as possible (money it must find elsewhere, or plan changes)",
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------------
+
+
+def read_funding(m: pyo.ConcreteModel, fm: InstrumentModel, s: _Setup) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    T = fm.T
+    table = s.table
+    inst = fm.read(m.finance)
+    if len(inst):
+        for col in ("gross_receivables", "ineligible_over_age", "ineligible_excluded", "ineligible_concentration", "eligible_receivables"):
+            inst[col] = [
+                s.pool_detail.get((a, n, t), {}).get(col, np.nan)
+                for a, n, t in zip(inst["partner"], inst["instrument"], inst["period"])
+            ]
+    val = lambda v: 0.0 if v.value is None else float(v.value)  # noqa: E731
+    dates = table.flows.set_index(["partner", "period"])["date"] if "date" in table.flows else None
+    rows = []
+    debt_kinds = inst[~inst["type"].isin(NOT_DEBT)] if len(inst) else inst
+    for pf in s.partners:
+        a = pf.partner
+        mine = inst[inst["partner"] == a] if len(inst) else inst
+        by_t = mine.groupby("period")[["inflow", "outflow", "interest", "fees", "discount_taken", "discount_given"]].sum() if len(mine) else None
+        debt_t = debt_kinds[debt_kinds["partner"] == a].groupby("period")[["opening_balance", "closing_balance"]].sum() if len(debt_kinds) else None
+        opening = s.opening_cash[a]
+        before = opening
+        for t in range(T):
+            d = float(s.deposit[a][t])
+            dep = d * (max(opening, 0.0) if t == 0 else val(m.cash[a, t - 1]))
+            before += float(s.operating[a][t])
+            g = by_t.loc[t] if by_t is not None and t in by_t.index else None
+            closing = val(m.cash[a, t])
+            unf = val(m.unfunded[a, t])
+            unf_prev = val(m.unfunded[a, t - 1]) if t > 0 else 0.0
+            row = {
+                "partner": a,
+                "period": t,
+                "opening_cash": opening,
+                "operating_cash_flow": float(s.operating[a][t]),
+                "cash_before_financing": before,
+                "financing_inflows": float(g["inflow"]) if g is not None else 0.0,
+                "financing_outflows": float(g["outflow"]) if g is not None else 0.0,
+                "interest": float(g["interest"]) if g is not None else 0.0,
+                "fees": float(g["fees"]) if g is not None else 0.0,
+                "deposit_interest": dep,
+                "unfunded_cover": unf - unf_prev,
+                "closing_cash": closing,
+                "min_cash": float(s.min_cash[a][t]),
+                "shortfall": unf,
+                "debt_outstanding": float(debt_t.loc[t, "closing_balance"]) if debt_t is not None and t in debt_t.index else 0.0,
+                "discount_taken": float(g["discount_taken"]) if g is not None else 0.0,
+                "discount_given": float(g["discount_given"]) if g is not None else 0.0,
+            }
+            if dates is not None:
+                row["date"] = dates.get((a, t))
+            rows.append(row)
+            opening = closing
+    cash = pd.DataFrame(rows)
+    if "date" in cash:
+        cash.insert(2, "date", cash.pop("date"))
+    kpis = _kpis(cash, inst, s, fm, m)
+    summary = pd.DataFrame([{"partner": a, **{k: v for k, v in k_.items() if not isinstance(v, dict)}}
+                            for a, k_ in kpis["partners"].items()])
+    return {"partners": summary, "cash": cash, "instruments": inst}, kpis
+
+
+def _nan_to_none(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.astype(object)
+    return out.where(pd.notna(out), None)
+
+
+def _none_if_nan(x: Any) -> Any:
+    return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
+
+
+def _kpis(cash: pd.DataFrame, inst: pd.DataFrame, s: _Setup, fm: InstrumentModel, m) -> dict[str, Any]:
+    T = fm.T
+    ppy = s.periods_per_year
+    days = 365.0 / ppy
+    horizon_days = T * days
+    table = s.table
+    partners: dict[str, Any] = {}
+    val = lambda v: 0.0 if v.value is None else float(v.value)  # noqa: E731
+    for pf in s.partners:
+        a = pf.partner
+        c = cash[cash["partner"] == a]
+        need = (c["min_cash"] - c["cash_before_financing"]).clip(lower=0.0).to_numpy()
+        i_need = int(need.argmax())
+        debt = c["debt_outstanding"].to_numpy()
+        i_debt = int(debt.argmax())
+        mine = inst[inst["partner"] == a] if len(inst) else inst
+        debt_open = mine[~mine["type"].isin(NOT_DEBT)].groupby("period")["opening_balance"].sum() if len(mine) else pd.Series(dtype=float)
+        interest = float(c["interest"].sum())
+        fees = float(c["fees"].sum())
+        accrued = sum(cf * val(v) for i in fm.instruments if i.partner == a for cf, v in fm.accrued_terms(m.finance, i))
+        financing_cost = interest + fees + accrued
+        deposit = float(c["deposit_interest"].sum())
+        discounts = float(c["discount_taken"].sum())
+        given = float(c["discount_given"].sum())
+        debt_periods = float(debt_open.sum())
+        rate = financing_cost / debt_periods if debt_periods > 1e-9 else None
+        ending_debt = sum(cf * val(v) for cf, v in fm.ending_debt_terms(m.finance, a))
+        sales = table.series(a, "sales", None)
+        cogs = table.series(a, "cogs", None)
+        rec = table.series(a, "receivables", None)
+        invv = table.series(a, "inventory", None)
+        pay = table.series(a, "payables", None)
+        dso = days_sales_outstanding(rec.mean(), sales.sum(), horizon_days) if rec is not None and sales is not None else None
+        dio = days_inventory_outstanding(invv.mean(), cogs.sum(), horizon_days) if invv is not None and cogs is not None else None
+        dpo = days_payables_outstanding(pay.mean(), cogs.sum(), horizon_days) if pay is not None and cogs is not None else None
+        shortfall = c["shortfall"].to_numpy()
+        i_short = int(shortfall.argmax())
+        mix: dict[str, Any] = {}
+        for n, g in (mine.groupby("instrument", sort=False) if len(mine) else []):
+            mix[n] = {
+                "type": str(g["type"].iloc[0]),
+                "drawn": float(g["inflow"].sum()),
+                "repaid": float(g["outflow"].sum()),
+                "peak_balance": float(g["closing_balance"].max()),
+                "ending_balance": float(g["closing_balance"].iloc[-1]),
+                "interest": float(g["interest"].sum()),
+                "fees": float(g["fees"].sum()),
+                "discount_taken": float(g["discount_taken"].sum()),
+                "min_headroom": _none_if_nan(float(g["headroom"].min()) if g["headroom"].notna().any() else None),
+            }
+        partners[a] = {
+            "peak_funding_need": float(need[i_need]),
+            "peak_funding_need_period": i_need,
+            "peak_debt": float(debt[i_debt]),
+            "peak_debt_period": i_debt,
+            "interest": interest,
+            "fees": fees,
+            "accrued_interest_carried": accrued,
+            "financing_cost": financing_cost,
+            "deposit_interest": deposit,
+            "discounts_taken": discounts,
+            "discounts_given": given,
+            "net_financing_cost": financing_cost - deposit - discounts + given,
+            "average_debt": debt_periods / T,
+            "rate_per_period": rate,
+            "annual_rate_simple": rate * ppy if rate is not None else None,
+            "effective_annual_rate": effective_annual_rate(rate, ppy) if rate is not None else None,
+            "ending_cash": float(c["closing_cash"].iloc[-1]),
+            "ending_debt": float(ending_debt),
+            "min_cash_headroom": float((c["closing_cash"] - c["min_cash"]).min()),
+            "days_sales_outstanding": dso,
+            "days_inventory_outstanding": dio,
+            "days_payables_outstanding": dpo,
+            "cash_conversion_cycle_days": cash_conversion_cycle(dso, dio, dpo),
+            "peak_shortfall": float(shortfall[i_short]),
+            "peak_shortfall_period": i_short,
+            "funded": bool(shortfall.max() <= 1e-6),
+            "instruments": mix,
+        }
+    total = {
+        k: float(sum(p[k] for p in partners.values()))
+        for k in ("financing_cost", "interest", "fees", "deposit_interest", "discounts_taken", "discounts_given",
+                  "net_financing_cost",
+                  "ending_cash", "ending_debt", "peak_shortfall")
+    }
+    return {"periods_per_year": ppy, "days_per_period": days, "partners": partners, "total": total}
+
+
+def size_plan_funding(plan: Any, spec: FinanceSpec | None = None, **kwargs: Any) -> FundingResult:
+    """Size the funding of a plan (Plan, its dict, or a plan.json path)."""
+    from .cashflows import cashflows_from_plan
+
+    return size_funding(cashflows_from_plan(plan), spec, **kwargs)
