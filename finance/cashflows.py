@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scenarios.validation import Problem
+from scenarios.fields import Problem
 
 from .collateral import UNNAMED, parse_age_bucket
 from .instruments import FinanceError

@@ -29,8 +29,7 @@ from typing import Annotated, Any, Iterable, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from scenarios.schema import Identifier, Series, _field
-from scenarios.validation import Problem
+from scenarios.fields import Identifier, Problem, Series, _field
 
 FINANCE_SCHEMA_VERSION = "1.0"
 
@@ -328,6 +327,40 @@ class FinanceSpec(_Model):
         return next((p for p in self.partners if p.partner == partner_id), None)
 
 
+# ---------------------------------------------------------------------------------------------
+# The scenario's finance section
+# ---------------------------------------------------------------------------------------------
+
+
+class ScenarioPartnerFinance(_Model):
+    """One partner's funding options inside a scenario: its opening cash, minimum cash and customers
+    are the scenario's."""
+
+    partner: Identifier = _field(description="Partner id, as in the scenario's partners")
+    deposit_rate: Series = _field(
+        0.0, unit="1/period", description="Interest earned per period on cash held (paid on the opening balance)"
+    )
+    instruments: list[Instrument] = _field(default_factory=list, description="Instruments it may use")
+
+
+class ScenarioFinance(_Model):
+    """Funding instruments of a scenario's partners. Planning without finance ignores this section;
+    ``jointplan fund`` sizes a plan's funding with it, ``jointplan plan --finance`` plans operations
+    and funding together, ``jointplan compare-finance`` reports joint against sequential planning."""
+
+    objective: FundingObjective = _field(
+        FundingObjective.min_cost,
+        description=(
+            "When sizing a plan's funding: min_cost (least financing cost) or max_ending_cash "
+            "(most cash at the end, net of balances still outstanding)"
+        ),
+    )
+    partners: list[ScenarioPartnerFinance] = _field(default_factory=list, description="Per-partner funding")
+
+    def partner(self, partner_id: str) -> ScenarioPartnerFinance | None:
+        return next((p for p in self.partners if p.partner == partner_id), None)
+
+
 def finance_json_schema() -> dict[str, Any]:
     schema = FinanceSpec.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -488,6 +521,140 @@ def check_reverse_factoring_buyers(
                     )
                 )
     return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# A scenario's finance section
+# ---------------------------------------------------------------------------------------------
+
+EXTERNAL_PARTY = "(outside the chain)"  # the counterparty label of consumers and outside suppliers
+OPENING_PARTY = "(opening balance)"  # receivables from before the horizon
+
+
+def scenario_trade(s: Any) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Customers and suppliers of each partner of a scenario (duck-typed: any object with the
+    scenario's ``partners``, ``sites``, ``lanes`` and ``transfer_prices``).
+
+    A partner is a customer of another when a lane carries the seller's goods to one of its sites
+    at a transfer price, or when a transporter runs a lane for it and charges freight; consumers
+    and outside suppliers (materials, subcontracting, transport costs) are ``EXTERNAL_PARTY``."""
+    site_partner = {x.id: x.partner for x in s.sites}
+    priced = {(tp.seller, tp.buyer) for tp in s.transfer_prices}
+    customers: dict[str, set[str]] = {a.id: set() for a in s.partners}
+    suppliers: dict[str, set[str]] = {a.id: set() for a in s.partners}
+    for ln in s.lanes:
+        o, r = site_partner.get(ln.origin), site_partner.get(ln.destination)
+        if o is None or r is None:
+            continue
+        if o != r and (o, r) in priced and o in customers and r in suppliers:
+            customers[o].add(r)
+            suppliers[r].add(o)
+        k = ln.transporter
+        if k is not None and k != o and k in customers and o in suppliers:
+            customers[k].add(o)
+            suppliers[o].add(k)
+    for x in s.sites:
+        if x.production is not None and x.partner in suppliers:
+            suppliers[x.partner].add(EXTERNAL_PARTY)
+    for ln in s.lanes:
+        k = ln.transporter if ln.transporter is not None else site_partner.get(ln.origin)
+        if k in suppliers:
+            suppliers[k].add(EXTERNAL_PARTY)
+    demand_sites = {d.site for d in getattr(s, "demand", [])}
+    for site in demand_sites:
+        a = site_partner.get(site)
+        if a in customers:
+            customers[a].add(EXTERNAL_PARTY)
+    return customers, suppliers
+
+
+SCENARIO_SERIES_FIELDS = ("rate", "commitment_fee", "discount_rate", "limit", "reserves")
+
+
+def check_scenario_finance(s: Any) -> list[Problem]:
+    """The scenario's ``finance`` section against the scenario: partners exist, once each; rates,
+    fees and advance rates are sensible; series have one value per period; reverse-factoring buyers
+    are customers of the supplier (a lane carries its goods to them at a transfer price);
+    early-payment suppliers are suppliers of the partner; instruments that lean on receivables or
+    payables have some to lean on."""
+    fin = getattr(s, "finance", None)
+    if fin is None:
+        return []
+    T = s.time.periods
+    partners = {a.id: a for a in s.partners}
+    customers, suppliers = scenario_trade(s)
+    terms = getattr(s, "trade_terms", [])
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, pf in enumerate(fin.partners):
+        base = f"finance.partners[{i}]"
+        if pf.partner not in partners:
+            known = ", ".join(partners)
+            problems.append(Problem(f"{base}.partner", f"unknown partner '{pf.partner}' (partners: {known})"))
+            continue
+        if pf.partner in seen:
+            problems.append(Problem(f"{base}.partner", f"partner '{pf.partner}' listed twice"))
+        seen.add(pf.partner)
+        problems += _nonneg(pf.deposit_rate, f"{base}.deposit_rate", "deposit rate")
+        if isinstance(pf.deposit_rate, list) and len(pf.deposit_rate) != T:
+            problems.append(Problem(f"{base}.deposit_rate", f"has {len(pf.deposit_rate)} values but the horizon has {T} periods"))
+        partner = partners[pf.partner]
+        lags = {partner.payment_terms.collection_lag} | {t.lag for t in terms if t.seller == pf.partner}
+        grants_credit = max(lags) > 0
+        ids: set[str] = set()
+        named = customers[pf.partner] | {EXTERNAL_PARTY, OPENING_PARTY}
+        for j, inst in enumerate(pf.instruments):
+            path = f"{base}.instruments[{j}]"
+            if inst.id in ids:
+                problems.append(Problem(f"{path}.id", f"instrument id '{inst.id}' used twice for '{pf.partner}'"))
+            ids.add(inst.id)
+            problems += check_instrument(inst, path)
+            for name in SCENARIO_SERIES_FIELDS:
+                value = getattr(inst, name, None)
+                if isinstance(value, list) and len(value) != T:
+                    problems.append(Problem(f"{path}.{name}", f"has {len(value)} values but the horizon has {T} periods"))
+            if inst.draw_from > T - 1:
+                problems.append(Problem(f"{path}.draw_from", f"period {inst.draw_from} is after the horizon's end {T - 1}: never available", "warning"))
+            uses_receivables = isinstance(inst, (Factoring, ReverseFactoring)) or (
+                isinstance(inst, AssetBasedLine) and inst.receivables_advance_rate > 0
+            )
+            if uses_receivables and not grants_credit and not partner.opening_receivables:
+                problems.append(Problem(path, f"'{pf.partner}' is paid at once (collection lag 0): it has no receivables for a {inst.type}", "warning"))
+            for field_name in ("customers", "excluded_customers"):
+                for k, c in enumerate(getattr(inst, field_name, None) or []):
+                    if c not in named:
+                        problems.append(Problem(f"{path}.{field_name}[{k}]", f"'{c}' is not a customer of '{pf.partner}' (customers: {', '.join(sorted(named))})", "warning"))
+            if isinstance(inst, EarlyPaymentDiscount) and inst.supplier is not None:
+                mine = suppliers[pf.partner] | {EXTERNAL_PARTY}
+                if inst.supplier not in mine:
+                    problems.append(Problem(f"{path}.supplier", f"'{inst.supplier}' is not a supplier of '{pf.partner}' (suppliers: {', '.join(sorted(mine))})"))
+        problems += check_reverse_factoring_buyers(pf, base, sorted(customers[pf.partner] & set(partners)))
+    return problems
+
+
+def finance_spec_from_scenario(s: Any) -> FinanceSpec | None:
+    """The scenario's finance section as a :class:`FinanceSpec` (None without one): opening and
+    minimum cash are left to the plan (the scenario's), customers are the scenario's trade."""
+    fin = getattr(s, "finance", None)
+    if fin is None:
+        return None
+    customers, _ = scenario_trade(s)
+    freq = getattr(s.time.freq, "value", s.time.freq)
+    return FinanceSpec(
+        name=f"{s.name} funding",
+        currency=s.currency,
+        periods_per_year=52 if freq == "weekly" else 12,
+        objective=fin.objective,
+        partners=[
+            PartnerFinance(
+                partner=pf.partner,
+                deposit_rate=pf.deposit_rate,
+                customers=sorted(customers.get(pf.partner, set()) & {a.id for a in s.partners}),
+                instruments=pf.instruments,
+            )
+            for pf in fin.partners
+        ],
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ import pyomo.environ as pyo
 from planning.data import as_array
 from planning.plan import _flatten_kpis, _json_default, _records
 from planning.solve import solve_model
-from scenarios.validation import Problem
+from scenarios.fields import Problem
 
 from .cashflows import CashFlowTable
 from .collateral import UNNAMED, eligible_receivables

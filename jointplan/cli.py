@@ -19,6 +19,8 @@ from scenarios.validation import ScenarioError
 
 from planning.plan import Plan, plan_scenario
 from jointplan.cpfr import register as register_cpfr
+from jointplan.finance_cli import demo_finance, plan_command_finance, print_plan_funding
+from jointplan.finance_cli import register as register_finance
 
 app = typer.Typer(
     add_completion=False,
@@ -111,13 +113,14 @@ def print_plan_summary(plan: Plan, currency: str = "") -> None:
 
 
 def run_plan(path: str, out: Optional[Path], xlsx: Optional[Path], time_limit, mip_gap, verbose: bool,
-             forecast: Optional[Path] = None, service_level: Optional[float] = None) -> Plan:
+             forecast: Optional[Path] = None, service_level: Optional[float] = None, finance: bool = False) -> Plan:
     scenario, problems = _load_or_exit(path)
     if forecast is not None:
         scenario = _with_forecast(scenario, forecast, service_level)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as prog:
         task = prog.add_task("planning", total=None)
-        plan = plan_scenario(
+        planner = plan_command_finance if finance else plan_scenario
+        plan = planner(
             scenario,
             time_limit=time_limit,
             mip_gap=mip_gap,
@@ -126,6 +129,8 @@ def run_plan(path: str, out: Optional[Path], xlsx: Optional[Path], time_limit, m
             verbose=verbose,
         )
     print_plan_summary(plan, scenario.currency)
+    if finance:
+        print_plan_funding(console, plan)
     if out:
         plan.write_json(out)
         console.print(f"Plan written to {out}")
@@ -149,9 +154,12 @@ def plan(
     service_level: Optional[float] = typer.Option(
         None, min=0.5, max=0.9999, help="With --forecast: set safety stock for this cycle service level"
     ),
+    finance: bool = typer.Option(
+        False, "--finance", help="Plan operations and funding together with the scenario's finance instruments"
+    ),
 ) -> None:
     """Plan production, transport, inventory and cash for a scenario."""
-    result = run_plan(scenario, out, xlsx, time_limit, mip_gap, verbose, forecast, service_level)
+    result = run_plan(scenario, out, xlsx, time_limit, mip_gap, verbose, forecast, service_level, finance)
     if result.status not in {"optimal", "feasible"}:
         raise typer.Exit(EXIT_NO_PLAN)
 
@@ -286,9 +294,11 @@ def run_demo(out: Path, fast: bool = False) -> None:
                       None, None, False)
     if result.status not in {"optimal", "feasible"}:
         raise typer.Exit(EXIT_NO_PLAN)
+    demo_finance(console, _load_or_exit(str(out / "small_chain.consensus.yaml"))[0], result)
 
 
 register_cpfr(app, console, err)
+register_finance(app, console, err)
 
 
 def main() -> None:  # console_scripts entry point

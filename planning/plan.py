@@ -46,9 +46,10 @@ class Plan:
     solver_log: str = ""
     scenario_name: str = ""
     objective_sense: str = ""
+    finance: dict[str, Any] | None = None  # the scenario's funding instruments (a finance spec), if any
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "status": self.status,
             "objective": self.objective,
             "kpis": self.kpis,
@@ -63,6 +64,9 @@ class Plan:
             "timings": self.timings,
             "solver_log_tail": "\n".join(self.solver_log.strip().splitlines()[-25:]),
         }
+        if self.finance is not None:
+            out["finance"] = self.finance
+        return out
 
     def write_json(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, default=_json_default), encoding="utf-8")
@@ -485,6 +489,10 @@ def plan_scenario(
         scenario_name=scenario.name,
         objective_sense=scenario.objective.value,
     )
+    if getattr(scenario, "finance", None) is not None:  # recorded so `jointplan fund PLAN.json` finds it
+        from finance.instruments import finance_spec_from_scenario
+
+        plan.finance = finance_spec_from_scenario(scenario).model_dump(mode="json", exclude_defaults=True)
     if result.has_solution:
         say("reading the solution")
         t0 = time.perf_counter()

@@ -16,32 +16,15 @@ from __future__ import annotations
 
 from datetime import date
 from enum import Enum
-from typing import Annotated, Any, Union
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
+
+from finance.instruments import ScenarioFinance
+
+from .fields import Identifier, ProductSeries, Series, _field  # noqa: F401  (re-exported)
 
 SCHEMA_VERSION = "1.0"
-
-Series = Union[float, list[float]]
-"""A number constant over the horizon, or one number per period (length T)."""
-
-ProductSeries = Union[float, list[float], dict[str, Union[float, list[float]]]]
-"""A Series for every product, or a mapping of product id to Series."""
-
-Identifier = Annotated[
-    str,
-    Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$"),
-]
-
-
-def _field(default: Any = ..., *, unit: str | None = None, description: str, **kwargs: Any) -> Any:
-    """A pydantic Field whose description states the unit and whose schema carries it."""
-    extra = dict(kwargs.pop("json_schema_extra", {}) or {})
-    text = description
-    if unit:
-        extra["unit"] = unit
-        text = f"{description} [{unit}]"
-    return Field(default, description=text, json_schema_extra=extra or None, **kwargs)
 
 
 class _Model(BaseModel):
@@ -427,6 +410,15 @@ class Scenario(_Model):
     )
     cash: CashPolicy = _field(default_factory=CashPolicy, description="How minimum cash is enforced")
     solver: SolverOptions = _field(default_factory=SolverOptions, description="Solver options")
+    finance: ScenarioFinance | None = _field(
+        None,
+        description=(
+            "Funding instruments per partner (credit lines, asset-based lines, factoring, reverse "
+            "factoring, fixed-tenor loans, early-payment discounts). Planning ignores this section "
+            "unless finance is enabled (jointplan plan --finance); jointplan fund and "
+            "compare-finance use it"
+        ),
+    )
 
 
 def scenario_json_schema() -> dict[str, Any]:

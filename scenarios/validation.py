@@ -8,9 +8,11 @@ returns every problem, not just the first.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from finance.instruments import check_scenario_finance
+
+from .fields import Problem  # noqa: F401  (re-exported: scenarios.validation.Problem)
 from .schema import (
     Objective,
     Role,
@@ -19,19 +21,6 @@ from .schema import (
     SiteKind,
     Softness,
 )
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    message: str
-    severity: str = "error"  # "error" or "warning"
-
-    def __str__(self) -> str:
-        return f"{self.severity}: {self.path}: {self.message}"
-
-    def as_dict(self) -> dict[str, str]:
-        return {"path": self.path, "message": self.message, "severity": self.severity}
 
 
 class ScenarioError(ValueError):
@@ -379,6 +368,7 @@ CHECKS: tuple[Callable[[Scenario], list[Problem]], ...] = (
     check_demand_and_service,
     check_prices_and_terms,
     check_policies,
+    check_scenario_finance,
 )
 
 

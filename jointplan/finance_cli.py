@@ -1,0 +1,354 @@
+"""The funding commands: ``fund`` (size a plan's or a cash forecast's funding) and
+``compare-finance`` (joint against sequential planning, and the reverse-factoring what-if), plus
+what ``plan --finance`` and ``demo`` use (:func:`plan_command_finance`, :func:`print_plan_funding`,
+:func:`demo_finance`).
+
+Exit codes as elsewhere: 2 bad input (the message names the field), 3 no funding possible (the
+diagnosis says which partner is short, when and by how much).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from finance.instruments import FinanceError, FinanceSpec, FundingObjective, load_finance_spec, parse_finance_spec
+
+EXIT_INVALID = 2
+EXIT_NOT_FUNDED = 3
+
+_consoles: dict[str, Console] = {}
+
+
+def _console() -> Console:
+    return _consoles.get("out") or Console()
+
+
+def _err() -> Console:
+    return _consoles.get("err") or Console(stderr=True)
+
+
+def _fail(message: str, problems: Sequence[Any] = (), code: int = EXIT_INVALID) -> None:
+    err = _err()
+    err.print(f"[bold red]{escape(message)}[/]")
+    for p in problems:
+        sev = getattr(p, "severity", "error")
+        colour = "red" if sev == "error" else "yellow"
+        if hasattr(p, "path"):
+            err.print(f"  [{colour}]{sev}[/] {escape(p.path)}: {escape(p.message)}")
+        else:
+            err.print(f"  {escape(str(p))}")
+    raise typer.Exit(code)
+
+
+def _money(x: Any) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "-"
+    return f"{x:,.0f}"
+
+
+def _days(x: Any) -> str:
+    return "-" if x is None else f"{round(x) + 0:.0f}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Printing
+# ---------------------------------------------------------------------------------------------
+
+
+def print_funding(console: Console, result: Any, *, title: str | None = None) -> None:
+    """A readable summary of a :class:`finance.sizing.FundingResult`: status, per-partner peak
+    need, debt, cost, rates, headroom and working-capital days, the instrument mix, the diagnosis."""
+    ok = result.status in ("optimal", "feasible")
+    colour = "green" if result.status == "optimal" else ("yellow" if ok else "red")
+    cur = result.currency or "currency"
+    head = f"[bold]{escape(title or result.name or 'funding')}[/]: status [{colour}]{result.status}[/]"
+    tot = result.kpis.get("total", {})
+    if tot:
+        head += (f", net financing cost {_money(tot.get('net_financing_cost'))} {cur}"
+                 f" (interest {_money(tot.get('interest'))}, fees {_money(tot.get('fees'))}, "
+                 f"deposit interest {_money(tot.get('deposit_interest'))})")
+    console.print(head)
+    if result.diagnosis and result.diagnosis.get("message") and result.diagnosis.get("message") != "funded":
+        console.print(f"[red]Cannot be funded[/]: {escape(result.diagnosis['message'])}")
+        if result.diagnosis.get("note"):
+            console.print(f"  {escape(result.diagnosis['note'])}")
+    partners = result.kpis.get("partners", {})
+    if not partners:
+        return
+    table = Table(title=f"Funding per partner ({cur}; @ period; EAR effective annual rate of interest and fees; "
+                        "headroom: least cash above the minimum; days outstanding)", box=None, padding=(0, 1))
+    for col in ("partner", "peak need", "peak debt", "int.+fees", "net cost", "EAR", "headroom",
+                "DSO", "DIO", "DPO", "CCC", "short"):
+        table.add_column(col, justify="left" if col == "partner" else "right", no_wrap=True)
+    for a, k in partners.items():
+        ear = k.get("effective_annual_rate")
+        table.add_row(
+            escape(a),
+            f"{_money(k['peak_funding_need'])}@{k['peak_funding_need_period']}",
+            f"{_money(k['peak_debt'])}@{k['peak_debt_period']}",
+            _money(k["financing_cost"]),
+            _money(k["net_financing_cost"]),
+            "-" if ear is None else f"{ear:.2%}",
+            _money(k["min_cash_headroom"]),
+            _days(k.get("days_sales_outstanding")),
+            _days(k.get("days_inventory_outstanding")),
+            _days(k.get("days_payables_outstanding")),
+            _days(k.get("cash_conversion_cycle_days")),
+            f"[red]{_money(k['peak_shortfall'])}@{k['peak_shortfall_period']}[/]" if k.get("peak_shortfall", 0) > 1e-6 else "-",
+        )
+    console.print(table)
+    mix = Table(title="Instrument mix", box=None, padding=(0, 1))
+    for col in ("partner", "instrument", "type", "drawn", "peak balance", "end balance", "interest", "fees", "min headroom"):
+        mix.add_column(col, justify="left" if col in ("partner", "instrument", "type") else "right", no_wrap=True)
+    rows = 0
+    for a, k in partners.items():
+        for n, i in k.get("instruments", {}).items():
+            mix.add_row(escape(a), escape(n), i["type"], _money(i["drawn"]), _money(i["peak_balance"]),
+                        _money(i["ending_balance"]), _money(i["interest"]), _money(i["fees"]), _money(i.get("min_headroom")))
+            rows += 1
+    if rows:
+        console.print(mix)
+
+
+def print_plan_funding(console: Console, plan: Any) -> None:
+    """The funding part of a plan made with ``--finance`` (after the plan summary)."""
+    from finance.extension import funding_result_of
+
+    if not plan.kpis.get("finance"):
+        if plan.diagnosis:
+            console.print("[red]No plan can be funded[/]" + (f": {escape(plan.diagnosis.get('message', ''))}" if plan.diagnosis.get("message") else ""))
+        return
+    print_funding(console, funding_result_of(plan), title=f"Funding chosen with the plan ({plan.scenario_name})")
+
+
+def _num(x: Any, fmt: str = "{:,.0f}") -> str:
+    return "-" if x is None else fmt.format(x)
+
+
+def print_comparison(console: Console, comparison: Any) -> None:
+    """Sequential against joint: operating profit, financing cost, chain profit, fill rate."""
+    seq, joint, diff = comparison.sequential, comparison.joint, comparison.difference or {}
+    table = Table(title=f"Joint vs sequential planning, {escape(comparison.scenario)} ({comparison.currency})",
+                  box=None, padding=(0, 1))
+    for col in ("", "sequential", "joint", "joint - sequential"):
+        table.add_column(col, justify="left" if not col else "right", no_wrap=True)
+    table.add_row("status", seq.status, joint.status, "")
+    table.add_row("operating profit", _num(seq.operating_profit), _num(joint.operating_profit), _num(diff.get("operating_profit"), "{:+,.0f}"))
+    table.add_row("financing cost", _num(seq.financing_cost), _num(joint.financing_cost), _num(diff.get("financing_cost"), "{:+,.0f}"))
+    table.add_row("chain profit after financing", _num(seq.chain_profit), _num(joint.chain_profit), _num(diff.get("chain_profit"), "{:+,.0f}"))
+    table.add_row("fill rate", _num(seq.fill_rate, "{:.1%}"), _num(joint.fill_rate, "{:.1%}"), _num(diff.get("fill_rate"), "{:+.2%}"))
+    console.print(table)
+    colour = "red" if not (seq.funded and joint.funded) else "green"
+    console.print(f"[{colour}]{escape(comparison.message)}[/]")
+
+
+def print_whatif(console: Console, whatif: Any) -> None:
+    progs = ", ".join(f"{p['buyer']} -> {p['supplier']} ({p['instrument']})" for p in whatif.programmes)
+    suppliers = sorted({p["supplier"] for p in whatif.programmes})
+    table = Table(title=f"Reverse-factoring what-if: programme {escape(progs)} ({whatif.currency})", box=None, padding=(0, 1))
+    for col in ("mode", "programme", "status", *[f"{s} financing cost" for s in suppliers], "chain financing cost",
+                "chain profit", "fill rate"):
+        table.add_column(escape(col), justify="left" if col in ("mode", "programme", "status") else "right", no_wrap=True)
+    for r in whatif.rows:
+        table.add_row(r["mode"], r["programme"], r["status"],
+                      *[_num(r["supplier_financing_cost"].get(s)) for s in suppliers],
+                      _num(r["chain_financing_cost"]), _num(r["chain_profit"]), _num(r["fill_rate"], "{:.1%}"))
+    console.print(table)
+    for mode in dict.fromkeys(r["mode"] for r in whatif.rows):
+        w, wo = whatif.row(mode, "with"), whatif.row(mode, "without")
+        for s in suppliers:
+            a, b = w["supplier_financing_cost"].get(s), wo["supplier_financing_cost"].get(s)
+            if a is not None and b is not None:
+                console.print(f"  {mode}: the programme changes {escape(s)}'s financing cost by {a - b:+,.0f} "
+                              f"and the chain's profit by {(w['chain_profit'] or 0) - (wo['chain_profit'] or 0):+,.0f}")
+            elif a is not None:
+                console.print(f"  {mode}: without the programme {escape(s)} cannot be funded")
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers the plan and demo commands call
+# ---------------------------------------------------------------------------------------------
+
+
+def plan_command_finance(scenario: Any, **kwargs: Any):
+    """``plan_scenario``'s stand-in for ``jointplan plan --finance``: plans operations and funding
+    together with the scenario's finance section (same keyword arguments as ``plan_scenario``).
+    A scenario without instruments, or bad instruments, prints the problems and exits 2."""
+    from finance.extension import plan_with_finance
+
+    try:
+        return plan_with_finance(scenario, **kwargs)
+    except FinanceError as exc:
+        _fail("Cannot plan with finance", exc.problems)
+
+
+def demo_finance(console: Console, scenario: Any, plan: Any) -> None:
+    """The end of ``jointplan demo``: the demo plan's funding, then joint vs sequential planning
+    and the reverse-factoring what-if for the scenario."""
+    from finance.compare import joint_vs_sequential, reverse_factoring_whatif
+    from finance.instruments import ReverseFactoring, finance_spec_from_scenario
+    from finance.sizing import size_plan_funding
+
+    spec = finance_spec_from_scenario(scenario)
+    console.rule("7. Funding the plan")
+    if spec is None:
+        console.print("The scenario has no finance section: funding not sized.")
+        return
+    if plan is None or plan.status not in ("optimal", "feasible"):
+        console.print("No plan to fund.")
+        return
+    try:
+        result = size_plan_funding(plan, spec)
+        print_funding(console, result)
+        console.rule("8. Planning with finance: joint vs sequential")
+        print_comparison(console, joint_vs_sequential(scenario, spec))
+        if any(isinstance(i, ReverseFactoring) for pf in spec.partners for i in pf.instruments):
+            print_whatif(console, reverse_factoring_whatif(scenario, spec))
+    except FinanceError as exc:
+        console.print("[red]Funding not sized[/]: " + "; ".join(str(p) for p in exc.problems))
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------
+
+
+def _load_spec(path: Path) -> FinanceSpec:
+    try:
+        return load_finance_spec(path)
+    except FinanceError as exc:
+        _fail(f"Instruments {path} are not valid", exc.problems)
+
+
+def _objective(value: Optional[str]) -> Optional[FundingObjective]:
+    if value is None:
+        return None
+    try:
+        return FundingObjective(value)
+    except ValueError:
+        _fail(f"--objective: '{value}' is not one of {', '.join(o.value for o in FundingObjective)}")
+
+
+def register(app: typer.Typer, console: Console, err: Console) -> None:
+    """Add ``fund`` and ``compare-finance`` to the ``jointplan`` app."""
+    _consoles["out"], _consoles["err"] = console, err
+
+    @app.command()
+    def fund(
+        source: str = typer.Argument(..., metavar="PLAN.json|CASHFLOWS.csv",
+                                     help="A plan written by `jointplan plan --out`, or a cash-flow CSV "
+                                          "(partner, period, operating_cash_flow, and optionally receivables, inventory, ...)"),
+        out: Path = typer.Option(..., "--out", "-o", help="Write the funding (tables, KPIs, diagnosis) as JSON here"),
+        instruments: Optional[Path] = typer.Option(
+            None, "--instruments", "-i",
+            help="Finance spec YAML (partners and their instruments); for a plan, defaults to its scenario's finance section"),
+        xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Also write a workbook for the finance team"),
+        receivables: Optional[Path] = typer.Option(
+            None, help="With a CSV: receivables ageing CSV (partner, period, customer, age_days or age_bucket, amount)"),
+        payables: Optional[Path] = typer.Option(
+            None, help="With a CSV: payments due per supplier CSV (partner, period, supplier, amount)"),
+        periods_per_year: Optional[int] = typer.Option(None, min=1, max=366, help="With a CSV: 12 monthly, 52 weekly"),
+        objective: Optional[str] = typer.Option(None, help="min_cost or max_ending_cash (default: the spec's)"),
+        time_limit: Optional[float] = typer.Option(None, help="Solver time limit in seconds"),
+    ) -> None:
+        """Size each partner's funding of a plan or a cash forecast at the lowest cost."""
+        from finance.cashflows import _plan_dict, cashflows_from_plan, read_cashflows_csv
+        from finance.sizing import size_funding
+
+        obj = _objective(objective)
+        path = Path(source)
+        suffix = path.suffix.lower()
+        try:
+            if suffix == ".json":
+                data = _plan_dict(path)
+                table = cashflows_from_plan(data)
+                if instruments is not None:
+                    spec = _load_spec(instruments)
+                elif data.get("finance"):
+                    try:
+                        spec = parse_finance_spec(data["finance"])
+                    except FinanceError as exc:
+                        _fail(f"The instruments recorded in {path} (finance) are not valid", exc.problems)
+                else:
+                    _fail(f"--instruments is required: {path} does not record any instruments "
+                          "(its scenario has no finance section); give --instruments FINANCE.yaml")
+            elif suffix == ".csv":
+                if instruments is None:
+                    _fail("--instruments is required with a cash-flow CSV (a finance spec YAML)")
+                spec = _load_spec(instruments)
+                table = read_cashflows_csv(path, receivables=receivables, payables_due=payables,
+                                           periods_per_year=periods_per_year)
+            else:
+                _fail(f"{source}: expected a plan (.json) or a cash-flow table (.csv)")
+            result = size_funding(table, spec, objective=obj, time_limit=time_limit)
+        except FinanceError as exc:
+            _fail(f"Cannot size the funding of {source}", exc.problems)
+        for w in result.warnings:
+            err.print(f"  [yellow]warning[/] {escape(w.path)}: {escape(w.message)}")
+        print_funding(console, result)
+        if result.kpis or result.diagnosis:
+            result.write_json(out)
+            console.print(f"Funding written to {out}")
+            if xlsx and result.tables:
+                result.write_excel(xlsx)
+                console.print(f"Workbook written to {xlsx}")
+        if not result.funded:
+            diag = result.diagnosis or {}
+            _fail(f"No funding possible ({result.status})" + (f": {diag['message']}" if diag.get("message") else ""),
+                  code=EXIT_NOT_FUNDED)
+
+    @app.command("compare-finance")
+    def compare_finance(
+        scenario: str = typer.Argument(..., help="Scenario file (YAML or JSON) or a bundled example's name"),
+        instruments: Optional[Path] = typer.Option(
+            None, "--instruments", "-i", help="Finance spec YAML; defaults to the scenario's finance section"),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the comparison and what-if as JSON here"),
+        whatif: bool = typer.Option(True, "--whatif/--no-whatif", help="Also run the reverse-factoring what-if"),
+        time_limit: Optional[float] = typer.Option(None, help="Solver time limit in seconds (per solve)"),
+    ) -> None:
+        """Joint planning (operations and funding together) against sequential planning (plan,
+        then fund), and the scenario with and without its buyers' reverse-factoring programmes."""
+        from finance.compare import joint_vs_sequential, reverse_factoring_whatif
+        from finance.instruments import ReverseFactoring
+        from scenarios.io import load_scenario
+        from scenarios.validation import ScenarioError
+
+        try:
+            scn, problems = load_scenario(scenario)
+        except ScenarioError as exc:
+            _fail(f"Scenario {scenario} is not valid", exc.problems)
+        for p in problems:
+            err.print(f"  [yellow]warning[/] {escape(p.path)}: {escape(p.message)}")
+        spec = _load_spec(instruments) if instruments is not None else None
+        try:
+            comparison = joint_vs_sequential(scn, spec, time_limit=time_limit)
+        except FinanceError as exc:
+            _fail(f"Cannot compare planning with and without finance for {scenario}", exc.problems)
+        print_comparison(console, comparison)
+        payload: dict[str, Any] = {"comparison": comparison.to_dict()}
+        has_rf = any(isinstance(i, ReverseFactoring) for pf in (spec or _spec_of(scn)).partners for i in pf.instruments)
+        if whatif and has_rf:
+            w = reverse_factoring_whatif(scn, spec, time_limit=time_limit)
+            print_whatif(console, w)
+            payload["reverse_factoring_whatif"] = w.to_dict()
+        elif whatif:
+            console.print("No reverse-factoring programme in the instruments: what-if skipped.")
+        if out:
+            out.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+            console.print(f"Comparison written to {out}")
+        if not comparison.joint.funded and not comparison.sequential.funded:
+            raise typer.Exit(EXIT_NOT_FUNDED)
+
+
+def _spec_of(scenario: Any) -> FinanceSpec:
+    from finance.instruments import finance_spec_from_scenario
+
+    return finance_spec_from_scenario(scenario) or FinanceSpec()

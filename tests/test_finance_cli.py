@@ -1,0 +1,231 @@
+"""The funding commands: `jointplan fund PLAN.json|CASHFLOWS.csv`, `jointplan compare-finance`,
+and the helpers `plan --finance` and `demo` call. Exit codes: 2 bad input (naming the field),
+3 no funding possible (with the diagnosis)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+import typer
+import yaml
+from rich.console import Console
+from typer.testing import CliRunner
+
+from conftest import example
+from jointplan import finance_cli
+from jointplan.cli import app as main_app
+from scenarios.io import parse_scenario
+
+FIN = Path(__file__).parent / "instances" / "finance"
+runner = CliRunner()
+
+
+def _app() -> typer.Typer:
+    """The jointplan app once the lead has wired ``register`` into it; until then a local app with
+    the same consoles."""
+    names = {c.name or (c.callback.__name__ if c.callback else "") for c in main_app.registered_commands}
+    if "fund" in names:
+        return main_app
+    app = typer.Typer()
+    finance_cli.register(app, Console(width=120), Console(stderr=True, width=120))
+    return app
+
+
+app = _app()
+
+
+@pytest.fixture(scope="module")
+def plan_json(tmp_path_factory):
+    out = tmp_path_factory.mktemp("plan") / "plan.json"
+    result = runner.invoke(main_app, ["plan", "small_chain", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _write(path: Path, data) -> Path:
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# fund
+# ---------------------------------------------------------------------------------------------
+
+
+def test_fund_plan_uses_the_instruments_its_scenario_recorded(plan_json, tmp_path):
+    out, xlsx = tmp_path / "funding.json", tmp_path / "funding.xlsx"
+    result = runner.invoke(app, ["fund", str(plan_json), "--out", str(out), "--xlsx", str(xlsx)])
+    assert result.exit_code == 0, result.output
+    assert "status optimal" in result.output and "Funding per partner" in result.output
+    assert "maker" in result.output and "87,410@1" in result.output  # peak need of maker, period 1
+    data = json.loads(out.read_text())
+    assert data["status"] == "optimal"
+    assert {"partners", "cash", "instruments"} <= set(data["tables"])
+    assert data["kpis"]["partners"]["maker"]["funded"] is True
+    assert {"summary", "kpis", "cash", "instruments"} <= set(openpyxl.load_workbook(xlsx, read_only=True).sheetnames)
+
+
+def test_fund_plan_with_instruments_file(plan_json, tmp_path):
+    out = tmp_path / "funding.json"
+    result = runner.invoke(app, ["fund", str(plan_json), "--instruments", str(FIN / "small_chain_finance.yaml"),
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert {"bank_rcf", "abl", "buyer_scf", "platform_loan"} <= set(data["kpis"]["partners"]["maker"]["instruments"])
+
+
+def test_fund_cashflow_csv_textbook(tmp_path):
+    """Cornuejols & Tutuncu section 3.1 through the command: wealth at the end of June 92.497."""
+    out = tmp_path / "funding.json"
+    result = runner.invoke(app, ["fund", str(FIN / "short_term_financing.csv"), "--instruments",
+                                 str(FIN / "short_term_financing.yaml"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["objective"] == pytest.approx(92.497, abs=1e-3)
+
+
+def test_fund_plan_without_recorded_instruments_needs_instruments(tmp_path):
+    data = example("small_chain")
+    data.pop("finance")
+    scn = _write(tmp_path / "bare.yaml", data)
+    plan = tmp_path / "plan.json"
+    assert runner.invoke(main_app, ["plan", str(scn), "--out", str(plan)]).exit_code == 0
+    result = runner.invoke(app, ["fund", str(plan), "--out", str(tmp_path / "f.json")])
+    assert result.exit_code == 2
+    assert "--instruments is required" in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, ["fund", str(FIN / "short_term_financing.csv"), "--out", str(tmp_path / "f.json")])
+    assert result.exit_code == 2 and "--instruments is required" in result.output
+
+
+@pytest.mark.parametrize(
+    "instrument, path, words",
+    [
+        ({"id": "rcf", "type": "revolver", "limit": 1000, "rate": -0.01}, "partners[0].instruments[0].rate", "must not be negative"),
+        ({"id": "abl", "type": "asset_based", "rate": 0.01, "receivables_advance_rate": 1.2},
+         "partners[0].instruments[0].receivables_advance_rate", "over 100 %"),
+        ({"id": "scf", "type": "reverse_factoring", "buyer": "shops", "rate": 0.004},
+         "partners[0].instruments[0].buyer", "'shops' is not a customer of 'maker'"),
+        ({"id": "x", "type": "swap", "rate": 0.01}, "partners[0].instruments[0]", "unknown instrument type"),
+    ],
+)
+def test_fund_bad_instruments_exit_2_naming_the_field(plan_json, tmp_path, instrument, path, words):
+    spec = _write(tmp_path / "fin.yaml", {"partners": [{"partner": "maker", "instruments": [instrument]}]})
+    result = runner.invoke(app, ["fund", str(plan_json), "--instruments", str(spec), "--out", str(tmp_path / "f.json")])
+    assert result.exit_code == 2, result.output
+    assert path in result.output and words in result.output
+    assert "Traceback" not in result.output
+
+
+def test_fund_cashflow_table_with_a_gap_exits_2(tmp_path):
+    flows = pd.read_csv(FIN / "short_term_financing.csv")
+    flows = flows[flows["period"] != 3]
+    csv = tmp_path / "gap.csv"
+    flows.to_csv(csv, index=False)
+    result = runner.invoke(app, ["fund", str(csv), "--instruments", str(FIN / "short_term_financing.yaml"),
+                                 "--out", str(tmp_path / "f.json")])
+    assert result.exit_code == 2
+    assert "cashflows[partner=company].period" in result.output and "gap" in result.output
+
+
+def test_fund_bad_files_and_options_exit_2(plan_json, tmp_path):
+    out = str(tmp_path / "f.json")
+    assert runner.invoke(app, ["fund", str(tmp_path / "none.json"), "--out", out]).exit_code == 2
+    (tmp_path / "bad.json").write_text("{nope")
+    result = runner.invoke(app, ["fund", str(tmp_path / "bad.json"), "--out", out])
+    assert result.exit_code == 2 and "cannot parse" in result.output
+    assert runner.invoke(app, ["fund", str(tmp_path / "plan.txt"), "--out", out]).exit_code == 2
+    assert runner.invoke(app, ["fund", str(plan_json)]).exit_code == 2  # --out is required
+    result = runner.invoke(app, ["fund", str(plan_json), "--out", out, "--objective", "cheapest"])
+    assert result.exit_code == 2 and "--objective" in result.output
+    result = runner.invoke(app, ["fund", str(plan_json), "--out", out, "--instruments", str(tmp_path / "none.yaml")])
+    assert result.exit_code == 2 and "file not found" in result.output
+
+
+def test_fund_no_funding_possible_exits_3_with_diagnosis(plan_json, tmp_path):
+    spec = _write(tmp_path / "small.yaml", {"partners": [{"partner": "maker", "instruments": [
+        {"id": "rcf", "type": "revolver", "limit": 20000, "rate": 0.01}]}]})
+    out = tmp_path / "f.json"
+    result = runner.invoke(app, ["fund", str(plan_json), "--instruments", str(spec), "--out", str(out)])
+    assert result.exit_code == 3, result.output
+    assert "maker is short" in result.output
+    data = json.loads(out.read_text())  # the best effort and the diagnosis are kept
+    assert data["status"] == "infeasible" and data["diagnosis"]["partners"]["maker"]["peak_period"] == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# compare-finance
+# ---------------------------------------------------------------------------------------------
+
+
+def test_compare_finance_prints_both_answers_and_the_whatif(tmp_path):
+    out = tmp_path / "cmp.json"
+    result = runner.invoke(app, ["compare-finance", "small_chain", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Joint vs sequential" in result.output and "chain profit after financing" in result.output
+    assert "Reverse-factoring what-if" in result.output and "maker's financing cost by -" in result.output
+    data = json.loads(out.read_text())
+    assert data["comparison"]["sequential"]["status"] == data["comparison"]["joint"]["status"] == "optimal"
+    assert data["comparison"]["difference"]["chain_profit"] >= -1e-6
+    rows = {(r["mode"], r["programme"]): r for r in data["reverse_factoring_whatif"]["rows"]}
+    assert rows["joint", "with"]["supplier_financing_cost"]["maker"] < rows["joint", "without"]["supplier_financing_cost"]["maker"]
+
+
+def test_compare_finance_when_plan_then_fund_cannot_be_funded(tmp_path):
+    data = example("small_chain")
+    insts = data["finance"]["partners"][0]["instruments"]
+    data["finance"]["partners"][0]["instruments"] = [
+        {**i, "limit": 30000} if i["id"] == "abl" else i for i in insts if i["id"] in ("rcf", "abl")
+    ]
+    scn = _write(tmp_path / "tight.yaml", data)
+    result = runner.invoke(app, ["compare-finance", str(scn)])
+    assert result.exit_code == 0, result.output
+    assert "the sequential plan cannot be funded" in result.output and "maker is short" in result.output
+    assert "No reverse-factoring programme" in result.output
+
+
+def test_compare_finance_bad_input_exits_2(tmp_path):
+    data = example("small_chain")
+    data.pop("finance")
+    result = runner.invoke(app, ["compare-finance", str(_write(tmp_path / "bare.yaml", data))])
+    assert result.exit_code == 2 and "no finance section" in result.output
+    data = example("small_chain")
+    data["finance"]["partners"][0]["partner"] = "bank"
+    result = runner.invoke(app, ["compare-finance", str(_write(tmp_path / "bad.yaml", data))])
+    assert result.exit_code == 2 and "finance.partners[0].partner" in result.output
+    assert runner.invoke(app, ["compare-finance", str(tmp_path / "none.yaml")]).exit_code == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# What `plan --finance` and `demo` call
+# ---------------------------------------------------------------------------------------------
+
+
+def test_plan_command_finance_and_its_summary():
+    scenario, _ = parse_scenario(example("small_chain"))
+    plan = finance_cli.plan_command_finance(scenario, time_limit=None, mip_gap=None, warnings=[], progress=None, verbose=False)
+    assert plan.status == "optimal"
+    assert {"funding_partners", "funding_cash", "funding_instruments"} <= set(plan.tables)
+    console = Console(record=True, width=130)
+    finance_cli.print_plan_funding(console, plan)
+    text = console.export_text()
+    assert "Funding chosen with the plan" in text and "Instrument mix" in text
+    json.dumps(plan.to_dict(), default=str)
+    data = example("small_chain")
+    data.pop("finance")
+    bare, _ = parse_scenario(data)
+    with pytest.raises(typer.Exit) as exc:
+        finance_cli.plan_command_finance(bare)
+    assert exc.value.exit_code == 2
+
+
+def test_demo_finance_prints_funding_and_comparison(small_chain_plan):
+    scenario, plan = small_chain_plan
+    console = Console(record=True, width=130)
+    finance_cli.demo_finance(console, scenario, plan)
+    text = console.export_text()
+    for words in ("7. Funding the plan", "Funding per partner", "8. Planning with finance",
+                  "Joint vs sequential", "Reverse-factoring what-if"):
+        assert words in text, words
