@@ -21,6 +21,8 @@ from planning.plan import Plan, plan_scenario
 from jointplan.cpfr import register as register_cpfr
 from jointplan.finance_cli import demo_finance, plan_command_finance, print_plan_funding
 from jointplan.finance_cli import register as register_finance
+from jointplan.worker_cli import register as register_worker
+from jointplan.service_cli import register as register_service
 
 app = typer.Typer(
     add_completion=False,
@@ -216,8 +218,17 @@ def examples() -> None:
 def demo(
     out: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the demo's files (its store is made anew)"),
     fast: bool = typer.Option(False, "--fast", help="Forecast without the model competition"),
+    via_api: bool = typer.Option(
+        False, "--via-api", help="Run it through the service: starts `jointplan serve` and a worker on loopback "
+        "(database in --out) and walks every step over HTTP as the role that does it"
+    ),
 ) -> None:
     """Run the main job on the bundled example: shared history, forecast, CPFR, consensus, plan."""
+    if via_api:
+        from jointplan.demo_api import run_demo_via_api
+
+        run_demo_via_api(out, fast, console, err)
+        return
     run_demo(out, fast)
 
 
@@ -299,6 +310,8 @@ def run_demo(out: Path, fast: bool = False) -> None:
 
 register_cpfr(app, console, err)
 register_finance(app, console, err)
+register_worker(app, console, err)
+register_service(app, console, err)
 
 
 def main() -> None:  # console_scripts entry point

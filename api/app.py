@@ -1,0 +1,176 @@
+"""The FastAPI application: ``create_app(settings)``. Routers are listed in :data:`ROUTERS`."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+
+from api import access
+from api.db import make_engine, session_factory
+from api.deps import reject_unknown_query
+from api.errors import COMMON_RESPONSES
+from api.routes import consensus, exceptions, partners, reviews, scenarios, submissions, uploads, users
+from api.routes import compare, forecast_runs, funding, jobs, plans  # helper J's routers
+from api.settings import Settings, get_settings
+
+ROUTERS = [
+    partners.router,
+    users.router,
+    uploads.router,
+    submissions.router,
+    exceptions.router,
+    exceptions.scan_router,
+    consensus.router,
+    scenarios.router,
+    reviews.router,
+    forecast_runs.router,
+    plans.router,
+    funding.router,
+    compare.router,
+    jobs.router,
+]
+
+DESCRIPTION = """
+Collaborative planning for a supply chain's partners and their financiers.
+
+**Authentication**: `Authorization: Bearer <token>`; tokens are created with `jointplan users create`
+and `jointplan users token`. Roles: admin (users), planner (scenarios, plans, consensus), finance
+(plans, funding, reviews), partner (its own data, submissions, exceptions that involve it and the
+consensus of its items).
+
+**Limits**: request bodies up to `JOINTPLAN_MAX_BODY_BYTES` (default 20 MB; 413 above); list pages
+up to `JOINTPLAN_MAX_PAGE_SIZE` items (default 200; 422 above); horizons up to
+`JOINTPLAN_MAX_HORIZON_PERIODS` periods (422 above).
+
+**Errors**: `{"detail": ...}`; invalid input is 422 with one entry per field (`field`, `msg`).
+"""
+
+
+class BodySizeLimit:
+    """ASGI middleware refusing bodies over ``max_bytes`` with 413 (by Content-Length, or while streaming)."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _too_large(self) -> JSONResponse:
+        return JSONResponse(status_code=413, content={
+            "detail": f"request body larger than the limit of {self.max_bytes} bytes (JOINTPLAN_MAX_BODY_BYTES)",
+        })
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    size = int(value)
+                except ValueError:
+                    return await JSONResponse(status_code=400, content={"detail": "Content-Length: not a number"})(scope, receive, send)
+                if size > self.max_bytes:
+                    return await self._too_large()(scope, receive, send)
+        received = 0
+        state = {"too_large": False, "replaced": False, "started": False}
+
+        async def limited_receive():
+            message = await receive()
+            if message["type"] == "http.request":
+                nonlocal received
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    state["too_large"] = True
+                    raise _BodyTooLarge()
+            return message
+
+        async def guarded_send(message):
+            # a body found too large while streaming: whatever the app answers becomes the 413
+            if state["too_large"] and not state["started"]:
+                if not state["replaced"]:
+                    state["replaced"] = True
+                    await self._too_large()(scope, receive, send)
+                return
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if state["too_large"] and not state["started"]:
+                if not state["replaced"]:
+                    await self._too_large()(scope, receive, send)
+            else:
+                raise
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _field(loc) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+async def validation_error_handler(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 naming every invalid field."""
+    errors = []
+    for err in exc.errors():
+        loc = [p if isinstance(p, (str, int)) else str(p) for p in err.get("loc", ())]
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        errors.append({"field": _field(loc) or "(request)", "loc": loc, "msg": msg, "type": str(err.get("type", "value_error"))})
+    return JSONResponse(status_code=422, content=json.loads(json.dumps({"detail": errors}, default=str)))
+
+
+def _allow_header_handler(app: FastAPI):
+    """405 responses list every documented method of the path in ``Allow`` (the router alone
+    names only the first route it matched)."""
+    from fastapi.exception_handlers import http_exception_handler
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    templates: list[tuple[re.Pattern, int, set[str]]] = []
+
+    def methods_for(path: str) -> set[str] | None:
+        if not templates:
+            for template, ops in app.openapi().get("paths", {}).items():
+                pattern = re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$")
+                templates.append((pattern, template.count("{"), {m.upper() for m in ops}))
+        found = sorted((n, m) for pat, n, m in templates if pat.match(path))
+        return found[0][1] if found else None
+
+    async def handler(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 405:
+            methods = methods_for(request.url.path)
+            if methods:
+                exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(methods))}
+        return await http_exception_handler(request, exc)
+
+    return StarletteHTTPException, handler
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """The service on ``settings.database_url`` (or ``engine``). Refuses to start when a route has no access policy."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        dependencies=[Depends(reject_unknown_query)],
+        title="jointplan",
+        version="0.1.0",
+        description=DESCRIPTION,
+        openapi_tags=[{"name": r.tags[0]} for r in ROUTERS if r.tags],
+    )
+    app.state.settings = settings
+    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.session_factory = session_factory(app.state.engine)
+    for router in ROUTERS:
+        app.include_router(router, responses=COMMON_RESPONSES)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(*_allow_header_handler(app))
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    missing = access.missing_policies(app.routes)
+    if missing:
+        raise RuntimeError("routes without an access policy (add them in api/access.py terms): " + ", ".join(missing))
+    return app

@@ -1,0 +1,151 @@
+"""Dependencies shared by the routes: the database session, the authenticated user, the access
+policy check and paging.
+
+- ``SessionDep``: a session of the app's database (``app.state.session_factory``).
+- ``CurrentUser``: the user of the bearer token (401 with ``WWW-Authenticate: Bearer`` when the
+  token is missing, unknown, revoked or its user disabled).
+- ``AuthorizedUser``: ``CurrentUser`` whose role the route's policy in :mod:`api.access` allows (403
+  otherwise). Every route takes this one (or ``require_roles``).
+- ``PageDep``: ``limit``/``offset`` query parameters, 422 above the page limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from api import access
+from api.models import User
+from api.security import authenticate
+from api.settings import Settings, get_settings
+
+bearer = HTTPBearer(auto_error=False, description="A token from `jointplan users create` or `jointplan users token`")
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return getattr(request.app.state, "settings", None) or get_settings()
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session for one request; rolled back if the route fails, closed afterwards."""
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def current_user(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User:
+    """The user holding the request's bearer token."""
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise unauthorized("missing bearer token (Authorization: Bearer <token>)")
+    user = authenticate(session, credentials.credentials)
+    if user is None:
+        raise unauthorized("invalid, revoked or disabled token")
+    session.commit()  # records the token's last use
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def authorized(request: Request, user: CurrentUser) -> User:
+    """``user``, if the access policy of the matched route admits the user's role (else 403)."""
+    route = request.scope.get("route")
+    method = "GET" if request.method == "HEAD" else request.method
+    pol = access.policy_for(method, getattr(route, "path", ""))
+    if pol is None:
+        raise access.forbid(f"no access policy for {method} {getattr(route, 'path', '?')}")
+    if user.role not in pol.roles:
+        raise access.forbid(f"role {user.role!r} may not call {method} {route.path}")
+    return user
+
+
+AuthorizedUser = Annotated[User, Depends(authorized)]
+
+
+def require_roles(*roles: str):
+    """A dependency admitting only ``roles`` (403 otherwise); for checks beyond the policy."""
+
+    def check(user: AuthorizedUser) -> User:
+        if user.role not in roles:
+            raise access.forbid(f"role {user.role!r} may not do this (needs {', '.join(roles)})")
+        return user
+
+    return Depends(check)
+
+
+@dataclass(frozen=True)
+class Page:
+    limit: int
+    offset: int
+
+
+def page_params(
+    settings: SettingsDep,
+    limit: Annotated[int | None, Query(ge=1, le=get_settings().max_page_size,
+                                       description="Items per page (default and maximum in the service settings; 422 above the maximum)")] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Items skipped before the page")] = 0,
+) -> Page:
+    """Paging parameters, checked against the app's ``max_page_size``."""
+    if limit is not None and limit > settings.max_page_size:
+        raise RequestValidationError([{
+            "type": "less_than_equal", "loc": ("query", "limit"),
+            "msg": f"Input should be less than or equal to {settings.max_page_size} (the largest page)",
+            "input": limit, "ctx": {"le": settings.max_page_size},
+        }])
+    return Page(limit or min(settings.default_page_size, settings.max_page_size), offset)
+
+
+PageDep = Annotated[Page, Depends(page_params)]
+
+
+async def raw_body(request: Request) -> bytes:
+    """The request body as bytes (lets a sync route read a CSV or JSON body itself)."""
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(raw_body)]
+
+
+def _query_names(dependant, out: set[str]) -> set[str]:
+    for f in dependant.query_params:
+        out.add(f.alias or f.name)
+    for sub in dependant.dependencies:
+        _query_names(sub, out)
+    return out
+
+
+def reject_unknown_query(request: Request) -> None:
+    """422 for a query parameter the route does not declare (a misspelt ``limt`` is not ignored)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or not request.query_params:
+        return
+    known = _query_names(dependant, set())
+    unknown = sorted({k for k in request.query_params.keys() if k not in known})
+    if unknown:
+        raise RequestValidationError([
+            {"type": "extra_forbidden", "loc": ("query", k), "msg": "unknown query parameter", "input": request.query_params.get(k)}
+            for k in unknown
+        ])

@@ -1,0 +1,423 @@
+"""What a job does, in two halves:
+
+- **execution** (:func:`execute`): a pure function of plain data (``inputs`` built by
+  :func:`load_inputs`) returning a JSON-safe result. It needs no database, so a worker can run it
+  in a child process or on a Dask worker. ``report(fraction, message)`` is called between steps.
+  - plan: ``scenarios.io.parse_scenario`` -> ``planning.plan.plan_scenario`` (or, with
+    ``options.finance``, ``finance.extension.plan_with_finance``: operations and funding chosen
+    together, as ``jointplan plan --finance``); when the scenario has finance instruments the
+    plan's funding is sized per partner with ``finance.sizing.size_plan_funding``. Each solve gets
+    the time left of the job's limit. An infeasible plan is a result (with its diagnosis).
+  - forecast: the stored uploads -> ``forecasting.history.prepare_history`` ->
+    ``forecasting.engine.forecast_panel`` (progress = series done / total).
+- **storage** (:func:`store_result`, :func:`mirror_status`): writes the result rows (``plans`` +
+  ``funding_results``, or ``forecast_runs``) inside the queue's completion transaction, keyed by
+  the job's record so a second write of the same job changes nothing.
+
+Bad input found while executing (an invalid scenario or history, unusable instruments) raises
+:class:`JobInputError`: the job fails at once, without retries, with the problems as the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.jobs.model import Job, JobKind, JobStatus
+from api.settings import get_settings
+from api.models import ForecastRun, FundingResult, PlanRecord, ScenarioVersion, utcnow
+
+Report = Callable[[float, str], None]
+PartnerRef = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+                                  description="Partner id")]
+LOG_LINES = 60  # solver log lines kept on the job
+
+
+class JobInputError(ValueError):
+    """The job's input cannot be used; retrying would not help."""
+
+    def __init__(self, reason: str, problems: list[dict[str, Any]] | None = None):
+        self.problems = problems or []
+        detail = "; ".join(f"{p.get('path') or p.get('field')}: {p.get('message')}" for p in self.problems[:20])
+        super().__init__(reason + (f" ({detail})" if detail else ""))
+
+
+class JobCancelled(Exception):
+    """Raised by a progress report when the job was cancelled (cooperative cancellation)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Options (shared by the routes and the runners)
+# ---------------------------------------------------------------------------------------------
+
+
+class PlanOptions(BaseModel):
+    """How to solve a scenario version. Identical options on the same version return the stored plan."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"finance": False, "time_limit": 120}]})
+
+    finance: StrictBool = Field(
+        False,
+        description="Plan operations and funding together with the scenario's finance instruments "
+        "(as `jointplan plan --finance`); the scenario must have a finance section",
+    )
+    size_funding: StrictBool = Field(
+        True,
+        description="When the scenario has finance instruments and `finance` is false: size each partner's "
+        "funding of the plan afterwards (as `jointplan fund`)",
+    )
+    time_limit: StrictFloat | None = Field(
+        None, gt=0, le=86_400,
+        description="Solver time limit for the whole job, seconds (default: the service's "
+        "`JOINTPLAN_SOLVER_TIME_LIMIT`); each solve gets the time left",
+    )
+    mip_gap: StrictFloat | None = Field(None, ge=0, le=1, description="Relative MIP gap (default: the scenario's solver options)")
+
+
+class ForecastRunOptions(BaseModel):
+    """A statistical forecast of the shared sales history."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"horizon": 12, "freq": "M", "fast": True}]})
+
+    horizon: StrictInt = Field(gt=0, le=get_settings().max_horizon_periods, description="Periods to forecast (weeks for W, months for M); at most the service's "
+                                           "`JOINTPLAN_MAX_HORIZON_PERIODS`")
+    freq: Literal["W", "M"] = Field("M", description="Planning bucket: W (weeks from Monday) or M (calendar months)")
+    fast: StrictBool = Field(False, description="Skip the model competition (one method per series class, no backtest)")
+    pool: StrictInt = Field(5, ge=1, le=10, description="Forecast with the mean of the best `pool` candidates on the backtest")
+    n_windows: StrictInt = Field(3, ge=1, le=12, description="Rolling-origin backtest windows per series")
+    gaps: Literal["zero", "interpolate", "error"] = Field(
+        "zero", description="Buckets missing inside a series: filled with 0, interpolated, or refused"
+    )
+    partner_ids: list[PartnerRef] | None = Field(
+        None, max_length=100,
+        description="Forecast the history uploaded by these partners (default: every upload). Where two uploads "
+        "hold the same series and date, the later upload wins",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON safety
+# ---------------------------------------------------------------------------------------------
+
+
+def _default(o: Any) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.bool_):
+        return bool(o)
+    if isinstance(o, (pd.Timestamp,)):
+        return o.date().isoformat() if o == o.normalize() else o.isoformat()
+    if hasattr(o, "isoformat"):
+        return o.isoformat()
+    return str(o)
+
+
+def jsonable(data: Any) -> Any:
+    """``data`` as plain JSON values: numpy scalars unwrapped, dates as ISO text, NaN/inf as null
+    (PostgreSQL's JSON refuses NaN)."""
+    text = json.dumps(data, default=_default, allow_nan=True)
+    return json.loads(text, parse_constant=lambda _c: None)
+
+
+def _tail(text: str, lines: int = LOG_LINES) -> str:
+    return "\n".join((text or "").strip().splitlines()[-lines:])
+
+
+# ---------------------------------------------------------------------------------------------
+# Execution (no database)
+# ---------------------------------------------------------------------------------------------
+
+_PLAN_STEPS = {
+    "compiling data": 0.10,
+    "building model": 0.18,
+    "planning operations alone (collection rates for factoring)": 0.12,
+    "solving with HiGHS": 0.30,
+    "reading the solution": 0.80,
+    "diagnosing the funding shortfall": 0.70,
+}
+
+
+def execute(kind: str, inputs: dict[str, Any], report: Report) -> dict[str, Any]:
+    """Run one job's work on its inputs; returns the JSON-safe result."""
+    if kind == JobKind.plan.value:
+        return execute_plan(inputs, report)
+    if kind == JobKind.forecast.value:
+        return execute_forecast(inputs, report)
+    raise JobInputError(f"unknown job kind {kind!r}")
+
+
+def execute_plan(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
+    """Solve a scenario version: the plan (``Plan.to_dict()``), per-partner funding, log and timings."""
+    from finance.instruments import FinanceError, finance_spec_from_scenario
+    from planning.plan import plan_scenario
+    from scenarios.io import parse_scenario
+    from scenarios.validation import ScenarioError
+
+    started = time.perf_counter()
+    options = PlanOptions.model_validate(inputs.get("options") or {})
+    limit = float(inputs["time_limit"])
+    deadline = started + limit
+
+    def remaining() -> float:
+        return max(1.0, deadline - time.perf_counter())
+
+    report(0.02, "checking the scenario")
+    try:
+        scenario, warnings = parse_scenario(inputs["scenario"])
+    except ScenarioError as exc:
+        raise JobInputError("the scenario version is not valid", [p.as_dict() for p in exc.problems]) from None
+    steps_seen: list[str] = []
+
+    def say(message: str) -> None:
+        steps_seen.append(message)
+        report(_PLAN_STEPS.get(message, 0.5), message)
+
+    spec = finance_spec_from_scenario(scenario)
+    mode = None
+    funding = None
+    try:
+        if options.finance:
+            from finance.extension import funding_result_of, plan_with_finance
+
+            plan = plan_with_finance(scenario, time_limit=remaining(), mip_gap=options.mip_gap, warnings=warnings,
+                                     progress=say)
+            mode = "joint"
+            if plan.kpis.get("finance") or plan.status == "infeasible":
+                funding = funding_result_of(plan)
+        else:
+            plan = plan_scenario(scenario, time_limit=remaining(), mip_gap=options.mip_gap, warnings=warnings,
+                                 progress=say)
+            if spec is not None and options.size_funding and plan.status in ("optimal", "feasible"):
+                from finance.sizing import size_plan_funding
+
+                report(0.88, "sizing each partner's funding")
+                mode = "sized"
+                funding = size_plan_funding(plan, spec, time_limit=remaining())
+    except FinanceError as exc:
+        problems = [p.as_dict() for p in exc.problems]
+        if options.finance:
+            raise JobInputError("the scenario's finance instruments cannot be used", problems) from None
+        funding_error = {"status": "error", "problems": problems}
+    else:
+        funding_error = None
+    report(0.95, "storing the result")
+    result = plan.to_dict()
+    result["funding_summary"] = _funding_summary(funding, mode, funding_error)
+    partners = [a.id for a in scenario.partners]
+    return jsonable({
+        "plan": result,
+        "funding": _funding_by_partner(funding, mode, partners) if funding is not None else {},
+        "log_excerpt": _tail(plan.solver_log),
+        "timings": {**{k: float(v) for k, v in plan.timings.items()}, "job_total": time.perf_counter() - started},
+        "time_limit": limit,
+    })
+
+
+def _funding_summary(funding: Any, mode: str | None, error: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Chain-level funding facts (for staff): status, objective, totals, the diagnosis message."""
+    if error is not None:
+        return {"mode": "sized", **error}
+    if funding is None:
+        return None
+    d = funding.to_dict()
+    return {
+        "mode": mode,
+        "status": d["status"],
+        "termination": d["termination"],
+        "objective_name": d["objective_name"],
+        "objective": d["objective"],
+        "currency": d["currency"],
+        "periods_per_year": d["periods_per_year"],
+        "total": (d.get("kpis") or {}).get("total"),
+        "diagnosis": d.get("diagnosis"),
+        "warnings": d.get("warnings"),
+    }
+
+
+def _funding_by_partner(funding: Any, mode: str | None, partners: list[str]) -> dict[str, dict[str, Any]]:
+    """One entry per partner holding only that partner's numbers (what a partner user may see)."""
+    d = funding.to_dict()
+    kp = (d.get("kpis") or {}).get("partners") or {}
+    diag = d.get("diagnosis") or {}
+    out: dict[str, dict[str, Any]] = {}
+    for a in partners:
+        if a not in kp:
+            continue
+        tables = {name: [r for r in rows if r.get("partner") == a] for name, rows in (d.get("tables") or {}).items()}
+        shortfalls = [r for r in diag.get("shortfalls", []) if r.get("partner") == a]
+        short = (diag.get("partners") or {}).get(a)
+        if short:
+            message = (f"{a} is short from period {short['first_period']} to {short['last_period']}, "
+                       f"by up to {short['peak']:,.2f} (period {short['peak_period']})")
+        else:
+            message = "funded" if d["status"] in ("optimal", "feasible") else f"funding status {d['status']}"
+        out[a] = {
+            "partner": a,
+            "mode": mode,
+            "status": d["status"],
+            "currency": d["currency"],
+            "periods_per_year": d["periods_per_year"],
+            "kpis": kp[a],
+            "tables": tables,
+            "diagnosis": {"message": message, "shortfall": short, "shortfalls": shortfalls} if diag else None,
+        }
+    return out
+
+
+def _history_frame(inputs: dict[str, Any]):
+    import pandas as pd
+
+    rows = inputs["history"]
+    if not rows:
+        raise JobInputError("no sales history: upload history first", [{"path": "partner_ids", "message": "no rows"}])
+    return pd.DataFrame.from_records(rows)
+
+
+def execute_forecast(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
+    """Forecast every series of the uploaded history: forecasts, backtest accuracy, summary."""
+    from forecasting.engine import forecast_panel
+    from forecasting.history import HistoryError, HistorySpec, prepare_history
+
+    started = time.perf_counter()
+    options = ForecastRunOptions.model_validate(inputs.get("options") or {})
+    report(0.02, "checking the history")
+    keys = list(inputs["keys"])
+    try:
+        history, cleaning = prepare_history(_history_frame(inputs), HistorySpec(keys=keys), freq=options.freq,
+                                            gaps=options.gaps)
+    except HistoryError as exc:
+        raise JobInputError("the uploaded history is not usable",
+                            [{"path": p.column, "message": str(p)} for p in exc.problems]) from None
+    report(0.05, f"forecasting {history['unique_id'].nunique()} series")
+
+    def hook(done: int, total: int) -> None:
+        if total:
+            report(0.05 + 0.9 * done / total, f"forecast {done} of {total} series")
+
+    result = forecast_panel(history, options.horizon, options.freq, select=not options.fast, n_windows=options.n_windows,
+                            pool=options.pool, backend="serial", progress=hook, keys=keys)
+    report(0.97, "storing the result")
+    forecasts = result.forecasts.copy()
+    forecasts["ds"] = forecasts["ds"].dt.strftime("%Y-%m-%d")
+    summary = dict(result.summary)
+    summary["cleaning"] = list(inputs.get("notes") or []) + cleaning.lines()
+    summary["series_methods"] = result.series.to_dict(orient="records")
+    return jsonable({
+        "forecasts": forecasts.to_dict(orient="records"),
+        "accuracy": result.accuracy.to_dict(orient="records"),
+        "summary": summary,
+        "log_excerpt": "\n".join(summary["cleaning"]),
+        "timings": {**result.timings, "job_total": time.perf_counter() - started},
+    })
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs and results (database side, run by the worker)
+# ---------------------------------------------------------------------------------------------
+
+
+def load_inputs(session: Session, job: Job, default_time_limit: float) -> dict[str, Any]:
+    """The plain data a job's execution needs, read from the database."""
+    payload = job.payload or {}
+    if job.kind == JobKind.plan.value:
+        version = session.get(ScenarioVersion, payload.get("scenario_version_id"))
+        if version is None:
+            raise JobInputError(f"scenario version {payload.get('scenario_version_id')} no longer exists")
+        return {
+            "scenario": version.content,
+            "options": payload.get("options") or {},
+            "time_limit": job.time_limit or default_time_limit,
+        }
+    if job.kind == JobKind.forecast.value:
+        options = ForecastRunOptions.model_validate(payload.get("options") or {})
+        history, keys, notes = shared_history(session, options.partner_ids)
+        return {"history": history, "keys": keys, "notes": notes, "options": options.model_dump()}
+    raise JobInputError(f"unknown job kind {job.kind!r}")
+
+
+def shared_history(session: Session, partner_ids: list[str] | None) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    """The shared sales history (:func:`api.tables.history_frame`: every upload, a later upload
+    replacing an earlier one's value for the same keys and date) as records, its key columns, and
+    notes on what was left out."""
+    from api.tables import history_frame
+
+    hist = history_frame(session, partner_ids)
+    if hist.empty:
+        raise JobInputError("no sales history: upload history first",
+                            [{"path": "partner_ids", "message": "no uploads" + (f" from {partner_ids}" if partner_ids else "")}])
+    keys = [c for c in hist.columns if c not in ("date", "quantity")]
+    notes = []
+    complete = hist.dropna(subset=keys)
+    if len(complete) < len(hist):  # uploads with different key columns: a row must have every key
+        notes.append(f"{len(hist) - len(complete)} uploaded rows lack one of the key columns {keys} and were left out")
+    if complete.empty:
+        raise JobInputError("the uploads share no key columns", [{"path": "partner_ids", "message": f"keys {keys}"}])
+    return jsonable(complete.to_dict(orient="records")), keys, notes
+
+
+def record_of(session: Session, job: Job) -> PlanRecord | ForecastRun | None:
+    """The plan or forecast run a job fills."""
+    payload = job.payload or {}
+    if job.kind == JobKind.plan.value:
+        return session.get(PlanRecord, payload.get("plan_id"))
+    if job.kind == JobKind.forecast.value:
+        return session.get(ForecastRun, payload.get("forecast_run_id"))
+    return None
+
+
+def store_result(session: Session, job: Job, result: dict[str, Any]) -> str:
+    """Write a finished job's result; idempotent (a record already filled by this job is kept)."""
+    record = record_of(session, job)
+    if record is None:
+        raise JobInputError(f"the {job.kind} record of job {job.id} no longer exists")
+    now = utcnow()
+    if isinstance(record, PlanRecord):
+        ref = f"plan:{record.id}"
+        if record.status == JobStatus.done.value and record.result is not None and record.job_id == job.id:
+            return ref
+        record.result = result["plan"]
+        record.status = JobStatus.done.value
+        record.job_id = job.id
+        record.finished_at = now
+        have = set(session.scalars(select(FundingResult.partner).where(FundingResult.plan_id == record.id)))
+        for partner, data in (result.get("funding") or {}).items():
+            if partner not in have:
+                session.add(FundingResult(plan_id=record.id, partner=partner, result=data))
+        session.flush()
+        from api.routes.reviews import scenario_of, void_superseded_reviews
+
+        void_superseded_reviews(session, scenario_of(session, record))  # a newer plan voids earlier reviews
+        return ref
+    ref = f"forecast_run:{record.id}"
+    if record.status == JobStatus.done.value and record.forecasts is not None and record.job_id == job.id:
+        return ref
+    record.forecasts = result["forecasts"]
+    record.accuracy = result["accuracy"]
+    record.summary = result["summary"]
+    record.status = JobStatus.done.value
+    record.job_id = job.id
+    record.finished_at = now
+    session.flush()
+    return ref
+
+
+def mirror_status(session: Session, job: Job) -> None:
+    """Copy a job's status (other than done, which :func:`store_result` writes) onto its record."""
+    if job.status == JobStatus.done.value:
+        return
+    record = record_of(session, job)
+    if record is None or record.job_id != job.id or record.status == JobStatus.done.value:
+        return
+    record.status = job.status
+    record.finished_at = job.finished_at if job.final else None

@@ -1,0 +1,295 @@
+"""The service's tables (SQLAlchemy 2, typed ORM). Migration ``0001_core`` creates all of them;
+the ``jobs`` table lives in :mod:`api.jobs.model` (migration ``0002_jobs``).
+
+Conventions shared with the job runners:
+
+- Partners are keyed by their scenario id (``shops``, ``maker`` ...): ``partners.id`` is that string.
+- Rows of data (uploads, submissions, forecasts, consensus) are stored as JSON lists of records
+  with ISO dates, so one table row is one immutable version.
+- ``forecast_runs``: one per statistical forecast run (filled by the forecast job runner):
+  ``forecasts`` = records ``unique_id, ds, p10, p50, p90, method`` (+ key columns), ``accuracy`` =
+  the backtest records ``unique_id, model, wape, selected, ...``. The consensus reads the latest
+  run with ``status == "done"``.
+- ``plans``: one per solve of a scenario version with given options (``options_hash`` = sha256 of
+  the canonical options JSON; unique with the scenario version, so the same work is stored once);
+  ``result`` = :meth:`planning.plan.Plan.to_dict`. ``funding_results``: one row per (plan,
+  partner), ``result`` = that partner's funding (JSON). A new plan of the same scenario voids the
+  finance reviews of the earlier plans (``finance_reviews.voided_at``/``voided_by_plan_id``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from api.db import Base
+
+ROLES = ("admin", "planner", "finance", "partner")
+UPLOAD_FORMATS = ("csv", "json")
+REVIEW_DECISIONS = ("approve", "reject")
+PLAN_STATUSES = ("queued", "running", "done", "failed", "cancelled")
+
+
+def utcnow() -> datetime:
+    """Now, as an aware UTC datetime."""
+    return datetime.now(timezone.utc)
+
+
+class UTC(TypeDecorator):
+    """A timestamp that is timezone-aware UTC in Python on every backend (SQLite stores it naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        value = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _ts(**kw: Any) -> Mapped[datetime]:
+    return mapped_column(UTC, **kw)
+
+
+class Partner(Base):
+    """A supply partner (manufacturer, wholesaler, transporter or retailer)."""
+
+    __tablename__ = "partners"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = _ts(default=utcnow)
+
+
+class User(Base):
+    """A person or system with a role; partner users belong to one partner."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id"))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = _ts(default=utcnow)
+
+    partner: Mapped[Partner | None] = relationship()
+    tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 hash is kept."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = _ts(default=utcnow)
+    last_used_at: Mapped[datetime | None] = _ts(nullable=True)
+    revoked_at: Mapped[datetime | None] = _ts(nullable=True)
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class DataUpload(Base):
+    """One upload of a partner's sales history; every upload is kept."""
+
+    __tablename__ = "data_uploads"
+    __table_args__ = (UniqueConstraint("partner_id", "idempotency_key", name="uq_upload_idempotency"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    uploader_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = _ts(default=utcnow)
+    format: Mapped[str] = mapped_column(String(8))
+    row_count: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))  # of the request, to spot a reused key
+    keys: Mapped[list[str]] = mapped_column(JSON)  # key columns of the rows
+    rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # keys..., date (ISO), quantity
+
+
+class ForecastSubmission(Base):
+    """One version of a partner's own forecast."""
+
+    __tablename__ = "forecast_submissions"
+    __table_args__ = (UniqueConstraint("partner_id", "version", name="uq_submission_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = _ts(default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+    row_count: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    keys: Mapped[list[str]] = mapped_column(JSON)
+    rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # unique_id, ds (ISO), value, keys...
+
+
+class ForecastRun(Base):
+    """A statistical forecast run and its results (written by the forecast job runner)."""
+
+    __tablename__ = "forecast_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = _ts(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    finished_at: Mapped[datetime | None] = _ts(nullable=True)
+    forecasts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    accuracy: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ExceptionRecord(Base):
+    """A CPFR exception found when the exceptions were last listed (kept so it can be resolved)."""
+
+    __tablename__ = "cpfr_exceptions"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the stable EX-... id
+    unique_id: Mapped[str] = mapped_column(String(200), index=True)
+    ds: Mapped[str | None] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    sources: Mapped[str] = mapped_column(String(200))
+    values: Mapped[str] = mapped_column(String(200))
+    measure: Mapped[float | None] = mapped_column(Float)
+    limit: Mapped[float | None] = mapped_column(Float)
+    severity: Mapped[str] = mapped_column(String(8))
+    owner: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    partners: Mapped[list[str]] = mapped_column(JSON)  # partners involved (sources and owner)
+    first_seen_at: Mapped[datetime] = _ts(default=utcnow)
+    last_seen_at: Mapped[datetime] = _ts(default=utcnow)
+
+
+class Resolution(Base):
+    """How an exception (or any series-periods) was resolved; append-only."""
+
+    __tablename__ = "resolutions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exception_id: Mapped[str | None] = mapped_column(ForeignKey("cpfr_exceptions.id"), index=True)
+    unique_id: Mapped[str] = mapped_column(String(200))
+    periods: Mapped[list[str] | None] = mapped_column(JSON)  # ISO dates; None = every period
+    action: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str | None] = mapped_column(String(64))
+    value: Mapped[float | None] = mapped_column(Float)
+    rule: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    author_partner_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _ts(default=utcnow)
+
+
+class ConsensusVersion(Base):
+    """One built consensus forecast; immutable."""
+
+    __tablename__ = "consensus_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = _ts(default=utcnow)
+    rule: Mapped[str] = mapped_column(String(16))
+    forecast_run_id: Mapped[int | None] = mapped_column(ForeignKey("forecast_runs.id"))
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)  # submission versions and resolution ids used
+    notes: Mapped[list[str]] = mapped_column(JSON)
+    # unique_id, ds, p10, p50, p90, basis, partners (list of partners whose item the series is)
+    rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    trace: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+class Scenario(Base):
+    """A named scenario; its content lives in immutable versions."""
+
+    __tablename__ = "scenarios"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = _ts(default=utcnow)
+    latest_version: Mapped[int] = mapped_column(Integer, default=1)  # compare-and-set guard for edits
+
+    versions: Mapped[list["ScenarioVersion"]] = relationship(
+        back_populates="scenario", order_by="ScenarioVersion.version"
+    )
+
+
+class ScenarioVersion(Base):
+    """One immutable version of a scenario (rows are never updated; an edit adds a version)."""
+
+    __tablename__ = "scenario_versions"
+    __table_args__ = (UniqueConstraint("scenario_id", "version", name="uq_scenario_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = _ts(default=utcnow)
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+    scenario: Mapped[Scenario] = relationship(back_populates="versions")
+
+
+class PlanRecord(Base):
+    """A solve of one scenario version with given options (filled by the plan job runner)."""
+
+    __tablename__ = "plans"
+    __table_args__ = (UniqueConstraint("scenario_version_id", "options_hash", name="uq_plan_work"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scenario_version_id: Mapped[int] = mapped_column(ForeignKey("scenario_versions.id"), index=True)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    options_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = _ts(default=utcnow)
+    finished_at: Mapped[datetime | None] = _ts(nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class FundingResult(Base):
+    """A plan's funding for one partner (filled by the plan job runner)."""
+
+    __tablename__ = "funding_results"
+    __table_args__ = (UniqueConstraint("plan_id", "partner", name="uq_funding_plan_partner"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    partner: Mapped[str] = mapped_column(String(64))
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class FinanceReview(Base):
+    """A finance team's decision on a plan's funding; voided when a newer plan of the scenario appears."""
+
+    __tablename__ = "finance_reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[str] = mapped_column(String(8))
+    comment: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _ts(default=utcnow)
+    voided_at: Mapped[datetime | None] = _ts(nullable=True)
+    voided_by_plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
+
+
+Index("ix_finance_reviews_active", FinanceReview.plan_id, FinanceReview.voided_at)

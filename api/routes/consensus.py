@@ -1,0 +1,182 @@
+"""Consensus forecast versions: built from the latest statistical forecast run, the partners'
+latest submissions and the recorded resolutions (:func:`forecasting.consensus.build_consensus`).
+A partner sees the consensus rows of its own items only, without the trace."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+from fastapi import APIRouter, HTTPException, Path
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from api import access
+from api.deps import AuthorizedUser, PageDep, SessionDep
+from api.errors import CONFLICT, NOT_FOUND
+from api.models import ConsensusVersion, Resolution, User
+from api.schemas import Out, PageOf
+from api.tables import actuals_frame, all_versions, latest_sources, partner_items, statistical_table
+from forecasting.consensus import build_consensus
+from forecasting.fva import source_accuracy
+from forecasting.submissions import STATISTICAL
+
+router = APIRouter(prefix="/consensus", tags=["consensus"])
+
+Version = Annotated[int, Path(ge=1, le=2**31 - 1, description="Consensus version number")]
+
+
+class ConsensusRequest(BaseModel):
+    """Build a new consensus version."""
+
+    model_config = {"json_schema_extra": {"examples": [{"rule": "weighted", "freq": "M"}]}}
+    rule: Literal["weighted", "mean", "median", "max", "min", "statistical"] = Field(
+        "weighted", description="Consensus rule where no resolution applies (weighted: by backtested accuracy)")
+    freq: Literal["W", "M"] = Field("M", description="Bucket of the shared history used to score past submissions")
+
+
+class ConsensusRow(BaseModel):
+    """One series-period of the consensus."""
+
+    unique_id: str = Field(description="Series")
+    ds: str = Field(description="Period start date (ISO)")
+    p10: float | None = Field(description="10% quantile [units]")
+    p50: float = Field(description="Consensus value [units per period]")
+    p90: float | None = Field(description="90% quantile [units]")
+    basis: str = Field(description="How it was reached: the rule, accepted:<source> or adjusted")
+
+
+class ConsensusSummary(Out):
+    """A consensus version without its rows."""
+
+    version: int = Field(description="Version number")
+    created_at: datetime = Field(description="When it was built [UTC]")
+    created_by: str = Field(description="Who built it")
+    rule: str = Field(description="Consensus rule")
+    forecast_run_id: int | None = Field(description="Statistical forecast run used, if any")
+    inputs: dict[str, Any] = Field(description="Submission versions and resolutions used")
+    notes: list[str] = Field(description="Remarks from the build")
+    rows: int = Field(description="Series-periods in the version (visible to the caller)")
+
+
+class ConsensusDetail(ConsensusSummary):
+    """A consensus version with its rows (a partner: its items) and, for staff, the trace."""
+
+    items: list[ConsensusRow] = Field(description="The consensus rows")
+    trace: list[dict[str, Any]] | None = Field(description="How each value was reached (not shown to partners)")
+
+
+access.register("POST", "/consensus", {"admin", "planner"})
+access.register("GET", "/consensus", access.ALL_ROLES, partner_filtered=True)
+access.register("GET", "/consensus/{version}", access.ALL_ROLES, obj="consensus", partner_filtered=True,
+                note="a partner sees the rows of its items only")
+
+
+def _clean(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for r in records:
+        row = {}
+        for k, v in r.items():
+            if isinstance(v, (pd.Timestamp, datetime)):
+                v = pd.Timestamp(v).date().isoformat()
+            elif isinstance(v, (float, np.floating)):
+                v = float(v) if np.isfinite(v) else None
+            elif isinstance(v, np.integer):
+                v = int(v)
+            row[k] = v
+        out.append(row)
+    return out
+
+
+def _accuracy(session, run, actuals) -> pd.DataFrame | None:
+    frames = []
+    if run is not None and run.accuracy:
+        acc = pd.DataFrame.from_records(run.accuracy)
+        if {"unique_id", "wape", "selected"} <= set(acc.columns):
+            sel = acc[acc["selected"].astype(bool)]
+            frames.append(pd.DataFrame({"unique_id": sel["unique_id"], "source": STATISTICAL, "wape": sel["wape"]}))
+    past = all_versions(session)
+    partners = past[past["source"] != STATISTICAL] if not past.empty else past
+    if actuals is not None and not partners.empty:
+        scored = source_accuracy(actuals, partners)
+        if not scored.empty:
+            frames.append(scored[["unique_id", "source", "wape"]])
+    if not frames:
+        return None
+    return pd.concat(frames, ignore_index=True).drop_duplicates(["unique_id", "source"], keep="last")
+
+
+def summary(cv: ConsensusVersion, session, rows: int) -> dict[str, Any]:
+    out = {c: getattr(cv, c) for c in ("version", "created_at", "rule", "forecast_run_id", "inputs", "notes")}
+    out["created_by"] = session.get(User, cv.created_by_id).name
+    out["rows"] = rows
+    return out
+
+
+@router.post("", response_model=ConsensusDetail, status_code=201, summary="Build a new consensus version",
+             responses=CONFLICT)
+def create_consensus(body: ConsensusRequest, user: AuthorizedUser, session: SessionDep):
+    sources, used, run = latest_sources(session)
+    if sources.empty:
+        raise HTTPException(409, detail="no forecasts yet: submit partner forecasts or run a statistical forecast first")
+    actuals = actuals_frame(session, body.freq)
+    accuracy = _accuracy(session, run, actuals)
+    resolutions = session.scalars(select(Resolution).order_by(Resolution.id)).all()
+    domain_res = [{
+        "id": f"R{r.id:04d}", "action": r.action, "unique_id": r.unique_id, "ds": r.periods, "source": r.source,
+        "value": r.value, "rule": r.rule, "reason": r.reason, "author": session.get(User, r.author_id).name,
+        "created_at": r.created_at, "exception_id": r.exception_id,
+    } for r in resolutions]
+    domain_res = [{k: v for k, v in d.items() if v is not None} for d in domain_res]
+    quantiles = statistical_table(run) if run is not None else None
+    if quantiles is not None and not {"p10", "p50", "p90"} <= set(quantiles.columns):
+        quantiles = None
+    try:
+        result = build_consensus(sources, accuracy, domain_res, rule=body.rule, quantiles=quantiles)
+    except ValueError as exc:
+        raise HTTPException(409, detail=f"consensus cannot be built from the stored forecasts: {exc}") from None
+    rows = _clean(result.table.to_dict(orient="records"))
+    trace = _clean(result.trace.to_dict(orient="records"))
+    inputs = {"submissions": used, "resolutions": [r.id for r in resolutions], "history": actuals is not None}
+    for attempt in range(10):
+        version = 1 + (session.scalar(select(func.max(ConsensusVersion.version))) or 0)
+        cv = ConsensusVersion(version=version, created_by_id=user.id, rule=body.rule,
+                              forecast_run_id=run.id if run is not None else None, inputs=inputs,
+                              notes=list(result.notes), rows=rows, trace=trace)
+        session.add(cv)
+        try:
+            session.commit()
+            break
+        except IntegrityError:
+            session.rollback()
+    else:
+        raise HTTPException(409, detail="too many concurrent consensus builds; retry")
+    return {**summary(cv, session, len(rows)), "items": rows, "trace": trace}
+
+
+@router.get("", response_model=PageOf[ConsensusSummary], summary="List consensus versions (newest first)")
+def list_consensus(user: AuthorizedUser, session: SessionDep, page: PageDep):
+    total = session.scalar(select(func.count()).select_from(ConsensusVersion))
+    items = session.scalars(select(ConsensusVersion).order_by(ConsensusVersion.version.desc())
+                            .limit(page.limit).offset(page.offset)).all()
+    scope = access.partner_scope(user)
+    mine = partner_items(session, scope) if scope is not None else None
+    out = [summary(cv, session, len(cv.rows) if mine is None else sum(r["unique_id"] in mine for r in cv.rows))
+           for cv in items]
+    return {"items": out, "total": total, "limit": page.limit, "offset": page.offset}
+
+
+@router.get("/{version}", response_model=ConsensusDetail, summary="One consensus version", responses=NOT_FOUND)
+def get_consensus(version: Version, user: AuthorizedUser, session: SessionDep):
+    cv = session.scalar(select(ConsensusVersion).where(ConsensusVersion.version == version))
+    if cv is None:
+        raise access.not_found("consensus version", version)
+    scope = access.partner_scope(user)
+    if scope is None:
+        return {**summary(cv, session, len(cv.rows)), "items": cv.rows, "trace": cv.trace}
+    mine = partner_items(session, scope)
+    rows = [r for r in cv.rows if r["unique_id"] in mine]
+    return {**summary(cv, session, len(rows)), "items": rows, "trace": None}

@@ -1,0 +1,242 @@
+"""CPFR exceptions: found by applying a collaboration's rules to the latest forecasts and the
+shared history; listed (a partner sees those that involve it) and resolved."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from fastapi import APIRouter, HTTPException, Path, Query
+from pydantic import BaseModel, Field, Strict
+from sqlalchemy import func, select
+
+from api import access
+from api.deps import AuthorizedUser, PageDep, SessionDep
+from api.errors import NOT_FOUND
+from api.models import ExceptionRecord, Resolution, User, utcnow
+from api.schemas import Out, PageOf, Text
+from api.tables import actuals_frame, all_versions, latest_sources, unprocessable
+from forecasting.consensus import Resolution as DomainResolution
+from forecasting.exceptions import CollaborationRules, RulesError, find_exceptions
+from forecasting.fva import select_forecasts
+from forecasting.submissions import STATISTICAL
+
+router = APIRouter(prefix="/exceptions", tags=["exceptions"])
+scan_router = APIRouter(prefix="/exception-scans", tags=["exceptions"])
+
+ExceptionId = Annotated[str, Path(pattern=r"^EX-[0-9a-f]{10}$", description="Exception id (EX- and 10 hex digits)")]
+NOT_PARTNERS = {STATISTICAL, "in_stock", "fill_rate", ""}
+
+
+class ScanRequest(BaseModel):
+    """Apply a collaboration's rules now."""
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "freq": "M",
+        "rules": {"name": "small-chain CPFR", "rules": [
+            {"name": "retailer-vs-statistical", "kind": "tolerance", "sources": ["shops", "statistical"],
+             "relative": 0.15, "absolute": 60, "owner": "shops"},
+            {"name": "forecast-error", "kind": "error", "limit": 0.12, "window": 12},
+        ]},
+    }]}}
+    rules: dict[str, Any] = Field(description="Collaboration rules: {name, rules: [{name, kind: tolerance|error|service, ...}]}")
+    freq: Literal["W", "M"] = Field("M", description="Bucket of the shared history for the forecast-error rules")
+
+
+class ExceptionPublic(Out):
+    """One exception: where sources disagree or a source has been wrong."""
+
+    id: str = Field(description="Stable exception id (same rule, series, period and sources: same id)")
+    unique_id: str = Field(description="Series")
+    ds: str | None = Field(description="Period start date (ISO)")
+    rule: str = Field(description="Rule broken")
+    kind: str = Field(description="tolerance, error or service")
+    sources: str = Field(description="Sources involved, e.g. 'shops vs statistical'")
+    values: str = Field(description="Their values")
+    measure: float | None = Field(description="Measured difference or error")
+    limit: float | None = Field(description="The rule's limit")
+    severity: str = Field(description="low, medium or high")
+    owner: str = Field(description="Partner who owns the resolution")
+    message: str = Field(description="What is wrong")
+    partners: list[str] = Field(description="Partners involved (they see the exception)")
+    first_seen_at: datetime = Field(description="First found [UTC]")
+    last_seen_at: datetime = Field(description="Last found [UTC]")
+    resolved: bool = Field(description="Whether a resolution cites it")
+
+
+class ScanResult(BaseModel):
+    """Result of applying the rules."""
+
+    found: int = Field(description="Exceptions found now")
+    new: int = Field(description="Of which not seen before")
+    notes: list[str] = Field(description="Rules skipped and why")
+
+
+class ResolveRequest(BaseModel):
+    """How to resolve an exception: take one source, enter a value with a reason, or apply a rule."""
+
+    model_config = {"json_schema_extra": {"examples": [
+        {"action": "accept_source", "source": "shops", "reason": "promotion confirmed"},
+        {"action": "adjust", "value": 850, "reason": "store refit in March"},
+    ]}}
+    action: Literal["accept_source", "adjust", "apply_rule"] = Field(description="accept_source, adjust or apply_rule")
+    source: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")] | None = Field(
+        None, description="accept_source: the source whose value is taken (a partner id or statistical)")
+    value: Annotated[float, Strict()] | None = Field(None, ge=0, le=1e15, description="adjust: the agreed value [units per period]")
+    rule: Literal["weighted", "mean", "median", "max", "min", "statistical"] | None = Field(
+        None, description="apply_rule: the consensus rule to use here")
+    reason: Text = Field("", description="Why; required for adjust")
+    periods: list[date] | None = Field(None, max_length=520, description="Periods resolved; default: the exception's "
+                                       "period for a tolerance exception, every period otherwise")
+
+
+class ResolutionPublic(Out):
+    """A recorded resolution."""
+
+    id: int = Field(description="Resolution id")
+    exception_id: str | None = Field(description="Exception resolved")
+    unique_id: str = Field(description="Series")
+    periods: list[str] | None = Field(description="Periods (ISO dates); null: every period")
+    action: str = Field(description="accept_source, adjust or apply_rule")
+    source: str | None = Field(description="Accepted source")
+    value: float | None = Field(description="Adjusted value [units per period]")
+    rule: str | None = Field(description="Rule applied")
+    reason: str = Field(description="Why")
+    author: str = Field(description="Who resolved it")
+    created_at: datetime = Field(description="When [UTC]")
+
+
+access.register("POST", "/exception-scans", {"admin", "planner"})
+access.register("GET", "/exceptions", {"admin", "planner", "partner"}, partner_filtered=True,
+                note="a partner sees the exceptions that involve it")
+access.register("GET", "/exceptions/{exception_id}", {"admin", "planner", "partner"}, obj="exception",
+                partner_owned=True)
+access.register("POST", "/exceptions/{exception_id}/resolve", {"admin", "planner", "partner"}, obj="exception",
+                partner_owned=True, note="a partner resolves only exceptions that involve it")
+access.register("GET", "/exceptions/{exception_id}/resolutions", {"admin", "planner", "partner"}, obj="exception",
+                partner_owned=True)
+
+
+def involved(row: dict[str, Any]) -> list[str]:
+    names = {s.strip() for s in str(row["sources"]).split(" vs ")} | {str(row["owner"]).strip()}
+    return sorted(n for n in names if n not in NOT_PARTNERS)
+
+
+def public(rec: ExceptionRecord, session) -> dict[str, Any]:
+    out = {c: getattr(rec, c) for c in ("id", "unique_id", "ds", "rule", "kind", "sources", "values", "measure", "limit",
+                                        "severity", "owner", "message", "partners", "first_seen_at", "last_seen_at")}
+    out["resolved"] = session.scalar(select(func.count()).select_from(Resolution)
+                                     .where(Resolution.exception_id == rec.id)) > 0
+    return out
+
+
+def visible(user: User, rec: ExceptionRecord | None, ident: str) -> ExceptionRecord:
+    scope = access.partner_scope(user)
+    if rec is None or (scope is not None and scope not in rec.partners):
+        raise access.not_found("exception", ident)
+    return rec
+
+
+def _num(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if f == f and abs(f) != float("inf") else None
+
+
+@scan_router.post("", response_model=ScanResult, summary="Apply the collaboration rules and record the exceptions")
+def scan(body: ScanRequest, user: AuthorizedUser, session: SessionDep):
+    try:
+        rules = CollaborationRules.from_dict(body.rules)
+    except RulesError as exc:
+        raise HTTPException(422, detail=[{"field": f"body.rules.{p.split(':', 1)[0]}", "loc": ["body", "rules"],
+                                          "msg": p.split(": ", 1)[-1], "type": "value_error"} for p in exc.problems]) from None
+    sources, _used, _run = latest_sources(session)
+    if sources.empty:
+        raise HTTPException(409, detail="no forecasts yet: submit partner forecasts or run a statistical forecast first")
+    actuals = actuals_frame(session, body.freq)
+    past = all_versions(session)
+    scored_past = select_forecasts(past)[0] if not past.empty else None
+    try:
+        table = find_exceptions(rules, sources, actuals, past_forecasts=scored_past)
+    except ValueError as exc:
+        raise unprocessable("body.rules", str(exc)) from None
+    now, new = utcnow(), 0
+    for row in table.to_dict(orient="records"):
+        rec = session.get(ExceptionRecord, row["exception_id"])
+        ds = pd.Timestamp(row["ds"]).date().isoformat() if pd.notna(row["ds"]) else None
+        fields = dict(unique_id=str(row["unique_id"]), ds=ds, rule=str(row["rule"]), kind=str(row["kind"]),
+                      sources=str(row["sources"]), values=str(row["values"]), measure=_num(row["measure"]),
+                      limit=_num(row["limit"]), severity=str(row["severity"]), owner=str(row["owner"] or ""),
+                      message=str(row["message"]), partners=involved(row), last_seen_at=now)
+        if rec is None:
+            session.add(ExceptionRecord(id=row["exception_id"], first_seen_at=now, **fields))
+            new += 1
+        else:
+            for k, v in fields.items():
+                setattr(rec, k, v)
+    session.commit()
+    return {"found": len(table), "new": new, "notes": list(table.attrs.get("notes", []))}
+
+
+@router.get("", response_model=PageOf[ExceptionPublic], summary="List exceptions (a partner: those involving it)")
+def list_exceptions(
+    user: AuthorizedUser, session: SessionDep, page: PageDep,
+    severity: Annotated[Literal["low", "medium", "high"] | None, Query(description="Only this severity")] = None,
+):
+    q = select(ExceptionRecord).order_by(ExceptionRecord.unique_id, ExceptionRecord.ds, ExceptionRecord.id)
+    if severity:
+        q = q.where(ExceptionRecord.severity == severity)
+    rows = session.scalars(q).all()
+    scope = access.partner_scope(user)
+    if scope is not None:  # partners is a JSON list: filtered here, the same on every database
+        rows = [r for r in rows if scope in r.partners]
+    items = rows[page.offset: page.offset + page.limit]
+    return {"items": [public(r, session) for r in items], "total": len(rows), "limit": page.limit, "offset": page.offset}
+
+
+@router.get("/{exception_id}", response_model=ExceptionPublic, summary="One exception", responses=NOT_FOUND)
+def get_exception(exception_id: ExceptionId, user: AuthorizedUser, session: SessionDep):
+    return public(visible(user, session.get(ExceptionRecord, exception_id), exception_id), session)
+
+
+def resolution_public(res: Resolution, session) -> dict[str, Any]:
+    out = {c: getattr(res, c) for c in ("id", "exception_id", "unique_id", "periods", "action", "source", "value",
+                                        "rule", "reason", "created_at")}
+    out["author"] = session.get(User, res.author_id).name
+    return out
+
+
+@router.post("/{exception_id}/resolve", response_model=ResolutionPublic, status_code=201,
+             summary="Resolve an exception", responses=NOT_FOUND)
+def resolve(exception_id: ExceptionId, body: ResolveRequest, user: AuthorizedUser, session: SessionDep):
+    rec = visible(user, session.get(ExceptionRecord, exception_id), exception_id)
+    periods = body.periods
+    if periods is None and rec.kind == "tolerance" and rec.ds:
+        periods = [date.fromisoformat(rec.ds)]
+    data = {"action": body.action, "unique_id": rec.unique_id, "ds": periods, "source": body.source,
+            "value": body.value, "rule": body.rule, "reason": body.reason, "author": user.name,
+            "exception_id": rec.id}
+    try:
+        DomainResolution.model_validate({k: v for k, v in data.items() if v is not None})
+    except Exception as exc:  # pydantic ValidationError: the action's fields do not fit
+        msgs = [e["msg"].removeprefix("Value error, ") for e in getattr(exc, "errors", lambda: [])()] or [str(exc)]
+        raise HTTPException(422, detail=[{"field": "body", "loc": ["body"], "msg": m, "type": "value_error"}
+                                         for m in msgs]) from None
+    res = Resolution(exception_id=rec.id, unique_id=rec.unique_id,
+                     periods=[p.isoformat() for p in periods] if periods else None, action=body.action,
+                     source=body.source, value=body.value, rule=body.rule, reason=body.reason,
+                     author_id=user.id, author_partner_id=user.partner_id)
+    session.add(res)
+    session.commit()
+    return resolution_public(res, session)
+
+
+@router.get("/{exception_id}/resolutions", response_model=list[ResolutionPublic],
+            summary="Resolutions of an exception", responses=NOT_FOUND)
+def list_resolutions(exception_id: ExceptionId, user: AuthorizedUser, session: SessionDep):
+    rec = visible(user, session.get(ExceptionRecord, exception_id), exception_id)
+    rows = session.scalars(select(Resolution).where(Resolution.exception_id == rec.id).order_by(Resolution.id)).all()
+    return [resolution_public(r, session) for r in rows]

@@ -1,0 +1,322 @@
+"""Plans: solves of a scenario version, run as background jobs.
+
+``POST /plans`` answers at once: 202 with ``Location: /plans/{id}`` to poll (``GET /plans/{id}``
+shows the status, progress and, when done, the result). The same scenario version with the same
+options is solved once: asking again returns the stored plan (200 when it is done, 202 while it
+runs). A plan that cannot be made (infeasible) is a result with its diagnosis, not a failure.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, defer
+
+from api import access
+from api.deps import AuthorizedUser, PageDep, SessionDep, SettingsDep
+from api.errors import NOT_FOUND, _resp
+from api.jobs import queue
+from api.jobs.model import Job, JobKind
+from api.jobs.runners import PlanOptions
+from api.models import PlanRecord, Scenario, ScenarioVersion
+from api.routes.jobs import JobPublic, cancel_job, job_public
+from api.schemas import PageOf
+
+router = APIRouter(prefix="/plans", tags=["plans"])
+
+PlanId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Plan id")]
+TableName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z_]+$", examples=["production"],
+                                description="Table name: production, capacity, shipments, inventory, sales, cash, "
+                                            "cash_flows, working_capital (+ funding_* with options.finance)")]
+PLANNERS = {"admin", "planner"}
+READERS = {"admin", "planner", "finance"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+NOT_READY = {409: _resp("The plan has no result yet (queued or running), or its job failed or was cancelled")}
+
+
+class PlanSubmit(BaseModel):
+    """Solve a scenario version."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"scenario_id": 1, "version": 2, "options": {"finance": False, "time_limit": 120}},
+        {"scenario_id": 1, "options": {"finance": True}},
+    ]})
+
+    scenario_id: int = Field(ge=1, le=2**31 - 1, description="Scenario to solve")
+    version: int | None = Field(None, ge=1, le=2**31 - 1, description="Its version (default: the latest)")
+    options: PlanOptions = Field(default_factory=PlanOptions, description="How to solve it")
+
+
+class PlanResult(BaseModel):
+    """What the solve found (``Plan.to_dict()`` without the tables, which are paged separately)."""
+
+    status: str = Field(description="optimal, feasible, infeasible, unbounded, time_limit or error")
+    objective: float | None = Field(description="Objective value [currency] (none without a solution)")
+    objective_sense: str = Field(description="maximize_profit or minimize_cost")
+    termination: str = Field(description="The solver's own words")
+    mip_gap: float | None = Field(description="Relative MIP gap reached (MIPs only)")
+    kpis: dict[str, Any] = Field(description="Chain KPIs and per-partner KPIs (revenue, costs, profit, cash, peaks); "
+                                             "with finance, kpis.finance")
+    diagnosis: dict[str, Any] | None = Field(description="When no plan exists: the limits that must move, by how much")
+    binding_limits: list[dict[str, Any]] = Field(description="Capacity constraints at their bound, with shadow prices")
+    warnings: list[dict[str, Any]] = Field(description="Scenario warnings: path, message, severity")
+    timings: dict[str, float] = Field(description="Build, hand-over, HiGHS and read-back times [s]")
+    solver_log_tail: str = Field(description="The last lines of the HiGHS log")
+    funding_summary: dict[str, Any] | None = Field(
+        description="Chain-level funding (scenarios with finance instruments): mode (joint or sized), status, "
+                    "objective, totals, diagnosis")
+    tables: dict[str, int] = Field(description="Result tables and their row counts (GET /plans/{id}/tables/{name})")
+
+
+class PlanPublic(BaseModel):
+    """A plan: which scenario version, which options, the job's progress and, when done, the result."""
+
+    id: int = Field(description="Plan id")
+    scenario_id: int = Field(description="Scenario")
+    scenario_name: str = Field(description="Scenario name")
+    version: int = Field(description="Scenario version solved")
+    scenario_version_id: int = Field(description="Id of that scenario version")
+    options: dict[str, Any] = Field(description="Options it was solved with (PlanOptions)")
+    options_hash: str = Field(description="SHA-256 of the options: same version + same hash = same plan")
+    status: Literal["queued", "running", "done", "failed", "cancelled"] = Field(description="Status of its job")
+    job: JobPublic | None = Field(description="The job solving it: progress, attempts, timings, log excerpt")
+    created_at: datetime = Field(description="When it was first asked for [UTC]")
+    finished_at: datetime | None = Field(description="When its result was stored [UTC]")
+    result: PlanResult | None = Field(description="The result, once done")
+
+
+class PlanSummary(BaseModel):
+    """A plan in a list."""
+
+    id: int = Field(description="Plan id")
+    scenario_id: int = Field(description="Scenario")
+    version: int = Field(description="Scenario version solved")
+    scenario_version_id: int = Field(description="Id of that scenario version")
+    options: dict[str, Any] = Field(description="Options it was solved with")
+    status: str = Field(description="Status of its job")
+    job_id: int | None = Field(description="Its job")
+    created_at: datetime = Field(description="When it was first asked for [UTC]")
+    finished_at: datetime | None = Field(description="When its result was stored [UTC]")
+
+
+class TablePage(BaseModel):
+    """One page of a result table."""
+
+    plan_id: int = Field(description="Plan id")
+    table: str = Field(description="Table name")
+    columns: list[str] = Field(description="Column names")
+    items: list[dict[str, Any]] = Field(description="Rows of this page (dates as ISO text)")
+    total: int = Field(description="Rows in the table")
+    limit: int = Field(description="Page size used")
+    offset: int = Field(description="Rows skipped before this page")
+
+
+def options_hash(options: PlanOptions) -> str:
+    import hashlib
+
+    return hashlib.sha256(queue.canonical_json(options.model_dump(mode="json")).encode()).hexdigest()
+
+
+def get_plan_or_404(session: Session, plan_id: int, *, with_result: bool = True) -> PlanRecord:
+    q = select(PlanRecord).where(PlanRecord.id == plan_id)
+    if not with_result:
+        q = q.options(defer(PlanRecord.result))
+    plan = session.scalar(q)
+    if plan is None:
+        raise access.not_found("plan", plan_id)
+    return plan
+
+
+def result_or_409(plan: PlanRecord) -> dict[str, Any]:
+    if plan.status != "done" or plan.result is None:
+        raise HTTPException(409, detail=f"plan {plan.id} has no result: its job is {plan.status} (poll /plans/{plan.id})")
+    return plan.result
+
+
+def plan_public(session: Session, plan: PlanRecord) -> PlanPublic:
+    version = session.get(ScenarioVersion, plan.scenario_version_id)
+    job = session.get(Job, plan.job_id) if plan.job_id else None
+    result = None
+    if plan.status == "done" and plan.result is not None:
+        r = plan.result
+        result = PlanResult(
+            status=r.get("status", "error"), objective=r.get("objective"), objective_sense=r.get("objective_sense", ""),
+            termination=r.get("termination", ""), mip_gap=r.get("mip_gap"), kpis=r.get("kpis") or {},
+            diagnosis=r.get("diagnosis"), binding_limits=r.get("binding_limits") or [], warnings=r.get("warnings") or [],
+            timings=r.get("timings") or {}, solver_log_tail=r.get("solver_log_tail") or "",
+            funding_summary=r.get("funding_summary"),
+            tables={name: len(rows) for name, rows in (r.get("tables") or {}).items()},
+        )
+    return PlanPublic(
+        id=plan.id, scenario_id=version.scenario_id, scenario_name=version.scenario.name, version=version.version,
+        scenario_version_id=version.id, options=plan.options, options_hash=plan.options_hash, status=plan.status,
+        job=job_public(job) if job else None, created_at=plan.created_at, finished_at=plan.finished_at, result=result,
+    )
+
+
+def _version(session: Session, body: PlanSubmit) -> ScenarioVersion:
+    scenario = session.get(Scenario, body.scenario_id)
+    if scenario is None:
+        raise HTTPException(404, detail=[{"field": "body.scenario_id", "loc": ["body", "scenario_id"],
+                                          "msg": f"no scenario {body.scenario_id}", "type": "not_found"}])
+    number = body.version or scenario.latest_version
+    version = session.scalar(select(ScenarioVersion).where(ScenarioVersion.scenario_id == scenario.id,
+                                                           ScenarioVersion.version == number))
+    if version is None:
+        raise HTTPException(404, detail=[{"field": "body.version", "loc": ["body", "version"],
+                                          "msg": f"scenario {scenario.id} has no version {number}", "type": "not_found"}])
+    return version
+
+
+def _check_finance(version: ScenarioVersion, options: PlanOptions) -> None:
+    if options.finance and not (version.content or {}).get("finance"):
+        raise HTTPException(422, detail=[{
+            "field": "body.options.finance", "loc": ["body", "options", "finance"], "type": "value_error",
+            "msg": f"scenario version {version.version} has no finance section: nothing to plan funding with",
+        }])
+
+
+def submit_plan(request: Request, session: Session, user, settings, body: PlanSubmit) -> tuple[PlanRecord, bool]:
+    """The plan for (version, options): stored or being solved (``created`` False), or newly queued."""
+    version = _version(session, body)
+    _check_finance(version, body.options)
+    options = body.options.model_dump(mode="json")
+    digest = options_hash(body.options)
+    where = (PlanRecord.scenario_version_id == version.id, PlanRecord.options_hash == digest)
+    plan = session.scalar(select(PlanRecord).where(*where))
+    if plan is None:
+        plan = PlanRecord(scenario_version_id=version.id, options=options, options_hash=digest, status="queued",
+                          created_by_id=user.id)
+        session.add(plan)
+        try:
+            session.commit()
+        except IntegrityError:  # the same plan asked for concurrently: use the winner's
+            session.rollback()
+            plan = session.scalar(select(PlanRecord).where(*where))
+    if plan.status == "done":
+        return plan, False
+    time_limit = body.options.time_limit or settings.solver_time_limit
+    job, created = queue.enqueue(
+        request.app.state.engine, JobKind.plan.value,
+        {"plan_id": plan.id, "scenario_version_id": version.id, "options": options},
+        dedupe_key=queue.make_dedupe_key(JobKind.plan.value, version.id, options),
+        time_limit=time_limit, created_by=user.id,
+    )
+    session.refresh(plan)
+    if plan.job_id != job.id and plan.status != "done":
+        plan.job_id = job.id
+        plan.status = job.status
+        plan.finished_at = None
+        session.commit()
+    return plan, created
+
+
+access.register("POST", "/plans", PLANNERS)
+access.register("GET", "/plans", READERS, note="partners never see plans: they hold every partner's costs and cash")
+access.register("GET", "/plans/{plan_id}", READERS, obj="plan")
+access.register("GET", "/plans/{plan_id}/tables/{table}", READERS, obj="plan")
+access.register("GET", "/plans/{plan_id}/xlsx", READERS, obj="plan")
+access.register("POST", "/plans/{plan_id}/cancel", PLANNERS, obj="plan")
+
+
+@router.post(
+    "", response_model=PlanPublic, status_code=202, summary="Solve a scenario version",
+    responses={200: {"model": PlanPublic, "description": "The same version and options were solved before: the stored plan"},
+               202: {"description": "Queued (or still being solved): poll the Location"},
+               404: _resp("No such scenario or version (the detail names the field)")},
+)
+def create_plan(body: PlanSubmit, user: AuthorizedUser, session: SessionDep, settings: SettingsDep,
+                request: Request, response: Response):
+    plan, _created = submit_plan(request, session, user, settings, body)
+    response.headers["Location"] = f"/plans/{plan.id}"
+    if plan.status == "done":
+        response.status_code = 200
+    return plan_public(session, plan)
+
+
+@router.get("", response_model=PageOf[PlanSummary], summary="List plans (newest first)")
+def list_plans(
+    user: AuthorizedUser, session: SessionDep, page: PageDep,
+    scenario_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Only plans of this scenario")] = None,
+    status: Annotated[Literal["queued", "running", "done", "failed", "cancelled"] | None,
+                      Query(description="Only plans in this status")] = None,
+):
+    q = select(PlanRecord, ScenarioVersion).join(ScenarioVersion, ScenarioVersion.id == PlanRecord.scenario_version_id)
+    if scenario_id is not None:
+        q = q.where(ScenarioVersion.scenario_id == scenario_id)
+    if status is not None:
+        q = q.where(PlanRecord.status == status)
+    total = session.scalar(select(func.count()).select_from(q.subquery()))
+    rows = session.execute(q.options(defer(PlanRecord.result)).order_by(PlanRecord.id.desc())
+                           .limit(page.limit).offset(page.offset)).all()
+    items = [PlanSummary(id=p.id, scenario_id=v.scenario_id, version=v.version, scenario_version_id=v.id,
+                         options=p.options, status=p.status, job_id=p.job_id, created_at=p.created_at,
+                         finished_at=p.finished_at) for p, v in rows]
+    return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+
+
+@router.get("/{plan_id}", response_model=PlanPublic, summary="A plan: status, progress and result", responses=NOT_FOUND)
+def get_plan(plan_id: PlanId, user: AuthorizedUser, session: SessionDep):
+    return plan_public(session, get_plan_or_404(session, plan_id))
+
+
+@router.get("/{plan_id}/tables/{table}", response_model=TablePage, summary="One result table, paged",
+            responses={**NOT_FOUND, **NOT_READY})
+def get_table(plan_id: PlanId, table: TableName, user: AuthorizedUser, session: SessionDep, page: PageDep):
+    result = result_or_409(get_plan_or_404(session, plan_id))
+    tables = result.get("tables") or {}
+    if table not in tables:
+        raise HTTPException(404, detail=f"plan {plan_id} has no table {table!r}; tables: {', '.join(tables)}")
+    rows = tables[table]
+    columns = list(rows[0]) if rows else []
+    return TablePage(plan_id=plan_id, table=table, columns=columns, items=rows[page.offset: page.offset + page.limit],
+                     total=len(rows), limit=page.limit, offset=page.offset)
+
+
+def plan_workbook(result: dict[str, Any]) -> bytes:
+    """The plan's Excel workbook, written by :meth:`planning.plan.Plan.write_excel` from the stored result."""
+    import pandas as pd
+
+    from planning.plan import Plan
+
+    tables = {}
+    for name, rows in (result.get("tables") or {}).items():
+        df = pd.DataFrame.from_records(rows)
+        if "date" in df.columns:
+            df["date"] = pd.to_datetime(df["date"])
+        tables[name] = df
+    plan = Plan(status=result.get("status", ""), objective=result.get("objective"),
+                termination=result.get("termination", ""), kpis=result.get("kpis") or {}, tables=tables)
+    buf = io.BytesIO()
+    plan.write_excel(buf)
+    return buf.getvalue()
+
+
+@router.get("/{plan_id}/xlsx", summary="The plan as an Excel workbook", response_class=Response,
+            responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
+                             "description": "A workbook: a kpis sheet and one sheet per result table"},
+                       **NOT_FOUND, **NOT_READY})
+def get_workbook(plan_id: PlanId, user: AuthorizedUser, session: SessionDep):
+    plan = get_plan_or_404(session, plan_id)
+    data = plan_workbook(result_or_409(plan))
+    return StreamingResponse(io.BytesIO(data), media_type=XLSX,
+                             headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}.xlsx"'})
+
+
+@router.post("/{plan_id}/cancel", response_model=PlanPublic, summary="Cancel the plan's solve",
+             responses={**NOT_FOUND, 409: _resp("The plan's job has already ended")})
+def cancel_plan(plan_id: PlanId, user: AuthorizedUser, session: SessionDep, request: Request):
+    plan = get_plan_or_404(session, plan_id)
+    job = session.get(Job, plan.job_id) if plan.job_id else None
+    if job is None:
+        raise HTTPException(409, detail=f"plan {plan_id} has no job to cancel")
+    cancel_job(request, session, job)
+    session.refresh(plan)
+    return plan_public(session, plan)

@@ -1,0 +1,206 @@
+"""Shared sales history: partners upload CSV or JSON tables; every upload is kept with who and when.
+
+An ``Idempotency-Key`` header makes a retried upload apply once, even when the copies arrive at
+the same time: the first creates the upload (201), the others get it back (200,
+``Idempotent-Replayed: true``); the same key with a different body is refused (409).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from api import access
+from api.deps import AuthorizedUser, PageDep, RawBody, SessionDep
+from api.errors import CONFLICT, NOT_FOUND
+from api.models import DataUpload, Partner, User
+from api.schemas import Out, PageOf, page_of
+from api.tables import digest, field_errors, read_body_table
+from forecasting.history import HistoryError, HistorySpec, check_columns, check_values
+
+router = APIRouter(prefix="/uploads", tags=["uploads"])
+
+UploadId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Upload id")]
+PartnerQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+                                           description="Partner whose data it is (a partner user: its own, the default)")]
+IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
+                                              description="Client key: the same upload sent again is applied once")]
+
+EXAMPLE_CSV = "product,site,date,quantity\nwidget,store-north,2026-01-01,703\nwidget,store-north,2026-02-01,611\n"
+TABLE_BODY = {
+    "required": True,
+    "description": "A table with a date column, a quantity column and key columns (every other column).",
+    "content": {
+        "text/csv": {"schema": {"type": "string", "description": "CSV with a header row"}, "example": EXAMPLE_CSV},
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["rows"],
+                "description": "The rows of the table",
+                "properties": {"rows": {
+                    "type": "array", "minItems": 1, "description": "One object per row: column -> value",
+                    "items": {"type": "object", "minProperties": 1,
+                              "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "null"}]}},
+                }},
+            },
+            "example": {"rows": [
+                {"product": "widget", "site": "store-north", "date": "2026-01-01", "quantity": 703},
+                {"product": "widget", "site": "store-north", "date": "2026-02-01", "quantity": 611},
+            ]},
+        },
+    },
+}
+
+
+class UploadPublic(Out):
+    """An upload of sales history (without its rows)."""
+
+    id: int = Field(description="Upload id")
+    partner_id: str = Field(description="Partner whose data it is")
+    uploader: str = Field(description="Name of the user who uploaded it")
+    created_at: datetime = Field(description="When it was uploaded [UTC]")
+    format: str = Field(description="csv or json")
+    row_count: int = Field(description="Rows stored [rows]")
+    keys: list[str] = Field(description="Key columns (series = keys joined by '/')")
+    content_hash: str = Field(description="SHA-256 of the stored rows")
+    idempotency_key: str | None = Field(description="The Idempotency-Key it was sent with")
+
+
+class UploadDetail(UploadPublic):
+    """An upload with its rows."""
+
+    rows: list[dict[str, Any]] = Field(description="The rows: key columns, date (ISO), quantity [units]")
+
+
+access.register("POST", "/uploads", {"admin", "planner", "partner"}, partner_owned=True,
+                note="a partner uploads only its own data")
+access.register("GET", "/uploads", {"admin", "planner", "partner"}, partner_filtered=True)
+access.register("GET", "/uploads/{upload_id}", {"admin", "planner", "partner"}, obj="upload", partner_owned=True)
+
+
+def public(up: DataUpload, session, rows: bool = False) -> dict[str, Any]:
+    out = {c: getattr(up, c) for c in ("id", "partner_id", "created_at", "format", "row_count", "keys",
+                                       "content_hash", "idempotency_key")}
+    out["uploader"] = session.get(User, up.uploader_id).name
+    if rows:
+        out["rows"] = up.rows
+    return out
+
+
+def target_partner(user: User, session, partner_id: str | None) -> str:
+    """The partner a write is for: a partner user's own (another's looks absent); others must name one."""
+    if partner_id is None:
+        if user.role == "partner":
+            return user.partner_id
+        raise HTTPException(422, detail=[{"field": "query.partner_id", "loc": ["query", "partner_id"],
+                                          "msg": "required for a non-partner user", "type": "missing"}])
+    access.own_partner_or_404(user, partner_id, "partner", partner_id)
+    if session.get(Partner, partner_id) is None:
+        raise access.not_found("partner", partner_id)
+    return partner_id
+
+
+def normalise_history(df: pd.DataFrame, date_column: str, quantity_column: str) -> tuple[list[str], list[dict]]:
+    """Check a history table with the forecasting code's rules; rows as keys, date, quantity."""
+    spec = HistorySpec(date=date_column, quantity=quantity_column)
+    try:
+        keys = check_columns(df, spec)
+        clean, problems = check_values(df, spec, keys)
+    except HistoryError as exc:
+        raise HTTPException(422, detail=field_errors(exc.problems)) from None
+    if problems:
+        raise HTTPException(422, detail=field_errors(problems))
+    qty = clean[quantity_column].astype(float)
+    if not qty.map(lambda v: v == v and abs(v) != float("inf")).all():
+        raise HTTPException(422, detail=[{"field": f"body.{quantity_column}", "loc": ["body", quantity_column],
+                                          "msg": "not a finite number", "type": "value_error"}])
+    bad = [k for k in keys if k in ("date", "quantity")]
+    if bad:
+        raise HTTPException(422, detail=[{"field": f"body.{k}", "loc": ["body", k],
+                                          "msg": "a key column may not be called date or quantity", "type": "value_error"}
+                                         for k in bad])
+    rows = [
+        {**{k: str(r[k]).strip() for k in keys}, "date": pd.Timestamp(r[date_column]).date().isoformat(), "quantity": float(q)}
+        for (_, r), q in zip(clean.iterrows(), qty)
+    ]
+    return [str(k) for k in keys], rows
+
+
+@router.post("", response_model=UploadPublic, status_code=201, summary="Upload sales history (CSV or JSON)",
+             openapi_extra={"requestBody": TABLE_BODY},
+             responses={200: {"model": UploadPublic, "description": "Replay of an earlier upload with this Idempotency-Key"},
+                        **CONFLICT, **NOT_FOUND, 415: {"description": "Body neither text/csv nor application/json"}})
+def create_upload(
+    request: Request,
+    body: RawBody,
+    response: Response,
+    user: AuthorizedUser,
+    session: SessionDep,
+    partner_id: PartnerQuery = None,
+    idempotency_key: IdempotencyKey = None,
+    date_column: Annotated[str, Query(min_length=1, max_length=100, pattern=r"^[^\x00]+$",
+                                      description="Column holding the date")] = "date",
+    quantity_column: Annotated[str, Query(min_length=1, max_length=100, pattern=r"^[^\x00]+$",
+                                          description="Column holding the quantity sold [units]")] = "quantity",
+):
+    partner = target_partner(user, session, partner_id)
+    request_hash = digest([partner, request.headers.get("content-type", ""), body.hex(), date_column, quantity_column])
+    if idempotency_key is not None:
+        existing = _by_key(session, partner, idempotency_key)
+        if existing is not None:
+            return _replay(existing, request_hash, response, session)
+    df, fmt, _extra = read_body_table(request.headers.get("content-type"), body)
+    keys, rows = normalise_history(df, date_column, quantity_column)
+    upload = DataUpload(partner_id=partner, uploader_id=user.id, format=fmt, row_count=len(rows),
+                        content_hash=digest(rows), idempotency_key=idempotency_key, request_hash=request_hash,
+                        keys=keys, rows=rows)
+    session.add(upload)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = _by_key(session, partner, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return _replay(existing, request_hash, response, session)
+    response.headers["Location"] = f"/uploads/{upload.id}"
+    return public(upload, session)
+
+
+def _by_key(session, partner: str, key: str) -> DataUpload | None:
+    return session.scalar(select(DataUpload).where(DataUpload.partner_id == partner, DataUpload.idempotency_key == key))
+
+
+def _replay(existing: DataUpload, request_hash: str, response: Response, session) -> dict[str, Any]:
+    if existing.request_hash != request_hash:
+        raise HTTPException(409, detail=f"Idempotency-Key: already used for upload {existing.id} with a different request")
+    response.status_code = 200
+    response.headers["Idempotent-Replayed"] = "true"
+    response.headers["Location"] = f"/uploads/{existing.id}"
+    return public(existing, session)
+
+
+@router.get("", response_model=PageOf[UploadPublic], summary="List uploads (a partner: its own)")
+def list_uploads(user: AuthorizedUser, session: SessionDep, page: PageDep, partner_id: PartnerQuery = None):
+    q = select(DataUpload)
+    scope = access.partner_scope(user)
+    if scope is not None:
+        q = q.where(DataUpload.partner_id == scope)
+    if partner_id is not None:
+        q = q.where(DataUpload.partner_id == partner_id)
+    return page_of(session, q, page, DataUpload.id, lambda u: public(u, session))
+
+
+@router.get("/{upload_id}", response_model=UploadDetail, summary="One upload with its rows", responses=NOT_FOUND)
+def get_upload(upload_id: UploadId, user: AuthorizedUser, session: SessionDep):
+    up = session.get(DataUpload, upload_id)
+    if up is None:
+        raise access.not_found("upload", upload_id)
+    access.own_partner_or_404(user, up.partner_id, "upload", upload_id)
+    return public(up, session, rows=True)

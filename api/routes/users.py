@@ -1,0 +1,115 @@
+"""Users and their tokens (admins), and ``/users/me`` for everyone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Path, status
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+
+from api import access
+from api.deps import AuthorizedUser, PageDep, SessionDep
+from api.errors import CONFLICT, NOT_FOUND, commit_or_conflict
+from api.models import User
+from api.schemas import Ident, Out, PageOf
+from api.security import UserError, create_user, issue_token, revoke_tokens
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1, description="User id")]
+
+
+class UserCreate(BaseModel):
+    """A new user; the response carries its first token, shown only this once."""
+
+    model_config = {"json_schema_extra": {"examples": [{"name": "ana@shops", "role": "partner", "partner_id": "shops"}]}}
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@\-]*$",
+                               description="Login name: letters, digits, _ . @ -")]
+    role: Literal["admin", "planner", "finance", "partner"] = Field(description="What the user may do")
+    partner_id: Ident | None = Field(None, description="The partner a partner user belongs to (required for role partner)")
+
+
+class UserPublic(Out):
+    """A user."""
+
+    id: int = Field(description="User id")
+    name: str = Field(description="Login name")
+    role: str = Field(description="admin, planner, finance or partner")
+    partner_id: str | None = Field(description="The partner of a partner user")
+    disabled: bool = Field(description="A disabled user's tokens are refused")
+    created_at: datetime = Field(description="When it was created [UTC]")
+
+
+class UserWithToken(BaseModel):
+    """A user and a new bearer token (store it: only its hash is kept)."""
+
+    user: UserPublic = Field(description="The user")
+    token: str = Field(description="Bearer token, shown only this once")
+
+
+access.register("GET", "/users/me", access.ALL_ROLES, note="the caller itself")
+access.register("GET", "/users", {"admin"})
+access.register("POST", "/users", {"admin"})
+access.register("GET", "/users/{user_id}", {"admin"}, obj="user")
+access.register("POST", "/users/{user_id}/tokens", {"admin"}, obj="user")
+access.register("POST", "/users/{user_id}/disable", {"admin"}, obj="user")
+
+
+@router.get("/me", response_model=UserPublic, summary="The calling user")
+def me(user: AuthorizedUser):
+    return user
+
+
+@router.get("", response_model=PageOf[UserPublic], summary="List users")
+def list_users(user: AuthorizedUser, session: SessionDep, page: PageDep):
+    total = session.scalar(select(func.count()).select_from(User))
+    items = session.scalars(select(User).order_by(User.id).limit(page.limit).offset(page.offset)).all()
+    return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+
+
+@router.post("", response_model=UserWithToken, status_code=status.HTTP_201_CREATED, summary="Create a user with a token",
+             responses={**CONFLICT, 422: {"description": "Invalid input, or an unknown partner"}})
+def add_user(body: UserCreate, user: AuthorizedUser, session: SessionDep):
+    try:
+        new, token = create_user(session, body.name, body.role, body.partner_id)
+    except UserError as exc:
+        session.rollback()
+        code = 409 if "already exists" in str(exc) else 422
+        detail = str(exc) if code == 409 else [{"field": f"body.{exc.field}", "loc": ["body", exc.field],
+                                                "msg": str(exc).split(": ", 1)[1], "type": "value_error"}]
+        raise HTTPException(code, detail=detail) from None
+    commit_or_conflict(session, f"name: user {body.name!r} already exists")
+    return {"user": new, "token": token}
+
+
+def _user(session, user_id: int) -> User:
+    found = session.get(User, user_id)
+    if found is None:
+        raise access.not_found("user", user_id)
+    return found
+
+
+@router.get("/{user_id}", response_model=UserPublic, summary="One user", responses=NOT_FOUND)
+def get_user(user_id: UserId, user: AuthorizedUser, session: SessionDep):
+    return _user(session, user_id)
+
+
+@router.post("/{user_id}/tokens", response_model=UserWithToken, status_code=status.HTTP_201_CREATED,
+             summary="Issue a new token (earlier tokens stay valid)", responses=NOT_FOUND)
+def new_token(user_id: UserId, user: AuthorizedUser, session: SessionDep):
+    target = _user(session, user_id)
+    token = issue_token(session, target)
+    session.commit()
+    return {"user": target, "token": token}
+
+
+@router.post("/{user_id}/disable", response_model=UserPublic, summary="Disable a user and revoke its tokens",
+             responses=NOT_FOUND)
+def disable_user(user_id: UserId, user: AuthorizedUser, session: SessionDep):
+    target = _user(session, user_id)
+    target.disabled = True
+    revoke_tokens(session, target)
+    session.commit()
+    return target

@@ -1,0 +1,81 @@
+"""Bearer tokens: random, shown once, stored only as their SHA-256 hash."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.models import ROLES, ApiToken, Partner, User, utcnow
+
+TOKEN_PREFIX = "jp_"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@\-]{0,99}$")
+
+
+class UserError(ValueError):
+    """A user request that cannot be carried out; ``field`` names the culprit."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+def new_token() -> str:
+    """A fresh random token (256 bits)."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 (hex) of a token: what the database keeps."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(session: Session, user: User) -> str:
+    """Store a new token's hash for ``user`` and return the token (the only time it is seen)."""
+    token = new_token()
+    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token)))
+    session.flush()
+    return token
+
+
+def create_user(session: Session, name: str, role: str, partner_id: str | None = None) -> tuple[User, str]:
+    """Create a user with a first token; a partner user must name an existing partner."""
+    if not NAME_PATTERN.match(name or ""):
+        raise UserError("name", "letters, digits, _ . @ - (up to 100), starting with a letter or digit")
+    if role not in ROLES:
+        raise UserError("role", f"must be one of {', '.join(ROLES)}, got {role!r}")
+    if role == "partner" and not partner_id:
+        raise UserError("partner_id", "required for a partner user")
+    if role != "partner" and partner_id:
+        raise UserError("partner_id", "only partner users belong to a partner")
+    if partner_id and session.get(Partner, partner_id) is None:
+        raise UserError("partner_id", f"no partner {partner_id!r}")
+    if session.scalar(select(User).where(User.name == name)) is not None:
+        raise UserError("name", f"user {name!r} already exists")
+    user = User(name=name, role=role, partner_id=partner_id, disabled=False)
+    session.add(user)
+    session.flush()
+    return user, issue_token(session, user)
+
+
+def revoke_tokens(session: Session, user: User) -> int:
+    """Revoke every live token of ``user``; returns how many."""
+    now = utcnow()
+    live = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all()
+    for tok in live:
+        tok.revoked_at = now
+    return len(live)
+
+
+def authenticate(session: Session, token: str) -> User | None:
+    """The enabled user holding this live token, or None; records the token's last use."""
+    if not token:
+        return None
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None or row.user.disabled:
+        return None
+    row.last_used_at = utcnow()
+    return row.user

@@ -1,0 +1,37 @@
+"""Service settings, read from the environment (prefix ``JOINTPLAN_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; each can be set as ``JOINTPLAN_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="JOINTPLAN_", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{Path('jointplan.db').resolve()}",
+        description="SQLAlchemy URL; a SQLite file by default, e.g. postgresql+psycopg://user@host/db in production",
+    )
+    dask_scheduler: str | None = Field(
+        default=None, description="address of a Dask scheduler; when set, jobs run on the Dask cluster"
+    )
+    max_body_bytes: int = Field(default=20_000_000, gt=0, description="largest accepted request body, bytes (413 above)")
+    max_page_size: int = Field(default=200, gt=0, description="largest page a list route returns")
+    default_page_size: int = Field(default=50, gt=0, description="page size when none is asked for")
+    max_horizon_periods: int = Field(default=520, gt=0, description="largest scenario or forecast horizon, periods")
+    job_max_attempts: int = Field(default=3, gt=0, description="a job failing this many times is marked failed")
+    job_lease_seconds: float = Field(
+        default=30.0, gt=0, description="a running job whose worker has not renewed its lease for this long is re-queued"
+    )
+    solver_time_limit: float = Field(default=600.0, gt=0, description="default solver time limit per plan job, seconds")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

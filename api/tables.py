@@ -1,0 +1,221 @@
+"""Tables sent to the API (CSV or JSON bodies) and the shared data kept in the database, as the
+DataFrames the forecasting code works on.
+
+- :func:`read_body_table`: a CSV body (``text/csv``) or a JSON body ``{"rows": [{column: value}]}``
+  as a DataFrame; 422 naming the problem otherwise.
+- :func:`history_frame`: the shared sales history from the uploads (later uploads replace earlier
+  values for the same keys and date), in the long format of :mod:`forecasting.history`.
+- :func:`latest_sources`: each partner's latest submission (and the latest finished statistical
+  forecast run) as ``unique_id, ds, source, value``.
+- :func:`partner_items`: the series (``unique_id``) a partner has shared or forecast: its items.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from fastapi import HTTPException
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.models import DataUpload, ForecastRun, ForecastSubmission
+from forecasting.history import HistoryProblem
+from forecasting.submissions import STATISTICAL
+
+CSV_TYPES = ("text/csv", "application/csv")
+JSON_TYPE = "application/json"
+
+
+def field_errors(problems: list[HistoryProblem], prefix: str = "body") -> list[dict[str, Any]]:
+    """422 detail entries from the forecasting code's problems (column, message, rows)."""
+    out = []
+    for p in problems:
+        rows = f" (rows {', '.join(map(str, p.rows[:10]))}{' ...' if len(p.rows) > 10 else ''})" if p.rows else ""
+        out.append({"field": f"{prefix}.{p.column}", "loc": [prefix, str(p.column)], "msg": f"{p.message}{rows}",
+                    "type": "value_error"})
+    return out
+
+
+def unprocessable(field: str, msg: str) -> HTTPException:
+    parts = field.split(".")
+    return HTTPException(422, detail=[{"field": field, "loc": parts, "msg": msg, "type": "value_error"}])
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def read_body_table(content_type: str | None, body: bytes) -> tuple[pd.DataFrame, str, dict[str, Any]]:
+    """The table in a request body, its format (``csv``/``json``) and the JSON body's other fields."""
+    kind = media_type(content_type)
+    if kind in CSV_TYPES:
+        try:
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise unprocessable("body", f"CSV is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+        if "\x00" in text:
+            raise unprocessable("body", "CSV contains a NUL character")
+        try:
+            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+            raise unprocessable("body", f"not a readable CSV table: {str(exc).strip() or type(exc).__name__}") from None
+        return df, "csv", {}
+    if kind == JSON_TYPE or kind == "":
+        try:
+            data = json.loads(body or b"null")
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise unprocessable("body", f"not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise unprocessable("body", "expected an object with a 'rows' list")
+        rows = data.get("rows")
+        if not isinstance(rows, list) or not rows:
+            raise unprocessable("body.rows", "required: a non-empty list of objects (one per row)")
+        for i, row in enumerate(rows):
+            if not isinstance(row, dict) or not row:
+                raise unprocessable(f"body.rows.{i}", "must be an object of column: value")
+            for k, v in row.items():
+                if v is not None and not isinstance(v, (str, int, float)) or isinstance(v, bool):
+                    raise unprocessable(f"body.rows.{i}.{k}", "must be a string, a number or null")
+                if isinstance(v, str) and "\x00" in v or "\x00" in k:
+                    raise unprocessable(f"body.rows.{i}.{k}", "contains a NUL character")
+        df = pd.DataFrame.from_records(rows)
+        df = df.astype(object).where(df.notna(), None)
+        return df, "json", {k: v for k, v in data.items() if k != "rows"}
+    raise HTTPException(415, detail=f"Content-Type {kind!r} not supported: send text/csv or application/json")
+
+
+def digest(obj: Any) -> str:
+    """SHA-256 of canonical JSON."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+def finite_or_422(df: pd.DataFrame, columns: list[str], prefix: str = "body") -> None:
+    for col in columns:
+        if col in df.columns:
+            values = pd.to_numeric(df[col], errors="coerce").astype(float)
+            bad = np.isinf(values.to_numpy())
+            if bad.any():
+                rows = (np.nonzero(bad)[0] + 1).tolist()[:10]
+                raise unprocessable(f"{prefix}.{col}", f"not a finite number (rows {', '.join(map(str, rows))})")
+
+
+# ----------------------------------------------------------------------------- reading the store
+
+
+def history_frame(session: Session, partner_ids: list[str] | None = None) -> pd.DataFrame:
+    """Shared sales history: key columns, ``date``, ``quantity``, from every upload (of
+    ``partner_ids``, or all) in upload order, later uploads replacing the same keys and date."""
+    q = select(DataUpload).order_by(DataUpload.id)
+    if partner_ids is not None:
+        q = q.where(DataUpload.partner_id.in_(partner_ids))
+    frames = [pd.DataFrame.from_records(u.rows) for u in session.scalars(q)]
+    if not frames:
+        return pd.DataFrame(columns=["date", "quantity"])
+    df = pd.concat(frames, ignore_index=True)
+    keys = [c for c in df.columns if c not in ("date", "quantity")]
+    return df.drop_duplicates([*keys, "date"], keep="last").reset_index(drop=True)
+
+
+def latest_submissions(session: Session) -> list[ForecastSubmission]:
+    """Each partner's latest submission."""
+    latest = select(ForecastSubmission.partner_id, func.max(ForecastSubmission.version).label("v")).group_by(
+        ForecastSubmission.partner_id).subquery()
+    q = select(ForecastSubmission).join(
+        latest, (ForecastSubmission.partner_id == latest.c.partner_id) & (ForecastSubmission.version == latest.c.v)
+    ).order_by(ForecastSubmission.partner_id)
+    return list(session.scalars(q))
+
+
+def latest_forecast_run(session: Session) -> ForecastRun | None:
+    """The latest finished statistical forecast run with forecasts, if any."""
+    return session.scalar(
+        select(ForecastRun).where(ForecastRun.status == "done", ForecastRun.forecasts.is_not(None))
+        .order_by(ForecastRun.id.desc()).limit(1)
+    )
+
+
+def statistical_table(run: ForecastRun) -> pd.DataFrame:
+    """A run's forecasts as ``unique_id, ds, p10, p50, p90``."""
+    df = pd.DataFrame.from_records(run.forecasts or [])
+    if df.empty:
+        return pd.DataFrame(columns=["unique_id", "ds", "p10", "p50", "p90"])
+    if "ds" not in df.columns and "date" in df.columns:
+        df = df.rename(columns={"date": "ds"})
+    df["ds"] = pd.to_datetime(df["ds"])
+    return df
+
+
+def latest_sources(session: Session) -> tuple[pd.DataFrame, dict[str, Any], ForecastRun | None]:
+    """Long ``unique_id, ds, source, value`` of the latest submissions and statistical run, the
+    inputs used (partner -> version) and the run."""
+    frames, used = [], {}
+    for sub in latest_submissions(session):
+        df = pd.DataFrame.from_records(sub.rows)
+        frames.append(df.assign(source=sub.partner_id)[["unique_id", "ds", "source", "value"]])
+        used[sub.partner_id] = sub.version
+    run = latest_forecast_run(session)
+    if run is not None:
+        stat = statistical_table(run)
+        if not stat.empty:
+            frames.append(stat.assign(source=STATISTICAL, value=stat["p50"])[["unique_id", "ds", "source", "value"]])
+    if not frames:
+        return pd.DataFrame(columns=["unique_id", "ds", "source", "value"]), used, run
+    out = pd.concat(frames, ignore_index=True)
+    out["ds"] = pd.to_datetime(out["ds"])
+    out["value"] = out["value"].astype(float)
+    return out, used, run
+
+
+def partner_items(session: Session, partner_id: str) -> set[str]:
+    """Series ids a partner has uploaded history or submitted forecasts for."""
+    items: set[str] = set()
+    for up in session.scalars(select(DataUpload).where(DataUpload.partner_id == partner_id)):
+        items |= {"/".join(str(r[k]) for k in up.keys) for r in up.rows}
+    for sub in session.scalars(select(ForecastSubmission).where(ForecastSubmission.partner_id == partner_id)):
+        items |= {str(r["unique_id"]) for r in sub.rows}
+    return items
+
+
+def all_versions(session: Session) -> pd.DataFrame:
+    """Every submission version and finished statistical run: ``unique_id, ds, source, version,
+    submitted_at, value`` (what :mod:`forecasting.fva` scores past forecasts on)."""
+    frames = []
+    for sub in session.scalars(select(ForecastSubmission).order_by(ForecastSubmission.id)):
+        df = pd.DataFrame.from_records(sub.rows)
+        frames.append(df.assign(source=sub.partner_id, version=sub.version, submitted_at=pd.Timestamp(sub.created_at))
+                      [["unique_id", "ds", "source", "version", "submitted_at", "value"]])
+    runs = session.scalars(select(ForecastRun).where(ForecastRun.status == "done", ForecastRun.forecasts.is_not(None))
+                           .order_by(ForecastRun.id)).all()
+    for i, run in enumerate(runs, start=1):
+        stat = statistical_table(run)
+        if not stat.empty:
+            frames.append(stat.assign(source=STATISTICAL, version=i, value=stat["p50"],
+                                      submitted_at=pd.Timestamp(run.finished_at or run.created_at))
+                          [["unique_id", "ds", "source", "version", "submitted_at", "value"]])
+    if not frames:
+        return pd.DataFrame(columns=["unique_id", "ds", "source", "version", "submitted_at", "value"])
+    out = pd.concat(frames, ignore_index=True)
+    out["ds"] = pd.to_datetime(out["ds"])
+    out["value"] = out["value"].astype(float)
+    return out
+
+
+def actuals_frame(session: Session, freq: str) -> pd.DataFrame | None:
+    """The shared history bucketed to ``freq`` as ``unique_id, ds, y`` (None when nothing was uploaded)."""
+    from forecasting.history import HistorySpec, prepare_history
+
+    hist = history_frame(session)
+    if hist.empty:
+        return None
+    keys = [c for c in hist.columns if c not in ("date", "quantity")]
+    # uploads from partners with different key columns: keep the rows with every key set
+    hist = hist.dropna(subset=keys)
+    if hist.empty:
+        return None
+    actuals, _ = prepare_history(hist, HistorySpec(keys=keys), freq=freq, gaps="zero")  # type: ignore[arg-type]
+    return actuals[["unique_id", "ds", "y"]]

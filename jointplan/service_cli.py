@@ -1,0 +1,199 @@
+"""The service commands: ``jointplan serve`` and ``jointplan users create|list|token|disable``,
+``jointplan partners create|list``. They use ``JOINTPLAN_DATABASE_URL`` (default: ./jointplan.db)
+and bring the database to the latest schema first."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+EXIT_BAD_INPUT = 2
+
+
+def _session(database_url: Optional[str]):
+    from api.db import make_engine, session_factory
+    from api.migrate import upgrade
+    from api.settings import Settings
+
+    engine = make_engine(database_url or Settings().database_url)  # read now, not a cached copy
+    upgrade(engine)
+    return engine, session_factory(engine)()
+
+
+def register(app: typer.Typer, console: Console, err: Console) -> None:
+    """Add ``serve``, ``users`` and ``partners`` to the ``jointplan`` app."""
+    users = typer.Typer(help="Users of the service and their bearer tokens (shown once; stored hashed).", no_args_is_help=True)
+    partners = typer.Typer(help="Partners known to the service.", no_args_is_help=True)
+    app.add_typer(users, name="users")
+    app.add_typer(partners, name="partners")
+    db_option = typer.Option(None, "--database-url", help="SQLAlchemy URL (default $JOINTPLAN_DATABASE_URL or ./jointplan.db)")
+
+    def fail(message: str) -> None:
+        err.print(f"[bold red]{escape(message)}[/]")
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+    @app.command()
+    def serve(
+        host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+        port: int = typer.Option(8000, min=1, max=65535, help="Port"),
+        database_url: Optional[str] = db_option,
+    ) -> None:
+        """Start the API service (migrates the database first). Docs at http://HOST:PORT/docs."""
+        import uvicorn
+
+        from api.app import create_app
+        from api.migrate import upgrade
+        from api.settings import Settings
+
+        settings = Settings()
+        if database_url:
+            settings = settings.model_copy(update={"database_url": database_url})
+        upgrade(settings.database_url)
+        console.print(f"jointplan service on http://{host}:{port} (database {escape(_safe(settings.database_url))})")
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+    @users.command("create")
+    def users_create(
+        name: str = typer.Argument(..., help="Login name"),
+        role: str = typer.Option(..., "--role", help="admin, planner, finance or partner"),
+        partner: Optional[str] = typer.Option(None, "--partner", help="The partner of a partner user"),
+        database_url: Optional[str] = db_option,
+    ) -> None:
+        """Create a user and print its first token (shown only this once)."""
+        from api.security import UserError, create_user
+
+        engine, session = _session(database_url)
+        try:
+            user, token = create_user(session, name, role, partner)
+            session.commit()
+        except UserError as exc:
+            fail(f"users create: {exc}")
+        finally:
+            session.close()
+            engine.dispose()
+        console.print(f"User {escape(user.name)} ({user.role}{', partner ' + escape(partner) if partner else ''}) created. Token:")
+        print(token)
+
+    @users.command("list")
+    def users_list(database_url: Optional[str] = db_option) -> None:
+        """List the users."""
+        from sqlalchemy import select
+
+        from api.models import ApiToken, User
+
+        engine, session = _session(database_url)
+        try:
+            t = Table(box=None, padding=(0, 1))
+            for col in ("id", "name", "role", "partner", "status", "live tokens", "last used"):
+                t.add_column(col)
+            for u in session.scalars(select(User).order_by(User.id)):
+                live = [k for k in u.tokens if k.revoked_at is None]
+                last = max((k.last_used_at for k in u.tokens if k.last_used_at), default=None)
+                t.add_row(str(u.id), escape(u.name), u.role, escape(u.partner_id or ""), "disabled" if u.disabled else "active",
+                          str(len(live)), f"{last:%Y-%m-%d %H:%M}" if last else "")
+            console.print(t)
+            _ = ApiToken
+        finally:
+            session.close()
+            engine.dispose()
+
+    @users.command("token")
+    def users_token(name: str = typer.Argument(..., help="Login name"), database_url: Optional[str] = db_option) -> None:
+        """Issue a new token for a user (printed once; earlier tokens stay valid)."""
+        from sqlalchemy import select
+
+        from api.models import User
+        from api.security import issue_token
+
+        engine, session = _session(database_url)
+        try:
+            user = session.scalar(select(User).where(User.name == name))
+            if user is None:
+                fail(f"users token: no user {name!r}")
+            if user.disabled:
+                fail(f"users token: user {name!r} is disabled")
+            token = issue_token(session, user)
+            session.commit()
+        finally:
+            session.close()
+            engine.dispose()
+        console.print(f"New token for {escape(name)}:")
+        print(token)
+
+    @users.command("disable")
+    def users_disable(name: str = typer.Argument(..., help="Login name"), database_url: Optional[str] = db_option) -> None:
+        """Disable a user and revoke its tokens."""
+        from sqlalchemy import select
+
+        from api.models import User
+        from api.security import revoke_tokens
+
+        engine, session = _session(database_url)
+        try:
+            user = session.scalar(select(User).where(User.name == name))
+            if user is None:
+                fail(f"users disable: no user {name!r}")
+            user.disabled = True
+            n = revoke_tokens(session, user)
+            session.commit()
+        finally:
+            session.close()
+            engine.dispose()
+        console.print(f"User {escape(name)} disabled; {n} token(s) revoked")
+
+    @partners.command("create")
+    def partners_create(
+        partner_id: str = typer.Argument(..., metavar="ID", help="Partner id (as in the scenarios)"),
+        name: Optional[str] = typer.Option(None, help="Company name (default: the id)"),
+        role: Optional[str] = typer.Option(None, help="manufacturer, wholesaler, transporter or retailer"),
+        database_url: Optional[str] = db_option,
+    ) -> None:
+        """Register a partner."""
+        from pydantic import ValidationError
+
+        from api.models import Partner
+        from api.routes.partners import PartnerCreate
+
+        try:
+            body = PartnerCreate(id=partner_id, name=name or partner_id, role=role)
+        except ValidationError as exc:
+            fail("partners create: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        engine, session = _session(database_url)
+        try:
+            if session.get(Partner, body.id) is not None:
+                fail(f"partners create: partner {body.id!r} already exists")
+            session.add(Partner(id=body.id, name=body.name, role=body.role))
+            session.commit()
+        finally:
+            session.close()
+            engine.dispose()
+        console.print(f"Partner {escape(body.id)} registered")
+
+    @partners.command("list")
+    def partners_list(database_url: Optional[str] = db_option) -> None:
+        """List the partners."""
+        from sqlalchemy import select
+
+        from api.models import Partner
+
+        engine, session = _session(database_url)
+        try:
+            for p in session.scalars(select(Partner).order_by(Partner.id)):
+                console.print(f"{escape(p.id)}  {escape(p.name)}  {p.role or ''}")
+        finally:
+            session.close()
+            engine.dispose()
+
+
+def _safe(url: str) -> str:
+    """A database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001
+        return "(unparseable url)"

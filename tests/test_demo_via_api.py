@@ -1,0 +1,112 @@
+"""`jointplan demo --via-api`: the main job through the service (a real `jointplan serve` and
+`jointplan worker` on loopback), checked from its output, its request transcript and the
+database it leaves behind; a failing step exits non-zero, and the children are always stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import psutil
+import pytest
+from sqlalchemy import func, select
+
+from api.db import make_engine, session_factory
+from api.models import ConsensusVersion, ExceptionRecord, FinanceReview, FundingResult, PlanRecord, Resolution
+
+ROOT = Path(__file__).resolve().parents[1]
+EXE = str(Path(sys.executable).with_name("jointplan"))
+
+
+def run_demo(out: Path, *extra: str, env: dict[str, str] | None = None, timeout: float = 600):
+    proc = subprocess.run([EXE, "demo", "--via-api", "--fast", "--out", str(out), *extra], capture_output=True,
+                          text=True, timeout=timeout, cwd=ROOT, env={**os.environ, **(env or {})})
+    return proc, " ".join(proc.stdout.split()), " ".join(proc.stderr.split())
+
+
+def child_pids(text: str) -> list[int]:
+    m = re.search(r"\(pid (\d+), log .*?worker pid (\d+)", text)
+    assert m, text[:2000]
+    return [int(m.group(1)), int(m.group(2))]
+
+
+def gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+@pytest.mark.slow
+def test_demo_via_api_walks_every_role_through_the_service(tmp_path):
+    proc, out, err = run_demo(tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # the service and the worker were started and are stopped again
+    assert all(gone(pid) for pid in child_pids(out))
+    assert "Demo through the API done" in out and "service and worker stopped" in out
+
+    # what each role saw
+    assert "shops' user lists the partners and sees: shops" in out
+    assert "wholesale lists uploads: 0 (only its own); shops' upload 1: 404" in out
+    assert re.search(r"forecast run 1 \(the planner's view\)", out, re.I)
+    assert "shops asks for the statistical run itself: 403" in out
+    assert "shops version 2: 48 series-periods" in out and "wholesale version 2: 48 series-periods" in out
+    assert re.search(r"resolution 1 of EX-[0-9a-f]{10}: accept the forecast of \w+", out)
+    assert "maker asks for the scenario: 403" in out
+    assert "version 2 stored (If-Match: version 1's ETag)" in out and "(a stale ETag): 412" in out
+    assert re.search(r"POST /plans -> 202 202 Accepted, Location: /plans/1", out)
+    assert re.search(r"plan 1: status optimal", out)
+    assert "the same version asked again: 200, plan 1" in out
+    assert re.search(r"review 1: approve by fin@treasury", out)
+    assert "the finance user tries to submit a plan: 403" in out
+    for partner in ("maker", "wholesale", "haul", "shops"):
+        assert re.search(rf"partner {partner} \(\S+\): GET /plans/1/funding/{partner} -> 200", out)
+        assert re.search(rf"partner {partner} \(\S+\): GET /plans/1/funding/\w+ -> 404", out)
+
+    # the transcript: every request, by whom, with its status
+    transcript = json.loads((tmp_path / "api_transcript.json").read_text())
+    by_role = Counter(t["role"] for t in transcript)
+    assert set(by_role) == {"admin", "planner", "finance", "partner"}
+    assert not [t for t in transcript if t["status"] >= 500]
+    funding_reads = [t for t in transcript if t["role"] == "partner" and re.fullmatch(r"/plans/1/funding/\w+", t["path"])]
+    assert len(funding_reads) == 8
+    for t in funding_reads:
+        own = t["path"].endswith("/" + t["partner"])
+        assert t["status"] == (200 if own else 404), t
+
+    # what the service stored (read from its database, not from the demo's output)
+    engine = make_engine(f"sqlite:///{tmp_path / 'jointplan.db'}")
+    try:
+        with session_factory(engine)() as s:
+            plan = s.get(PlanRecord, 1)
+            assert plan.status == "done" and plan.result["status"] == "optimal"
+            assert {f.partner for f in s.scalars(select(FundingResult).where(FundingResult.plan_id == 1))} == {
+                "maker", "wholesale", "haul", "shops"}
+            review = s.scalar(select(FinanceReview))
+            assert review.decision == "approve" and review.voided_at is None and "financing cost" in review.comment
+            found = s.scalar(select(func.count(ExceptionRecord.id)))
+            assert found > 0 and f"{found} exception(s) found" in out
+            assert s.scalar(select(func.count(Resolution.id))) == 1
+            cv = s.scalar(select(ConsensusVersion))
+            assert cv.inputs["submissions"] == {"shops": 2, "wholesale": 2} and cv.inputs["resolutions"] == [1]
+    finally:
+        engine.dispose()
+    saved = json.loads((tmp_path / "small_chain.api.plan.json").read_text())
+    assert saved["id"] == 1 and saved["scenario_name"] == "small-chain" and saved["version"] == 2
+
+
+def test_demo_via_api_stops_at_a_refused_request_and_stops_the_service(tmp_path):
+    """A service that refuses the history upload (body limit below the file's size): the demo
+    exits 1 naming the request and the reason, and leaves no service or worker running."""
+    proc, out, err = run_demo(tmp_path, env={"JOINTPLAN_MAX_BODY_BYTES": "2000"}, timeout=300)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "The demo through the API failed at step '1. Shared sales history" in err
+    assert "POST /uploads as partner shops (ana@cornershops) answered 413 (expected 201)" in err
+    assert "JOINTPLAN_MAX_BODY_BYTES" in err
+    assert all(gone(pid) for pid in child_pids(out))
+    assert "Demo through the API done" not in out
