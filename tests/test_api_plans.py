@@ -216,6 +216,23 @@ def job_row(engine, job_id: int) -> Job:
         return s.get(Job, job_id)
 
 
+def test_solver_time_limit_stops_a_long_solve(service):
+    """options.time_limit bounds the job's solve: a chain whose solve takes longer than one second
+    stops at the limit with the best plan found (feasible) or none (time_limit), not optimal."""
+    client, engine, tokens = service
+    sid = new_scenario(client, tokens, "big", big_chain(n_stores=60))
+    full = client.post("/plans", json={"scenario_id": sid, "options": {"time_limit": 1}}, headers=auth(tokens, "pl"))
+    assert full.status_code == 202, full.text
+    plan = full.json()
+    assert Worker(engine, lease_seconds=30).run_once() == plan["job"]["id"]
+    body = client.get(f"/plans/{plan['id']}", headers=auth(tokens, "pl")).json()
+    assert body["status"] == "done", body
+    result = body["result"]
+    assert result["status"] in ("time_limit", "feasible"), result["status"]
+    assert job_row(engine, plan["job"]["id"]).time_limit == 1.0
+    assert result["timings"]["highs"] < 5.0, result["timings"]
+
+
 def test_cancelling_a_running_solve_stops_it(service):
     client, engine, tokens = service
     sid = new_scenario(client, tokens, "big", big_chain(n_stores=60))
