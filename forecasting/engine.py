@@ -314,19 +314,21 @@ def _run_serial(units, options, hook) -> list[SeriesResult]:
     return results
 
 
-def _process_context():
+def _process_context(select: bool = True):
     """forkserver with the model libraries preloaded: workers start fast (no per-worker
-    import of Prophet and statsforecast) and are not forked from a process with threads."""
+    import of Prophet and statsforecast) and are not forked from a process with threads.
+    statsforecast (~3 s to import) is preloaded only for the model competition; without it,
+    a worker imports it only if a series needs it (short or intermittent ones)."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["forecasting.engine", "prophet", "statsforecast.models"])
+    ctx.set_forkserver_preload(["forecasting.engine", "prophet", *(["statsforecast.models"] if select else [])])
     return ctx
 
 
 def _run_processes(units, options, hook, workers: int) -> list[SeriesResult]:
     results = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context()) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context(options.select)) as pool:
         futures = [pool.submit(forecast_unit, unit, options) for unit in units]
         for i, fut in enumerate(as_completed(futures), 1):
             results.append(fut.result())

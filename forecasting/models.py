@@ -60,19 +60,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from statsforecast import StatsForecast
-from statsforecast.models import (
-    ADIDA,
-    IMAPA,
-    TSB,
-    AutoARIMA,
-    AutoETS,
-    CrostonSBA,
-    DynamicOptimizedTheta,
-    Naive,
-    SeasonalNaive,
-)
-
 from forecasting.statistical import (
     PANDAS_FREQ,
     SEASON,
@@ -148,6 +135,19 @@ def _tidy(ds: Iterable, p10: np.ndarray, p50: np.ndarray, p90: np.ndarray) -> pd
 
 
 def _stats_model(name: str, season: int, n_obs: int):
+    # statsforecast (with statsmodels) takes ~3 s to import: a worker that only fits Prophet never does
+    from statsforecast.models import (
+        ADIDA,
+        IMAPA,
+        TSB,
+        AutoARIMA,
+        AutoETS,
+        CrostonSBA,
+        DynamicOptimizedTheta,
+        Naive,
+        SeasonalNaive,
+    )
+
     if name == "seasonal_naive":
         return SeasonalNaive(season_length=season, alias=name) if n_obs >= season else Naive(alias=name)
     factories = {
@@ -171,6 +171,8 @@ def _sf_frame(history: pd.DataFrame) -> pd.DataFrame:
 
 
 def _sf_run(models: list, freq: str, call: Callable) -> pd.DataFrame:
+    from statsforecast import StatsForecast
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return call(StatsForecast(models=models, freq=PANDAS_FREQ[freq], n_jobs=1))
