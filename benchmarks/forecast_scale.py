@@ -9,8 +9,9 @@ Modes: the default run (model competition with a 3-window backtest and pooling) 
 ``--fast``, one method per series class (no selection). Each backend is timed cold (as one CLI
 run: the worker processes or the LocalCluster start inside the call) and, with ``--warm``
 (default with ``--fast``), warm: the workers already up, as a service's standing workers or a
-Dask cluster given by address are (the process pool's forkserver is already running; a
-LocalCluster started and warmed up before the clock, passed by address). For each run it prints
+Dask cluster given by address are (for Dask, a LocalCluster started and warmed up before the
+clock, passed by address; the process pool forks its workers from this process, which has the
+model libraries imported, so its warm run differs from the cold one only by noise). For each run it prints
 wall time, series/s, speed-up against the serial run of the same kind measured in the same
 process, and overhead =
 1 - (time inside model fit + predict) / (wall time x workers): the share of the workers' time

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -306,60 +307,79 @@ def _progress_hook(progress: bool | ProgressHook | None) -> Iterator[ProgressHoo
 # --- backends ------------------------------------------------------------------------------
 
 
-def _run_serial(units, options, hook) -> list[SeriesResult]:
+def _run_serial(units, options, progress) -> list[SeriesResult]:
     results = []
-    for i, unit in enumerate(units, 1):
-        results.append(forecast_unit(unit, options))
-        hook(i, len(units))
+    with _progress_hook(progress) as hook:
+        hook(0, len(units))
+        for i, unit in enumerate(units, 1):
+            results.append(forecast_unit(unit, options))
+            hook(i, len(units))
     return results
 
 
 def _process_context(select: bool = True):
-    """forkserver with the model libraries preloaded: workers start fast (no per-worker
-    import of Prophet and statsforecast) and are not forked from a process with threads.
-    statsforecast (~3 s to import) is preloaded only for the model competition; without it,
-    a worker imports it only if a series needs it (short or intermittent ones)."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    """Start method of the worker processes.
+
+    - ``fork`` when this process runs a single Python thread: the workers inherit the model
+      libraries already imported here and start in milliseconds. For the model competition
+      statsforecast (~3 s to import) is imported here first, once, rather than in each worker.
+    - ``forkserver`` otherwise (forking a process with other Python threads can copy a lock one
+      of them holds), with the libraries preloaded in the server; ``spawn`` where neither exists.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        if select:
+            import statsforecast.models  # noqa: F401 - inherited by the forked workers
+        return multiprocessing.get_context("fork")
+    if "forkserver" not in methods:
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["forecasting.engine", "prophet", *(["statsforecast.models"] if select else [])])
     return ctx
 
 
-def _run_processes(units, options, hook, workers: int) -> list[SeriesResult]:
+def _run_processes(units, options, progress, workers: int) -> tuple[list[SeriesResult], str]:
     results = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context(options.select)) as pool:
+    context = _process_context(options.select)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        # Submitted before the progress bar starts its refresh thread: with fork, the pool forks
+        # all its workers at the first submit, while this process still runs one thread.
         futures = [pool.submit(forecast_unit, unit, options) for unit in units]
-        for i, fut in enumerate(as_completed(futures), 1):
-            results.append(fut.result())
-            hook(i, len(units))
-    return results
+        with _progress_hook(progress) as hook:
+            hook(0, len(units))
+            for i, fut in enumerate(as_completed(futures), 1):
+                results.append(fut.result())
+                hook(i, len(units))
+    return results, context.get_start_method()
 
 
-def _run_dask(units, options, hook, workers: int, address: str | None) -> tuple[list[SeriesResult], int]:
+def _run_dask(units, options, progress, workers: int, address: str | None) -> tuple[list[SeriesResult], int]:
     from distributed import Client, LocalCluster
     from distributed import as_completed as dask_completed
 
-    cluster = None
-    if address:
-        client = Client(address)
-    else:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
-        )
-        client = Client(cluster)
-    try:
-        n_workers = max(1, sum(w["nthreads"] for w in client.scheduler_info()["workers"].values())) if address else workers
-        futures = [client.submit(forecast_unit, unit, options, pure=False) for unit in units]
-        results = []
-        for i, fut in enumerate(dask_completed(futures), 1):
-            results.append(fut.result())
-            hook(i, len(units))
-        return results, n_workers
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    with _progress_hook(progress) as hook:
+        hook(0, len(units))
+        cluster = None
+        if address:
+            client = Client(address)
+        else:
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+            )
+            client = Client(cluster)
+        try:
+            info = client.scheduler_info()["workers"].values()
+            n_workers = max(1, sum(w["nthreads"] for w in info)) if address else workers
+            futures = [client.submit(forecast_unit, unit, options, pure=False) for unit in units]
+            results = []
+            for i, fut in enumerate(dask_completed(futures), 1):
+                results.append(fut.result())
+                hook(i, len(units))
+            return results, n_workers
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
 
 
 # --- panel ---------------------------------------------------------------------------------
@@ -415,15 +435,14 @@ def forecast_panel(
     n_workers = workers or os.cpu_count() or 1
     if backend == "auto":
         backend = "dask" if address else ("processes" if n_workers > 1 and len(units) > 1 else "serial")
-    with _progress_hook(progress) as hook:
-        hook(0, len(units))
-        if backend == "serial":
-            n_workers = 1
-            results = _run_serial(units, options, hook)
-        elif backend == "processes":
-            results = _run_processes(units, options, hook, n_workers)
-        else:
-            results, n_workers = _run_dask(units, options, hook, n_workers, address)
+    start_method = None
+    if backend == "serial":
+        n_workers = 1
+        results = _run_serial(units, options, progress)
+    elif backend == "processes":
+        results, start_method = _run_processes(units, options, progress, n_workers)
+    else:
+        results, n_workers = _run_dask(units, options, progress, n_workers, address)
     results.sort(key=lambda r: r.unique_id)
     out = _assemble(results, key_table, options)
     total = time.perf_counter() - started
@@ -436,6 +455,7 @@ def forecast_panel(
         "series_seconds": sum(r.wall_seconds for r in results),
         "workers": n_workers,
         "backend": backend,
+        "start_method": start_method,
         "overhead": 1.0 - model / (total * n_workers) if total > 0 else 0.0,
     }
     return out

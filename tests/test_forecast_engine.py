@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -153,14 +155,27 @@ def test_serial_processes_and_dask_give_identical_results(monkeypatch):
     history = _panel()
     kwargs = dict(select=True, n_windows=2, progress=False)
     serial = forecast_panel(history, 6, "M", backend="serial", **kwargs)
+    # workers forked from a single-threaded caller, and started by a forkserver when the caller
+    # runs other threads (a fork could copy a lock one of them holds)
+    monkeypatch.setattr("forecasting.engine.threading.active_count", lambda: 1)
     pooled = forecast_panel(history, 6, "M", backend="processes", workers=2, **kwargs)
+    monkeypatch.undo()
+    stop = threading.Event()
+    other_thread = threading.Thread(target=stop.wait)
+    other_thread.start()
+    try:
+        served = forecast_panel(history, 6, "M", backend="processes", workers=2, **kwargs)
+    finally:
+        stop.set()
+        other_thread.join()
+    assert pooled.timings["start_method"] == "fork" and served.timings["start_method"] == "forkserver"
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         on_address = forecast_panel(history, 6, "M", backend="dask", scheduler_address=cluster.scheduler_address, **kwargs)
         monkeypatch.setenv(SCHEDULER_ENV, cluster.scheduler_address)
         from_env = forecast_panel(history, 6, "M", **kwargs)  # backend auto + the environment variable
     assert pooled.timings["backend"] == "processes" and pooled.timings["workers"] == 2
     assert on_address.timings["backend"] == "dask" and from_env.timings["backend"] == "dask"
-    for other in (pooled, on_address, from_env):
+    for other in (pooled, served, on_address, from_env):
         pd.testing.assert_frame_equal(serial.forecasts, other.forecasts, check_exact=True)
         pd.testing.assert_frame_equal(serial.accuracy, other.accuracy, check_exact=True)
         pd.testing.assert_frame_equal(serial.wins, other.wins, check_exact=True)
