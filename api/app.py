@@ -16,6 +16,7 @@ from api.deps import reject_unknown_query
 from api.errors import COMMON_RESPONSES
 from api.routes import consensus, exceptions, partners, reviews, scenarios, submissions, uploads, users
 from api.routes import compare, forecast_runs, funding, jobs, plans  # helper J's routers
+from api.routes import health
 from api.settings import Settings, get_settings
 
 ROUTERS = [
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.session_factory = session_factory(app.state.engine)
     for router in ROUTERS:
         app.include_router(router, responses=COMMON_RESPONSES)
+    app.include_router(health.router)  # unauthenticated readiness, outside the API schema
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(*_allow_header_handler(app))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
