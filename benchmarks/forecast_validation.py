@@ -1,0 +1,153 @@
+"""Pooling rules compared on a validation split, without touching the competitions' test data.
+
+The accuracy benchmark (``forecast_accuracy.py``) scores jointplan on each competition's
+hold-out tail. Changing jointplan's rules because of those figures would tune on the test set.
+This script holds the test tail out entirely: each series' *training* part is split again, its
+last ``h`` months (the competition's horizon) becoming a validation tail, and every rule is
+scored there. A rule that wins here can then be run once on the test tail.
+
+Per series, on the training part minus the validation tail (what jointplan would see):
+
+1. classify the series and backtest the class's candidates on 3 rolling origins, exactly as
+   :func:`forecasting.engine.forecast_unit` does (ranking by mean MASE);
+2. fit every candidate base model once and forecast the validation tail (P50; combinations are
+   the mean of their members, as in the engine).
+
+Then each rule builds its P50 from the same forecasts:
+
+- ``poolK``: mean of the first K of the ranking, at most one Prophet configuration
+  (:func:`forecasting.engine.pool_members`); ``pool5`` is jointplan's default rule.
+- ``pool5+snaive``: pool5 with seasonal naive added when the ranking left it out.
+- ``pool5-invmase``: pool5 weighted by 1 / backtest MASE.
+- ``seasonal_naive``, ``theta``, ``ets``, ``arima``: single models, for reference.
+
+Measures: mean MASE, WAPE pooled over the panel and mean WAPE per series, as in the accuracy
+benchmark.
+
+Decision rule, written down before the first full run (2026-11-29): a rule replaces ``pool5`` as
+jointplan's default only if, on the validation tails, it has a lower pooled WAPE on Tourism and
+is no worse than ``pool5`` on any other measure of either panel; otherwise ``pool5`` stays. The
+test tails are then scored once with the rule chosen.
+
+Run: ``python benchmarks/forecast_validation.py [--panel m3-shipments|tourism-monthly|all]
+[--limit N] [--workers 2]``; prints the table and writes ``benchmarks/last_validation.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from forecast_accuracy import SEASON, load_panel  # noqa: E402
+
+from forecasting.backtest import backtest_series, mase, rank_models  # noqa: E402
+from forecasting.engine import pool_members  # noqa: E402
+from forecasting.models import COMBINATIONS, candidate_set, members_of, window_forecasts  # noqa: E402
+from forecasting.statistical import classify, quiet_model_logging  # noqa: E402
+
+OUT = Path(__file__).with_name("last_validation.json")
+SINGLES = ("seasonal_naive", "theta", "ets", "arima")
+POOL_SIZES = (1, 2, 3, 5, 7)
+
+
+def validate_series(s: dict) -> dict:
+    """Backtest ranking on the training part minus its tail, and every candidate's P50 over the tail."""
+    quiet_model_logging()
+    h = s["h"]
+    full = s["train"]
+    n_fit = len(full) - h
+    ds = pd.date_range("2000-01-01", periods=len(full), freq="MS")
+    history = pd.DataFrame({"ds": ds, "y": full})
+    fit_part = history.iloc[:n_fit]
+    kind = classify(fit_part["y"].to_numpy(), min_history=max(SEASON // 2, 10)).kind
+    candidates = candidate_set(kind)
+    bt = backtest_series(fit_part, h, "M", candidates)
+    ranking = rank_models(bt.metrics) if bt is not None else []
+    best_prophet = (bt.best_prophet if bt is not None else None) or "prophet"
+    scores = dict(zip(bt.metrics["model"], bt.metrics["mase"])) if bt is not None else {}
+    names = list(dict.fromkeys([*candidates, *SINGLES]))
+    base = list(dict.fromkeys(m for n in names for m in members_of(n, best_prophet)))
+    preds = {n: p[0] for n, p in window_forecasts(base, history, "M", [n_fit], h).items()}
+    for c in names:
+        if c in COMBINATIONS:
+            preds[c] = np.mean([preds[m] for m in members_of(c, best_prophet)], axis=0)
+    return {"id": s["id"], "kind": kind, "ranking": ranking, "scores": scores, "preds": preds,
+            "fit": full[:n_fit], "val": full[n_fit:]}
+
+
+def _mean_of(preds: dict, names: list[str], weights: list[float] | None = None) -> np.ndarray:
+    ok = [(n, w) for n, w in zip(names, weights or [1.0] * len(names)) if np.isfinite(preds[n]).all()]
+    if not ok:
+        return np.full_like(next(iter(preds.values())), np.nan)
+    w = np.array([w for _, w in ok])
+    return np.clip(np.average([preds[n] for n, _ in ok], axis=0, weights=w), 0, None)
+
+
+def rule_forecasts(r: dict) -> dict[str, np.ndarray]:
+    preds, ranking = r["preds"], r["ranking"]
+    out = {name: preds[name] for name in SINGLES}
+    fallback = preds["seasonal_naive"]
+    for k in POOL_SIZES:
+        members = pool_members(ranking, k)
+        out[f"pool{k}"] = _mean_of(preds, members) if members else fallback
+    five = pool_members(ranking, 5)
+    if five:
+        with_sn = five if "seasonal_naive" in five else [*five, "seasonal_naive"]
+        out["pool5+snaive"] = _mean_of(preds, with_sn)
+        weights = [1.0 / max(r["scores"].get(n, np.inf), 1e-9) for n in five]
+        out["pool5-invmase"] = _mean_of(preds, five, weights)
+    else:
+        out["pool5+snaive"] = out["pool5-invmase"] = fallback
+    return out
+
+
+def score_panel(results: list[dict]) -> pd.DataFrame:
+    rows = []
+    for r in results:
+        for rule, f in rule_forecasts(r).items():
+            err = np.abs(r["val"] - f)
+            rows.append({"series": r["id"], "rule": rule, "mase": mase(r["val"], f, r["fit"], SEASON),
+                         "abs_error": float(err.sum()), "actual": float(np.abs(r["val"]).sum()),
+                         "wape": float(err.sum() / max(np.abs(r["val"]).sum(), 1e-12))})
+    df = pd.DataFrame(rows)
+    table = df.groupby("rule").agg(mean_mase=("mase", "mean"), abs_error=("abs_error", "sum"),
+                                   actual=("actual", "sum"), mean_wape=("wape", "mean"))
+    table["pooled_wape"] = table["abs_error"] / table["actual"]
+    return table[["mean_mase", "pooled_wape", "mean_wape"]].sort_values("mean_mase")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--panel", default="all", choices=["m3-shipments", "tourism-monthly", "all"])
+    ap.add_argument("--limit", type=int, default=None, help="an even spread of N series per panel")
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    panels = ["m3-shipments", "tourism-monthly"] if args.panel == "all" else [args.panel]
+    report = {"when": time.strftime("%Y-%m-%d %H:%M"), "panels": {}}
+    for name in panels:
+        series = [s for s in load_panel(name, args.limit) if len(s["train"]) - s["h"] >= 8]
+        t0 = time.perf_counter()
+        with ProcessPoolExecutor(args.workers) as pool:
+            results = list(pool.map(validate_series, series, chunksize=2))
+        table = score_panel(results)
+        elapsed = time.perf_counter() - t0
+        print(f"\n== {name}: {len(series)} series, validation tail {series[0]['h']} months "
+              f"(test tail untouched), {elapsed:.0f} s ==")
+        print(table.round(4).to_string())
+        report["panels"][name] = {"series": len(series), "seconds": elapsed,
+                                  "rules": table.round(6).reset_index().to_dict(orient="records")}
+    OUT.write_text(json.dumps(report, indent=2))
+    print(f"\nwritten to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
