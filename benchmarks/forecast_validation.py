@@ -40,6 +40,7 @@ import json
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -55,15 +56,17 @@ from forecasting.models import COMBINATIONS, candidate_set, members_of, window_f
 from forecasting.statistical import classify, quiet_model_logging  # noqa: E402
 
 OUT = Path(__file__).with_name("last_validation.json")
+OUT_TEST = Path(__file__).with_name("last_validation_test.json")
 SINGLES = ("seasonal_naive", "theta", "ets", "arima")
 POOL_SIZES = (1, 2, 3, 5, 7)
 
 
-def validate_series(s: dict) -> dict:
-    """Backtest ranking on the training part minus its tail, and every candidate's P50 over the tail."""
+def validate_series(s: dict, split: str = "validation") -> dict:
+    """Backtest ranking on the training part minus its tail, and every candidate's P50 over the
+    tail. ``split="test"``: the whole training part is fitted and the tail is the test tail."""
     quiet_model_logging()
     h = s["h"]
-    full = s["train"]
+    full = s["train"] if split == "validation" else np.concatenate([s["train"], s["test"]])
     n_fit = len(full) - h
     ds = pd.date_range("2000-01-01", periods=len(full), freq="MS")
     history = pd.DataFrame({"ds": ds, "y": full})
@@ -130,23 +133,28 @@ def main() -> None:
     ap.add_argument("--panel", default="all", choices=["m3-shipments", "tourism-monthly", "all"])
     ap.add_argument("--limit", type=int, default=None, help="an even spread of N series per panel")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--split", default="validation", choices=["validation", "test"],
+                    help="test: score the rules on the test tail (only once a rule has been chosen)")
     args = ap.parse_args()
     panels = ["m3-shipments", "tourism-monthly"] if args.panel == "all" else [args.panel]
-    report = {"when": time.strftime("%Y-%m-%d %H:%M"), "panels": {}}
+    report = {"when": time.strftime("%Y-%m-%d %H:%M"), "split": args.split, "panels": {}}
     for name in panels:
-        series = [s for s in load_panel(name, args.limit) if len(s["train"]) - s["h"] >= 8]
+        series = load_panel(name, args.limit)
+        if args.split == "validation":
+            series = [s for s in series if len(s["train"]) - s["h"] >= 8]
         t0 = time.perf_counter()
         with ProcessPoolExecutor(args.workers) as pool:
-            results = list(pool.map(validate_series, series, chunksize=2))
+            results = list(pool.map(partial(validate_series, split=args.split), series, chunksize=2))
         table = score_panel(results)
         elapsed = time.perf_counter() - t0
-        print(f"\n== {name}: {len(series)} series, validation tail {series[0]['h']} months "
-              f"(test tail untouched), {elapsed:.0f} s ==")
+        tail = "validation tail (test tail untouched)" if args.split == "validation" else "test tail"
+        print(f"\n== {name}: {len(series)} series, {tail} of {series[0]['h']} months, {elapsed:.0f} s ==")
         print(table.round(4).to_string())
         report["panels"][name] = {"series": len(series), "seconds": elapsed,
                                   "rules": table.round(6).reset_index().to_dict(orient="records")}
-    OUT.write_text(json.dumps(report, indent=2))
-    print(f"\nwritten to {OUT}")
+    out = OUT if args.split == "validation" else OUT_TEST
+    out.write_text(json.dumps(report, indent=2))
+    print(f"\nwritten to {out}")
 
 
 if __name__ == "__main__":
