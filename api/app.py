@@ -16,7 +16,7 @@ from api.deps import reject_unknown_query
 from api.errors import COMMON_RESPONSES
 from api.routes import consensus, exceptions, partners, reviews, scenarios, submissions, uploads, users
 from api.routes import compare, forecast_runs, funding, jobs, plans  # helper J's routers
-from api.routes import health
+from api.routes import fva, health
 from api.settings import Settings, get_settings
 
 ROUTERS = [
@@ -27,6 +27,7 @@ ROUTERS = [
     exceptions.router,
     exceptions.scan_router,
     consensus.router,
+    fva.router,
     scenarios.router,
     reviews.router,
     forecast_runs.router,

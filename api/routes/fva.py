@@ -1,0 +1,111 @@
+"""Forecast value added: how much each partner's submissions improved on the statistical forecast
+on history (:func:`forecasting.fva.forecast_value_added`; maths in :mod:`forecasting.fva`).
+
+Past forecasts are every stored submission version and every finished forecast run; a forecast
+counts for a period only if it was made before the period began (the latest such version), so
+FVA builds up as partners submit ahead of time and actuals arrive. A partner user sees its own
+rows only; planners, finance and admins see every partner's.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import numpy as np
+import pandas as pd
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from api import access
+from api.deps import AuthorizedUser, SessionDep
+from api.routes.consensus import _clean
+from api.tables import actuals_frame, all_versions
+from forecasting.fva import forecast_value_added
+from forecasting.submissions import STATISTICAL
+
+router = APIRouter(prefix="/fva", tags=["forecast value added"])
+
+access.register("GET", "/fva", access.ALL_ROLES, partner_filtered=True,
+                note="a partner sees its own forecast value added only")
+
+
+class FVAMeasures(BaseModel):
+    """Errors of the statistical and the partner's forecasts on the same series-periods."""
+
+    partner: str = Field(description="Partner whose submissions are scored")
+    n: int = Field(description="Series-periods with an actual, a statistical and a partner forecast")
+    wape_statistical: float | None = Field(description="WAPE of the statistical forecast on those periods [fraction]")
+    wape_partner: float | None = Field(description="WAPE of the partner's forecast [fraction]")
+    fva_wape: float | None = Field(description="wape_statistical - wape_partner; positive: the partner improved on it")
+    mae_statistical: float = Field(description="Mean absolute error of the statistical forecast [units]")
+    mae_partner: float = Field(description="Mean absolute error of the partner's forecast [units]")
+    fva_mae: float = Field(description="mae_statistical - mae_partner [units]")
+
+
+class PartnerFVA(FVAMeasures):
+    """One partner's forecast value added, pooled over its series-periods."""
+
+    series: int = Field(description="Series with at least one scored period")
+    series_improved: int = Field(description="Series where the partner's total absolute error was lower")
+    share_improved: float = Field(description="series_improved / series [fraction]")
+
+
+class SeriesFVA(FVAMeasures):
+    """Forecast value added of one partner on one series."""
+
+    unique_id: str = Field(description="Series")
+    improved: bool = Field(description="The partner's total absolute error was below the statistical one's")
+
+
+class FVAReport(BaseModel):
+    """Forecast value added per partner and per series, with remarks (e.g. why a partner has none)."""
+
+    freq: str = Field(description="Bucket the shared history was aggregated to")
+    lag: int | None = Field(description="Forecast lag scored (None: the last forecast made before each period)")
+    by_partner: list[PartnerFVA] = Field(description="One row per partner with scored periods")
+    by_series: list[SeriesFVA] = Field(description="One row per partner and series")
+    notes: list[str] = Field(description="Remarks: periods left out, partners without overlap")
+
+
+def forecast_lag(submitted_at: pd.Series, ds: pd.Series, freq: str) -> pd.Series:
+    """Periods between a forecast's submission and its period: calendar months from the month of
+    submission (M), or days / 7 rounded up (W). Zero or less: made once the period had begun."""
+    sub = pd.to_datetime(submitted_at, utc=True).dt.tz_convert(None)
+    ds = pd.to_datetime(ds)
+    if freq == "M":
+        return (ds.dt.year - sub.dt.year) * 12 + (ds.dt.month - sub.dt.month)
+    return np.ceil((ds - sub) / pd.Timedelta(days=7)).astype(int)
+
+
+@router.get("", response_model=FVAReport, summary="Forecast value added of the partners' submissions")
+def get_fva(
+    user: AuthorizedUser,
+    session: SessionDep,
+    freq: Annotated[Literal["W", "M"], Query(description="Bucket of the shared history (W or M)")] = "M",
+    lag: Annotated[int | None, Query(ge=1, le=520, description=(
+        "Score only forecasts made this many periods ahead: months from the month of submission to the "
+        "forecast month (M), or whole weeks from submission to the period start, rounded up (W)"))] = None,
+):
+    report = {"freq": freq, "lag": lag, "by_partner": [], "by_series": [], "notes": []}
+    actuals = actuals_frame(session, freq)
+    past = all_versions(session)
+    if actuals is None:
+        report["notes"].append("no shared history yet: nothing to score forecasts against")
+        return report
+    if past.empty or not (past["source"] == STATISTICAL).any():
+        report["notes"].append("no finished statistical forecast run yet: nothing to compare with")
+        return report
+    scope = access.partner_scope(user)
+    if scope is not None:
+        past = past[past["source"].isin([STATISTICAL, scope])]  # its own submissions only
+    past = past.assign(lag=forecast_lag(past["submitted_at"], past["ds"], freq))
+    try:
+        result = forecast_value_added(actuals, past, lag=lag)
+    except ValueError as exc:  # e.g. no statistical forecast made before any period of the history
+        report["notes"].append(str(exc))
+        return report
+    report["by_partner"] = _clean(result.by_partner.to_dict(orient="records"))
+    report["by_series"] = _clean(result.by_series.to_dict(orient="records"))
+    report["notes"] = list(result.notes)
+    return report
