@@ -12,8 +12,8 @@ role that does it in practice, and what that role saw is printed:
    sees (only those involving it);
 5. the planner resolves one exception;
 6. the planner builds the consensus; each partner sees the consensus of its own items;
-7. the planner fills small_chain with the consensus (client side: the service has no
-   consensus-to-scenario route) and stores it as a new scenario version (ETag / If-Match);
+7. the planner fills small_chain with the consensus as a new scenario version
+   (``POST /scenarios/{id}/versions/from-consensus``, ETag / If-Match);
 8. the planner submits the plan (202 + Location), polls it to done and reads the KPIs;
 9. the finance user reads the funding per partner and approves it with a comment;
 10. each partner user reads its own funding and is refused another partner's.
@@ -201,7 +201,7 @@ class Services:
             if self.worker.poll() is not None:
                 raise DemoFailed(f"`jointplan worker` exited with code {self.worker.returncode}; its log ends:\n"
                                  + _tail(self.worker_log))
-            if "jobs run in" in _tail(self.worker_log, 50):
+            if "jobs run in" in " ".join(_tail(self.worker_log, 50).split()):  # the console may wrap the line
                 return
             time.sleep(0.3)
         raise DemoFailed("`jointplan worker` did not report ready; its log ends:\n" + _tail(self.worker_log))
@@ -564,13 +564,7 @@ class Walk:
 
     # 7 ------------------------------------------------------------------------------------------
     def scenario_versions(self) -> None:
-        import pandas as pd
-
-        from forecasting.to_scenario import ForecastCoverageError, apply_forecast_to_scenario
-
         self.rule("7. Scenario: small_chain filled with the consensus, stored as a new version")
-        self.console.print("    (filled by the planner's client with forecasting.to_scenario: the service has no "
-                           "consensus-to-scenario route; the result is checked again by the service)")
         base_content = json.loads(json.dumps(yaml_content(), default=str))
         v1 = self.api.call(self.planner, "POST", "/scenarios", expect=(201,),
                            json={"name": "small-chain", "content": base_content, "comment": "bundled small_chain"})
@@ -578,21 +572,14 @@ class Walk:
         sid = first["scenario_id"]
         self.console.print(f"    scenario {sid} version 1 (bundled demand), ETag {escape(v1.headers['ETag'][:24])}...")
         cv = self.facts["consensus"]
-        table = pd.DataFrame.from_records(cv["items"])
-        try:
-            filled, report = apply_forecast_to_scenario(self.scenario, table, safety_stock_service_level=SERVICE_LEVEL)
-        except (ForecastCoverageError, ValueError) as exc:
-            problems = getattr(exc, "problems", None) or [str(exc)]
-            raise DemoFailed("the consensus cannot fill small_chain: " + "; ".join(map(str, problems[:10]))) from None
-        for line in report.lines():
+        body = {"consensus_version": cv["version"], "service_level": SERVICE_LEVEL}
+        route = f"/scenarios/{sid}/versions/from-consensus"
+        v2 = self.api.call(self.planner, "POST", route, json=body, expect=(201,), headers={"If-Match": v1.headers["ETag"]})
+        for line in v2.json()["warnings"]:
             self.console.print(f"    {escape(line)}")
-        body = {"content": filled.model_dump(mode="json"),
-                "comment": f"demand from consensus v{cv['version']}, safety stock for {SERVICE_LEVEL:.0%} service"}
-        v2 = self.api.call(self.planner, "POST", f"/scenarios/{sid}/versions", json=body, expect=(201,),
-                           headers={"If-Match": v1.headers["ETag"]})
-        self.console.print(f"    version 2 stored (If-Match: version 1's ETag), ETag {escape(v2.headers['ETag'][:24])}...")
-        stale = self.api.call(self.planner, "POST", f"/scenarios/{sid}/versions", json=body, expect=(412,),
-                              headers={"If-Match": v1.headers["ETag"]})
+        self.console.print(f"    version 2 stored by POST {escape(route)} (If-Match: version 1's ETag): "
+                           f"{escape(v2.json()['comment'])}; ETag {escape(v2.headers['ETag'][:24])}...")
+        stale = self.api.call(self.planner, "POST", route, json=body, expect=(412,), headers={"If-Match": v1.headers["ETag"]})
         self.console.print(f"    a second edit from version 1 (a stale ETag): {stale.status_code} "
                            "- nobody silently overwrites version 2")
         changes = self.api.call(self.planner, "GET", f"/scenarios/{sid}/diff", params={"from": 1, "to": 2}).json()["changes"]

@@ -124,6 +124,7 @@ def build_world(url: str, plan_result: dict[str, Any] | None = None) -> World:
     sub_other = ok(client.post("/submissions", content=submission_csv("wholesale", "store-south"), headers=w.headers("wil", **csv)))
     ok(client.post("/consensus", json={"rule": "weighted"}, headers=w.headers("pl")))
     content = scenario_content()
+    content["time"]["start"] = "2026-01-01"  # the year the partners' first-round submissions cover
     scen = ok(client.post("/scenarios", json={"name": "base", "content": content}, headers=w.headers("pl")))
     content["partners"][0]["opening_cash"] = content["partners"][0].get("opening_cash", 0) + 10_000
     ok(client.post(f"/scenarios/{scen['scenario_id']}/versions", json={"content": content, "comment": "more cash"},

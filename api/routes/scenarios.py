@@ -5,7 +5,7 @@ planners cannot silently overwrite each other."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field
@@ -113,6 +113,7 @@ access.register("GET", "/scenarios", ROLES, note="partners never see scenarios: 
 access.register("GET", "/scenarios/{scenario_id}", ROLES, obj="scenario")
 access.register("GET", "/scenarios/{scenario_id}/versions", ROLES, obj="scenario")
 access.register("POST", "/scenarios/{scenario_id}/versions", {"admin", "planner"}, obj="scenario")
+access.register("POST", "/scenarios/{scenario_id}/versions/from-consensus", {"admin", "planner"}, obj="scenario")
 access.register("GET", "/scenarios/{scenario_id}/versions/{version}", ROLES, obj="scenario")
 access.register("GET", "/scenarios/{scenario_id}/diff", ROLES, obj="scenario")
 
@@ -221,26 +222,103 @@ def add_version(
     if_match: Annotated[str | None, Header(max_length=200, description="ETag of the version this edit starts from")] = None,
 ):
     current = get_version(session, scenario_id)
+    require_current(current, if_match)
+    return store_version(session, current, body.content, body.comment, user, settings, response)
+
+
+def require_current(current: ScenarioVersion, if_match: str | None) -> None:
+    """428 without If-Match, 412 when it is not the ETag of the scenario's current version."""
     if if_match is None:
         raise HTTPException(428, detail=f"If-Match: required; the current version's ETag is {etag(current)}")
     if if_match.strip() != etag(current):
         raise HTTPException(412, detail=f"If-Match: {if_match.strip()} is not the current version "
                                         f"(now {etag(current)}, version {current.version}); reload and reapply the edit")
-    content, fingerprint, warnings = check_content(body.content, settings.max_horizon_periods)
+
+
+def store_version(session, current: ScenarioVersion, content: dict[str, Any], comment: str, user: User, settings,
+                  response: Response) -> dict[str, Any]:
+    """Check ``content`` and store it as version current + 1 (compare-and-set on the scenario's
+    latest version, so of two concurrent edits from version n only one becomes n + 1)."""
+    scenario_id = current.scenario_id
+    content, fingerprint, warnings = check_content(content, settings.max_horizon_periods)
     new_no = current.version + 1
-    # compare-and-set: only one edit can move the scenario from version n to n+1
     moved = session.execute(update(Scenario).where(Scenario.id == scenario_id, Scenario.latest_version == current.version)
                             .values(latest_version=new_no)).rowcount
     if moved != 1:
         session.rollback()
         raise HTTPException(412, detail=f"If-Match: version {current.version} was edited meanwhile; reload and reapply")
     v = ScenarioVersion(scenario_id=scenario_id, version=new_no, content=content, fingerprint=fingerprint,
-                        author_id=user.id, comment=body.comment)
+                        author_id=user.id, comment=comment)
     session.add(v)
     commit_or_conflict(session, f"version {new_no} was created meanwhile; reload and reapply")
     response.headers["ETag"] = etag(v)
     response.headers["Location"] = f"/scenarios/{scenario_id}/versions/{new_no}"
     return version_public(v, session, content=True, warnings=warnings)
+
+
+class FromConsensus(BaseModel):
+    """Fill the current version's demand from a consensus version (and optionally set
+    safety-stock targets from its P10/P90) as a new version; send If-Match as for an edit."""
+
+    model_config = {"json_schema_extra": {"examples": [{"consensus_version": 1, "quantile": "p50",
+                                                        "comment": "demand from consensus v1"}]}}
+    consensus_version: int = Field(ge=1, le=2**31 - 1, description="Consensus version whose rows fill the demand")
+    quantile: Literal["p10", "p50", "p90"] = Field("p50", description="Consensus column that becomes demand")
+    service_level: float | None = Field(None, ge=0.5, lt=1.0, description=(
+        "Cycle service level for safety-stock targets from the forecast spread (stores and DCs); none: keep them"))
+    comment: Text = Field("", description="What this version is (default: names the consensus version)")
+
+
+@router.post("/{scenario_id}/versions/from-consensus", response_model=VersionDetail, status_code=201,
+             summary="New version with demand from a consensus version (If-Match: the current version's ETag)",
+             responses={**NOT_FOUND, **PRECONDITION})
+def add_version_from_consensus(
+    scenario_id: ScenarioId,
+    body: FromConsensus,
+    response: Response,
+    user: AuthorizedUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    if_match: Annotated[str | None, Header(max_length=200, description="ETag of the version this edit starts from")] = None,
+):
+    """Every demand (site, product) of the scenario must have a consensus row for each period:
+    a gap is 422 listing every missing series and period, never a silently kept old value. The
+    consensus series ids are split into the key columns of the shared history (e.g. product/site).
+    Maths of the safety stock: :mod:`forecasting.to_scenario`."""
+    import pandas as pd
+
+    from api.models import ConsensusVersion
+    from api.tables import history_frame
+    from forecasting.to_scenario import ForecastCoverageError, apply_forecast_to_scenario
+
+    current = get_version(session, scenario_id)
+    require_current(current, if_match)
+    cv = session.scalar(select(ConsensusVersion).where(ConsensusVersion.version == body.consensus_version))
+    if cv is None:
+        raise access.not_found("consensus version", body.consensus_version)
+    table = pd.DataFrame.from_records(cv.rows)
+    hist = history_frame(session)
+    keys = [c for c in hist.columns if c not in ("date", "quantity")] or ["product", "site"]
+    if set(keys) != {"product", "site"}:
+        raise HTTPException(422, detail=[{"field": "body.consensus_version", "loc": ["body", "consensus_version"],
+                                          "msg": f"the shared history's keys are {keys}; a scenario's demand needs "
+                                                 "product and site", "type": "value_error"}])
+    try:
+        filled, report = apply_forecast_to_scenario(
+            parse_scenario(current.content)[0], table, quantile=body.quantile,
+            safety_stock_service_level=body.service_level, keys=tuple(keys))
+    except (ForecastCoverageError, ScenarioError, ValueError) as exc:
+        if isinstance(exc, ScenarioError):
+            problems = [str(p) for p in exc.problems if p.severity == "error"] or [str(exc)]
+        else:
+            problems = [str(p) for p in getattr(exc, "problems", None) or [exc]]
+        raise HTTPException(422, detail=[{"field": "body.consensus_version", "loc": ["body", "consensus_version"],
+                                          "msg": p, "type": "value_error"} for p in problems[:50]]) from None
+    comment = body.comment or f"demand ({body.quantile}) from consensus v{cv.version}" + (
+        f", safety stock for {body.service_level:.0%} service" if body.service_level is not None else "")
+    out = store_version(session, current, filled.model_dump(mode="json"), comment, user, settings, response)
+    out["warnings"] = [*out.get("warnings", []), *report.lines()]
+    return out
 
 
 @router.get("/{scenario_id}/versions/{version}", response_model=VersionDetail, summary="One version",
