@@ -13,7 +13,7 @@ role that does it in practice, and what that role saw is printed:
 5. the planner resolves one exception;
 6. the planner builds the consensus; each partner sees the consensus of its own items;
 7. the planner fills small_chain with the consensus as a new scenario version
-   (``POST /scenarios/{id}/versions/from-consensus``, ETag / If-Match);
+   (``POST /scenarios/{id}/from-consensus``, ETag / If-Match);
 8. the planner submits the plan (202 + Location), polls it to done and reads the KPIs;
 9. the finance user reads the funding per partner and approves it with a comment;
 10. each partner user reads its own funding and is refused another partner's.
@@ -573,11 +573,11 @@ class Walk:
         self.console.print(f"    scenario {sid} version 1 (bundled demand), ETag {escape(v1.headers['ETag'][:24])}...")
         cv = self.facts["consensus"]
         body = {"consensus_version": cv["version"], "service_level": SERVICE_LEVEL}
-        route = f"/scenarios/{sid}/versions/from-consensus"
+        route = f"/scenarios/{sid}/from-consensus"
         v2 = self.api.call(self.planner, "POST", route, json=body, expect=(201,), headers={"If-Match": v1.headers["ETag"]})
         for line in v2.json()["warnings"]:
             self.console.print(f"    {escape(line)}")
-        self.console.print(f"    version 2 stored by POST {escape(route)} (If-Match: version 1's ETag): "
+        self.console.print(f"    version 2 stored (If-Match: version 1's ETag) by POST {escape(route)}: "
                            f"{escape(v2.json()['comment'])}; ETag {escape(v2.headers['ETag'][:24])}...")
         stale = self.api.call(self.planner, "POST", route, json=body, expect=(412,), headers={"If-Match": v1.headers["ETag"]})
         self.console.print(f"    a second edit from version 1 (a stale ETag): {stale.status_code} "

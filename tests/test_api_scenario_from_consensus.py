@@ -1,4 +1,4 @@
-"""POST /scenarios/{id}/versions/from-consensus: a consensus version fills the scenario's demand as
+"""POST /scenarios/{id}/from-consensus: a consensus version fills the scenario's demand as
 a new version (If-Match as for an edit); a consensus that does not cover every demand series and
 period is 422 naming the gaps. Values are checked against the consensus rows themselves."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-ROUTE = "/scenarios/{sid}/versions/from-consensus"
+ROUTE = "/scenarios/{sid}/from-consensus"
 
 
 def _current(world, sid: int) -> tuple[dict, str]:

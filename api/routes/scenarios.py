@@ -113,7 +113,7 @@ access.register("GET", "/scenarios", ROLES, note="partners never see scenarios: 
 access.register("GET", "/scenarios/{scenario_id}", ROLES, obj="scenario")
 access.register("GET", "/scenarios/{scenario_id}/versions", ROLES, obj="scenario")
 access.register("POST", "/scenarios/{scenario_id}/versions", {"admin", "planner"}, obj="scenario")
-access.register("POST", "/scenarios/{scenario_id}/versions/from-consensus", {"admin", "planner"}, obj="scenario")
+access.register("POST", "/scenarios/{scenario_id}/from-consensus", {"admin", "planner"}, obj="scenario")
 access.register("GET", "/scenarios/{scenario_id}/versions/{version}", ROLES, obj="scenario")
 access.register("GET", "/scenarios/{scenario_id}/diff", ROLES, obj="scenario")
 
@@ -269,7 +269,7 @@ class FromConsensus(BaseModel):
     comment: Text = Field("", description="What this version is (default: names the consensus version)")
 
 
-@router.post("/{scenario_id}/versions/from-consensus", response_model=VersionDetail, status_code=201,
+@router.post("/{scenario_id}/from-consensus", response_model=VersionDetail, status_code=201,
              summary="New version with demand from a consensus version (If-Match: the current version's ETag)",
              responses={**NOT_FOUND, **PRECONDITION})
 def add_version_from_consensus(
