@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -41,9 +42,29 @@ def field_errors(problems: list[HistoryProblem], prefix: str = "body") -> list[d
     return out
 
 
-def unprocessable(field: str, msg: str) -> HTTPException:
+def unprocessable(field: str, msg: str, *more: str) -> HTTPException:
+    """422 with one detail entry per message, all naming ``field``."""
     parts = field.split(".")
-    return HTTPException(422, detail=[{"field": field, "loc": parts, "msg": msg, "type": "value_error"}])
+    return HTTPException(422, detail=[{"field": field, "loc": parts, "msg": m, "type": "value_error"}
+                                      for m in (msg, *more)])
+
+
+def clean_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """DataFrame records as JSON values: dates as ISO days, non-finite floats as None, numpy
+    scalars as Python ones."""
+    out = []
+    for r in records:
+        row = {}
+        for k, v in r.items():
+            if isinstance(v, (pd.Timestamp, datetime)):
+                v = pd.Timestamp(v).date().isoformat()
+            elif isinstance(v, (float, np.floating)):
+                v = float(v) if np.isfinite(v) else None
+            elif isinstance(v, np.integer):
+                v = int(v)
+            row[k] = v
+        out.append(row)
+    return out
 
 
 def media_type(content_type: str | None) -> str:
@@ -105,6 +126,14 @@ def finite_or_422(df: pd.DataFrame, columns: list[str], prefix: str = "body") ->
 
 
 # ----------------------------------------------------------------------------- reading the store
+
+
+def history_keys(session: Session) -> list[str]:
+    """Key columns of the shared history (every upload's, in upload order), without reading its rows."""
+    keys: list[str] = []
+    for upload_keys in session.scalars(select(DataUpload.keys).order_by(DataUpload.id)):
+        keys += [k for k in upload_keys if k not in keys]
+    return keys
 
 
 def history_frame(session: Session, partner_ids: list[str] | None = None) -> pd.DataFrame:

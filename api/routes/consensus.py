@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import numpy as np
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, Field
@@ -19,7 +18,7 @@ from api.deps import AuthorizedUser, PageDep, SessionDep
 from api.errors import CONFLICT, NOT_FOUND
 from api.models import ConsensusVersion, Resolution, User
 from api.schemas import Out, PageOf
-from api.tables import actuals_frame, all_versions, latest_sources, partner_items, statistical_table
+from api.tables import actuals_frame, all_versions, clean_records, latest_sources, partner_items, statistical_table
 from forecasting.consensus import build_consensus
 from forecasting.fva import source_accuracy
 from forecasting.submissions import STATISTICAL
@@ -75,22 +74,6 @@ access.register("GET", "/consensus/{version}", access.ALL_ROLES, obj="consensus"
                 note="a partner sees the rows of its items only")
 
 
-def _clean(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for r in records:
-        row = {}
-        for k, v in r.items():
-            if isinstance(v, (pd.Timestamp, datetime)):
-                v = pd.Timestamp(v).date().isoformat()
-            elif isinstance(v, (float, np.floating)):
-                v = float(v) if np.isfinite(v) else None
-            elif isinstance(v, np.integer):
-                v = int(v)
-            row[k] = v
-        out.append(row)
-    return out
-
-
 def _accuracy(session, run, actuals) -> pd.DataFrame | None:
     frames = []
     if run is not None and run.accuracy:
@@ -138,8 +121,8 @@ def create_consensus(body: ConsensusRequest, user: AuthorizedUser, session: Sess
         result = build_consensus(sources, accuracy, domain_res, rule=body.rule, quantiles=quantiles)
     except ValueError as exc:
         raise HTTPException(409, detail=f"consensus cannot be built from the stored forecasts: {exc}") from None
-    rows = _clean(result.table.to_dict(orient="records"))
-    trace = _clean(result.trace.to_dict(orient="records"))
+    rows = clean_records(result.table.to_dict(orient="records"))
+    trace = clean_records(result.trace.to_dict(orient="records"))
     inputs = {"submissions": used, "resolutions": [r.id for r in resolutions], "history": actuals is not None}
     for attempt in range(10):
         version = 1 + (session.scalar(select(func.max(ConsensusVersion.version))) or 0)

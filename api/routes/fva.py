@@ -19,8 +19,7 @@ from pydantic import BaseModel, Field
 
 from api import access
 from api.deps import AuthorizedUser, SessionDep
-from api.routes.consensus import _clean
-from api.tables import actuals_frame, all_versions
+from api.tables import actuals_frame, all_versions, clean_records
 from forecasting.fva import forecast_value_added
 from forecasting.submissions import STATISTICAL
 
@@ -89,10 +88,10 @@ def get_fva(
 ):
     report = {"freq": freq, "lag": lag, "by_partner": [], "by_series": [], "notes": []}
     actuals = actuals_frame(session, freq)
-    past = all_versions(session)
     if actuals is None:
         report["notes"].append("no shared history yet: nothing to score forecasts against")
         return report
+    past = all_versions(session)
     if past.empty or not (past["source"] == STATISTICAL).any():
         report["notes"].append("no finished statistical forecast run yet: nothing to compare with")
         return report
@@ -105,7 +104,7 @@ def get_fva(
     except ValueError as exc:  # e.g. no statistical forecast made before any period of the history
         report["notes"].append(str(exc))
         return report
-    report["by_partner"] = _clean(result.by_partner.to_dict(orient="records"))
-    report["by_series"] = _clean(result.by_series.to_dict(orient="records"))
+    report["by_partner"] = clean_records(result.by_partner.to_dict(orient="records"))
+    report["by_series"] = clean_records(result.by_series.to_dict(orient="records"))
     report["notes"] = list(result.notes)
     return report

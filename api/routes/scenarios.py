@@ -23,6 +23,7 @@ router = APIRouter(prefix="/scenarios", tags=["scenarios"])
 
 ScenarioId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Scenario id")]
 VersionNo = Annotated[int, Path(ge=1, le=2**31 - 1, description="Version number")]
+IfMatch = Annotated[str | None, Header(max_length=200, description="ETag of the version this edit starts from")]
 ScenarioName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\- ]*$",
                                     description="Scenario name, unique")]
 
@@ -219,7 +220,7 @@ def add_version(
     user: AuthorizedUser,
     session: SessionDep,
     settings: SettingsDep,
-    if_match: Annotated[str | None, Header(max_length=200, description="ETag of the version this edit starts from")] = None,
+    if_match: IfMatch = None,
 ):
     current = get_version(session, scenario_id)
     require_current(current, if_match)
@@ -279,7 +280,7 @@ def add_version_from_consensus(
     user: AuthorizedUser,
     session: SessionDep,
     settings: SettingsDep,
-    if_match: Annotated[str | None, Header(max_length=200, description="ETag of the version this edit starts from")] = None,
+    if_match: IfMatch = None,
 ):
     """Every demand (site, product) of the scenario must have a consensus row for each period:
     a gap is 422 listing every missing series and period, never a silently kept old value. The
@@ -288,7 +289,7 @@ def add_version_from_consensus(
     import pandas as pd
 
     from api.models import ConsensusVersion
-    from api.tables import history_frame
+    from api.tables import history_keys, unprocessable
     from forecasting.to_scenario import ForecastCoverageError, apply_forecast_to_scenario
 
     current = get_version(session, scenario_id)
@@ -297,12 +298,10 @@ def add_version_from_consensus(
     if cv is None:
         raise access.not_found("consensus version", body.consensus_version)
     table = pd.DataFrame.from_records(cv.rows)
-    hist = history_frame(session)
-    keys = [c for c in hist.columns if c not in ("date", "quantity")] or ["product", "site"]
+    keys = history_keys(session) or ["product", "site"]
     if set(keys) != {"product", "site"}:
-        raise HTTPException(422, detail=[{"field": "body.consensus_version", "loc": ["body", "consensus_version"],
-                                          "msg": f"the shared history's keys are {keys}; a scenario's demand needs "
-                                                 "product and site", "type": "value_error"}])
+        raise unprocessable("body.consensus_version",
+                            f"the shared history's keys are {keys}; a scenario's demand needs product and site")
     try:
         filled, report = apply_forecast_to_scenario(
             parse_scenario(current.content)[0], table, quantile=body.quantile,
@@ -312,8 +311,7 @@ def add_version_from_consensus(
             problems = [str(p) for p in exc.problems if p.severity == "error"] or [str(exc)]
         else:
             problems = [str(p) for p in getattr(exc, "problems", None) or [exc]]
-        raise HTTPException(422, detail=[{"field": "body.consensus_version", "loc": ["body", "consensus_version"],
-                                          "msg": p, "type": "value_error"} for p in problems[:50]]) from None
+        raise unprocessable("body.consensus_version", *problems[:50]) from None
     comment = body.comment or f"demand ({body.quantile}) from consensus v{cv.version}" + (
         f", safety stock for {body.service_level:.0%} service" if body.service_level is not None else "")
     out = store_version(session, current, filled.model_dump(mode="json"), comment, user, settings, response)
