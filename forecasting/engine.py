@@ -20,9 +20,13 @@ Per series (:func:`forecast_unit`, the unit of parallel work):
    ``select=False``: :func:`forecasting.models.default_method` of the class, no backtest;
 3. the forecast has P10/P50/P90, never negative, and names its method.
 
-Parallel runs send one series per task; results are put back in ``unique_id`` order, and every
-model is deterministic (Prophet's simulation is seeded from the series), so serial, process-pool
-and Dask runs give the same tables.
+Parallel runs send the model competition one series per task (each takes seconds); the fast
+mode's series take a tenth of a second, too little to carry a task's scheduling cost (about 9 ms
+of the Dask client's and scheduler's CPU each on a LocalCluster, which shares the workers'
+cores), so they go in :func:`task_batches` of consecutive series, about ``BATCHES_PER_WORKER``
+per worker. Results are put back in ``unique_id`` order, and every model is deterministic
+(Prophet's simulation is seeded from the series), so serial, process-pool and Dask runs give the
+same tables.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ ACCURACY_COLUMNS = [
     "unique_id", "model", "mase", "wape", "bias", "n_windows", "test_horizon", "members", "selected", "pooled",
 ]
 DEFAULT_POOL = 5
+BATCHES_PER_WORKER = 8  # fast mode: tasks per worker (load balance vs per-task cost)
 
 
 class ForecastOptions(BaseModel):
@@ -307,6 +312,22 @@ def _progress_hook(progress: bool | ProgressHook | None) -> Iterator[ProgressHoo
 # --- backends ------------------------------------------------------------------------------
 
 
+def task_batches(units: list, workers: int, select: bool) -> list[list]:
+    """Units grouped into parallel tasks: one per task for the model competition; for the fast
+    mode ``min(len(units), workers * BATCHES_PER_WORKER)`` runs of consecutive units whose
+    sizes differ by at most one."""
+    if select or not units:
+        return [[u] for u in units]
+    n_tasks = min(len(units), workers * BATCHES_PER_WORKER)
+    bounds = np.linspace(0, len(units), n_tasks + 1).round().astype(int)
+    return [units[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def forecast_batch(units: list[SeriesUnit], options: ForecastOptions) -> list[SeriesResult]:
+    """:func:`forecast_unit` of each unit, in order (one parallel task)."""
+    return [forecast_unit(unit, options) for unit in units]
+
+
 def _run_serial(units, options, progress) -> list[SeriesResult]:
     results = []
     with _progress_hook(progress) as hook:
@@ -344,12 +365,12 @@ def _run_processes(units, options, progress, workers: int) -> tuple[list[SeriesR
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         # Submitted before the progress bar starts its refresh thread: with fork, the pool forks
         # all its workers at the first submit, while this process still runs one thread.
-        futures = [pool.submit(forecast_unit, unit, options) for unit in units]
+        futures = [pool.submit(forecast_batch, batch, options) for batch in task_batches(units, workers, options.select)]
         with _progress_hook(progress) as hook:
             hook(0, len(units))
-            for i, fut in enumerate(as_completed(futures), 1):
-                results.append(fut.result())
-                hook(i, len(units))
+            for fut in as_completed(futures):
+                results.extend(fut.result())
+                hook(len(results), len(units))
     return results, context.get_start_method()
 
 
@@ -370,11 +391,12 @@ def _run_dask(units, options, progress, workers: int, address: str | None) -> tu
         try:
             info = client.scheduler_info()["workers"].values()
             n_workers = max(1, sum(w["nthreads"] for w in info)) if address else workers
-            futures = [client.submit(forecast_unit, unit, options, pure=False) for unit in units]
+            batches = task_batches(units, n_workers, options.select)
+            futures = [client.submit(forecast_batch, batch, options, pure=False) for batch in batches]
             results = []
-            for i, fut in enumerate(dask_completed(futures), 1):
-                results.append(fut.result())
-                hook(i, len(units))
+            for fut in dask_completed(futures):
+                results.extend(fut.result())
+                hook(len(results), len(units))
             return results, n_workers
         finally:
             client.close()

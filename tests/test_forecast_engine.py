@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from forecasting.models import PROPHET_CONFIGS, forecast_models
-from forecasting.engine import SCHEDULER_ENV, forecast_panel
+from forecasting.engine import BATCHES_PER_WORKER, SCHEDULER_ENV, forecast_panel, task_batches
 
 
 def _panel(n_obs: int = 30) -> pd.DataFrame:
@@ -180,6 +180,29 @@ def test_serial_processes_and_dask_give_identical_results(monkeypatch):
         pd.testing.assert_frame_equal(serial.accuracy, other.accuracy, check_exact=True)
         pd.testing.assert_frame_equal(serial.wins, other.wins, check_exact=True)
         assert serial.summary == other.summary
+
+
+def test_fast_mode_batches_series_into_fewer_tasks():
+    units = list(range(300))
+    batches = task_batches(units, 2, select=False)
+    assert len(batches) == 2 * BATCHES_PER_WORKER
+    assert [u for b in batches for u in b] == units  # every unit once, in order
+    assert {len(b) for b in batches} <= {18, 19}
+    assert task_batches(units[:5], 2, select=False) == [[u] for u in units[:5]]
+    assert task_batches(units[:40], 2, select=True) == [[u] for u in units[:40]]
+    assert task_batches([], 2, select=False) == []
+
+
+def test_fast_mode_batches_give_the_serial_result(monkeypatch):
+    history = _panel()
+    serial = forecast_panel(history, 6, "M", select=False, backend="serial", progress=False)
+    monkeypatch.setattr("forecasting.engine.BATCHES_PER_WORKER", 1)  # 2 workers: 2 tasks of 3 series
+    for backend in ("processes", "dask"):
+        seen = []
+        batched = forecast_panel(history, 6, "M", select=False, backend=backend, workers=2,
+                                 progress=lambda done, total: seen.append((done, total)))
+        pd.testing.assert_frame_equal(serial.forecasts, batched.forecasts, check_exact=True)
+        assert seen == [(0, 6), (3, 6), (6, 6)]
 
 
 def test_dask_backend_starts_its_own_local_cluster():
