@@ -41,6 +41,12 @@ Decisions written down before their runs (2026-11-29, session 6):
   rule above, applied to ``pool5`` with 5 windows against ``pool5`` with 3 windows, and only if
   the default 300-series run of ``forecast_scale.py`` stays under 10 minutes.
 
+Outcomes: with the approximation, ``pool5`` was better on all three M3 measures and on Tourism's
+mean WAPE (equal), but Tourism's MASE was 0.14 % worse and its pooled WAPE 2.9 % worse
+(0.1794 against 0.1743; ``last_validation_arima_approx.json``), so the exact search stays, and
+the five-window run uses it too (``last_validation_w5.json``). Five windows took 1.21x the
+time of three on 15 of the 300 scale-benchmark series (serial, same process).
+
 Run: ``python benchmarks/forecast_validation.py [--panel m3-shipments|tourism-monthly|all]
 [--limit N] [--workers 2] [--windows 3]``; prints the table and writes
 ``benchmarks/last_validation.json`` (``last_validation_w5.json`` etc. for other window counts).
