@@ -56,6 +56,8 @@ ACCURACY_COLUMNS = [
     "unique_id", "model", "mase", "wape", "bias", "n_windows", "test_horizon", "members", "selected", "pooled",
 ]
 DEFAULT_POOL = 5
+Combine = Literal["mean", "median", "trimmed"]
+DEFAULT_COMBINE: Combine = "mean"
 BATCHES_PER_WORKER = 8  # fast mode: tasks per worker (load balance vs per-task cost)
 
 
@@ -74,6 +76,11 @@ class ForecastOptions(BaseModel):
     pool: int = Field(
         DEFAULT_POOL, ge=1, le=10,
         description="forecast with the mean of the best `pool` candidates on the backtest (1: the single best)",
+    )
+    combine: Combine = Field(
+        DEFAULT_COMBINE,
+        description="how the pool's forecasts are averaged, period by period and quantile by quantile: "
+        "mean; median; trimmed (mean without the highest and the lowest member, with 5 or more members)",
     )
 
 
@@ -154,9 +161,12 @@ def forecast_unit(unit: SeriesUnit, options: ForecastOptions) -> SeriesResult:
     context = dict(country=options.country, regressors=regressors, future=unit.future, prophet_config=prophet_config, clock=clock)
     forecast, method, pooled = None, None, []
     if len(ranking) > 1 and options.pool > 1:
-        forecast, pooled = _pooled_forecast(pool_members(ranking, options.pool), history, horizon, freq, context)
+        forecast, pooled = _pooled_forecast(
+            pool_members(ranking, options.pool), history, horizon, freq, context, options.combine
+        )
         if forecast is not None:
-            method = f"pool{len(pooled)}:" + "+".join(pooled)
+            label = "" if options.combine == "mean" else f"-{options.combine}"
+            method = f"pool{len(pooled)}{label}:" + "+".join(pooled)
     fallback = [default_method(kind, len(y), freq), BASELINE, "naive"]
     errors = []
     if forecast is None:
@@ -192,14 +202,28 @@ def pool_members(ranking: list[str], size: int) -> list[str]:
     return members
 
 
-def _pooled_forecast(names, history, horizon, freq, context) -> tuple[pd.DataFrame | None, list[str]]:
+def combine_forecasts(stack: np.ndarray, how: Combine) -> np.ndarray:
+    """Average member forecasts (rows of ``stack``) period by period: ``mean``; ``median``;
+    ``trimmed`` = mean of the members left after dropping each period's highest and lowest
+    (Jose & Winkler 2008, IJF 24(1)), the plain mean with fewer than five members."""
+    if how == "mean":
+        return stack.mean(axis=0)
+    if how == "median":
+        return np.median(stack, axis=0)
+    if how == "trimmed":
+        return (np.sort(stack, axis=0)[1:-1] if len(stack) >= 5 else stack).mean(axis=0)
+    raise ValueError(f"combine must be mean, median or trimmed, got {how!r}")
+
+
+def _pooled_forecast(names, history, horizon, freq, context, how: Combine = DEFAULT_COMBINE) -> tuple[pd.DataFrame | None, list[str]]:
     """Forecast pooling (Kourentzes, Barrow & Petropoulos 2019, IJPE 209): each quantile is the
-    mean of that quantile over the pool's candidates that fit; None when fewer than two fit."""
+    average (:func:`combine_forecasts`) of that quantile over the pool's candidates that fit;
+    None when fewer than two fit."""
     results = forecast_models(names, history, horizon, freq, **context)
     ok = [n for n in names if not isinstance(results[n], Exception)]
     if len(ok) < 2:
         return None, []
-    q = {c: np.mean([results[n][c].to_numpy() for n in ok], axis=0) for c in ("p10", "p50", "p90")}
+    q = {c: combine_forecasts(np.array([results[n][c].to_numpy() for n in ok]), how) for c in ("p10", "p50", "p90")}
     p50 = np.clip(q["p50"], 0, None)
     frame = pd.DataFrame({
         "ds": results[ok[0]]["ds"].to_numpy(),
@@ -415,6 +439,7 @@ def forecast_panel(
     select: bool = True,
     n_windows: int = DEFAULT_WINDOWS,
     pool: int = DEFAULT_POOL,
+    combine: Combine = DEFAULT_COMBINE,
     backend: Backend = "auto",
     workers: int | None = None,
     scheduler_address: str | None = None,
@@ -442,7 +467,7 @@ def forecast_panel(
     started = time.perf_counter()
     options = ForecastOptions(
         horizon=horizon, freq=freq, select=select, n_windows=n_windows, country=country,
-        regressors=tuple(regressors or ()), min_history=min_history, pool=pool,
+        regressors=tuple(regressors or ()), min_history=min_history, pool=pool, combine=combine,
     )
     if backend not in ("auto", "serial", "processes", "dask"):
         raise ValueError(f"backend must be auto, serial, processes or dask, got {backend!r}")

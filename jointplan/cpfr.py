@@ -106,6 +106,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         country: Optional[str] = typer.Option(None, help="Country code for Prophet's holiday effects (e.g. US, DE)"),
         windows: int = typer.Option(3, min=1, max=12, help="Rolling-origin backtest windows per series"),
         pool: int = typer.Option(5, min=1, max=10, help="Average the best POOL candidates on the backtest (1: the single best)"),
+        combine: str = typer.Option("mean", help="How the pool is averaged: mean, median or trimmed (without the highest and lowest)"),
         backend: str = typer.Option("auto", help="auto, serial, processes or dask"),
         workers: Optional[int] = typer.Option(None, min=1, help="Worker processes (default: CPU count)"),
         scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address (or $JOINTPLAN_DASK_SCHEDULER)"),
@@ -122,10 +123,13 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
             _fail(err, f"--freq: must be W or M, got {freq!r}")
         if backend not in ("auto", "serial", "processes", "dask"):
             _fail(err, f"--backend: must be auto, serial, processes or dask, got {backend!r}")
+        if combine not in ("mean", "median", "trimmed"):
+            _fail(err, f"--combine: must be mean, median or trimmed, got {combine!r}")
         history, _ = read_history(err, history_file, freq, keys, date_column, quantity_column, None, gaps, console=console)
         key_cols = history_keys(history)
         result = run_forecast(history, horizon, freq, select=not fast, n_windows=windows, backend=backend,
-                              workers=workers, scheduler=scheduler, country=country, keys=key_cols, pool=pool)
+                              workers=workers, scheduler=scheduler, country=country, keys=key_cols, pool=pool,
+                              combine=combine)
         frame = forecast_output(result.forecasts, key_cols)
         out.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(out, index=False)
@@ -249,11 +253,12 @@ def _validation_lines(exc: Exception) -> list[str]:
 
 
 def run_forecast(history, horizon, freq, *, select=True, n_windows=3, backend="auto", workers=None, scheduler=None,
-                 country=None, keys=None, progress=True, pool=5):
+                 country=None, keys=None, progress=True, pool=5, combine="mean"):
     from forecasting.engine import forecast_panel
 
     return forecast_panel(history, horizon, freq, select=select, n_windows=n_windows, backend=backend, workers=workers,
-                          scheduler_address=scheduler, progress=progress, country=country, keys=keys, pool=pool)
+                          scheduler_address=scheduler, progress=progress, country=country, keys=keys, pool=pool,
+                          combine=combine)
 
 
 def accuracy_output(accuracy: pd.DataFrame, history: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

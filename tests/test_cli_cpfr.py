@@ -72,6 +72,14 @@ def test_bad_history_exits_2_naming_rows(tmp_path):
     assert "Traceback" not in result.output
 
 
+def test_bad_combine_exits_2_naming_the_option(tmp_path):
+    result = runner.invoke(app, ["forecast", str(HISTORY), "--horizon", "3", "--combine", "mode",
+                                 "--out", str(tmp_path / "f.csv")])
+    assert result.exit_code == 2
+    assert "--combine" in result.output and "mean, median or trimmed" in result.output
+    assert not (tmp_path / "f.csv").exists()
+
+
 def test_bad_submission_exits_2(tmp_path, workspace):
     _, store, _ = workspace
     bad = tmp_path / "bad.csv"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from forecasting.models import PROPHET_CONFIGS, forecast_models
-from forecasting.engine import BATCHES_PER_WORKER, SCHEDULER_ENV, forecast_panel, task_batches
+from forecasting.engine import BATCHES_PER_WORKER, SCHEDULER_ENV, combine_forecasts, forecast_panel, task_batches
 
 
 def _panel(n_obs: int = 30) -> pd.DataFrame:
@@ -180,6 +180,35 @@ def test_serial_processes_and_dask_give_identical_results(monkeypatch):
         pd.testing.assert_frame_equal(serial.accuracy, other.accuracy, check_exact=True)
         pd.testing.assert_frame_equal(serial.wins, other.wins, check_exact=True)
         assert serial.summary == other.summary
+
+
+def test_robust_averages_of_a_pool():
+    # one member running away (100) moves the mean, not the median or the trimmed mean
+    stack = np.array([[1.0, 2.0], [5.0, 0.0], [3.0, 3.0], [100.0, 4.0], [2.0, 1.0]])
+    np.testing.assert_allclose(combine_forecasts(stack, "mean"), [22.2, 2.0])
+    np.testing.assert_allclose(combine_forecasts(stack, "median"), [3.0, 2.0])
+    np.testing.assert_allclose(combine_forecasts(stack, "trimmed"), [10 / 3, 2.0])  # mean of 2, 3, 5 and of 1, 2, 3
+    np.testing.assert_allclose(combine_forecasts(stack[:4], "trimmed"), stack[:4].mean(axis=0))  # < 5: plain mean
+    with pytest.raises(ValueError, match="combine"):
+        combine_forecasts(stack, "mode")
+
+
+def test_pool_can_be_averaged_by_a_trimmed_mean():
+    history = _panel()
+    out = forecast_panel(history, 6, "M", backend="serial", n_windows=2, combine="trimmed", progress=False)
+    series = out.series.set_index("unique_id")
+    uid = "north/A"
+    method = series.loc[uid, "method"]
+    assert method.startswith("pool5-trimmed:")
+    members = method.split(":")[1].split("+")
+    prophet = next((m for m in members if m in PROPHET_CONFIGS), "prophet")
+    one = history[history["unique_id"] == uid][["ds", "y"]].reset_index(drop=True)
+    fits = forecast_models(members, one, 6, "M", prophet_config=prophet)
+    p50 = np.sort(np.array([fits[m]["p50"].to_numpy() for m in members]), axis=0)[1:-1].mean(axis=0)
+    got = out.forecasts.loc[out.forecasts["unique_id"] == uid, "p50"].to_numpy()
+    np.testing.assert_allclose(got, np.clip(p50, 0, None), rtol=1e-12)
+    with pytest.raises(ValueError, match="combine"):
+        forecast_panel(history, 6, "M", backend="serial", combine="mode", progress=False)
 
 
 def test_fast_mode_batches_series_into_fewer_tasks():
