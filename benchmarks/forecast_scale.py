@@ -19,6 +19,11 @@ spent outside the models (process start, data transfer, assembling tables). For 
 the models are Prophet alone on regular series, so that figure is the overhead beyond Prophet's
 own fit and predict time.
 
+Backends: ``serial``, ``processes``, ``dask`` (jointplan's LocalCluster, with its worker settings
+``DASK_WORKER_CONFIG``: no stack profiler, slower event-loop tick and system monitor) and
+``dask-defaults`` (warm only: a standing LocalCluster with Dask's default worker settings, to
+measure what those settings cost).
+
 Run: ``python benchmarks/forecast_scale.py [--series 300] [--fast] [--backends serial,processes,dask]``;
 figures go to the terminal and ``benchmarks/last_scale.json`` (``last_scale_fast.json`` with ``--fast``).
 """
@@ -36,7 +41,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from forecasting.engine import forecast_panel  # noqa: E402
+from forecasting.engine import forecast_panel, local_cluster  # noqa: E402
 
 OUT = Path(__file__).with_name("last_scale.json")
 OUT_FAST = Path(__file__).with_name("last_scale_fast.json")
@@ -82,20 +87,26 @@ def main() -> None:
     print(f"{n} monthly series x {args.months} months, horizon {args.horizon}, mode {mode}, {os.cpu_count()} CPUs")
     rows, reference, forecasts = [], {}, {}
     for backend in args.backends.split(","):
-        runs = [("cold", None)] + ([("warm", None)] if warm else [])
+        if backend not in ("serial", "processes", "dask", "dask-defaults"):
+            ap.error(f"--backends: unknown backend {backend!r} (serial, processes, dask, dask-defaults)")
+        # dask-defaults: a standing cluster with Dask's own worker settings, for comparison
+        runs = ([] if backend == "dask-defaults" else ["cold"]) + (["warm"] if warm or backend == "dask-defaults" else [])
         cluster = None
-        for start, _ in runs:
+        for start in runs:
             address = None
-            if backend == "dask" and start == "warm":
+            if backend.startswith("dask") and start == "warm":
                 # a standing cluster, as with --scheduler: started and warmed up before the clock runs
-                from distributed import LocalCluster
+                if backend == "dask":
+                    cluster = local_cluster(args.workers)  # configured as jointplan's own (DASK_WORKER_CONFIG)
+                else:
+                    from distributed import LocalCluster
 
-                cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=40)
+                    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, silence_logs=40)
                 address = cluster.scheduler_address
                 run_once(history[history["unique_id"].isin(history["unique_id"].unique()[:2 * args.workers])],
-                         args, backend, address)
-            out, wall = run_once(history, args, backend, address)
+                         args, "dask", address)
+            out, wall = run_once(history, args, "dask" if backend == "dask-defaults" else backend, address)
             t = out.timings
             if backend == "serial":
                 reference[start] = wall

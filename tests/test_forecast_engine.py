@@ -234,6 +234,21 @@ def test_fast_mode_batches_give_the_serial_result(monkeypatch):
         assert seen == [(0, 6), (3, 6), (6, 6)]
 
 
+def test_local_cluster_workers_run_without_the_stack_profiler():
+    import dask
+    from distributed import Client
+
+    from forecasting.engine import DASK_WORKER_CONFIG, local_cluster
+
+    assert dask.config.get("distributed.worker.profile.enabled") is True  # Dask's default, left alone here
+    with local_cluster(2) as cluster, Client(cluster) as client:
+        seen = client.run(lambda: {key: dask.config.get(key) for key in DASK_WORKER_CONFIG})
+        profiles = client.run(lambda dask_worker: "profile" in dask_worker.periodic_callbacks)
+    assert len(seen) == 2 and all(config == DASK_WORKER_CONFIG for config in seen.values())
+    assert not any(profiles.values())  # no sampling callback registered on the workers
+    assert dask.config.get("distributed.worker.profile.enabled") is True
+
+
 def test_dask_backend_starts_its_own_local_cluster():
     history = _panel()
     serial = forecast_panel(history, 6, "M", backend="serial", n_windows=2, progress=False)
