@@ -35,7 +35,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from forecast_scale import tourism_panel  # noqa: E402
 
-from forecasting.engine import DASK_WORKER_CONFIG, ForecastOptions, _process_context, _split_panel, forecast_unit  # noqa: E402
+from forecasting.engine import (  # noqa: E402
+    DASK_WORKER_CONFIG,
+    ForecastOptions,
+    _process_context,
+    _split_panel,
+    forecast_unit,
+    local_cluster,
+)
 
 OUT = Path(__file__).with_name("last_dask_worker_cpu.json")
 SETTINGS = {
@@ -59,12 +66,9 @@ def run(name: str, units, options) -> dict:
             rows = list(pool.map(timed_unit, units, [options] * len(units)))
         wall = time.perf_counter() - started
     else:
-        import dask
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
-        with dask.config.set(SETTINGS[name]):
-            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40)
-        with cluster, Client(cluster) as client:
+        with local_cluster(2, SETTINGS[name]) as cluster, Client(cluster) as client:
             client.gather(client.map(timed_unit, units[:2], [options] * 2, pure=False))  # warm up
             started = time.perf_counter()
             rows = client.gather(client.map(timed_unit, units, [options] * len(units), pure=False))

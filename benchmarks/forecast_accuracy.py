@@ -134,6 +134,12 @@ def score(series: list[dict], forecasts: dict[str, dict[str, np.ndarray]]) -> pd
     return pd.DataFrame(rows)
 
 
+def _paired(scores: pd.DataFrame, ref: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """jointplan's and ``ref``'s per-series scores, indexed by series in the same order."""
+    jp = scores[scores["method"] == "jointplan"].set_index("series")
+    return jp, scores[scores["method"] == ref].set_index("series").loc[jp.index]
+
+
 def paired_bootstrap(scores: pd.DataFrame, ref: str, draws: int = BOOTSTRAP_DRAWS, seed: int = 0) -> dict:
     """How sure the panel's comparison of jointplan with ``ref`` is: the series are resampled
     with replacement ``draws`` times, each draw keeping both methods' errors on the same series
@@ -141,8 +147,7 @@ def paired_bootstrap(scores: pd.DataFrame, ref: str, draws: int = BOOTSTRAP_DRAW
     WAPE ratio (= sum |e_jointplan| / sum |e_ref|, the actuals cancel) and mean WAPE ratio.
     Returns each ratio's 2.5 % and 97.5 % percentiles and the share of draws in which jointplan
     is better (ratio < 1). Series where either method failed to fit are left out."""
-    jp = scores[scores["method"] == "jointplan"].set_index("series")
-    other = scores[scores["method"] == ref].set_index("series").loc[jp.index]
+    jp, other = _paired(scores, ref)
     ok = (jp["mase"].notna() & other["mase"].notna()).to_numpy()
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, int(ok.sum()), size=(draws, int(ok.sum())))
@@ -160,8 +165,7 @@ def largest_series_effect(scores: pd.DataFrame, ref: str) -> dict:
     """The series with the largest hold-out volume: its share of the panel's volume, and the
     pooled WAPE ratio jointplan / ``ref`` with and without it (a sensitivity figure only: the
     target is judged on the whole panel)."""
-    jp = scores[scores["method"] == "jointplan"].set_index("series")
-    other = scores[scores["method"] == ref].set_index("series").loc[jp.index]
+    jp, other = _paired(scores, ref)
     largest = jp["actual"].idxmax()
     rest = jp.index != largest
     return {

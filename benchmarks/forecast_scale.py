@@ -96,13 +96,8 @@ def main() -> None:
             address = None
             if backend.startswith("dask") and start == "warm":
                 # a standing cluster, as with --scheduler: started and warmed up before the clock runs
-                if backend == "dask":
-                    cluster = local_cluster(args.workers)  # configured as jointplan's own (DASK_WORKER_CONFIG)
-                else:
-                    from distributed import LocalCluster
-
-                    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=40)
+                # dask: configured as jointplan's own (DASK_WORKER_CONFIG); dask-defaults: Dask's settings
+                cluster = local_cluster(args.workers, None if backend == "dask" else {})
                 address = cluster.scheduler_address
                 run_once(history[history["unique_id"].isin(history["unique_id"].unique()[:2 * args.workers])],
                          args, "dask", address)

@@ -410,13 +410,14 @@ def _run_processes(units, options, progress, workers: int) -> tuple[list[SeriesR
     return results, context.get_start_method()
 
 
-def local_cluster(workers: int):
-    """A LocalCluster of ``workers`` single-threaded worker processes with
-    :data:`DASK_WORKER_CONFIG` (no dashboard, quiet logs); the caller closes it."""
+def local_cluster(workers: int, config: dict | None = None):
+    """A LocalCluster of ``workers`` single-threaded worker processes with the Dask settings
+    ``config`` (default :data:`DASK_WORKER_CONFIG`; ``{}`` keeps Dask's own), no dashboard and
+    quiet logs; the caller closes it."""
     import dask
     from distributed import LocalCluster
 
-    with dask.config.set(DASK_WORKER_CONFIG):  # the nannies hand this config to their workers
+    with dask.config.set(DASK_WORKER_CONFIG if config is None else config):  # the nannies pass it to their workers
         return LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
         )
