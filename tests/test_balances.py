@@ -19,6 +19,8 @@ second so the MIP path is in the default suite.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -85,22 +87,26 @@ SLOW_CASES = {
 }
 
 
-@pytest.fixture(
-    scope="module",
-    params=[*CASES, *(pytest.param(k, marks=pytest.mark.slow) for k in SLOW_CASES)],
-)
-def solved(request):
-    data = {**CASES, **SLOW_CASES}[request.param]()
+@functools.lru_cache(maxsize=None)
+def solved_case(name: str):
+    data = {**CASES, **SLOW_CASES}[name]()
     scenario, plan = solve(data)
     assert plan.status == "optimal"
     return data, scenario, plan
 
 
-def test_small_mip_is_a_mip_with_runs_and_whole_workers(solved):
-    data, _, plan = solved
-    if data["name"] != small_mip()["name"] or "setup" not in plan.tables["production"]:
-        pytest.skip("only for small_mip")
+@pytest.fixture(params=[*CASES, *(pytest.param(k, marks=pytest.mark.slow) for k in SLOW_CASES)])
+def solved(request):
+    return solved_case(request.param)
+
+
+def test_small_mip_is_a_mip_with_runs_and_whole_workers():
+    """The small_mip case goes down the MIP path: binary runs, some on and some off, integer
+    workforce, solved to a 1e-6 gap."""
+    _, _, plan = solved_case("small_mip")
     assert plan.tables["production"]["setup"].isin([0, 1]).all()
+    w = plan.tables["capacity"]["workforce"].to_numpy()
+    np.testing.assert_array_equal(w, np.round(w))
     assert 0 < plan.tables["production"]["setup"].sum() < len(plan.tables["production"])
     assert plan.mip_gap is not None and plan.mip_gap <= 1e-6
 
