@@ -12,9 +12,9 @@ reads the scenario wrongly fails here even when its plan is internally consisten
 
 Cases: the two bundled examples, the three textbook instances (regular capacity without a
 workforce, minimize_cost, setups), and ``small_mip`` — a small chain with setups, whole workers,
-workforce bounds, overtime and subcontracting limits, storage limits, lane product
-restrictions, opening backlog, trade terms and hard safety stock, solved as a MIP in about a
-second so the MIP path is in the default suite.
+workforce bounds, overtime and storage limits that bind, lane product restrictions, opening
+backlog, trade terms and hard safety stock, solved as a MIP in one to three seconds so the MIP
+path is in the default suite.
 """
 
 from __future__ import annotations
@@ -45,9 +45,12 @@ def small_mip() -> dict:
     plant, dc, north, south = data["sites"]
     prod = plant["production"]
     prod["setup_cost"] = {"p000": 400.0, "p001": 250.0}
-    prod["workforce"].update({"integer": True, "min_workers": 1, "ending_min": 3})
-    prod["overtime"]["max_total"] = 40.0
-    dc["storage_capacity"] = 400.0
+    # limits chosen to bind: 3 workers in period 0 (min = max), at least 1 later (binds in 1-4),
+    # 3 at the end; cheap overtime up to 20 hours in total and 8 per worker; the DC holds 80
+    prod["workforce"].update({"integer": True, "min_workers": [3, 1, 1, 1, 1, 1], "max_workers": [3, 2, 2, 2, 2, 4],
+                              "ending_min": 3})
+    prod["overtime"].update({"cost": 2.0, "max_total": 20.0})
+    dc["storage_capacity"] = 80.0
     dc["products"][0].update({"ending_inventory": 20.0})
     north["products"][0]["opening_backlog"] = 15.0
     data["lanes"][2]["products"] = ["p000"]  # dc00-store001 carries p000 only
@@ -101,12 +104,16 @@ def solved(request):
 
 
 def test_small_mip_is_a_mip_with_runs_and_whole_workers():
-    """The small_mip case goes down the MIP path: binary runs, some on and some off, integer
-    workforce, solved to a 1e-6 gap."""
+    """The small_mip case goes down the MIP path (binary runs, some on and some off, whole
+    workers) and its limits bind, so dropping one of them changes the plan and the limit
+    recheck above sees the violation."""
     _, _, plan = solved_case("small_mip")
     assert plan.tables["production"]["setup"].isin([0, 1]).all()
-    w = plan.tables["capacity"]["workforce"].to_numpy()
+    w = plan.tables["capacity"].sort_values("period")["workforce"].to_numpy()
     np.testing.assert_array_equal(w, np.round(w))
+    np.testing.assert_allclose(w[:5], [3, 1, 1, 1, 1])  # max, then min_workers bind
+    families = {b["family"] for b in plan.binding}
+    assert {"production_capacity", "overtime_limit", "storage_capacity", "workforce_ending"} <= families
     assert 0 < plan.tables["production"]["setup"].sum() < len(plan.tables["production"])
     assert plan.mip_gap is not None and plan.mip_gap <= 1e-6
 
