@@ -15,6 +15,19 @@ workforce, minimize_cost, setups), and ``small_mip`` — a small chain with setu
 workforce bounds, overtime and storage limits that bind, lane product restrictions, opening
 backlog, trade terms and hard safety stock, solved as a MIP in one to three seconds so the MIP
 path is in the default suite.
+
+Mutation check (2026-12-02: each error put into planning/data.py or planning/model.py, the
+default suite of this module, the hand-worked chain, the textbook and the infeasibility tests
+run, the error reverted). Before this module was rewritten, "every consumer price x 1.1" and
+"every lead time + 1" failed none of them; now each error below fails at least the tests named:
+- consumer price x 1.1: sales price, revenue/profit and cash rechecks (4 cases each);
+- lane lead time + 1: arrivals and inventory balance (3 cases with lanes);
+- payment lag + 1, collection lag + 1, transfer price x 1.1: the cash recheck;
+- material or holding cost sign flipped: cash, revenue/profit rechecks, profit = objective;
+- a constraint family dropped (production capacity, overtime, subcontracting, setup link, lane
+  capacity, storage capacity, safety stock, ending inventory, workforce bounds, workforce
+  ending minimum, backlog clearance, minimum cash): test_every_limit_of_the_scenario_holds on at
+  least one case (small_mip exists so that overtime, storage and workforce limits bind).
 """
 
 from __future__ import annotations

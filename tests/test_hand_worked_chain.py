@@ -38,18 +38,21 @@ Cash (settled = incurred + lag; the store's opening stock was already paid for):
     shop:  t0 0; t1 +1200 (40 x 30); t2 +1800 - 1200 = +600; t3 +3900 - 2600 = +1300
            closing 1000, 2200, 2800, 4100
 
-Deliberate errors this module catches (each applied to planning/data.py or planning/model.py
-in a scratch copy, the suite run, the change reverted; the failing tests are listed):
-- every consumer price x 1.1 (data.py ``price``): objective, revenue and shop cash differ
-  -> test_objective_and_kpis_by_hand, test_cash_by_hand;
-- every lane lead time + 1 (data.py ``lane_lead``): the plan changes entirely
-  -> test_plan_by_hand, test_objective_and_kpis_by_hand, test_cash_by_hand;
-- payment lag + 1 (data.py ``pay_lag``): maker's payments move a period -> test_cash_by_hand;
-- material cost sign flipped (data.py ``material`` stream sign +1): production in t = 3 pays
-  -> test_plan_by_hand, test_objective_and_kpis_by_hand;
-- production capacity ignored (model.py ``production_capacity`` not added): t = 0 makes
-  everything -> test_plan_by_hand, test_objective_and_kpis_by_hand;
-- the mutation check of the whole suite is written up in the report of issue 14, section 3.
+Deliberate errors this module catches, checked: each was applied to planning/data.py or
+planning/model.py in the working tree, the tests run, the change reverted (2026-12-02). Failing
+tests of this module:
+- every consumer price x 1.1 (data.py ``price``): test_objective_and_kpis_by_hand,
+  test_cash_by_hand;
+- every lane lead time + 1 (data.py ``lane_lead``): all five tests (the plan changes entirely);
+- payment lag + 1 (data.py ``pay_lag``): test_cash_by_hand;
+- collection lag + 1 (data.py ``settle``): test_cash_by_hand, test_objective_and_kpis_by_hand
+  (the maker's cash goes below 0 and the funding gap is priced), test_independent_rechecks_agree;
+- consumer revenue paid without its collection lag: test_cash_by_hand;
+- transfer price x 1.1: test_cash_by_hand, test_objective_and_kpis_by_hand (maker's revenue);
+- material cost sign flipped (``material`` stream +1): all five (production in t = 3 pays);
+- holding cost sign flipped: four of five (all but the binding check);
+- production capacity ignored (``production_capacity`` family not added): all five.
+tests/test_balances.py catches these on the bundled examples too, and the dropped limits.
 """
 
 from __future__ import annotations
