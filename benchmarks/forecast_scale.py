@@ -58,6 +58,17 @@ def tourism_panel(n_series: int, months: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def compare_forecasts(forecasts: dict[str, pd.DataFrame]) -> tuple[bool | None, str]:
+    """Whether every run's forecast table equals the first's, and a line saying so. With fewer than
+    two runs there is nothing to compare: ``None`` (recorded as ``null``), not ``True``."""
+    names = list(forecasts)
+    if len(names) < 2:
+        which = f" ({names[0]})" if names else ""
+        return None, f"only one backend ran{which}: nothing to compare"
+    same = all(forecasts[names[0]].equals(forecasts[b]) for b in names[1:])
+    return same, f"identical forecasts across {', '.join(names)}: {same}"
+
+
 def run_once(history, args, backend: str, address: str | None):
     workers = 1 if backend == "serial" else args.workers
     t0 = time.perf_counter()
@@ -120,9 +131,8 @@ def main() -> None:
                   f"statsforecast {t['statsforecast_seconds']:.0f}s)", flush=True)
         if cluster is not None:
             cluster.close()
-    names = list(forecasts)
-    same = all(forecasts[names[0]].equals(forecasts[b]) for b in names[1:])
-    print(f"identical forecasts across {', '.join(names)}: {same}")
+    same, line = compare_forecasts(forecasts)
+    print(line)
     args.out.write_text(json.dumps({
         "when": time.strftime("%Y-%m-%d %H:%M"), "series": n, "months": args.months, "horizon": args.horizon,
         "mode": "fast" if args.fast else "default", "cpus": os.cpu_count(), "runs": rows, "identical": same,

@@ -18,6 +18,7 @@ from scenarios.schema import scenario_json_schema
 from scenarios.validation import ScenarioError
 
 from planning.plan import Plan, plan_scenario
+from jointplan.cli_options import fraction, positive, service_level_range
 from jointplan.cpfr import register as register_cpfr
 from jointplan.finance_cli import demo_finance, plan_command_finance, print_plan_funding
 from jointplan.finance_cli import register as register_finance
@@ -147,14 +148,14 @@ def plan(
     scenario: str = typer.Argument(..., help="Scenario file (YAML or JSON) or a bundled example's name"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the plan as JSON here"),
     xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Write the plan's tables to an Excel workbook"),
-    time_limit: Optional[float] = typer.Option(None, help="Solver time limit in seconds"),
-    mip_gap: Optional[float] = typer.Option(None, help="Relative MIP gap"),
+    time_limit: Optional[float] = typer.Option(None, callback=positive, help="Solver time limit in seconds (> 0)"),
+    mip_gap: Optional[float] = typer.Option(None, callback=fraction, help="Relative MIP gap (0 to 1)"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the HiGHS log"),
     forecast: Optional[Path] = typer.Option(
         None, "--forecast", help="Fill demand from this forecast or consensus CSV (product, site, date, p10, p50, p90)"
     ),
     service_level: Optional[float] = typer.Option(
-        None, min=0.5, max=0.9999, help="With --forecast: set safety stock for this cycle service level"
+        None, callback=service_level_range, help="With --forecast: set safety stock for this cycle service level (0.5 to 0.9999)"
     ),
     finance: bool = typer.Option(
         False, "--finance", help="Plan operations and funding together with the scenario's finance instruments"

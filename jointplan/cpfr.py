@@ -20,6 +20,7 @@ from forecasting.exceptions import CollaborationRules, RulesError, find_exceptio
 from forecasting.fva import forecast_value_added, source_accuracy
 from forecasting.history import HistoryError, HistorySpec, prepare_history
 from forecasting.submissions import STATISTICAL, SubmissionError, SubmissionStore
+from jointplan.cli_options import finite, service_level_range
 
 EXIT_BAD_INPUT = 2
 STORE_ENV = "JOINTPLAN_STORE"
@@ -197,7 +198,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         unique_id: str = typer.Argument(..., help="Series resolved, e.g. widget/store-north"),
         author: str = typer.Option(..., help="Who resolves it"),
         accept: Optional[str] = typer.Option(None, help="Accept this source's values"),
-        adjust: Optional[float] = typer.Option(None, help="Enter this value"),
+        adjust: Optional[float] = typer.Option(None, callback=finite, help="Enter this value"),
         rule: Optional[str] = typer.Option(None, help="Apply this consensus rule (weighted, mean, median, max, min, statistical)"),
         reason: str = typer.Option("", help="Why (required with --adjust)"),
         period: Optional[list[str]] = typer.Option(None, "--period", help="Period start date; repeat for several (default: all)"),
@@ -233,7 +234,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         store: Optional[Path] = typer.Option(None, help=f"Store directory (default ${STORE_ENV} or ./{DEFAULT_STORE})"),
         scenario: Optional[str] = typer.Option(None, help="Fill this scenario's demand from the consensus"),
         scenario_out: Optional[Path] = typer.Option(None, help="Write the filled scenario (YAML) here"),
-        service_level: Optional[float] = typer.Option(None, min=0.5, max=0.9999, help="Also set safety stock for this cycle service level"),
+        service_level: Optional[float] = typer.Option(None, callback=service_level_range, help="Also set safety stock for this cycle service level (0.5 to 0.9999)"),
     ) -> None:
         """Build the consensus forecast and report forecast value added.
 

@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from finance.instruments import FinanceError, FinanceSpec, FundingObjective, load_finance_spec, parse_finance_spec
+from jointplan.cli_options import positive
 
 EXIT_INVALID = 2
 EXIT_NOT_FUNDED = 3
@@ -257,7 +258,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
             None, help="With a CSV: payments due per supplier CSV (partner, period, supplier, amount)"),
         periods_per_year: Optional[int] = typer.Option(None, min=1, max=366, help="With a CSV: 12 monthly, 52 weekly"),
         objective: Optional[str] = typer.Option(None, help="min_cost or max_ending_cash (default: the spec's)"),
-        time_limit: Optional[float] = typer.Option(None, help="Solver time limit in seconds"),
+        time_limit: Optional[float] = typer.Option(None, callback=positive, help="Solver time limit in seconds (> 0)"),
     ) -> None:
         """Size each partner's funding of a plan or a cash forecast at the lowest cost."""
         from finance.cashflows import _plan_dict, cashflows_from_plan, read_cashflows_csv
@@ -312,7 +313,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
             None, "--instruments", "-i", help="Finance spec YAML; defaults to the scenario's finance section"),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the comparison and what-if as JSON here"),
         whatif: bool = typer.Option(True, "--whatif/--no-whatif", help="Also run the reverse-factoring what-if"),
-        time_limit: Optional[float] = typer.Option(None, help="Solver time limit in seconds (per solve)"),
+        time_limit: Optional[float] = typer.Option(None, callback=positive, help="Solver time limit in seconds per solve (> 0)"),
     ) -> None:
         """Joint planning (operations and funding together) against sequential planning (plan,
         then fund), and the scenario with and without its buyers' reverse-factoring programmes."""

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from jointplan.cli_options import number
+
 
 def register(app: typer.Typer, console: Console, err: Console) -> None:
     """Add the ``worker`` command to the ``jointplan`` app."""
@@ -16,7 +18,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
     @app.command()
     def worker(
         once: bool = typer.Option(False, "--once", help="Run the queued jobs, then exit when the queue is empty"),
-        poll: float = typer.Option(1.0, "--poll", min=0.05, max=60.0, help="Seconds between looks at an empty queue"),
+        poll: float = typer.Option(1.0, "--poll", callback=number(ge=0.05, le=60.0), help="Seconds between looks at an empty queue (0.05 to 60)"),
         scheduler: Optional[str] = typer.Option(
             None, "--scheduler", envvar="JOINTPLAN_DASK_SCHEDULER",
             help="Dask scheduler address: run the jobs on that cluster (default: in a child process here)",
@@ -26,7 +28,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         ),
         kind: Optional[List[str]] = typer.Option(None, "--kind", help="Only jobs of this kind (plan, forecast); repeatable"),
         lease: Optional[float] = typer.Option(
-            None, "--lease", min=1.0, help="Lease seconds: a job not renewed this long is given to another worker"
+            None, "--lease", callback=number(ge=1.0), help="Lease seconds: a job not renewed this long is given to another worker"
         ),
         max_jobs: Optional[int] = typer.Option(None, "--max-jobs", min=1, help="Exit after this many jobs"),
     ) -> None:
