@@ -17,12 +17,14 @@ from api.errors import COMMON_RESPONSES
 from api.routes import consensus, exceptions, partners, reviews, scenarios, submissions, uploads, users
 from api.routes import compare, forecast_runs, funding, jobs, plans  # helper J's routers
 from api.routes import fva, health
+from api.routes import history
 from api.settings import Settings, get_settings
 
 ROUTERS = [
     partners.router,
     users.router,
     uploads.router,
+    history.router,
     submissions.router,
     exceptions.router,
     exceptions.scan_router,
