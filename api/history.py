@@ -63,20 +63,16 @@ class Limits:
 
 @dataclass
 class Table:
-    """A body's table: column names, rows (lists of str / number / None, one per column), format
-    and the JSON body's other fields."""
+    """A body's table (text or JSON values, None where empty; at most the upload limits), its
+    format and the JSON body's other fields."""
 
-    columns: list[str]
-    rows: list[list[Any]]
+    frame: pd.DataFrame
     format: str
     extra: dict[str, Any]
 
-    def column(self, name: str) -> list[Any]:
-        i = self.columns.index(name)
-        return [r[i] for r in self.rows]
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=self.columns, dtype=object)
+    @property
+    def columns(self) -> list[str]:
+        return [str(c) for c in self.frame.columns]
 
 
 def _too_many_rows(limits: Limits) -> HTTPException:
@@ -125,34 +121,30 @@ def _parse_csv(body: bytes, limits: Limits) -> Table:
         raise unprocessable("body", f"CSV is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     if "\x00" in text:
         raise unprocessable("body", "CSV contains a NUL character")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
+    try:  # the header alone first: its columns are checked before any row is read
+        reader = csv.reader(io.StringIO(text, newline=""))
         header = next(reader, None)
         while header is not None and not header:  # blank lines before the header
             header = next(reader, None)
-        if header is None:
-            raise unprocessable("body", "no header row: the body is empty")
-        _check_header(header, limits)
-        ncols = len(header)
-        max_rows = min(limits.rows, limits.cells // ncols)
-        rows: list[list[Any]] = []
-        append = rows.append
-        for line in reader:
-            if not line:
-                continue
-            if len(rows) >= max_rows:
-                raise _too_many_rows(limits) if max_rows == limits.rows else _too_many_cells(limits, ncols)
-            n = len(line)
-            if n != ncols:
-                if n > ncols:
-                    raise unprocessable("body", f"row {len(rows) + 1} has {n} fields; the header has {ncols}")
-                line = line + [""] * (ncols - n)
-            append([v if v != "" else None for v in line])
     except csv.Error as exc:
-        raise unprocessable("body", f"not a readable CSV table: {exc}") from None
-    if not rows:
+        raise unprocessable("body", f"not a readable CSV header: {exc}") from None
+    if header is None:
+        raise unprocessable("body", "no header row: the body is empty")
+    _check_header(header, limits)
+    ncols = len(header)
+    max_rows = min(limits.rows, limits.cells // ncols)
+    try:  # then at most max_rows + 1 rows, by pandas' C parser
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], nrows=max_rows + 1,
+                         skip_blank_lines=True, engine="c")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise unprocessable("body", f"not a readable CSV table: {str(exc).strip() or type(exc).__name__}") from None
+    if len(df) > max_rows:
+        raise _too_many_rows(limits) if max_rows == limits.rows else _too_many_cells(limits, ncols)
+    if list(df.columns) != header:  # pandas read another header than the csv module (e.g. odd quoting)
+        raise unprocessable("body", "the header row cannot be read unambiguously")
+    if df.empty:
         raise unprocessable("body", "no data rows: the table has a header only")
-    return Table(header, rows, "csv", {})
+    return Table(df, "csv", {})
 
 
 def _parse_json(body: bytes, limits: Limits) -> Table:
@@ -191,8 +183,8 @@ def _parse_json(body: bytes, limits: Limits) -> Table:
     if len(rows) * ncols > limits.cells:
         raise _too_many_cells(limits, ncols)
     columns = list(index)
-    out = [[row.get(c) for c in columns] for row in rows]
-    return Table(columns, out, "json", {k: v for k, v in data.items() if k != "rows"})
+    frame = pd.DataFrame([[row.get(c) for c in columns] for row in rows], columns=columns, dtype=object)
+    return Table(frame, "json", {k: v for k, v in data.items() if k != "rows"})
 
 
 # ----------------------------------------------------------------------------- checking an upload
@@ -200,15 +192,26 @@ def _parse_json(body: bytes, limits: Limits) -> Table:
 
 @dataclass
 class History:
-    """A checked upload: key columns, and per row the key values, date and quantity."""
+    """A checked upload: its key columns, and per row the key values (a frame of text, one column
+    per key), the date and the quantity."""
 
     keys: list[str]
-    key_values: list[tuple[str, ...]]
+    key_frame: pd.DataFrame
     dates: list[date]
-    quantities: list[float]
+    quantities: np.ndarray
+    _sids: list[str] | None = None
+    days: np.ndarray | None = None  # the dates as datetime64[D] (for hashing)
 
     def series_ids(self) -> list[str]:
-        return ["/".join(v) for v in self.key_values]
+        if self._sids is None:
+            first, *rest = [self.key_frame[k] for k in self.keys]
+            self._sids = (first.str.cat(rest, sep="/") if rest else first).tolist()
+        return self._sids
+
+    def key_values(self) -> dict[str, tuple[str, ...]]:
+        """Key values of each series of the upload."""
+        firsts = self.key_frame.assign(_sid=self.series_ids()).drop_duplicates("_sid")
+        return {row[0]: tuple(row[1:]) for row in firsts[["_sid", *self.keys]].itertuples(index=False, name=None)}
 
 
 def _rows_text(rows: np.ndarray) -> str:
@@ -219,6 +222,7 @@ def _rows_text(rows: np.ndarray) -> str:
 def check_history(table: Table, date_column: str, quantity_column: str) -> History:
     """Checks of :func:`forecasting.history.check_values` (dates, non-negative finite quantities,
     key values present, no duplicate keys and date), vectorised over the needed columns only."""
+    df = table.frame
     have = ", ".join(table.columns)
     missing = [c for c in (date_column, quantity_column) if c not in table.columns]
     if missing:
@@ -231,50 +235,48 @@ def check_history(table: Table, date_column: str, quantity_column: str) -> Histo
         raise HTTPException(422, detail=[problem(f"body.{k}", "a key column may not be called date or quantity")
                                           for k in bad])
     problems = []
-    rowno = np.arange(1, len(table.rows) + 1)
-    raw_dates = pd.Series(table.column(date_column), dtype=object)
-    dates = pd.to_datetime(raw_dates.map(lambda v: None if v is None else str(v)), errors="coerce")
+    rowno = np.arange(1, len(df) + 1)
+    raw = df[date_column]
+    text = raw.where(raw.notna(), None).astype(object).map(lambda v: v if v is None or isinstance(v, str) else str(v)) \
+        if table.format == "json" else raw
+    try:
+        dates = pd.to_datetime(text, errors="coerce")
+    except (ValueError, TypeError, OverflowError):  # e.g. mixed time zones
+        dates = pd.to_datetime(text, errors="coerce", utc=True)
     nat = dates.isna().to_numpy()
     if nat.any():
         problems.append(problem(f"body.{date_column}", "unparseable or missing date" + _rows_text(rowno[nat])))
-    qty = pd.to_numeric(pd.Series(table.column(quantity_column), dtype=object), errors="coerce").astype(float).to_numpy()
+    qty = pd.to_numeric(df[quantity_column], errors="coerce").astype(float).to_numpy()
     nan = np.isnan(qty)
     if nan.any():
         problems.append(problem(f"body.{quantity_column}", "not a number or missing" + _rows_text(rowno[nan])))
     inf = np.isinf(qty)
     if inf.any():
         problems.append(problem(f"body.{quantity_column}", "not a finite number" + _rows_text(rowno[inf])))
-    neg = qty < 0
+    with np.errstate(invalid="ignore"):
+        neg = qty < 0
     if neg.any():
         problems.append(problem(f"body.{quantity_column}", "negative quantity" + _rows_text(rowno[neg])))
-    idx = [table.columns.index(k) for k in keys]
-    key_values: list[tuple[str, ...]] = []
-    blank = np.zeros(len(table.rows), dtype=bool)
-    blank_cols: dict[str, list[int]] = {}
-    for n, row in enumerate(table.rows):
-        vals = tuple("" if row[i] is None else str(row[i]).strip() for i in idx)
-        if "" in vals:
-            blank[n] = True
-            for k, v in zip(keys, vals):
-                if v == "":
-                    blank_cols.setdefault(k, []).append(n + 1)
-        key_values.append(vals)
-    for k, rows in blank_cols.items():
-        problems.append(problem(f"body.{k}", "missing key value" + _rows_text(np.array(rows))))
-    day = dates.dt.date.tolist() if not nat.all() else [None] * len(dates)
+    key_frame = pd.DataFrame(index=df.index)
+    for k in keys:
+        col = df[k]
+        present = col.notna()
+        values = col.where(present, "").astype(str).str.strip()
+        blank = (values == "").to_numpy()
+        if blank.any():
+            problems.append(problem(f"body.{k}", "missing key value" + _rows_text(rowno[blank])))
+        key_frame[k] = values
+    hist = History(keys, key_frame.reset_index(drop=True), [], qty)
     if not problems:
-        seen: dict[tuple, int] = {}
-        dup = []
-        for n, (kv, d) in enumerate(zip(key_values, day)):
-            first = seen.setdefault((kv, d), n)
-            if first != n:
-                dup += [first + 1, n + 1]
-        if dup:
-            problems.append(problem(f"body.{date_column}", "duplicate rows for the same keys and date"
-                                    + _rows_text(np.array(sorted(set(dup))))))
+        dup = pd.DataFrame({"s": hist.series_ids(), "d": dates.to_numpy()}).duplicated(keep=False).to_numpy()
+        if dup.any():
+            problems.append(problem(f"body.{date_column}", "duplicate rows for the same keys and date" + _rows_text(rowno[dup])))
     if problems:
         raise HTTPException(422, detail=problems)
-    return History(keys, key_values, day, qty.tolist())
+    hist.dates = dates.dt.date.tolist()
+    naive = dates.dt.tz_convert(None) if dates.dt.tz is not None else dates
+    hist.days = naive.to_numpy().astype("datetime64[D]")
+    return hist
 
 
 # ----------------------------------------------------------------------------- rules and storing
@@ -297,8 +299,7 @@ def conform_keys(hist: History, fixed: list[str] | None) -> History:
         raise HTTPException(422, detail=[problem(f"body.{k}", f"not a key column of the shared history; {rule}")
                                          for k in extra] + [problem(f"body.{k}", f"key column missing; {rule}")
                                                             for k in missing])
-    order = [hist.keys.index(k) for k in fixed]
-    return History(fixed, [tuple(v[i] for i in order) for v in hist.key_values], hist.dates, hist.quantities)
+    return History(list(fixed), hist.key_frame[fixed], hist.dates, hist.quantities, days=hist.days)
 
 
 def _chunks(items: list, n: int = CHUNK) -> Iterable[list]:
@@ -345,27 +346,50 @@ def store_upload(session: Session, upload: DataUpload, hist: History, staff: boo
     now = utcnow()
     new = [sid for sid in unique if sid not in known]
     if new:
-        first = {}
-        for sid, kv in zip(sids, hist.key_values):
-            first.setdefault(sid, kv)
+        first = hist.key_values()
         for part in _chunks(new, INSERT_BATCH):
             session.execute(insert(HistorySeries), [
                 {"series_id": sid, "key_values": list(first[sid]), "owner_partner_id": partner,
                  "created_at": now, "updated_at": now} for sid in part])
         known.update(series_by_id(session, new))
     pk = {sid: v[0] for sid, v in known.items()}
+    upload_id = upload.id
+    insert_points(session, [(pk[sid], d, q, upload_id) for sid, d, q in zip(sids, hist.dates, hist.quantities.tolist())])
+
+
+def insert_points(session: Session, points: list[tuple[int, date, float, int]]) -> None:
+    """``(series_pk, date, quantity, upload_id)`` rows into history_points, in the session's
+    transaction: COPY on PostgreSQL (executemany there sends one statement per row), executemany
+    elsewhere."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            with cur.copy("COPY history_points (series_pk, date, quantity, upload_id) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(["int4", "date", "float8", "int4"])
+                for row in points:
+                    copy.write_row(row)
+        return
+    if conn.dialect.name == "sqlite":  # the DB-API executemany, dates as SQLAlchemy stores them on SQLite (ISO text)
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            cur.executemany("INSERT INTO history_points (series_pk, date, quantity, upload_id) VALUES (?, ?, ?, ?)",
+                            [(a, d.isoformat(), q, u) for a, d, q, u in points])
+        finally:
+            cur.close()
+        return
     table = HistoryPoint.__table__
-    points = [{"series_pk": pk[sid], "date": d, "quantity": q, "upload_id": upload.id}
-              for sid, d, q in zip(sids, hist.dates, hist.quantities)]
     for part in _chunks(points, INSERT_BATCH):
-        session.execute(table.insert(), part)
+        conn.execute(table.insert(), [{"series_pk": a, "date": d, "quantity": q, "upload_id": u} for a, d, q, u in part])
 
 
 def content_hash(hist: History) -> str:
-    h = hashlib.sha256()
-    for kv, d, q in zip(hist.key_values, hist.dates, hist.quantities):
-        h.update(json.dumps([*kv, d.isoformat(), q], separators=(",", ":")).encode())
-        h.update(b"\n")
+    """SHA-256 of the checked rows: the series ids (one a line), then the dates (days since
+    1970 as int64) and the quantities (float64)."""
+    h = hashlib.sha256("\n".join(hist.series_ids()).encode())
+    days = hist.days if hist.days is not None else np.array(hist.dates, dtype="datetime64[D]")
+    h.update(days.astype(np.int64).tobytes())
+    h.update(np.ascontiguousarray(hist.quantities, dtype=np.float64).tobytes())
     return h.hexdigest()
 
 

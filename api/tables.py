@@ -77,7 +77,7 @@ def read_body_table(content_type: str | None, body: bytes, settings: Any = None)
     from api.settings import get_settings
 
     table = parse_table(content_type, body, Limits.of(settings or get_settings()))
-    return table.frame(), table.format, table.extra
+    return table.frame, table.format, table.extra
 
 
 def digest(obj: Any) -> str:

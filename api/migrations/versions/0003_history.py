@@ -115,7 +115,7 @@ def _move_uploads() -> None:
     series_pk: dict[str, int] = {}
     next_pk = 1
     for upload_id in ids:  # one upload at a time: memory bounded by the largest upload
-        up = bind.execute(sa.select(uploads.c.partner_id, uploads.c.keys, uploads.c.rows)
+        up = bind.execute(sa.select(uploads.c.partner_id, uploads.c["keys"], uploads.c.rows)
                           .where(uploads.c.id == upload_id)).one()
         keys = [str(k) for k in (up.keys or [])]
         if key_columns is None and keys:
