@@ -25,7 +25,7 @@ failed each time (except where said):
 - test_wide_file_is_refused_on_its_header / test_row_and_cell_limits_are_413_naming_the_limit:
   no column limit, or the column limit checked after reading the rows; row and cell limits.
 - test_50k_row_upload_is_fast: the old iterrows()/JSON path (20.8 s here on a loaded machine);
-  its 8 s bound leaves room for a busy machine, so SQLAlchemy's executemany instead of the
+  its 15 s bound leaves room for a busy machine, so SQLAlchemy's executemany instead of the
   DB-API's on SQLite (about 2x slower) still passes it.
 - test_deep_json_and_huge_integers_are_422: RecursionError and the int-conversion ValueError
   left uncaught (500).
@@ -306,7 +306,7 @@ def test_50k_row_upload_is_fast(world):
     took = time.perf_counter() - started
     assert r.status_code == 201, r.text
     assert r.json()["row_count"] == 50_000
-    assert took < 8.0, f"50k-row upload took {took:.1f} s"  # about 1 s alone; headroom for a busy machine
+    assert took < 15.0, f"50k-row upload took {took:.1f} s"  # 1.7-2.5 s (SQLite), 4-8 s (PostgreSQL) on the shared 2-core machine at load 5-14
     assert value(world, "p7/store-south", days[3]) == 3.0
     started = time.perf_counter()
     with world.session() as s:
