@@ -311,7 +311,7 @@ def test_50k_row_upload_is_fast(world):
     started = time.perf_counter()
     with world.session() as s:
         assert len(history_frame(s)) == 50_000 + 240
-    assert time.perf_counter() - started < 5.0
+    assert time.perf_counter() - started < 15.0  # reading 50k points: 1.3-2.9 s at load 5-14
 
 
 # ----------------------------------------------------------------------------- 5. bad bodies
