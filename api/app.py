@@ -17,12 +17,14 @@ from api.errors import COMMON_RESPONSES
 from api.routes import consensus, exceptions, partners, reviews, scenarios, submissions, uploads, users
 from api.routes import compare, forecast_runs, funding, jobs, plans  # helper J's routers
 from api.routes import fva, health
+from api.routes import history
 from api.settings import Settings, get_settings
 
 ROUTERS = [
     partners.router,
     users.router,
     uploads.router,
+    history.router,
     submissions.router,
     exceptions.router,
     exceptions.scan_router,
@@ -45,7 +47,13 @@ and `jointplan users token`. Roles: admin (users), planner (scenarios, plans, co
 (plans, funding, reviews), partner (its own data, submissions, exceptions that involve it and the
 consensus of its items).
 
-**Limits**: request bodies up to `JOINTPLAN_MAX_BODY_BYTES` (default 20 MB; 413 above); list pages
+**Shared history**: every series has an owner (its first sharer, or as declared under `/history`);
+only the owner's rows count, and an upload holding another partner's series is refused whole (409).
+Corrections are new versions (`GET /history/lineage`); owners retract uploads (`POST /uploads/{id}/retract`).
+
+**Limits**: request bodies up to `JOINTPLAN_MAX_BODY_BYTES` (default 20 MB; 413 above); uploads up to
+`JOINTPLAN_MAX_UPLOAD_COLUMNS` columns (32; 422 above), `JOINTPLAN_MAX_UPLOAD_ROWS` rows (250,000) and
+`JOINTPLAN_MAX_UPLOAD_CELLS` cells (2,500,000; 413 above); list pages
 up to `JOINTPLAN_MAX_PAGE_SIZE` items (default 200; 422 above); horizons up to
 `JOINTPLAN_MAX_HORIZON_PERIODS` periods (422 above).
 

@@ -19,12 +19,13 @@ Conventions shared with the job runners:
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date as Day, datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -126,7 +127,11 @@ class DataUpload(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))  # of the request, to spot a reused key
     keys: Mapped[list[str]] = mapped_column(JSON)  # key columns of the rows
-    rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # keys..., date (ISO), quantity
+    # keys..., date (ISO), quantity: uploads before migration 0003 only; the points of every
+    # upload are in history_points (read from there, never re-parsed from this JSON)
+    rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    retracted_at: Mapped[datetime | None] = _ts(nullable=True)  # its owner withdrew it (kept in the lineage)
+    retracted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class ForecastSubmission(Base):
@@ -293,3 +298,57 @@ class FinanceReview(Base):
 
 
 Index("ix_finance_reviews_active", FinanceReview.plan_id, FinanceReview.voided_at)
+
+
+# ----------------------------------------------------------------------------- shared history
+
+
+class HistoryRules(Base):
+    """The collaboration's history rules (one row, id 1): the fixed key columns of the shared
+    history, declared by an admin/planner or taken from the first accepted upload."""
+
+    __tablename__ = "history_rules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_columns: Mapped[list[str]] = mapped_column(JSON)
+    declared_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: from the first upload
+    from_upload_id: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = _ts(default=utcnow)
+
+
+class HistorySeries(Base):
+    """A series of the shared history and its owner (the partner that first shared it, unless an
+    admin/planner declared another): only the owner's rows count."""
+
+    __tablename__ = "history_series"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series_id: Mapped[str] = mapped_column(String(600), unique=True)  # key values joined by '/'
+    key_values: Mapped[list[str]] = mapped_column(JSON)  # in the order of HistoryRules.key_columns
+    owner_partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    owner_declared_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: first sharer
+    created_at: Mapped[datetime] = _ts(default=utcnow)
+    updated_at: Mapped[datetime] = _ts(default=utcnow)
+
+
+class HistoryPoint(Base):
+    """One version of one (series, date) value, from one upload; never updated. The value read
+    is the latest (highest id) point of the series' owner from a non-retracted upload."""
+
+    __tablename__ = "history_points"
+    __table_args__ = (Index("ix_history_points_series_date", "series_pk", "date", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series_pk: Mapped[int] = mapped_column(ForeignKey("history_series.id"))
+    date: Mapped[Day] = mapped_column(Date)
+    quantity: Mapped[float] = mapped_column(Float)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("data_uploads.id"), index=True)
+
+
+class SeriesShare(Base):
+    """A series an admin/planner shared with a partner that does not own it (it sees it)."""
+
+    __tablename__ = "history_shares"
+    __table_args__ = (UniqueConstraint("series_pk", "partner_id", name="uq_history_share"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series_pk: Mapped[int] = mapped_column(ForeignKey("history_series.id"), index=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = _ts(default=utcnow)

@@ -22,6 +22,12 @@ class Settings(BaseSettings):
         default=None, description="address of a Dask scheduler; when set, jobs run on the Dask cluster"
     )
     max_body_bytes: int = Field(default=20_000_000, gt=0, description="largest accepted request body, bytes (413 above)")
+    max_upload_columns: int = Field(
+        default=32, gt=2, description="most columns in one uploaded history table (422 above, checked on the header)")
+    max_upload_rows: int = Field(
+        default=250_000, gt=0, description="most data rows in one history upload or submission (413 above)")
+    max_upload_cells: int = Field(
+        default=2_500_000, gt=0, description="most cells (rows x columns) in one history upload or submission (413 above)")
     max_page_size: int = Field(default=200, gt=0, description="largest page a list route returns")
     default_page_size: int = Field(default=50, gt=0, description="page size when none is asked for")
     max_horizon_periods: int = Field(default=520, gt=0, description="largest scenario or forecast horizon, periods")

@@ -3,17 +3,16 @@ DataFrames the forecasting code works on.
 
 - :func:`read_body_table`: a CSV body (``text/csv``) or a JSON body ``{"rows": [{column: value}]}``
   as a DataFrame; 422 naming the problem otherwise.
-- :func:`history_frame`: the shared sales history from the uploads (later uploads replace earlier
-  values for the same keys and date), in the long format of :mod:`forecasting.history`.
+- :func:`history_frame`: the shared sales history (per series and date the latest value of the
+  series' owner, :mod:`api.history`), in the long format of :mod:`forecasting.history`.
 - :func:`latest_sources`: each partner's latest submission (and the latest finished statistical
   forecast run) as ``unique_id, ds, source, value``.
-- :func:`partner_items`: the series (``unique_id``) a partner has shared or forecast: its items.
+- :func:`partner_items`: the series (``unique_id``) a partner sees: those it owns or that are shared with it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from datetime import datetime
 from typing import Any
@@ -24,12 +23,11 @@ from fastapi import HTTPException
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.models import DataUpload, ForecastRun, ForecastSubmission
+from api.models import ForecastRun, ForecastSubmission
 from forecasting.history import HistoryProblem
 from forecasting.submissions import STATISTICAL
 
-CSV_TYPES = ("text/csv", "application/csv")
-JSON_TYPE = "application/json"
+from api.history import CSV_TYPES, JSON_TYPE  # noqa: F401  (re-exported)
 
 
 def field_errors(problems: list[HistoryProblem], prefix: str = "body") -> list[dict[str, Any]]:
@@ -71,43 +69,15 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";")[0].strip().lower()
 
 
-def read_body_table(content_type: str | None, body: bytes) -> tuple[pd.DataFrame, str, dict[str, Any]]:
-    """The table in a request body, its format (``csv``/``json``) and the JSON body's other fields."""
-    kind = media_type(content_type)
-    if kind in CSV_TYPES:
-        try:
-            text = body.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise unprocessable("body", f"CSV is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
-        if "\x00" in text:
-            raise unprocessable("body", "CSV contains a NUL character")
-        try:
-            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-            raise unprocessable("body", f"not a readable CSV table: {str(exc).strip() or type(exc).__name__}") from None
-        return df, "csv", {}
-    if kind == JSON_TYPE or kind == "":
-        try:
-            data = json.loads(body or b"null")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise unprocessable("body", f"not valid JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise unprocessable("body", "expected an object with a 'rows' list")
-        rows = data.get("rows")
-        if not isinstance(rows, list) or not rows:
-            raise unprocessable("body.rows", "required: a non-empty list of objects (one per row)")
-        for i, row in enumerate(rows):
-            if not isinstance(row, dict) or not row:
-                raise unprocessable(f"body.rows.{i}", "must be an object of column: value")
-            for k, v in row.items():
-                if v is not None and not isinstance(v, (str, int, float)) or isinstance(v, bool):
-                    raise unprocessable(f"body.rows.{i}.{k}", "must be a string, a number or null")
-                if isinstance(v, str) and "\x00" in v or "\x00" in k:
-                    raise unprocessable(f"body.rows.{i}.{k}", "contains a NUL character")
-        df = pd.DataFrame.from_records(rows)
-        df = df.astype(object).where(df.notna(), None)
-        return df, "json", {k: v for k, v in data.items() if k != "rows"}
-    raise HTTPException(415, detail=f"Content-Type {kind!r} not supported: send text/csv or application/json")
+def read_body_table(content_type: str | None, body: bytes, settings: Any = None) -> tuple[pd.DataFrame, str, dict[str, Any]]:
+    """The table in a request body, its format (``csv``/``json``) and the JSON body's other fields.
+    Read by :func:`api.history.parse_table` with the upload limits of ``settings`` (default: the
+    service's): 422 naming the field for a bad body, 413 past the row or cell limit."""
+    from api.history import Limits, parse_table
+    from api.settings import get_settings
+
+    table = parse_table(content_type, body, Limits.of(settings or get_settings()))
+    return table.frame, table.format, table.extra
 
 
 def digest(obj: Any) -> str:
@@ -129,25 +99,19 @@ def finite_or_422(df: pd.DataFrame, columns: list[str], prefix: str = "body") ->
 
 
 def history_keys(session: Session) -> list[str]:
-    """Key columns of the shared history (every upload's, in upload order), without reading its rows."""
-    keys: list[str] = []
-    for upload_keys in session.scalars(select(DataUpload.keys).order_by(DataUpload.id)):
-        keys += [k for k in upload_keys if k not in keys]
-    return keys
+    """Key columns of the shared history (fixed by the collaboration's rules; [] before any)."""
+    from api.history import key_columns
+
+    return key_columns(session) or []
 
 
 def history_frame(session: Session, partner_ids: list[str] | None = None) -> pd.DataFrame:
-    """Shared sales history: key columns, ``date``, ``quantity``, from every upload (of
-    ``partner_ids``, or all) in upload order, later uploads replacing the same keys and date."""
-    q = select(DataUpload).order_by(DataUpload.id)
-    if partner_ids is not None:
-        q = q.where(DataUpload.partner_id.in_(partner_ids))
-    frames = [pd.DataFrame.from_records(u.rows) for u in session.scalars(q)]
-    if not frames:
-        return pd.DataFrame(columns=["date", "quantity"])
-    df = pd.concat(frames, ignore_index=True)
-    keys = [c for c in df.columns if c not in ("date", "quantity")]
-    return df.drop_duplicates([*keys, "date"], keep="last").reset_index(drop=True)
+    """Shared sales history: key columns, ``date``, ``quantity``; per series and date the latest
+    value of the series' owner from a non-retracted upload (:func:`api.history.history_frame`;
+    ``partner_ids``: only the series those partners own)."""
+    from api.history import history_frame as frame
+
+    return frame(session, partner_ids)
 
 
 def latest_submissions(session: Session) -> list[ForecastSubmission]:
@@ -201,13 +165,10 @@ def latest_sources(session: Session) -> tuple[pd.DataFrame, dict[str, Any], Fore
 
 
 def partner_items(session: Session, partner_id: str) -> set[str]:
-    """Series ids a partner has uploaded history or submitted forecasts for."""
-    items: set[str] = set()
-    for up in session.scalars(select(DataUpload).where(DataUpload.partner_id == partner_id)):
-        items |= {"/".join(str(r[k]) for k in up.keys) for r in up.rows}
-    for sub in session.scalars(select(ForecastSubmission).where(ForecastSubmission.partner_id == partner_id)):
-        items |= {str(r["unique_id"]) for r in sub.rows}
-    return items
+    """Series a partner sees: those it owns and those shared with it (:func:`api.history.partner_items`)."""
+    from api.history import partner_items as items
+
+    return items(session, partner_id)
 
 
 def all_versions(session: Session) -> pd.DataFrame:
@@ -242,9 +203,5 @@ def actuals_frame(session: Session, freq: str) -> pd.DataFrame | None:
     if hist.empty:
         return None
     keys = [c for c in hist.columns if c not in ("date", "quantity")]
-    # uploads from partners with different key columns: keep the rows with every key set
-    hist = hist.dropna(subset=keys)
-    if hist.empty:
-        return None
     actuals, _ = prepare_history(hist, HistorySpec(keys=keys), freq=freq, gaps="zero")  # type: ignore[arg-type]
     return actuals[["unique_id", "ds", "y"]]

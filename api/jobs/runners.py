@@ -347,9 +347,9 @@ def load_inputs(session: Session, job: Job, default_time_limit: float) -> dict[s
 
 
 def shared_history(session: Session, partner_ids: list[str] | None) -> tuple[list[dict[str, Any]], list[str], list[str]]:
-    """The shared sales history (:func:`api.tables.history_frame`: every upload, a later upload
-    replacing an earlier one's value for the same keys and date) as records, its key columns, and
-    notes on what was left out."""
+    """The shared sales history (:func:`api.tables.history_frame`: per series and date the latest
+    value of the series' owner from a non-retracted upload; ``partner_ids``: the series they own)
+    as records, its key columns (fixed by the collaboration), and notes on what was left out."""
     from api.tables import history_frame
 
     hist = history_frame(session, partner_ids)

@@ -95,7 +95,7 @@ def create_run(body: ForecastRunOptions, user: AuthorizedUser, session: SessionD
             if p not in known:
                 raise HTTPException(404, detail=[{"field": f"body.partner_ids.{i}", "loc": ["body", "partner_ids", i],
                                                   "msg": f"no partner {p!r}", "type": "not_found"}])
-    q = select(func.count(DataUpload.id))
+    q = select(func.count(DataUpload.id)).where(DataUpload.retracted_at.is_(None))
     if body.partner_ids is not None:
         q = q.where(DataUpload.partner_id.in_(body.partner_ids))
     if not session.scalar(q):

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from api import access
-from api.deps import AuthorizedUser, PageDep, RawBody, SessionDep
+from api.deps import AuthorizedUser, PageDep, RawBody, SessionDep, SettingsDep
 from api.errors import NOT_FOUND
 from api.models import ForecastSubmission, User
 from api.routes.uploads import PartnerQuery, target_partner
@@ -93,6 +93,7 @@ def create_submission(
     body: RawBody,
     user: AuthorizedUser,
     session: SessionDep,
+    settings: SettingsDep,
     partner_id: PartnerQuery = None,
     freq: Annotated[Literal["W", "M"] | None, Query(description="Sum the values into weeks (W) or months (M)")] = None,
     note: Annotated[str, Query(max_length=2000, pattern=r"^[^\x00]*$", description="Free text kept with the version")] = "",
@@ -100,7 +101,7 @@ def create_submission(
                                       description="Key columns, comma-separated (default: every column but date and value)")] = None,
 ):
     partner = target_partner(user, session, partner_id)
-    df, _fmt, _extra = read_body_table(request.headers.get("content-type"), body)
+    df, _fmt, _extra = read_body_table(request.headers.get("content-type"), body, settings)
     try:
         key_list = [k.strip() for k in keys.split(",") if k.strip()] if keys else None
         data, _rows_in = normalise_forecast_table(df, freq=freq, keys=key_list)

@@ -1,5 +1,14 @@
 """Shared sales history: partners upload CSV or JSON tables; every upload is kept with who and when.
 
+Every series of the shared history has an owner (the partner that first shared it, unless an
+admin/planner declared another, see ``/history``): an upload holding a row of a series owned by
+another partner is refused whole (409 naming the series). The key columns are fixed once (declared,
+or those of the first accepted upload); an upload with other key columns is 422 naming them. Each
+row becomes a point (a version) of its series: a later upload by the owner corrects a value, and
+the owner can retract an upload (``POST /uploads/{id}/retract``); reads use the latest point of
+the owner from a non-retracted upload. Limits: ``JOINTPLAN_MAX_UPLOAD_COLUMNS`` (checked on the
+header), ``JOINTPLAN_MAX_UPLOAD_ROWS`` and ``JOINTPLAN_MAX_UPLOAD_CELLS``.
+
 An ``Idempotency-Key`` header makes a retried upload apply once, even when the copies arrive at
 the same time: the first creates the upload (201), the others get it back (200,
 ``Idempotent-Replayed: true``); the same key with a different body is refused (409).
@@ -10,19 +19,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-import pandas as pd
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from api import access
-from api.deps import AuthorizedUser, PageDep, RawBody, SessionDep
-from api.errors import CONFLICT, NOT_FOUND
-from api.models import DataUpload, Partner, User
+from api.deps import AuthorizedUser, PageDep, RawBody, SessionDep, SettingsDep
+from api.errors import NOT_FOUND
+from api.history import Limits, check_history, conform_keys, content_hash, key_columns, parse_table, store_upload, upload_rows
+from api.models import DataUpload, Partner, User, utcnow
 from api.schemas import Out, PageOf, page_of
-from api.tables import digest, field_errors, read_body_table
-from forecasting.history import HistoryError, HistorySpec, check_columns, check_values
+from api.tables import digest
 
 router = APIRouter(prefix="/uploads", tags=["uploads"])
 
@@ -70,6 +78,9 @@ class UploadPublic(Out):
     keys: list[str] = Field(description="Key columns (series = keys joined by '/')")
     content_hash: str = Field(description="SHA-256 of the stored rows")
     idempotency_key: str | None = Field(description="The Idempotency-Key it was sent with")
+    retracted_at: datetime | None = Field(None, description="When its owner retracted it [UTC]; its rows no longer count")
+    retracted_by: str | None = Field(None, description="Name of the user who retracted it (None: the 0003 migration, "
+                                                       "for an upload whose key columns differed)")
 
 
 class UploadDetail(UploadPublic):
@@ -82,14 +93,18 @@ access.register("POST", "/uploads", {"admin", "planner", "partner"}, partner_own
                 note="a partner uploads only its own data")
 access.register("GET", "/uploads", {"admin", "planner", "partner"}, partner_filtered=True)
 access.register("GET", "/uploads/{upload_id}", {"admin", "planner", "partner"}, obj="upload", partner_owned=True)
+access.register("POST", "/uploads/{upload_id}/retract", {"admin", "planner", "partner"}, obj="upload",
+                partner_owned=True, note="a partner retracts only its own uploads")
 
 
 def public(up: DataUpload, session, rows: bool = False) -> dict[str, Any]:
     out = {c: getattr(up, c) for c in ("id", "partner_id", "created_at", "format", "row_count", "keys",
                                        "content_hash", "idempotency_key")}
     out["uploader"] = session.get(User, up.uploader_id).name
+    out["retracted_at"] = up.retracted_at
+    out["retracted_by"] = session.get(User, up.retracted_by_id).name if up.retracted_by_id else None
     if rows:
-        out["rows"] = up.rows
+        out["rows"] = upload_rows(session, up)
     return out
 
 
@@ -106,42 +121,20 @@ def target_partner(user: User, session, partner_id: str | None) -> str:
     return partner_id
 
 
-def normalise_history(df: pd.DataFrame, date_column: str, quantity_column: str) -> tuple[list[str], list[dict]]:
-    """Check a history table with the forecasting code's rules; rows as keys, date, quantity."""
-    spec = HistorySpec(date=date_column, quantity=quantity_column)
-    try:
-        keys = check_columns(df, spec)
-        clean, problems = check_values(df, spec, keys)
-    except HistoryError as exc:
-        raise HTTPException(422, detail=field_errors(exc.problems)) from None
-    if problems:
-        raise HTTPException(422, detail=field_errors(problems))
-    qty = clean[quantity_column].astype(float)
-    if not qty.map(lambda v: v == v and abs(v) != float("inf")).all():
-        raise HTTPException(422, detail=[{"field": f"body.{quantity_column}", "loc": ["body", quantity_column],
-                                          "msg": "not a finite number", "type": "value_error"}])
-    bad = [k for k in keys if k in ("date", "quantity")]
-    if bad:
-        raise HTTPException(422, detail=[{"field": f"body.{k}", "loc": ["body", k],
-                                          "msg": "a key column may not be called date or quantity", "type": "value_error"}
-                                         for k in bad])
-    rows = [
-        {**{k: str(r[k]).strip() for k in keys}, "date": pd.Timestamp(r[date_column]).date().isoformat(), "quantity": float(q)}
-        for (_, r), q in zip(clean.iterrows(), qty)
-    ]
-    return [str(k) for k in keys], rows
-
-
 @router.post("", response_model=UploadPublic, status_code=201, summary="Upload sales history (CSV or JSON)",
              openapi_extra={"requestBody": TABLE_BODY},
              responses={200: {"model": UploadPublic, "description": "Replay of an earlier upload with this Idempotency-Key"},
-                        **CONFLICT, **NOT_FOUND, 415: {"description": "Body neither text/csv nor application/json"}})
+                        409: {"description": "A series of the upload belongs to another partner (each named), or "
+                                             "the Idempotency-Key was used with another body"},
+                        **NOT_FOUND, 413: {"description": "Past a limit: body size, rows or cells (the detail names it)"},
+                        415: {"description": "Body neither text/csv nor application/json"}})
 def create_upload(
     request: Request,
     body: RawBody,
     response: Response,
     user: AuthorizedUser,
     session: SessionDep,
+    settings: SettingsDep,
     partner_id: PartnerQuery = None,
     idempotency_key: IdempotencyKey = None,
     date_column: Annotated[str, Query(min_length=1, max_length=100, pattern=r"^[^\x00]+$",
@@ -155,20 +148,26 @@ def create_upload(
         existing = _by_key(session, partner, idempotency_key)
         if existing is not None:
             return _replay(existing, request_hash, response, session)
-    df, fmt, _extra = read_body_table(request.headers.get("content-type"), body)
-    keys, rows = normalise_history(df, date_column, quantity_column)
-    upload = DataUpload(partner_id=partner, uploader_id=user.id, format=fmt, row_count=len(rows),
-                        content_hash=digest(rows), idempotency_key=idempotency_key, request_hash=request_hash,
-                        keys=keys, rows=rows)
-    session.add(upload)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        existing = _by_key(session, partner, idempotency_key) if idempotency_key else None
-        if existing is None:
-            raise
-        return _replay(existing, request_hash, response, session)
+    table = parse_table(request.headers.get("content-type"), body, Limits.of(settings))
+    checked = check_history(table, date_column, quantity_column)
+    digest_of_rows = None
+    for attempt in range(3):  # a concurrent first upload may fix the keys or take a new series first
+        hist = conform_keys(checked, key_columns(session))
+        digest_of_rows = digest_of_rows or content_hash(hist)
+        upload = DataUpload(partner_id=partner, uploader_id=user.id, format=table.format, row_count=len(hist.dates),
+                            content_hash=digest_of_rows, idempotency_key=idempotency_key, request_hash=request_hash,
+                            keys=hist.keys, rows=[])
+        try:
+            store_upload(session, upload, hist, staff=user.role != "partner")
+            session.commit()
+            break
+        except IntegrityError:
+            session.rollback()
+            existing = _by_key(session, partner, idempotency_key) if idempotency_key else None
+            if existing is not None:
+                return _replay(existing, request_hash, response, session)
+    else:
+        raise HTTPException(409, detail="concurrent uploads of the same new series or key columns; retry")
     response.headers["Location"] = f"/uploads/{upload.id}"
     return public(upload, session)
 
@@ -204,3 +203,19 @@ def get_upload(upload_id: UploadId, user: AuthorizedUser, session: SessionDep):
         raise access.not_found("upload", upload_id)
     access.own_partner_or_404(user, up.partner_id, "upload", upload_id)
     return public(up, session, rows=True)
+
+
+@router.post("/{upload_id}/retract", response_model=UploadPublic, summary="Retract an upload (its owner)",
+             responses={**NOT_FOUND, 409: {"description": "Already retracted"}})
+def retract_upload(upload_id: UploadId, user: AuthorizedUser, session: SessionDep):
+    """The upload's rows stop counting (the previous version of each of its series-dates counts
+    again); the upload stays, with who retracted it and when, and its rows stay in the lineage."""
+    up = session.get(DataUpload, upload_id)
+    if up is None:
+        raise access.not_found("upload", upload_id)
+    access.own_partner_or_404(user, up.partner_id, "upload", upload_id)
+    if up.retracted_at is not None:
+        raise HTTPException(409, detail=f"upload {upload_id} was already retracted at {up.retracted_at.isoformat()}")
+    up.retracted_at, up.retracted_by_id = utcnow(), user.id
+    session.commit()
+    return public(up, session)
