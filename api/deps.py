@@ -69,6 +69,33 @@ def current_user(
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
+def denial(request: Request) -> HTTPException | None:
+    """The 401 or 403 a request would get from :func:`authorized`, or None (also for routes
+    without an access policy: ``/health`` and the documentation). Invalid input is reported only
+    to a caller who may call the route, so a 422 never comes before the missing token's 401."""
+    route = request.scope.get("route")
+    method = "GET" if request.method == "HEAD" else request.method
+    pol = access.policy_for(method, getattr(route, "path", ""))
+    if pol is None:
+        return None
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return unauthorized("missing bearer token (Authorization: Bearer <token>)")
+    session: Session = request.app.state.session_factory()
+    try:
+        user = authenticate(session, token)
+        role = user.role if user is not None else None
+    finally:
+        session.rollback()  # a refused request does not count as the token's use
+        session.close()
+    if role is None:
+        return unauthorized("invalid, revoked or disabled token")
+    if role not in pol.roles:
+        return access.forbid(f"role {role!r} may not call {method} {route.path}")
+    return None
+
+
 def authorized(request: Request, user: CurrentUser) -> User:
     """``user``, if the access policy of the matched route admits the user's role (else 403)."""
     route = request.scope.get("route")

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from api import access
+from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep
 from api.errors import CONFLICT, NOT_FOUND
 from api.models import ConsensusVersion, Resolution, User
@@ -23,7 +24,7 @@ from forecasting.consensus import build_consensus
 from forecasting.fva import source_accuracy
 from forecasting.submissions import STATISTICAL
 
-router = APIRouter(prefix="/consensus", tags=["consensus"])
+router = APIRouter(prefix="/consensus", tags=["consensus"], route_class=StrictJSONRoute)
 
 Version = Annotated[int, Path(ge=1, le=2**31 - 1, description="Consensus version number")]
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, Strict
 from sqlalchemy import func, select
 
 from api import access
+from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep
 from api.errors import NOT_FOUND
 from api.models import ExceptionRecord, Resolution, User, utcnow
@@ -22,8 +23,8 @@ from forecasting.exceptions import CollaborationRules, RulesError, find_exceptio
 from forecasting.fva import select_forecasts
 from forecasting.submissions import STATISTICAL
 
-router = APIRouter(prefix="/exceptions", tags=["exceptions"])
-scan_router = APIRouter(prefix="/exception-scans", tags=["exceptions"])
+router = APIRouter(prefix="/exceptions", tags=["exceptions"], route_class=StrictJSONRoute)
+scan_router = APIRouter(prefix="/exception-scans", tags=["exceptions"], route_class=StrictJSONRoute)
 
 ExceptionId = Annotated[str, Path(pattern=r"^EX-[0-9a-f]{10}$", description="Exception id (EX- and 10 hex digits)")]
 NOT_PARTNERS = {STATISTICAL, "in_stock", "fill_rate", ""}

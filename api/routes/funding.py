@@ -15,12 +15,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api import access
+from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, SessionDep
 from api.errors import NOT_FOUND
 from api.models import FundingResult, PlanRecord
 from api.routes.plans import NOT_READY, PlanId
 
-router = APIRouter(prefix="/plans", tags=["funding"])
+router = APIRouter(prefix="/plans", tags=["funding"], route_class=StrictJSONRoute)
 
 PartnerId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
                                 description="Partner id (as in the scenario)")]

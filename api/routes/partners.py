@@ -10,13 +10,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api import access
+from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep
 from api.errors import CONFLICT, NOT_FOUND, commit_or_conflict
 from api.models import Partner
 from forecasting.submissions import STATISTICAL
 from api.schemas import Ident, Out, PageOf, ShortText, page_of
 
-router = APIRouter(prefix="/partners", tags=["partners"])
+router = APIRouter(prefix="/partners", tags=["partners"], route_class=StrictJSONRoute)
 
 PartnerRole = Literal["manufacturer", "wholesaler", "transporter", "retailer"]
 PartnerId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",

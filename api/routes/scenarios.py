@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select, update
 
 from api import access
+from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep, SettingsDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, commit_or_conflict
 from api.models import Scenario, ScenarioVersion, User
@@ -19,7 +20,7 @@ from api.schemas import Out, PageOf, Text
 from scenarios.io import parse_scenario, scenario_fingerprint
 from scenarios.validation import ScenarioError
 
-router = APIRouter(prefix="/scenarios", tags=["scenarios"])
+router = APIRouter(prefix="/scenarios", tags=["scenarios"], route_class=StrictJSONRoute)
 
 ScenarioId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Scenario id")]
 VersionNo = Annotated[int, Path(ge=1, le=2**31 - 1, description="Version number")]

@@ -10,13 +10,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from api import access
+from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep
 from api.errors import CONFLICT, NOT_FOUND, commit_or_conflict
 from api.models import User
 from api.schemas import Ident, Out, PageOf
 from api.security import UserError, create_user, issue_token, revoke_tokens
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], route_class=StrictJSONRoute)
 
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1, description="User id")]
 
