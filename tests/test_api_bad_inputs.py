@@ -16,7 +16,8 @@ Deliberate errors this module catches (each test was seen failing before its fix
 - ``If-Match: *`` answered 412 although the scenario exists (RFC 9110: it matches any current
   representation).
 - A token issued through the API for a disabled user.
-- Partners that cannot be disabled, single tokens that cannot be revoked (API and CLI).
+- Partners that cannot be disabled (their users must get 403 on every route), single tokens that
+  cannot be revoked (API and CLI; a revoked token gets 401).
 - ``accept_source`` naming a source that has no forecast accepted (and ignored by the consensus).
 """
 
@@ -249,14 +250,14 @@ def test_no_token_for_a_disabled_user(world):
         issue_token(s, s.get(User, uid))
 
 
-def test_disabled_partner_users_get_401_until_enabled(world):
+def test_disabled_partner_users_get_403_until_enabled(world):
     c = world.client
     assert c.get("/users/me", headers=world.headers("ana")).status_code == 200
     r = c.post(f"/partners/{OWN}/disable", headers=world.headers("adm"))
     assert r.status_code == 200 and r.json()["disabled"] is True, r.text
     for url in ("/users/me", "/partners", f"/exceptions/{world.ids['exception']['own']}"):
         r = c.get(url, headers=world.headers("ana"))
-        assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer", (url, r.text)
+        assert r.status_code == 403 and "disabled" in r.text, (url, r.text)
     assert c.get("/users/me", headers=world.headers("wil")).status_code == 200  # other partners unaffected
     assert c.get(f"/partners/{OWN}", headers=world.headers("adm")).json()["disabled"] is True
     r = c.post("/users", json={"name": "newbie", "role": "partner", "partner_id": OWN}, headers=world.headers("adm"))
@@ -297,7 +298,7 @@ def test_cli_partner_disable_and_token_revocation(tmp_path, monkeypatch):
     me = lambda t: client.get("/users/me", headers={"Authorization": f"Bearer {t}"}).status_code  # noqa: E731
     r = run(app, ["partners", "disable", "shops"])
     assert r.exit_code == 0, r.output
-    assert me(token) == 401
+    assert me(token) == 403
     assert "disabled" in run(app, ["partners", "list"]).output
     assert run(app, ["partners", "enable", "shops"]).exit_code == 0 and me(token) == 200
     assert run(app, ["partners", "disable", "nosuch"]).exit_code == 2
