@@ -50,6 +50,11 @@ up to `JOINTPLAN_MAX_PAGE_SIZE` items (default 200; 422 above); horizons up to
 `JOINTPLAN_MAX_HORIZON_PERIODS` periods (422 above).
 
 **Errors**: `{"detail": ...}`; invalid input is 422 with one entry per field (`field`, `msg`).
+A request is checked in this order: the token (401 with `WWW-Authenticate: Bearer` when missing,
+unknown or revoked, or its user disabled), the role (403; also every user of a disabled partner),
+then the input (422: unknown query parameters, JSON with `NaN`/`Infinity`, numbers out of range,
+integers over 30 digits, nesting over 64 levels or NUL characters, each naming the field), then
+the object (404 also for objects the caller may not see, before any state such as a queued job's 409).
 """
 
 
