@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from api import access
 from api.db import make_engine, session_factory
-from api.deps import reject_unknown_query
+from api.deps import denial, reject_unknown_query
 from api.errors import COMMON_RESPONSES
 from api.routes import consensus, exceptions, partners, reviews, scenarios, submissions, uploads, users
 from api.routes import compare, forecast_runs, funding, jobs, plans  # helper J's routers
@@ -58,6 +58,11 @@ up to `JOINTPLAN_MAX_PAGE_SIZE` items (default 200; 422 above); horizons up to
 `JOINTPLAN_MAX_HORIZON_PERIODS` periods (422 above).
 
 **Errors**: `{"detail": ...}`; invalid input is 422 with one entry per field (`field`, `msg`).
+A request is checked in this order: the token (401 with `WWW-Authenticate: Bearer` when missing,
+unknown or revoked, or its user disabled), the role (403; also every user of a disabled partner),
+then the input (422: unknown query parameters, JSON with `NaN`/`Infinity`, numbers out of range,
+integers over 30 digits, nesting over 64 levels or NUL characters, each naming the field), then
+the object (404 also for objects the caller may not see, before any state such as a queued job's 409).
 """
 
 
@@ -126,8 +131,15 @@ def _field(loc) -> str:
     return ".".join(str(p) for p in loc)
 
 
-async def validation_error_handler(_request: Request, exc: RequestValidationError) -> JSONResponse:
-    """422 naming every invalid field."""
+async def validation_error_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 naming every invalid field, to a caller who may call the route: without a valid
+    token 401, with a role the route refuses 403 (:func:`api.deps.denial`), as if the input were valid."""
+    from fastapi.exception_handlers import http_exception_handler
+    from starlette.concurrency import run_in_threadpool
+
+    refused = await run_in_threadpool(denial, request)
+    if refused is not None:
+        return await http_exception_handler(request, refused)
     errors = []
     for err in exc.errors():
         loc = [p if isinstance(p, (str, int)) else str(p) for p in err.get("loc", ())]

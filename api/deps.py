@@ -5,7 +5,7 @@ policy check and paging.
 - ``CurrentUser``: the user of the bearer token (401 with ``WWW-Authenticate: Bearer`` when the
   token is missing, unknown, revoked or its user disabled).
 - ``AuthorizedUser``: ``CurrentUser`` whose role the route's policy in :mod:`api.access` allows (403
-  otherwise). Every route takes this one (or ``require_roles``).
+  otherwise, and for every user of a disabled partner). Every route takes this one (or ``require_roles``).
 - ``PageDep``: ``limit``/``offset`` query parameters, 422 above the page limit.
 """
 
@@ -69,6 +69,43 @@ def current_user(
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
+def denial(request: Request) -> HTTPException | None:
+    """The 401 or 403 a request would get from :func:`authorized`, or None (also for routes
+    without an access policy: ``/health`` and the documentation). Invalid input is reported only
+    to a caller who may call the route, so a 422 never comes before the missing token's 401."""
+    route = request.scope.get("route")
+    method = "GET" if request.method == "HEAD" else request.method
+    pol = access.policy_for(method, getattr(route, "path", ""))
+    if pol is None:
+        return None
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return unauthorized("missing bearer token (Authorization: Bearer <token>)")
+    session: Session = request.app.state.session_factory()
+    try:
+        user = authenticate(session, token)
+        role = user.role if user is not None else None
+        suspended = partner_disabled(user) if user is not None else None
+    finally:
+        session.rollback()  # a refused request does not count as the token's use
+        session.close()
+    if role is None:
+        return unauthorized("invalid, revoked or disabled token")
+    if suspended is not None:
+        return suspended
+    if role not in pol.roles:
+        return access.forbid(f"role {role!r} may not call {method} {route.path}")
+    return None
+
+
+def partner_disabled(user: User) -> HTTPException | None:
+    """403 for a user of a disabled partner (its token is valid, its partner's access suspended)."""
+    if user.partner_id is not None and user.partner is not None and user.partner.disabled:
+        return access.forbid(f"partner {user.partner_id!r} is disabled: its users are refused until it is enabled again")
+    return None
+
+
 def authorized(request: Request, user: CurrentUser) -> User:
     """``user``, if the access policy of the matched route admits the user's role (else 403)."""
     route = request.scope.get("route")
@@ -76,6 +113,9 @@ def authorized(request: Request, user: CurrentUser) -> User:
     pol = access.policy_for(method, getattr(route, "path", ""))
     if pol is None:
         raise access.forbid(f"no access policy for {method} {getattr(route, 'path', '?')}")
+    refused = partner_disabled(user)
+    if refused is not None:
+        raise refused
     if user.role not in pol.roles:
         raise access.forbid(f"role {user.role!r} may not call {method} {route.path}")
     return user

@@ -22,6 +22,7 @@ from __future__ import annotations
 from datetime import date as Day, datetime, timezone
 from typing import Any
 
+from sqlalchemy import false as sa_false
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -81,6 +82,8 @@ class Partner(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = _ts(default=utcnow)
+    # a disabled partner's users are refused (401) on every route, their tokens kept for re-enabling
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class User(Base):

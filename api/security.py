@@ -34,7 +34,12 @@ def hash_token(token: str) -> str:
 
 
 def issue_token(session: Session, user: User) -> str:
-    """Store a new token's hash for ``user`` and return the token (the only time it is seen)."""
+    """Store a new token's hash for ``user`` and return the token (the only time it is seen).
+    Refused (:class:`UserError`) for a disabled user or a user of a disabled partner."""
+    if user.disabled:
+        raise UserError("user", f"user {user.name!r} is disabled: no token can be issued")
+    if user.partner is not None and user.partner.disabled:
+        raise UserError("partner_id", f"partner {user.partner_id!r} of user {user.name!r} is disabled: no token can be issued")
     token = new_token()
     session.add(ApiToken(user_id=user.id, token_hash=hash_token(token)))
     session.flush()
@@ -51,8 +56,11 @@ def create_user(session: Session, name: str, role: str, partner_id: str | None =
         raise UserError("partner_id", "required for a partner user")
     if role != "partner" and partner_id:
         raise UserError("partner_id", "only partner users belong to a partner")
-    if partner_id and session.get(Partner, partner_id) is None:
+    partner = session.get(Partner, partner_id) if partner_id else None
+    if partner_id and partner is None:
         raise UserError("partner_id", f"no partner {partner_id!r}")
+    if partner is not None and partner.disabled:
+        raise UserError("partner_id", f"partner {partner_id!r} is disabled")
     if session.scalar(select(User).where(User.name == name)) is not None:
         raise UserError("name", f"user {name!r} already exists")
     user = User(name=name, role=role, partner_id=partner_id, disabled=False)
@@ -68,6 +76,24 @@ def revoke_tokens(session: Session, user: User) -> int:
     for tok in live:
         tok.revoked_at = now
     return len(live)
+
+
+def revoke_token(session: Session, *, token_id: int | None = None, token: str | None = None,
+                 user: User | None = None) -> ApiToken:
+    """Revoke one token, named by its id or by the token itself (of ``user`` when given);
+    :class:`UserError` when there is no such token. Revoking a revoked token keeps its time."""
+    if (token_id is None) == (token is None):
+        raise UserError("token", "name the token by its id or by the token itself (one of them)")
+    q = select(ApiToken).where(ApiToken.id == token_id) if token_id is not None else \
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token or ""))
+    if user is not None:
+        q = q.where(ApiToken.user_id == user.id)
+    row = session.scalar(q)
+    if row is None:
+        raise UserError("token_id" if token_id is not None else "token", "no such token")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row
 
 
 def authenticate(session: Session, token: str) -> User | None:

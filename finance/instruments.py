@@ -29,7 +29,7 @@ from typing import Annotated, Any, Iterable, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from scenarios.fields import Identifier, Problem, Series, _field
+from scenarios.fields import Identifier, Problem, Series, StrictModel, _field
 
 FINANCE_SCHEMA_VERSION = "1.0"
 
@@ -43,8 +43,8 @@ class FinanceError(ValueError):
         super().__init__(f"{len(errors)} error(s) in finance input:\n" + "\n".join(f"  {p}" for p in errors))
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+class _Model(StrictModel):
+    """Unknown fields, non-finite numbers and NUL characters are refused (:class:`StrictModel`)."""
 
 
 class EndPolicy(str, Enum):

@@ -1,5 +1,5 @@
-"""The service commands: ``jointplan serve`` and ``jointplan users create|list|token|disable``,
-``jointplan partners create|list``. They use ``JOINTPLAN_DATABASE_URL`` (default: ./jointplan.db)
+"""The service commands: ``jointplan serve`` and ``jointplan users
+create|list|token|tokens|revoke-token|disable``, ``jointplan partners create|list|disable|enable``. They use ``JOINTPLAN_DATABASE_URL`` (default: ./jointplan.db)
 and bring the database to the latest schema first."""
 
 from __future__ import annotations
@@ -107,22 +107,71 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         from sqlalchemy import select
 
         from api.models import User
-        from api.security import issue_token
+        from api.security import UserError, issue_token
 
         engine, session = _session(database_url)
         try:
             user = session.scalar(select(User).where(User.name == name))
             if user is None:
                 fail(f"users token: no user {name!r}")
-            if user.disabled:
-                fail(f"users token: user {name!r} is disabled")
-            token = issue_token(session, user)
+            try:
+                token = issue_token(session, user)  # refused for a disabled user or partner
+            except UserError as exc:
+                fail(f"users token: {exc}")
             session.commit()
         finally:
             session.close()
             engine.dispose()
         console.print(f"New token for {escape(name)}:")
         print(token)
+
+    @users.command("tokens")
+    def users_tokens(name: str = typer.Argument(..., help="Login name"), database_url: Optional[str] = db_option) -> None:
+        """List a user's tokens: ids and times (never the tokens themselves)."""
+        from sqlalchemy import select
+
+        from api.models import ApiToken, User
+
+        engine, session = _session(database_url)
+        try:
+            user = session.scalar(select(User).where(User.name == name))
+            if user is None:
+                fail(f"users tokens: no user {name!r}")
+            t = Table(box=None, padding=(0, 1))
+            for col in ("id", "created", "last used", "status"):
+                t.add_column(col)
+            for k in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)):
+                t.add_row(str(k.id), f"{k.created_at:%Y-%m-%d %H:%M}",
+                          f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "",
+                          f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "live")
+            console.print(t)
+        finally:
+            session.close()
+            engine.dispose()
+
+    @users.command("revoke-token")
+    def users_revoke_token(
+        token_id: Optional[int] = typer.Option(None, "--id", help="Id of the token (jointplan users tokens NAME)"),
+        token: Optional[str] = typer.Option(None, "--token", help="The token itself"),
+        database_url: Optional[str] = db_option,
+    ) -> None:
+        """Revoke one token, by its id or by the token itself (the user's other tokens stay valid)."""
+        from api.security import UserError, revoke_token
+
+        if (token_id is None) == (token is None):
+            fail("users revoke-token: give --id or --token (one of them)")
+        engine, session = _session(database_url)
+        try:
+            try:
+                row = revoke_token(session, token_id=token_id, token=token)
+            except UserError as exc:
+                fail(f"users revoke-token: {exc}")
+            session.commit()
+            ident, owner = row.id, row.user.name
+        finally:
+            session.close()
+            engine.dispose()
+        console.print(f"Token {ident} of {escape(owner)} revoked")
 
     @users.command("disable")
     def users_disable(name: str = typer.Argument(..., help="Login name"), database_url: Optional[str] = db_option) -> None:
@@ -183,10 +232,37 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         engine, session = _session(database_url)
         try:
             for p in session.scalars(select(Partner).order_by(Partner.id)):
-                console.print(f"{escape(p.id)}  {escape(p.name)}  {p.role or ''}")
+                console.print(f"{escape(p.id)}  {escape(p.name)}  {p.role or ''}" + ("  disabled" if p.disabled else ""))
         finally:
             session.close()
             engine.dispose()
+
+    def _set_partner_disabled(command: str, partner_id: str, disabled: bool, database_url: Optional[str]) -> None:
+        from api.models import Partner
+
+        engine, session = _session(database_url)
+        try:
+            partner = session.get(Partner, partner_id)
+            if partner is None:
+                fail(f"partners {command}: no partner {partner_id!r}")
+            partner.disabled = disabled
+            session.commit()
+        finally:
+            session.close()
+            engine.dispose()
+        console.print(f"Partner {escape(partner_id)} {command}d")
+
+    @partners.command("disable")
+    def partners_disable(partner_id: str = typer.Argument(..., metavar="ID", help="Partner id"),
+                         database_url: Optional[str] = db_option) -> None:
+        """Disable a partner: its users are refused (403) on every route until it is enabled again."""
+        _set_partner_disabled("disable", partner_id, True, database_url)
+
+    @partners.command("enable")
+    def partners_enable(partner_id: str = typer.Argument(..., metavar="ID", help="Partner id"),
+                        database_url: Optional[str] = db_option) -> None:
+        """Enable a disabled partner again (its users' live tokens are accepted again)."""
+        _set_partner_disabled("enable", partner_id, False, database_url)
 
 
 def _safe(url: str) -> str:

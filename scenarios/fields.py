@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Union
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Series = Union[float, list[float]]
 """A number constant over the horizon, or one number per period (length T)."""
@@ -22,6 +22,45 @@ Identifier = Annotated[
     str,
     Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$"),
 ]
+
+
+NUL_MESSAGE = "contains a NUL character (\\x00), which cannot be stored"
+
+
+def find_nul(value: Any, path: str = "") -> str | None:
+    """Where (``path``, ``[i]``/``.key`` appended) a string or key of ``value`` holds a NUL
+    character, or None. Walks dicts and lists without recursion (any depth)."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return where
+        elif isinstance(item, dict):
+            for k, v in item.items():
+                sub = f"{where}.{k}" if where else str(k)
+                if isinstance(k, str) and "\x00" in k:
+                    return where or "(key)"
+                stack.append((v, sub))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
+    return None
+
+
+class StrictModel(BaseModel):
+    """Base of the scenario and finance models: unknown fields refused, numbers finite (no NaN or
+    infinity, from JSON, YAML or Python), strings without NUL characters (PostgreSQL cannot hold
+    them), each refusal naming the field."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        where = find_nul(value)
+        if where is not None:
+            raise ValueError(NUL_MESSAGE + (f" (at {where})" if where else ""))
+        return value
 
 
 def _field(default: Any = ..., *, unit: str | None = None, description: str, **kwargs: Any) -> Any:

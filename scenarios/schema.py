@@ -18,17 +18,17 @@ from datetime import date
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict  # noqa: F401
 
 from finance.instruments import ScenarioFinance
 
-from .fields import Identifier, ProductSeries, Series, _field  # noqa: F401  (re-exported)
+from .fields import Identifier, ProductSeries, Series, StrictModel, _field  # noqa: F401  (re-exported)
 
 SCHEMA_VERSION = "1.0"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+class _Model(StrictModel):
+    """Unknown fields, non-finite numbers and NUL characters are refused (:class:`StrictModel`)."""
 
 
 class Frequency(str, Enum):

@@ -129,8 +129,13 @@ def build_world(url: str, plan_result: dict[str, Any] | None = None) -> World:
     content["partners"][0]["opening_cash"] = content["partners"][0].get("opening_cash", 0) + 10_000
     ok(client.post(f"/scenarios/{scen['scenario_id']}/versions", json={"content": content, "comment": "more cash"},
                    headers=w.headers("pl", **{"If-Match": scen["etag"]})))
+    with w.session() as s:  # the /users/{user_id}/tokens/{token_id} routes: a token of that user
+        from api.models import ApiToken
+
+        spare_token = s.query(ApiToken).filter_by(user_id=user_ids["spare"]).first().id
     w.ids = {
         "partner": {"own": OWN, "other": OTHER},
+        "token": {"own": spare_token, "other": spare_token},
         "user": {"own": user_ids["spare"], "other": user_ids["spare"]},
         "upload": {"own": up_own["id"], "other": up_other["id"]},
         "submission": {"own": sub_own["id"], "other": sub_other["id"]},

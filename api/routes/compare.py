@@ -9,11 +9,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api import access
+from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, SessionDep
 from api.errors import NOT_FOUND
 from api.models import FundingResult, PlanRecord, ScenarioVersion
 
-router = APIRouter(prefix="/compare", tags=["compare"])
+router = APIRouter(prefix="/compare", tags=["compare"], route_class=StrictJSONRoute)
 
 MAX_PLANS = 10
 PARTNER_KPIS = ("revenue", "profit", "closing_cash", "peak_working_capital", "peak_funding_gap")

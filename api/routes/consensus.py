@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from api import access
+from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep
 from api.errors import CONFLICT, NOT_FOUND
 from api.models import ConsensusVersion, Resolution, User
@@ -23,7 +24,7 @@ from forecasting.consensus import build_consensus
 from forecasting.fva import source_accuracy
 from forecasting.submissions import STATISTICAL
 
-router = APIRouter(prefix="/consensus", tags=["consensus"])
+router = APIRouter(prefix="/consensus", tags=["consensus"], route_class=StrictJSONRoute)
 
 Version = Annotated[int, Path(ge=1, le=2**31 - 1, description="Consensus version number")]
 
@@ -92,10 +93,25 @@ def _accuracy(session, run, actuals) -> pd.DataFrame | None:
     return pd.concat(frames, ignore_index=True).drop_duplicates(["unique_id", "source"], keep="last")
 
 
-def summary(cv: ConsensusVersion, session, rows: int) -> dict[str, Any]:
+def summary(cv: ConsensusVersion, session, rows: int, scope: str | None = None,
+            mine: set[str] | None = None) -> dict[str, Any]:
+    """The version without its rows; for a partner (``scope``, its items ``mine``) only what
+    concerns it: its own submission version, the resolutions of its items, and no note naming
+    another source (nothing reveals which other partners submitted, or how often)."""
     out = {c: getattr(cv, c) for c in ("version", "created_at", "rule", "forecast_run_id", "inputs", "notes")}
     out["created_by"] = session.get(User, cv.created_by_id).name
     out["rows"] = rows
+    if scope is not None:
+        inputs = dict(cv.inputs or {})
+        submitted = inputs.get("submissions") or {}
+        others = [str(k) for k in submitted if k != scope]
+        inputs["submissions"] = {k: v for k, v in submitted.items() if k == scope}
+        ids = inputs.get("resolutions") or []
+        if ids:
+            rows_of = session.scalars(select(Resolution).where(Resolution.id.in_(ids))).all()
+            inputs["resolutions"] = sorted(r.id for r in rows_of if r.unique_id in (mine or set()))
+        out["inputs"] = inputs
+        out["notes"] = [n for n in (cv.notes or []) if not any(o in str(n) for o in others)]
     return out
 
 
@@ -147,8 +163,8 @@ def list_consensus(user: AuthorizedUser, session: SessionDep, page: PageDep):
                             .limit(page.limit).offset(page.offset)).all()
     scope = access.partner_scope(user)
     mine = partner_items(session, scope) if scope is not None else None
-    out = [summary(cv, session, len(cv.rows) if mine is None else sum(r["unique_id"] in mine for r in cv.rows))
-           for cv in items]
+    out = [summary(cv, session, len(cv.rows)) if mine is None else
+           summary(cv, session, sum(r["unique_id"] in mine for r in cv.rows), scope, mine) for cv in items]
     return {"items": out, "total": total, "limit": page.limit, "offset": page.offset}
 
 
@@ -162,4 +178,4 @@ def get_consensus(version: Version, user: AuthorizedUser, session: SessionDep):
         return {**summary(cv, session, len(cv.rows)), "items": cv.rows, "trace": cv.trace}
     mine = partner_items(session, scope)
     rows = [r for r in cv.rows if r["unique_id"] in mine]
-    return {**summary(cv, session, len(rows)), "items": rows, "trace": None}
+    return {**summary(cv, session, len(rows), scope, mine), "items": rows, "trace": None}

@@ -12,9 +12,10 @@ from pydantic import BaseModel, Field, Strict
 from sqlalchemy import func, select
 
 from api import access
+from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep
 from api.errors import NOT_FOUND
-from api.models import ExceptionRecord, Resolution, User, utcnow
+from api.models import ExceptionRecord, Partner, Resolution, User, utcnow
 from api.schemas import Out, PageOf, Text
 from api.tables import actuals_frame, all_versions, latest_sources, unprocessable
 from forecasting.consensus import Resolution as DomainResolution
@@ -22,8 +23,8 @@ from forecasting.exceptions import CollaborationRules, RulesError, find_exceptio
 from forecasting.fva import select_forecasts
 from forecasting.submissions import STATISTICAL
 
-router = APIRouter(prefix="/exceptions", tags=["exceptions"])
-scan_router = APIRouter(prefix="/exception-scans", tags=["exceptions"])
+router = APIRouter(prefix="/exceptions", tags=["exceptions"], route_class=StrictJSONRoute)
+scan_router = APIRouter(prefix="/exception-scans", tags=["exceptions"], route_class=StrictJSONRoute)
 
 ExceptionId = Annotated[str, Path(pattern=r"^EX-[0-9a-f]{10}$", description="Exception id (EX- and 10 hex digits)")]
 NOT_PARTNERS = {STATISTICAL, "in_stock", "fill_rate", ""}
@@ -209,6 +210,16 @@ def resolution_public(res: Resolution, session) -> dict[str, Any]:
     return out
 
 
+def known_sources(user: User, rec: ExceptionRecord, session) -> set[str]:
+    """Sources an ``accept_source`` resolution may name: the statistical forecast and the
+    partners (staff), or, for a partner user, the exception's own sources and itself (so the
+    answer reveals nothing about other partners)."""
+    scope = access.partner_scope(user)
+    if scope is not None:
+        return {s.strip() for s in str(rec.sources).split(" vs ") if s.strip()} | {scope, STATISTICAL}
+    return set(session.scalars(select(Partner.id)).all()) | {STATISTICAL}
+
+
 @router.post("/{exception_id}/resolve", response_model=ResolutionPublic, status_code=201,
              summary="Resolve an exception", responses=NOT_FOUND)
 def resolve(exception_id: ExceptionId, body: ResolveRequest, user: AuthorizedUser, session: SessionDep):
@@ -216,6 +227,10 @@ def resolve(exception_id: ExceptionId, body: ResolveRequest, user: AuthorizedUse
     periods = body.periods
     if periods is None and rec.kind == "tolerance" and rec.ds:
         periods = [date.fromisoformat(rec.ds)]
+    if body.action == "accept_source" and body.source is not None:
+        known = known_sources(user, rec, session)
+        if body.source not in known:
+            raise unprocessable("body.source", f"unknown source {body.source!r}; known sources: {', '.join(sorted(known))}")
     data = {"action": body.action, "unique_id": rec.unique_id, "ds": periods, "source": body.source,
             "value": body.value, "rule": body.rule, "reason": body.reason, "author": user.name,
             "exception_id": rec.id}

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
 from api import access
+from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep, SettingsDep
 from api.errors import NOT_FOUND, _resp
 from api.jobs import queue
@@ -26,7 +27,7 @@ from api.models import DataUpload, ForecastRun, Partner
 from api.routes.jobs import JobPublic, job_public
 from api.schemas import PageOf
 
-router = APIRouter(prefix="/forecast-runs", tags=["forecast runs"])
+router = APIRouter(prefix="/forecast-runs", tags=["forecast runs"], route_class=StrictJSONRoute)
 
 RunId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Forecast run id")]
 STAFF = {"admin", "planner", "finance"}

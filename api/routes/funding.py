@@ -15,12 +15,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api import access
+from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, SessionDep
 from api.errors import NOT_FOUND
 from api.models import FundingResult, PlanRecord
 from api.routes.plans import NOT_READY, PlanId
 
-router = APIRouter(prefix="/plans", tags=["funding"])
+router = APIRouter(prefix="/plans", tags=["funding"], route_class=StrictJSONRoute)
 
 PartnerId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
                                 description="Partner id (as in the scenario)")]
@@ -56,8 +57,17 @@ access.register("GET", "/plans/{plan_id}/funding/{partner_id}", access.ALL_ROLES
                 note="a partner user reaching another partner's funding gets 404")
 
 
-def _done_plan(session, plan_id: int) -> PlanRecord:
+def _done_plan(session, plan_id: int, user) -> PlanRecord:
+    """The plan, done. Partner users never see plans themselves, only their own funding of one:
+    for them a plan without it (not done yet, or not funding them) is absent, 404 as a missing
+    one, never 409 with the job's state (the access check comes before any state check)."""
     plan = session.get(PlanRecord, plan_id)
+    scope = access.partner_scope(user)
+    if plan is not None and scope is not None:
+        funded = plan.status == "done" and session.scalar(
+            select(FundingResult.id).where(FundingResult.plan_id == plan.id, FundingResult.partner == scope).limit(1))
+        if not funded:
+            plan = None
     if plan is None:
         raise access.not_found("plan", plan_id)
     if plan.status != "done":
@@ -68,7 +78,7 @@ def _done_plan(session, plan_id: int) -> PlanRecord:
 @router.get("/{plan_id}/funding", response_model=PlanFunding, summary="A plan's funding, per partner",
             responses={**NOT_FOUND, **NOT_READY})
 def plan_funding(plan_id: PlanId, user: AuthorizedUser, session: SessionDep):
-    plan = _done_plan(session, plan_id)
+    plan = _done_plan(session, plan_id, user)
     q = select(FundingResult).where(FundingResult.plan_id == plan.id).order_by(FundingResult.id)
     scope = access.partner_scope(user)
     if scope is not None:
@@ -82,7 +92,7 @@ def plan_funding(plan_id: PlanId, user: AuthorizedUser, session: SessionDep):
             responses={**NOT_FOUND, **NOT_READY})
 def partner_funding(plan_id: PlanId, partner_id: PartnerId, user: AuthorizedUser, session: SessionDep):
     access.own_partner_or_404(user, partner_id, "funding of partner", partner_id)
-    plan = _done_plan(session, plan_id)
+    plan = _done_plan(session, plan_id, user)
     row = session.scalar(select(FundingResult).where(FundingResult.plan_id == plan.id, FundingResult.partner == partner_id))
     if row is None:
         raise access.not_found(f"funding of plan {plan_id} for partner", partner_id)

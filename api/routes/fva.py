@@ -18,12 +18,13 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api import access
+from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, SessionDep
 from api.tables import actuals_frame, all_versions, clean_records
 from forecasting.fva import forecast_value_added
 from forecasting.submissions import STATISTICAL
 
-router = APIRouter(prefix="/fva", tags=["forecast value added"])
+router = APIRouter(prefix="/fva", tags=["forecast value added"], route_class=StrictJSONRoute)
 
 access.register("GET", "/fva", access.ALL_ROLES, partner_filtered=True,
                 note="a partner sees its own forecast value added only")

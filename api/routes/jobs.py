@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import access
+from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep
 from api.errors import NOT_FOUND, _resp
 from api.jobs import queue
@@ -24,7 +25,7 @@ from api.jobs.model import Job
 from api.jobs.runners import mirror_status
 from api.schemas import Out, PageOf, page_of
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = APIRouter(prefix="/jobs", tags=["jobs"], route_class=StrictJSONRoute)
 
 JobId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Job id")]
 READERS = {"admin", "planner", "finance"}

@@ -10,13 +10,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api import access
+from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep
 from api.errors import CONFLICT, NOT_FOUND, commit_or_conflict
 from api.models import Partner
 from forecasting.submissions import STATISTICAL
 from api.schemas import Ident, Out, PageOf, ShortText, page_of
 
-router = APIRouter(prefix="/partners", tags=["partners"])
+router = APIRouter(prefix="/partners", tags=["partners"], route_class=StrictJSONRoute)
 
 PartnerRole = Literal["manufacturer", "wholesaler", "transporter", "retailer"]
 PartnerId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
@@ -39,11 +40,15 @@ class PartnerPublic(Out):
     name: str = Field(description="Company name")
     role: str | None = Field(description="Role in the chain, if known")
     created_at: datetime = Field(description="When it was registered [UTC]")
+    disabled: bool = Field(description="A disabled partner's users are refused (401) on every route")
 
 
 access.register("GET", "/partners", access.ALL_ROLES, partner_filtered=True, note="a partner sees only itself")
 access.register("POST", "/partners", {"admin"})
 access.register("GET", "/partners/{partner_id}", access.ALL_ROLES, obj="partner", partner_owned=True)
+access.register("POST", "/partners/{partner_id}/disable", {"admin"}, obj="partner",
+                note="its users' tokens are refused (401) until it is enabled again")
+access.register("POST", "/partners/{partner_id}/enable", {"admin"}, obj="partner")
 
 
 @router.get("", response_model=PageOf[PartnerPublic], summary="List partners")
@@ -76,3 +81,27 @@ def get_partner(partner_id: PartnerId, user: AuthorizedUser, session: SessionDep
     if partner is None:
         raise access.not_found("partner", partner_id)
     return partner
+
+
+def _set_disabled(session, partner_id: str, disabled: bool) -> Partner:
+    partner = session.get(Partner, partner_id)
+    if partner is None:
+        raise access.not_found("partner", partner_id)
+    partner.disabled = disabled
+    session.commit()
+    return partner
+
+
+@router.post("/{partner_id}/disable", response_model=PartnerPublic, summary="Disable a partner: its users are refused",
+             responses=NOT_FOUND)
+def disable_partner(partner_id: PartnerId, user: AuthorizedUser, session: SessionDep):
+    """Every token of the partner's users is refused (401) until the partner is enabled again;
+    no new user or token can be made for it meanwhile. Its data stay as they are."""
+    return _set_disabled(session, partner_id, True)
+
+
+@router.post("/{partner_id}/enable", response_model=PartnerPublic, summary="Enable a disabled partner again",
+             responses=NOT_FOUND)
+def enable_partner(partner_id: PartnerId, user: AuthorizedUser, session: SessionDep):
+    """The partner's users' tokens (those not revoked meanwhile) are accepted again."""
+    return _set_disabled(session, partner_id, False)

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
 from api import access
+from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep, SettingsDep
 from api.errors import NOT_FOUND, _resp
 from api.jobs import queue
@@ -29,7 +30,7 @@ from api.models import PlanRecord, Scenario, ScenarioVersion
 from api.routes.jobs import JobPublic, cancel_job, job_public
 from api.schemas import PageOf
 
-router = APIRouter(prefix="/plans", tags=["plans"])
+router = APIRouter(prefix="/plans", tags=["plans"], route_class=StrictJSONRoute)
 
 PlanId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Plan id")]
 TableName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z_]+$", examples=["production"],

@@ -12,12 +12,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from api import access
+from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep
 from api.errors import CONFLICT, NOT_FOUND
 from api.models import FinanceReview, PlanRecord, ScenarioVersion, User, utcnow
 from api.schemas import Out, PageOf, page_of
 
-router = APIRouter(tags=["reviews"])
+router = APIRouter(tags=["reviews"], route_class=StrictJSONRoute)
 
 PlanId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Plan id")]
 ReviewId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Review id")]

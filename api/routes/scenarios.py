@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select, update
 
 from api import access
+from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep, SettingsDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, commit_or_conflict
 from api.models import Scenario, ScenarioVersion, User
@@ -19,11 +20,12 @@ from api.schemas import Out, PageOf, Text
 from scenarios.io import parse_scenario, scenario_fingerprint
 from scenarios.validation import ScenarioError
 
-router = APIRouter(prefix="/scenarios", tags=["scenarios"])
+router = APIRouter(prefix="/scenarios", tags=["scenarios"], route_class=StrictJSONRoute)
 
 ScenarioId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Scenario id")]
 VersionNo = Annotated[int, Path(ge=1, le=2**31 - 1, description="Version number")]
-IfMatch = Annotated[str | None, Header(max_length=200, description="ETag of the version this edit starts from")]
+IfMatch = Annotated[str | None, Header(max_length=200, description=(
+    "ETag of the version this edit starts from (or `*`: whichever version is current)"))]
 ScenarioName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\- ]*$",
                                     description="Scenario name, unique")]
 
@@ -228,10 +230,15 @@ def add_version(
 
 
 def require_current(current: ScenarioVersion, if_match: str | None) -> None:
-    """428 without If-Match, 412 when it is not the ETag of the scenario's current version."""
+    """428 without If-Match, 412 when it names neither the ETag of the scenario's current version
+    nor ``*`` (RFC 9110 13.1.1: ``*`` matches any current representation, and the scenario exists
+    here; a list of ETags matches when one of them does, by strong comparison)."""
     if if_match is None:
         raise HTTPException(428, detail=f"If-Match: required; the current version's ETag is {etag(current)}")
-    if if_match.strip() != etag(current):
+    tags = [t.strip() for t in if_match.split(",") if t.strip()]
+    if tags == ["*"]:
+        return
+    if etag(current) not in tags:
         raise HTTPException(412, detail=f"If-Match: {if_match.strip()} is not the current version "
                                         f"(now {etag(current)}, version {current.version}); reload and reapply the edit")
 

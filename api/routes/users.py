@@ -10,15 +10,17 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from api import access
+from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep
-from api.errors import CONFLICT, NOT_FOUND, commit_or_conflict
-from api.models import User
+from api.errors import CONFLICT, NOT_FOUND, _resp, commit_or_conflict
+from api.models import ApiToken, User
 from api.schemas import Ident, Out, PageOf
-from api.security import UserError, create_user, issue_token, revoke_tokens
+from api.security import UserError, create_user, issue_token, revoke_token, revoke_tokens
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], route_class=StrictJSONRoute)
 
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1, description="User id")]
+TokenId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Token id (from GET /users/{user_id}/tokens)")]
 
 
 class UserCreate(BaseModel):
@@ -47,6 +49,17 @@ class UserWithToken(BaseModel):
 
     user: UserPublic = Field(description="The user")
     token: str = Field(description="Bearer token, shown only this once")
+    token_id: int = Field(description="The token's id (to revoke it: POST /users/{user_id}/tokens/{token_id}/revoke)")
+
+
+class TokenPublic(Out):
+    """A token, without its value (only its hash is kept)."""
+
+    id: int = Field(description="Token id")
+    user_id: int = Field(description="Its user")
+    created_at: datetime = Field(description="When it was issued [UTC]")
+    last_used_at: datetime | None = Field(description="When it was last accepted [UTC]")
+    revoked_at: datetime | None = Field(description="When it was revoked [UTC]; null: live")
 
 
 access.register("GET", "/users/me", access.ALL_ROLES, note="the caller itself")
@@ -55,6 +68,8 @@ access.register("POST", "/users", {"admin"})
 access.register("GET", "/users/{user_id}", {"admin"}, obj="user")
 access.register("POST", "/users/{user_id}/tokens", {"admin"}, obj="user")
 access.register("POST", "/users/{user_id}/disable", {"admin"}, obj="user")
+access.register("GET", "/users/{user_id}/tokens", {"admin"}, obj="user")
+access.register("POST", "/users/{user_id}/tokens/{token_id}/revoke", {"admin"}, obj="user")
 
 
 @router.get("/me", response_model=UserPublic, summary="The calling user")
@@ -74,6 +89,7 @@ def list_users(user: AuthorizedUser, session: SessionDep, page: PageDep):
 def add_user(body: UserCreate, user: AuthorizedUser, session: SessionDep):
     try:
         new, token = create_user(session, body.name, body.role, body.partner_id)
+        token_id = _latest_token_id(session, new)
     except UserError as exc:
         session.rollback()
         code = 409 if "already exists" in str(exc) else 422
@@ -81,7 +97,11 @@ def add_user(body: UserCreate, user: AuthorizedUser, session: SessionDep):
                                                 "msg": str(exc).split(": ", 1)[1], "type": "value_error"}]
         raise HTTPException(code, detail=detail) from None
     commit_or_conflict(session, f"name: user {body.name!r} already exists")
-    return {"user": new, "token": token}
+    return {"user": new, "token": token, "token_id": token_id}
+
+
+def _latest_token_id(session, user: User) -> int:
+    return session.scalar(select(func.max(ApiToken.id)).where(ApiToken.user_id == user.id))
 
 
 def _user(session, user_id: int) -> User:
@@ -97,12 +117,38 @@ def get_user(user_id: UserId, user: AuthorizedUser, session: SessionDep):
 
 
 @router.post("/{user_id}/tokens", response_model=UserWithToken, status_code=status.HTTP_201_CREATED,
-             summary="Issue a new token (earlier tokens stay valid)", responses=NOT_FOUND)
+             summary="Issue a new token (earlier tokens stay valid)",
+             responses={**NOT_FOUND, 409: _resp("The user (or its partner) is disabled: no token is issued")})
 def new_token(user_id: UserId, user: AuthorizedUser, session: SessionDep):
     target = _user(session, user_id)
-    token = issue_token(session, target)
+    try:
+        token = issue_token(session, target)
+    except UserError as exc:
+        session.rollback()
+        raise HTTPException(409, detail=str(exc)) from None
+    token_id = _latest_token_id(session, target)
     session.commit()
-    return {"user": target, "token": token}
+    return {"user": target, "token": token, "token_id": token_id}
+
+
+@router.get("/{user_id}/tokens", response_model=list[TokenPublic], summary="A user's tokens (ids and times, never values)",
+            responses=NOT_FOUND)
+def list_tokens(user_id: UserId, user: AuthorizedUser, session: SessionDep):
+    target = _user(session, user_id)
+    return session.scalars(select(ApiToken).where(ApiToken.user_id == target.id).order_by(ApiToken.id)).all()
+
+
+@router.post("/{user_id}/tokens/{token_id}/revoke", response_model=TokenPublic,
+             summary="Revoke one token (the user's other tokens stay valid)", responses=NOT_FOUND)
+def revoke_one_token(user_id: UserId, token_id: TokenId, user: AuthorizedUser, session: SessionDep):
+    """The token is refused (401) from now on; revoking it again changes nothing."""
+    target = _user(session, user_id)
+    try:
+        row = revoke_token(session, token_id=token_id, user=target)
+    except UserError:
+        raise access.not_found(f"token of user {user_id}", token_id) from None
+    session.commit()
+    return row
 
 
 @router.post("/{user_id}/disable", response_model=UserPublic, summary="Disable a user and revoke its tokens",

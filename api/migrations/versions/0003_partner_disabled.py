@@ -1,0 +1,28 @@
+"""Partners can be disabled: ``partners.disabled`` (a disabled partner's users are refused).
+
+Only adds a column, so it can follow any revision that leaves the partners table as 0001 made it.
+
+Revision ID: 0003_partner_disabled
+Revises: 0002_jobs
+Create Date: 2026-12-02 19:20:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003_partner_disabled"
+down_revision = "0002_jobs"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("partners", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("disabled", sa.Boolean(), nullable=False, server_default=sa.false()))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("partners", schema=None) as batch_op:
+        batch_op.drop_column("disabled")

@@ -1,0 +1,78 @@
+"""Existence leaks: a partner user must learn nothing about other partners' objects.
+
+Deliberate errors this module catches (each test was seen failing before its fix):
+
+- ``GET /consensus`` and ``GET /consensus/{version}`` showing a partner the other partners' ids
+  and submission versions (``inputs.submissions``), the resolutions of other partners' series and
+  build notes naming other sources.
+- ``GET /plans/{id}/funding`` and ``GET /plans/{id}/funding/{partner}`` answering a partner 409
+  ("its job is queued") for a plan it may not see, where a missing plan gets 404: the access
+  check must come before the state check.
+- A resolution's ``accept_source`` error listing the sources (partner ids) of other partners'
+  forecasts to a partner user.
+"""
+
+from __future__ import annotations
+
+import json
+
+from api.models import PlanRecord, Resolution, ScenarioVersion
+from api_world import OTHER, OWN
+
+
+def _other_names(text: str) -> list[str]:
+    """Other partners' ids (or their users' names) found in a response text."""
+    return [n for n in (OTHER, "haul", "maker", '"wil"') if n in text]
+
+
+def test_consensus_list_and_detail_show_a_partner_only_its_own_inputs(world):
+    c = world.client
+    staff = c.get("/consensus", headers=world.headers("pl")).json()["items"][0]
+    assert set(staff["inputs"]["submissions"]) == {OWN, OTHER}  # staff see everything
+    with world.session() as s:  # a resolution on the other partner's series
+        s.add(Resolution(unique_id="widget/store-south", action="adjust", value=5.0, reason="x",
+                         author_id=world.user_ids["wil"], author_partner_id=OTHER))
+        s.commit()
+    assert c.post("/consensus", json={"rule": "weighted"}, headers=world.headers("pl")).status_code == 201
+    for url in ("/consensus", "/consensus/1", "/consensus/2"):
+        r = c.get(url, headers=world.headers("ana"))
+        assert r.status_code == 200, r.text
+        body = r.json()
+        items = body["items"] if url == "/consensus" else [body]
+        for cv in items:
+            assert set(cv["inputs"].get("submissions", {})) <= {OWN}, (url, cv["inputs"])
+            assert cv["inputs"].get("resolutions", []) == [], (url, cv["inputs"])
+        text = json.dumps({k: v for k, v in body.items() if k != "items"} if url != "/consensus" else body)
+        assert not _other_names(text), (url, text[:500])
+
+
+def _queued_plan(world) -> int:
+    with world.session() as s:
+        sv = s.query(ScenarioVersion).first()
+        plan = PlanRecord(scenario_version_id=sv.id, options={}, options_hash="q" * 64, status="queued",
+                          created_by_id=world.user_ids["pl"])
+        s.add(plan)
+        s.commit()
+        return plan.id
+
+
+def test_funding_of_a_plan_a_partner_cannot_see_is_404_like_a_missing_one(world):
+    c = world.client
+    plan_id = _queued_plan(world)
+    for url in (f"/plans/{plan_id}/funding", f"/plans/{plan_id}/funding/{OWN}"):
+        r = c.get(url, headers=world.headers("ana"))
+        missing = c.get(url.replace(f"/plans/{plan_id}/", "/plans/999999/"), headers=world.headers("ana"))
+        assert missing.status_code == 404
+        assert r.status_code == 404, (url, r.status_code, r.text)
+        assert "queued" not in r.text
+        # staff may see the plan: for them the state is the answer
+        assert c.get(url, headers=world.headers("fi")).status_code == 409
+
+
+def test_accept_source_error_does_not_name_other_partners_to_a_partner(world):
+    r = world.client.post(f"/exceptions/{world.ids['exception']['own']}/resolve",
+                          json={"action": "accept_source", "source": "nosuch", "reason": "x"},
+                          headers=world.headers("ana"))
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["field"] == "body.source"
+    assert not _other_names(r.text), r.text
