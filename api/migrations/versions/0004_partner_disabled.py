@@ -2,7 +2,7 @@
 
 Only adds a column, so it can follow any revision that leaves the partners table as 0001 made it.
 
-Revision ID: 0003_partner_disabled
+Revision ID: 0004_partner_disabled
 Revises: 0002_jobs
 Create Date: 2026-12-02 19:20:00
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_partner_disabled"
-down_revision = "0002_jobs"
+revision = "0004_partner_disabled"
+down_revision = "0003_history"
 branch_labels = None
 depends_on = None
 
