@@ -54,15 +54,16 @@ def unauthorized(detail: str) -> HTTPException:
 
 def current_user(
     session: SessionDep,
+    settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
-    """The user holding the request's bearer token."""
+    """The user holding the request's bearer token (its last use is recorded at most once per
+    ``token_touch_seconds``: a read costs no write)."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise unauthorized("missing bearer token (Authorization: Bearer <token>)")
-    user = authenticate(session, credentials.credentials)
+    user = authenticate(session, credentials.credentials, settings.token_touch_seconds)
     if user is None:
         raise unauthorized("invalid, revoked or disabled token")
-    session.commit()  # records the token's last use
     return user
 
 

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(
         default=30.0, gt=0, description="a running job whose worker has not renewed its lease for this long is re-queued"
     )
+    token_touch_seconds: float = Field(
+        default=60.0, ge=0, description="a token's last use is written when the stored one is older than this, "
+                                        "seconds (0: on every request); reads then cost no write"
+    )
     solver_time_limit: float = Field(default=600.0, gt=0, description="default solver time limit per plan job, seconds")
 
 
