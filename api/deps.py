@@ -11,7 +11,7 @@ policy check and paging.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -28,12 +28,17 @@ from api.settings import Settings, get_settings
 bearer = HTTPBearer(auto_error=False, description="A token from `jointplan users create` or `jointplan users token`")
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` one in the thread
+# pool, a hop between threads per dependency and request that costs more than their work.
+
+
+async def get_settings_dep(request: Request) -> Settings:
     return getattr(request.app.state, "settings", None) or get_settings()
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session for one request; rolled back if the route fails, closed afterwards."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for one request; rolled back if the route fails, closed afterwards. (The session
+    connects on its first query, in the route's thread; closing only hands the connection back.)"""
     session: Session = request.app.state.session_factory()
     try:
         yield session
@@ -70,7 +75,7 @@ def current_user(
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def authorized(request: Request, user: CurrentUser) -> User:
+async def authorized(request: Request, user: CurrentUser) -> User:
     """``user``, if the access policy of the matched route admits the user's role (else 403)."""
     route = request.scope.get("route")
     method = "GET" if request.method == "HEAD" else request.method
@@ -88,7 +93,7 @@ AuthorizedUser = Annotated[User, Depends(authorized)]
 def require_roles(*roles: str):
     """A dependency admitting only ``roles`` (403 otherwise); for checks beyond the policy."""
 
-    def check(user: AuthorizedUser) -> User:
+    async def check(user: AuthorizedUser) -> User:
         if user.role not in roles:
             raise access.forbid(f"role {user.role!r} may not do this (needs {', '.join(roles)})")
         return user
@@ -102,7 +107,7 @@ class Page:
     offset: int
 
 
-def page_params(
+async def page_params(
     settings: SettingsDep,
     limit: Annotated[int | None, Query(ge=1, le=get_settings().max_page_size,
                                        description="Items per page (default and maximum in the service settings; 422 above the maximum)")] = None,
@@ -137,7 +142,7 @@ def _query_names(dependant, out: set[str]) -> set[str]:
     return out
 
 
-def reject_unknown_query(request: Request) -> None:
+async def reject_unknown_query(request: Request) -> None:
     """422 for a query parameter the route does not declare (a misspelt ``limt`` is not ignored)."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)

@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     dask_scheduler: str | None = Field(
         default=None, description="address of a Dask scheduler; when set, jobs run on the Dask cluster"
     )
+    db_pool_size: int = Field(
+        default=20, gt=0, description="database connections each service process keeps open (as many more may be "
+                                      "opened for a burst); at least the concurrent requests a process serves"
+    )
     max_body_bytes: int = Field(default=20_000_000, gt=0, description="largest accepted request body, bytes (413 above)")
     max_page_size: int = Field(default=200, gt=0, description="largest page a list route returns")
     default_page_size: int = Field(default=50, gt=0, description="page size when none is asked for")

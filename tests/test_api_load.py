@@ -13,7 +13,8 @@ Deliberate errors these tests catch (each was put in once and seen to fail):
 - ``GET /scenarios`` reading every latest version's content (the column not deferred):
   ``test_scenario_list_does_not_read_the_versions_content``;
 - ``GET /plans/{id}`` wrong about the tables (counts, keys) or the rest of the result when the
-  database computes the summary, or more than one query for it:
+  database computes the summary, reading the whole result, or not keeping the summary (a
+  second read queries it again):
   ``test_plan_read_is_one_query_and_matches_the_stored_result``.
 
 Both databases (SQLite and PostgreSQL) run each test: the JSON functions differ.
@@ -151,10 +152,14 @@ def test_plan_read_is_one_query_and_matches_the_stored_result(world):
         expected = plan_public(s, plan).model_dump(mode="json")  # the whole result read and summarised in Python
         expected_queued = plan_public(s, queued).model_dump(mode="json")
     _count(world, "/users/me", "fi")  # the token's last use recorded: not counted below
-    n, got = _count(world, f"/plans/{plan.id}", "fi")
+    with statements(world.engine) as sql:
+        got = world.client.get(f"/plans/{plan.id}", headers=world.headers("fi")).json()
     assert got == expected
     assert got["result"]["tables"] == {"production": 7, "cash": 0, "sales": 1}
-    assert n == 2, n  # the token and the plan
+    assert len(sql) == 3, sql  # the token, the plan and its result's summary
+    assert any("json_remove" in q or "- 'tables'" in q for q in sql)  # the database drops the tables
+    n, again = _count(world, f"/plans/{plan.id}", "fi")
+    assert again == expected and n == 2, n  # the summary is kept: the token and the plan
     assert _count(world, f"/plans/{queued.id}", "fi")[1] == expected_queued
     r = world.client.get("/plans/999999", headers=world.headers("fi"))
     assert r.status_code == 404

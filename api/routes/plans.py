@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -169,38 +171,57 @@ def _result_public(r: dict[str, Any], tables: dict[str, int]) -> PlanResult:
     )
 
 
+# Summaries of done plans' results: a stored result never changes (the plan runner stores a new
+# solve's result with a new finished_at), so (database, id, created_at, finished_at) names one
+# summary; a few hundred kilobytes in all.
+_SUMMARIES: OrderedDict[tuple, PlanResult] = OrderedDict()
+_SUMMARIES_MAX = 256
+_SUMMARIES_LOCK = threading.Lock()
+
+
 def read_plan_public(session: Session, plan_id: int) -> PlanPublic:
     """``GET /plans/{id}`` in one query: the plan (without its result), its scenario version,
-    scenario name and job, and the result's summary made by the database (see
-    :func:`_result_summary_sql`); 404 when absent."""
-    summary_sql = _result_summary_sql(session)
-    cols = [PlanRecord, ScenarioVersion.scenario_id, ScenarioVersion.version, Scenario.name, Job]
-    if summary_sql is not None:
-        cols += [summary_sql[0], summary_sql[1]]
-    q = (select(*cols).join(ScenarioVersion, ScenarioVersion.id == PlanRecord.scenario_version_id)
+    scenario name and job; the result's summary is made by the database (see
+    :func:`_result_summary_sql`) the first time this process reads the plan, then kept
+    (:data:`_SUMMARIES`); 404 when absent."""
+    q = (select(PlanRecord, ScenarioVersion.scenario_id, ScenarioVersion.version, Scenario.name, Job)
+         .join(ScenarioVersion, ScenarioVersion.id == PlanRecord.scenario_version_id)
          .join(Scenario, Scenario.id == ScenarioVersion.scenario_id)
          .outerjoin(Job, Job.id == PlanRecord.job_id)
-         .where(PlanRecord.id == plan_id))
-    if summary_sql is not None:
-        q = q.options(defer(PlanRecord.result))
+         .where(PlanRecord.id == plan_id).options(defer(PlanRecord.result)))
     found = session.execute(q).first()
     if found is None:
         raise access.not_found("plan", plan_id)
-    plan, scenario_id, version_no, scenario_name, job = found[:5]
+    plan, scenario_id, version_no, scenario_name, job = found
     result = None
     if plan.status == "done":
-        if summary_sql is not None:
-            head, counts = found[5], found[6]
-            if head is not None:
-                result = _result_public(json.loads(head), json.loads(counts) if counts else {})
-        elif plan.result is not None:
-            result = _result_public(plan.result, {n: len(rows) for n, rows in (plan.result.get("tables") or {}).items()})
+        key = (str(session.get_bind().url), plan.id, plan.created_at, plan.finished_at)
+        with _SUMMARIES_LOCK:
+            result = _SUMMARIES.get(key)
+        if result is None:
+            result = _summarise_result(session, plan.id)
+            if result is not None:
+                with _SUMMARIES_LOCK:
+                    _SUMMARIES[key] = result
+                    while len(_SUMMARIES) > _SUMMARIES_MAX:
+                        _SUMMARIES.popitem(last=False)
     return PlanPublic(
         id=plan.id, scenario_id=scenario_id, scenario_name=scenario_name, version=version_no,
         scenario_version_id=plan.scenario_version_id, options=plan.options, options_hash=plan.options_hash,
         status=plan.status, job=job_public(job) if job else None, created_at=plan.created_at,
         finished_at=plan.finished_at, result=result,
     )
+
+
+def _summarise_result(session: Session, plan_id: int) -> PlanResult | None:
+    """The stored result of a plan without its tables, and the tables' row counts."""
+    summary_sql = _result_summary_sql(session)
+    if summary_sql is None:
+        r = session.scalar(select(PlanRecord.result).where(PlanRecord.id == plan_id))
+        return None if r is None else _result_public(r, {n: len(rows) for n, rows in (r.get("tables") or {}).items()})
+    head, counts = session.execute(select(summary_sql[0], summary_sql[1]).select_from(PlanRecord)
+                                   .where(PlanRecord.id == plan_id)).one()
+    return None if head is None else _result_public(json.loads(head), json.loads(counts) if counts else {})
 
 
 def plan_public(session: Session, plan: PlanRecord) -> PlanPublic:

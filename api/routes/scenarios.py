@@ -152,6 +152,9 @@ def version_public(v: ScenarioVersion, session, content: bool = False, warnings:
     return out
 
 
+_CREATOR, _AUTHOR = aliased(User, name="creator"), aliased(User, name="author")  # made once: aliasing costs
+
+
 def _version_query(scenario_id: int, version: int | None):
     number = version if version else Scenario.latest_version
     return (select(ScenarioVersion, User.name).join(Scenario, Scenario.id == ScenarioVersion.scenario_id)
@@ -196,7 +199,7 @@ def create_scenario(body: ScenarioCreate, response: Response, user: AuthorizedUs
 @router.get("", response_model=PageOf[ScenarioPublic], summary="List scenarios")
 def list_scenarios(user: AuthorizedUser, session: SessionDep, page: PageDep):
     total = session.scalar(select(func.count()).select_from(Scenario))
-    creator, author = aliased(User), aliased(User)
+    creator, author = _CREATOR, _AUTHOR
     # one query for the page: scenarios, their latest versions (without the content) and both names
     rows = session.execute(
         select(Scenario, ScenarioVersion, creator.name, author.name)
