@@ -58,11 +58,11 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
             settings = settings.model_copy(update={"database_url": database_url})
         workers = workers or os.cpu_count() or 1
         upgrade(settings.database_url)  # once, before any worker starts
-        # the workers build the app from the environment (api.app:create_app reads the settings)
+        # the workers build the app from the environment (api.app:app_from_environment)
         os.environ["JOINTPLAN_DATABASE_URL"] = settings.database_url
         console.print(f"jointplan service on http://{host}:{port}, {workers} worker(s) "
                       f"(database {escape(_safe(settings.database_url))})")
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+        uvicorn.run("api.app:app_from_environment", factory=True, host=host, port=port, workers=workers, log_level="info")
 
     @users.command("create")
     def users_create(
