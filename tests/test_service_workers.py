@@ -3,10 +3,10 @@
 Deliberate errors this test catches (each was put in once and seen to fail):
 
 - ``--workers`` ignored (one process): fewer than two worker processes under the server;
-- the workers building the app from settings cached before ``--database-url`` reached the
-  environment (they would serve ``./jointplan.db``): ``/health`` says the schema is missing and
-  the token is unknown (401);
-- migrations left to the workers (none run before they start): the same 503 from ``/health``.
+- no migration before the workers start: the database is left at the first migration (where its
+  user is made), so ``/health`` answers 503 ``behind``;
+- ``--database-url`` not reaching the workers (they would serve ``./jointplan.db``): ``/health``
+  503 and the token unknown.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _get(port: int, path: str, token: str | None = None) -> tuple[int, dict]:
 
 def test_serve_with_two_workers_on_sqlite(tmp_path):
     url = f"sqlite:///{tmp_path / 'served.db'}"
-    upgrade(url)  # a user to call an authenticated route with (serve's own migration is then a no-op)
+    upgrade(url, "0001_core")  # a user to call an authenticated route with; serve must migrate the rest
     engine = make_engine(url)
     with session_factory(engine)() as s:
         _user, token = create_user(s, "pl", "planner")
