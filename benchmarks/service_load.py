@@ -13,7 +13,8 @@ default server answers: a fresh database, dropped afterwards) the script
    the server) through each route for ``--seconds`` seconds or ``--max-requests`` requests,
    whichever comes first, after a short warm-up; writes (new scenario versions: each client edits
    its own scenario with its ETag) run after the reads;
-4. times one ``--upload-rows``-row CSV upload (``POST /uploads``) on its own, after the loops;
+4. times one ``--upload-rows``-row CSV upload (``POST /uploads``) on its own, after the loops of
+   the last run (``GET /uploads`` of a later run would list it);
 5. repeats 2-3 with ``--reference-workers`` (default 1) and prints the ratios.
 
 Per route: req/s, p50/p95/p99 latency [ms], errors (non-2xx or failed connections), and the
@@ -439,7 +440,7 @@ def time_upload(port: int, token: str, body: bytes) -> dict[str, Any]:
             "detail": None if r.status < 300 else text[:300].decode(errors="replace")}
 
 
-def run_config(db_url: str, data: dict[str, Any], workers: int, args, label: str) -> dict[str, Any]:
+def run_config(db_url: str, data: dict[str, Any], workers: int, args, label: str, upload: bool = True) -> dict[str, Any]:
     tokens, ids = data["tokens"], data["ids"]
     pl = tokens["pl"]
     reads = [
@@ -463,7 +464,7 @@ def run_config(db_url: str, data: dict[str, Any], workers: int, args, label: str
         res = drive(srv.port, write, args.clients, args.seconds, args.max_requests, server=srv)
         out["routes"]["POST /scenarios/{id}/versions"] = res
         print(f"  [{label}] {_line('POST /scenarios/{id}/versions', res)}", flush=True)
-        if args.upload_rows:
+        if args.upload_rows and upload:  # last: GET /uploads lists it (with its rows) from then on
             body = upload_csv(args.upload_rows)
             out["upload"] = time_upload(srv.port, tokens["adm"], body)
             out["upload"]["rows"] = args.upload_rows
@@ -510,9 +511,9 @@ def bench_database(kind: str, db_url: str, plan: dict[str, Any], args) -> dict[s
     if args.reference_workers is not None and args.reference_workers != args.workers:
         configs.append((args.reference_workers, f"{kind}, {args.reference_workers} worker(s)"))
     configs.append((args.workers, f"{kind}, {args.workers} workers"))
-    for workers, label in configs:
+    for n, (workers, label) in enumerate(configs):
         print(f"-- {label}", flush=True)
-        res["runs"].append(run_config(db_url, data, workers, args, label))
+        res["runs"].append(run_config(db_url, data, workers, args, label, upload=n == len(configs) - 1))
     main = res["runs"][-1]
     res["targets"] = verdicts(main)
     if len(res["runs"]) == 2:
