@@ -197,3 +197,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     if missing:
         raise RuntimeError("routes without an access policy (add them in api/access.py terms): " + ", ".join(missing))
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app on the settings in the environment, read now (``jointplan serve``'s factory: each
+    worker process calls it; the settings reach the workers as ``JOINTPLAN_*`` variables)."""
+    return create_app(Settings())

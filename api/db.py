@@ -20,9 +20,15 @@ class Base(DeclarativeBase):
 def make_engine(url: str | None = None) -> Engine:
     """An engine for ``url`` (default: the settings' database URL). SQLite gets foreign keys on,
     WAL journalling and a busy timeout so that a worker process and the API can share the file."""
-    url = url or get_settings().database_url
+    settings = get_settings()
+    url = url or settings.database_url
+    # a pool as large as the requests served at once: below that, every burst opens and closes
+    # connections (SQLite: the PRAGMAs again; PostgreSQL: a new backend process each time)
+    pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_pool_size}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        if ":memory:" in url or url.rstrip("/") == "sqlite:":
+            pool = {}
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - driver hook
@@ -33,7 +39,7 @@ def make_engine(url: str | None = None) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 @lru_cache

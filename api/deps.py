@@ -11,7 +11,7 @@ policy check and paging.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -28,12 +28,17 @@ from api.settings import Settings, get_settings
 bearer = HTTPBearer(auto_error=False, description="A token from `jointplan users create` or `jointplan users token`")
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` one in the thread
+# pool, a hop between threads per dependency and request that costs more than their work.
+
+
+async def get_settings_dep(request: Request) -> Settings:
     return getattr(request.app.state, "settings", None) or get_settings()
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session for one request; rolled back if the route fails, closed afterwards."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for one request; rolled back if the route fails, closed afterwards. (The session
+    connects on its first query, in the route's thread; closing only hands the connection back.)"""
     session: Session = request.app.state.session_factory()
     try:
         yield session
@@ -54,15 +59,16 @@ def unauthorized(detail: str) -> HTTPException:
 
 def current_user(
     session: SessionDep,
+    settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
-    """The user holding the request's bearer token."""
+    """The user holding the request's bearer token (its last use is recorded at most once per
+    ``token_touch_seconds``: a read costs no write)."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise unauthorized("missing bearer token (Authorization: Bearer <token>)")
-    user = authenticate(session, credentials.credentials)
+    user = authenticate(session, credentials.credentials, settings.token_touch_seconds)
     if user is None:
         raise unauthorized("invalid, revoked or disabled token")
-    session.commit()  # records the token's last use
     return user
 
 
@@ -84,7 +90,7 @@ def denial(request: Request) -> HTTPException | None:
         return unauthorized("missing bearer token (Authorization: Bearer <token>)")
     session: Session = request.app.state.session_factory()
     try:
-        user = authenticate(session, token)
+        user = authenticate(session, token, touch_seconds=10**9)  # no last-use write for a check
         role = user.role if user is not None else None
         suspended = partner_disabled(user) if user is not None else None
     finally:
@@ -127,7 +133,7 @@ AuthorizedUser = Annotated[User, Depends(authorized)]
 def require_roles(*roles: str):
     """A dependency admitting only ``roles`` (403 otherwise); for checks beyond the policy."""
 
-    def check(user: AuthorizedUser) -> User:
+    async def check(user: AuthorizedUser) -> User:
         if user.role not in roles:
             raise access.forbid(f"role {user.role!r} may not do this (needs {', '.join(roles)})")
         return user
@@ -141,7 +147,7 @@ class Page:
     offset: int
 
 
-def page_params(
+async def page_params(
     settings: SettingsDep,
     limit: Annotated[int | None, Query(ge=1, le=get_settings().max_page_size,
                                        description="Items per page (default and maximum in the service settings; 422 above the maximum)")] = None,
@@ -176,7 +182,7 @@ def _query_names(dependant, out: set[str]) -> set[str]:
     return out
 
 
-def reject_unknown_query(request: Request) -> None:
+async def reject_unknown_query(request: Request) -> None:
     """422 for a query parameter the route does not declare (a misspelt ``limt`` is not ignored)."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from api.models import ROLES, ApiToken, Partner, User, utcnow
 
@@ -96,12 +98,26 @@ def revoke_token(session: Session, *, token_id: int | None = None, token: str | 
     return row
 
 
-def authenticate(session: Session, token: str) -> User | None:
-    """The enabled user holding this live token, or None; records the token's last use."""
+def authenticate(session: Session, token: str, touch_seconds: float = 0.0) -> User | None:
+    """The enabled user holding this live token, or None (one query on the unique token hash,
+    joined to the user). Records the token's last use when the stored one is older than
+    ``touch_seconds``: one ``UPDATE ... WHERE last_used_at < cutoff``, committed at once, so most
+    reads write nothing and concurrent requests of one token write it once."""
     if not token:
         return None
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-    if row is None or row.revoked_at is not None or row.user.disabled:
+    found = session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                            .where(ApiToken.token_hash == hash_token(token))).first()
+    if found is None:
         return None
-    row.last_used_at = utcnow()
-    return row.user
+    row, user = found
+    if row.revoked_at is not None or user.disabled:
+        return None
+    now = utcnow()
+    cutoff = now - timedelta(seconds=touch_seconds)
+    if row.last_used_at is None or row.last_used_at < cutoff:
+        session.execute(update(ApiToken).where(ApiToken.id == row.id,
+                                               or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < cutoff))
+                        .values(last_used_at=now).execution_options(synchronize_session=False))
+        session.commit()
+        set_committed_value(row, "last_used_at", now)  # as stored, without a second write
+    return user

@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     dask_scheduler: str | None = Field(
         default=None, description="address of a Dask scheduler; when set, jobs run on the Dask cluster"
     )
+    db_pool_size: int = Field(
+        default=20, gt=0, description="database connections each service process keeps open (as many more may be "
+                                      "opened for a burst); at least the concurrent requests a process serves"
+    )
     max_body_bytes: int = Field(default=20_000_000, gt=0, description="largest accepted request body, bytes (413 above)")
     max_upload_columns: int = Field(
         default=32, gt=2, description="most columns in one uploaded history table (422 above, checked on the header)")
@@ -34,6 +38,10 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=3, gt=0, description="a job failing this many times is marked failed")
     job_lease_seconds: float = Field(
         default=30.0, gt=0, description="a running job whose worker has not renewed its lease for this long is re-queued"
+    )
+    token_touch_seconds: float = Field(
+        default=60.0, ge=0, description="a token's last use is written when the stored one is older than this, "
+                                        "seconds (0: on every request); reads then cost no write"
     )
     solver_time_limit: float = Field(default=600.0, gt=0, description="default solver time limit per plan job, seconds")
 

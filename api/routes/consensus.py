@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from api import access
 from api.bodies import StrictJSONRoute
@@ -94,12 +95,12 @@ def _accuracy(session, run, actuals) -> pd.DataFrame | None:
 
 
 def summary(cv: ConsensusVersion, session, rows: int, scope: str | None = None,
-            mine: set[str] | None = None) -> dict[str, Any]:
+            mine: set[str] | None = None, created_by: str | None = None) -> dict[str, Any]:
     """The version without its rows; for a partner (``scope``, its items ``mine``) only what
     concerns it: its own submission version, the resolutions of its items, and no note naming
     another source (nothing reveals which other partners submitted, or how often)."""
     out = {c: getattr(cv, c) for c in ("version", "created_at", "rule", "forecast_run_id", "inputs", "notes")}
-    out["created_by"] = session.get(User, cv.created_by_id).name
+    out["created_by"] = created_by if created_by is not None else session.get(User, cv.created_by_id).name
     out["rows"] = rows
     if scope is not None:
         inputs = dict(cv.inputs or {})
@@ -159,12 +160,18 @@ def create_consensus(body: ConsensusRequest, user: AuthorizedUser, session: Sess
 @router.get("", response_model=PageOf[ConsensusSummary], summary="List consensus versions (newest first)")
 def list_consensus(user: AuthorizedUser, session: SessionDep, page: PageDep):
     total = session.scalar(select(func.count()).select_from(ConsensusVersion))
-    items = session.scalars(select(ConsensusVersion).order_by(ConsensusVersion.version.desc())
-                            .limit(page.limit).offset(page.offset)).all()
     scope = access.partner_scope(user)
+    # one query for the page, with the author's name; staff get the row counts from the database
+    # (the rows and the trace stay there), a partner's count needs the rows of its items
+    q = (select(ConsensusVersion, User.name, func.json_array_length(ConsensusVersion.rows))
+         .join(User, User.id == ConsensusVersion.created_by_id)
+         .order_by(ConsensusVersion.version.desc()).limit(page.limit).offset(page.offset))
+    q = q.options(defer(ConsensusVersion.trace), *([defer(ConsensusVersion.rows)] if scope is None else []))
+    items = session.execute(q).all()
     mine = partner_items(session, scope) if scope is not None else None
-    out = [summary(cv, session, len(cv.rows)) if mine is None else
-           summary(cv, session, sum(r["unique_id"] in mine for r in cv.rows), scope, mine) for cv in items]
+    out = [summary(cv, session, n, created_by=name) if mine is None else
+           summary(cv, session, sum(r["unique_id"] in mine for r in cv.rows), scope, mine, created_by=name)
+           for cv, name, n in items]
     return {"items": out, "total": total, "limit": page.limit, "offset": page.offset}
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field, Strict
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api import access
 from api.bodies import StrictJSONRoute
@@ -124,12 +124,20 @@ def involved(row: dict[str, Any]) -> list[str]:
     return sorted(n for n in names if n not in NOT_PARTNERS)
 
 
-def public(rec: ExceptionRecord, session) -> dict[str, Any]:
+def public(rec: ExceptionRecord, session, resolved: bool | None = None) -> dict[str, Any]:
+    """``rec`` as the API shows it; ``resolved`` when the caller knows it (a list reads it for the
+    whole page in one query)."""
     out = {c: getattr(rec, c) for c in ("id", "unique_id", "ds", "rule", "kind", "sources", "values", "measure", "limit",
                                         "severity", "owner", "message", "partners", "first_seen_at", "last_seen_at")}
-    out["resolved"] = session.scalar(select(func.count()).select_from(Resolution)
-                                     .where(Resolution.exception_id == rec.id)) > 0
+    out["resolved"] = resolved if resolved is not None else bool(resolved_ids(session, [rec.id]))
     return out
+
+
+def resolved_ids(session, ids: list[str]) -> set[str]:
+    """Which of ``ids`` have at least one resolution (one query)."""
+    if not ids:
+        return set()
+    return set(session.scalars(select(Resolution.exception_id).where(Resolution.exception_id.in_(ids)).distinct()))
 
 
 def visible(user: User, rec: ExceptionRecord | None, ident: str) -> ExceptionRecord:
@@ -195,7 +203,9 @@ def list_exceptions(
     if scope is not None:  # partners is a JSON list: filtered here, the same on every database
         rows = [r for r in rows if scope in r.partners]
     items = rows[page.offset: page.offset + page.limit]
-    return {"items": [public(r, session) for r in items], "total": len(rows), "limit": page.limit, "offset": page.offset}
+    done = resolved_ids(session, [r.id for r in items])
+    return {"items": [public(r, session, r.id in done) for r in items], "total": len(rows), "limit": page.limit,
+            "offset": page.offset}
 
 
 @router.get("/{exception_id}", response_model=ExceptionPublic, summary="One exception", responses=NOT_FOUND)

@@ -9,13 +9,16 @@ runs). A plan that cannot be made (infeasible) is a result with its diagnosis, n
 from __future__ import annotations
 
 import io
+import json
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
@@ -139,6 +142,87 @@ def result_or_409(plan: PlanRecord) -> dict[str, Any]:
     if plan.status != "done" or plan.result is None:
         raise HTTPException(409, detail=f"plan {plan.id} has no result: its job is {plan.status} (poll /plans/{plan.id})")
     return plan.result
+
+
+def _result_summary_sql(session: Session):
+    """SQL for a stored result without its tables (JSON text) and the tables' row counts (JSON
+    object text), computed by the database: the megabytes of table rows stay there. None on a
+    database without these JSON functions (the result is then read whole)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        head = func.json_remove(PlanRecord.result, "$.tables")
+        counts = text("(SELECT json_group_object(key, json_array_length(value)) "
+                      "FROM json_each(plans.result, '$.tables'))")
+    elif dialect == "postgresql":
+        head = text("CAST((plans.result::jsonb - 'tables') AS TEXT)")
+        counts = text("(SELECT CAST(json_object_agg(key, json_array_length(value)) AS TEXT) "
+                      "FROM json_each(plans.result -> 'tables'))")
+    else:
+        return None
+    return head, counts
+
+
+def _result_public(r: dict[str, Any], tables: dict[str, int]) -> PlanResult:
+    return PlanResult(
+        status=r.get("status", "error"), objective=r.get("objective"), objective_sense=r.get("objective_sense", ""),
+        termination=r.get("termination", ""), mip_gap=r.get("mip_gap"), kpis=r.get("kpis") or {},
+        diagnosis=r.get("diagnosis"), binding_limits=r.get("binding_limits") or [], warnings=r.get("warnings") or [],
+        timings=r.get("timings") or {}, solver_log_tail=r.get("solver_log_tail") or "",
+        funding_summary=r.get("funding_summary"), tables=tables,
+    )
+
+
+# Summaries of done plans' results: a stored result never changes (the plan runner stores a new
+# solve's result with a new finished_at), so (database, id, created_at, finished_at) names one
+# summary; a few hundred kilobytes in all.
+_SUMMARIES: OrderedDict[tuple, PlanResult] = OrderedDict()
+_SUMMARIES_MAX = 256
+_SUMMARIES_LOCK = threading.Lock()
+
+
+def read_plan_public(session: Session, plan_id: int) -> PlanPublic:
+    """``GET /plans/{id}`` in one query: the plan (without its result), its scenario version,
+    scenario name and job; the result's summary is made by the database (see
+    :func:`_result_summary_sql`) the first time this process reads the plan, then kept
+    (:data:`_SUMMARIES`); 404 when absent."""
+    q = (select(PlanRecord, ScenarioVersion.scenario_id, ScenarioVersion.version, Scenario.name, Job)
+         .join(ScenarioVersion, ScenarioVersion.id == PlanRecord.scenario_version_id)
+         .join(Scenario, Scenario.id == ScenarioVersion.scenario_id)
+         .outerjoin(Job, Job.id == PlanRecord.job_id)
+         .where(PlanRecord.id == plan_id).options(defer(PlanRecord.result)))
+    found = session.execute(q).first()
+    if found is None:
+        raise access.not_found("plan", plan_id)
+    plan, scenario_id, version_no, scenario_name, job = found
+    result = None
+    if plan.status == "done":
+        key = (str(session.get_bind().url), plan.id, plan.created_at, plan.finished_at)
+        with _SUMMARIES_LOCK:
+            result = _SUMMARIES.get(key)
+        if result is None:
+            result = _summarise_result(session, plan.id)
+            if result is not None:
+                with _SUMMARIES_LOCK:
+                    _SUMMARIES[key] = result
+                    while len(_SUMMARIES) > _SUMMARIES_MAX:
+                        _SUMMARIES.popitem(last=False)
+    return PlanPublic(
+        id=plan.id, scenario_id=scenario_id, scenario_name=scenario_name, version=version_no,
+        scenario_version_id=plan.scenario_version_id, options=plan.options, options_hash=plan.options_hash,
+        status=plan.status, job=job_public(job) if job else None, created_at=plan.created_at,
+        finished_at=plan.finished_at, result=result,
+    )
+
+
+def _summarise_result(session: Session, plan_id: int) -> PlanResult | None:
+    """The stored result of a plan without its tables, and the tables' row counts."""
+    summary_sql = _result_summary_sql(session)
+    if summary_sql is None:
+        r = session.scalar(select(PlanRecord.result).where(PlanRecord.id == plan_id))
+        return None if r is None else _result_public(r, {n: len(rows) for n, rows in (r.get("tables") or {}).items()})
+    head, counts = session.execute(select(summary_sql[0], summary_sql[1]).select_from(PlanRecord)
+                                   .where(PlanRecord.id == plan_id)).one()
+    return None if head is None else _result_public(json.loads(head), json.loads(counts) if counts else {})
 
 
 def plan_public(session: Session, plan: PlanRecord) -> PlanPublic:
@@ -265,7 +349,8 @@ def list_plans(
 
 @router.get("/{plan_id}", response_model=PlanPublic, summary="A plan: status, progress and result", responses=NOT_FOUND)
 def get_plan(plan_id: PlanId, user: AuthorizedUser, session: SessionDep):
-    return plan_public(session, get_plan_or_404(session, plan_id))
+    # serialised once, by pydantic-core, from the validated model (the response_model documents it)
+    return Response(read_plan_public(session, plan_id).model_dump_json(), media_type="application/json")
 
 
 @router.get("/{plan_id}/tables/{table}", response_model=TablePage, summary="One result table, paged",

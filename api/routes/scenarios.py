@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import aliased, defer
 
 from api import access
 from api.bodies import StrictJSONRoute
@@ -141,30 +142,41 @@ def check_content(content: dict[str, Any], max_periods: int) -> tuple[dict[str, 
     return scenario.model_dump(mode="json"), scenario_fingerprint(scenario), [str(p) for p in problems]
 
 
-def version_public(v: ScenarioVersion, session, content: bool = False, warnings: list[str] | None = None) -> dict:
+def version_public(v: ScenarioVersion, session, content: bool = False, warnings: list[str] | None = None,
+                   author: str | None = None) -> dict:
+    """``v`` as the API shows it; ``author`` (the author's name) when the caller has read it already
+    (list routes join it: no query per row)."""
     out = {"scenario_id": v.scenario_id, "version": v.version, "fingerprint": v.fingerprint, "etag": etag(v),
-           "author": session.get(User, v.author_id).name, "created_at": v.created_at, "comment": v.comment,
-           "warnings": warnings or []}
+           "author": author if author is not None else session.get(User, v.author_id).name,
+           "created_at": v.created_at, "comment": v.comment, "warnings": warnings or []}
     if content:
         out["content"] = v.content
     return out
 
 
-def get_version(session, scenario_id: int, version: int | None = None) -> ScenarioVersion:
-    sc = session.get(Scenario, scenario_id)
-    if sc is None:
-        raise access.not_found("scenario", scenario_id)
-    v = session.scalar(select(ScenarioVersion).where(ScenarioVersion.scenario_id == scenario_id,
-                                                     ScenarioVersion.version == (version or sc.latest_version)))
-    if v is None:
+_CREATOR, _AUTHOR = aliased(User, name="creator"), aliased(User, name="author")  # made once: aliasing costs
+
+
+def _version_query(scenario_id: int, version: int | None):
+    number = version if version else Scenario.latest_version
+    return (select(ScenarioVersion, User.name).join(Scenario, Scenario.id == ScenarioVersion.scenario_id)
+            .join(User, User.id == ScenarioVersion.author_id)
+            .where(ScenarioVersion.scenario_id == scenario_id, ScenarioVersion.version == number))
+
+
+def get_version_and_author(session, scenario_id: int, version: int | None = None) -> tuple[ScenarioVersion, str]:
+    """A version (default: the latest) and its author's name, in one query; 404 naming the scenario
+    or the version when absent."""
+    found = session.execute(_version_query(scenario_id, version)).first()
+    if found is None:
+        if session.get(Scenario, scenario_id) is None:
+            raise access.not_found("scenario", scenario_id)
         raise access.not_found(f"scenario {scenario_id} version", version)
-    return v
+    return found[0], found[1]
 
 
-def scenario_public(sc: Scenario, session) -> dict:
-    latest = get_version(session, sc.id)
-    return {"id": sc.id, "name": sc.name, "created_at": sc.created_at, "created_by": session.get(User, sc.created_by_id).name,
-            "latest_version": sc.latest_version, "latest": version_public(latest, session)}
+def get_version(session, scenario_id: int, version: int | None = None) -> ScenarioVersion:
+    return get_version_and_author(session, scenario_id, version)[0]
 
 
 @router.post("", response_model=VersionDetail, status_code=201, summary="Create a scenario (version 1)",
@@ -189,17 +201,29 @@ def create_scenario(body: ScenarioCreate, response: Response, user: AuthorizedUs
 @router.get("", response_model=PageOf[ScenarioPublic], summary="List scenarios")
 def list_scenarios(user: AuthorizedUser, session: SessionDep, page: PageDep):
     total = session.scalar(select(func.count()).select_from(Scenario))
-    items = session.scalars(select(Scenario).order_by(Scenario.id).limit(page.limit).offset(page.offset)).all()
-    return {"items": [scenario_public(s, session) for s in items], "total": total, "limit": page.limit,
-            "offset": page.offset}
+    creator, author = _CREATOR, _AUTHOR
+    # one query for the page: scenarios, their latest versions (without the content) and both names
+    rows = session.execute(
+        select(Scenario, ScenarioVersion, creator.name, author.name)
+        .join(ScenarioVersion, and_(ScenarioVersion.scenario_id == Scenario.id,
+                                    ScenarioVersion.version == Scenario.latest_version))
+        .join(creator, creator.id == Scenario.created_by_id)
+        .join(author, author.id == ScenarioVersion.author_id)
+        .options(defer(ScenarioVersion.content))
+        .order_by(Scenario.id).limit(page.limit).offset(page.offset)
+    ).all()
+    items = [{"id": sc.id, "name": sc.name, "created_at": sc.created_at, "created_by": created_by,
+              "latest_version": sc.latest_version, "latest": version_public(v, session, author=author_name)}
+             for sc, v, created_by, author_name in rows]
+    return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
 
 
 @router.get("/{scenario_id}", response_model=VersionDetail, summary="The latest version of a scenario (with ETag)",
             responses=NOT_FOUND)
 def get_scenario(scenario_id: ScenarioId, response: Response, user: AuthorizedUser, session: SessionDep):
-    v = get_version(session, scenario_id)
+    v, author = get_version_and_author(session, scenario_id)
     response.headers["ETag"] = etag(v)
-    return version_public(v, session, content=True)
+    return version_public(v, session, content=True, author=author)
 
 
 @router.get("/{scenario_id}/versions", response_model=list[VersionPublic], summary="Every version of a scenario",
@@ -207,9 +231,10 @@ def get_scenario(scenario_id: ScenarioId, response: Response, user: AuthorizedUs
 def list_versions(scenario_id: ScenarioId, user: AuthorizedUser, session: SessionDep):
     if session.get(Scenario, scenario_id) is None:
         raise access.not_found("scenario", scenario_id)
-    rows = session.scalars(select(ScenarioVersion).where(ScenarioVersion.scenario_id == scenario_id)
-                           .order_by(ScenarioVersion.version)).all()
-    return [version_public(v, session) for v in rows]
+    rows = session.execute(select(ScenarioVersion, User.name).join(User, User.id == ScenarioVersion.author_id)
+                           .where(ScenarioVersion.scenario_id == scenario_id)
+                           .options(defer(ScenarioVersion.content)).order_by(ScenarioVersion.version)).all()
+    return [version_public(v, session, author=name) for v, name in rows]
 
 
 @router.post("/{scenario_id}/versions", response_model=VersionDetail, status_code=201,
@@ -330,9 +355,9 @@ def add_version_from_consensus(
             responses=NOT_FOUND)
 def get_one_version(scenario_id: ScenarioId, version: VersionNo, response: Response, user: AuthorizedUser,
                     session: SessionDep):
-    v = get_version(session, scenario_id, version)
+    v, author = get_version_and_author(session, scenario_id, version)
     response.headers["ETag"] = etag(v)
-    return version_public(v, session, content=True)
+    return version_public(v, session, content=True, author=author)
 
 
 def diff(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:

@@ -10,13 +10,14 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import Field
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from api import access
 from api.deps import AuthorizedUser, PageDep, RawBody, SessionDep, SettingsDep
 from api.errors import NOT_FOUND
 from api.models import ForecastSubmission, User
 from api.routes.uploads import PartnerQuery, target_partner
-from api.schemas import Out, PageOf, page_of
+from api.schemas import Out, PageOf
 from api.tables import digest, field_errors, read_body_table
 from forecasting.submissions import SubmissionError, normalise_forecast_table
 
@@ -75,10 +76,10 @@ access.register("GET", "/submissions/{submission_id}", {"admin", "planner", "par
                 partner_owned=True)
 
 
-def public(sub: ForecastSubmission, session, rows: bool = False) -> dict[str, Any]:
+def public(sub: ForecastSubmission, session, rows: bool = False, author: str | None = None) -> dict[str, Any]:
     out = {c: getattr(sub, c) for c in ("id", "partner_id", "version", "created_at", "note", "row_count", "keys",
                                         "content_hash")}
-    out["author"] = session.get(User, sub.author_id).name
+    out["author"] = author if author is not None else session.get(User, sub.author_id).name
     if rows:
         out["rows"] = sub.rows
     return out
@@ -139,8 +140,14 @@ def list_submissions(user: AuthorizedUser, session: SessionDep, page: PageDep, p
         q = q.where(ForecastSubmission.partner_id == scope)
     if partner_id is not None:
         q = q.where(ForecastSubmission.partner_id == partner_id)
-    return page_of(session, q, page, (ForecastSubmission.partner_id, ForecastSubmission.version),
-                   lambda s: public(s, session))
+    total = session.scalar(select(func.count()).select_from(q.subquery()))
+    # one query for the page: the submissions without their rows, with the authors' names
+    rows = session.execute(q.add_columns(User.name).join(User, User.id == ForecastSubmission.author_id)
+                           .options(defer(ForecastSubmission.rows))
+                           .order_by(ForecastSubmission.partner_id, ForecastSubmission.version)
+                           .limit(page.limit).offset(page.offset)).all()
+    return {"items": [public(s, session, author=name) for s, name in rows], "total": total, "limit": page.limit,
+            "offset": page.offset}
 
 
 @router.get("/{submission_id}", response_model=SubmissionDetail, summary="One submission with its rows",
