@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from api import access
 from api.deps import AuthorizedUser, PageDep, SessionDep
 from api.errors import CONFLICT, NOT_FOUND
-from api.models import ConsensusVersion, Resolution, User
+from api.models import ConsensusVersion, ExceptionRecord, Resolution, User
 from api.schemas import Out, PageOf
 from api.tables import actuals_frame, all_versions, clean_records, latest_sources, partner_items, statistical_table
 from forecasting.consensus import build_consensus
@@ -56,7 +56,7 @@ class ConsensusSummary(Out):
     created_by: str = Field(description="Who built it")
     rule: str = Field(description="Consensus rule")
     forecast_run_id: int | None = Field(description="Statistical forecast run used, if any")
-    inputs: dict[str, Any] = Field(description="Submission versions and resolutions used")
+    inputs: dict[str, Any] = Field(description="Submission versions and resolutions used (a partner: its own submissions and the resolutions of exceptions involving it)")
     notes: list[str] = Field(description="Remarks from the build")
     rows: int = Field(description="Series-periods in the version (visible to the caller)")
 
@@ -92,8 +92,21 @@ def _accuracy(session, run, actuals) -> pd.DataFrame | None:
     return pd.concat(frames, ignore_index=True).drop_duplicates(["unique_id", "source"], keep="last")
 
 
-def summary(cv: ConsensusVersion, session, rows: int) -> dict[str, Any]:
+def summary(cv: ConsensusVersion, session, rows: int, scope: str | None = None) -> dict[str, Any]:
+    """A version's summary; for a partner (``scope``) the inputs name only its own submissions and
+    the resolutions of exceptions that involve it (not the other partners' versions)."""
     out = {c: getattr(cv, c) for c in ("version", "created_at", "rule", "forecast_run_id", "inputs", "notes")}
+    if scope is not None:
+        inputs = dict(cv.inputs or {})
+        inputs["submissions"] = {k: v for k, v in (inputs.get("submissions") or {}).items() if k == scope}
+        mine = set()
+        for rid in inputs.get("resolutions") or []:
+            res = session.get(Resolution, rid)
+            exc = session.get(ExceptionRecord, res.exception_id) if res is not None and res.exception_id else None
+            if exc is not None and scope in (exc.partners or []):
+                mine.add(rid)
+        inputs["resolutions"] = [rid for rid in inputs.get("resolutions") or [] if rid in mine]
+        out["inputs"] = inputs
     out["created_by"] = session.get(User, cv.created_by_id).name
     out["rows"] = rows
     return out
@@ -147,7 +160,7 @@ def list_consensus(user: AuthorizedUser, session: SessionDep, page: PageDep):
                             .limit(page.limit).offset(page.offset)).all()
     scope = access.partner_scope(user)
     mine = partner_items(session, scope) if scope is not None else None
-    out = [summary(cv, session, len(cv.rows) if mine is None else sum(r["unique_id"] in mine for r in cv.rows))
+    out = [summary(cv, session, len(cv.rows) if mine is None else sum(r["unique_id"] in mine for r in cv.rows), scope)
            for cv in items]
     return {"items": out, "total": total, "limit": page.limit, "offset": page.offset}
 
@@ -162,4 +175,4 @@ def get_consensus(version: Version, user: AuthorizedUser, session: SessionDep):
         return {**summary(cv, session, len(cv.rows)), "items": cv.rows, "trace": cv.trace}
     mine = partner_items(session, scope)
     rows = [r for r in cv.rows if r["unique_id"] in mine]
-    return {**summary(cv, session, len(rows)), "items": rows, "trace": None}
+    return {**summary(cv, session, len(rows), scope), "items": rows, "trace": None}
