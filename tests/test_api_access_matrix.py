@@ -5,10 +5,11 @@ PostgreSQL, against SPEC: a literal role × route table written independently of
 Each test was seen to fail with the thing it guards broken:
 - ``"partner"`` added to the roles of ``GET /plans`` in ``api/routes/plans.py``:
   ``test_route_access[*-GET /plans]`` fails (partner got 200, expected 403);
-- a route added to the app with no SPEC row, and a SPEC row without a route (``GET /nowhere``):
-  ``test_spec_and_routes_agree`` fails naming them;
-- ``/health`` left out of the route enumeration (as ``access.api_routes`` does for every
-  ``include_in_schema=False`` route): ``test_hidden_routes_are_covered`` fails;
+- a route without a SPEC row (the ``GET /jobs`` row deleted), and a SPEC row without a route
+  (``GET /nowhere`` added): ``test_spec_and_routes_agree`` fails naming them;
+- the route enumeration skipping ``include_in_schema=False`` routes (as ``access.api_routes``
+  does): ``test_spec_and_routes_agree`` (the docs and /health rows have no route) and
+  ``test_hidden_routes_are_covered`` fail;
 - the partner filter removed from ``GET /uploads`` (``list_uploads``): ``test_partner_sees_only_its_own_rows``
   fails for ``GET /uploads`` (the other partner's uploads listed); before the fix in
   ``api/routes/consensus.py`` it failed for ``GET /consensus`` and ``GET /consensus/{version}``
