@@ -82,7 +82,7 @@ STATUSES: dict[str, set[int]] = {
     "POST /scenarios/{scenario_id}/from-consensus": {201, 404, 409, 412, 422, 428},
     "GET /scenarios/{scenario_id}/versions/{version}": {200, 404},
     "GET /scenarios/{scenario_id}/diff": {200, 404},
-    "POST /forecast-runs": {200, 202, 409, 422},
+    "POST /forecast-runs": {200, 202, 404, 409, 422},  # 404: partner_ids names an unknown partner
     "GET /forecast-runs": {200},
     "GET /forecast-runs/{run_id}": {200, 404},
     "GET /forecast-runs/{run_id}/forecasts": {200, 404, 409},
