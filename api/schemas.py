@@ -13,7 +13,7 @@ Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]
                              description="Identifier: letters, digits, _ . - (up to 64), starting with a letter or digit")]
 # free text: no NUL characters (PostgreSQL cannot store them)
 Text = Annotated[str, Field(max_length=5000, pattern=r"^[^\x00]*$", description="Free text")]
-ShortText = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*\S[^\x00]*$", description="Text, not blank")]
+ShortText = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$", description="Text, not blank")]
 
 
 class Out(BaseModel):

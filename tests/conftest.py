@@ -41,56 +41,7 @@ def medium_chain_plan():
 
 # ----------------------------------------------------------------------------- service databases
 
-POSTGRES_ENV = "JOINTPLAN_TEST_POSTGRES_URL"
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def _postgres_base_url() -> str:
-    import os
-
-    return os.environ.get(POSTGRES_ENV, DEFAULT_POSTGRES_URL)
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> str:
-    """The PostgreSQL URL (``$JOINTPLAN_TEST_POSTGRES_URL`` or the local default); skips, saying why,
-    only when the server cannot be reached (``.ci/run`` starts it)."""
-    import sqlalchemy as sa
-
-    url = _postgres_base_url()
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any connection failure means: no server here
-        pytest.skip(f"PostgreSQL unreachable at {url} ({type(exc).__name__}); set {POSTGRES_ENV} or run .ci/run")
-    finally:
-        engine.dispose()
-    return url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):
-    """URL of an empty database: a SQLite file, or a fresh PostgreSQL schema (dropped afterwards)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'service.db'}"
-        return
-    import uuid
-
-    import sqlalchemy as sa
-
-    base = request.getfixturevalue("postgres_server")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+from db_fixtures import DEFAULT_POSTGRES_URL, POSTGRES_ENV, db_url, postgres_server  # noqa: E402,F401 - fixtures
 
 
 @pytest.fixture

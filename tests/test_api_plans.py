@@ -261,13 +261,11 @@ def test_cancelling_a_running_solve_stops_it(service):
 
 
 @pytest.mark.slow
-def test_worker_killed_mid_solve_the_job_completes_once(tmp_path):
+def test_worker_killed_mid_solve_the_job_completes_once(migrated_db_url):
     """kill -9 a `jointplan worker` during a solve; a second worker takes the job over when the
-    lease runs out; the plan is stored once, with nothing duplicated."""
-    url = f"sqlite:///{tmp_path / 'kill.db'}"
-    from api.migrate import upgrade
-
-    upgrade(url)
+    lease runs out; the plan is stored once, with nothing duplicated. On SQLite and PostgreSQL
+    (the workers get the same URL, a fresh schema of the test database on PostgreSQL)."""
+    url = migrated_db_url
     engine = make_engine(url)
     tokens, _ = seed_users(engine)
     env = {**os.environ, "JOINTPLAN_DATABASE_URL": url, "JOINTPLAN_JOB_LEASE_SECONDS": "3"}

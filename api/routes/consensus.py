@@ -58,7 +58,7 @@ class ConsensusSummary(Out):
     created_by: str = Field(description="Who built it")
     rule: str = Field(description="Consensus rule")
     forecast_run_id: int | None = Field(description="Statistical forecast run used, if any")
-    inputs: dict[str, Any] = Field(description="Submission versions and resolutions used")
+    inputs: dict[str, Any] = Field(description="Submission versions and resolutions used (a partner: its own submissions and the resolutions of exceptions involving it)")
     notes: list[str] = Field(description="Remarks from the build")
     rows: int = Field(description="Series-periods in the version (visible to the caller)")
 

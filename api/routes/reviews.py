@@ -30,7 +30,7 @@ class ReviewCreate(BaseModel):
     model_config = {"json_schema_extra": {"examples": [
         {"decision": "approve", "comment": "gap covered by the reverse-factoring line"}]}}
     decision: Literal["approve", "reject"] = Field(description="approve or reject")
-    comment: Annotated[str, Field(min_length=1, max_length=5000, pattern=r"^[^\x00]*\S[^\x00]*$")] = Field(
+    comment: Annotated[str, Field(min_length=1, max_length=5000, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")] = Field(
         description="Why (required)")
 
 
