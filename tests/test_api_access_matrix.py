@@ -94,11 +94,25 @@ SPEC: dict[str, Rule] = {
     "GET /users/{user_id}": R(A),
     "POST /users/{user_id}/tokens": R(A),
     "POST /users/{user_id}/disable": R(A),
+    "GET /users/{user_id}/tokens": R(A),  # ids and times only, never a token
+    "POST /users/{user_id}/tokens/{token_id}/revoke": R(A),
+    "POST /partners/{partner_id}/disable": R(A),  # its users then get 403 everywhere
+    "POST /partners/{partner_id}/enable": R(A),
     # shared sales history and the partners' forecasts: the partner's own, staff on its behalf (?);
     # finance has no use for raw partner data
     "POST /uploads": R(A, P, PA, partner="own"),
     "GET /uploads": R(A, P, PA, partner="filtered"),
     "GET /uploads/{upload_id}": R(A, P, PA, partner="own"),
+    "POST /uploads/{upload_id}/retract": R(A, P, PA, partner="own"),  # the owner retracts its own upload
+    # the collaboration's history rules: staff declare key columns, owners and shares; everyone
+    # reads them (a partner: counts of the series it sees, no rows; the lineage of a series it
+    # does not see is 404, checked in test_api_history_ownership.py)
+    "GET /history/rules": R(A, P, F, PA),
+    "PUT /history/rules": R(A, P),
+    "GET /history/series": R(A, P, F, PA, partner="filtered"),
+    "PUT /history/series/owner": R(A, P),
+    "PUT /history/series/shares": R(A, P),
+    "GET /history/lineage": R(A, P, F, PA, partner="filtered"),
     "POST /submissions": R(A, P, PA, partner="own"),  # ? staff submitting "as" a partner
     "GET /submissions": R(A, P, PA, partner="filtered"),
     "GET /submissions/{submission_id}": R(A, P, PA, partner="own"),
@@ -408,6 +422,18 @@ def _exceptions(client, h, ids):
     return [(i["id"], set(i["partners"])) for i in _items(client.get("/exceptions", headers=h))]
 
 
+def _history_series(client, h, ids):
+    return [(i["series"], {i["owner"]} | set(i["shared_with"] or [])) for i in _items(client.get("/history/series", headers=h))]
+
+
+def _history_lineage(client, h, ids):
+    rows = []
+    for series in _items(client.get("/history/series", headers=h)):  # the lineage of each series the caller sees
+        r = client.get("/history/lineage", params={"series": series["series"], "limit": 200}, headers=h)
+        rows += [((series["series"], i["date"], i["upload_id"]), {i["partner_id"]}) for i in _items(r)]
+    return rows
+
+
 def _consensus_detail(client, h, ids):
     r = client.get(f"/consensus/{ids['consensus']['own']}", headers=h)
     assert r.status_code == 200, r.text
@@ -447,6 +473,8 @@ def _funding(client, h, ids):
 VISIBILITY = {
     "GET /partners": _partners,
     "GET /uploads": _uploads,
+    "GET /history/series": _history_series,
+    "GET /history/lineage": _history_lineage,
     "GET /submissions": _submissions,
     "GET /exceptions": _exceptions,
     "GET /consensus": _consensus_list,
