@@ -24,13 +24,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy import delete, func, select
 
 from api import access
+from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep, SettingsDep
 from api.errors import CONFLICT, NOT_FOUND
 from api.history import current_points, key_columns, may_see, visible_series_query
 from api.models import DataUpload, HistoryPoint, HistoryRules, HistorySeries, Partner, SeriesShare, User, utcnow
 from api.schemas import PageOf
 
-router = APIRouter(prefix="/history", tags=["history"])
+router = APIRouter(prefix="/history", tags=["history"], route_class=StrictJSONRoute)
 
 SeriesText = Annotated[str, Field(min_length=1, max_length=600, pattern=r"^[^\x00]+$",
                                   description="Series id: its key values joined by '/' in key-column order")]

@@ -19,10 +19,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("partners", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("disabled", sa.Boolean(), nullable=False, server_default=sa.false()))
+    # a plain ADD COLUMN: batch mode would recreate the table on SQLite, which fails once other
+    # tables' rows point at partners
+    op.add_column("partners", sa.Column("disabled", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("partners", schema=None) as batch_op:
-        batch_op.drop_column("disabled")
+    # a plain DROP COLUMN (SQLite >= 3.35 has it): batch mode would recreate the table, which
+    # SQLite refuses while other tables' foreign keys point at partners
+    op.drop_column("partners", "disabled")
