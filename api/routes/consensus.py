@@ -33,7 +33,7 @@ Version = Annotated[int, Path(ge=1, le=2**31 - 1, description="Consensus version
 class ConsensusRequest(BaseModel):
     """Build a new consensus version."""
 
-    model_config = {"json_schema_extra": {"examples": [{"rule": "weighted", "freq": "M"}]}}
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{"rule": "weighted", "freq": "M"}]}}
     rule: Literal["weighted", "mean", "median", "max", "min", "statistical"] = Field(
         "weighted", description="Consensus rule where no resolution applies (weighted: by backtested accuracy)")
     freq: Literal["W", "M"] = Field("M", description="Bucket of the shared history used to score past submissions")

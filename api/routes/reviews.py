@@ -27,7 +27,7 @@ ReviewId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Review id")]
 class ReviewCreate(BaseModel):
     """A finance decision on a plan's funding."""
 
-    model_config = {"json_schema_extra": {"examples": [
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [
         {"decision": "approve", "comment": "gap covered by the reverse-factoring line"}]}}
     decision: Literal["approve", "reject"] = Field(description="approve or reject")
     comment: Annotated[str, Field(min_length=1, max_length=5000, pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")] = Field(
