@@ -343,7 +343,7 @@ class HistoryPoint(Base):
     __table_args__ = (
         Index("ix_history_points_series_date", "series_pk", "date", "id"),
         Index("ix_history_points_current", "series_pk", "date", postgresql_where=text("current"),
-              sqlite_where=text("current")),
+              sqlite_where=text("current = 1")),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     series_pk: Mapped[int] = mapped_column(ForeignKey("history_series.id"))

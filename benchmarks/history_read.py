@@ -11,7 +11,10 @@ default server answers: a fresh database, dropped afterwards) the script
 2. times :func:`api.tables.history_frame` (every current point, the key columns, date and quantity)
    and :func:`api.tables.actuals_frame` (bucketed to weeks), and ``GET /fva?freq=W`` as a partner;
 3. measures the Python heap peak of ``history_frame`` (tracemalloc, in a second pass: tracing
-   slows the code, so the times come from the first pass) per current point.
+   slows the code, so the times come from the first pass) per current point;
+4. runs the reference, the read before migration 0005 (grouping every stored version to find the
+   current ones, rows as ORM objects), on the same database in the same process, and prints the
+   ratios (speed-up, memory).
 
 Usage::
 
@@ -80,6 +83,32 @@ def populate(client, tokens: dict[str, str], n_points: int, n_series: int, corre
             "uploads": uploads, "upload_seconds": round(time.perf_counter() - t0, 2)}
 
 
+def reference_history_frame(session) -> "Any":
+    """The read before migration 0005 (the reference): the current point of each (series, date)
+    found by grouping every stored version (:func:`api.history.current_points`), rows as ORM Row
+    objects, then the same frame."""
+    import numpy as np
+    import pandas as pd
+    from sqlalchemy import select
+
+    from api.history import current_points, key_columns
+    from api.models import HistoryPoint, HistorySeries
+
+    keys = key_columns(session) or []
+    latest = current_points().subquery()
+    p = HistoryPoint
+    rows = session.execute(select(p.series_pk, p.date, p.quantity).join(latest, latest.c.id == p.id)
+                           .order_by(p.series_pk, p.date)).all()
+    pks, dates, qty = zip(*rows)
+    values = dict(session.execute(select(HistorySeries.id, HistorySeries.key_values)).all())
+    out = pd.DataFrame({"series_pk": np.fromiter(pks, dtype=np.int64, count=len(pks))})
+    series = pd.DataFrame([[pk, *values[pk]] for pk in sorted(set(pks))], columns=["series_pk", *keys])
+    out = out.merge(series, on="series_pk", how="left").drop(columns="series_pk")
+    out["date"] = [d.isoformat() for d in dates]
+    out["quantity"] = np.asarray(qty, dtype=float)
+    return out
+
+
 def measure(url: str, args) -> dict[str, Any]:
     from fastapi.testclient import TestClient
 
@@ -126,6 +155,19 @@ def measure(url: str, args) -> dict[str, Any]:
         out["get_fva_s"] = round(time.perf_counter() - t0, 2)
         out["get_fva_status"] = r.status_code
         with Session() as s:
+            t0 = time.perf_counter()
+            ref = reference_history_frame(s)
+            out["reference_grouping_read_s"] = round(time.perf_counter() - t0, 2)
+            assert len(ref) == out["history_frame_rows"], (len(ref), out["history_frame_rows"])
+            del ref
+            tracemalloc.start()
+            ref = reference_history_frame(s)
+            _cur, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            out["reference_peak_mb"] = round(peak / 2**20, 1)
+            del ref
+        out["speedup_vs_reference"] = round(out["reference_grouping_read_s"] / max(out["history_frame_s"], 1e-9), 2)
+        with Session() as s:
             tracemalloc.start()
             hist = history_frame(s)
             _cur, peak = tracemalloc.get_traced_memory()
@@ -134,7 +176,9 @@ def measure(url: str, args) -> dict[str, Any]:
             out["history_frame_peak_bytes_per_point"] = round(peak / max(1, len(hist)), 1)
             del hist
     engine.dispose()
-    for k in ("history_frame_s", "actuals_frame_W_s", "get_fva_s", "history_frame_peak_mb",
+    out["memory_ratio_vs_reference"] = round(out["history_frame_peak_mb"] / max(out["reference_peak_mb"], 1e-9), 3)
+    for k in ("history_frame_s", "reference_grouping_read_s", "speedup_vs_reference", "actuals_frame_W_s", "get_fva_s",
+              "history_frame_peak_mb", "reference_peak_mb", "memory_ratio_vs_reference",
               "history_frame_peak_bytes_per_point"):
         print(f"   {k:38s} {out[k]}", flush=True)
     return out

@@ -35,7 +35,7 @@ def upgrade() -> None:
     op.execute(f"UPDATE history_points SET current = {'true' if op.get_bind().dialect.name == 'postgresql' else '1'} "
                f"WHERE id IN ({CURRENT_IDS})")
     op.create_index("ix_history_points_current", "history_points", ["series_pk", "date"],
-                    postgresql_where=sa.text("current"), sqlite_where=sa.text("current"))
+                    postgresql_where=sa.text("current"), sqlite_where=sa.text("current = 1"))
 
 
 def downgrade() -> None:
