@@ -147,7 +147,8 @@ def run_plan(path: str, out: Optional[Path], xlsx: Optional[Path], time_limit, m
 def plan(
     scenario: str = typer.Argument(..., help="Scenario file (YAML or JSON) or a bundled example's name"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the plan as JSON here"),
-    xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Write the plan's tables to an Excel workbook"),
+    xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Write the plan as an Excel report: KPIs per partner and charts, "
+                                       "the funding (with --finance), then the tables"),
     time_limit: Optional[float] = typer.Option(None, callback=positive, help="Solver time limit in seconds (> 0)"),
     mip_gap: Optional[float] = typer.Option(None, callback=fraction, help="Relative MIP gap (0 to 1)"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the HiGHS log"),

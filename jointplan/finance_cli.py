@@ -251,7 +251,8 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         instruments: Optional[Path] = typer.Option(
             None, "--instruments", "-i",
             help="Finance spec YAML (partners and their instruments); for a plan, defaults to its scenario's finance section"),
-        xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Also write a workbook for the finance team"),
+        xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Also write a workbook for the finance team "
+                                                                 "(with the plan's summary and tables when funding a plan)"),
         receivables: Optional[Path] = typer.Option(
             None, help="With a CSV: receivables ageing CSV (partner, period, customer, age_days or age_bucket, amount)"),
         payables: Optional[Path] = typer.Option(
@@ -267,6 +268,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         obj = _objective(objective)
         path = Path(source)
         suffix = path.suffix.lower()
+        data = None  # the plan, when funding one: its summary and tables go into the workbook too
         try:
             if suffix == ".json":
                 data = _plan_dict(path)
@@ -299,7 +301,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
             result.write_json(out)
             console.print(f"Funding written to {out}")
             if xlsx and result.tables:
-                result.write_excel(xlsx)
+                result.write_excel(xlsx, plan=data, mode="sized" if data is not None else None)
                 console.print(f"Workbook written to {xlsx}")
         if not result.funded:
             diag = result.diagnosis or {}
