@@ -23,6 +23,8 @@ from api.jobs.model import Job
 from api.jobs.worker import Worker
 from api.models import FundingResult, PlanRecord
 from api_world import make_app, scenario_content, seed_users
+from planning.workbook import TABLE_TITLES
+from workbook_checks import measure_table
 from planning.plan import plan_scenario
 from scenarios.io import parse_scenario
 
@@ -99,10 +101,13 @@ def test_plan_submitted_solved_by_a_worker_and_read_back(service):
     xl = client.get(f"/plans/{plan_id}/xlsx", headers=auth(tokens, "fi"))
     assert xl.status_code == 200 and xl.headers["content-type"].startswith("application/vnd.openxmlformats")
     wb = openpyxl.load_workbook(io.BytesIO(xl.content))
-    assert wb.sheetnames == ["kpis", *direct.tables]
-    kpis = {row[0]: row[1] for row in wb["kpis"].iter_rows(min_row=2, values_only=True)}
-    assert kpis["chain.profit"] == pytest.approx(direct.kpis["chain"]["profit"], rel=1e-9)
-    assert wb["production"].max_row == len(direct.tables["production"]) + 1
+    # the report (planning/workbook.py): summary, the funding sized for the plan (the scenario has
+    # instruments), then one sheet per result table, the charts' data last
+    assert wb.sheetnames[:4] == ["Summary", "Funding", "Funding cash", "Funding instruments"]
+    assert wb.sheetnames[4:] == [*[TABLE_TITLES[t] for t in direct.tables], "Binding limits", "Chart data"]
+    kpis = measure_table(wb["Summary"])
+    assert kpis["Profit (EUR)"]["Chain"].value == pytest.approx(direct.kpis["chain"]["profit"], rel=1e-9)
+    assert wb["Production"].max_row == len(direct.tables["production"]) + 1
 
     # the same version and options: the stored plan (200), no new job
     same = client.post("/plans", json={"scenario_id": sid, "options": {"finance": False}}, headers=auth(tokens, "pl"))

@@ -29,7 +29,9 @@ def test_plan_writes_json_with_required_keys_and_workbook(tmp_path):
         assert plan["tables"][table], table
     assert {"partner", "period", "date", "closing_cash", "funding_gap"} <= set(plan["tables"]["cash"][0])
     book = openpyxl.load_workbook(xlsx, read_only=True)
-    assert {"kpis", "production", "shipments", "inventory", "cash"} <= set(book.sheetnames)
+    # the report: a summary first (KPIs per partner, charts), then the tables (tests/test_workbook.py)
+    assert book.sheetnames[0] == "Summary"
+    assert {"Production", "Shipments", "Inventory", "Cash", "Working capital", "Chart data"} <= set(book.sheetnames)
 
 
 def test_invalid_scenario_lists_all_errors_and_exits_nonzero(tmp_path):
