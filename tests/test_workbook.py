@@ -408,15 +408,16 @@ def test_libreoffice_renders_the_summary_sheet_not_blank(sized, tmp_path):
                     "--outdir", str(tmp_path), str(book)], check=True, capture_output=True, timeout=240)
     pdf = tmp_path / "plan.pdf"
     assert pdf.exists()
-    # page 1 is the summary sheet: its title and KPI table
-    text = subprocess.run([pdftotext, "-f", "1", "-l", "1", "-layout", str(pdf), "-"], check=True,
-                          capture_output=True, text=True).stdout
-    assert "Supply-chain plan: small-chain" in text and "KPIs per partner" in text and "Profit (EUR)" in text
-    assert "maker: closing cash against minimum" in text  # a chart's title, drawn by LibreOffice
     subprocess.run([pdftoppm, "-f", "1", "-l", "1", "-r", "60", str(pdf), str(tmp_path / "page")], check=True)
     image = _read_ppm(next(tmp_path.glob("page*.ppm")))
     rgb = image.astype(int)
     ink = (rgb.min(axis=2) < 200).mean()  # not white
-    colour = ((rgb.max(axis=2) - rgb.min(axis=2)) > 80).mean()  # the charts' red, blue, orange
+    # the charts' red, blue and orange: about 1 % of the page (0.06 % without charts: red negatives)
+    colour = ((rgb.max(axis=2) - rgb.min(axis=2)) > 80).mean()
     assert ink > 0.01, f"the summary page is almost blank: {ink:.2%} ink"
-    assert colour > 0.001, f"no chart colour on the summary page: {colour:.3%}"
+    assert colour > 0.004, f"no chart colour on the summary page: {colour:.3%}"
+    # and page 1 is the summary sheet: its title and KPI table
+    text = subprocess.run([pdftotext, "-f", "1", "-l", "1", "-layout", str(pdf), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    assert "Supply-chain plan: small-chain" in text and "KPIs per partner" in text and "Profit (EUR)" in text
+    assert "maker: closing cash against minimum" in text  # a chart's title, drawn by LibreOffice
