@@ -24,7 +24,7 @@ from api.jobs.worker import Worker
 from api.models import FundingResult, PlanRecord
 from api_world import make_app, scenario_content, seed_users
 from planning.workbook import TABLE_TITLES
-from workbook_checks import measure_table
+from workbook_checks import measure_table, same
 from planning.plan import plan_scenario
 from scenarios.io import parse_scenario
 
@@ -150,6 +150,24 @@ def test_funding_per_partner_and_plans_compared(service):
         stored = client.get(f"/plans/{c['plan_id']}", headers=auth(tokens, "pl")).json()["result"]
         assert c["objective"] == pytest.approx(stored["objective"])
         assert c["chain"]["profit"] == pytest.approx(stored["kpis"]["chain"]["profit"])
+    # the workbook (planning/workbook.py, as `jointplan plan --xlsx` writes it) holds the funding the API reports
+    for plan_id, mode in ((base, "sized after the plan"), (joint, "chosen with the plan (joint planning)")):
+        xl = client.get(f"/plans/{plan_id}/xlsx", headers=auth(tokens, "fi"))
+        wb = openpyxl.load_workbook(io.BytesIO(xl.content))
+        assert wb.sheetnames[:4] == ["Summary", "Funding", "Funding cash", "Funding instruments"], wb.sheetnames
+        assert not any(n.startswith("funding_") for n in wb.sheetnames)  # a joint plan's copies are not repeated
+        facts = {wb["Funding"].cell(r, 1).value: wb["Funding"].cell(r, 2).value for r in range(3, 12)}
+        assert facts["Funding"] == mode and facts["Currency"] == "EUR"
+        funding = client.get(f"/plans/{plan_id}/funding", headers=auth(tokens, "fi")).json()
+        table = measure_table(wb["Funding"])
+        for p in funding["partners"]:
+            for label, key in (("Peak funding need (EUR)", "peak_funding_need"), ("Peak debt (EUR)", "peak_debt"),
+                               ("Net financing cost (EUR)", "net_financing_cost"),
+                               ("CCC: cash conversion cycle (days)", "cash_conversion_cycle_days")):
+                assert same(table[label][p["partner"]].value, p["kpis"][key]), (plan_id, label, p["partner"])
+        assert table["Net financing cost (EUR)"]["Chain total"].value == pytest.approx(
+            funding["summary"]["total"]["net_financing_cost"])
+        assert wb["Funding cash"].max_row == 1 + sum(len(p["tables"]["cash"]) for p in funding["partners"])
     diff = cmp.json()["differences"][0]
     assert diff["plan_id"] == joint
     assert diff["objective"] == pytest.approx(cols[1]["objective"] - cols[0]["objective"])
