@@ -307,7 +307,10 @@ def run_demo(out: Path, fast: bool = False) -> None:
                       None, None, False)
     if result.status not in {"optimal", "feasible"}:
         raise typer.Exit(EXIT_NO_PLAN)
-    demo_finance(console, _load_or_exit(str(out / "small_chain.consensus.yaml"))[0], result)
+    funding = demo_finance(console, _load_or_exit(str(out / "small_chain.consensus.yaml"))[0], result)
+    if funding is not None and funding.tables:  # the workbook again, now with the plan's funding sheets
+        result.write_excel(out / "small_chain.plan.xlsx", funding=funding)
+        console.print(f"Workbook with the plan's funding written to {out / 'small_chain.plan.xlsx'}")
 
 
 register_cpfr(app, console, err)

@@ -94,6 +94,9 @@ def test_console_script_runs_demo(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "status optimal" in proc.stdout
     assert (tmp_path / "small_chain.plan.json").exists()
+    # the demo's workbook, rewritten once the plan's funding is sized: its funding sheets follow the summary
+    book = openpyxl.load_workbook(tmp_path / "small_chain.plan.xlsx", read_only=True)
+    assert book.sheetnames[:3] == ["Summary", "Funding", "Funding cash"]
 
 
 def test_json_scenarios_load_like_yaml(tmp_path):
