@@ -519,7 +519,7 @@ class _Book:
         fund_cost = ((funding or {}).get("kpis") or {}).get("total", {}) or {}
         row = self.facts(ws, 3, [
             ("Status", plan.get("status"), TEXT),
-            (self.label(f"Objective ({_humanise(sense).lower()})" if sense else "Objective", MONEY),
+            (self.label(f"Objective: {_humanise(sense).lower()}" if sense else "Objective", MONEY),
              plan.get("objective"), MONEY),
             ("Solver termination", plan.get("termination"), TEXT),
             ("MIP gap", plan.get("mip_gap"), RATE),
@@ -610,7 +610,8 @@ class _Book:
             ("Source", funding.get("source"), TEXT),
             ("Funding", mode, TEXT),
             ("Status", funding.get("status"), TEXT),
-            (self.label(_humanise(funding.get("objective_name") or "objective"), MONEY), funding.get("objective"), MONEY),
+            (self.label(f"Objective: {_humanise(funding['objective_name']).lower()}" if funding.get("objective_name")
+                        else "Objective", MONEY), funding.get("objective"), MONEY),
             ("Currency", self.currency or None, TEXT),
             ("Periods per year", funding.get("periods_per_year"), INT),
             ("Diagnosis", _diagnosis_message(funding.get("diagnosis")), TEXT),

@@ -92,7 +92,7 @@ def test_fund_cashflow_csv_textbook(tmp_path):
     book = openpyxl.load_workbook(xlsx)
     assert book.sheetnames[:3] == ["Funding", "Funding cash", "Funding instruments"]
     facts = {r[0]: r[1] for r in book["Funding"].iter_rows(min_row=3, max_row=12, max_col=2, values_only=True) if r[0]}
-    objective = [v for k, v in facts.items() if k.startswith("Max ending cash") or k.startswith("Objective")]
+    objective = [v for k, v in facts.items() if k.startswith("Objective: max ending cash")]
     assert objective and objective[0] == pytest.approx(92.497, abs=1e-3), facts
 
 

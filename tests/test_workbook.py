@@ -86,8 +86,8 @@ def test_summary_comes_first_with_the_plans_facts(sized):
     assert ws["A1"].value == "Supply-chain plan: small-chain"
     facts = {ws.cell(r, 1).value: ws.cell(r, 2) for r in range(3, 16) if ws.cell(r, 1).value}
     assert facts["Status"].value == plan["status"] == "optimal"
-    assert facts["Objective (maximize profit) (EUR)"].value == pytest.approx(plan["objective"], rel=1e-12)
-    assert facts["Objective (maximize profit) (EUR)"].number_format == EUR
+    assert facts["Objective: maximize profit (EUR)"].value == pytest.approx(plan["objective"], rel=1e-12)
+    assert facts["Objective: maximize profit (EUR)"].number_format == EUR
     assert facts["Currency"].value == plan["currency"] == "EUR"
     assert facts["First period starts"].value.date() == min(dates_of(plan).values())
     assert facts["First period starts"].number_format == "yyyy-mm-dd"
