@@ -750,37 +750,61 @@ class _Book:
         ws = self.new_sheet("Diagnosis")
         row = 1
         for what, diag in diagnoses:
-            if not diag:
-                continue
-            self.put(ws, row, 1, f"{what}: diagnosis").font = SECTION_FONT
-            row += 1
-            for key, value in diag.items():
-                if isinstance(value, list) and value and isinstance(value[0], dict):
-                    self.put(ws, row, 1, _humanise(key), bold=True)
-                    row += 1
-                    cols = _columns(value)
-                    self.header(ws, row, 1, [_humanise(c) for c in cols])
-                    for r in value:
-                        row += 1
-                        for j, c in enumerate(cols):
-                            self.put(ws, row, 1 + j, r.get(c), _kind(c, [r.get(c)]))
-                    row += 1
-                elif isinstance(value, dict) and value:
-                    self.put(ws, row, 1, _humanise(key), bold=True)
-                    row += 1
-                    for k, v in value.items():
-                        self.put(ws, row, 1, str(k))
-                        self.put(ws, row, 2, v if not isinstance(v, dict) else ", ".join(f"{a}: {b}" for a, b in v.items()),
-                                 _kind(str(k), [v]))
-                        row += 1
-                elif value not in (None, [], {}, ""):
-                    self.put(ws, row, 1, _humanise(key), bold=True)
-                    self.put(ws, row, 2, ", ".join(map(str, value)) if isinstance(value, list) else value)
-                    row += 1
-            row += 1
+            if diag:
+                self.put(ws, row, 1, f"{what}: diagnosis").font = SECTION_FONT
+                row = self._diagnosis_items(ws, row + 1, diag) + 1
         ws.column_dimensions["A"].width = 45
-        for c in "BCDE":
+        for c in "BCDEFG":
             ws.column_dimensions[c].width = 22
+
+    def _diagnosis_items(self, ws: Worksheet, row: int, diag: Mapping[str, Any]) -> int:
+        """A diagnosis' entries from ``row``: scalars as label and value, lists of records and
+        records of records as tables, nested diagnoses (e.g. the solver's) as their own block."""
+        def table(records: Sequence[Mapping[str, Any]], first: str | None = None, keys: Sequence[Any] = ()) -> None:
+            nonlocal row
+            cols = _columns(records)
+            self.header(ws, row, 1, ([first] if first else []) + [_humanise(c) for c in cols])
+            for k, r in zip(keys or [None] * len(records), records):
+                row += 1
+                lead = [k] if first else []
+                for j, v in enumerate(lead + [r.get(c) for c in cols]):
+                    name = "partner" if first and j == 0 else cols[j - len(lead)]
+                    self.put(ws, row, 1 + j, v, _kind(name, [v]) if name not in ("period",) else PERIOD)
+            row += 1
+
+        for key, value in diag.items():
+            if value in (None, [], {}, ""):
+                continue
+            label = _humanise(key)
+            if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+                self.put(ws, row, 1, label, bold=True)
+                row += 1
+                table(value)
+            elif isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()):
+                self.put(ws, row, 1, label, bold=True)
+                row += 1
+                if all(not isinstance(x, (dict, list)) for v in value.values() for x in v.values()):
+                    table(list(value.values()), first="Partner" if key == "partners" else "Name", keys=list(value))
+                else:  # a nested diagnosis per key
+                    for k, v in value.items():
+                        self.put(ws, row, 1, str(k), bold=True)
+                        row = self._diagnosis_items(ws, row + 1, v)
+            elif isinstance(value, dict) and any(isinstance(v, (dict, list)) for v in value.values()):
+                self.put(ws, row, 1, label, bold=True)  # e.g. the solver's own diagnosis
+                row = self._diagnosis_items(ws, row + 1, value)
+            elif isinstance(value, dict):
+                self.put(ws, row, 1, label, bold=True)
+                row += 1
+                for k, v in value.items():
+                    self.put(ws, row, 1, str(k))
+                    self.put(ws, row, 2, v, _kind(str(k), [v]))
+                    row += 1
+            else:
+                self.put(ws, row, 1, label, bold=True)
+                self.put(ws, row, 2, ", ".join(map(str, value)) if isinstance(value, list) else value,
+                         _kind(str(key), [value]))
+                row += 1
+        return row
 
     # charts ------------------------------------------------------------------------------
     def chart_block(self, title: str, rows: Sequence[Mapping[str, Any]],

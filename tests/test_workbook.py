@@ -364,6 +364,37 @@ def test_a_plan_without_a_solution_shows_its_diagnosis(tmp_path):
         [r["constraint"] for r in plan.diagnosis["relaxation"]].index("ending_inventory[dc,widget]")]["violation"])
 
 
+def test_a_joint_plan_that_cannot_be_funded_shows_who_is_short(tmp_path):
+    data = example("small_chain")
+    data["finance"] = {"partners": [{"partner": "maker", "instruments": [
+        {"id": "rcf", "type": "revolver", "limit": 5000, "rate": 0.01}]}]}
+    scenario, _ = parse_scenario(data)
+    plan = plan_with_finance(scenario)
+    assert plan.status == "infeasible"
+    path = tmp_path / "short.xlsx"
+    plan.write_excel(path)
+    result = as_json(plan)
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames[:4] == ["Summary", "Funding", "Funding cash", "Funding instruments"]
+    assert "Diagnosis" in wb.sheetnames
+    ws = wb["Summary"]
+    facts = {ws.cell(r, 1).value: ws.cell(r, 2).value for r in range(3, 16)}
+    assert facts["Status"] == "infeasible" and facts["Diagnosis"] == plan.diagnosis["message"]
+    assert "maker is short" in facts["Diagnosis"]
+    table = measure_table(wb["Funding"])
+    peak = plan.diagnosis["partners"]["maker"]["peak"]
+    assert table["Peak shortfall (unfunded) (EUR)"]["maker"].value == pytest.approx(peak)
+    assert table["Funded"]["maker"].value == "no"
+    # the best-effort shortfall as the red columns of the maker's funding chart
+    chart = next(c for c in wb["Funding"]._charts if chart_title(c).startswith("maker: cash before"))
+    got = {series_title(wb, s): s for _, s, _ in chart_series(chart)}
+    shortfall = [r["shortfall"] for r in rows_of(result["tables"]["funding_cash"], partner="maker")]
+    assert max(shortfall) == pytest.approx(peak)
+    assert series_values(wb, got["Shortfall (unfunded) (EUR)"]) == pytest.approx(shortfall)
+    cells = [c.value for row in wb["Diagnosis"].iter_rows() for c in row]
+    assert "minimum_cash[maker,1]" in cells
+
+
 def test_a_workbook_needs_a_plan_or_funding():
     with pytest.raises(ValueError):
         build_workbook(None, None)
