@@ -232,7 +232,7 @@ def build_workbook(plan: Mapping[str, Any] | None, funding: Mapping[str, Any] | 
     if plan:
         book.summary_sheet(plan, funding)
     if funding:
-        book.funding_sheets(_in_plan_order(funding, plan), first=not plan)
+        book.funding_sheets(_in_plan_order(funding, plan))
     if plan:
         tables = plan.get("tables") or {}
         for name, rows in tables.items():
@@ -485,9 +485,7 @@ class _Book:
             if value is None or value == "":
                 continue
             self.put(ws, row, 1, label, bold=True)
-            cell = self.put(ws, row, 2, value, kind)
-            if isinstance(value, str) and len(value) > 40:
-                cell.alignment = Alignment(wrap_text=False)
+            self.put(ws, row, 2, value, kind)
             row += 1
         return row
 
@@ -542,7 +540,6 @@ class _Book:
         names = list(partners)
         table_rows = kpi_rows(chain, partners, PARTNER_ROWS)
         label_rows = [(self.label(label, kind), kind, values) for label, kind, values in table_rows]
-        self.kpi_header_row = row
         row = self.measure_table(ws, row, label_rows, ["Chain", *names])
         self.put(ws, row, 1, "Chain: sales to consumers and the costs paid outside the chain; a partner's revenue "
                              "and costs include what partners pay each other. Periods are given by their start date."
@@ -595,7 +592,7 @@ class _Book:
         self.place_charts(ws, charts, col)
 
     # funding -----------------------------------------------------------------------------
-    def funding_sheets(self, funding: Mapping[str, Any], *, first: bool) -> None:
+    def funding_sheets(self, funding: Mapping[str, Any]) -> None:
         ws = self.new_sheet("Funding")
         kpis = funding.get("kpis") or {}
         partners = kpis.get("partners") or {}
@@ -626,7 +623,6 @@ class _Book:
             row += 1
             rows = kpi_rows(total, partners, FUNDING_ROWS)
             label_rows = [(self.label(label, kind), kind, values) for label, kind, values in rows]
-            self.funding_header_row = row
             row = self.measure_table(ws, row, label_rows, ["Chain total", *names])
             self.put(ws, row, 1, "Periods are given by their start date; headroom is the least cash above the "
                                  "minimum over the horizon; rates include fees.").font = NOTE_FONT
@@ -635,7 +631,6 @@ class _Book:
             if mix:
                 self.put(ws, row, 1, "Instrument mix").font = SECTION_FONT
                 row += 1
-                self.instrument_header_row = row
                 self.header(ws, row, 1, ["Partner", "Instrument", "Type",
                                          *[self.label(lab, kind) for _, lab, kind in INSTRUMENT_COLUMNS]])
                 for a, n, i in mix:

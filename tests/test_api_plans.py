@@ -215,6 +215,11 @@ def test_an_infeasible_scenario_is_a_result_with_a_diagnosis(service):
     assert body["result"]["status"] == "infeasible"
     relax = {r["constraint"]: r["violation"] for r in body["result"]["diagnosis"]["relaxation"]}
     assert relax["ending_inventory[dc,widget]"] >= 1_000_000 - 8_000 - 1e-6
+    # its workbook: the summary with the diagnosis, and the relaxation listed
+    wb = openpyxl.load_workbook(io.BytesIO(client.get(f"/plans/{plan_id}/xlsx", headers=auth(tokens, "fi")).content))
+    assert wb.sheetnames == ["Summary", "Diagnosis"]
+    cells = [c.value for row in wb["Diagnosis"].iter_rows() for c in row]
+    assert cells[cells.index("ending_inventory[dc,widget]") + 1] == pytest.approx(relax["ending_inventory[dc,widget]"])
 
 
 def big_chain(n_stores: int = 40, name: str = "big") -> dict:
