@@ -58,7 +58,8 @@ Corrections are new versions (`GET /history/lineage`); owners retract uploads (`
 
 **Limits**: request bodies up to `JOINTPLAN_MAX_BODY_BYTES` (default 20 MB; 413 above); uploads up to
 `JOINTPLAN_MAX_UPLOAD_COLUMNS` columns (32; 422 above), `JOINTPLAN_MAX_UPLOAD_ROWS` rows (250,000) and
-`JOINTPLAN_MAX_UPLOAD_CELLS` cells (2,500,000; 413 above); list pages
+`JOINTPLAN_MAX_UPLOAD_CELLS` cells (2,500,000; 413 above); the shared history holds up to
+`JOINTPLAN_MAX_HISTORY_POINTS` current points (2,000,000; an upload past it is 413); list pages
 up to `JOINTPLAN_MAX_PAGE_SIZE` items (default 200; 422 above); horizons up to
 `JOINTPLAN_MAX_HORIZON_PERIODS` periods (422 above).
 

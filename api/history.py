@@ -28,7 +28,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 from fastapi import HTTPException
-from sqlalchemy import func, insert, select, union
+from sqlalchemy import String, cast, func, insert, literal_column, select, union, update
 from sqlalchemy.orm import Session
 
 from api.models import DataUpload, HistoryPoint, HistoryRules, HistorySeries, SeriesShare, utcnow
@@ -265,6 +265,10 @@ def check_history(table: Table, date_column: str, quantity_column: str) -> Histo
         blank = (values == "").to_numpy()
         if blank.any():
             problems.append(problem(f"body.{k}", "missing key value" + _rows_text(rowno[blank])))
+        slash = values.str.contains("/", regex=False).to_numpy()
+        if slash.any():  # a series id is its key values joined by '/': ('a/b', 'c') and ('a', 'b/c') would collide
+            problems.append(problem(f"body.{k}", "a key value may not contain '/' (series ids join the key values "
+                                                 "with '/')" + _rows_text(rowno[slash])))
         key_frame[k] = values
     hist = History(keys, key_frame.reset_index(drop=True), [], qty)
     if not problems:
@@ -318,9 +322,17 @@ def series_by_id(session: Session, series_ids: list[str]) -> dict[str, tuple[int
     return out
 
 
-def store_upload(session: Session, upload: DataUpload, hist: History, staff: bool) -> None:
+def store_upload(session: Session, upload: DataUpload, hist: History, staff: bool,
+                 max_points: int | None = None) -> None:
     """Apply the ownership rule and add ``upload`` with its points (not committed). 409 naming
-    every series of the upload owned by another partner: nothing is stored then."""
+    every series of the upload owned by another partner, 413 when the history would then hold
+    more than ``max_points`` current points: nothing is stored then (the caller rolls back).
+
+    Every series of an accepted upload is its uploader's, so its points are current and replace
+    the earlier current point of each of their (series, date). Uploads are serialised on the
+    rules row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite serialises writers anyway), so two
+    concurrent uploads of a series cannot both leave a point current for the same date."""
+    lock_rules(session)
     partner = upload.partner_id
     sids = hist.series_ids()
     unique = list(dict.fromkeys(sids))
@@ -355,32 +367,77 @@ def store_upload(session: Session, upload: DataUpload, hist: History, staff: boo
     pk = {sid: v[0] for sid, v in known.items()}
     upload_id = upload.id
     insert_points(session, [(pk[sid], d, q, upload_id) for sid, d, q in zip(sids, hist.dates, hist.quantities.tolist())])
+    if len(known) > len(new):  # some series had points: the new ones replace their versions of the same dates
+        demote_replaced(session, upload_id, [pk[sid] for sid in unique if sid not in new])
+    if max_points is not None:
+        total = count_current(session)
+        if total > max_points:
+            raise HTTPException(413, detail=f"the shared history would hold {total} current points, more than "
+                                            f"{max_points} (JOINTPLAN_MAX_HISTORY_POINTS): nothing was stored; "
+                                            "retract old uploads or ask an admin to raise the limit")
 
 
 def insert_points(session: Session, points: list[tuple[int, date, float, int]]) -> None:
-    """``(series_pk, date, quantity, upload_id)`` rows into history_points, in the session's
-    transaction: COPY on PostgreSQL (executemany there sends one statement per row), executemany
-    elsewhere."""
+    """``(series_pk, date, quantity, upload_id)`` rows into history_points as current points, in
+    the session's transaction: COPY on PostgreSQL (executemany there sends one statement per row),
+    executemany elsewhere."""
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection
         with raw.cursor() as cur:
-            with cur.copy("COPY history_points (series_pk, date, quantity, upload_id) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(["int4", "date", "float8", "int4"])
+            with cur.copy("COPY history_points (series_pk, date, quantity, upload_id, current) "
+                          "FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(["int4", "date", "float8", "int4", "bool"])
                 for row in points:
-                    copy.write_row(row)
+                    copy.write_row((*row, True))
         return
     if conn.dialect.name == "sqlite":  # the DB-API executemany, dates as SQLAlchemy stores them on SQLite (ISO text)
         cur = conn.connection.driver_connection.cursor()
         try:
-            cur.executemany("INSERT INTO history_points (series_pk, date, quantity, upload_id) VALUES (?, ?, ?, ?)",
-                            [(a, d.isoformat(), q, u) for a, d, q, u in points])
+            cur.executemany("INSERT INTO history_points (series_pk, date, quantity, upload_id, current) "
+                            "VALUES (?, ?, ?, ?, 1)", [(a, d.isoformat(), q, u) for a, d, q, u in points])
         finally:
             cur.close()
         return
     table = HistoryPoint.__table__
     for part in _chunks(points, INSERT_BATCH):
-        conn.execute(table.insert(), [{"series_pk": a, "date": d, "quantity": q, "upload_id": u} for a, d, q, u in part])
+        conn.execute(table.insert(), [{"series_pk": a, "date": d, "quantity": q, "upload_id": u, "current": True}
+                                      for a, d, q, u in part])
+
+
+def lock_rules(session: Session) -> None:
+    """Serialise writers of the shared history on the rules row (PostgreSQL; a no-op elsewhere)."""
+    if session.connection().dialect.name == "postgresql":
+        session.execute(select(HistoryRules.id).where(HistoryRules.id == 1).with_for_update())
+
+
+def demote_replaced(session: Session, upload_id: int, series_pks: list[int]) -> None:
+    """Points of ``series_pks`` no longer current because upload ``upload_id`` (current, by the
+    owner) has a point for the same (series, date)."""
+    p = HistoryPoint.__table__
+    new, old = p.alias("new"), p.alias("old")
+    for part in _chunks(series_pks):
+        # the new points drive the join (by upload), the old ones are found by (series, date)
+        replaced = (select(old.c.id).select_from(new.join(old, (old.c.series_pk == new.c.series_pk)
+                                                          & (old.c.date == new.c.date)))
+                    .where(new.c.upload_id == upload_id, new.c.series_pk.in_(part), old.c.current,
+                           old.c.upload_id != upload_id))
+        session.execute(update(p).where(p.c.id.in_(replaced)).values(current=False))
+
+
+def refresh_current(session: Session, series_pks: Iterable[int]) -> None:
+    """Recompute ``current`` for the points of ``series_pks`` from its definition
+    (:func:`current_points`): after a retraction or a change of owner."""
+    p = HistoryPoint.__table__
+    for part in _chunks(sorted(set(series_pks))):
+        session.execute(update(p).where(p.c.series_pk.in_(part), p.c.current).values(current=False))
+        ids = current_points(series_pks=part).subquery()
+        session.execute(update(p).where(p.c.id.in_(select(ids.c.id))).values(current=True))
+
+
+def count_current(session: Session) -> int:
+    """Current points of the shared history."""
+    return session.scalar(select(func.count()).select_from(HistoryPoint).where(HistoryPoint.current)) or 0
 
 
 def content_hash(hist: History) -> str:
@@ -396,42 +453,87 @@ def content_hash(hist: History) -> str:
 # ----------------------------------------------------------------------------- reading
 
 
-def current_points(owners: list[str] | None = None, series_pk: int | None = None):
-    """Ids of the points that count: per (series, date) the latest point of a non-retracted
-    upload by the series' owner."""
+def current_points(owners: list[str] | None = None, series_pks: list[int] | None = None):
+    """Ids of the points that count (the definition ``history_points.current`` is kept equal to):
+    per (series, date) the latest point of a non-retracted upload by the series' owner."""
     p, u, s = HistoryPoint, DataUpload, HistorySeries
     q = (select(func.max(p.id).label("id")).join(u, u.id == p.upload_id).join(s, s.id == p.series_pk)
          .where(u.retracted_at.is_(None), u.partner_id == s.owner_partner_id))
     if owners is not None:
         q = q.where(s.owner_partner_id.in_(owners))
-    if series_pk is not None:
-        q = q.where(p.series_pk == series_pk)
+    if series_pks is not None:
+        q = q.where(p.series_pk.in_(series_pks))
     return q.group_by(p.series_pk, p.date)
+
+
+READ_BATCH = 20_000  # rows fetched at a time by history_frame (the peak beyond the arrays)
+POINT_TEXT_DAY = np.dtype([("series_pk", np.int64), ("day", "datetime64[D]"), ("quantity", np.float64)])
+POINT_INT_DAY = np.dtype([("series_pk", np.int64), ("day", np.int64), ("quantity", np.float64)])
+
+
+def driver_batches(session: Session, stmt) -> Iterable[list[tuple]]:
+    """The rows of ``stmt`` as lists of up to :data:`READ_BATCH` plain tuples, straight from the
+    DB-API cursor in the session's transaction (a server-side cursor on PostgreSQL, so the client
+    never holds more than one batch): no Row object per row, no result processing."""
+    conn = session.connection()
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.params
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup)
+    raw = conn.connection.driver_connection
+    cursor = raw.cursor(name=f"history_{id(stmt):x}") if conn.dialect.name == "postgresql" else raw.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        while part := cursor.fetchmany(READ_BATCH):
+            yield part
+    finally:
+        cursor.close()
 
 
 def history_frame(session: Session, partner_ids: list[str] | None = None) -> pd.DataFrame:
     """The shared sales history: key columns, ``date`` (ISO), ``quantity``, one row per (series,
-    date) with its current value (of the series owned by ``partner_ids``, or all)."""
+    date) with its current value (of the series owned by ``partner_ids``, or all), ordered by
+    series and date.
+
+    Read in batches of :data:`READ_BATCH` rows into arrays (series key, day, quantity: 24 bytes a
+    point) from the partial index of current points; the key and date columns of the result hold
+    references to one string per distinct value, so the frame costs about 8 bytes per column and
+    point, and the read's peak below 100 bytes a point plus one batch."""
     keys = key_columns(session) or []
-    latest = current_points(partner_ids).subquery()
-    p = HistoryPoint
-    rows = session.execute(select(p.series_pk, p.date, p.quantity).join(latest, latest.c.id == p.id)
-                           .order_by(p.series_pk, p.date)).all()
-    if not rows:
+    p, s = HistoryPoint, HistorySeries
+    if session.connection().dialect.name == "sqlite":  # the stored ISO text, parsed by numpy
+        day_column, point = cast(p.date, String), POINT_TEXT_DAY
+    else:  # days since 1970 (numpy converts date objects one by one, 3x slower)
+        day_column, point = literal_column("history_points.date - DATE '1970-01-01'"), POINT_INT_DAY
+    q = select(p.series_pk, day_column, p.quantity).where(p.current)
+    if partner_ids is not None:
+        q = q.join(s, s.id == p.series_pk).where(s.owner_partner_id.in_(partner_ids))
+    # each batch of plain tuples turned into one structured array by numpy (the columns need no
+    # result processing: see day_column)
+    batches = [np.array(part, dtype=point) for part in driver_batches(session, q.order_by(p.series_pk, p.date))]
+    if not batches:
         return pd.DataFrame(columns=[*keys, "date", "quantity"])
-    pks, dates, qty = zip(*rows)
-    used = sorted(set(pks))
+    points = np.concatenate(batches)
+    del batches
+    pk = points["series_pk"]
+    starts = np.flatnonzero(np.r_[True, pk[1:] != pk[:-1]])  # rows come ordered by series
+    used = pk[starts]
+    series_of = np.repeat(np.arange(len(starts), dtype=np.int32), np.diff(np.r_[starts, len(pk)]))
+    day = points["day"].astype(np.int64)
+    quantity = points["quantity"].copy()
+    del points, pk
     values: dict[int, list[str]] = {}
-    for part in _chunks(used, 5_000):
-        for pk, kv in session.execute(select(HistorySeries.id, HistorySeries.key_values)
-                                      .where(HistorySeries.id.in_(part))):
-            values[pk] = kv
-    out = pd.DataFrame({"series_pk": np.fromiter(pks, dtype=np.int64, count=len(pks))})
-    series = pd.DataFrame([[pk, *values[pk]] for pk in used], columns=["series_pk", *keys])
-    out = out.merge(series, on="series_pk", how="left").drop(columns="series_pk")
-    out["date"] = [d.isoformat() for d in dates]
-    out["quantity"] = np.asarray(qty, dtype=float)
-    return out
+    for part in _chunks(used.tolist(), 5_000):
+        for spk, kv in session.execute(select(s.id, s.key_values).where(s.id.in_(part))):
+            values[spk] = kv
+    out = {k: np.array([values[spk][i] for spk in used.tolist()], dtype=object)[series_of]
+           for i, k in enumerate(keys)}
+    first = int(day.min())
+    span = np.arange(first, int(day.max()) + 1).astype("datetime64[D]")
+    day -= first
+    out["date"] = np.datetime_as_string(span).astype(object)[day]
+    out["quantity"] = quantity
+    return pd.DataFrame(out, copy=False)
 
 
 def visible_series_query(partner_id: str):

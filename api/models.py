@@ -35,6 +35,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -96,7 +97,7 @@ class User(Base):
     partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id"))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = _ts(default=utcnow)
-    # argon2id hash of the browser sign-in password (migration 0005); None: no sign-in by password
+    # argon2id hash of the browser sign-in password (migration 0006); None: no sign-in by password
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True, default=None)
 
     partner: Mapped[Partner | None] = relationship()
@@ -381,16 +382,23 @@ class HistorySeries(Base):
 
 
 class HistoryPoint(Base):
-    """One version of one (series, date) value, from one upload; never updated. The value read
-    is the latest (highest id) point of the series' owner from a non-retracted upload."""
+    """One version of one (series, date) value, from one upload; its value never changes. The
+    value read is the latest (highest id) point of the series' owner from a non-retracted upload;
+    ``current`` marks exactly those points (kept by :mod:`api.history` on every upload, retraction
+    and owner change, so that reads need no grouping)."""
 
     __tablename__ = "history_points"
-    __table_args__ = (Index("ix_history_points_series_date", "series_pk", "date", "id"),)
+    __table_args__ = (
+        Index("ix_history_points_series_date", "series_pk", "date", "id"),
+        Index("ix_history_points_current", "series_pk", "date", postgresql_where=text("current"),
+              sqlite_where=text("current = 1")),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     series_pk: Mapped[int] = mapped_column(ForeignKey("history_series.id"))
     date: Mapped[Day] = mapped_column(Date)
     quantity: Mapped[float] = mapped_column(Float)
     upload_id: Mapped[int] = mapped_column(ForeignKey("data_uploads.id"), index=True)
+    current: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class SeriesShare(Base):

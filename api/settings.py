@@ -32,6 +32,10 @@ class Settings(BaseSettings):
         default=250_000, gt=0, description="most data rows in one history upload or submission (413 above)")
     max_upload_cells: int = Field(
         default=2_500_000, gt=0, description="most cells (rows x columns) in one history upload or submission (413 above)")
+    max_history_points: int = Field(
+        default=2_000_000, gt=0, description="most current points (series x dates) the shared history holds; an upload "
+                                             "past it is refused whole (413). Bounds the memory of every history read "
+                                             "(forecasts, exceptions, FVA, consensus): about 40 bytes a point in the read")
     max_page_size: int = Field(default=200, gt=0, description="largest page a list route returns")
     default_page_size: int = Field(default=50, gt=0, description="page size when none is asked for")
     max_horizon_periods: int = Field(default=520, gt=0, description="largest scenario or forecast horizon, periods")

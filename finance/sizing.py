@@ -39,7 +39,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from planning.data import as_array
-from planning.plan import _flatten_kpis, _json_default, _records
+from planning.plan import _json_default, _records
 from planning.solve import solve_model
 from scenarios.fields import Problem
 
@@ -120,24 +120,19 @@ class FundingResult:
         text = json.dumps(self.to_dict(), indent=2, default=_json_default, allow_nan=False)
         Path(path).write_text(text, encoding="utf-8")
 
-    def write_excel(self, path: str | Path) -> None:
-        """A workbook a finance team can open: summary, per-partner KPIs, cash, instruments."""
-        with pd.ExcelWriter(path, engine="openpyxl") as xl:
-            head = [
-                ("name", self.name),
-                ("source", self.source),
-                ("status", self.status),
-                ("objective", self.objective_name),
-                ("objective value", self.objective),
-                ("currency", self.currency),
-                ("periods per year", self.periods_per_year),
-            ]
-            if self.diagnosis:
-                head.append(("diagnosis", self.diagnosis.get("message", "")))
-            pd.DataFrame(head, columns=["item", "value"]).to_excel(xl, sheet_name="summary", index=False)
-            for name, df in self.tables.items():
-                df.to_excel(xl, sheet_name=name[:31], index=False)
-            pd.DataFrame(_flatten_kpis(self.kpis), columns=["kpi", "value"]).to_excel(xl, sheet_name="kpis", index=False)
+    def write_excel(self, path: str | Path | Any, plan: Any = None, mode: str | None = None) -> None:
+        """A workbook a finance team can open (:func:`planning.workbook.build_workbook`): the plan's
+        summary and tables when ``plan`` (a ``Plan`` or its dict) is given, and the funding sheets:
+        per-partner KPIs, instrument mix, charts, cash and instruments per period. ``mode``:
+        ``sized`` (after the plan) or ``joint`` (chosen with it), as the service records it."""
+        from planning.workbook import write_workbook
+
+        if plan is not None and hasattr(plan, "to_dict"):
+            plan = plan.to_dict()
+        data = self.to_dict()
+        if mode:
+            data["mode"] = mode
+        write_workbook(path, plan, data)
 
     def summary_lines(self) -> list[str]:
         """A short readable summary (one line per partner)."""

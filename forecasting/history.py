@@ -130,6 +130,59 @@ def check_values(df: pd.DataFrame, spec: HistorySpec, keys: list[str]) -> tuple[
     return out, problems
 
 
+def fill_gaps(grouped: pd.DataFrame, keys: list[str], regressors: list[str], freq: Freq,
+              gaps: GapPolicy) -> tuple[pd.DataFrame, dict[str, tuple[int, pd.Timestamp]]]:
+    """Every bucket between each series' first and last observation, in one pass over arrays.
+
+    ``grouped``: one row per (unique_id, ds), sorted by unique_id then ds, ds at bucket starts.
+    Bucket ``b`` of a series that starts at bucket ``f`` sits at row ``start + (b - f)`` of the
+    full table; a missing ``y`` is 0 (``zero``) or linear between its neighbours in the same
+    series (``interpolate``: a series' first and last buckets are observed, so each gap lies
+    inside one series and one interpolation over the concatenated series is exact); regressors
+    are interpolated likewise. Returns the full table and, per series with gaps, (missing
+    buckets, first missing bucket); with ``error`` the table is not filled."""
+    period = _PERIOD[freq]
+    ordinal = pd.PeriodIndex(grouped["ds"], freq=period).asi8
+    codes, uniques = pd.factorize(grouped["unique_id"], sort=False)  # in order: grouped is sorted
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    ends = np.r_[starts[1:], len(codes)] - 1
+    first, last = ordinal[starts], ordinal[ends]
+    length = last - first + 1
+    offset = np.r_[0, np.cumsum(length)[:-1]]
+    position = offset[codes] + (ordinal - first[codes])
+    total = int(length.sum())
+    series = np.repeat(np.arange(len(starts)), length)
+    full_ordinal = first[series] + (np.arange(total) - offset[series])
+    observed = np.zeros(total, dtype=bool)
+    observed[position] = True
+    missing_count = length - (ends - starts + 1)
+    missing: dict[str, tuple[int, pd.Timestamp]] = {}
+    if missing_count.any():
+        gap_series = np.flatnonzero(missing_count)
+        first_gap = np.flatnonzero(~observed)  # ascending: the first hole of each series comes first
+        first_gap_of = dict(zip(series[first_gap][::-1].tolist(), first_gap[::-1].tolist()))
+        stamps = pd.PeriodIndex.from_ordinals(full_ordinal[[first_gap_of[i] for i in gap_series]], freq=period)
+        missing = {str(uniques[i]): (int(missing_count[i]), t)
+                   for i, t in zip(gap_series, stamps.to_timestamp(how="start"))}
+    if gaps == "error" and missing:
+        return grouped, missing
+    out = pd.DataFrame({"unique_id": np.asarray(uniques, dtype=object)[series]})
+    for k in keys:
+        out[k] = grouped[k].to_numpy()[starts][series]
+    out["ds"] = pd.PeriodIndex.from_ordinals(full_ordinal, freq=period).to_timestamp(how="start")
+    index = np.arange(total)
+    for column in ["y", *regressors]:
+        values = np.full(total, np.nan)
+        values[position] = grouped[column].to_numpy(dtype=float)
+        if not observed.all():
+            if column == "y" and gaps == "zero":
+                values[~observed] = 0.0
+            else:
+                values[~observed] = np.interp(index[~observed], index[observed], values[observed])
+        out[column] = values
+    return out, missing
+
+
 def bucket_start(dates: pd.Series, freq: Freq) -> pd.Series:
     return dates.dt.to_period(_PERIOD[freq]).dt.start_time
 
@@ -164,33 +217,14 @@ def prepare_history(
     grouped = df.groupby([*keys, "ds"], sort=True).agg(agg).reset_index()
     report.rows_aggregated = len(df) - len(grouped) if len(df) > len(grouped) else 0
     grouped = grouped.rename(columns={spec.quantity: "y"})
-    grouped.insert(0, "unique_id", grouped[keys].agg("/".join, axis=1))
-
-    offset = pd.offsets.Week(weekday=0) if freq == "W" else pd.offsets.MonthBegin()
-    pieces = []
-    gap_problems: list[HistoryProblem] = []
-    for uid, g in grouped.groupby("unique_id", sort=True):
-        full = pd.date_range(g["ds"].min(), g["ds"].max(), freq=offset)
-        g = g.set_index("ds").reindex(full)
-        missing = int(g["y"].isna().sum())
-        if missing:
-            if gaps == "error":
-                first = g.index[g["y"].isna()][0].date()
-                gap_problems.append(HistoryProblem("ds", f"series {uid} has {missing} missing bucket(s), first {first}"))
-                continue
-            report.gaps_filled[uid] = missing
-            if gaps == "zero":
-                g["y"] = g["y"].fillna(0.0)
-            else:
-                g["y"] = g["y"].interpolate(method="linear")
-            for r in spec.regressors:
-                g[r] = g[r].interpolate(method="linear").ffill().bfill()
-            g[keys] = g[keys].ffill().bfill()
-            g["unique_id"] = uid
-        pieces.append(g.rename_axis("ds").reset_index())
-    if gap_problems:
-        raise HistoryError(gap_problems)
-    out = pd.concat(pieces, ignore_index=True)[["unique_id", *keys, "ds", "y", *spec.regressors]]
+    uid = grouped[keys[0]].str.cat([grouped[k] for k in keys[1:]], sep="/") if len(keys) > 1 else grouped[keys[0]]
+    grouped.insert(0, "unique_id", uid)
+    out, missing = fill_gaps(grouped.sort_values(["unique_id", "ds"], kind="stable", ignore_index=True),
+                             keys, spec.regressors, freq, gaps)
+    if gaps == "error" and missing:
+        raise HistoryError([HistoryProblem("ds", f"series {u} has {n} missing bucket(s), first {first.date()}")
+                            for u, (n, first) in missing.items()])
+    report.gaps_filled = {u: n for u, (n, _first) in missing.items()}
     report.series = out["unique_id"].nunique()
     report.buckets_out = len(out)
     return out, report

@@ -147,7 +147,8 @@ def run_plan(path: str, out: Optional[Path], xlsx: Optional[Path], time_limit, m
 def plan(
     scenario: str = typer.Argument(..., help="Scenario file (YAML or JSON) or a bundled example's name"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the plan as JSON here"),
-    xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Write the plan's tables to an Excel workbook"),
+    xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Write the plan as an Excel report: KPIs per partner and charts, "
+                                       "the funding (with --finance), then the tables"),
     time_limit: Optional[float] = typer.Option(None, callback=positive, help="Solver time limit in seconds (> 0)"),
     mip_gap: Optional[float] = typer.Option(None, callback=fraction, help="Relative MIP gap (0 to 1)"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the HiGHS log"),
@@ -306,7 +307,10 @@ def run_demo(out: Path, fast: bool = False) -> None:
                       None, None, False)
     if result.status not in {"optimal", "feasible"}:
         raise typer.Exit(EXIT_NO_PLAN)
-    demo_finance(console, _load_or_exit(str(out / "small_chain.consensus.yaml"))[0], result)
+    funding = demo_finance(console, _load_or_exit(str(out / "small_chain.consensus.yaml"))[0], result)
+    if funding is not None and funding.tables:  # the workbook again, now with the plan's funding sheets
+        result.write_excel(out / "small_chain.plan.xlsx", funding=funding)
+        console.print(f"Workbook with the plan's funding written to {out / 'small_chain.plan.xlsx'}")
 
 
 register_cpfr(app, console, err)

@@ -191,9 +191,10 @@ def plan_command_finance(scenario: Any, **kwargs: Any):
         _fail("Cannot plan with finance", exc.problems)
 
 
-def demo_finance(console: Console, scenario: Any, plan: Any) -> None:
+def demo_finance(console: Console, scenario: Any, plan: Any) -> Any:
     """The end of ``jointplan demo``: the demo plan's funding, then joint vs sequential planning
-    and the reverse-factoring what-if for the scenario."""
+    and the reverse-factoring what-if for the scenario. Returns the funding (a
+    ``FundingResult``), or None when none was sized."""
     from finance.compare import joint_vs_sequential, reverse_factoring_whatif
     from finance.instruments import ReverseFactoring, finance_spec_from_scenario
     from finance.sizing import size_plan_funding
@@ -202,10 +203,11 @@ def demo_finance(console: Console, scenario: Any, plan: Any) -> None:
     console.rule("7. Funding the plan")
     if spec is None:
         console.print("The scenario has no finance section: funding not sized.")
-        return
+        return None
     if plan is None or plan.status not in ("optimal", "feasible"):
         console.print("No plan to fund.")
-        return
+        return None
+    result = None
     try:
         result = size_plan_funding(plan, spec)
         print_funding(console, result)
@@ -215,6 +217,7 @@ def demo_finance(console: Console, scenario: Any, plan: Any) -> None:
             print_whatif(console, reverse_factoring_whatif(scenario, spec))
     except FinanceError as exc:
         console.print("[red]Funding not sized[/]: " + "; ".join(str(p) for p in exc.problems))
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,7 +254,8 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         instruments: Optional[Path] = typer.Option(
             None, "--instruments", "-i",
             help="Finance spec YAML (partners and their instruments); for a plan, defaults to its scenario's finance section"),
-        xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Also write a workbook for the finance team"),
+        xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Also write a workbook for the finance team "
+                                                                 "(with the plan's summary and tables when funding a plan)"),
         receivables: Optional[Path] = typer.Option(
             None, help="With a CSV: receivables ageing CSV (partner, period, customer, age_days or age_bucket, amount)"),
         payables: Optional[Path] = typer.Option(
@@ -267,6 +271,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         obj = _objective(objective)
         path = Path(source)
         suffix = path.suffix.lower()
+        data = None  # the plan, when funding one: its summary and tables go into the workbook too
         try:
             if suffix == ".json":
                 data = _plan_dict(path)
@@ -299,7 +304,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
             result.write_json(out)
             console.print(f"Funding written to {out}")
             if xlsx and result.tables:
-                result.write_excel(xlsx)
+                result.write_excel(xlsx, plan=data, mode="sized" if data is not None else None)
                 console.print(f"Workbook written to {xlsx}")
         if not result.funded:
             diag = result.diagnosis or {}

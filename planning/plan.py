@@ -47,6 +47,7 @@ class Plan:
     scenario_name: str = ""
     objective_sense: str = ""
     finance: dict[str, Any] | None = None  # the scenario's funding instruments (a finance spec), if any
+    currency: str = ""  # the scenario's currency (every amount)
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -55,6 +56,7 @@ class Plan:
             "kpis": self.kpis,
             "tables": {name: _records(df) for name, df in self.tables.items()},
             "scenario": self.scenario_name,
+            "currency": self.currency,
             "objective_sense": self.objective_sense,
             "termination": self.termination,
             "mip_gap": self.mip_gap,
@@ -71,12 +73,15 @@ class Plan:
     def write_json(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, default=_json_default), encoding="utf-8")
 
-    def write_excel(self, path: str | Path) -> None:
-        with pd.ExcelWriter(path, engine="openpyxl") as xl:
-            kpi_rows = _flatten_kpis(self.kpis)
-            pd.DataFrame(kpi_rows, columns=["kpi", "value"]).to_excel(xl, sheet_name="kpis", index=False)
-            for name, df in self.tables.items():
-                df.to_excel(xl, sheet_name=name[:31], index=False)
+    def write_excel(self, path: str | Path | Any, funding: Any = None) -> None:
+        """The plan's workbook (:func:`planning.workbook.build_workbook`): a summary with KPIs per
+        partner and charts, the funding sheets (``funding``: a ``FundingResult`` or its dict; a
+        joint plan carries its own), then the tables."""
+        from .workbook import write_workbook
+
+        if funding is not None and hasattr(funding, "to_dict"):
+            funding = {**funding.to_dict(), "mode": "sized"}
+        write_workbook(path, self.to_dict(), funding)
 
 
 def _json_default(o: Any) -> Any:
@@ -95,17 +100,6 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
         if pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = out[col].dt.strftime("%Y-%m-%d")
     return out.to_dict(orient="records")
-
-
-def _flatten_kpis(kpis: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    rows: list[tuple[str, Any]] = []
-    for k, v in kpis.items():
-        name = f"{prefix}{k}"
-        if isinstance(v, dict):
-            rows += _flatten_kpis(v, name + ".")
-        else:
-            rows.append((name, v))
-    return rows
 
 
 def period_dates(s: Scenario) -> pd.DatetimeIndex:
@@ -488,6 +482,7 @@ def plan_scenario(
         solver_log=result.log,
         scenario_name=scenario.name,
         objective_sense=scenario.objective.value,
+        currency=scenario.currency,
     )
     if getattr(scenario, "finance", None) is not None:  # recorded so `jointplan fund PLAN.json` finds it
         from finance.instruments import finance_spec_from_scenario

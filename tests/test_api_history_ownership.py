@@ -400,3 +400,124 @@ def test_migration_moves_uploads_with_the_owner_rule(db_url):
         _ = Partner
     finally:
         engine.dispose()
+
+
+# ----------------------------------------------------------------------------- the current flag and the total
+
+
+def current_ids(world) -> tuple[set[int], set[int]]:
+    """Points flagged current, and the points the definition (api.history.current_points) picks."""
+    from api.history import current_points
+
+    with world.session() as s:
+        flagged = set(s.scalars(sa.select(HistoryPoint.id).where(HistoryPoint.current.is_(True))))
+        defined = set(s.scalars(current_points()))
+    return flagged, defined
+
+
+def test_current_flag_follows_uploads_corrections_retractions_and_owner_changes(world):
+    """``history_points.current`` equals its definition after every kind of write. Catches: an
+    upload not demoting the versions it replaces (two current points for one date), a retraction
+    or an owner change that does not recompute the flag (a retracted or foreign row still read)."""
+    c = world.client
+    flagged, defined = current_ids(world)
+    assert flagged == defined and len(flagged) > 0
+    steps = []
+    r = c.post("/uploads", content="product,site,date,quantity\nwidget,store-south,2026-01-01,4242\n"
+                                   "widget,store-south,2031-01-01,5\n", headers=world.headers("wil", **CSV))
+    assert r.status_code == 201, r.text
+    fix = r.json()["id"]
+    steps.append(("correction", current_ids(world)))
+    assert value(world, "widget/store-south", "2026-01-01") == 4242
+    r = c.post("/uploads", content="product,site,date,quantity\nwidget,store-south,2026-01-01,17\n",
+               headers=world.headers("wil", **CSV))
+    assert r.status_code == 201
+    steps.append(("second correction", current_ids(world)))
+    assert c.post(f"/uploads/{fix}/retract", headers=world.headers("wil")).status_code == 200
+    steps.append(("retraction of the first", current_ids(world)))
+    assert value(world, "widget/store-south", "2026-01-01") == 17  # the later correction still counts
+    assert value(world, "widget/store-south", "2031-01-01") is None  # only the retracted upload had that date
+    # store-north handed to wholesale and back: shops' rows stop counting, then count again
+    for owner in ("wholesale", "shops"):
+        r = c.put("/history/series/owner", json={"series": "widget/store-north", "partner_id": owner},
+                  headers=world.headers("pl"))
+        assert r.status_code == 200, r.text
+        steps.append((f"owner {owner}", current_ids(world)))
+        assert (value(world, "widget/store-north", "2026-01-01") is None) == (owner == "wholesale")
+    for name, (flagged, defined) in steps:
+        assert flagged == defined, f"after the {name}: flagged but not current {sorted(flagged - defined)[:5]}, " \
+                                   f"current but not flagged {sorted(defined - flagged)[:5]}"
+
+
+def test_total_current_points_are_capped_and_a_refused_upload_stores_nothing(migrated_db_url):
+    """JOINTPLAN_MAX_HISTORY_POINTS bounds the shared history (and so every history read): an upload
+    that would pass it is 413 and stores nothing; corrections of stored dates add no current point
+    and pass at the limit; a retraction frees room."""
+    app = make_app(migrated_db_url, max_history_points=6)
+    tokens, _ = seed_users(app.state.engine)
+    c = TestClient(app)
+    h = {"Authorization": f"Bearer {tokens['ana']}", **CSV}
+
+    def rows(days: int, start: int = 1, qty: int = 1) -> str:
+        return "product,site,date,quantity\n" + "".join(f"widget,n,2026-01-{d:02d},{qty}\n" for d in range(start, start + days))
+
+    def stored() -> tuple[int, int]:
+        with app.state.engine.connect() as conn:
+            return (conn.scalar(sa.select(sa.func.count()).select_from(DataUpload)),
+                    conn.scalar(sa.select(sa.func.count()).select_from(HistoryPoint)))
+
+    first = c.post("/uploads", content=rows(5), headers=h)
+    assert first.status_code == 201, first.text
+    before = stored()
+    r = c.post("/uploads", content=rows(2, start=6), headers=h)  # 7 current points
+    assert r.status_code == 413 and "JOINTPLAN_MAX_HISTORY_POINTS" in r.json()["detail"] and "7" in r.json()["detail"]
+    assert stored() == before
+    assert c.post("/uploads", content=rows(1, start=6), headers=h).status_code == 201  # 6: at the limit
+    assert c.post("/uploads", content=rows(6, qty=2), headers=h).status_code == 201  # corrections: still 6
+    assert c.post("/uploads", content=rows(1, start=7), headers=h).status_code == 413
+    assert c.post(f"/uploads/{first.json()['id']}/retract", headers=h).status_code == 200  # days 1-5 still current (corrected)
+    assert c.post("/uploads", content=rows(1, start=7), headers=h).status_code == 413
+    with app.state.engine.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(HistoryPoint).where(HistoryPoint.current.is_(True))) == 6
+    app.state.engine.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # parsing only: the database does not matter
+def test_key_value_with_a_slash_is_422_naming_the_column(world):
+    """A series id joins the key values with '/': ('a/b', 'c') and ('a', 'b/c') would be one series."""
+    body = "product,site,date,quantity\nwidget/xl,store-north,2026-12-01,5\nwidget,store-north,2026-12-02,5\n"
+    stored = counts(world)
+    r = world.client.post("/uploads", content=body, headers=world.headers("ana", **CSV))
+    assert r.status_code == 422, r.text
+    (p,) = r.json()["detail"]
+    assert p["field"] == "body.product" and "'/'" in p["msg"] and "rows 1" in p["msg"]
+    assert counts(world) == stored
+
+
+def test_history_read_memory_is_a_few_dozen_bytes_a_point(world, monkeypatch):
+    """history_frame reads in batches into arrays: its Python heap peak stays under 100 bytes a
+    point plus one batch (the grouping read of every row as Python objects took about 385 bytes a
+    point; measured with tracemalloc, which counts numpy's and pandas' buffers too). Batches of
+    5,000 rows here, so that one batch is small beside the 100,000 points."""
+    import tracemalloc
+
+    import api.history
+
+    monkeypatch.setattr(api.history, "READ_BATCH", 5_000)
+
+    days = pd.date_range("2000-01-01", periods=500, freq="D").strftime("%Y-%m-%d").tolist()
+    body = "product,site,date,quantity\n" + "".join(f"p{i},store-south,{d},{j}\n" for i in range(200)
+                                                    for j, d in enumerate(days))
+    r = world.client.post("/uploads", content=body, headers=world.headers("wil", **CSV))
+    assert r.status_code == 201, r.text
+    with world.session() as s:
+        tracemalloc.start()
+        try:
+            h = history_frame(s)
+            _now, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert len(h) == 100_000 + 240
+    assert peak / len(h) < 100, f"{peak / len(h):.0f} bytes a point"
+    assert h.loc[h["product"] == "p7", "quantity"].tolist()[:3] == [0.0, 1.0, 2.0]
+    assert h.loc[h["product"] == "p7", "date"].tolist()[:2] == ["2000-01-01", "2000-01-02"]

@@ -23,6 +23,8 @@ from api.jobs.model import Job
 from api.jobs.worker import Worker
 from api.models import FundingResult, PlanRecord
 from api_world import make_app, scenario_content, seed_users
+from planning.workbook import TABLE_TITLES
+from workbook_checks import measure_table, same
 from planning.plan import plan_scenario
 from scenarios.io import parse_scenario
 
@@ -99,10 +101,13 @@ def test_plan_submitted_solved_by_a_worker_and_read_back(service):
     xl = client.get(f"/plans/{plan_id}/xlsx", headers=auth(tokens, "fi"))
     assert xl.status_code == 200 and xl.headers["content-type"].startswith("application/vnd.openxmlformats")
     wb = openpyxl.load_workbook(io.BytesIO(xl.content))
-    assert wb.sheetnames == ["kpis", *direct.tables]
-    kpis = {row[0]: row[1] for row in wb["kpis"].iter_rows(min_row=2, values_only=True)}
-    assert kpis["chain.profit"] == pytest.approx(direct.kpis["chain"]["profit"], rel=1e-9)
-    assert wb["production"].max_row == len(direct.tables["production"]) + 1
+    # the report (planning/workbook.py): summary, the funding sized for the plan (the scenario has
+    # instruments), then one sheet per result table, the charts' data last
+    assert wb.sheetnames[:4] == ["Summary", "Funding", "Funding cash", "Funding instruments"]
+    assert wb.sheetnames[4:] == [*[TABLE_TITLES[t] for t in direct.tables], "Binding limits", "Chart data"]
+    kpis = measure_table(wb["Summary"])
+    assert kpis["Profit (EUR)"]["Chain"].value == pytest.approx(direct.kpis["chain"]["profit"], rel=1e-9)
+    assert wb["Production"].max_row == len(direct.tables["production"]) + 1
 
     # the same version and options: the stored plan (200), no new job
     same = client.post("/plans", json={"scenario_id": sid, "options": {"finance": False}}, headers=auth(tokens, "pl"))
@@ -145,6 +150,24 @@ def test_funding_per_partner_and_plans_compared(service):
         stored = client.get(f"/plans/{c['plan_id']}", headers=auth(tokens, "pl")).json()["result"]
         assert c["objective"] == pytest.approx(stored["objective"])
         assert c["chain"]["profit"] == pytest.approx(stored["kpis"]["chain"]["profit"])
+    # the workbook (planning/workbook.py, as `jointplan plan --xlsx` writes it) holds the funding the API reports
+    for plan_id, mode in ((base, "sized after the plan"), (joint, "chosen with the plan (joint planning)")):
+        xl = client.get(f"/plans/{plan_id}/xlsx", headers=auth(tokens, "fi"))
+        wb = openpyxl.load_workbook(io.BytesIO(xl.content))
+        assert wb.sheetnames[:4] == ["Summary", "Funding", "Funding cash", "Funding instruments"], wb.sheetnames
+        assert not any(n.startswith("funding_") for n in wb.sheetnames)  # a joint plan's copies are not repeated
+        facts = {wb["Funding"].cell(r, 1).value: wb["Funding"].cell(r, 2).value for r in range(3, 12)}
+        assert facts["Funding"] == mode and facts["Currency"] == "EUR"
+        funding = client.get(f"/plans/{plan_id}/funding", headers=auth(tokens, "fi")).json()
+        table = measure_table(wb["Funding"])
+        for p in funding["partners"]:
+            for label, key in (("Peak funding need (EUR)", "peak_funding_need"), ("Peak debt (EUR)", "peak_debt"),
+                               ("Net financing cost (EUR)", "net_financing_cost"),
+                               ("CCC: cash conversion cycle (days)", "cash_conversion_cycle_days")):
+                assert same(table[label][p["partner"]].value, p["kpis"][key]), (plan_id, label, p["partner"])
+        assert table["Net financing cost (EUR)"]["Chain total"].value == pytest.approx(
+            funding["summary"]["total"]["net_financing_cost"])
+        assert wb["Funding cash"].max_row == 1 + sum(len(p["tables"]["cash"]) for p in funding["partners"])
     diff = cmp.json()["differences"][0]
     assert diff["plan_id"] == joint
     assert diff["objective"] == pytest.approx(cols[1]["objective"] - cols[0]["objective"])
@@ -192,6 +215,11 @@ def test_an_infeasible_scenario_is_a_result_with_a_diagnosis(service):
     assert body["result"]["status"] == "infeasible"
     relax = {r["constraint"]: r["violation"] for r in body["result"]["diagnosis"]["relaxation"]}
     assert relax["ending_inventory[dc,widget]"] >= 1_000_000 - 8_000 - 1e-6
+    # its workbook: the summary with the diagnosis, and the relaxation listed
+    wb = openpyxl.load_workbook(io.BytesIO(client.get(f"/plans/{plan_id}/xlsx", headers=auth(tokens, "fi")).content))
+    assert wb.sheetnames == ["Summary", "Diagnosis"]
+    cells = [c.value for row in wb["Diagnosis"].iter_rows() for c in row]
+    assert cells[cells.index("ending_inventory[dc,widget]") + 1] == pytest.approx(relax["ending_inventory[dc,widget]"])
 
 
 def big_chain(n_stores: int = 40, name: str = "big") -> dict:

@@ -29,7 +29,9 @@ def test_plan_writes_json_with_required_keys_and_workbook(tmp_path):
         assert plan["tables"][table], table
     assert {"partner", "period", "date", "closing_cash", "funding_gap"} <= set(plan["tables"]["cash"][0])
     book = openpyxl.load_workbook(xlsx, read_only=True)
-    assert {"kpis", "production", "shipments", "inventory", "cash"} <= set(book.sheetnames)
+    # the report: a summary first (KPIs per partner, charts), then the tables (tests/test_workbook.py)
+    assert book.sheetnames[0] == "Summary"
+    assert {"Production", "Shipments", "Inventory", "Cash", "Working capital", "Chart data"} <= set(book.sheetnames)
 
 
 def test_invalid_scenario_lists_all_errors_and_exits_nonzero(tmp_path):
@@ -92,6 +94,9 @@ def test_console_script_runs_demo(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "status optimal" in proc.stdout
     assert (tmp_path / "small_chain.plan.json").exists()
+    # the demo's workbook, rewritten once the plan's funding is sized: its funding sheets follow the summary
+    book = openpyxl.load_workbook(tmp_path / "small_chain.plan.xlsx", read_only=True)
+    assert book.sheetnames[:3] == ["Summary", "Funding", "Funding cash"]
 
 
 def test_json_scenarios_load_like_yaml(tmp_path):

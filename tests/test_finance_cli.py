@@ -66,7 +66,10 @@ def test_fund_plan_uses_the_instruments_its_scenario_recorded(plan_json, tmp_pat
     assert data["status"] == "optimal"
     assert {"partners", "cash", "instruments"} <= set(data["tables"])
     assert data["kpis"]["partners"]["maker"]["funded"] is True
-    assert {"summary", "kpis", "cash", "instruments"} <= set(openpyxl.load_workbook(xlsx, read_only=True).sheetnames)
+    # the plan's report with the funding sized for it: summary, funding sheets, then the plan's tables
+    names = openpyxl.load_workbook(xlsx, read_only=True).sheetnames
+    assert names[:4] == ["Summary", "Funding", "Funding cash", "Funding instruments"]
+    assert {"Production", "Cash"} <= set(names)
 
 
 def test_fund_plan_with_instruments_file(plan_json, tmp_path):
@@ -80,11 +83,17 @@ def test_fund_plan_with_instruments_file(plan_json, tmp_path):
 
 def test_fund_cashflow_csv_textbook(tmp_path):
     """Cornuejols & Tutuncu section 3.1 through the command: wealth at the end of June 92.497."""
-    out = tmp_path / "funding.json"
+    out, xlsx = tmp_path / "funding.json", tmp_path / "funding.xlsx"
     result = runner.invoke(app, ["fund", str(FIN / "short_term_financing.csv"), "--instruments",
-                                 str(FIN / "short_term_financing.yaml"), "--out", str(out)])
+                                 str(FIN / "short_term_financing.yaml"), "--out", str(out), "--xlsx", str(xlsx)])
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text())["objective"] == pytest.approx(92.497, abs=1e-3)
+    # a cash forecast has no plan: the workbook starts with the funding
+    book = openpyxl.load_workbook(xlsx)
+    assert book.sheetnames[:3] == ["Funding", "Funding cash", "Funding instruments"]
+    facts = {r[0]: r[1] for r in book["Funding"].iter_rows(min_row=3, max_row=12, max_col=2, values_only=True) if r[0]}
+    objective = [v for k, v in facts.items() if k.startswith("Objective: max ending cash")]
+    assert objective and objective[0] == pytest.approx(92.497, abs=1e-3), facts
 
 
 def test_fund_plan_without_recorded_instruments_needs_instruments(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -70,3 +71,67 @@ def test_csv_and_parquet_files(tmp_path):
     a, _ = prepare_history(tmp_path / "h.csv")
     b, _ = prepare_history(tmp_path / "h.parquet")
     pd.testing.assert_frame_equal(a, b)
+
+
+def _per_series_reference(grouped: pd.DataFrame, keys: list[str], regressors: list[str], freq: str, gaps: str):
+    """The gap filling as it was written first, one series at a time with pandas (the reference
+    for the vectorised forecasting.history.fill_gaps)."""
+    offset = pd.offsets.Week(weekday=0) if freq == "W" else pd.offsets.MonthBegin()
+    pieces, filled, problems = [], {}, []
+    for uid, g in grouped.groupby("unique_id", sort=True):
+        full = pd.date_range(g["ds"].min(), g["ds"].max(), freq=offset)
+        g = g.set_index("ds").reindex(full)
+        missing = int(g["y"].isna().sum())
+        if missing:
+            if gaps == "error":
+                problems.append(f"series {uid} has {missing} missing bucket(s), first {g.index[g['y'].isna()][0].date()}")
+                continue
+            filled[uid] = missing
+            g["y"] = g["y"].fillna(0.0) if gaps == "zero" else g["y"].interpolate(method="linear")
+            for r in regressors:
+                g[r] = g[r].interpolate(method="linear").ffill().bfill()
+            g[keys] = g[keys].ffill().bfill()
+            g["unique_id"] = uid
+        pieces.append(g.rename_axis("ds").reset_index())
+    if problems:
+        return None, filled, problems
+    out = pd.concat(pieces, ignore_index=True)[["unique_id", *keys, "ds", "y", *regressors]]
+    return out, filled, problems
+
+
+@pytest.mark.parametrize("freq", ["W", "M"])
+@pytest.mark.parametrize("gaps", ["zero", "interpolate", "error"])
+def test_vectorised_gap_filling_equals_the_per_series_reference(freq, gaps):
+    """Random series with holes (one observation, leading/trailing/inner gaps, runs of gaps), keys
+    whose '/'-joined ids sort differently from the key tuples ('a' / 'a-b'), and a regressor:
+    the table, the gaps report and the refusal equal the per-series reference."""
+    rng = np.random.default_rng(7)
+    rows = []
+    products = ["a", "a-b", "b", "c.d", "zz"]
+    sites = ["n", "n-s", "s"]
+    for p in products:
+        for s_ in sites:
+            n = int(rng.integers(1, 200))
+            days = np.sort(rng.choice(np.arange(900), size=min(n, 900), replace=False))
+            days = days[rng.random(len(days)) > 0.3] if len(days) > 2 else days
+            for d in days:
+                rows.append({"product": p, "site": s_, "date": (pd.Timestamp("2024-01-03") + pd.Timedelta(days=int(d))).date().isoformat(),
+                             "quantity": float(rng.integers(0, 40)), "promo": float(rng.random())})
+    raw = pd.DataFrame(rows)
+    spec = HistorySpec(keys=["product", "site"], regressors=["promo"])
+    df = raw.assign(date=pd.to_datetime(raw["date"]))
+    df["ds"] = df["date"].dt.to_period("W-SUN" if freq == "W" else "M").dt.start_time
+    grouped = df.groupby(["product", "site", "ds"], sort=True).agg({"quantity": "sum", "promo": "mean"}).reset_index()
+    grouped = grouped.rename(columns={"quantity": "y"})
+    grouped.insert(0, "unique_id", grouped["product"] + "/" + grouped["site"])
+    want, filled, problems = _per_series_reference(grouped, ["product", "site"], ["promo"], freq, gaps)
+    assert filled or problems, "the random history should have gaps"
+    if gaps == "error":
+        with pytest.raises(HistoryError) as err:
+            prepare_history(raw, spec, freq=freq, gaps=gaps)
+        assert [str(p_.message) for p_ in err.value.problems] == problems
+        return
+    got, report = prepare_history(raw, spec, freq=freq, gaps=gaps)
+    assert report.gaps_filled == filled
+    assert list(got.columns) == list(want.columns)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))

@@ -27,7 +27,7 @@ from api import access
 from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep, SettingsDep
 from api.errors import CONFLICT, NOT_FOUND
-from api.history import current_points, key_columns, may_see, visible_series_query
+from api.history import key_columns, lock_rules, may_see, refresh_current, visible_series_query
 from api.models import DataUpload, HistoryPoint, HistoryRules, HistorySeries, Partner, SeriesShare, User, utcnow
 from api.schemas import PageOf
 
@@ -237,10 +237,14 @@ def put_owner(body: OwnerDeclaration, user: AuthorizedUser, session: SessionDep)
     _partner_or_404(session, body.partner_id, "body.partner_id")
     s = _series_or_new(session, body.series, user)
     now = utcnow()
+    lock_rules(session)
     s.owner_partner_id, s.owner_declared_by_id, s.updated_at = body.partner_id, user.id, now
     if s.id is None:
         s.created_at = now
         session.add(s)
+    else:  # the new owner's rows count from now on
+        session.flush()
+        refresh_current(session, [s.id])
     from api.errors import commit_or_conflict
 
     commit_or_conflict(session, f"series {body.series} was created concurrently; retry")
@@ -278,7 +282,6 @@ def get_lineage(series: SeriesQuery, user: AuthorizedUser, session: SessionDep, 
         q = q.where(u.partner_id.in_([s.owner_partner_id, scope]))
     total = session.scalar(select(func.count()).select_from(q.subquery()))
     rows = session.execute(q.order_by(p.date, p.id).limit(page.limit).offset(page.offset)).all()
-    current = set(session.scalars(current_points(series_pk=s.id)))
     names: dict[int, str] = {}
 
     def name(uid: int) -> str:
@@ -289,7 +292,7 @@ def get_lineage(series: SeriesQuery, user: AuthorizedUser, session: SessionDep, 
     items = [{
         "date": pt.date, "quantity": pt.quantity, "upload_id": up.id, "partner_id": up.partner_id,
         "author": name(up.uploader_id), "uploaded_at": up.created_at, "retracted": up.retracted_at is not None,
-        "retracted_at": up.retracted_at, "from_owner": up.partner_id == s.owner_partner_id, "current": pt.id in current,
+        "retracted_at": up.retracted_at, "from_owner": up.partner_id == s.owner_partner_id, "current": pt.current,
     } for pt, up in rows]
     return {"series": s.series_id, "owner": s.owner_partner_id, "items": items, "total": total,
             "limit": page.limit, "offset": page.offset}

@@ -29,7 +29,7 @@ from api.errors import NOT_FOUND, _resp
 from api.jobs import queue
 from api.jobs.model import Job, JobKind
 from api.jobs.runners import PlanOptions
-from api.models import PlanRecord, Scenario, ScenarioVersion
+from api.models import FundingResult, PlanRecord, Scenario, ScenarioVersion
 from api.routes.jobs import JobPublic, cancel_job, job_public
 from api.schemas import PageOf
 
@@ -366,32 +366,64 @@ def get_table(plan_id: PlanId, table: TableName, user: AuthorizedUser, session: 
                      total=len(rows), limit=page.limit, offset=page.offset)
 
 
-def plan_workbook(result: dict[str, Any]) -> bytes:
-    """The plan's Excel workbook, written by :meth:`planning.plan.Plan.write_excel` from the stored result."""
-    import pandas as pd
+def plan_workbook(result: dict[str, Any], funding: dict[str, Any] | None = None, currency: str | None = None) -> bytes:
+    """The plan's Excel workbook from the stored result (and its funding), by the same function as
+    ``jointplan plan --xlsx`` (:func:`planning.workbook.build_workbook`)."""
+    from planning.workbook import workbook_bytes
 
-    from planning.plan import Plan
+    return workbook_bytes(result, funding, currency=currency)
 
-    tables = {}
-    for name, rows in (result.get("tables") or {}).items():
-        df = pd.DataFrame.from_records(rows)
-        if "date" in df.columns:
-            df["date"] = pd.to_datetime(df["date"])
-        tables[name] = df
-    plan = Plan(status=result.get("status", ""), objective=result.get("objective"),
-                termination=result.get("termination", ""), kpis=result.get("kpis") or {}, tables=tables)
-    buf = io.BytesIO()
-    plan.write_excel(buf)
-    return buf.getvalue()
+
+def scenario_currency(content: dict[str, Any] | None) -> str:
+    """A stored scenario's currency (the schema's default when the content leaves it out); plans
+    stored before the plan result recorded its currency get it from here."""
+    from scenarios.schema import Scenario as ScenarioModel
+
+    return (content or {}).get("currency") or ScenarioModel.model_fields["currency"].default
+
+
+def stored_funding(session: Session, plan: PlanRecord) -> dict[str, Any] | None:
+    """A plan's funding as one ``FundingResult.to_dict()``-shaped dict: the per-partner rows the
+    plan job stored (``funding_results``) with the chain summary kept in the result. None when
+    the plan has no funding."""
+    summary = (plan.result or {}).get("funding_summary") or {}
+    parts = [r.result for r in session.scalars(
+        select(FundingResult).where(FundingResult.plan_id == plan.id).order_by(FundingResult.id))]
+    if not parts and not summary:
+        return None
+    first = parts[0] if parts else {}
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for part in parts:
+        for name, rows in (part.get("tables") or {}).items():
+            tables.setdefault(name, []).extend(rows)
+    return {
+        "mode": summary.get("mode") or first.get("mode"),
+        "status": summary.get("status") or first.get("status"),
+        "termination": summary.get("termination"),
+        "objective_name": summary.get("objective_name"),
+        "objective": summary.get("objective"),
+        "currency": summary.get("currency") or first.get("currency"),
+        "periods_per_year": summary.get("periods_per_year") or first.get("periods_per_year"),
+        "kpis": {"partners": {part["partner"]: part.get("kpis") or {} for part in parts},
+                 **({"total": summary["total"]} if summary.get("total") else {})},
+        "tables": tables,
+        "diagnosis": summary.get("diagnosis"),
+        "problems": summary.get("problems"),
+    }
 
 
 @router.get("/{plan_id}/xlsx", summary="The plan as an Excel workbook", response_class=Response,
             responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
-                             "description": "A workbook: a kpis sheet and one sheet per result table"},
+                             "description": "A workbook: a summary (KPIs per partner, charts of cash, inventory "
+                                            "and capacity), the funding sheets when the plan has funding, then "
+                                            "one sheet per result table"},
                        **NOT_FOUND, **NOT_READY})
 def get_workbook(plan_id: PlanId, user: AuthorizedUser, session: SessionDep):
     plan = get_plan_or_404(session, plan_id)
-    data = plan_workbook(result_or_409(plan))
+    result = result_or_409(plan)
+    version = session.get(ScenarioVersion, plan.scenario_version_id)
+    currency = result.get("currency") or (scenario_currency(version.content) if version else None)
+    data = plan_workbook(result, stored_funding(session, plan), currency)
     return StreamingResponse(io.BytesIO(data), media_type=XLSX,
                              headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}.xlsx"'})
 

@@ -27,8 +27,9 @@ from sqlalchemy.exc import IntegrityError
 from api import access
 from api.deps import AuthorizedUser, PageDep, RawBody, SessionDep, SettingsDep
 from api.errors import NOT_FOUND
-from api.history import Limits, check_history, conform_keys, content_hash, key_columns, parse_table, store_upload, upload_rows
-from api.models import DataUpload, Partner, User, utcnow
+from api.history import (Limits, check_history, conform_keys, content_hash, key_columns, lock_rules, parse_table,
+                         refresh_current, store_upload, upload_rows)
+from api.models import DataUpload, HistoryPoint, Partner, User, utcnow
 from api.schemas import Out, PageOf, page_of
 from api.tables import digest
 
@@ -126,7 +127,8 @@ def target_partner(user: User, session, partner_id: str | None) -> str:
              responses={200: {"model": UploadPublic, "description": "Replay of an earlier upload with this Idempotency-Key"},
                         409: {"description": "A series of the upload belongs to another partner (each named), or "
                                              "the Idempotency-Key was used with another body"},
-                        **NOT_FOUND, 413: {"description": "Past a limit: body size, rows or cells (the detail names it)"},
+                        **NOT_FOUND, 413: {"description": "Past a limit: body size, rows or cells, or the shared history's "
+                                                              "current points (the detail names it)"},
                         415: {"description": "Body neither text/csv nor application/json"}})
 def create_upload(
     request: Request,
@@ -158,9 +160,12 @@ def create_upload(
                             content_hash=digest_of_rows, idempotency_key=idempotency_key, request_hash=request_hash,
                             keys=hist.keys, rows=[])
         try:
-            store_upload(session, upload, hist, staff=user.role != "partner")
+            store_upload(session, upload, hist, staff=user.role != "partner", max_points=settings.max_history_points)
             session.commit()
             break
+        except HTTPException:
+            session.rollback()
+            raise
         except IntegrityError:
             session.rollback()
             existing = _by_key(session, partner, idempotency_key) if idempotency_key else None
@@ -216,6 +221,10 @@ def retract_upload(upload_id: UploadId, user: AuthorizedUser, session: SessionDe
     access.own_partner_or_404(user, up.partner_id, "upload", upload_id)
     if up.retracted_at is not None:
         raise HTTPException(409, detail=f"upload {upload_id} was already retracted at {up.retracted_at.isoformat()}")
+    lock_rules(session)
     up.retracted_at, up.retracted_by_id = utcnow(), user.id
+    session.flush()
+    refresh_current(session, session.scalars(select(HistoryPoint.series_pk).where(HistoryPoint.upload_id == up.id)
+                                             .distinct()).all())
     session.commit()
     return public(up, session)

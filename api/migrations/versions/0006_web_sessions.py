@@ -4,8 +4,8 @@ rate limit's count) and ``service_meta`` (facts about the database, e.g. that it
 Only adds a column and new tables: plain ADD COLUMN (batch mode would recreate ``users`` on
 SQLite, which fails once other tables' rows point at it).
 
-Revision ID: 0005_web_sessions
-Revises: 0004_partner_disabled
+Revision ID: 0006_web_sessions
+Revises: 0005_history_current
 Create Date: 2026-12-03 09:00:00
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_web_sessions"
-down_revision = "0004_partner_disabled"
+revision = "0006_web_sessions"
+down_revision = "0005_history_current"
 branch_labels = None
 depends_on = None
 
