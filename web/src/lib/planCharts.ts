@@ -22,6 +22,11 @@ export function periodAxis(rows: ReadonlyArray<{ period: number; date?: string }
   return { periods, dates: periods.map((p) => dates.get(p)!) }
 }
 
+/** a[i] += v (the arrays are made with one slot per period). */
+function add(a: number[], i: number, v: number): void {
+  a[i] = (a[i] ?? 0) + v
+}
+
 function sortedUnique(values: Iterable<string>): string[] {
   return [...new Set(values)].sort((a, b) => a.localeCompare(b))
 }
@@ -64,16 +69,16 @@ export function productionVsCapacity(production: ProductionRow[], capacity: Capa
   const regularCapacity = new Array<number>(n).fill(0)
   for (const r of cap) {
     const i = index.get(r.period)!
-    overtime[i] += r.overtime
-    regularUsed[i] += r.capacity_used - r.overtime
-    regularCapacity[i] += r.regular_capacity
+    add(overtime, i, r.overtime)
+    add(regularUsed, i, r.capacity_used - r.overtime)
+    add(regularCapacity, i, r.regular_capacity)
   }
   const products = grid(sortedUnique(prod.map((r) => r.product)), n)
   const subcontracting = new Array<number>(n).fill(0)
   for (const r of prod) {
     const i = index.get(r.period)!
-    products.get(r.product)![i] += r.production
-    subcontracting[i] += r.subcontracting ?? 0
+    add(products.get(r.product)!, i, r.production)
+    add(subcontracting, i, r.subcontracting ?? 0)
   }
   return {
     axis,
@@ -115,11 +120,11 @@ export function inventoryVsSafety(inventory: InventoryRow[], site: string): Inve
   const value = new Array<number>(n).fill(0)
   for (const r of rows) {
     const i = index.get(r.period)!
-    byProduct.get(r.product)![i] += r.inventory
-    total[i] += r.inventory
-    safetyStock[i] += r.safety_stock
-    shortfall[i] += r.safety_shortfall
-    value[i] += r.value
+    add(byProduct.get(r.product)!, i, r.inventory)
+    add(total, i, r.inventory)
+    add(safetyStock, i, r.safety_stock)
+    add(shortfall, i, r.safety_shortfall)
+    add(value, i, r.value)
   }
   return { axis, byProduct, total, safetyStock, shortfall, value }
 }
@@ -164,11 +169,11 @@ export function serviceByPeriod(sales: SalesRow[]): Service {
     let previous = 0
     for (const r of rows) {
       const i = index.get(r.period)!
-      demand[i] += r.demand
-      sold[i] += r.sales
-      lost[i] += r.lost_sales
-      backlog[i] += r.backlog
-      served[i] += Math.max(0, Math.min(r.sales - previous, r.demand))
+      add(demand, i, r.demand)
+      add(sold, i, r.sales)
+      add(lost, i, r.lost_sales)
+      add(backlog, i, r.backlog)
+      add(served, i, Math.max(0, Math.min(r.sales - previous, r.demand)))
       previous = r.backlog
     }
     endingBacklog += rows.length ? rows[rows.length - 1]!.backlog : 0
