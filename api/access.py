@@ -29,6 +29,8 @@ class Policy:
     - ``partner_owned``: that object belongs to a partner; a partner user reaching another
       partner's object gets 404 (its existence must not leak).
     - ``partner_filtered``: a list/read that a partner user sees filtered to its own items.
+    - ``public``: no token checked by the policy (``roles`` empty); the route authenticates the
+      caller itself, if at all (``/auth/login``, ``/auth/logout``, ``/auth/me``).
     """
 
     roles: frozenset[str]
@@ -37,6 +39,7 @@ class Policy:
     partner_filtered: bool = False
     note: str = ""
     extra: dict = field(default_factory=dict, compare=False)
+    public: bool = False
 
 
 POLICIES: dict[tuple[str, str], Policy] = {}
@@ -50,6 +53,16 @@ def register(method: str, path: str, roles: set[str] | frozenset[str], *, obj: s
         raise ValueError(f"unknown role(s) {sorted(unknown)} for {method} {path}")
     key = (method.upper(), path)
     pol = Policy(frozenset(roles), obj, partner_owned, partner_filtered, note)
+    return _add(key, pol)
+
+
+def register_public(method: str, path: str, note: str) -> Policy:
+    """Add ``method path`` as a route without a token check (``note`` says why and what it checks itself)."""
+    return _add((method.upper(), path), Policy(frozenset(), note=note, public=True))
+
+
+def _add(key: tuple[str, str], pol: Policy) -> Policy:
+    method, path = key
     if key in POLICIES and POLICIES[key] != pol:
         raise ValueError(f"conflicting access policies for {method} {path}")
     POLICIES[key] = pol

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
-from api import access
+from api import access, docs, webapp
 from api.db import make_engine, session_factory
 from api.deps import denial, reject_unknown_query
 from api.errors import COMMON_RESPONSES
@@ -18,9 +18,11 @@ from api.routes import consensus, exceptions, partners, reviews, scenarios, subm
 from api.routes import compare, forecast_runs, funding, jobs, plans  # helper J's routers
 from api.routes import fva, health
 from api.routes import history
+from api.routes import auth
 from api.settings import Settings, get_settings
 
 ROUTERS = [
+    auth.router,
     partners.router,
     users.router,
     uploads.router,
@@ -43,7 +45,10 @@ DESCRIPTION = """
 Collaborative planning for a supply chain's partners and their financiers.
 
 **Authentication**: `Authorization: Bearer <token>`; tokens are created with `jointplan users create`
-and `jointplan users token`. Roles: admin (users), planner (scenarios, plans, consensus), finance
+and `jointplan users token`. A browser signs in instead (`POST /auth/login` with a name and password):
+its `jp_session` cookie is accepted on every route (a bearer token wins when both come), and its
+POST, PUT, PATCH and DELETE requests must carry the session's `csrf_token` in `X-CSRF-Token` (403
+otherwise). Failed sign-ins are rate-limited (429 with `Retry-After`). Roles: admin (users), planner (scenarios, plans, consensus), finance
 (plans, funding, reviews), partner (its own data, submissions, exceptions that involve it and the
 consensus of its items).
 
@@ -181,6 +186,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         dependencies=[Depends(reject_unknown_query)],
         title="jointplan",
         version="0.1.0",
+        docs_url=None,  # served from the installed package by api.docs, not from a CDN
+        redoc_url=None,
         description=DESCRIPTION,
         openapi_tags=[{"name": r.tags[0]} for r in ROUTERS if r.tags],
     )
@@ -190,6 +197,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for router in ROUTERS:
         app.include_router(router, responses=COMMON_RESPONSES)
     app.include_router(health.router)  # unauthenticated readiness, outside the API schema
+    docs.add_docs(app)  # /docs and /redoc, offline
+    app.include_router(webapp.router)  # the web workbench at /app, and / redirecting there
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(*_allow_header_handler(app))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

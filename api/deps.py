@@ -2,8 +2,9 @@
 policy check and paging.
 
 - ``SessionDep``: a session of the app's database (``app.state.session_factory``).
-- ``CurrentUser``: the user of the bearer token (401 with ``WWW-Authenticate: Bearer`` when the
-  token is missing, unknown, revoked or its user disabled).
+- ``CurrentUser``: the user of the bearer token, or else of the browser session cookie (401 with
+  ``WWW-Authenticate: Bearer`` when neither is valid: missing, unknown, revoked, expired or its
+  user disabled; 403 for a browser session's unsafe request without its CSRF token).
 - ``AuthorizedUser``: ``CurrentUser`` whose role the route's policy in :mod:`api.access` allows (403
   otherwise, and for every user of a disabled partner). Every route takes this one (or ``require_roles``).
 - ``PageDep``: ``limit``/``offset`` query parameters, 422 above the page limit.
@@ -20,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from api import access
+from api import access, web_auth
 from api.models import User
 from api.security import authenticate
 from api.settings import Settings, get_settings
@@ -57,19 +58,54 @@ def unauthorized(detail: str) -> HTTPException:
     return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+MISSING_CREDENTIALS = ("missing bearer token (Authorization: Bearer <token>) or browser session "
+                       "(the jp_session cookie from POST /auth/login)")
+
+
+def _bearer_of(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def caller(request: Request, session: Session, settings: Settings, *, touch: bool) -> User:
+    """The user a request acts as: the bearer token's when there is one (a bearer token wins over
+    a cookie), else the browser session's (``jp_session`` cookie; an unsafe method also needs the
+    session's CSRF token in ``X-CSRF-Token``). 401 with ``WWW-Authenticate: Bearer`` without
+    valid credentials, 403 for a missing or wrong CSRF token. ``touch``: record the last use."""
+    token = _bearer_of(request)
+    if token is not None:
+        user = authenticate(session, token, settings.token_touch_seconds if touch else 10**9)
+        if user is None:
+            raise unauthorized("invalid, revoked or disabled token")
+        return user
+    cookie = request.cookies.get(web_auth.SESSION_COOKIE)
+    if not cookie:
+        raise unauthorized(MISSING_CREDENTIALS)
+    found = web_auth.find_web_session(session, cookie, settings, touch=touch)
+    if found is None:
+        raise unauthorized("browser session expired, signed out or unknown: sign in again (POST /auth/login)")
+    row, user = found
+    if request.method.upper() not in web_auth.SAFE_METHODS and not web_auth.csrf_matches(
+            row, request.headers.get(web_auth.CSRF_HEADER)):
+        raise access.forbid(f"missing or wrong {web_auth.CSRF_HEADER} header: a browser session's "
+                            f"{request.method.upper()} requests must send the csrf_token of POST /auth/login "
+                            "(or GET /auth/me)")
+    request.state.web_session_id = row.id  # the session the request came with (PUT /users/{id}/password keeps it)
+    return user
+
+
 def current_user(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
-    """The user holding the request's bearer token (its last use is recorded at most once per
-    ``token_touch_seconds``: a read costs no write)."""
-    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise unauthorized("missing bearer token (Authorization: Bearer <token>)")
-    user = authenticate(session, credentials.credentials, settings.token_touch_seconds)
-    if user is None:
-        raise unauthorized("invalid, revoked or disabled token")
-    return user
+    """The user holding the request's bearer token, or else its browser session (:func:`caller`;
+    a token's or session's last use is recorded at most once per ``token_touch_seconds``: a read
+    costs no write). ``credentials`` puts the bearer scheme in the OpenAPI schema."""
+    return caller(request, session, settings, touch=True)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -77,27 +113,25 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 def denial(request: Request) -> HTTPException | None:
     """The 401 or 403 a request would get from :func:`authorized`, or None (also for routes
-    without an access policy: ``/health`` and the documentation). Invalid input is reported only
-    to a caller who may call the route, so a 422 never comes before the missing token's 401."""
+    without an access policy, or a public one: ``/health``, the documentation, ``/auth``, the web
+    app). Invalid input is reported only to a caller who may call the route, so a 422 never comes
+    before the missing token's 401."""
     route = request.scope.get("route")
     method = "GET" if request.method == "HEAD" else request.method
     pol = access.policy_for(method, getattr(route, "path", ""))
-    if pol is None:
+    if pol is None or pol.public:
         return None
-    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        return unauthorized("missing bearer token (Authorization: Bearer <token>)")
     session: Session = request.app.state.session_factory()
+    settings = getattr(request.app.state, "settings", None) or get_settings()
     try:
-        user = authenticate(session, token, touch_seconds=10**9)  # no last-use write for a check
-        role = user.role if user is not None else None
-        suspended = partner_disabled(user) if user is not None else None
+        user = caller(request, session, settings, touch=False)  # no last-use write for a check
+        suspended = partner_disabled(user)
+        role = user.role
+    except HTTPException as exc:
+        return exc
     finally:
         session.rollback()  # a refused request does not count as the token's use
         session.close()
-    if role is None:
-        return unauthorized("invalid, revoked or disabled token")
     if suspended is not None:
         return suspended
     if role not in pol.roles:

@@ -96,9 +96,16 @@ class User(Base):
     partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id"))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = _ts(default=utcnow)
+    # argon2id hash of the browser sign-in password (migration 0005); None: no sign-in by password
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True, default=None)
 
     partner: Mapped[Partner | None] = relationship()
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
+
+    @property
+    def has_password(self) -> bool:
+        """Whether the user can sign in from a browser."""
+        return self.password_hash is not None
 
 
 class ApiToken(Base):
@@ -113,6 +120,47 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = _ts(nullable=True)
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class WebSession(Base):
+    """A browser session (``POST /auth/login``): only the SHA-256 hashes of its cookie value and of
+    its CSRF token are kept. It ends at ``expires_at``, after ``session_idle_minutes`` without use
+    (``last_seen_at``), or when revoked (sign-out, password change, user disabled)."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _ts(default=utcnow)
+    expires_at: Mapped[datetime] = _ts()
+    last_seen_at: Mapped[datetime] = _ts(default=utcnow)
+    revoked_at: Mapped[datetime | None] = _ts(nullable=True)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginFailure(Base):
+    """A failed sign-in, kept for the rate limit's window (counted in the database, so across the
+    service's worker processes). ``name_cleared``: the name signed in successfully since, so the
+    failure no longer counts against the name (it still counts against the address)."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_name_at", "name", "at"), Index("ix_login_failures_address_at", "address", "at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = _ts(default=utcnow)
+    name_cleared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+
+
+class ServiceMeta(Base):
+    """Facts about the database itself, by key (e.g. ``demo``: seeded by ``jointplan serve --demo``)."""
+
+    __tablename__ = "service_meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _ts(default=utcnow)
 
 
 class DataUpload(Base):

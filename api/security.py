@@ -48,8 +48,10 @@ def issue_token(session: Session, user: User) -> str:
     return token
 
 
-def create_user(session: Session, name: str, role: str, partner_id: str | None = None) -> tuple[User, str]:
-    """Create a user with a first token; a partner user must name an existing partner."""
+def create_user(session: Session, name: str, role: str, partner_id: str | None = None,
+                password: str | None = None) -> tuple[User, str]:
+    """Create a user with a first token (and a browser sign-in ``password``, when given: 10 to 256
+    characters, kept as its argon2id hash); a partner user must name an existing partner."""
     if not NAME_PATTERN.match(name or ""):
         raise UserError("name", "letters, digits, _ . @ - (up to 100), starting with a letter or digit")
     if role not in ROLES:
@@ -65,7 +67,12 @@ def create_user(session: Session, name: str, role: str, partner_id: str | None =
         raise UserError("partner_id", f"partner {partner_id!r} is disabled")
     if session.scalar(select(User).where(User.name == name)) is not None:
         raise UserError("name", f"user {name!r} already exists")
-    user = User(name=name, role=role, partner_id=partner_id, disabled=False)
+    password_hash = None
+    if password is not None:
+        from api.web_auth import hash_password
+
+        password_hash = hash_password(password)
+    user = User(name=name, role=role, partner_id=partner_id, disabled=False, password_hash=password_hash)
     session.add(user)
     session.flush()
     return user, issue_token(session, user)

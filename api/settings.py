@@ -44,6 +44,22 @@ class Settings(BaseSettings):
                                         "seconds (0: on every request); reads then cost no write"
     )
     solver_time_limit: float = Field(default=600.0, gt=0, description="default solver time limit per plan job, seconds")
+    # browser sign-in (POST /auth/login): a session cookie with a CSRF token
+    session_hours: float = Field(
+        default=8.0, gt=0, le=24 * 30, description="a browser session ends this many hours after sign-in, however used")
+    session_idle_minutes: float = Field(
+        default=60.0, gt=0, description="a browser session unused for this many minutes ends")
+    login_window_minutes: float = Field(
+        default=15.0, gt=0, description="failed sign-ins are counted over this many minutes")
+    login_max_failures_per_name: int = Field(
+        default=5, gt=0, description="failed sign-ins of one name within the window before further tries get 429 "
+                                     "(a successful sign-in of that name starts its count again)")
+    login_max_failures_per_address: int = Field(
+        default=20, gt=0, description="failed sign-ins from one client address within the window before further "
+                                      "tries get 429")
+    web_dist: Path = Field(
+        default=Path(__file__).resolve().parent.parent / "web" / "dist",
+        description="the built web workbench (index.html and its assets), served at /app")
 
 
 @lru_cache

@@ -32,6 +32,18 @@ USERS = {
     "spare": ("partner", "shops"),  # the object of the /users/{user_id} routes
 }
 ROLE_USER = {"admin": "adm", "planner": "pl", "finance": "fi", "partner": "ana"}
+# every user's browser sign-in password (POST /auth/login)
+PASSWORDS = {name: f"{name}-sign-in-passphrase" for name in USERS}
+_HASHES: dict[str, str] = {}
+
+
+def password_hash(name: str) -> str:
+    """The argon2id hash of a world user's password, made once per process (hashing costs ~50 ms)."""
+    from api.web_auth import hash_password
+
+    if name not in _HASHES:
+        _HASHES[name] = hash_password(PASSWORDS[name])
+    return _HASHES[name]
 OWN, OTHER = "shops", "wholesale"
 
 
@@ -46,6 +58,14 @@ class World:
 
     def headers(self, user: str, **extra: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[user]}", **extra}
+
+    def sign_in(self, user: str, client: TestClient | None = None) -> dict[str, Any]:
+        """Sign ``user`` in with its password on ``client`` (a new one by default: its own cookie
+        jar); returns ``{"client", "csrf", "cookie", "body"}``."""
+        client = client or TestClient(self.client.app)
+        r = client.post("/auth/login", json={"name": user, "password": PASSWORDS[user]})
+        assert r.status_code == 200, r.text
+        return {"client": client, "csrf": r.json()["csrf_token"], "cookie": r.cookies["jp_session"], "body": r.json()}
 
     def session(self):
         return session_factory(self.engine)()
@@ -100,6 +120,7 @@ def seed_users(engine: Engine) -> tuple[dict[str, str], dict[str, int]]:
         s.flush()
         for name, (role, partner) in USERS.items():
             user, tokens[name] = create_user(s, name, role, partner)
+            user.password_hash = password_hash(name)
             ids[name] = user.id
         s.commit()
     return tokens, ids

@@ -68,13 +68,20 @@ class Rule:
     roles: frozenset[str]
     partner: str | None = None
     public: bool = False
+    statuses: frozenset[int] = frozenset({200})  # what a public route answers anyone (its example body, if any)
+    session: bool = False  # public, but answers only a browser session (200), anyone else 401
 
 
 def R(*roles: str, partner: str | None = None) -> Rule:
     return Rule(frozenset(roles), partner)
 
 
-OPEN = Rule(PUBLIC, public=True)
+def OPEN_(*statuses: int) -> Rule:
+    return Rule(PUBLIC, public=True, statuses=frozenset(statuses))
+
+
+OPEN = OPEN_(200)
+SESSION_ONLY = Rule(PUBLIC, public=True, session=True)
 
 SPEC: dict[str, Rule] = {
     # documentation and readiness: no token (not in the OpenAPI schema, so not in access.api_routes)
@@ -83,6 +90,14 @@ SPEC: dict[str, Rule] = {
     "GET /docs/oauth2-redirect": OPEN,
     "GET /redoc": OPEN,
     "GET /health": OPEN,
+    # the web workbench (issue 15): static files; 503 (a page saying how to build it) without a build
+    "GET /": OPEN_(307),  # to /app/
+    "GET /app": OPEN_(307, 503),  # to /app/ (the app's base)
+    "GET /app/{path:path}": OPEN_(200, 503),
+    # browser sign-in (issue 15): no token; each route checks the session itself
+    "POST /auth/login": OPEN_(401),  # the documented example names no user of the test world
+    "POST /auth/logout": OPEN_(204),  # also without a session: nothing to end
+    "GET /auth/me": SESSION_ONLY,  # 401 without a browser session, whatever bearer token
     # partners: admins register them; a partner user sees only itself
     "GET /partners": R(A, P, F, PA, partner="filtered"),
     "POST /partners": R(A),
@@ -96,6 +111,9 @@ SPEC: dict[str, Rule] = {
     "POST /users/{user_id}/disable": R(A),
     "GET /users/{user_id}/tokens": R(A),  # ids and times only, never a token
     "POST /users/{user_id}/tokens/{token_id}/revoke": R(A),
+    # an admin sets anyone's password; any other user only its own ("self": another user's is 403;
+    # one's own, with current_password, in test_api_sessions.py)
+    "PUT /users/{user_id}/password": R(A, P, F, PA, partner="self"),
     "POST /partners/{partner_id}/disable": R(A),  # its users then get 403 everywhere
     "POST /partners/{partner_id}/enable": R(A),
     # shared sales history and the partners' forecasts: the partner's own, staff on its behalf (?);
@@ -191,7 +209,8 @@ def test_hidden_routes_are_covered():
     """Routes outside the OpenAPI schema (so outside ``access.api_routes``) are in the matrix too."""
     schema_ops = {f"{m.upper()} {p}" for p, ops in OPENAPI["paths"].items() for m in ops}
     hidden = set(KEYS) - schema_ops
-    assert {"GET /health", "GET /openapi.json", "GET /docs", "GET /redoc"} <= hidden, hidden
+    assert {"GET /health", "GET /openapi.json", "GET /docs", "GET /redoc", "GET /", "GET /app",
+            "GET /app/{path:path}"} <= hidden, hidden
     assert all(SPEC[k].public for k in hidden), f"a hidden route that needs a token: {sorted(k for k in hidden if not SPEC[k].public)}"
 
 
@@ -219,6 +238,8 @@ class Backend:
     tokens: dict[str, str]
     ids: dict[str, Any]
     engine: Any = None
+    sessions: dict[str, tuple[str, str]] | None = None  # user -> (jp_session cookie, CSRF token)
+    auth: str = "bearer"  # how the role users call: "bearer" tokens or "cookie" browser sessions
 
 
 def _pg_schema_url(base: str) -> tuple[str, str]:
@@ -245,10 +266,19 @@ def _drop_schema(base: str, schema: str) -> None:
 def _built(url: str, plan_result) -> Backend:
     from api.migrate import upgrade
 
+    from api.models import User
+    from api.web_auth import open_web_session
+
     upgrade(url)
     w = build_world(url, plan_result)
     w.client.close()
-    return Backend(url, w.tokens, w.ids, w.engine)
+    sessions = {}
+    with w.session() as s:  # a browser session of each role's user, as POST /auth/login opens them
+        for user in ROLE_USER.values():
+            opened = open_web_session(s, s.get(User, w.user_ids[user]), Settings(database_url=url))
+            sessions[user] = (opened.token, opened.csrf)
+        s.commit()
+    return Backend(url, w.tokens, w.ids, w.engine, sessions)
 
 
 @pytest.fixture(scope="module")
@@ -269,11 +299,14 @@ def pg_shared(postgres_server, example_plan_result):
     _drop_schema(postgres_server, schema)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "sqlite-cookie", "postgresql"])
 def backend(request, tmp_path):
-    if request.param == "sqlite":
+    """The world each route is called on: SQLite with bearer tokens, SQLite with browser sessions
+    (a browser user must get exactly what the same user's token gets), PostgreSQL with tokens."""
+    if request.param.startswith("sqlite"):
         t = request.getfixturevalue("sqlite_template")
-        return Backend(copy_sqlite(t.url, tmp_path / "db.sqlite"), t.tokens, t.ids)
+        return Backend(copy_sqlite(t.url, tmp_path / "db.sqlite"), t.tokens, t.ids, sessions=t.sessions,
+                       auth="cookie" if request.param.endswith("cookie") else "bearer")
     return request.getfixturevalue("pg_shared")
 
 
@@ -345,48 +378,77 @@ def _allowed(code: int) -> bool:
     return 200 <= code < 300 or code == 409  # 409: conflicts with what the earlier calls made
 
 
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def credentials(backend: Backend, user: str | None, method: str, bogus: bool = False) -> dict[str, str]:
+    """Headers authenticating ``user`` the backend's way (none for None; ``bogus``: an unknown
+    token or session): a bearer token, or a session cookie with its CSRF token on unsafe methods."""
+    if user is None:
+        return {}
+    if backend.auth == "bearer":
+        return {"Authorization": f"Bearer {'not-a-token' if bogus else backend.tokens[user]}"}
+    cookie, csrf = ("jps_not-a-session", "x") if bogus else backend.sessions[user]
+    return {"Cookie": f"jp_session={cookie}", **({"X-CSRF-Token": csrf} if method in UNSAFE else {})}
+
+
 @pytest.mark.parametrize("key", KEYS)
 def test_route_access(key, backend):
     method, path = key.split(" ", 1)
     rule = SPEC.get(key)
     assert rule is not None, f"{key} has no row in SPEC"
-    client = TestClient(make_app(backend.url, backend.engine))
+    client = TestClient(make_app(backend.url, backend.engine), follow_redirects=False)
     results = []
     if rule.public:
+        op = OPENAPI["paths"].get(path, {}).get(method.lower())
         for user in (None, *ROLE_USER.values()):
-            headers = {"Authorization": f"Bearer {backend.tokens[user]}"} if user else {}
-            r = client.request(method, path, headers=headers)
-            results.append((user or "no token", "-", r.status_code, "200", r.status_code == 200, r.text[:200]))
+            kwargs = request_body(op) if op else {}
+            headers = {**credentials(backend, user, method), **kwargs.pop("headers", {})}
+            r = client.request(method, path, headers=headers, **kwargs)
+            if rule.session:
+                want = {200} if user is not None and backend.auth == "cookie" else {401}
+            else:
+                want = rule.statuses
+            results.append((user or "no token", "-", r.status_code, "/".join(map(str, sorted(want))),
+                            r.status_code in want, r.text[:200]))
     else:
         op = OPENAPI["paths"][path][method.lower()]
         if_match = any(p["in"] == "header" and p["name"].lower() == "if-match" for p in op.get("parameters", []))
 
-        def call(token: str | None, owner: str):
+        def call(user: str | None, owner: str, bogus: bool = False, csrf: bool = True):
             filled, query = path_and_query(method, path, backend.ids, owner)
             kwargs = request_body(op)
-            headers = {**({"Authorization": f"Bearer {token}"} if token else {}), **kwargs.pop("headers", {})}
+            headers = {**credentials(backend, user, method, bogus), **kwargs.pop("headers", {})}
+            if not csrf:
+                headers.pop("X-CSRF-Token", None)
             if if_match:  # the current ETag of the object's own URL
                 current = client.get(re.match(r"^/[^/]+/[^/]+", filled).group(0),
                                      headers={"Authorization": f"Bearer {backend.tokens['adm']}"})
                 headers["If-Match"] = current.headers["ETag"]
             return client.request(method, filled, params=query, headers=headers, **kwargs)
 
-        for token, label in ((None, "no token"), ("not-a-token", "unknown token")):
-            r = call(token, "own")
+        for user, bogus, label in ((None, False, "no credentials"), ("adm", True, "unknown token or session")):
+            r = call(user, "own", bogus)
             ok = r.status_code == 401 and r.headers.get("WWW-Authenticate", "").startswith("Bearer")
             results.append((label, "own", r.status_code, "401 + WWW-Authenticate: Bearer", ok, r.text[:200]))
         for role, user in ROLE_USER.items():
+            if backend.auth == "cookie" and method in UNSAFE and role in rule.roles:  # without its CSRF token
+                r = call(user, "own", csrf=False)
+                ok = r.status_code == 403 and "X-CSRF-Token" in r.text
+                results.append((role, "own, no X-CSRF-Token", r.status_code, "403 naming X-CSRF-Token", ok, r.text[:200]))
             for owner in ("own", "other"):
-                r = call(backend.tokens[user], owner)
+                r = call(user, owner)
                 if role not in rule.roles:
                     expected, ok = "403", r.status_code == 403
                 elif role == PA and rule.partner == "own" and owner == "other":
                     expected, ok = "404 (another partner's object)", r.status_code == 404
+                elif rule.partner == "self" and "{user_id}" in path and role != A:
+                    expected, ok = "403 (another user's)", r.status_code == 403
                 else:
                     expected, ok = "allowed (2xx or 409)", _allowed(r.status_code)
                 results.append((role, owner, r.status_code, expected, ok, r.text[:200]))
     bad = [x for x in results if not x[4]]
-    assert not bad, f"{key}: " + "; ".join(f"{r}/{o}: got {c}, expected {e} ({t})" for r, o, c, e, _, t in bad)
+    assert not bad, f"{key} ({backend.auth}): " + "; ".join(f"{r}/{o}: got {c}, expected {e} ({t})" for r, o, c, e, _, t in bad)
 
 
 # ============================================================================ what partners see

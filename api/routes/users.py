@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, HTTPException, Path, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from api import access
 from api.bodies import StrictJSONRoute
-from api.deps import AuthorizedUser, PageDep, SessionDep
+from api import web_auth
+from api.deps import AuthorizedUser, PageDep, SessionDep, SettingsDep
 from api.errors import CONFLICT, NOT_FOUND, _resp, commit_or_conflict
 from api.models import ApiToken, User
 from api.schemas import Ident, Out, PageOf
@@ -20,6 +21,9 @@ from api.security import UserError, create_user, issue_token, revoke_token, revo
 router = APIRouter(prefix="/users", tags=["users"], route_class=StrictJSONRoute)
 
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1, description="User id")]
+Password = Annotated[str, Field(min_length=web_auth.PASSWORD_MIN, max_length=web_auth.PASSWORD_MAX,
+                                description=f"A password of {web_auth.PASSWORD_MIN} to {web_auth.PASSWORD_MAX} characters "
+                                            "(kept only as its argon2id hash)")]
 TokenId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Token id (from GET /users/{user_id}/tokens)")]
 
 
@@ -31,6 +35,7 @@ class UserCreate(BaseModel):
                                description="Login name: letters, digits, _ . @ -")]
     role: Literal["admin", "planner", "finance", "partner"] = Field(description="What the user may do")
     partner_id: Ident | None = Field(None, description="The partner a partner user belongs to (required for role partner)")
+    password: Password | None = Field(None, description="Browser sign-in password (none: the user signs in only with tokens)")
 
 
 class UserPublic(Out):
@@ -42,6 +47,7 @@ class UserPublic(Out):
     partner_id: str | None = Field(description="The partner of a partner user")
     disabled: bool = Field(description="A disabled user's tokens are refused")
     created_at: datetime = Field(description="When it was created [UTC]")
+    has_password: bool = Field(description="Whether the user can sign in from a browser (POST /auth/login)")
 
 
 class UserWithToken(BaseModel):
@@ -70,6 +76,25 @@ access.register("POST", "/users/{user_id}/tokens", {"admin"}, obj="user")
 access.register("POST", "/users/{user_id}/disable", {"admin"}, obj="user")
 access.register("GET", "/users/{user_id}/tokens", {"admin"}, obj="user")
 access.register("POST", "/users/{user_id}/tokens/{token_id}/revoke", {"admin"}, obj="user")
+access.register("PUT", "/users/{user_id}/password", access.ALL_ROLES, obj="user",
+                note="an admin sets anyone's; any other user only its own, with current_password")
+
+
+class PasswordChange(BaseModel):
+    """A new password; a user setting its own also gives the current one (admins setting anyone's need not)."""
+
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [
+        {"password": "a much longer passphrase", "current_password": "the old passphrase"}]}}
+    password: Password = Field(description="The new password")
+    current_password: Annotated[str, Field(min_length=1, max_length=1024)] | None = Field(
+        None, description="The caller's current password: required to change one's own (not for an admin)")
+
+
+class PasswordSet(BaseModel):
+    """The user whose password was set, and how many of its browser sessions were ended."""
+
+    user: UserPublic = Field(description="The user")
+    sessions_revoked: int = Field(description="Browser sessions of the user ended (all but the caller's own)")
 
 
 @router.get("/me", response_model=UserPublic, summary="The calling user")
@@ -88,7 +113,7 @@ def list_users(user: AuthorizedUser, session: SessionDep, page: PageDep):
              responses={**CONFLICT, 422: {"description": "Invalid input, or an unknown partner"}})
 def add_user(body: UserCreate, user: AuthorizedUser, session: SessionDep):
     try:
-        new, token = create_user(session, body.name, body.role, body.partner_id)
+        new, token = create_user(session, body.name, body.role, body.partner_id, body.password)
         token_id = _latest_token_id(session, new)
     except UserError as exc:
         session.rollback()
@@ -154,8 +179,44 @@ def revoke_one_token(user_id: UserId, token_id: TokenId, user: AuthorizedUser, s
 @router.post("/{user_id}/disable", response_model=UserPublic, summary="Disable a user and revoke its tokens",
              responses=NOT_FOUND)
 def disable_user(user_id: UserId, user: AuthorizedUser, session: SessionDep):
+    """Its tokens are revoked and its browser sessions ended."""
     target = _user(session, user_id)
     target.disabled = True
     revoke_tokens(session, target)
+    web_auth.revoke_web_sessions(session, target)
     session.commit()
     return target
+
+
+def _field_error(field: str, msg: str) -> HTTPException:
+    return HTTPException(422, detail=[{"field": f"body.{field}", "loc": ["body", field], "msg": msg, "type": "value_error"}])
+
+
+@router.put("/{user_id}/password", response_model=PasswordSet, summary="Set a user's browser sign-in password",
+            responses={**NOT_FOUND, 403: _resp("Not an admin, and not the caller's own password"),
+                       429: {**_resp("Too many wrong current passwords: wait `Retry-After` seconds"),
+                             "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}}})
+def set_password(user_id: UserId, body: PasswordChange, request: Request, user: AuthorizedUser, session: SessionDep,
+                 settings: SettingsDep):
+    """An admin sets anyone's password; any other user only its own, giving ``current_password``
+    (a wrong one is 422 and counts as a failed sign-in of the user, so it is rate-limited as
+    sign-ins are). The user's browser sessions are ended, but the one this request came with."""
+    if user.role != "admin" and user.id != user_id:
+        raise access.forbid("only an admin may set another user's password")
+    target = _user(session, user_id)
+    if user.role != "admin":
+        if body.current_password is None:
+            raise _field_error("current_password", "required to change your own password")
+        address = request.client.host if request.client and request.client.host else "unknown"
+        wait = web_auth.login_retry_after(session, target.name, address, settings)
+        if wait is not None:
+            raise HTTPException(429, detail=f"too many failed sign-ins: try again in {wait} s",
+                                headers={"Retry-After": str(wait)})
+        if not web_auth.verify_password(target.password_hash, body.current_password):
+            web_auth.record_login_failure(session, target.name, address, settings)
+            session.commit()
+            raise _field_error("current_password", "wrong password")
+    keep = getattr(request.state, "web_session_id", None) if user.id == target.id else None
+    revoked = web_auth.set_password(session, target, body.password, keep_session_id=keep)
+    session.commit()
+    return {"user": target, "sessions_revoked": revoked}
