@@ -1,16 +1,13 @@
 // Sign-in with a name and password (the API's /auth routes): a session cookie set by the API
-// and a CSRF token kept in memory (never in storage); after a reload /auth/me gives it again.
-import type { UserPublic } from '../client/types.gen'
-import { client, data, setCsrfToken } from './client'
+// (HttpOnly) and a CSRF token kept in memory only (never in storage); after a reload
+// GET /auth/me gives it again.
+import { authMe, login, logout } from '../client/sdk.gen'
+import type { SessionInfo } from '../client/types.gen'
+import { data, setCsrfToken } from './client'
 import { ApiError } from './errors'
 
 export type Role = 'admin' | 'planner' | 'finance' | 'partner'
-
-export interface Session {
-  user: UserPublic
-  csrf_token: string
-  expires_at: string
-}
+export type Session = SessionInfo
 
 function remember(session: Session): Session {
   setCsrfToken(session.csrf_token)
@@ -20,7 +17,7 @@ function remember(session: Session): Session {
 /** The live session, or null when signed out (401). */
 export async function fetchSession(): Promise<Session | null> {
   try {
-    return remember(await data(client.get<{ 200: Session }, unknown, true>({ url: '/auth/me' })))
+    return remember(await data(authMe()))
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
       setCsrfToken(null)
@@ -31,16 +28,12 @@ export async function fetchSession(): Promise<Session | null> {
 }
 
 export async function signIn(name: string, password: string): Promise<Session> {
-  return remember(await data(client.post<{ 200: Session }, unknown, true>({
-    url: '/auth/login',
-    body: { name, password },
-    headers: { 'Content-Type': 'application/json' },
-  })))
+  return remember(await data(login({ body: { name, password } })))
 }
 
 export async function signOut(): Promise<void> {
   try {
-    await client.post<{ 204: void }, unknown, true>({ url: '/auth/logout' })
+    await logout()
   } finally {
     setCsrfToken(null)
   }

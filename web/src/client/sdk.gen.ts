@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AddUserData, AddUserErrors, AddUserResponses, AddVersionData, AddVersionErrors, AddVersionFromConsensusData, AddVersionFromConsensusErrors, AddVersionFromConsensusResponses, AddVersionResponses, CancelData, CancelErrors, CancelPlanData, CancelPlanErrors, CancelPlanResponses, CancelResponses, ComparePlansData, ComparePlansErrors, ComparePlansResponses, CreateConsensusData, CreateConsensusErrors, CreateConsensusResponses, CreatePartnerData, CreatePartnerErrors, CreatePartnerResponses, CreatePlanData, CreatePlanErrors, CreatePlanResponses, CreateReviewData, CreateReviewErrors, CreateReviewResponses, CreateRunData, CreateRunErrors, CreateRunResponses, CreateScenarioData, CreateScenarioErrors, CreateScenarioResponses, CreateSubmissionData, CreateSubmissionErrors, CreateSubmissionResponses, CreateUploadData, CreateUploadErrors, CreateUploadResponses, DiffVersionsData, DiffVersionsErrors, DiffVersionsResponses, DisablePartnerData, DisablePartnerErrors, DisablePartnerResponses, DisableUserData, DisableUserErrors, DisableUserResponses, EnablePartnerData, EnablePartnerErrors, EnablePartnerResponses, GetAccuracyData, GetAccuracyErrors, GetAccuracyResponses, GetConsensusData, GetConsensusErrors, GetConsensusResponses, GetExceptionData, GetExceptionErrors, GetExceptionResponses, GetForecastsData, GetForecastsErrors, GetForecastsResponses, GetFvaData, GetFvaErrors, GetFvaResponses, GetJobData, GetJobErrors, GetJobResponses, GetLineageData, GetLineageErrors, GetLineageResponses, GetOneVersionData, GetOneVersionErrors, GetOneVersionResponses, GetPartnerData, GetPartnerErrors, GetPartnerResponses, GetPlanData, GetPlanErrors, GetPlanResponses, GetReviewData, GetReviewErrors, GetReviewResponses, GetRulesData, GetRulesErrors, GetRulesResponses, GetRunData, GetRunErrors, GetRunResponses, GetScenarioData, GetScenarioErrors, GetScenarioResponses, GetSubmissionData, GetSubmissionErrors, GetSubmissionResponses, GetTableData, GetTableErrors, GetTableResponses, GetUploadData, GetUploadErrors, GetUploadResponses, GetUserData, GetUserErrors, GetUserResponses, GetWorkbookData, GetWorkbookErrors, GetWorkbookResponses, ListConsensusData, ListConsensusErrors, ListConsensusResponses, ListExceptionsData, ListExceptionsErrors, ListExceptionsResponses, ListJobsData, ListJobsErrors, ListJobsResponses, ListPartnersData, ListPartnersErrors, ListPartnersResponses, ListPlansData, ListPlansErrors, ListPlansResponses, ListResolutionsData, ListResolutionsErrors, ListResolutionsResponses, ListReviewsData, ListReviewsErrors, ListReviewsResponses, ListRunsData, ListRunsErrors, ListRunsResponses, ListScenariosData, ListScenariosErrors, ListScenariosResponses, ListSeriesData, ListSeriesErrors, ListSeriesResponses, ListSubmissionsData, ListSubmissionsErrors, ListSubmissionsResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ListUploadsData, ListUploadsErrors, ListUploadsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ListVersionsData, ListVersionsErrors, ListVersionsResponses, MeData, MeErrors, MeResponses, NewTokenData, NewTokenErrors, NewTokenResponses, PartnerFundingData, PartnerFundingErrors, PartnerFundingResponses, PlanFundingData, PlanFundingErrors, PlanFundingResponses, PlanReviewsData, PlanReviewsErrors, PlanReviewsResponses, PutOwnerData, PutOwnerErrors, PutOwnerResponses, PutRulesData, PutRulesErrors, PutRulesResponses, PutSharesData, PutSharesErrors, PutSharesResponses, ResolveData, ResolveErrors, ResolveResponses, RetractUploadData, RetractUploadErrors, RetractUploadResponses, RevokeOneTokenData, RevokeOneTokenErrors, RevokeOneTokenResponses, ScanData, ScanErrors, ScanResponses } from './types.gen';
+import type { AddUserData, AddUserErrors, AddUserResponses, AddVersionData, AddVersionErrors, AddVersionFromConsensusData, AddVersionFromConsensusErrors, AddVersionFromConsensusResponses, AddVersionResponses, AuthMeData, AuthMeErrors, AuthMeResponses, CancelData, CancelErrors, CancelPlanData, CancelPlanErrors, CancelPlanResponses, CancelResponses, ComparePlansData, ComparePlansErrors, ComparePlansResponses, CreateConsensusData, CreateConsensusErrors, CreateConsensusResponses, CreatePartnerData, CreatePartnerErrors, CreatePartnerResponses, CreatePlanData, CreatePlanErrors, CreatePlanResponses, CreateReviewData, CreateReviewErrors, CreateReviewResponses, CreateRunData, CreateRunErrors, CreateRunResponses, CreateScenarioData, CreateScenarioErrors, CreateScenarioResponses, CreateSubmissionData, CreateSubmissionErrors, CreateSubmissionResponses, CreateUploadData, CreateUploadErrors, CreateUploadResponses, DiffVersionsData, DiffVersionsErrors, DiffVersionsResponses, DisablePartnerData, DisablePartnerErrors, DisablePartnerResponses, DisableUserData, DisableUserErrors, DisableUserResponses, EnablePartnerData, EnablePartnerErrors, EnablePartnerResponses, GetAccuracyData, GetAccuracyErrors, GetAccuracyResponses, GetConsensusData, GetConsensusErrors, GetConsensusResponses, GetExceptionData, GetExceptionErrors, GetExceptionResponses, GetForecastsData, GetForecastsErrors, GetForecastsResponses, GetFvaData, GetFvaErrors, GetFvaResponses, GetJobData, GetJobErrors, GetJobResponses, GetLineageData, GetLineageErrors, GetLineageResponses, GetOneVersionData, GetOneVersionErrors, GetOneVersionResponses, GetPartnerData, GetPartnerErrors, GetPartnerResponses, GetPlanData, GetPlanErrors, GetPlanResponses, GetReviewData, GetReviewErrors, GetReviewResponses, GetRulesData, GetRulesErrors, GetRulesResponses, GetRunData, GetRunErrors, GetRunResponses, GetScenarioData, GetScenarioErrors, GetScenarioResponses, GetSubmissionData, GetSubmissionErrors, GetSubmissionResponses, GetTableData, GetTableErrors, GetTableResponses, GetUploadData, GetUploadErrors, GetUploadResponses, GetUserData, GetUserErrors, GetUserResponses, GetWorkbookData, GetWorkbookErrors, GetWorkbookResponses, ListConsensusData, ListConsensusErrors, ListConsensusResponses, ListExceptionsData, ListExceptionsErrors, ListExceptionsResponses, ListJobsData, ListJobsErrors, ListJobsResponses, ListPartnersData, ListPartnersErrors, ListPartnersResponses, ListPlansData, ListPlansErrors, ListPlansResponses, ListResolutionsData, ListResolutionsErrors, ListResolutionsResponses, ListReviewsData, ListReviewsErrors, ListReviewsResponses, ListRunsData, ListRunsErrors, ListRunsResponses, ListScenariosData, ListScenariosErrors, ListScenariosResponses, ListSeriesData, ListSeriesErrors, ListSeriesResponses, ListSubmissionsData, ListSubmissionsErrors, ListSubmissionsResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ListUploadsData, ListUploadsErrors, ListUploadsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ListVersionsData, ListVersionsErrors, ListVersionsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, NewTokenData, NewTokenErrors, NewTokenResponses, PartnerFundingData, PartnerFundingErrors, PartnerFundingResponses, PlanFundingData, PlanFundingErrors, PlanFundingResponses, PlanReviewsData, PlanReviewsErrors, PlanReviewsResponses, PutOwnerData, PutOwnerErrors, PutOwnerResponses, PutRulesData, PutRulesErrors, PutRulesResponses, PutSharesData, PutSharesErrors, PutSharesResponses, ResolveData, ResolveErrors, ResolveResponses, RetractUploadData, RetractUploadErrors, RetractUploadResponses, RevokeOneTokenData, RevokeOneTokenErrors, RevokeOneTokenResponses, ScanData, ScanErrors, ScanResponses, SetPasswordData, SetPasswordErrors, SetPasswordResponses, UsersMeData, UsersMeErrors, UsersMeResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -17,6 +17,43 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
      */
     meta?: Record<string, unknown>;
 };
+
+/**
+ * Sign in with a name and password (sets the session cookie)
+ *
+ * Checks the password (argon2id) and opens a session: the ``jp_session`` cookie and the CSRF
+ * token in the body. Failed sign-ins are limited per name and per client address
+ * (``JOINTPLAN_LOGIN_MAX_FAILURES_PER_NAME`` / ``..._PER_ADDRESS`` within
+ * ``JOINTPLAN_LOGIN_WINDOW_MINUTES``): past them 429 with ``Retry-After``, without checking the
+ * password. A successful sign-in clears the name's count and ends the session whose cookie it
+ * carried, if any.
+ */
+export const login = <ThrowOnError extends boolean = false>(options: Options<LoginData, ThrowOnError>) => (options.client ?? client).post<LoginResponses, LoginErrors, ThrowOnError>({
+    url: '/auth/login',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Sign out (ends the browser session, clears the cookie)
+ *
+ * Revokes the session of the ``jp_session`` cookie (which must come with its ``X-CSRF-Token``)
+ * and clears the cookie. Without a live session there is nothing to end: 204 all the same.
+ */
+export const logout = <ThrowOnError extends boolean = false>(options?: Options<LogoutData, ThrowOnError>) => (options?.client ?? client).post<LogoutResponses, LogoutErrors, ThrowOnError>({ url: '/auth/logout', ...options });
+
+/**
+ * The browser session: its user and CSRF token
+ *
+ * For a page that was reloaded: who is signed in, and the CSRF token again (the same one for
+ * the whole session, so every tab holds it). 401 without a live session (expired, signed out,
+ * unknown, its user disabled), also when only a bearer token comes; 403 for a user of a
+ * disabled partner, as on every route.
+ */
+export const authMe = <ThrowOnError extends boolean = false>(options?: Options<AuthMeData, ThrowOnError>) => (options?.client ?? client).get<AuthMeResponses, AuthMeErrors, ThrowOnError>({ url: '/auth/me', ...options });
 
 /**
  * List partners
@@ -75,7 +112,7 @@ export const enablePartner = <ThrowOnError extends boolean = false>(options: Opt
 /**
  * The calling user
  */
-export const me = <ThrowOnError extends boolean = false>(options?: Options<MeData, ThrowOnError>) => (options?.client ?? client).get<MeResponses, MeErrors, ThrowOnError>({
+export const usersMe = <ThrowOnError extends boolean = false>(options?: Options<UsersMeData, ThrowOnError>) => (options?.client ?? client).get<UsersMeResponses, UsersMeErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/users/me',
     ...options
@@ -143,11 +180,30 @@ export const revokeOneToken = <ThrowOnError extends boolean = false>(options: Op
 
 /**
  * Disable a user and revoke its tokens
+ *
+ * Its tokens are revoked and its browser sessions ended.
  */
 export const disableUser = <ThrowOnError extends boolean = false>(options: Options<DisableUserData, ThrowOnError>) => (options.client ?? client).post<DisableUserResponses, DisableUserErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/users/{user_id}/disable',
     ...options
+});
+
+/**
+ * Set a user's browser sign-in password
+ *
+ * An admin sets anyone's password; any other user only its own, giving ``current_password``
+ * (a wrong one is 422 and counts as a failed sign-in of the user, so it is rate-limited as
+ * sign-ins are). The user's browser sessions are ended, but the one this request came with.
+ */
+export const setPassword = <ThrowOnError extends boolean = false>(options: Options<SetPasswordData, ThrowOnError>) => (options.client ?? client).put<SetPasswordResponses, SetPasswordErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/users/{user_id}/password',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
 });
 
 /**

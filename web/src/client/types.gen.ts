@@ -822,6 +822,26 @@ export type Lineage = {
 };
 
 /**
+ * Login
+ *
+ * A sign-in.
+ */
+export type Login = {
+    /**
+     * Name
+     *
+     * Login name
+     */
+    name: string;
+    /**
+     * Password
+     *
+     * The user's password
+     */
+    password: string;
+};
+
+/**
  * OwnerDeclaration
  *
  * Declare the owner of a series.
@@ -1425,6 +1445,44 @@ export type PartnerPublic = {
      * A disabled partner's users are refused (401) on every route
      */
     disabled: boolean;
+};
+
+/**
+ * PasswordChange
+ *
+ * A new password; a user setting its own also gives the current one (admins setting anyone's need not).
+ */
+export type PasswordChange = {
+    /**
+     * Password
+     *
+     * The new password
+     */
+    password: string;
+    /**
+     * Current Password
+     *
+     * The caller's current password: required to change one's own (not for an admin)
+     */
+    current_password?: string | null;
+};
+
+/**
+ * PasswordSet
+ *
+ * The user whose password was set, and how many of its browser sessions were ended.
+ */
+export type PasswordSet = {
+    /**
+     * The user
+     */
+    user: UserPublic;
+    /**
+     * Sessions Revoked
+     *
+     * Browser sessions of the user ended (all but the caller's own)
+     */
+    sessions_revoked: number;
 };
 
 /**
@@ -2430,6 +2488,43 @@ export type SeriesPublic = {
 };
 
 /**
+ * SessionInfo
+ *
+ * The signed-in user and the session's CSRF token (send it as ``X-CSRF-Token`` with every
+ * POST, PUT, PATCH and DELETE).
+ */
+export type SessionInfo = {
+    /**
+     * The signed-in user
+     */
+    user: UserPublic;
+    /**
+     * Csrf Token
+     *
+     * Send as the X-CSRF-Token header with every unsafe request of this session
+     */
+    csrf_token: string;
+    /**
+     * Expires At
+     *
+     * When the session ends however used [UTC]
+     */
+    expires_at: string;
+    /**
+     * Idle Expires At
+     *
+     * When the session ends if not used before [UTC]
+     */
+    idle_expires_at: string;
+    /**
+     * Idle Timeout Minutes
+     *
+     * A session unused this long ends
+     */
+    idle_timeout_minutes: number;
+};
+
+/**
  * SharesUpdate
  *
  * The partners (besides its owner) that see a series; replaces the series' list.
@@ -2851,6 +2946,12 @@ export type UserCreate = {
      * The partner a partner user belongs to (required for role partner)
      */
     partner_id?: string | null;
+    /**
+     * Password
+     *
+     * Browser sign-in password (none: the user signs in only with tokens)
+     */
+    password?: string | null;
 };
 
 /**
@@ -2895,6 +2996,12 @@ export type UserPublic = {
      * When it was created [UTC]
      */
     created_at: string;
+    /**
+     * Has Password
+     *
+     * Whether the user can sign in from a browser (POST /auth/login)
+     */
+    has_password: boolean;
 };
 
 /**
@@ -3076,6 +3183,133 @@ export type VersionPublic = {
      */
     warnings?: Array<string>;
 };
+
+export type LoginData = {
+    body: Login;
+    path?: never;
+    query?: never;
+    url: '/auth/login';
+};
+
+export type LoginErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Wrong name or password (the same answer for an unknown user, a user without a password, and a disabled user or partner)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+    /**
+     * Too many failed sign-ins for this name or from this address: wait `Retry-After` seconds
+     */
+    429: ErrorBody;
+};
+
+export type LoginError = LoginErrors[keyof LoginErrors];
+
+export type LoginResponses = {
+    /**
+     * Successful Response
+     */
+    200: SessionInfo;
+};
+
+export type LoginResponse = LoginResponses[keyof LoginResponses];
+
+export type LogoutData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/auth/logout';
+};
+
+export type LogoutErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * A live session's sign-out without its X-CSRF-Token
+     */
+    403: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type LogoutError = LogoutErrors[keyof LogoutErrors];
+
+export type LogoutResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type LogoutResponse = LogoutResponses[keyof LogoutResponses];
+
+export type AuthMeData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/auth/me';
+};
+
+export type AuthMeErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * No live browser session (a bearer token is not one)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type AuthMeError = AuthMeErrors[keyof AuthMeErrors];
+
+export type AuthMeResponses = {
+    /**
+     * Successful Response
+     */
+    200: SessionInfo;
+};
+
+export type AuthMeResponse = AuthMeResponses[keyof AuthMeResponses];
 
 export type ListPartnersData = {
     body?: never;
@@ -3332,14 +3566,14 @@ export type EnablePartnerResponses = {
 
 export type EnablePartnerResponse = EnablePartnerResponses[keyof EnablePartnerResponses];
 
-export type MeData = {
+export type UsersMeData = {
     body?: never;
     path?: never;
     query?: never;
     url: '/users/me';
 };
 
-export type MeErrors = {
+export type UsersMeErrors = {
     /**
      * The body cannot be read (e.g. not UTF-8 JSON)
      */
@@ -3362,16 +3596,16 @@ export type MeErrors = {
     422: ValidationErrorBody;
 };
 
-export type MeError = MeErrors[keyof MeErrors];
+export type UsersMeError = UsersMeErrors[keyof UsersMeErrors];
 
-export type MeResponses = {
+export type UsersMeResponses = {
     /**
      * Successful Response
      */
     200: UserPublic;
 };
 
-export type MeResponse = MeResponses[keyof MeResponses];
+export type UsersMeResponse = UsersMeResponses[keyof UsersMeResponses];
 
 export type ListUsersData = {
     body?: never;
@@ -3743,6 +3977,62 @@ export type DisableUserResponses = {
 };
 
 export type DisableUserResponse = DisableUserResponses[keyof DisableUserResponses];
+
+export type SetPasswordData = {
+    body: PasswordChange;
+    path: {
+        /**
+         * User Id
+         *
+         * User id
+         */
+        user_id: number;
+    };
+    query?: never;
+    url: '/users/{user_id}/password';
+};
+
+export type SetPasswordErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * Not an admin, and not the caller's own password
+     */
+    403: ErrorBody;
+    /**
+     * No such object (or not visible to the caller)
+     */
+    404: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+    /**
+     * Too many wrong current passwords: wait `Retry-After` seconds
+     */
+    429: ErrorBody;
+};
+
+export type SetPasswordError = SetPasswordErrors[keyof SetPasswordErrors];
+
+export type SetPasswordResponses = {
+    /**
+     * Successful Response
+     */
+    200: PasswordSet;
+};
+
+export type SetPasswordResponse = SetPasswordResponses[keyof SetPasswordResponses];
 
 export type ListUploadsData = {
     body?: never;

@@ -25,6 +25,13 @@ describe('chart options', () => {
     gap.data.forEach((g, i) => { if ((g ?? 0) > 0) expect(base.data[i]! + g!).toBeCloseTo(minimum[i]!, 9) })
     expect((o.yAxis as { name: string }).name).toBe('Cash [EUR]')
   })
+  it('stacks the safety-stock shortfall on the stock, so the bar reaches the target', () => {
+    const inv = inventoryVsSafety(t.inventory, 'dc')
+    const series = inventoryOption(inv).series as S[]
+    const short = series.find((s) => s.name === 'Below safety stock')!
+    expect(short.stack).toBe('inv')
+    expect(series.filter((s) => s.stack === 'inv').map((s) => s.name)).toEqual(['gadget', 'widget', 'Below safety stock'])
+  })
   it('names every axis with its unit', () => {
     const cap = capacityOption(productionVsCapacity(t.production, t.capacity, 'plant'))
     expect((cap.yAxis as { name: string }).name).toBe('Capacity [hours]')

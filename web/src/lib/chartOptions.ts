@@ -75,12 +75,13 @@ export function inventoryOption(inv: InventoryVsSafety, freq?: string): ChartOpt
   const series: (BarSeriesOption | LineSeriesOption)[] = [...inv.byProduct.entries()].map(([product, values]) => (
     { type: 'bar', name: product, stack: 'inv', data: values }
   ))
+  if (inv.shortfall.some((v) => v > 1e-9)) {
+    // the shortfall stacked on the stock: the bar reaches the target, its red part is what is missing
+    series.push({ type: 'bar', name: 'Below safety stock', stack: 'inv', data: inv.shortfall, color: GAP,
+      itemStyle: { color: GAP, opacity: 0.35, borderColor: GAP, borderWidth: 1, borderType: 'dashed' } })
+  }
   series.push({ type: 'line', name: 'Safety stock', data: inv.safetyStock, color: LIMIT, symbol: 'none', step: 'middle',
     lineStyle: { type: 'dashed', width: 2 } })
-  if (inv.shortfall.some((v) => v > 1e-9)) {
-    series.push({ type: 'line', name: 'Below safety stock', data: inv.shortfall, color: GAP, symbol: 'triangle', symbolSize: 8,
-      lineStyle: { width: 0 } })
-  }
   option.series = series
   return option
 }

@@ -12,6 +12,7 @@ import {
   humanize,
   MISSING,
   parseApiDate,
+  periodStart,
 } from './format'
 
 describe('formatNumber', () => {
@@ -89,5 +90,14 @@ describe('formatDuration and humanize', () => {
   it('labels from keys', () => {
     expect(humanize('funding_gap_cost')).toBe('Funding gap cost')
     expect(humanize('')).toBe('')
+  })
+})
+
+describe('periodStart', () => {
+  it('counts monthly and weekly buckets from the start', () => {
+    expect(periodStart('2027-01-01', 'monthly', 0)).toBe('2027-01-01')
+    expect(periodStart('2027-01-01', 'monthly', 13)).toBe('2028-02-01')
+    expect(periodStart('2027-01-04', 'weekly', 2)).toBe('2027-01-18')
+    expect(periodStart(null, 'monthly', 1)).toBeNull()
   })
 })

@@ -118,3 +118,12 @@ export function humanize(key: string): string {
   const words = key.replace(/_/g, ' ').trim()
   return words ? words[0]!.toUpperCase() + words.slice(1) : words
 }
+
+/** The date a period starts on: period 0 is the horizon's start; monthly or weekly buckets. */
+export function periodStart(start: string | null | undefined, freq: string, period: number): string | null {
+  const d = parseApiDate(start)
+  if (!d || !Number.isInteger(period)) return null
+  if (freq === 'weekly') d.setUTCDate(d.getUTCDate() + 7 * period)
+  else d.setUTCMonth(d.getUTCMonth() + period)
+  return d.toISOString().slice(0, 10)
+}

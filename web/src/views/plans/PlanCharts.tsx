@@ -25,7 +25,7 @@ import {
   type SalesRow,
 } from '../../lib/planCharts'
 
-interface Props { planId: number; currency: string | null; freq: string; tables: Record<string, number> }
+interface Props { planId: number; currency: string | null; freq: string; tables: Record<string, number>; partnerNames: Record<string, string> }
 
 function useRows<T>(planId: number, table: string, present: boolean) {
   return useQuery({ ...planTableQuery(planId, table), enabled: present, select: (page) => page.items as unknown as T[] })
@@ -135,7 +135,7 @@ export function ServiceChart({ planId, freq, tables }: Props) {
   )
 }
 
-export function CashCharts({ planId, currency, freq, tables }: Props) {
+export function CashCharts({ planId, currency, freq, tables, partnerNames }: Props) {
   const cash = useRows<CashRow>(planId, 'cash', 'cash' in tables)
   const partners = useMemo(() => (cash.data ? cashByPartner(cash.data) : []), [cash.data])
   if (!('cash' in tables)) return null
@@ -147,7 +147,7 @@ export function CashCharts({ planId, currency, freq, tables }: Props) {
             {partners.map((c) => {
               const labels = c.axis.dates.map((d) => formatPeriod(d, freq))
               return (
-                <Chart key={c.partner} title={c.partner} testId={`chart-cash-${c.partner}`} height={260}
+                <Chart key={c.partner} title={partnerNames[c.partner] ? `${partnerNames[c.partner]} (${c.partner})` : c.partner} testId={`chart-cash-${c.partner}`} height={260}
                   summary={c.peakGap > 0
                     ? `Closing cash falls below the minimum; the funding gap peaks at ${formatMoney(c.peakGap, currency)} in ${formatPeriod(c.axis.dates[c.axis.periods.indexOf(c.peakGapPeriod!)], freq)}.`
                     : 'Closing cash stays at or above the minimum in every period.'}

@@ -10,7 +10,7 @@ import { type Column, DataTable } from '../../components/DataTable'
 import { KpiGrid } from '../../components/Kpi'
 import { PageHeader, Section } from '../../components/Page'
 import { Loaded, NotFound } from '../../components/States'
-import { formatDateTime, formatDuration, formatMoney, formatNumber, humanize } from '../../lib/format'
+import { formatDateTime, formatDuration, formatMoney, formatNumber, formatPeriod, humanize, periodStart } from '../../lib/format'
 import { type BindingLimit, bindingByFamily, type FamilySummary, rankBindingLimits } from '../../lib/planCharts'
 import { parseId, optionsText } from '../scenarios/ScenarioView'
 import { summarize } from '../scenarios/content'
@@ -79,7 +79,9 @@ function PlanResultView({ plan, result }: { plan: PlanPublic; result: PlanResult
   const currency = summary?.currency ?? null
   const freq = summary?.freq ?? 'monthly'
   const solved = SOLVED.has(result.status) && Object.keys(result.kpis).length > 0
-  const props = { planId: plan.id, currency, freq, tables: result.tables }
+  const partnerNames = useMemo(() => Object.fromEntries((summary?.partners ?? []).map((x) => [x.id, x.name])), [summary])
+  const when = (period: number | null) => (period === null ? '—' : formatPeriod(periodStart(summary?.start, freq, period), freq))
+  const props = { planId: plan.id, currency, freq, tables: result.tables, partnerNames }
   return (
     <>
       <Section title="Result" id="result">
@@ -104,7 +106,7 @@ function PlanResultView({ plan, result }: { plan: PlanPublic; result: PlanResult
       {solved && (
         <>
           <Section title="Partners" id="partners">
-            <DataTable caption="KPIs per partner" hideCaption columns={partnerColumns(currency)} rows={partnerKpis(result.kpis)}
+            <DataTable caption="KPIs per partner" hideCaption columns={partnerColumns(currency, partnerNames, when)} rows={partnerKpis(result.kpis)}
               rowKey={(r) => r.partner} testId="partner-kpis" />
           </Section>
           <ProductionCharts {...props} />
@@ -127,19 +129,20 @@ function PlanResultView({ plan, result }: { plan: PlanPublic; result: PlanResult
   )
 }
 
-function partnerColumns(currency: string | null): Column<PartnerKpiRow>[] {
+function partnerColumns(currency: string | null, names: Record<string, string>, when: (period: number | null) => string): Column<PartnerKpiRow>[] {
   const money = (v: number | null) => formatMoney(v, currency)
   return [
-    { id: 'partner', header: 'Partner', value: (r) => r.partner },
+    { id: 'partner', header: 'Partner', value: (r) => r.partner,
+      cell: (r) => (names[r.partner] ? <>{names[r.partner]} <span className="muted">({r.partner})</span></> : r.partner) },
     { id: 'role', header: 'Role', value: (r) => r.role },
     { id: 'revenue', header: 'Revenue', value: (r) => r.revenue, numeric: true, cell: (r) => money(r.revenue) },
     { id: 'costs', header: 'Costs', value: (r) => r.costs, numeric: true, cell: (r) => money(r.costs) },
     { id: 'profit', header: 'Profit', value: (r) => r.profit, numeric: true, cell: (r) => money(r.profit) },
     { id: 'closing_cash', header: 'Closing cash', value: (r) => r.closing_cash, numeric: true, cell: (r) => money(r.closing_cash) },
     { id: 'peak_gap', header: 'Peak funding gap', value: (r) => r.peak_funding_gap, numeric: true,
-      cell: (r) => (r.peak_funding_gap ? <>{money(r.peak_funding_gap)} <span className="muted">(period {r.peak_funding_gap_period})</span></> : money(0)) },
+      cell: (r) => (r.peak_funding_gap ? <>{money(r.peak_funding_gap)} <span className="muted">({when(r.peak_funding_gap_period)})</span></> : money(0)) },
     { id: 'peak_wc', header: 'Peak working capital', value: (r) => r.peak_working_capital, numeric: true,
-      cell: (r) => <>{money(r.peak_working_capital)} <span className="muted">(period {r.peak_working_capital_period})</span></> },
+      cell: (r) => <>{money(r.peak_working_capital)} <span className="muted">({when(r.peak_working_capital_period)})</span></> },
   ]
 }
 
