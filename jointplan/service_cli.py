@@ -1,5 +1,5 @@
-"""The service commands: ``jointplan serve`` and ``jointplan users
-create|list|token|tokens|revoke-token|disable``, ``jointplan partners create|list|disable|enable``. They use ``JOINTPLAN_DATABASE_URL`` (default: ./jointplan.db)
+"""The service commands: ``jointplan serve [--demo]`` and ``jointplan users
+create|list|token|tokens|revoke-token|disable|set-password``, ``jointplan partners create|list|disable|enable``. They use ``JOINTPLAN_DATABASE_URL`` (default: ./jointplan.db)
 and bring the database to the latest schema first."""
 
 from __future__ import annotations
@@ -67,27 +67,91 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         uvicorn.run("api.app:app_from_environment", factory=True, host=host, port=port, workers=workers, log_level="info",
                     access_log=access_log)
 
+    def read_password(option_given: bool, command: str) -> Optional[str]:
+        """The password from standard input (its first line) with ``--password-stdin``, else None;
+        checked against the policy before anything is stored. Never printed."""
+        import sys
+
+        from api.security import UserError
+        from api.web_auth import check_password
+
+        if not option_given:
+            return None
+        line = sys.stdin.readline()
+        password = line[:-1] if line.endswith("\n") else line
+        password = password[:-1] if password.endswith("\r") else password
+        try:
+            return check_password(password)
+        except UserError as exc:
+            fail(f"{command}: {exc} (read from standard input)")
+
+    password_stdin = typer.Option(False, "--password-stdin",
+                                  help="Read a browser sign-in password (10 to 256 characters) from the first line of "
+                                       "standard input; it is never printed")
+
     @users.command("create")
     def users_create(
         name: str = typer.Argument(..., help="Login name"),
         role: str = typer.Option(..., "--role", help="admin, planner, finance or partner"),
         partner: Optional[str] = typer.Option(None, "--partner", help="The partner of a partner user"),
+        with_password: bool = password_stdin,
         database_url: Optional[str] = db_option,
     ) -> None:
-        """Create a user and print its first token (shown only this once)."""
+        """Create a user and print its first token (shown only this once); with --password-stdin
+        it can also sign in from a browser."""
         from api.security import UserError, create_user
 
+        password = read_password(with_password, "users create")
         engine, session = _session(database_url)
         try:
-            user, token = create_user(session, name, role, partner)
+            user, token = create_user(session, name, role, partner, password)
             session.commit()
         except UserError as exc:
             fail(f"users create: {exc}")
         finally:
             session.close()
             engine.dispose()
-        console.print(f"User {escape(user.name)} ({user.role}{', partner ' + escape(partner) if partner else ''}) created. Token:")
+        console.print(f"User {escape(user.name)} ({user.role}{', partner ' + escape(partner) if partner else ''}) created"
+                      + (" with a sign-in password" if password is not None else "") + ". Token:")
         print(token)
+
+    @users.command("set-password")
+    def users_set_password(
+        name: str = typer.Argument(..., help="Login name"),
+        with_password: bool = password_stdin,
+        database_url: Optional[str] = db_option,
+    ) -> None:
+        """Set a user's browser sign-in password (read from standard input, or asked for twice at
+        a terminal) and end its browser sessions."""
+        import sys
+
+        from sqlalchemy import select
+
+        from api.models import User
+        from api.security import UserError
+        from api.web_auth import check_password, set_password
+
+        if with_password:
+            password = read_password(True, "users set-password")
+        elif sys.stdin.isatty():
+            password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+            try:
+                check_password(password)
+            except UserError as exc:
+                fail(f"users set-password: {exc}")
+        else:
+            fail("users set-password: give --password-stdin (standard input is not a terminal to ask at)")
+        engine, session = _session(database_url)
+        try:
+            user = session.scalar(select(User).where(User.name == name))
+            if user is None:
+                fail(f"users set-password: no user {name!r}")
+            ended = set_password(session, user, password)
+            session.commit()
+        finally:
+            session.close()
+            engine.dispose()
+        console.print(f"Password of {escape(name)} set; {ended} browser session(s) ended")
 
     @users.command("list")
     def users_list(database_url: Optional[str] = db_option) -> None:
@@ -99,13 +163,13 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         engine, session = _session(database_url)
         try:
             t = Table(box=None, padding=(0, 1))
-            for col in ("id", "name", "role", "partner", "status", "live tokens", "last used"):
+            for col in ("id", "name", "role", "partner", "status", "live tokens", "last used", "password"):
                 t.add_column(col)
             for u in session.scalars(select(User).order_by(User.id)):
                 live = [k for k in u.tokens if k.revoked_at is None]
                 last = max((k.last_used_at for k in u.tokens if k.last_used_at), default=None)
                 t.add_row(str(u.id), escape(u.name), u.role, escape(u.partner_id or ""), "disabled" if u.disabled else "active",
-                          str(len(live)), f"{last:%Y-%m-%d %H:%M}" if last else "")
+                          str(len(live)), f"{last:%Y-%m-%d %H:%M}" if last else "", "set" if u.has_password else "")
             console.print(t)
             _ = ApiToken
         finally:
@@ -186,11 +250,12 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
 
     @users.command("disable")
     def users_disable(name: str = typer.Argument(..., help="Login name"), database_url: Optional[str] = db_option) -> None:
-        """Disable a user and revoke its tokens."""
+        """Disable a user, revoke its tokens and end its browser sessions."""
         from sqlalchemy import select
 
         from api.models import User
         from api.security import revoke_tokens
+        from api.web_auth import revoke_web_sessions
 
         engine, session = _session(database_url)
         try:
@@ -199,6 +264,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
                 fail(f"users disable: no user {name!r}")
             user.disabled = True
             n = revoke_tokens(session, user)
+            revoke_web_sessions(session, user)
             session.commit()
         finally:
             session.close()
