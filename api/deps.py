@@ -220,7 +220,7 @@ async def reject_unknown_query(request: Request) -> None:
     """422 for a query parameter the route does not declare (a misspelt ``limt`` is not ignored)."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
-    if dependant is None or not request.query_params:
+    if dependant is None or not request.query_params or getattr(route, "accepts_any_query", False):
         return
     known = _query_names(dependant, set())
     unknown = sorted({k for k in request.query_params.keys() if k not in known})

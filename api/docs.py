@@ -46,7 +46,8 @@ def add_docs(app: FastAPI) -> None:
             swagger_js_url=f"{r}{ASSETS_URL}/swagger-ui-bundle.js",
             swagger_css_url=f"{r}{ASSETS_URL}/swagger-ui.css",
             swagger_favicon_url=f"{r}{ASSETS_URL}/favicon.png",
-            swagger_ui_parameters=app.swagger_ui_parameters,
+            # no badge fetched from the public validator (it would fail offline)
+            swagger_ui_parameters={"validatorUrl": None, **(app.swagger_ui_parameters or {})},
         )
 
     @router.get(OAUTH2_REDIRECT_URL)

@@ -27,7 +27,14 @@ APP_PREFIX = "/app"
 HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
 IMMUTABLE = "public, max-age=31536000, immutable"
 
-router = APIRouter(route_class=StrictJSONRoute, include_in_schema=False)
+class WebAppRoute(StrictJSONRoute):
+    """A route of the web app: any query string is the app's own (``/app/plans?compare=1,2``),
+    not refused as unknown parameters (:func:`api.deps.reject_unknown_query`)."""
+
+    accepts_any_query = True
+
+
+router = APIRouter(route_class=WebAppRoute, include_in_schema=False)
 
 
 def _dist(request: Request) -> Path:
@@ -58,13 +65,13 @@ def _index(dist: Path) -> Response:
     return FileResponse(dist / "index.html", media_type="text/html", headers={**HEADERS, "Cache-Control": "no-cache"})
 
 
-@router.get("/")
+@router.api_route("/", methods=["GET", "HEAD"])
 async def root() -> RedirectResponse:
     """``/`` opens the workbench."""
     return RedirectResponse(f"{APP_PREFIX}/", status_code=307)
 
 
-@router.get(APP_PREFIX)
+@router.api_route(APP_PREFIX, methods=["GET", "HEAD"])
 async def app_base(request: Request) -> Response:
     dist = _dist(request)
     if not (dist / "index.html").is_file():
@@ -72,7 +79,7 @@ async def app_base(request: Request) -> Response:
     return RedirectResponse(f"{APP_PREFIX}/", status_code=307)
 
 
-@router.get(APP_PREFIX + "/{path:path}")
+@router.api_route(APP_PREFIX + "/{path:path}", methods=["GET", "HEAD"])
 async def app_files(path: str, request: Request) -> Response:
     """A file of the build, or ``index.html`` for the app's own routes."""
     dist = _dist(request)
