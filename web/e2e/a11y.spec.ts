@@ -50,9 +50,13 @@ test('every planner page', async ({ page }) => {
     await expect(page.getByTestId('result-table')).toBeVisible()
   }])
   pages.push(['an unknown page', '/app/no-such-page', async () => { await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible() }])
+  pages.push(['a scenario that does not exist', '/app/scenarios/999999', async () => {
+    await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible()
+    await expect(page.getByText('scenario 999999 not found')).toBeVisible()
+  }])
   pages.push(['a plan that does not exist', '/app/plans/999999', async () => {
     await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible()
-    await expect(page.getByText('999999')).toBeVisible() // the API's own 404 message names it
+    await expect(page.getByText('plan 999999 not found')).toBeVisible() // the API's own words
   }])
 
   for (const [what, url, ready] of pages) {

@@ -1,7 +1,7 @@
 // Start the service under test: a fresh database (a SQLite file in a temporary directory, or a
 // new PostgreSQL database on the server of JOINTPLAN_TEST_POSTGRES_URL), `jointplan serve` on a
-// free port serving web/dist, one `jointplan worker`; then the chain's partners, one user per
-// role with a password (`jointplan users create --password-stdin`), and the bundled scenario.
+// free port serving web/dist, one `jointplan worker`; then one user per role with a password
+// (`jointplan users create --password-stdin`), the chain's partners and the bundled scenario.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -60,6 +60,33 @@ async function waitHealthy(baseURL: string, proc: ChildProcess, log: string): Pr
   throw new Error(`jointplan serve did not answer /health within 60 s; see ${log}`)
 }
 
+/** fetch, once more when the connection was closed under it (a kept-alive connection the
+ *  service closed while a CLI call ran: the request never reached it). */
+async function fetchRetry(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init)
+  } catch {
+    return fetch(url, init)
+  }
+}
+
+/** A browser-like session of a user (cookie and CSRF token), for setting up data through the API. */
+async function signedIn(baseURL: string, name: string) {
+  const login = await fetchRetry(`${baseURL}/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name, password: PASSWORD }) })
+  if (!login.ok) throw new Error(`sign-in of ${name} failed: ${login.status} ${await login.text()}`)
+  const { csrf_token } = (await login.json()) as { csrf_token: string }
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!
+  return {
+    async call(method: string, path: string, body: unknown, expected: number): Promise<void> {
+      const r = await fetchRetry(`${baseURL}${path}`, { method, headers: {
+        'X-CSRF-Token': csrf_token, Cookie: cookie, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body) })
+      if (r.status !== expected) throw new Error(`${method} ${path} as ${name}: ${r.status} ${await r.text()}`)
+    },
+  }
+}
+
 export default async function globalSetup(): Promise<void> {
   if (!existsSync(join(WEB, 'dist', 'index.html'))) {
     throw new Error('web/dist is not built: run `npm run build` in web/ (or `make web`) before the end-to-end tests')
@@ -98,25 +125,24 @@ export default async function globalSetup(): Promise<void> {
   state.pids.push(worker.pid!)
   writeFileSync(STATE, JSON.stringify(state, null, 2))
 
+  // users with passwords by the CLI; the chain's partners and the bundled scenario through the
+  // API, as an admin and a planner would (a CLI call costs a Python start-up, seconds on 2 cores)
+  const createUser = (u: { name: string; role: string; partner?: string }) =>
+    cli(['users', 'create', u.name, '--role', u.role, ...(u.partner ? ['--partner', u.partner] : []), '--password-stdin'], `${PASSWORD}\n`)
+  createUser(USERS.admin)
+  const admin = await signedIn(baseURL, USERS.admin.name)
   const roles: Record<string, string> = { maker: 'manufacturer', wholesale: 'wholesaler', haul: 'transporter', shops: 'retailer' }
-  for (const [id, role] of Object.entries(roles)) cli(['partners', 'create', id, '--name', id, '--role', role])
-  for (const u of Object.values(USERS)) {
-    cli(['users', 'create', u.name, '--role', u.role, ...('partner' in u ? ['--partner', u.partner] : []), '--password-stdin'], `${PASSWORD}\n`)
+  for (const [id, role] of Object.entries(roles)) {
+    await admin.call('POST', '/partners', { id, name: id, role }, 201)
   }
+  await admin.call('POST', '/auth/logout', undefined, 204)
+  for (const u of [USERS.planner, USERS.finance, USERS.partner]) createUser(u)
 
-  // the bundled scenario, created as the planner would through the API
   const content = execFileSync(py, ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1])), default=str))',
     join(REPO, 'scenarios', 'examples', `${BUNDLED_SCENARIO}.yaml`)], { cwd: REPO, env, encoding: 'utf8' })
-  const login = await fetch(`${baseURL}/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: USERS.planner.name, password: PASSWORD }) })
-  if (!login.ok) throw new Error(`planner sign-in failed: ${login.status} ${await login.text()}`)
-  const { csrf_token } = (await login.json()) as { csrf_token: string }
-  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!
-  const created = await fetch(`${baseURL}/scenarios`, { method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf_token, Cookie: cookie },
-    body: JSON.stringify({ name: BUNDLED_SCENARIO, content: JSON.parse(content), comment: 'the bundled example' }) })
-  if (created.status !== 201) throw new Error(`creating the scenario failed: ${created.status} ${await created.text()}`)
-  await fetch(`${baseURL}/auth/logout`, { method: 'POST', headers: { 'X-CSRF-Token': csrf_token, Cookie: cookie } })
+  const planner = await signedIn(baseURL, USERS.planner.name)
+  await planner.call('POST', '/scenarios', { name: BUNDLED_SCENARIO, content: JSON.parse(content), comment: 'the bundled example' }, 201)
+  await planner.call('POST', '/auth/logout', undefined, 204)
 
   process.env.E2E_BASE_URL = baseURL
   console.log(`e2e: jointplan on ${baseURL} (${state.databaseUrl}), logs in ${tmp}`)

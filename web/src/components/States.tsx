@@ -15,10 +15,13 @@ export function Loading({ label = 'Loading' }: { label?: string }) {
   )
 }
 
-export function NotFound({ what, detail }: { what?: string; detail?: string }) {
+/** "Not found", as the API answers for an object that does not exist or that the user may not
+ *  see. A page's own not-found (heading level 1), or a part's inside a page (level 2). */
+export function NotFound({ what, detail, level = 1 }: { what?: string; detail?: string; level?: 1 | 2 }) {
+  const Heading = level === 1 ? 'h1' : 'h2'
   return (
     <section className="state state-notfound" aria-labelledby="notfound-title">
-      <h1 id="notfound-title">Not found</h1>
+      <Heading id="notfound-title">Not found</Heading>
       <p>{detail ?? `There is no ${what ?? 'such page'}, or it is not visible to you.`}</p>
       <p><Link to="/">Back to the start page</Link></p>
     </section>
@@ -36,7 +39,7 @@ export function FieldProblems({ error }: { error: ApiError }) {
 
 /** An error in a view: the API's message; a retry button for transient failures. */
 export function ErrorView({ error, onRetry, title }: { error: unknown; onRetry?: () => void; title?: string }) {
-  if (error instanceof ApiError && error.status === 404) return <NotFound detail={error.detail} />
+  if (error instanceof ApiError && error.status === 404) return <NotFound detail={error.detail} level={2} />
   const api = error instanceof ApiError ? error : null
   const heading = title ?? (api ? statusText(api.status) : 'Something went wrong')
   return (
@@ -63,6 +66,11 @@ export function ActionError({ error }: { error: unknown }) {
 
 /** What a view needs of a query (React Query's result has it). */
 export interface QueryState<T> { isPending: boolean; isError: boolean; error: unknown; data: T | undefined; refetch: () => unknown }
+
+/** The API's 404 for the object a page is about: the page is then only "Not found". */
+export function isNotFound(query: { error: unknown }): query is { error: ApiError } {
+  return query.error instanceof ApiError && query.error.status === 404
+}
 
 /** Render a query's data, or its loading or error state. */
 export function Loaded<T>({ query, children, label }: { query: QueryState<T>; children: (data: T) => ReactNode; label?: string }) {

@@ -9,7 +9,7 @@ import type { PlanPublic, PlanResult } from '../../client/types.gen'
 import { type Column, DataTable } from '../../components/DataTable'
 import { KpiGrid } from '../../components/Kpi'
 import { PageHeader, Section } from '../../components/Page'
-import { Loaded, NotFound } from '../../components/States'
+import { isNotFound, Loaded, NotFound } from '../../components/States'
 import { formatDateTime, formatDuration, formatMoney, formatNumber, formatPeriod, humanize, periodStart } from '../../lib/format'
 import { type BindingLimit, bindingByFamily, type FamilySummary, rankBindingLimits } from '../../lib/planCharts'
 import { parseId, optionsText } from '../scenarios/ScenarioView'
@@ -31,6 +31,7 @@ export function PlanView() {
 function PlanPage({ planId }: { planId: number }) {
   const plan = useQuery(planQuery(planId))
   const p = plan.data
+  if (isNotFound(plan)) return <NotFound detail={plan.error.detail} />
   return (
     <>
       <PageHeader

@@ -12,7 +12,7 @@ import { addVersion } from '../../client/sdk.gen'
 import type { VersionDetail } from '../../client/types.gen'
 import { type Column, DataTable } from '../../components/DataTable'
 import { PageHeader, Section } from '../../components/Page'
-import { ActionError, Loaded, NotFound } from '../../components/States'
+import { ActionError, isNotFound, Loaded, NotFound } from '../../components/States'
 import { type Change, diffContent, showValue } from '../../lib/diff'
 import { parseId, useScenarioName } from './ScenarioView'
 
@@ -22,6 +22,7 @@ export function ScenarioEditor() {
   const { from } = useSearch({ from: '/authed/scenarios/$scenarioId/edit' })
   const versions = useQuery({ ...versionsQuery(scenarioId ?? 0), enabled: scenarioId !== null })
   if (scenarioId === null) return <NotFound what={`scenario ${raw}`} />
+  if (isNotFound(versions)) return <NotFound detail={versions.error.detail} />
   const base = from ?? versions.data?.[versions.data.length - 1]?.version
   return (
     <Loaded query={versions} label="Loading versions">
@@ -73,7 +74,7 @@ function Editor({ scenarioId, base }: { scenarioId: number; base: VersionDetail 
       await navigate({ to: '/scenarios/$scenarioId', params: { scenarioId: String(scenarioId) }, search: { version: created.version } })
     },
   })
-  const stale = save.error instanceof ApiError && (save.error.status === 412 || save.error.status === 428)
+  const stale = save.error instanceof ApiError && save.error.status === 412
   const submit = (e: FormEvent) => {
     e.preventDefault()
     if (!parsed.error && changes.length > 0) save.mutate()

@@ -9,7 +9,7 @@ import { diffQuery, planListQuery, versionQuery, versionsQuery } from '../../api
 import type { Change, PageOfScenarioPublic, PlanSummary, VersionPublic } from '../../client/types.gen'
 import { type Column, DataTable } from '../../components/DataTable'
 import { PageHeader, Section } from '../../components/Page'
-import { Loaded, NotFound } from '../../components/States'
+import { isNotFound, Loaded, NotFound } from '../../components/States'
 import { showValue } from '../../lib/diff'
 import { formatDate, formatDateTime, formatMoney, formatNumber, humanize } from '../../lib/format'
 import { useSession } from '../../session'
@@ -53,6 +53,7 @@ function ScenarioPage({ scenarioId }: { scenarioId: number }) {
   const name = useScenarioName(scenarioId)
   const latest = versions.data?.[versions.data.length - 1]
   const selected = search.version ?? latest?.version
+  if (isNotFound(versions)) return <NotFound detail={versions.error.detail} />
   return (
     <>
       <PageHeader
