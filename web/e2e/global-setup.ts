@@ -145,5 +145,5 @@ export default async function globalSetup(): Promise<void> {
   await planner.call('POST', '/auth/logout', undefined, 204)
 
   process.env.E2E_BASE_URL = baseURL
-  console.log(`e2e: jointplan on ${baseURL} (${state.databaseUrl}), logs in ${tmp}`)
+  console.log(`e2e: jointplan on ${baseURL} (${state.databaseUrl}); logs in ${tmp} (JOINTPLAN_E2E_KEEP=1 keeps them)`)
 }

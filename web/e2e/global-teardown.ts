@@ -1,6 +1,6 @@
-// Stop the service and worker of the run (their process groups) and drop the PostgreSQL
-// database made for it. The temporary directory (logs, the SQLite file) stays for a look after
-// a failure; global setup prints its path.
+// Stop the service and worker of the run (their process groups), drop the PostgreSQL database
+// made for it and remove the temporary directory (logs, the SQLite file), unless
+// JOINTPLAN_E2E_KEEP=1 keeps it for a look after a failure.
 import { execFileSync } from 'node:child_process'
 import { existsSync, rmSync } from 'node:fs'
 
@@ -42,5 +42,7 @@ with admin.connect() as c:
 admin.dispose()
 `, process.env.JOINTPLAN_TEST_POSTGRES_URL, state.dropDatabase], { cwd: REPO, stdio: 'inherit' })
   }
+  if (process.env.JOINTPLAN_E2E_KEEP !== '1') rmSync(state.tmp, { recursive: true, force: true })
+  else console.log(`e2e: logs and database kept in ${state.tmp}`)
   rmSync(STATE)
 }
