@@ -24,8 +24,12 @@ test('a stale edit from a second tab is refused and says why', async ({ page, co
     await expect(tab.getByTestId('scenario-editor')).toBeVisible()
   }
 
-  // tab A raises the retailer's minimum cash and saves: version 2
-  await editJson(tabA, (c) => { c.partners.find((p: any) => p.id === 'shops').min_cash = 12000 })
+  // tab A raises the retailer's minimum cash (the quick-edit form) and saves: version 2
+  const minCash = tabA.getByLabel('Minimum cash of Corner Shops [EUR]')
+  await expect(minCash).toHaveValue('10000')
+  await minCash.fill('12000')
+  await minCash.press('Enter')
+  await expect(tabA.getByLabel('Scenario content (JSON)')).toHaveValue(/"min_cash": 12000/)
   await expect(tabA.getByTestId('draft-changes')).toContainText('partners[shops].min_cash')
   await tabA.getByLabel('What changed').fill('retailer keeps more cash')
   await tabA.getByRole('button', { name: 'Save as a new version' }).click()

@@ -34,6 +34,21 @@ export const scenarioListQuery = (limit: number, offset: number) => queryOptions
   queryFn: () => data(listScenarios({ query: { limit, offset } })),
 })
 
+/** A scenario's name: the API has it only in the list (GET /scenarios), so the list is read a
+ *  page at a time until the scenario is found (null when it is not there). */
+export const scenarioNameQuery = (scenarioId: number) => queryOptions({
+  queryKey: ['scenarios', scenarioId, 'name'] as const,
+  queryFn: async () => {
+    for (let offset = 0; ; offset += MAX_PAGE) {
+      const page = await data(listScenarios({ query: { limit: MAX_PAGE, offset } }))
+      const found = page.items.find((s) => s.id === scenarioId)
+      if (found) return found.name
+      if (offset + page.items.length >= page.total || page.items.length === 0) return null
+    }
+  },
+  staleTime: 5 * 60_000,
+})
+
 export const versionsQuery = (scenarioId: number) => queryOptions({
   queryKey: keys.versions(scenarioId),
   queryFn: () => data(listVersions({ path: { scenario_id: scenarioId } })),

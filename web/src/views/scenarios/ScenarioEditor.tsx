@@ -14,6 +14,7 @@ import { type Column, DataTable } from '../../components/DataTable'
 import { PageHeader, Section } from '../../components/Page'
 import { ActionError, isNotFound, Loaded, NotFound } from '../../components/States'
 import { type Change, diffContent, showValue } from '../../lib/diff'
+import { QuickEdits } from './QuickEdits'
 import { parseId, useScenarioName } from './ScenarioView'
 
 export function ScenarioEditor() {
@@ -85,7 +86,12 @@ function Editor({ scenarioId, base }: { scenarioId: number; base: VersionDetail 
       <PageHeader title={`Edit ${title}`} subtitle={`A new version from v${base.version}; the versions before it stay as they are.`}
         crumbs={[{ label: 'Scenarios', to: '/scenarios' }, { label: title, to: '/scenarios/$scenarioId', params: { scenarioId: String(scenarioId) } }, { label: 'Edit' }]} />
       <form onSubmit={submit} className="editor" data-testid="scenario-editor" data-base-etag={base.etag}>
-        <Section title={`Content of v${base.version}, edited`} id="content">
+        {!parsed.error && (
+          <Section title="Quick edits" id="quick">
+            <QuickEdits content={parsed.value as Record<string, unknown>} onChange={(c) => setText(JSON.stringify(c, null, 2))} />
+          </Section>
+        )}
+        <Section title={`Content of v${base.version}, edited (JSON)`} id="content">
           <label htmlFor="content-editor" className="visually-hidden">Scenario content (JSON)</label>
           <textarea id="content-editor" className="code-editor" spellCheck={false} value={text} rows={28}
             onChange={(e) => setText(e.target.value)} aria-invalid={parsed.error ? true : undefined}

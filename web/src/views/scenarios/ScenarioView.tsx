@@ -5,7 +5,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router'
 import { useMemo } from 'react'
 
-import { diffQuery, planListQuery, versionQuery, versionsQuery } from '../../api/queries'
+import { diffQuery, planListQuery, scenarioNameQuery, versionQuery, versionsQuery } from '../../api/queries'
 import type { Change, PageOfScenarioPublic, PlanSummary, VersionPublic } from '../../client/types.gen'
 import { type Column, DataTable } from '../../components/DataTable'
 import { PageHeader, Section } from '../../components/Page'
@@ -23,14 +23,16 @@ export function parseId(raw: string): number | null {
   return /^\d+$/.test(raw) && Number.isSafeInteger(n) && n >= 1 && n <= 2 ** 31 - 1 ? n : null
 }
 
-/** The scenario's name from a list already fetched (the API has no single-scenario route with it). */
+/** The scenario's name: from a list page already fetched, else looked up (scenarioNameQuery). */
 export function useScenarioName(scenarioId: number): string | null {
   const queryClient = useQueryClient()
+  let cached: string | null = null
   for (const [, page] of queryClient.getQueriesData<PageOfScenarioPublic>({ queryKey: ['scenarios', 'list'] })) {
     const found = page?.items.find((s) => s.id === scenarioId)
-    if (found) return found.name
+    if (found) cached = found.name
   }
-  return null
+  const looked = useQuery({ ...scenarioNameQuery(scenarioId), enabled: cached === null })
+  return cached ?? looked.data ?? null
 }
 
 const changeColumns: Column<Change>[] = [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
-import { summarize } from './content'
+import { scaleDemand, setPartnerField, summarize } from './content'
 
 describe('summarize', () => {
   it('reads the parts of a scenario a planner looks at first', () => {
@@ -22,5 +22,19 @@ describe('summarize', () => {
     expect(s.totalDemand).toBeNull()
     expect(s.hasFinance).toBe(false)
     expect(summarize(null).partners).toEqual([])
+  })
+})
+
+describe('quick edits', () => {
+  it('scales every demand quantity, whole units, leaving the rest alone', () => {
+    const c = { name: 'x', demand: [{ site: 's', quantity: [100, 105] }, { site: 't', quantity: 10 }, { site: 'u' }] }
+    const scaled = scaleDemand(c, 1.05)
+    expect(scaled.demand).toEqual([{ site: 's', quantity: [105, 110] }, { site: 't', quantity: 11 }, { site: 'u' }])
+    expect(c.demand[0]!.quantity).toEqual([100, 105]) // not changed in place
+    expect(scaled.name).toBe('x')
+  })
+  it("sets one partner's field", () => {
+    const c = { partners: [{ id: 'a', min_cash: 1 }, { id: 'b', min_cash: 2 }] }
+    expect(setPartnerField(c, 'b', 'min_cash', 5).partners).toEqual([{ id: 'a', min_cash: 1 }, { id: 'b', min_cash: 5 }])
   })
 })

@@ -64,3 +64,27 @@ export function summarize(content: unknown): ScenarioSummary {
     }),
   }
 }
+
+/** A copy of the content with every demand quantity multiplied by `factor` (rounded to whole
+ *  units, as demand is entered); a quantity given as one number for all periods stays one number. */
+export function scaleDemand(content: Record<string, unknown>, factor: number): Record<string, unknown> {
+  const scale = (q: unknown): unknown => {
+    if (Array.isArray(q)) return q.map(scale)
+    return typeof q === 'number' ? Math.round(q * factor) : q
+  }
+  return {
+    ...content,
+    demand: list(content.demand).map((d) => {
+      const o = obj(d)
+      return 'quantity' in o ? { ...o, quantity: scale(o.quantity) } : d
+    }),
+  }
+}
+
+/** A copy of the content with one partner's field set (opening_cash, min_cash, ...). */
+export function setPartnerField(content: Record<string, unknown>, partnerId: string, field: string, value: number): Record<string, unknown> {
+  return {
+    ...content,
+    partners: list(content.partners).map((p) => (obj(p).id === partnerId ? { ...obj(p), [field]: value } : p)),
+  }
+}
