@@ -112,7 +112,7 @@ export function serviceOption(s: Service, freq?: string): ChartOption {
 export function cashOption(c: PartnerCash, currency: string | null, freq?: string): ChartOption {
   const money = (v: number) => formatMoney(v, currency)
   const option = base(periodLabels(c.axis.dates, freq), `Cash [${currency ?? 'currency'}]`, formatCompact, money)
-  option.legend = { top: 0, left: 0, data: ['Closing cash', 'Minimum cash', 'Funding gap'], textStyle: { color: AXIS_TEXT } }
+  option.legend = { top: 0, left: 0, data: ['Closing cash', 'Minimum cash', { name: 'Funding gap', icon: 'rect' }], textStyle: { color: AXIS_TEXT } }
   option.series = [
     // the gap band: an invisible base at min(closing, minimum), the gap stacked on it up to the minimum
     { type: 'line', name: 'gap-base', stack: 'gap', stackStrategy: 'all', data: c.gapBase, symbol: 'none', silent: true,

@@ -1,5 +1,7 @@
 // A planner signs in, opens the bundled scenario, runs a plan and reads it: the KPIs, the
-// partner table and a chart's numbers are those the API returns for the same plan.
+// partner table and a chart's numbers are those the API returns for the same plan. (The files
+// are numbered: this one runs first, on the database as global setup left it, and takes the
+// screenshots of docs/img with JOINTPLAN_UPDATE_SCREENSHOTS=1.)
 import { copyFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -84,6 +86,8 @@ test('a planner runs a plan of the bundled scenario and sees the numbers the API
   const maker = cash.items.filter((r) => r.partner === 'maker').sort((a, b) => Number(a.period) - Number(b.period))
   const chart = page.getByTestId('chart-cash-maker')
   await expect(chart.locator('svg').first()).toBeVisible()
+  await page.locator('#cash').screenshot({ path: screenshotPath('workbench-plan-cash.png'), style: '.topbar { position: static !important; }' })
+  publish('workbench-plan-cash.png')
   await chart.getByText('Data as a table').click()
   const rows = chart.locator('tbody tr')
   await expect(rows).toHaveCount(maker.length)
