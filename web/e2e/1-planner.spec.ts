@@ -99,6 +99,15 @@ test('a planner runs a plan of the bundled scenario and sees the numbers the API
   }
   await expect(page.getByTestId('binding-limits')).toContainText('production_capacity[plant,')
 
+  // the biggest result table, read page by page from the API, shown whole (virtualised)
+  const flows = await apiJson<TablePage>(page, `/plans/${planId}/tables/cash_flows?limit=1`)
+  expect(flows.total).toBeGreaterThan(200) // more than one API page
+  await page.getByLabel('Table', { exact: true }).selectOption('cash_flows')
+  const table = page.getByTestId('result-table')
+  await expect(table.locator('caption')).toHaveText(`Cash flows: ${units.format(flows.total)} rows`)
+  await expect(table.locator('table')).toHaveAttribute('aria-rowcount', String(flows.total + 1))
+  expect(await table.locator('tbody tr:not(.spacer)').count()).toBeLessThan(100)
+
   await page.evaluate(() => window.scrollTo(0, 0))
   await page.screenshot({ path: screenshotPath('workbench-plan.png') })
   publish('workbench-plan.png')

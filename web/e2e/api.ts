@@ -23,10 +23,13 @@ export async function scenarioId(page: Page, name: string): Promise<number> {
   return found!.id
 }
 
-/** A new scenario with the content of an existing one (tests that edit work on their own copy). */
-export async function copyScenario(page: Page, fromName: string, name: string): Promise<number> {
+/** A new scenario with the content of an existing one (tests that edit work on their own copy),
+ *  changed by `edit` when given. */
+export async function copyScenario(page: Page, fromName: string, name: string,
+  edit?: (content: Record<string, any>) => void): Promise<number> {
   const from = await scenarioId(page, fromName)
-  const latest = await apiJson<{ content: Record<string, unknown> }>(page, `/scenarios/${from}`)
+  const latest = await apiJson<{ content: Record<string, any> }>(page, `/scenarios/${from}`)
+  edit?.(latest.content)
   const r = await page.request.post('/scenarios', {
     headers: { 'X-CSRF-Token': await csrf(page) },
     data: { name, content: latest.content, comment: `copy of ${fromName}` },
