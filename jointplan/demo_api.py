@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-import httpx
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -70,6 +69,7 @@ class Actor:
     role: str
     partner: str | None = None
     token: str = field(default="", repr=False)
+    password: str | None = field(default=None, repr=False)  # browser sign-in (``jointplan serve --demo``)
 
     @property
     def label(self) -> str:
@@ -102,26 +102,34 @@ def setup_database(url: str, scenario, people: dict[str, Actor]) -> None:
     first tokens: the code behind ``jointplan partners create`` and ``jointplan users create``."""
     from api.db import make_engine, session_factory
     from api.migrate import upgrade
-    from api.models import Partner
-    from api.routes.partners import PartnerCreate
-    from api.security import UserError, create_user
 
     engine = make_engine(url)
     try:
         upgrade(engine)
         with session_factory(engine)() as session:
-            for p in scenario.partners:
-                body = PartnerCreate(id=p.id, name=p.name or p.id, role=p.role.value if hasattr(p.role, "value") else p.role)
-                session.add(Partner(id=body.id, name=body.name, role=body.role))
-            session.flush()
-            for actor in people.values():
-                try:
-                    _user, actor.token = create_user(session, actor.name, actor.role, actor.partner)
-                except UserError as exc:
-                    raise DemoFailed(f"creating user {actor.name}: {exc}") from None
+            add_partners_and_users(session, scenario, people)
             session.commit()
     finally:
         engine.dispose()
+
+
+def add_partners_and_users(session, scenario, people: dict[str, Actor]) -> None:
+    """Register ``scenario``'s partners and create ``people`` with their first tokens (and their
+    browser sign-in ``password``, when an actor has one); flushed, not committed."""
+    from api.models import Partner
+    from api.routes.partners import PartnerCreate
+    from api.security import UserError, create_user
+
+    for p in scenario.partners:
+        body = PartnerCreate(id=p.id, name=p.name or p.id, role=p.role.value if hasattr(p.role, "value") else p.role)
+        session.add(Partner(id=body.id, name=body.name, role=body.role))
+    session.flush()
+    for actor in people.values():
+        try:
+            _user, actor.token = create_user(session, actor.name, actor.role, actor.partner, actor.password)
+        except UserError as exc:
+            raise DemoFailed(f"creating user {actor.name}: {exc}") from None
+    session.flush()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,6 +191,8 @@ class Services:
         self._wait_worker()
 
     def _wait_healthy(self) -> bool:
+        import httpx
+
         deadline = time.monotonic() + SERVICE_START_TIMEOUT
         while time.monotonic() < deadline:
             if self.service.poll() is not None:
@@ -269,7 +279,7 @@ class _Interrupts:
 # ---------------------------------------------------------------------------------------------
 
 
-def _detail(r: httpx.Response) -> str:
+def _detail(r: "httpx.Response") -> str:
     try:
         body = r.json()
     except ValueError:
@@ -284,6 +294,8 @@ class Api:
     """Requests as one actor or another; every request is echoed and kept in the transcript."""
 
     def __init__(self, base_url: str, console: Console, services: Services | None = None):
+        import httpx  # here, not at the top: ``jointplan serve --demo`` uses this module without it
+
         self.http = httpx.Client(base_url=base_url, timeout=120)
         self.console = console
         self.services = services
@@ -293,7 +305,9 @@ class Api:
         self.http.close()
 
     def call(self, actor: Actor, method: str, path: str, *, expect: Iterable[int] = (200,), echo: bool = True,
-             headers: dict[str, str] | None = None, **kw) -> httpx.Response:
+             headers: dict[str, str] | None = None, **kw) -> "httpx.Response":
+        import httpx
+
         try:
             r = self.http.request(method, path, headers={"Authorization": f"Bearer {actor.token}", **(headers or {})}, **kw)
         except httpx.HTTPError as exc:

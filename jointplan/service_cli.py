@@ -46,8 +46,16 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
             help="Worker processes (default: the CPU count); each runs the app on the same database"),
         access_log: bool = typer.Option(True, "--access-log/--no-access-log",
                                         help="A log line per request (about a tenth of a small read's CPU)"),
+        demo: bool = typer.Option(
+            False, "--demo",
+            help="Serve a demo database (default ./jointplan-demo.db, not $JOINTPLAN_DATABASE_URL): seeded with the "
+                 "bundled small_chain chain and one user per role, whose passwords are printed; with a job worker"),
+        job_worker: Optional[bool] = typer.Option(
+            None, "--job-worker/--no-job-worker",
+            help="Also run a `jointplan worker` (forecast runs and plans) as a child process (default: with --demo)"),
     ) -> None:
-        """Start the API service (migrates the database first). Docs at http://HOST:PORT/docs."""
+        """Start the API service (migrates the database first). Docs at http://HOST:PORT/docs, the
+        web workbench at http://HOST:PORT/app/."""
         import os
 
         import uvicorn
@@ -56,16 +64,79 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         from api.settings import Settings
 
         settings = Settings()
-        if database_url:
+        if demo:
+            from jointplan.demo_seed import default_url
+
+            settings = settings.model_copy(update={"database_url": database_url or default_url()})
+        elif database_url:
             settings = settings.model_copy(update={"database_url": database_url})
         workers = workers or os.cpu_count() or 1
-        upgrade(settings.database_url)  # once, before any worker starts
+        if demo:
+            _seed_and_print_demo(settings, host, port)
+        else:
+            upgrade(settings.database_url)  # once, before any worker starts
         # the workers build the app from the environment (api.app:app_from_environment)
         os.environ["JOINTPLAN_DATABASE_URL"] = settings.database_url
         console.print(f"jointplan service on http://{host}:{port}, {workers} worker(s) "
                       f"(database {escape(_safe(settings.database_url))})")
-        uvicorn.run("api.app:app_from_environment", factory=True, host=host, port=port, workers=workers, log_level="info",
-                    access_log=access_log)
+        job = _start_job_worker(settings.database_url) if (demo if job_worker is None else job_worker) else None
+        try:
+            uvicorn.run("api.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                        log_level="info", access_log=access_log)
+        finally:
+            _stop(job)
+
+    def _seed_and_print_demo(settings, host: str, port: int) -> None:
+        from jointplan.demo_seed import DemoRefused, seed_demo
+
+        try:
+            demo = seed_demo(settings.database_url)
+        except DemoRefused as exc:
+            fail(f"serve --demo: {_safe(settings.database_url)}: {exc}")
+        where = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        t = Table(box=None, padding=(0, 2), title="Demo users (passwords shown only now)", title_justify="left")
+        for col in ("user", "role", "partner", "password"):
+            t.add_column(col, no_wrap=True, overflow="fold")  # never cut a password short
+        for u in demo.users:
+            t.add_row(escape(u.name), u.role, escape(u.partner or ""), escape(u.password))
+        if demo.seeded:
+            console.print(f"Demo database {escape(_safe(settings.database_url))} seeded: the small_chain partners, "
+                          "scenario small_chain (version 1), the retailer's sales history, one user per role.")
+        else:
+            console.print(f"Demo database {escape(_safe(settings.database_url))} kept as it was; its users have new passwords.")
+        console.print(t)
+        if not (settings.web_dist / "index.html").is_file():
+            console.print(f"[yellow]The web workbench is not built[/] (no {escape(str(settings.web_dist))}/index.html): "
+                          "run `make web` (or `cd web && npm ci && npm run build`); the API docs work without it.",
+                          soft_wrap=True)
+        console.print(f"Open http://{where}:{port}/app/ and sign in with one of the users above "
+                      f"(API docs: http://{where}:{port}/docs).", soft_wrap=True)
+
+    def _start_job_worker(url: str):
+        """A ``jointplan worker`` child process on ``url`` (its own process group: Ctrl-C reaches
+        the service, which then stops the worker; its running job goes back to the queue)."""
+        import os
+        import subprocess
+        import sys
+
+        proc = subprocess.Popen([sys.executable, "-m", "jointplan", "worker", "--poll", "0.5", "--database-url", url],
+                                env={**os.environ, "JOINTPLAN_DATABASE_URL": url}, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+        console.print(f"job worker started (pid {proc.pid}): forecast runs and plans are executed")
+        return proc
+
+    def _stop(proc, grace: float = 20.0) -> None:
+        import subprocess
+
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        console.print(f"job worker (pid {proc.pid}) stopped")
 
     def read_password(option_given: bool, command: str) -> Optional[str]:
         """The password from standard input (its first line) with ``--password-stdin``, else None;

@@ -1,6 +1,9 @@
 """Access matrix: every route of the app (hidden ones included) × every role, on SQLite and on
 PostgreSQL, against SPEC: a literal role × route table written independently of
-``api/access.py``'s registry, plus what each partner sees of every list it may read.
+``api/access.py``'s registry, plus what each partner sees of every list it may read. On SQLite
+every route is called a second time with each role's browser session (the ``jp_session`` cookie
+and its CSRF token) instead of its bearer token: the same answers, and 403 for an unsafe method
+without the CSRF token.
 
 Each test was seen to fail with the thing it guards broken:
 - ``"partner"`` added to the roles of ``GET /plans`` in ``api/routes/plans.py``:
@@ -15,7 +18,8 @@ Each test was seen to fail with the thing it guards broken:
   ``api/routes/consensus.py`` it failed for ``GET /consensus`` and ``GET /consensus/{version}``
   (``inputs.submissions`` named the other partners and their submission versions);
 - ``unauthorized()`` without its ``WWW-Authenticate`` header (``api/deps.py``): every
-  ``test_route_access`` case fails on the 401 check.
+  ``test_route_access`` case fails on the 401 check;
+- the CSRF check in ``api.deps.caller`` skipped: every unsafe route's ``sqlite-cookie`` case fails.
 
 The PostgreSQL variant runs every route on one shared world per test process (building a
 world takes ~1.5 s; SQLite gets a fresh copy per route): the allowed outcome "2xx or 409"

@@ -18,13 +18,16 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import psutil
 
-from api.db import make_engine, session_factory
+import sqlalchemy as sa
+
+from api.db import make_engine
 from api.migrate import upgrade
-from api.security import create_user
+from api.security import hash_token, new_token
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,9 +52,13 @@ def test_serve_with_two_workers_on_sqlite(tmp_path):
     url = f"sqlite:///{tmp_path / 'served.db'}"
     upgrade(url, "0001_core")  # a user to call an authenticated route with; serve must migrate the rest
     engine = make_engine(url)
-    with session_factory(engine)() as s:
-        _user, token = create_user(s, "pl", "planner")
-        s.commit()
+    token = new_token()
+    with engine.begin() as conn:  # plain SQL: the ORM maps columns of later migrations (users.password_hash)
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        user_id = conn.execute(sa.text("INSERT INTO users (name, role, disabled, created_at) "
+                                       "VALUES ('pl', 'planner', 0, :now) RETURNING id"), {"now": now}).scalar()
+        conn.execute(sa.text("INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES (:u, :h, :now)"),
+                     {"u": user_id, "h": hash_token(token), "now": now})
     engine.dispose()
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
