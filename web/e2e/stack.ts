@@ -1,0 +1,33 @@
+// The service under test: where it runs and who may sign in (shared by global setup and tests).
+import { readFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const WEB = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+export const REPO = resolve(WEB, '..')
+export const STATE = join(WEB, 'e2e', '.state', 'stack.json')
+
+export const PASSWORD = 'correct horse battery staple'
+
+/** One user per role (the partner user belongs to the retailer, `shops`). */
+export const USERS = {
+  admin: { name: 'ada', role: 'admin' },
+  planner: { name: 'pia', role: 'planner' },
+  finance: { name: 'finn', role: 'finance' },
+  partner: { name: 'shopper', role: 'partner', partner: 'shops' },
+} as const
+
+export const BUNDLED_SCENARIO = 'small_chain'
+
+export interface StackState {
+  baseURL: string
+  databaseUrl: string
+  dropDatabase: string | null
+  tmp: string
+  pids: number[]
+  python: string
+}
+
+export function readState(): StackState {
+  return JSON.parse(readFileSync(STATE, 'utf8')) as StackState
+}

@@ -1,0 +1,114 @@
+// Query definitions per API resource (mirroring api/routes/): keys and fetchers in one place, so
+// views share cache entries and invalidate them consistently. Each fetcher is a generated SDK call.
+import { queryOptions } from '@tanstack/react-query'
+
+import {
+  diffVersions,
+  getOneVersion,
+  getPlan,
+  getTable,
+  listPlans,
+  listScenarios,
+  listVersions,
+} from '../client/sdk.gen'
+import type { PlanPublic, TablePage } from '../client/types.gen'
+import { data } from './client'
+
+/** The page size the API allows at most (JOINTPLAN_MAX_PAGE_SIZE's default). */
+export const MAX_PAGE = 200
+
+export const keys = {
+  scenarios: ['scenarios'] as const,
+  scenarioList: (limit: number, offset: number) => ['scenarios', 'list', limit, offset] as const,
+  versions: (scenarioId: number) => ['scenarios', scenarioId, 'versions'] as const,
+  version: (scenarioId: number, version: number) => ['scenarios', scenarioId, 'version', version] as const,
+  diff: (scenarioId: number, from: number, to: number) => ['scenarios', scenarioId, 'diff', from, to] as const,
+  plans: ['plans'] as const,
+  planList: (filters: { scenarioId?: number; status?: string; limit: number; offset: number }) => ['plans', 'list', filters] as const,
+  plan: (planId: number) => ['plans', planId] as const,
+  planTable: (planId: number, table: string) => ['plans', planId, 'table', table] as const,
+}
+
+export const scenarioListQuery = (limit: number, offset: number) => queryOptions({
+  queryKey: keys.scenarioList(limit, offset),
+  queryFn: () => data(listScenarios({ query: { limit, offset } })),
+})
+
+/** A scenario's name: the API has it only in the list (GET /scenarios), so the list is read a
+ *  page at a time until the scenario is found (null when it is not there). */
+export const scenarioNameQuery = (scenarioId: number) => queryOptions({
+  queryKey: ['scenarios', scenarioId, 'name'] as const,
+  queryFn: async () => {
+    for (let offset = 0; ; offset += MAX_PAGE) {
+      const page = await data(listScenarios({ query: { limit: MAX_PAGE, offset } }))
+      const found = page.items.find((s) => s.id === scenarioId)
+      if (found) return found.name
+      if (offset + page.items.length >= page.total || page.items.length === 0) return null
+    }
+  },
+  staleTime: 5 * 60_000,
+})
+
+export const versionsQuery = (scenarioId: number) => queryOptions({
+  queryKey: keys.versions(scenarioId),
+  queryFn: () => data(listVersions({ path: { scenario_id: scenarioId } })),
+})
+
+export const versionQuery = (scenarioId: number, version: number) => queryOptions({
+  queryKey: keys.version(scenarioId, version),
+  queryFn: () => data(getOneVersion({ path: { scenario_id: scenarioId, version } })),
+  staleTime: Infinity, // a version never changes
+})
+
+export const diffQuery = (scenarioId: number, from: number, to: number) => queryOptions({
+  queryKey: keys.diff(scenarioId, from, to),
+  queryFn: () => data(diffVersions({ path: { scenario_id: scenarioId }, query: { from, to } })),
+  staleTime: Infinity,
+})
+
+export type PlanStatus = PlanPublic['status']
+export const planRunning = (status: PlanStatus | undefined) => status === 'queued' || status === 'running'
+
+export const planListQuery = (filters: { scenarioId?: number; status?: PlanStatus; limit: number; offset: number }) => queryOptions({
+  queryKey: keys.planList(filters),
+  queryFn: () => data(listPlans({ query: {
+    limit: filters.limit, offset: filters.offset,
+    ...(filters.scenarioId ? { scenario_id: filters.scenarioId } : {}),
+    ...(filters.status ? { status: filters.status } : {}),
+  } })),
+})
+
+/** A plan; polled every second while its job is queued or running (live progress). */
+export const planQuery = (planId: number) => queryOptions({
+  queryKey: keys.plan(planId),
+  queryFn: () => data(getPlan({ path: { plan_id: planId } })),
+  refetchInterval: (q) => (planRunning(q.state.data?.status) ? 1000 : false),
+  staleTime: (q) => (q.state.data?.status === 'done' ? Infinity : 0),
+})
+
+/** Pages fetched at once for one table (the browser allows 6 connections per host). */
+const TABLE_CONCURRENCY = 4
+
+/** Every row of a plan's result table: its pages fetched a few at a time, kept in order. */
+export async function fetchWholeTable(planId: number, table: string): Promise<TablePage> {
+  const first = await data(getTable({ path: { plan_id: planId, table }, query: { limit: MAX_PAGE, offset: 0 } }))
+  if (first.total <= first.items.length || first.items.length === 0) return first
+  const offsets: number[] = []
+  for (let o = first.items.length; o < first.total; o += first.items.length) offsets.push(o)
+  const pages: TablePage[] = new Array(offsets.length)
+  let next = 0
+  const lane = async () => {
+    while (next < offsets.length) {
+      const i = next++
+      pages[i] = await data(getTable({ path: { plan_id: planId, table }, query: { limit: first.limit, offset: offsets[i]! } }))
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(TABLE_CONCURRENCY, offsets.length) }, lane))
+  return { ...first, items: first.items.concat(...pages.map((p) => p.items)), limit: first.total }
+}
+
+export const planTableQuery = (planId: number, table: string) => queryOptions({
+  queryKey: keys.planTable(planId, table),
+  queryFn: () => fetchWholeTable(planId, table),
+  staleTime: Infinity, // a done plan's tables never change
+})

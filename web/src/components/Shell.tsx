@@ -1,0 +1,63 @@
+// The frame of every signed-in page: a skip link, the header (who is signed in, sign out), the
+// navigation for the user's role, and the page itself.
+import { useMutation, useQueryClient } from '@tanstack/react-query'
+import { Link, Outlet, useNavigate } from '@tanstack/react-router'
+
+import { type Role, roleOf, signOut } from '../api/session'
+import { useSession } from '../session'
+
+interface NavItem { to: '/scenarios' | '/plans'; label: string; roles: Role[] }
+
+// Only what the API lets each role read (api/routes: scenarios and plans are staff-only).
+export const NAV: NavItem[] = [
+  { to: '/scenarios', label: 'Scenarios', roles: ['admin', 'planner', 'finance'] },
+  { to: '/plans', label: 'Plans', roles: ['admin', 'planner', 'finance'] },
+]
+
+const ROLE_LABEL: Record<Role, string> = { admin: 'Administrator', planner: 'Planner', finance: 'Finance', partner: 'Partner' }
+
+export function Shell() {
+  const session = useSession()
+  const role = roleOf(session)
+  const queryClient = useQueryClient()
+  const navigate = useNavigate()
+  const out = useMutation({
+    mutationFn: signOut,
+    onSettled: async () => {
+      queryClient.clear()
+      await navigate({ to: '/signin', search: { next: undefined } })
+    },
+  })
+  const items = NAV.filter((n) => role && n.roles.includes(role))
+  return (
+    <div className="shell">
+      <a className="skip-link" href="#main">Skip to content</a>
+      <header className="topbar">
+        <Link to="/" className="brand" aria-label="jointplan, start page">
+          <span className="brand-mark" aria-hidden="true">◆</span> jointplan
+        </Link>
+        <nav aria-label="Main" className="mainnav">
+          <ul>
+            {items.map((n) => (
+              <li key={n.to}>
+                <Link to={n.to} activeProps={{ className: 'active', 'aria-current': 'page' }}>{n.label}</Link>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div className="whoami">
+          <span className="user" data-testid="whoami">
+            {session.user.name}
+            <span className="role-badge">{role ? ROLE_LABEL[role] : session.user.role}{session.user.partner_id ? ` · ${session.user.partner_id}` : ''}</span>
+          </span>
+          <button type="button" className="secondary" onClick={() => out.mutate()} disabled={out.isPending}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Outlet />
+      </main>
+    </div>
+  )
+}

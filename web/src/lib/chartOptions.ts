@@ -1,0 +1,126 @@
+// ECharts options for the plan's charts, built from the transforms in planCharts.ts. Pure
+// functions (no DOM): every axis has a name with its unit, numbers on axes and in tooltips use
+// the app's formatting, and colours come from a colour-blind-safe palette (Okabe & Ito).
+import type { BarSeriesOption, LineSeriesOption } from 'echarts/charts'
+import type {
+  AriaComponentOption,
+  GridComponentOption,
+  LegendComponentOption,
+  MarkAreaComponentOption,
+  TooltipComponentOption,
+} from 'echarts/components'
+import type { ComposeOption } from 'echarts/core'
+
+import { formatCompact, formatMoney, formatNumber, formatPercent, formatPeriod } from './format'
+import type { InventoryVsSafety, PartnerCash, ProductionVsCapacity, Service } from './planCharts'
+
+export type ChartOption = ComposeOption<
+  BarSeriesOption | LineSeriesOption | AriaComponentOption | GridComponentOption | LegendComponentOption
+  | MarkAreaComponentOption | TooltipComponentOption
+>
+
+export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000']
+const GAP = '#D55E00'
+const LIMIT = '#444444'
+const AXIS_TEXT = '#333333'
+
+function base(labels: string[], yName: string, yFormatter: (v: number) => string, valueFormatter: (v: number) => string): ChartOption {
+  return {
+    color: PALETTE,
+    grid: { left: 16, right: 24, top: 48, bottom: 8, containLabel: true },
+    legend: { top: 0, left: 0, type: 'scroll', textStyle: { color: AXIS_TEXT } },
+    tooltip: {
+      trigger: 'axis',
+      valueFormatter: (v) => (typeof v === 'number' ? valueFormatter(v) : String(v ?? '—')),
+    },
+    xAxis: { type: 'category', data: labels, axisLabel: { color: AXIS_TEXT }, name: 'Period', nameLocation: 'middle', nameGap: 28 },
+    yAxis: {
+      type: 'value', name: yName, nameTextStyle: { color: AXIS_TEXT, align: 'left' },
+      axisLabel: { color: AXIS_TEXT, formatter: (v: number) => yFormatter(v) },
+    },
+  }
+}
+
+export function periodLabels(dates: string[], freq = 'monthly'): string[] {
+  return dates.map((d) => formatPeriod(d, freq))
+}
+
+/** Capacity used (regular time and overtime, stacked) against the regular capacity. */
+export function capacityOption(p: ProductionVsCapacity, freq?: string): ChartOption {
+  const unit = p.unit
+  const option = base(periodLabels(p.axis.dates, freq), `Capacity [${unit}]`, formatCompact, (v) => `${formatNumber(v)} ${unit}`)
+  option.series = [
+    { type: 'bar', name: 'Used in regular time', stack: 'used', data: p.regularUsed, color: PALETTE[0] },
+    { type: 'bar', name: 'Overtime', stack: 'used', data: p.overtime, color: PALETTE[1] },
+    { type: 'line', name: 'Regular capacity', data: p.regularCapacity, color: LIMIT, symbol: 'none', step: 'middle',
+      lineStyle: { type: 'dashed', width: 2 } },
+  ]
+  return option
+}
+
+/** Units made per product (stacked), and subcontracted units. */
+export function productionOption(p: ProductionVsCapacity, freq?: string): ChartOption {
+  const option = base(periodLabels(p.axis.dates, freq), 'Production [units]', formatCompact, (v) => `${formatNumber(v)} units`)
+  const series: (BarSeriesOption | LineSeriesOption)[] = [...p.production.entries()].map(([product, values]) => (
+    { type: 'bar', name: product, stack: 'made', data: values }
+  ))
+  if (p.subcontracting.some((v) => v > 0)) series.push({ type: 'bar', name: 'Subcontracted', stack: 'made', data: p.subcontracting, color: PALETTE[5] })
+  option.series = series
+  return option
+}
+
+/** A site's closing inventory per product (stacked) against its safety stock. */
+export function inventoryOption(inv: InventoryVsSafety, freq?: string): ChartOption {
+  const option = base(periodLabels(inv.axis.dates, freq), 'Inventory [units]', formatCompact, (v) => `${formatNumber(v)} units`)
+  const series: (BarSeriesOption | LineSeriesOption)[] = [...inv.byProduct.entries()].map(([product, values]) => (
+    { type: 'bar', name: product, stack: 'inv', data: values }
+  ))
+  if (inv.shortfall.some((v) => v > 1e-9)) {
+    // the shortfall stacked on the stock: the bar reaches the target, its red part is what is missing
+    series.push({ type: 'bar', name: 'Below safety stock', stack: 'inv', data: inv.shortfall, color: GAP,
+      itemStyle: { color: GAP, opacity: 0.35, borderColor: GAP, borderWidth: 1, borderType: 'dashed' } })
+  }
+  series.push({ type: 'line', name: 'Safety stock', data: inv.safetyStock, color: LIMIT, symbol: 'none', step: 'middle',
+    lineStyle: { type: 'dashed', width: 2 } })
+  option.series = series
+  return option
+}
+
+/** Demand, sales served on time and unmet demand per period, with the fill rate on a second axis. */
+export function serviceOption(s: Service, freq?: string): ChartOption {
+  const option = base(periodLabels(s.axis.dates, freq), 'Units', formatCompact, (v) => `${formatNumber(v)} units`)
+  const late = s.sales.map((v, i) => Math.max(0, v - s.servedOnTime[i]!))
+  option.yAxis = [
+    { type: 'value', name: 'Units', nameTextStyle: { color: AXIS_TEXT, align: 'left' }, axisLabel: { color: AXIS_TEXT, formatter: (v: number) => formatCompact(v) } },
+    { type: 'value', name: 'Fill rate', min: 0, max: 1, nameTextStyle: { color: AXIS_TEXT, align: 'right' },
+      axisLabel: { color: AXIS_TEXT, formatter: (v: number) => formatPercent(v, 0) }, splitLine: { show: false } },
+  ]
+  option.tooltip = { trigger: 'axis' }
+  const units = (v: unknown) => (typeof v === 'number' ? `${formatNumber(v)} units` : '—')
+  option.series = [
+    { type: 'bar', name: 'Served on time', stack: 'sold', data: s.servedOnTime, color: PALETTE[2], tooltip: { valueFormatter: units } },
+    { type: 'bar', name: 'Served late (backlog)', stack: 'sold', data: late, color: PALETTE[1], tooltip: { valueFormatter: units } },
+    { type: 'bar', name: 'Lost sales', stack: 'sold', data: s.lostSales, color: GAP, tooltip: { valueFormatter: units } },
+    { type: 'line', name: 'Demand', data: s.demand, color: LIMIT, symbol: 'circle', symbolSize: 5, tooltip: { valueFormatter: units } },
+    { type: 'line', name: 'Fill rate', yAxisIndex: 1, data: s.fillRate, color: PALETTE[0], symbol: 'diamond',
+      tooltip: { valueFormatter: (v) => (typeof v === 'number' ? formatPercent(v) : '—') } },
+  ]
+  return option
+}
+
+/** A partner's closing cash against its minimum, the funding gap shaded between the two lines. */
+export function cashOption(c: PartnerCash, currency: string | null, freq?: string): ChartOption {
+  const money = (v: number) => formatMoney(v, currency)
+  const option = base(periodLabels(c.axis.dates, freq), `Cash [${currency ?? 'currency'}]`, formatCompact, money)
+  option.legend = { top: 0, left: 0, data: ['Closing cash', 'Minimum cash', { name: 'Funding gap', icon: 'rect' }], textStyle: { color: AXIS_TEXT } }
+  option.series = [
+    // the gap band: an invisible base at min(closing, minimum), the gap stacked on it up to the minimum
+    { type: 'line', name: 'gap-base', stack: 'gap', stackStrategy: 'all', data: c.gapBase, symbol: 'none', silent: true,
+      lineStyle: { opacity: 0 }, areaStyle: { opacity: 0 }, tooltip: { show: false }, step: 'middle' },
+    { type: 'line', name: 'Funding gap', stack: 'gap', stackStrategy: 'all', data: c.gap, symbol: 'none', color: GAP,
+      lineStyle: { opacity: 0 }, areaStyle: { color: GAP, opacity: 0.3 }, step: 'middle' },
+    { type: 'line', name: 'Minimum cash', data: c.minimum, color: LIMIT, symbol: 'none', step: 'middle', lineStyle: { type: 'dashed', width: 2 } },
+    { type: 'line', name: 'Closing cash', data: c.closing, color: PALETTE[0], symbol: 'circle', symbolSize: 5, step: 'middle', lineStyle: { width: 2 } },
+  ]
+  return option
+}
