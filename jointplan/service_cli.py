@@ -80,6 +80,12 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         console.print(f"jointplan service on http://{host}:{port}, {workers} worker(s) "
                       f"(database {escape(_safe(settings.database_url))})")
         job = _start_job_worker(settings.database_url) if (demo if job_worker is None else job_worker) else None
+        if job is not None:
+            import signal
+
+            def _exit_on_sigterm(signum, _frame):  # uvicorn re-raises the SIGTERM it caught once it has
+                raise SystemExit(128 + signum)       # shut down: without a handler `finally` would not run
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
             uvicorn.run("api.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
                         log_level="info", access_log=access_log)

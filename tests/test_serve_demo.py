@@ -169,3 +169,34 @@ def test_serve_demo_prints_how_to_sign_in_and_runs_jobs(tmp_path):
     if worker_pid is not None:  # the job worker went with the service
         with pytest.raises(ProcessLookupError):
             os.kill(worker_pid, 0)
+
+
+@pytest.mark.slow
+def test_serve_stops_its_job_worker_on_sigterm(tmp_path):
+    """SIGTERM (a service manager's stop, `timeout`) ends the job worker child too. uvicorn
+    re-raises the SIGTERM it caught after shutting down; without a handler the process died there
+    and the worker, in its own session, kept running."""
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "JOINTPLAN_WEB_DIST": str(tmp_path / "no-build")}
+    proc = subprocess.Popen([sys.executable, "-m", "jointplan", "serve", "--job-worker", "--port", str(port),
+                             "--workers", "1", "--no-access-log", "--database-url", f"sqlite:///{tmp_path}/s.db"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True).start()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not any("Application startup complete" in x for x in lines):
+            assert proc.poll() is None, "".join(lines)
+            time.sleep(0.2)
+        worker_pid = int(re.search(r"job worker started \(pid (\d+)\)", "".join(lines)).group(1))
+        os.kill(worker_pid, 0)  # running
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    time.sleep(0.5)
+    assert "stopped" in "".join(lines), "".join(lines)
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker_pid, 0)
