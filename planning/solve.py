@@ -25,6 +25,7 @@ from pyomo.common.errors import InfeasibleConstraintException
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from .gc_pause import gc_paused
+from .warm import BASIC, SavedBasis, component_names, map_names, warm_solution, warm_statuses
 
 INF = highspy.kHighsInf
 
@@ -41,6 +42,13 @@ class CompiledModel:
     objective_offset: float
     is_mip: bool
     integer: np.ndarray  # bool mask of integer columns
+    _names: tuple[list[str], list[str]] | None = None
+
+    def names(self) -> tuple[list[str], list[str]]:
+        """Pyomo's names of the columns and rows (computed once)."""
+        if self._names is None:
+            self._names = (component_names(self.columns), component_names(self.rows))
+        return self._names
 
 
 @dataclass
@@ -56,6 +64,10 @@ class SolveResult:
     row_dual: np.ndarray | None = None
     diagnosis: dict[str, Any] | None = None
     message: str = ""
+    simplex_iterations: int = 0
+    mip_nodes: int = 0
+    basis: SavedBasis | None = None  # the end state kept for a later warm start (planning/warm.py)
+    warm_start: dict[str, Any] | None = None  # what a warm start from an earlier plan did
 
     @property
     def has_solution(self) -> bool:
@@ -245,8 +257,18 @@ def run_highs(
     mip_gap: float | None = None,
     threads: int | None = None,
     verbose: bool = False,
+    warm: SavedBasis | None = None,
+    warm_label: str = "",
+    keep_basis: bool = True,
 ) -> SolveResult:
-    """Solve the compiled model with HiGHS; return status, objective, primal and dual values."""
+    """Solve the compiled model with HiGHS; return status, objective, primal and dual values.
+
+    ``warm``: the end state of an earlier plan (:mod:`planning.warm`), mapped onto this model by
+    name: an LP starts from its basis, a MIP gets its solution as a starting solution. A warm start
+    that cannot be used, or whose solve ends other than optimal or at the time limit, is followed
+    by a cold solve; ``result.warm_start`` says what happened. ``keep_basis``: keep this solve's
+    final basis (a MIP: its solution) in ``result.basis`` for the next warm start.
+    """
     timings: dict[str, float] = {}
     h = highspy.Highs()
     log_fd, log_path = tempfile.mkstemp(prefix="jointplan-highs-", suffix=".log")
@@ -264,16 +286,54 @@ def run_highs(
         t0 = time.perf_counter()
         h.passModel(cm.lp)
         timings["pass_model"] = time.perf_counter() - t0
+        report = None
+        if warm is not None:
+            t0 = time.perf_counter()
+            report = _apply_warm(h, cm, warm, warm_label)
+            timings["warm_map"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         h.run()
         timings["highs"] = time.perf_counter() - t0
         model_status = h.getModelStatus()
         status = _STATUS.get(model_status, "error")
+        if report is not None:
+            info = h.getInfo()
+            report["simplex_iterations"] = int(info.simplex_iteration_count)
+            if cm.is_mip:
+                report["mip_nodes"] = int(info.mip_node_count)
+            report["solve_s"] = timings["highs"]
+            report["status"] = status
+            ref = warm.meta.get("cold") if isinstance(warm.meta, dict) else None
+            if isinstance(ref, dict) and ref.get("highs_s") is not None:
+                # the last cold solve in the chain of plans this one starts from: an estimate of
+                # what a cold solve of this model would cost (same size, similar data)
+                report["reference_cold"] = ref
+                report["saved_s"] = float(ref["highs_s"]) - timings["highs"] - timings.get("warm_map", 0.0)
+            if report["used"] and status not in ("optimal", "time_limit"):
+                # Not what a warm start should end in: the cold solve decides (and diagnoses).
+                report["fallback"] = (f"the warm-started solve ended {h.modelStatusToString(model_status)!r}; "
+                                      "re-solved cold")
+                h.clearSolver()
+                t0 = time.perf_counter()
+                h.run()
+                timings["highs_cold_fallback"] = time.perf_counter() - t0
+                timings["highs_warm_attempt"] = timings["highs"]
+                timings["highs"] += timings["highs_cold_fallback"]
+                model_status = h.getModelStatus()
+                status = _STATUS.get(model_status, "error")
         info = h.getInfo()
         has_primal = info.primal_solution_status == 2  # kSolutionStatusFeasible
         if status == "time_limit" and has_primal:
             status = "feasible"
         result = SolveResult(status=status, termination=h.modelStatusToString(model_status))
+        result.simplex_iterations = int(info.simplex_iteration_count)
+        if cm.is_mip:
+            result.mip_nodes = int(info.mip_node_count)
+        if report is not None:
+            if report.get("fallback"):
+                report["cold_simplex_iterations"] = result.simplex_iterations
+                report["cold_solve_s"] = timings["highs_cold_fallback"]
+            result.warm_start = report
         if has_primal:
             sol = h.getSolution()
             x = np.asarray(sol.col_value)
@@ -286,6 +346,18 @@ def run_highs(
             result.objective = float(info.objective_function_value)
             if cm.is_mip:
                 result.mip_gap = float(info.mip_gap)
+            if keep_basis:
+                t0 = time.perf_counter()
+                result.basis = _end_state(h, cm, result)
+                timings["keep_basis"] = time.perf_counter() - t0
+                if result.basis is not None:
+                    own = {"simplex_iterations": result.simplex_iterations, "highs_s": timings["highs"]}
+                    warm_used = report is not None and report["used"] and not report.get("fallback")
+                    if warm_used:
+                        cold = warm.meta.get("cold") if isinstance(warm.meta, dict) else None
+                    else:
+                        cold = own
+                    result.basis.meta = {**own, "warm_started": bool(warm_used), "cold": cold}
         if status == "infeasible":
             result.diagnosis = diagnose_infeasibility(h, cm)
         h.setOptionValue("output_flag", False)
@@ -296,6 +368,93 @@ def run_highs(
     result.log = log
     result.timings = timings
     return result
+
+
+_BASIS_STATUS = [highspy.HighsBasisStatus(i) for i in range(5)]
+
+
+def _apply_warm(h: highspy.Highs, cm: CompiledModel, warm: SavedBasis, label: str) -> dict[str, Any]:
+    """Hand the earlier plan's basis (an LP) or solution (a MIP) to HiGHS, mapped by name.
+    Returns the warm-start record; never raises (a failure is recorded, and the solve is cold)."""
+    report: dict[str, Any] = {"from": label, "kind": warm.kind, "used": False}
+    try:
+        col_names, row_names = cm.names()
+        mapping = map_names(warm, col_names, row_names)
+        report.update(mapping.counts())
+        if not report["matched"]["columns"]:
+            report["reason"] = "no column of the earlier plan is in this model"
+            return report
+        lp = cm.lp
+        if cm.is_mip:
+            if warm.col_value is None:
+                report["reason"] = "the earlier plan was an LP: its basis cannot start a MIP (cold solve)"
+                return report
+            index, value = warm_solution(warm, mapping)
+            x = np.asarray(value)
+            lower, upper = np.asarray(lp.col_lower_)[index], np.asarray(lp.col_upper_)[index]
+            x = np.minimum(np.maximum(x, lower), upper)  # inside this model's bounds
+            x = np.where(cm.integer[index], np.round(x), x)
+            if len(index) == lp.num_col_:
+                sol = highspy.HighsSolution()
+                full = np.empty(lp.num_col_)
+                full[index] = x
+                sol.col_value = full
+                st = h.setSolution(sol)
+            else:  # a partial solution: HiGHS completes it
+                st = h.setSolution(int(len(index)), index, x)
+            if st == highspy.HighsStatus.kError:
+                report["reason"] = "HiGHS refused the starting solution (cold solve)"
+                return report
+            report["used"] = True
+            return report
+        if warm.col_status is None:
+            report["reason"] = "the earlier plan was a MIP: it kept a solution, not a basis (cold solve)"
+            return report
+        cols, rows = warm_statuses(warm, mapping, lp.col_lower_, lp.col_upper_, lp.row_lower_, lp.row_upper_)
+        basic = int((cols == BASIC).sum() + (rows == BASIC).sum())
+        report["basic"] = basic
+        basis = highspy.HighsBasis()
+        basis.col_status = [_BASIS_STATUS[k] for k in cols.tolist()]
+        basis.row_status = [_BASIS_STATUS[k] for k in rows.tolist()]
+        basis.valid = True
+        # An alien basis is checked and completed by HiGHS (singular or too few/many basic
+        # variables: dependent ones are replaced by slacks) before simplex starts.
+        basis.alien = True
+        st = h.setBasis(basis)
+        if st == highspy.HighsStatus.kError:
+            report["reason"] = "HiGHS refused the basis (cold solve)"
+            h.setBasis()  # back to no basis
+            return report
+        report["used"] = True
+        if basic != lp.num_row_:
+            report["repaired"] = f"{basic} basic variables for {lp.num_row_} rows: HiGHS completed the basis"
+        return report
+    except Exception as exc:  # noqa: BLE001 - a warm start must never stop a solve
+        report["used"] = False
+        report["reason"] = f"the earlier plan's basis could not be used ({type(exc).__name__}: {exc}); cold solve"
+        try:
+            h.setBasis()
+        except Exception:  # noqa: BLE001
+            pass
+        return report
+
+
+def _end_state(h: highspy.Highs, cm: CompiledModel, result: SolveResult) -> SavedBasis | None:
+    """This solve's final basis (an LP) or solution (a MIP), keyed by name."""
+    try:
+        col_names, row_names = cm.names()
+        if cm.is_mip:
+            return SavedBasis(col_names=col_names, row_names=row_names, col_value=np.asarray(result.x, dtype=float),
+                              objective=result.objective)
+        b = h.getBasis()
+        if not b.valid:
+            return None
+        cols = np.fromiter(map(int, b.col_status), dtype=np.uint8, count=len(col_names))
+        rows = np.fromiter(map(int, b.row_status), dtype=np.uint8, count=len(row_names))
+        return SavedBasis(col_names=col_names, row_names=row_names, col_status=cols, row_status=rows,
+                          objective=result.objective)
+    except Exception:  # noqa: BLE001 - keeping the basis is a convenience, never a failure
+        return None
 
 
 # Limits and targets a planner can move: these rows get an elastic variable in the diagnosis.
@@ -433,9 +592,13 @@ def solve_model(
     mip_gap: float | None = None,
     threads: int | None = None,
     verbose: bool = False,
+    warm: SavedBasis | None = None,
+    warm_label: str = "",
+    keep_basis: bool = True,
 ) -> tuple[SolveResult, CompiledModel | None]:
-    """Compile and solve. A constraint that is infeasible before any variable is involved is
-    reported as status "infeasible" naming that constraint."""
+    """Compile and solve (``warm``, ``keep_basis``: see :func:`run_highs`). A constraint that is
+    infeasible before any variable is involved is reported as status "infeasible" naming that
+    constraint."""
     t0 = time.perf_counter()
     try:
         cm = compile_model(m)
@@ -450,7 +613,8 @@ def solve_model(
             None,
         )
     compile_time = time.perf_counter() - t0
-    result = run_highs(cm, time_limit=time_limit, mip_gap=mip_gap, threads=threads, verbose=verbose)
+    result = run_highs(cm, time_limit=time_limit, mip_gap=mip_gap, threads=threads, verbose=verbose,
+                       warm=warm, warm_label=warm_label, keep_basis=keep_basis)
     result.timings["handover"] = compile_time + result.timings.pop("pass_model", 0.0)
     return result, cm
 
