@@ -17,12 +17,10 @@ import highspy
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-import scipy.sparse as sp
 from pyomo.core.base.var import VarData
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 from pyomo.core.expr.relational_expr import EqualityExpression, InequalityExpression
 from pyomo.common.errors import InfeasibleConstraintException
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from .gc_pause import gc_paused
 from .warm import BASIC, SavedBasis, component_names, map_names, warm_solution, warm_statuses
@@ -94,7 +92,10 @@ def compile_model(m: pyo.ConcreteModel, *, method: str = "auto") -> CompiledMode
 
 
 def _standard_form(m: pyo.ConcreteModel):
-    """Pyomo's standard-form compiler (mixed form: rows keep their own sense)."""
+    """Pyomo's standard-form compiler (mixed form: rows keep their own sense). Imported here: it
+    needs scipy (see :func:`_csc`), which the direct reader does not."""
+    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
     objective = next(m.component_data_objects(pyo.Objective, active=True))
     sense = 1 if objective.sense == pyo.minimize else -1
     info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
@@ -179,8 +180,7 @@ def _read_linear(m: pyo.ConcreteModel):
     if len(col_of) and col_of.min() < 0:
         return None  # a variable outside this model
     row_of = np.repeat(np.arange(len(rows)), np.diff(np.asarray(starts)))
-    A = sp.csc_array((np.asarray(coefs), (row_of, col_of)), shape=(len(rows), n_col))
-    A.sum_duplicates()
+    A = _csc(np.asarray(coefs, dtype=float), row_of, col_of, (len(rows), n_col))
     cost = np.zeros(n_col)
     if obj_vars:
         obj_cols = col_index.get_indexer(np.fromiter(map(id, obj_vars), dtype=np.int64, count=len(obj_vars)))
@@ -189,6 +189,38 @@ def _read_linear(m: pyo.ConcreteModel):
         np.add.at(cost, obj_cols, obj_coefs)
     sense = 1 if objective.sense == pyo.minimize else -1
     return columns, rows, np.asarray(senses, dtype=np.int8), A, np.asarray(rhs), cost, constant, sense
+
+
+@dataclass
+class _CSC:
+    """A column-wise sparse matrix (the attributes of scipy's ``csc_array`` that are used here)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    shape: tuple[int, int]
+
+
+def _csc(values: np.ndarray, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> _CSC:
+    """Triplets to CSC with row indices sorted within each column and duplicates summed, in numpy
+    (what ``scipy.sparse.csc_array(...).sum_duplicates()`` gives). Not scipy: importing scipy after
+    Pyomo makes Pyomo's deferred-import hook load scipy.stats, seconds of start-up for nothing.
+    ``rows`` must be non-decreasing (rows are read in order), so a stable sort by column leaves
+    each column's rows in order."""
+    order = np.argsort(cols, kind="stable")
+    r, c, v = rows[order], cols[order], values[order]
+    if len(r) > 1:
+        first = np.empty(len(r), dtype=bool)
+        first[0] = True
+        np.not_equal(r[1:], r[:-1], out=first[1:])
+        first[1:] |= c[1:] != c[:-1]
+        if not first.all():
+            starts = np.flatnonzero(first)
+            v = np.add.reduceat(v, starts)
+            r, c = r[starts], c[starts]
+    indptr = np.zeros(shape[1] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(c, minlength=shape[1]), out=indptr[1:])
+    return _CSC(indptr=indptr, indices=r, data=v, shape=shape)
 
 
 def _to_highs_lp(columns, rows, row_sense, A, rhs, cost, offset, sense) -> CompiledModel:
