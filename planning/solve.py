@@ -23,9 +23,25 @@ from pyomo.core.expr.relational_expr import EqualityExpression, InequalityExpres
 from pyomo.common.errors import InfeasibleConstraintException
 
 from .gc_pause import gc_paused
-from .warm import BASIC, SavedBasis, component_names, map_names, warm_solution, warm_statuses
+from .warm import BASIC, SavedBasis, component_names, crash_new_rows, map_names, warm_solution, warm_statuses
 
 INF = highspy.kHighsInf
+
+WARM_MAX_NEW = 0.5
+"""An LP with more than this share of its columns (or rows) new to the earlier plan's basis is
+solved cold at once: the basis says little about it, and a starting basis switches HiGHS's presolve
+off."""
+
+WARM_ITERATION_BUDGET = 0.15
+"""A warm-started LP solve may take at most this share of the simplex iterations of the cold solve
+it descends from (scaled by the row counts; at least :data:`WARM_MIN_ITERATIONS`); past that HiGHS
+stops and the model is solved cold. A safety net: measured on the synthetic chains
+(docs/performance.md), data-only what-ifs take under 1 % of the cold iterations and structural ones
+(a new lane, store or product, with :func:`planning.warm.crash_new_rows`) 2-7 %; before that crash a
+new store could take 2.4x the cold time (no presolve with a starting basis, so each iteration costs
+more). The budget caps what a bad start costs at about a fifth of a cold solve."""
+
+WARM_MIN_ITERATIONS = 1000
 
 
 @dataclass
@@ -292,14 +308,16 @@ def run_highs(
     warm: SavedBasis | None = None,
     warm_label: str = "",
     keep_basis: bool = True,
+    warm_max_new: float = WARM_MAX_NEW,
 ) -> SolveResult:
     """Solve the compiled model with HiGHS; return status, objective, primal and dual values.
 
     ``warm``: the end state of an earlier plan (:mod:`planning.warm`), mapped onto this model by
     name: an LP starts from its basis, a MIP gets its solution as a starting solution. A warm start
     that cannot be used, or whose solve ends other than optimal or at the time limit, is followed
-    by a cold solve; ``result.warm_start`` says what happened. ``keep_basis``: keep this solve's
-    final basis (a MIP: its solution) in ``result.basis`` for the next warm start.
+    by a cold solve; ``result.warm_start`` says what happened. An LP whose columns or rows are more
+    than ``warm_max_new`` new (a share) is solved cold: see :data:`WARM_MAX_NEW`. ``keep_basis``:
+    keep this solve's final basis (a MIP: its solution) in ``result.basis`` for the next warm start.
     """
     timings: dict[str, float] = {}
     h = highspy.Highs()
@@ -321,8 +339,14 @@ def run_highs(
         report = None
         if warm is not None:
             t0 = time.perf_counter()
-            report = _apply_warm(h, cm, warm, warm_label)
+            report = _apply_warm(h, cm, warm, warm_label, warm_max_new)
             timings["warm_map"] = time.perf_counter() - t0
+        budget = None
+        if report is not None and report["used"] and not cm.is_mip:
+            budget = _iteration_budget(warm, cm)
+            if budget is not None:
+                report["iteration_budget"] = budget
+                h.setOptionValue("simplex_iteration_limit", budget)
         t0 = time.perf_counter()
         h.run()
         timings["highs"] = time.perf_counter() - t0
@@ -341,11 +365,18 @@ def run_highs(
                 # what a cold solve of this model would cost (same size, similar data)
                 report["reference_cold"] = ref
                 report["saved_s"] = float(ref["highs_s"]) - timings["highs"] - timings.get("warm_map", 0.0)
-            if report["used"] and status not in ("optimal", "time_limit"):
+            over_budget = budget is not None and model_status == highspy.HighsModelStatus.kIterationLimit
+            if report["used"] and (over_budget or status not in ("optimal", "time_limit")):
                 # Not what a warm start should end in: the cold solve decides (and diagnoses).
-                report["fallback"] = (f"the warm-started solve ended {h.modelStatusToString(model_status)!r}; "
-                                      "re-solved cold")
+                if over_budget:
+                    report["fallback"] = (f"the warm-started solve was still going after {budget:,} simplex iterations "
+                                          "(its budget: a share of a cold solve's); re-solved cold")
+                else:
+                    report["fallback"] = (f"the warm-started solve ended {h.modelStatusToString(model_status)!r}; "
+                                          "re-solved cold")
                 h.clearSolver()
+                if budget is not None:
+                    h.setOptionValue("simplex_iteration_limit", 2**31 - 1)
                 t0 = time.perf_counter()
                 h.run()
                 timings["highs_cold_fallback"] = time.perf_counter() - t0
@@ -383,7 +414,8 @@ def run_highs(
                 result.basis = _end_state(h, cm, result)
                 timings["keep_basis"] = time.perf_counter() - t0
                 if result.basis is not None:
-                    own = {"simplex_iterations": result.simplex_iterations, "highs_s": timings["highs"]}
+                    own = {"simplex_iterations": result.simplex_iterations, "highs_s": timings["highs"],
+                           "rows": int(cm.lp.num_row_)}
                     warm_used = report is not None and report["used"] and not report.get("fallback")
                     if warm_used:
                         cold = warm.meta.get("cold") if isinstance(warm.meta, dict) else None
@@ -405,7 +437,19 @@ def run_highs(
 _BASIS_STATUS = [highspy.HighsBasisStatus(i) for i in range(5)]
 
 
-def _apply_warm(h: highspy.Highs, cm: CompiledModel, warm: SavedBasis, label: str) -> dict[str, Any]:
+
+def _iteration_budget(warm: SavedBasis, cm: CompiledModel) -> int | None:
+    """Simplex iterations a warm start may take (:data:`WARM_ITERATION_BUDGET`), or None when the
+    earlier plan does not say what its cold solve took."""
+    ref = warm.meta.get("cold") if isinstance(warm.meta, dict) else None
+    if not isinstance(ref, dict) or not isinstance(ref.get("simplex_iterations"), int) or not ref.get("rows"):
+        return None
+    scaled = ref["simplex_iterations"] * cm.lp.num_row_ / max(1, int(ref["rows"]))
+    return int(max(WARM_MIN_ITERATIONS, WARM_ITERATION_BUDGET * scaled))
+
+
+def _apply_warm(h: highspy.Highs, cm: CompiledModel, warm: SavedBasis, label: str,
+                max_new: float = WARM_MAX_NEW) -> dict[str, Any]:
     """Hand the earlier plan's basis (an LP) or solution (a MIP) to HiGHS, mapped by name.
     Returns the warm-start record; never raises (a failure is recorded, and the solve is cold)."""
     report: dict[str, Any] = {"from": label, "kind": warm.kind, "used": False}
@@ -442,7 +486,16 @@ def _apply_warm(h: highspy.Highs, cm: CompiledModel, warm: SavedBasis, label: st
         if warm.col_status is None:
             report["reason"] = "the earlier plan was a MIP: it kept a solution, not a basis (cold solve)"
             return report
+        new_share = max(report["new"]["columns"] / max(1, lp.num_col_), report["new"]["rows"] / max(1, lp.num_row_))
+        if new_share > max_new:
+            report["reason"] = (f"{new_share:.1%} of this model's columns or rows are new to the earlier plan "
+                                f"(more than {max_new:.0%}): a cold solve, with presolve, is faster")
+            return report
         cols, rows = warm_statuses(warm, mapping, lp.col_lower_, lp.col_upper_, lp.row_lower_, lp.row_upper_)
+        swaps = crash_new_rows(cols, rows, mapping, lp.a_matrix_.start_, lp.a_matrix_.index_,
+                               lp.row_lower_, lp.row_upper_)
+        if swaps:
+            report["new_rows_crashed"] = swaps
         basic = int((cols == BASIC).sum() + (rows == BASIC).sum())
         report["basic"] = basic
         basis = highspy.HighsBasis()

@@ -279,6 +279,45 @@ def warm_statuses(saved: SavedBasis, mapping: Mapping, col_lower, col_upper, row
     return cols, rows
 
 
+def crash_new_rows(cols: np.ndarray, rows: np.ndarray, mapping: Mapping, col_start, row_index,
+                   row_lower, row_upper, *, equality_only: bool = False) -> int:
+    """A start for the part of the model the earlier basis does not know: each new row (in order)
+    takes one new column of its own into the basis, in place of its slack (which goes nonbasic at a
+    bound); rows with no free new column keep their slack basic. In place; returns the swaps made.
+
+    Without it a new product or store starts with every new balance row's slack basic, that is
+    primal infeasible wherever the row has a right-hand side (demand, opening stock), and every new
+    column at zero: HiGHS then took more iterations than a cold solve. With it those took 2-6 % of
+    the cold solve's iterations (docs/performance.md). Singular choices are harmless: HiGHS
+    completes the (alien) basis with slacks."""
+    new_rows = np.flatnonzero(mapping.row_index < 0)
+    new_cols = mapping.col_index < 0
+    if not len(new_rows) or not new_cols.any():
+        return 0
+    start = np.asarray(col_start, dtype=np.int64)
+    index = np.asarray(row_index, dtype=np.int64)
+    col_of = np.repeat(np.arange(len(cols)), np.diff(start))
+    keep = new_cols[col_of]
+    r_of, c_of = index[keep], col_of[keep]
+    order = np.argsort(r_of, kind="stable")
+    r_of, c_of = r_of[order], c_of[order]
+    ptr = np.searchsorted(r_of, np.arange(len(rows) + 1))
+    lower, upper = np.asarray(row_lower, dtype=float), np.asarray(row_upper, dtype=float)
+    taken = np.zeros(len(cols), dtype=bool)
+    swaps = 0
+    for r in new_rows.tolist():
+        if equality_only and lower[r] != upper[r]:
+            continue
+        for c in c_of[ptr[r]:ptr[r + 1]].tolist():
+            if not taken[c]:
+                taken[c] = True
+                cols[c] = BASIC
+                rows[r] = LOWER if lower[r] > -INF else UPPER
+                swaps += 1
+                break
+    return swaps
+
+
 def warm_solution(saved: SavedBasis, mapping: Mapping) -> tuple[np.ndarray, np.ndarray]:
     """(column positions, values) of the saved MIP solution's columns present in the new model."""
     hit = np.flatnonzero(mapping.col_index >= 0)
