@@ -32,14 +32,14 @@ WARM_MAX_NEW = 0.5
 solved cold at once: the basis says little about it, and a starting basis switches HiGHS's presolve
 off."""
 
-WARM_ITERATION_BUDGET = 0.15
+WARM_ITERATION_BUDGET = 0.3
 """A warm-started LP solve may take at most this share of the simplex iterations of the cold solve
 it descends from (scaled by the row counts; at least :data:`WARM_MIN_ITERATIONS`); past that HiGHS
-stops and the model is solved cold. A safety net: measured on the synthetic chains
-(docs/performance.md), data-only what-ifs take under 1 % of the cold iterations and structural ones
-(a new lane, store or product, with :func:`planning.warm.crash_new_rows`) 2-7 %; before that crash a
-new store could take 2.4x the cold time (no presolve with a starting basis, so each iteration costs
-more). The budget caps what a bad start costs at about a fifth of a cold solve."""
+stops and the model is solved cold. A safety net: measured on the synthetic chains and the bundled
+examples (docs/performance.md), data-only what-ifs take under 2 % of the cold iterations and
+structural ones (with :func:`planning.warm.crash_new_rows`) 2-16 % (the most: a fifth product added
+to medium_chain, 25 % new columns); before that crash a new store could take 2.4x the cold time (no
+presolve with a starting basis, so each iteration costs more than a cold solve's)."""
 
 WARM_MIN_ITERATIONS = 1000
 
@@ -431,7 +431,27 @@ def run_highs(
         os.unlink(log_path)
     result.log = log
     result.timings = timings
+    if result.warm_start is not None and result.warm_start.get("kind") == "solution" and result.warm_start["used"]:
+        _mip_start_outcome(result.warm_start, log)
     return result
+
+
+def _mip_start_outcome(report: dict[str, Any], log: str) -> None:
+    """What HiGHS made of a MIP starting solution, from its log: ``start`` feasible (with
+    ``start_objective``) or infeasible (HiGHS then searched as from scratch)."""
+    import re
+
+    found = re.search(r"MIP start solution is feasible, objective value is (\S+)", log)
+    if found:
+        report["start"] = "feasible"
+        try:
+            report["start_objective"] = float(found.group(1))
+        except ValueError:
+            pass
+    elif re.search(r"MIP start solution is infeasible|User-supplied solution.*infeasible", log, re.IGNORECASE):
+        report["start"] = "infeasible"
+    else:
+        report["start"] = "unknown"
 
 
 _BASIS_STATUS = [highspy.HighsBasisStatus(i) for i in range(5)]
