@@ -293,6 +293,7 @@ def run_size(label: str, size: tuple[int, ...], kinds: list[str], threads: int |
             "whatif": kind,
             "kind": "data" if kind in DATA_WHATIFS else "structure",
             "variables": cold["variables"],
+            "build_s": cold["build_s"],
             "cold_s": cold["highs_s"],
             "cold_iterations": cold["iterations"],
             "warm_s": warm_total,
