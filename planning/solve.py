@@ -43,6 +43,14 @@ presolve with a starting basis, so each iteration costs more than a cold solve's
 
 WARM_MIN_ITERATIONS = 1000
 
+WARM_COST_PERTURBATION = 0.0
+"""HiGHS's ``dual_simplex_cost_perturbation_multiplier`` for a warm-started LP solve (a cold solve
+keeps HiGHS's 1.0). The perturbation HiGHS applies to the costs at the start of dual simplex makes
+an optimal basis dual infeasible again; from an earlier plan's basis that costs iterations: on the
+271k-variable chain, measured in the same process, 7,211 -> 4,876 iterations after a payment-term
+change, 13,976 -> 10,349 after a capacity cut, 10,511 -> 8,101 after a new lane (8.1 -> 7.2 s,
+29.4 -> 22.8 s, 14.2 -> 9.7 s)."""
+
 
 @dataclass
 class CompiledModel:
@@ -343,6 +351,7 @@ def run_highs(
             timings["warm_map"] = time.perf_counter() - t0
         budget = None
         if report is not None and report["used"] and not cm.is_mip:
+            h.setOptionValue("dual_simplex_cost_perturbation_multiplier", WARM_COST_PERTURBATION)
             budget = _iteration_budget(warm, cm)
             if budget is not None:
                 report["iteration_budget"] = budget
@@ -375,6 +384,7 @@ def run_highs(
                     report["fallback"] = (f"the warm-started solve ended {h.modelStatusToString(model_status)!r}; "
                                           "re-solved cold")
                 h.clearSolver()
+                h.setOptionValue("dual_simplex_cost_perturbation_multiplier", 1.0)  # HiGHS's default
                 if budget is not None:
                     h.setOptionValue("simplex_iteration_limit", 2**31 - 1)
                 t0 = time.perf_counter()
