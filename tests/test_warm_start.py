@@ -327,3 +327,20 @@ def test_cli_warm_from_errors_name_the_option(tmp_path, case):
     expected = {"missing": "does not exist", "no_basis": "has no basis (its status is infeasible)",
                 "not_json": "not a plan JSON file", "damaged": "damaged"}[case]
     assert expected in out, out
+
+
+# ----------------------------------------------------------------------------- the ladder (slow)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["demand", "payment_terms", "new_lane"])
+def test_warm_equals_cold_on_the_57k_chain(kind):
+    """The ladder's 57k-variable chain (benchmarks/whatif.py's base): warm and cold agree, and a
+    demand what-if needs under 1 % of the cold iterations."""
+    data = synthetic_chain(10, 2, 4, 40, 26, seed=1)
+    base = solve_lp(data)
+    edited = whatif(data, kind)
+    cold, warm = solve_lp(edited), solve_lp(edited, warm=base["result"].basis)
+    assert agree(warm["objective"], cold["objective"])
+    assert warm["warm_start"]["used"] and not warm["warm_start"].get("fallback")
+    assert warm["iterations"] < (0.01 if kind == "demand" else 0.2) * cold["iterations"]
