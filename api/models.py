@@ -15,6 +15,10 @@ Conventions shared with the job runners:
   ``result`` = :meth:`planning.plan.Plan.to_dict`. ``funding_results``: one row per (plan,
   partner), ``result`` = that partner's funding (JSON). A new plan of the same scenario voids the
   finance reviews of the earlier plans (``finance_reviews.voided_at``/``voided_by_plan_id``).
+  ``basis`` = the solve's final HiGHS basis (a MIP: its solution), keyed by variable and
+  constraint names (:meth:`planning.warm.SavedBasis.to_bytes`, zlib-compressed, about 1.2 MB at
+  271k variables): a later plan of the scenario starts from it (migration ``0007_plan_basis``). It
+  is a deferred column, never part of an API response.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -322,6 +327,8 @@ class PlanRecord(Base):
     created_at: Mapped[datetime] = _ts(default=utcnow)
     finished_at: Mapped[datetime | None] = _ts(nullable=True)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # read only where a warm start needs it (api.jobs.runners.load_inputs)
+    basis: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
 
 
 class FundingResult(Base):

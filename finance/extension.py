@@ -543,6 +543,8 @@ def plan_with_finance(
     verbose: bool = False,
     direct: bool = True,
     diagnose: bool = True,
+    warm: Any = None,
+    warm_label: str = "",
 ) -> Plan:
     """Plan operations and funding together; the Plan carries the funding tables
     (``funding_partners``, ``funding_cash``, ``funding_instruments``) and ``kpis["finance"]``.
@@ -567,7 +569,8 @@ def plan_with_finance(
             collection_rates = collection_rates_from_plan(reference)
     joint = joint_scenario(scenario)
     ext = FinanceExtension(spec, collection_rates=collection_rates, direct=direct)
-    plan = plan_scenario(joint, extensions=[ext], **kwargs)
+    # warm: an earlier plan's basis (planning.warm), for the joint solve only
+    plan = plan_scenario(joint, extensions=[ext], warm=warm, warm_label=warm_label, **kwargs)
     plan.timings = {**timings, **plan.timings, **{f"finance_{k}": v for k, v in ext.timings.items()}}
     if plan.status == "infeasible" and diagnose:
         say("diagnosing the funding shortfall")

@@ -1,29 +1,33 @@
-"""The ``jointplan`` command line."""
+"""The ``jointplan`` command line.
+
+Start-up is kept short: this module and the command modules it registers import only typer and
+rich; each command imports what it needs (scenarios, the planning model with Pyomo and pandas,
+forecasting, the service) when it runs, so ``jointplan --help`` loads none of them
+(``benchmarks/startup.py`` measures it, ``tests/test_startup.py`` checks it).
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.markup import escape
 from rich.table import Table
 
-from scenarios.io import EXAMPLES_DIR, list_examples, load_scenario, scenario_fingerprint
-from scenarios.schema import scenario_json_schema
-from scenarios.validation import ScenarioError
-
-from planning.plan import Plan, plan_scenario
 from jointplan.cli_options import fraction, positive, service_level_range
 from jointplan.cpfr import register as register_cpfr
 from jointplan.finance_cli import demo_finance, plan_command_finance, print_plan_funding
 from jointplan.finance_cli import register as register_finance
 from jointplan.worker_cli import register as register_worker
 from jointplan.service_cli import register as register_service
+
+if TYPE_CHECKING:
+    from planning.plan import Plan
+    from planning.warm import SavedBasis
 
 app = typer.Typer(
     add_completion=False,
@@ -39,6 +43,9 @@ EXIT_NO_PLAN = 3
 
 
 def _load_or_exit(path: str):
+    from scenarios.io import load_scenario
+    from scenarios.validation import ScenarioError
+
     try:
         scenario, problems = load_scenario(path)
     except ScenarioError as exc:
@@ -113,13 +120,46 @@ def print_plan_summary(plan: Plan, currency: str = "") -> None:
     console.print(
         "Timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in t.items())
     )
+    ws = plan.warm_start
+    if ws is not None:
+        if ws.get("used") and not ws.get("fallback"):
+            counts = ", ".join(f"{k} {ws[k]['columns']:,} columns / {ws[k]['rows']:,} rows"
+                               for k in ("matched", "new", "dropped"))
+            what = "basis" if ws.get("kind") == "basis" else "solution (MIP start)"
+            console.print(f"Warm start from {escape(str(ws.get('from')))} ({what}): {counts}; "
+                          f"{ws.get('simplex_iterations', 0):,} simplex iterations, {ws.get('solve_s', 0.0):.2f}s")
+        else:
+            why = ws.get("fallback") or ws.get("reason") or "not used"
+            console.print(f"[yellow]Cold solve[/]: the warm start from {escape(str(ws.get('from')))} was not used "
+                          f"({escape(why)})")
+
+
+def _warm_from_option(value: Optional[Path]) -> Optional[tuple]:  # typer reads this signature: no lazy types
+    """``--warm-from`` (a click callback: a refusal is a usage error naming the option, exit 2):
+    the plan file must exist and hold a basis (written by ``plan --out``). Returns (path, basis)."""
+    if value is None:
+        return None
+    from planning.warm import BasisError, read_plan_basis
+
+    if not value.is_file():
+        raise typer.BadParameter(f"{value} does not exist (a plan JSON written by `jointplan plan --out`)")
+    try:
+        return value, read_plan_basis(str(value))
+    except (BasisError, OSError, UnicodeDecodeError) as exc:
+        raise typer.BadParameter(f"{value} holds no usable basis: {exc}") from None
 
 
 def run_plan(path: str, out: Optional[Path], xlsx: Optional[Path], time_limit, mip_gap, verbose: bool,
-             forecast: Optional[Path] = None, service_level: Optional[float] = None, finance: bool = False) -> Plan:
+             forecast: Optional[Path] = None, service_level: Optional[float] = None, finance: bool = False,
+             warm_from: Optional[tuple[Path, SavedBasis]] = None) -> Plan:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from planning.plan import plan_scenario
+
     scenario, problems = _load_or_exit(path)
     if forecast is not None:
         scenario = _with_forecast(scenario, forecast, service_level)
+    warm = {} if warm_from is None else {"warm": warm_from[1], "warm_label": str(warm_from[0])}
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as prog:
         task = prog.add_task("planning", total=None)
         planner = plan_command_finance if finance else plan_scenario
@@ -130,6 +170,7 @@ def run_plan(path: str, out: Optional[Path], xlsx: Optional[Path], time_limit, m
             warnings=problems,
             progress=lambda msg: prog.update(task, description=msg),
             verbose=verbose,
+            **warm,
         )
     print_plan_summary(plan, scenario.currency)
     if finance:
@@ -161,9 +202,16 @@ def plan(
     finance: bool = typer.Option(
         False, "--finance", help="Plan operations and funding together with the scenario's finance instruments"
     ),
+    warm_from: Optional[Path] = typer.Option(
+        None, "--warm-from", metavar="OLD_PLAN.json", callback=_warm_from_option,
+        help="Start HiGHS from this earlier plan's basis (a plan JSON written by --out; matched by variable "
+             "and constraint names, so the scenario may differ); falls back to a cold solve if it cannot be used",
+    ),
 ) -> None:
     """Plan production, transport, inventory and cash for a scenario."""
-    result = run_plan(scenario, out, xlsx, time_limit, mip_gap, verbose, forecast, service_level, finance)
+    # warm_from is (path, basis) here: the option's callback read it
+    result = run_plan(scenario, out, xlsx, time_limit, mip_gap, verbose, forecast, service_level, finance,
+                      warm_from)  # type: ignore[arg-type]
     if result.status not in {"optimal", "feasible"}:
         raise typer.Exit(EXIT_NO_PLAN)
 
@@ -173,6 +221,7 @@ def _with_forecast(scenario, forecast: Path, service_level: Optional[float]):
     import pandas as pd
 
     from forecasting.to_scenario import ForecastCoverageError, apply_forecast_to_scenario
+    from scenarios.validation import ScenarioError
 
     try:
         table = pd.read_csv(forecast)
@@ -196,6 +245,8 @@ def _with_forecast(scenario, forecast: Path, service_level: Optional[float]):
 @app.command()
 def validate(scenario: str = typer.Argument(..., help="Scenario file or bundled example name")) -> None:
     """Check a scenario and list every problem found."""
+    from scenarios.io import scenario_fingerprint
+
     s, problems = _load_or_exit(scenario)
     console.print(f"[green]{scenario}: valid[/] ({s.time.periods} {s.time.freq.value} periods, "
                   f"{len(s.products)} products, {len(s.partners)} partners, {len(s.sites)} sites, {len(s.lanes)} lanes)"
@@ -206,12 +257,16 @@ def validate(scenario: str = typer.Argument(..., help="Scenario file or bundled 
 @app.command()
 def schema() -> None:
     """Print the scenario JSON Schema."""
+    from scenarios.schema import scenario_json_schema
+
     sys.stdout.write(json.dumps(scenario_json_schema(), indent=2) + "\n")
 
 
 @app.command()
 def examples() -> None:
     """List the bundled example scenarios."""
+    from scenarios.io import EXAMPLES_DIR, list_examples
+
     for name in list_examples():
         console.print(f"{name}  ({EXAMPLES_DIR / (name + '.yaml')})")
 
@@ -246,6 +301,7 @@ def run_demo(out: Path, fast: bool = False) -> None:
     from forecasting.consensus import Resolution, ResolutionStore
     from forecasting.submissions import SubmissionStore
     from jointplan import cpfr
+    from scenarios.io import EXAMPLES_DIR
 
     out.mkdir(parents=True, exist_ok=True)
     store = out / "store"

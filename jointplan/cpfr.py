@@ -1,7 +1,10 @@
 """The forecasting and CPFR commands: ``forecast``, ``submit``, ``exceptions``, ``resolve`` and
 ``consensus``. They work on files and on a store directory (``--store``, default
 ``$JOINTPLAN_STORE`` or ``./jointplan-store``) that keeps partner submissions and statistical runs
-as versions, and resolutions as an append-only log."""
+as versions, and resolutions as an append-only log.
+
+pandas and the forecasting modules are imported inside the functions that use them: registering
+the commands (every ``jointplan`` start, ``--help`` included) imports neither."""
 
 from __future__ import annotations
 
@@ -9,18 +12,19 @@ import os
 from pathlib import Path
 from typing import Optional
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from forecasting.consensus import Resolution, ResolutionStore, build_consensus
-from forecasting.exceptions import CollaborationRules, RulesError, find_exceptions
-from forecasting.fva import forecast_value_added, source_accuracy
-from forecasting.history import HistoryError, HistorySpec, prepare_history
-from forecasting.submissions import STATISTICAL, SubmissionError, SubmissionStore
 from jointplan.cli_options import finite, service_level_range
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from forecasting.submissions import SubmissionStore
 
 EXIT_BAD_INPUT = 2
 STORE_ENV = "JOINTPLAN_STORE"
@@ -46,6 +50,8 @@ def _split_list(text: Optional[str]) -> list[str] | None:
 def read_history(err: Console, path: str, freq: str, keys: Optional[str], date_column: str, quantity_column: str,
                  regressors: Optional[str], gaps: str, quiet: bool = False, console: Console | None = None):
     """Read and check a history file; on bad data print every problem and exit 2."""
+    from forecasting.history import HistoryError, HistorySpec, prepare_history
+
     spec = HistorySpec(date=date_column, quantity=quantity_column, keys=_split_list(keys),
                        regressors=_split_list(regressors) or [])
     try:
@@ -66,6 +72,8 @@ def history_keys(history: pd.DataFrame, regressors: list[str] | None = None) -> 
 
 def forecast_output(forecasts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """The forecast file: the key columns, date, p10, p50, p90 and method."""
+    import pandas as pd
+
     out = forecasts.rename(columns={"ds": "date"})
     cols = [*keys, "date", "p10", "p50", "p90", "method"] if keys else ["unique_id", "date", "p10", "p50", "p90", "method"]
     out = out[cols].copy()
@@ -162,6 +170,8 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         note: str = typer.Option("", help="Free text kept with the version"),
     ) -> None:
         """Store a partner's own forecast as its next version."""
+        from forecasting.submissions import SubmissionError, SubmissionStore
+
         columns = {k: v for k, v in {"value": value_column, "ds": date_column}.items() if v}
         try:
             sub = SubmissionStore(_store_path(store)).submit(
@@ -206,6 +216,8 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         store: Optional[Path] = typer.Option(None, help=f"Store directory (default ${STORE_ENV} or ./{DEFAULT_STORE})"),
     ) -> None:
         """Record a resolution: accept one source, enter an adjusted value with a reason, or apply a rule."""
+        from forecasting.consensus import Resolution, ResolutionStore
+
         chosen = [x for x in (accept, adjust, rule) if x is not None]
         if len(chosen) != 1:
             _fail(err, "resolve: give exactly one of --accept SOURCE, --adjust VALUE or --rule NAME")
@@ -273,6 +285,8 @@ def accuracy_output(accuracy: pd.DataFrame, history: pd.DataFrame, keys: list[st
 def save_statistical_run(store: Path, result, author: str):
     """Keep the forecasts as the next ``statistical`` version, and the backtest table beside the
     store (the consensus weights read the selected models' WAPE from it)."""
+    from forecasting.submissions import SubmissionStore
+
     saved = SubmissionStore(store).save_statistical(result.forecasts, author)
     result.accuracy.to_csv(store / ACCURACY_FILE, index=False)
     return saved
@@ -281,6 +295,11 @@ def save_statistical_run(store: Path, result, author: str):
 def gather_accuracy(store: Path, actuals: pd.DataFrame | None, past: pd.DataFrame) -> pd.DataFrame | None:
     """Accuracy per (series, source): partners' realised WAPE of their past submissions on the
     history; the statistical source's backtested WAPE of its selected model."""
+    import pandas as pd
+
+    from forecasting.fva import source_accuracy
+    from forecasting.submissions import STATISTICAL
+
     frames = []
     stat_path = store / ACCURACY_FILE
     if stat_path.exists():
@@ -296,6 +315,9 @@ def gather_accuracy(store: Path, actuals: pd.DataFrame | None, past: pd.DataFram
 
 
 def run_exceptions(err: Console, rules_path: Path, store: Path, history_file, freq, keys) -> pd.DataFrame:
+    from forecasting.exceptions import CollaborationRules, RulesError, find_exceptions
+    from forecasting.submissions import SubmissionStore
+
     try:
         rules = CollaborationRules.from_yaml(rules_path)
     except RulesError as exc:
@@ -319,6 +341,8 @@ def run_exceptions(err: Console, rules_path: Path, store: Path, history_file, fr
 
 
 def print_exceptions(console: Console, table: pd.DataFrame, limit: int) -> None:
+    import pandas as pd
+
     if table.empty:
         console.print("[green]No exceptions[/]: the forecasts agree within every rule.")
         return
@@ -337,6 +361,11 @@ def print_exceptions(console: Console, table: pd.DataFrame, limit: int) -> None:
 
 
 def run_consensus(console, err, out, store, history_file, freq, keys, rule, scenario_path, scenario_out, service_level):
+    import pandas as pd
+
+    from forecasting.consensus import ResolutionStore, build_consensus
+    from forecasting.submissions import STATISTICAL, SubmissionStore
+
     st = SubmissionStore(store)
     latest = st.latest_sources()
     if latest.empty:
@@ -377,6 +406,8 @@ def run_consensus(console, err, out, store, history_file, freq, keys, rule, scen
 def _keys_of(st: SubmissionStore, unique_ids: pd.Series) -> pd.DataFrame | None:
     """unique_id -> key columns, by the key names stored with the versions (unique_id is the
     keys joined by "/")."""
+    import pandas as pd
+
     names = next((v.keys for v in reversed(st.versions()) if v.keys), None)
     if not names:
         return None
@@ -390,6 +421,9 @@ def _keys_of(st: SubmissionStore, unique_ids: pd.Series) -> pd.DataFrame | None:
 
 def print_fva(console: Console, actuals: pd.DataFrame, past: pd.DataFrame) -> None:
     """Forecast value added of each partner's past submissions against the statistical forecast."""
+    from forecasting.fva import forecast_value_added
+    from forecasting.submissions import STATISTICAL
+
     if past.empty or STATISTICAL not in set(past["source"]):
         partners = past[past["source"] != STATISTICAL] if not past.empty else past
         if partners.empty:

@@ -18,6 +18,7 @@ from .data import CashStream, PlanningData, compile_data
 from .gc_pause import gc_paused
 from .model import NON_OPERATING_KINDS, ModelExtension, build_model
 from .solve import SolveResult, column_values, solve_model
+from .warm import SavedBasis
 
 CAPACITY_FAMILIES = (
     "production_capacity",
@@ -48,6 +49,9 @@ class Plan:
     objective_sense: str = ""
     finance: dict[str, Any] | None = None  # the scenario's funding instruments (a finance spec), if any
     currency: str = ""  # the scenario's currency (every amount)
+    basis: SavedBasis | None = None  # HiGHS's final basis (a MIP: its solution), for a later warm start
+    warm_start: dict[str, Any] | None = None  # what starting from an earlier plan did (None: a cold solve)
+    simplex_iterations: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -64,6 +68,8 @@ class Plan:
             "diagnosis": self.diagnosis,
             "warnings": [w.as_dict() for w in self.warnings],
             "timings": self.timings,
+            "simplex_iterations": self.simplex_iterations,
+            "warm_start": self.warm_start,
             "solver_log_tail": "\n".join(self.solver_log.strip().splitlines()[-25:]),
         }
         if self.finance is not None:
@@ -71,7 +77,11 @@ class Plan:
         return out
 
     def write_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2, default=_json_default), encoding="utf-8")
+        """The plan as JSON; its basis (for ``jointplan plan --warm-from``) is the last key."""
+        out = self.to_dict()
+        if self.basis is not None:
+            out["basis"] = self.basis.to_json()
+        Path(path).write_text(json.dumps(out, indent=2, default=_json_default), encoding="utf-8")
 
     def write_excel(self, path: str | Path | Any, funding: Any = None) -> None:
         """The plan's workbook (:func:`planning.workbook.build_workbook`): a summary with KPIs per
@@ -452,8 +462,13 @@ def plan_scenario(
     warnings: Sequence[Problem] = (),
     progress: Progress | None = None,
     verbose: bool = False,
+    warm: SavedBasis | None = None,
+    warm_label: str = "",
 ) -> Plan:
-    """Plan a checked scenario: build, solve with HiGHS, read back tables and KPIs."""
+    """Plan a checked scenario: build, solve with HiGHS, read back tables and KPIs.
+
+    ``warm``: the basis (or MIP solution) of an earlier plan to start from (``warm_label`` says
+    which plan, for the record); see :mod:`planning.warm`. The plan keeps its own in ``basis``."""
     say = progress or (lambda _msg: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -470,19 +485,33 @@ def plan_scenario(
         mip_gap=mip_gap if mip_gap is not None else opts.mip_gap,
         threads=threads if threads is not None else opts.threads,
         verbose=verbose,
+        warm=warm,
+        warm_label=warm_label,
     )
     timings.update(result.timings)
+    warnings = list(warnings)
+    if result.warm_start is not None:
+        ws = result.warm_start
+        if not ws.get("used"):
+            warnings.append(Problem("warm_start", f"not warm-started from {ws.get('from') or 'the earlier plan'}: "
+                                    f"{ws.get('reason', 'unusable')}", "warning"))
+        elif ws.get("fallback"):
+            warnings.append(Problem("warm_start", f"warm start from {ws.get('from') or 'the earlier plan'} "
+                                    f"fell back to a cold solve: {ws['fallback']}", "warning"))
     plan = Plan(
         status=result.status,
         objective=result.objective,
         termination=result.termination,
         diagnosis=result.diagnosis,
-        warnings=list(warnings),
+        warnings=warnings,
         mip_gap=result.mip_gap,
         solver_log=result.log,
         scenario_name=scenario.name,
         objective_sense=scenario.objective.value,
         currency=scenario.currency,
+        basis=result.basis,
+        warm_start=result.warm_start,
+        simplex_iterations=result.simplex_iterations,
     )
     if getattr(scenario, "finance", None) is not None:  # recorded so `jointplan fund PLAN.json` finds it
         from finance.instruments import finance_spec_from_scenario

@@ -7,7 +7,11 @@
     ``options.finance``, ``finance.extension.plan_with_finance``: operations and funding chosen
     together, as ``jointplan plan --finance``); when the scenario has finance instruments the
     plan's funding is sized per partner with ``finance.sizing.size_plan_funding``. Each solve gets
-    the time left of the job's limit. An infeasible plan is a result (with its diagnosis).
+    the time left of the job's limit. An infeasible plan is a result (with its diagnosis). The
+    solve starts from the basis of an earlier plan of the scenario when there is one
+    (:func:`warm_source`: the parent version's latest, else the same version's with other options,
+    else the nearest version's); the result's ``warm_start`` says which and what it did, and the
+    plan keeps its own basis for the next one.
   - forecast: the stored uploads -> ``forecasting.history.prepare_history`` ->
     ``forecasting.engine.forecast_panel`` (progress = series done / total).
 - **storage** (:func:`store_result`, :func:`mirror_status`): writes the result rows (``plans`` +
@@ -20,6 +24,7 @@ Bad input found while executing (an invalid scenario or history, unusable instru
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Callable
@@ -166,6 +171,7 @@ def execute_plan(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
 
     started = time.perf_counter()
     options = PlanOptions.model_validate(inputs.get("options") or {})
+    warm, warm_label, warm_error = _warm_input(inputs.get("warm"))
     limit = float(inputs["time_limit"])
     deadline = started + limit
 
@@ -191,13 +197,13 @@ def execute_plan(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
             from finance.extension import funding_result_of, plan_with_finance
 
             plan = plan_with_finance(scenario, time_limit=remaining(), mip_gap=options.mip_gap, warnings=warnings,
-                                     progress=say)
+                                     progress=say, warm=warm, warm_label=warm_label)
             mode = "joint"
             if plan.kpis.get("finance") or plan.status == "infeasible":
                 funding = funding_result_of(plan)
         else:
             plan = plan_scenario(scenario, time_limit=remaining(), mip_gap=options.mip_gap, warnings=warnings,
-                                 progress=say)
+                                 progress=say, warm=warm, warm_label=warm_label)
             if spec is not None and options.size_funding and plan.status in ("optimal", "feasible"):
                 from finance.sizing import size_plan_funding
 
@@ -212,16 +218,40 @@ def execute_plan(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
     else:
         funding_error = None
     report(0.95, "storing the result")
+    if warm_error is not None:  # the stored basis could not even be read: say so, as a cold solve
+        from scenarios.validation import Problem
+
+        plan.warm_start = warm_error
+        plan.warnings.append(Problem("warm_start", f"not warm-started from {warm_label}: {warm_error['reason']}",
+                                     "warning"))
+    if plan.warm_start is not None and isinstance(inputs.get("warm"), dict):
+        plan.warm_start["plan_id"] = inputs["warm"].get("plan_id")
     result = plan.to_dict()
     result["funding_summary"] = _funding_summary(funding, mode, funding_error)
     partners = [a.id for a in scenario.partners]
-    return jsonable({
+    out = jsonable({
         "plan": result,
         "funding": _funding_by_partner(funding, mode, partners) if funding is not None else {},
         "log_excerpt": _tail(plan.solver_log),
         "timings": {**{k: float(v) for k, v in plan.timings.items()}, "job_total": time.perf_counter() - started},
         "time_limit": limit,
     })
+    if plan.basis is not None:  # kept beside the result (plans.basis), never in it
+        out["basis"] = base64.b64encode(plan.basis.to_bytes()).decode("ascii")
+    return out
+
+
+def _warm_input(warm: Any) -> tuple[Any, str, dict[str, Any] | None]:
+    """(SavedBasis or None, label, warm_start record when the stored basis cannot be read)."""
+    if not isinstance(warm, dict) or warm.get("basis") is None:
+        return None, "", None
+    from planning.warm import BasisError, SavedBasis
+
+    label = f"plan {warm.get('plan_id')}"
+    try:
+        return SavedBasis.from_bytes(warm["basis"]), label, None
+    except BasisError as exc:
+        return None, label, {"from": label, "used": False, "reason": f"its stored basis cannot be read ({exc}); cold solve"}
 
 
 def _funding_summary(funding: Any, mode: str | None, error: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -334,16 +364,48 @@ def load_inputs(session: Session, job: Job, default_time_limit: float) -> dict[s
         version = session.get(ScenarioVersion, payload.get("scenario_version_id"))
         if version is None:
             raise JobInputError(f"scenario version {payload.get('scenario_version_id')} no longer exists")
-        return {
+        inputs = {
             "scenario": version.content,
             "options": payload.get("options") or {},
             "time_limit": job.time_limit or default_time_limit,
         }
+        source = warm_source(session, version, payload.get("plan_id"), (payload.get("options") or {}).get("finance"))
+        if source is not None:
+            inputs["warm"] = {"plan_id": source[0], "basis": source[1]}
+        return inputs
     if job.kind == JobKind.forecast.value:
         options = ForecastRunOptions.model_validate(payload.get("options") or {})
         history, keys, notes = shared_history(session, options.partner_ids)
         return {"history": history, "keys": keys, "notes": notes, "options": options.model_dump()}
     raise JobInputError(f"unknown job kind {job.kind!r}")
+
+
+def warm_source(session: Session, version: ScenarioVersion, plan_id: Any, finance: Any = None) -> tuple[int, bytes] | None:
+    """The earlier plan a plan of ``version`` starts from: a finished plan of the same scenario
+    with a stored basis, other than ``plan_id``. Preferred: the parent version (``version - 1``),
+    then the same version (solved with other options), then the nearest other version (earlier
+    first); among those, one solved with the same ``finance`` option, then the latest finished.
+    Returns (plan id, basis bytes), or None."""
+    rows = session.execute(
+        select(PlanRecord.id, ScenarioVersion.version, PlanRecord.options, PlanRecord.finished_at)
+        .join(ScenarioVersion, ScenarioVersion.id == PlanRecord.scenario_version_id)
+        .where(ScenarioVersion.scenario_id == version.scenario_id, PlanRecord.status == JobStatus.done.value,
+               PlanRecord.basis.is_not(None), PlanRecord.id != (plan_id if isinstance(plan_id, int) else -1))
+    ).all()
+    if not rows:
+        return None
+    v = version.version
+
+    def rank(row) -> tuple:
+        pid, ver, options, finished = row
+        place = 0 if ver == v - 1 else 1 if ver == v else 2
+        same_finance = bool((options or {}).get("finance")) == bool(finance)
+        stamp = finished.timestamp() if finished is not None else 0.0
+        return place, abs(ver - v), ver > v, not same_finance, -stamp, -pid
+
+    best = min(rows, key=rank)[0]
+    blob = session.scalar(select(PlanRecord.basis).where(PlanRecord.id == best))
+    return (best, bytes(blob)) if blob is not None else None
 
 
 def shared_history(session: Session, partner_ids: list[str] | None) -> tuple[dict[str, list[Any]], list[str], list[str]]:
@@ -389,6 +451,12 @@ def store_result(session: Session, job: Job, result: dict[str, Any]) -> str:
         if record.status == JobStatus.done.value and record.result is not None and record.job_id == job.id:
             return ref
         record.result = result["plan"]
+        basis = result.get("basis")
+        if isinstance(basis, str):
+            try:
+                record.basis = base64.b64decode(basis, validate=True)
+            except ValueError:
+                record.basis = None  # never worth failing a finished plan over
         record.status = JobStatus.done.value
         record.job_id = job.id
         record.finished_at = now

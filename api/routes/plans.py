@@ -72,6 +72,14 @@ class PlanResult(BaseModel):
     binding_limits: list[dict[str, Any]] = Field(description="Capacity constraints at their bound, with shadow prices")
     warnings: list[dict[str, Any]] = Field(description="Scenario warnings: path, message, severity")
     timings: dict[str, float] = Field(description="Build, hand-over, HiGHS and read-back times [s]")
+    simplex_iterations: int | None = Field(None, description="HiGHS's simplex iterations for this plan's solve")
+    warm_start: dict[str, Any] | None = Field(
+        None,
+        description="When the solve started from an earlier plan of the scenario (its parent version's, or the "
+                    "same version's with other options): plan_id and from (which plan), kind (basis, or a MIP's "
+                    "solution), used, matched/new/dropped columns and rows (by name), simplex_iterations, solve_s, "
+                    "reference_cold (the last cold solve it descends from) and saved_s, and fallback or reason when "
+                    "it was not used (the solve was then cold). None: a cold solve")
     solver_log_tail: str = Field(description="The last lines of the HiGHS log")
     funding_summary: dict[str, Any] | None = Field(
         description="Chain-level funding (scenarios with finance instruments): mode (joint or sized), status, "
@@ -169,6 +177,7 @@ def _result_public(r: dict[str, Any], tables: dict[str, int]) -> PlanResult:
         diagnosis=r.get("diagnosis"), binding_limits=r.get("binding_limits") or [], warnings=r.get("warnings") or [],
         timings=r.get("timings") or {}, solver_log_tail=r.get("solver_log_tail") or "",
         funding_summary=r.get("funding_summary"), tables=tables,
+        simplex_iterations=r.get("simplex_iterations"), warm_start=r.get("warm_start"),
     )
 
 
@@ -238,6 +247,7 @@ def plan_public(session: Session, plan: PlanRecord) -> PlanPublic:
             timings=r.get("timings") or {}, solver_log_tail=r.get("solver_log_tail") or "",
             funding_summary=r.get("funding_summary"),
             tables={name: len(rows) for name, rows in (r.get("tables") or {}).items()},
+            simplex_iterations=r.get("simplex_iterations"), warm_start=r.get("warm_start"),
         )
     return PlanPublic(
         id=plan.id, scenario_id=version.scenario_id, scenario_name=version.scenario.name, version=version.version,
