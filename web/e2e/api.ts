@@ -1,8 +1,9 @@
 // Calls the tests make to the API themselves (with the page's session cookie): to set up data
 // and to read what the API says, to compare with what the page shows.
-import type { Page } from '@playwright/test'
+import { type Page, request } from '@playwright/test'
 
 import { expect } from './fixtures'
+import { PASSWORD, readState, USERS } from './stack'
 
 export async function apiJson<T>(page: Page, path: string): Promise<T> {
   const r = await page.request.get(path)
@@ -36,4 +37,52 @@ export async function copyScenario(page: Page, fromName: string, name: string,
   })
   expect(r.status(), await r.text()).toBe(201)
   return ((await r.json()) as { scenario_id: number }).scenario_id
+}
+
+/** An API client of its own (no browser page): a user's cookie session with its CSRF token, or
+ *  the admin's bearer token. `call` checks the status and returns the JSON body. */
+export interface Api {
+  call<T = any>(method: string, path: string, options?: { json?: unknown; csv?: string; headers?: Record<string, string>; expect?: number }): Promise<T>
+  dispose(): Promise<void>
+}
+
+async function client(extraHTTPHeaders: Record<string, string>, csrfFrom?: { name: string }): Promise<Api> {
+  const ctx = await request.newContext({ baseURL: readState().baseURL, extraHTTPHeaders })
+  let token = ''
+  if (csrfFrom) {
+    const r = await ctx.post('/auth/login', { data: { name: csrfFrom.name, password: PASSWORD } })
+    expect(r.status(), await r.text()).toBe(200)
+    token = ((await r.json()) as { csrf_token: string }).csrf_token
+  }
+  return {
+    async call(method, path, { json, csv, headers = {}, expect: status } = {}) {
+      const r = await ctx.fetch(path, {
+        method,
+        headers: { ...(token ? { 'X-CSRF-Token': token } : {}), ...(csv !== undefined ? { 'Content-Type': 'text/csv' } : {}), ...headers },
+        ...(json !== undefined ? { data: json } : csv !== undefined ? { data: csv } : {}),
+      })
+      const text = await r.text()
+      if (status !== undefined) expect(r.status(), `${method} ${path}: ${text}`).toBe(status)
+      else expect(r.ok(), `${method} ${path}: ${r.status()} ${text}`).toBe(true)
+      return (text ? JSON.parse(text) : null) as never
+    },
+    dispose: () => ctx.dispose(),
+  }
+}
+
+/** The admin's bearer token: what the API holds, read independently of any page. */
+export const adminApi = () => client({ Authorization: `Bearer ${readState().adminToken}` })
+
+/** A user's own browser-like session (sign-in with its password). */
+export const userApi = (role: keyof typeof USERS) => client({}, { name: USERS[role].name })
+
+/** Every item of a paged API list. */
+export async function allItems<T>(api: Api, path: string): Promise<T[]> {
+  const out: T[] = []
+  const sep = path.includes('?') ? '&' : '?'
+  for (let offset = 0; ; offset += 200) {
+    const page = await api.call<{ items: T[]; total: number }>('GET', `${path}${sep}limit=200&offset=${offset}`)
+    out.push(...page.items)
+    if (!page.items.length || out.length >= page.total) return out
+  }
 }

@@ -6,12 +6,21 @@ import { Link, Outlet, useNavigate } from '@tanstack/react-router'
 import { type Role, roleOf, signOut } from '../api/session'
 import { useSession } from '../session'
 
-interface NavItem { to: '/scenarios' | '/plans'; label: string; roles: Role[] }
+type NavTarget = '/scenarios' | '/plans' | '/uploads' | '/submissions' | '/forecast-runs' | '/exceptions' | '/consensus' | '/fva'
+interface NavItem { to: NavTarget; label: string; roles: Role[] }
 
-// Only what the API lets each role read (api/routes: scenarios and plans are staff-only).
+// Only what the API lets each role read (api/access.py): scenarios and plans are staff-only;
+// a partner shares its history and forecasts and sees the exceptions, consensus and forecast
+// value added of its own items.
 export const NAV: NavItem[] = [
   { to: '/scenarios', label: 'Scenarios', roles: ['admin', 'planner', 'finance'] },
   { to: '/plans', label: 'Plans', roles: ['admin', 'planner', 'finance'] },
+  { to: '/uploads', label: 'Sales history', roles: ['admin', 'planner', 'partner'] },
+  { to: '/submissions', label: 'Forecasts', roles: ['admin', 'planner', 'partner'] },
+  { to: '/forecast-runs', label: 'Statistical', roles: ['admin', 'planner'] },
+  { to: '/exceptions', label: 'Exceptions', roles: ['admin', 'planner', 'partner'] },
+  { to: '/consensus', label: 'Consensus', roles: ['admin', 'planner', 'partner'] },
+  { to: '/fva', label: 'Value added', roles: ['admin', 'planner', 'partner'] },
 ]
 
 const ROLE_LABEL: Record<Role, string> = { admin: 'Administrator', planner: 'Planner', finance: 'Finance', partner: 'Partner' }
