@@ -2,8 +2,9 @@
 // reaches another partner's (the wholesaler's) data: not by URL (the API's "not found"), and no
 // figure of the other partner appears on its pages. What the API holds is read with the admin's
 // bearer token, independently of the pages.
-import { adminApi, allItems, userApi } from './api'
+import { adminApi, allItems, copyScenarioVia, solvePlan, userApi } from './api'
 import { expect, expectAccessible, screenshot, signIn, test } from './fixtures'
+import { BUNDLED_SCENARIO } from './stack'
 
 const HEADER = 'product,site,date,quantity'
 // a series of its own for this file (store-east), so that retracting its upload changes nothing else
@@ -83,6 +84,8 @@ const OTHER_HISTORY = [HEADER, 'widget,dc-central,2026-10-01,7345', 'widget,dc-c
 const OTHER_FORECAST = ['product,site,date,value', 'widget,dc-central,2027-01-01,6487', 'widget,dc-central,2027-02-01,6919'].join('\n') + '\n'
 const OWN_FORECAST = ['product,site,date,value', 'widget,store-north,2027-01-01,813', 'widget,store-north,2027-02-01,880'].join('\n') + '\n'
 
+const eur = (x: number) => new Intl.NumberFormat('en-US', { style: 'currency', currency: 'EUR', maximumFractionDigits: 0 }).format(x)
+
 /** Every way the page could write a number: 7345, 7,345, 7,345.00. */
 const spellings = (x: number) => [String(x), x.toLocaleString('en-US'), x.toLocaleString('en-US', { minimumFractionDigits: 2 })]
 
@@ -112,14 +115,29 @@ test("a partner never reaches another partner's objects or figures", async ({ pa
   const theirs = [...await figures('wholesale', (series) => !visible.has(series))].filter((x) => !own.has(x) && x >= 1000)
   expect(theirs).toEqual(expect.arrayContaining([7345, 8261, 9173, 6487, 6919]))
 
+  // a finished plan's funding: the other partner's cash, period by period (whole euros), is its own
+  let planId = (await admin.call<{ items: { id: number }[] }>('GET', '/plans?status=done&limit=1')).items[0]?.id
+  if (planId === undefined) {
+    const planner = await userApi('planner')
+    planId = await solvePlan(planner, await copyScenarioVia(planner, BUNDLED_SCENARIO, `partner-plan-${Date.now()}`))
+    await planner.dispose()
+  }
+  type Cash = { closing_cash: number; cash_before_financing: number }
+  const cashOf = async (partner: string) => (await admin.call<{ tables: { cash: Cash[] } }>('GET', `/plans/${planId}/funding/${partner}`)).tables.cash
+    .flatMap((r) => [r.closing_cash, r.cash_before_financing]).map((x) => Math.round(x))
+  const ownCash = new Set(await cashOf('shops'))
+  const theirCash = [...new Set(await cashOf('wholesale'))].filter((x) => !ownCash.has(x) && Math.abs(x) >= 1000)
+  expect(theirCash.length).toBeGreaterThan(5)
+
   await signIn(page, 'partner')
   // by URL: the other partner's upload and forecast are "not found", in the API's words
   for (const [url, words] of [
     [`/app/uploads/${otherUpload.id}`, `upload ${otherUpload.id} not found`],
     [`/app/submissions/${otherSub.id}`, `submission ${otherSub.id} not found`],
+    [`/app/plans/${planId}/funding?partner=wholesale`, 'funding of partner wholesale not found'],
   ] as const) {
     await page.goto(url)
-    await expect(page.getByRole('heading', { level: 1, name: 'Not found' })).toBeVisible()
+    await expect(page.getByRole('heading', { name: 'Not found' })).toBeVisible()
     await expect(page.getByText(words)).toBeVisible()
   }
 
@@ -132,6 +150,11 @@ test("a partner never reaches another partner's objects or figures", async ({ pa
     ['/app/exceptions', async () => { await expect(page.getByTestId('exception-list')).toBeVisible() }],
     ['/app/consensus', async () => { await expect(page.getByTestId('consensus-list')).toBeVisible() }],
     ['/app/fva', async () => { await expect(page.getByText('Scoring the forecasts')).toHaveCount(0) }],
+    [`/app/plans/${planId}/funding`, async () => {
+      await expect(page.getByTestId('funding-shops')).toBeVisible()
+      await expect(page.getByRole('group', { name: 'Partner' }).getByRole('button')).toHaveText(['shops'])
+      await page.getByTestId('chart-funding-cash').getByText('Data as a table').click()
+    }],
   ]
   for (const [url, ready] of pages) {
     await page.goto(url)
@@ -139,6 +162,7 @@ test("a partner never reaches another partner's objects or figures", async ({ pa
     await expect(page.getByRole('status').filter({ hasText: 'Loading' })).toHaveCount(0)
     const text = await page.locator('body').innerText()
     for (const x of theirs) for (const s of spellings(x)) expect(text.includes(s), `${url} shows ${s}, a figure of another partner`).toBe(false)
+    for (const x of theirCash) expect(text.includes(eur(x)), `${url} shows ${eur(x)}, another partner's cash`).toBe(false)
     await expectAccessible(page, `the partner page ${url}`)
   }
   // the partner's own menu: nothing about scenarios or plans (they hold every partner's costs)

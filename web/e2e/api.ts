@@ -86,3 +86,21 @@ export async function allItems<T>(api: Api, path: string): Promise<T[]> {
     if (!page.items.length || out.length >= page.total) return out
   }
 }
+
+/** A new scenario with the latest content of an existing one (changed by `edit`), through the API. */
+export async function copyScenarioVia(api: Api, fromName: string, name: string, edit?: (content: Record<string, any>) => void): Promise<number> {
+  const list = await allItems<{ id: number; name: string }>(api, '/scenarios')
+  const from = list.find((s) => s.name === fromName)
+  expect(from, `scenario ${fromName}`).toBeTruthy()
+  const latest = await api.call<{ content: Record<string, any> }>('GET', `/scenarios/${from!.id}`)
+  edit?.(latest.content)
+  const made = await api.call<{ scenario_id: number }>('POST', '/scenarios', { json: { name, content: latest.content, comment: `copy of ${fromName}` }, expect: 201 })
+  return made.scenario_id
+}
+
+/** Solve a scenario's latest version (as a planner) and wait until the plan is done. */
+export async function solvePlan(api: Api, scenarioId: number, options: Record<string, unknown> = {}): Promise<number> {
+  const plan = await api.call<{ id: number }>('POST', '/plans', { json: { scenario_id: scenarioId, options } })
+  await expect.poll(async () => (await api.call<{ status: string }>('GET', `/plans/${plan.id}`)).status, { timeout: 90_000, intervals: [500] }).toBe('done')
+  return plan.id
+}

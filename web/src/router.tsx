@@ -16,6 +16,7 @@ import { ScenarioEditor } from './views/scenarios/ScenarioEditor'
 import { ScenarioList } from './views/scenarios/ScenarioList'
 import { ScenarioView } from './views/scenarios/ScenarioView'
 import { ConsensusList } from './views/consensus/ConsensusList'
+import { ReviewInbox } from './views/reviews/ReviewInbox'
 import { ExceptionList, type ExceptionSearch } from './views/exceptions/ExceptionList'
 import { ExceptionView } from './views/exceptions/ExceptionView'
 import { ForecastRuns } from './views/forecastRuns/ForecastRuns'
@@ -140,12 +141,21 @@ const runRoute = createRoute({
   component: lazyRouteComponent(() => import('./views/forecastRuns/ForecastRunView'), 'ForecastRunView'),
 })
 
+// a plan's money: api/routes/funding, reviews
+const reviewsRoute = createRoute({ getParentRoute: () => authedRoute, path: '/reviews', component: ReviewInbox })
+const fundingRoute = createRoute({
+  getParentRoute: () => authedRoute,
+  path: '/plans/$planId/funding',
+  validateSearch: (s: Record<string, unknown>): { partner?: string } => ({ partner: text(s.partner) }),
+  component: lazyRouteComponent(() => import('./views/funding/FundingView'), 'FundingView'),
+})
+
 const routeTree = rootRoute.addChildren([
   signInRoute,
   authedRoute.addChildren([
     homeRoute, scenariosRoute, scenarioRoute, scenarioEditRoute, plansRoute, planRoute,
     uploadsRoute, uploadRoute, submissionsRoute, submissionRoute, exceptionsRoute, exceptionRoute,
-    consensusListRoute, consensusRoute, fvaRoute, runsRoute, runRoute,
+    consensusListRoute, consensusRoute, fvaRoute, runsRoute, runRoute, reviewsRoute, fundingRoute,
   ]),
 ])
 

@@ -6,7 +6,7 @@ import { Link, Outlet, useNavigate } from '@tanstack/react-router'
 import { type Role, roleOf, signOut } from '../api/session'
 import { useSession } from '../session'
 
-type NavTarget = '/scenarios' | '/plans' | '/uploads' | '/submissions' | '/forecast-runs' | '/exceptions' | '/consensus' | '/fva'
+type NavTarget = '/scenarios' | '/plans' | '/reviews' | '/uploads' | '/submissions' | '/forecast-runs' | '/exceptions' | '/consensus' | '/fva'
 interface NavItem { to: NavTarget; label: string; roles: Role[] }
 
 // Only what the API lets each role read (api/access.py): scenarios and plans are staff-only;
@@ -14,6 +14,7 @@ interface NavItem { to: NavTarget; label: string; roles: Role[] }
 // value added of its own items.
 export const NAV: NavItem[] = [
   { to: '/scenarios', label: 'Scenarios', roles: ['admin', 'planner', 'finance'] },
+  { to: '/reviews', label: 'Reviews', roles: ['finance', 'admin'] },
   { to: '/plans', label: 'Plans', roles: ['admin', 'planner', 'finance'] },
   { to: '/uploads', label: 'Sales history', roles: ['admin', 'planner', 'partner'] },
   { to: '/submissions', label: 'Forecasts', roles: ['admin', 'planner', 'partner'] },

@@ -165,3 +165,16 @@ export function forecastOption(labels: string[], band: { history: (number | null
   ]
   return option
 }
+
+/** Bars (stacked when `stack`) and lines on one period axis: e.g. each instrument's balance, or an
+ *  instrument's balance against its borrowing base. */
+export function barsAndLinesOption(labels: string[], bars: [string, (number | null)[]][], lines: [string, (number | null)[], 'dashed'?][],
+  yName: string, valueFormatter: (v: number) => string, stack = true): ChartOption {
+  const option = base(labels, yName, formatCompact, valueFormatter)
+  option.series = [
+    ...bars.map(([name, data]): BarSeriesOption => ({ type: 'bar', name, data, ...(stack ? { stack: 'bars' } : {}) })),
+    ...lines.map(([name, data, style]): LineSeriesOption => ({ type: 'line', name, data, step: 'middle', symbol: 'none',
+      ...(style === 'dashed' ? { color: LIMIT, lineStyle: { type: 'dashed', width: 2 } } : { lineStyle: { width: 2 } }) })),
+  ]
+  return option
+}

@@ -9,6 +9,6 @@ import { PartnerHome } from './PartnerHome'
 export function Home() {
   const role = roleOf(useSession())
   if (role === 'planner' || role === 'admin') return <Navigate to="/scenarios" replace />
-  if (role === 'finance') return <Navigate to="/plans" replace search={{}} />
+  if (role === 'finance') return <Navigate to="/reviews" replace />
   return <PartnerHome />
 }
