@@ -17,6 +17,9 @@ import { ScenarioList } from './views/scenarios/ScenarioList'
 import { ScenarioView } from './views/scenarios/ScenarioView'
 import { ConsensusList } from './views/consensus/ConsensusList'
 import { ReviewInbox } from './views/reviews/ReviewInbox'
+import { Partners } from './views/admin/Partners'
+import { Users } from './views/admin/Users'
+import { UserView } from './views/admin/UserView'
 import { ExceptionList, type ExceptionSearch } from './views/exceptions/ExceptionList'
 import { ExceptionView } from './views/exceptions/ExceptionView'
 import { ForecastRuns } from './views/forecastRuns/ForecastRuns'
@@ -150,12 +153,18 @@ const fundingRoute = createRoute({
   component: lazyRouteComponent(() => import('./views/funding/FundingView'), 'FundingView'),
 })
 
+// the chain's members: api/routes/users, partners (admins)
+const usersRoute = createRoute({ getParentRoute: () => authedRoute, path: '/users', validateSearch: pageSearch, component: Users })
+const userRoute = createRoute({ getParentRoute: () => authedRoute, path: '/users/$userId', component: UserView })
+const partnersRoute = createRoute({ getParentRoute: () => authedRoute, path: '/partners', component: Partners })
+
 const routeTree = rootRoute.addChildren([
   signInRoute,
   authedRoute.addChildren([
     homeRoute, scenariosRoute, scenarioRoute, scenarioEditRoute, plansRoute, planRoute,
     uploadsRoute, uploadRoute, submissionsRoute, submissionRoute, exceptionsRoute, exceptionRoute,
     consensusListRoute, consensusRoute, fvaRoute, runsRoute, runRoute, reviewsRoute, fundingRoute,
+    usersRoute, userRoute, partnersRoute,
   ]),
 ])
 

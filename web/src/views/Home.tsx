@@ -1,4 +1,4 @@
-// The start page: each role lands where its work is (planner and admin: the scenarios; finance:
+// The start page: each role lands where its work is (admin: the users; planner: the scenarios; finance:
 // the plans waiting for its review; a partner: its own overview).
 import { Navigate } from '@tanstack/react-router'
 
@@ -8,7 +8,8 @@ import { PartnerHome } from './PartnerHome'
 
 export function Home() {
   const role = roleOf(useSession())
-  if (role === 'planner' || role === 'admin') return <Navigate to="/scenarios" replace />
+  if (role === 'admin') return <Navigate to="/users" replace search={{}} />
+  if (role === 'planner') return <Navigate to="/scenarios" replace />
   if (role === 'finance') return <Navigate to="/reviews" replace />
   return <PartnerHome />
 }
