@@ -84,3 +84,33 @@ test('finance approves one plan, rejects another with a comment, and a new plan 
   await expect(page.getByTestId('reviews')).toContainText(`plan ${planC}`)
   await planner.dispose()
 })
+
+test('plans compared side by side: the KPIs and differences the API returns, the charts overlaid', async ({ page }) => {
+  const planner = await userApi('planner')
+  const list = await planner.call<{ items: { id: number; name: string }[] }>('GET', '/scenarios?limit=200')
+  const base = await solvePlan(planner, list.items.find((s) => s.name === BUNDLED_SCENARIO)!.id) // the stored plan when there is one
+  const bigger = await solvePlan(planner, await copyScenarioVia(planner, BUNDLED_SCENARIO, `compare-${Date.now()}`, (c) => {
+    for (const p of c.partners) p.min_cash = (p.min_cash ?? 0) * 2 // every partner keeps twice the cash
+  }))
+  const cmp = await planner.call<{ plans: { plan_id: number; chain: Record<string, number>; partners: Record<string, Record<string, number>> }[]; differences: Record<string, number>[] }>(
+    'GET', `/compare/plans?plan_id=${base}&plan_id=${bigger}`)
+
+  await signIn(page, 'planner')
+  await page.goto('/app/plans?status=done')
+  await page.getByLabel(`Compare plan ${base}`, { exact: true }).check()
+  await page.getByLabel(`Compare plan ${bigger}`, { exact: true }).check()
+  await page.getByTestId('compare-selected').click()
+  await expect(page).toHaveURL(new RegExp(`/app/compare\\?plans=${base}%2C${bigger}$|/app/compare\\?plans=${base},${bigger}$`))
+  const kpis = page.getByTestId('compare-kpis')
+  const profit = kpis.getByRole('row').filter({ has: page.getByRole('cell', { name: 'Profit', exact: true }) })
+  await expect(profit.locator('td').nth(1)).toHaveText(eur(cmp.plans[0]!.chain.profit!))
+  await expect(profit.locator('td').nth(2)).toHaveText(eur(cmp.plans[1]!.chain.profit!))
+  const d = cmp.differences[0]!.profit!
+  await expect(profit.locator('td').nth(3)).toHaveText(`${d > 0 ? '+' : ''}${eur(d)}`)
+  const makerCash = kpis.getByRole('row').filter({ has: page.getByRole('cell', { name: 'maker: closing cash', exact: true }) })
+  await expect(makerCash.locator('td').nth(2)).toHaveText(eur(cmp.plans[1]!.partners.maker!.closing_cash!))
+  for (const id of ['chart-compare-fill', 'chart-compare-lost', 'chart-compare-cash']) await expect(page.getByTestId(id).locator('svg path').first()).toBeAttached()
+  await expectAccessible(page, 'a comparison of plans')
+  await screenshot(page, 'workbench-compare.png')
+  await planner.dispose()
+})

@@ -158,12 +158,19 @@ const usersRoute = createRoute({ getParentRoute: () => authedRoute, path: '/user
 const userRoute = createRoute({ getParentRoute: () => authedRoute, path: '/users/$userId', component: UserView })
 const partnersRoute = createRoute({ getParentRoute: () => authedRoute, path: '/partners', component: Partners })
 
+const compareRoute = createRoute({
+  getParentRoute: () => authedRoute,
+  path: '/compare',
+  validateSearch: (s: Record<string, unknown>): { plans?: string } => ({ plans: typeof s.plans === 'string' || typeof s.plans === 'number' ? String(s.plans) : undefined }),
+  component: lazyRouteComponent(() => import('./views/compare/CompareView'), 'CompareView'),
+})
+
 const routeTree = rootRoute.addChildren([
   signInRoute,
   authedRoute.addChildren([
     homeRoute, scenariosRoute, scenarioRoute, scenarioEditRoute, plansRoute, planRoute,
     uploadsRoute, uploadRoute, submissionsRoute, submissionRoute, exceptionsRoute, exceptionRoute,
-    consensusListRoute, consensusRoute, fvaRoute, runsRoute, runRoute, reviewsRoute, fundingRoute,
+    consensusListRoute, consensusRoute, fvaRoute, runsRoute, runRoute, reviewsRoute, fundingRoute, compareRoute,
     usersRoute, userRoute, partnersRoute,
   ]),
 ])
