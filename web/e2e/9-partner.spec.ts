@@ -2,7 +2,7 @@
 // reaches another partner's (the wholesaler's) data: not by URL (the API's "not found"), and no
 // figure of the other partner appears on its pages. What the API holds is read with the admin's
 // bearer token, independently of the pages.
-import { adminApi, allItems, copyScenarioVia, solvePlan, userApi } from './api'
+import { adminApi, allItems, fundedPlan, userApi } from './api'
 import { expect, expectAccessible, screenshot, signIn, test } from './fixtures'
 import { BUNDLED_SCENARIO } from './stack'
 
@@ -116,12 +116,7 @@ test("a partner never reaches another partner's objects or figures", async ({ pa
   expect(theirs).toEqual(expect.arrayContaining([7345, 8261, 9173, 6487, 6919]))
 
   // a finished plan's funding: the other partner's cash, period by period (whole euros), is its own
-  let planId = (await admin.call<{ items: { id: number }[] }>('GET', '/plans?status=done&limit=1')).items[0]?.id
-  if (planId === undefined) {
-    const planner = await userApi('planner')
-    planId = await solvePlan(planner, await copyScenarioVia(planner, BUNDLED_SCENARIO, `partner-plan-${Date.now()}`))
-    await planner.dispose()
-  }
+  const planId = await fundedPlan(admin, () => userApi('planner'), BUNDLED_SCENARIO)
   type Cash = { closing_cash: number; cash_before_financing: number }
   const cashOf = async (partner: string) => (await admin.call<{ tables: { cash: Cash[] } }>('GET', `/plans/${planId}/funding/${partner}`)).tables.cash
     .flatMap((r) => [r.closing_cash, r.cash_before_financing]).map((x) => Math.round(x))

@@ -104,3 +104,14 @@ export async function solvePlan(api: Api, scenarioId: number, options: Record<st
   await expect.poll(async () => (await api.call<{ status: string }>('GET', `/plans/${plan.id}`)).status, { timeout: 90_000, intervals: [500] }).toBe('done')
   return plan.id
 }
+
+/** A finished plan with funding per partner (the newest), solving one of `scenario` when none has. */
+export async function fundedPlan(admin: Api, planner: () => Promise<Api>, scenario: string): Promise<number> {
+  for (const p of await allItems<{ id: number }>(admin, '/plans?status=done')) {
+    if ((await admin.call<{ summary: unknown }>('GET', `/plans/${p.id}/funding`)).summary) return p.id
+  }
+  const api = await planner()
+  const id = await solvePlan(api, await copyScenarioVia(api, scenario, `funded-${Date.now()}`), { size_funding: true })
+  await api.dispose()
+  return id
+}
