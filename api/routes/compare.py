@@ -20,7 +20,7 @@ MAX_PLANS = 10
 PARTNER_KPIS = ("revenue", "profit", "closing_cash", "peak_working_capital", "peak_funding_gap")
 FUNDING_KPIS = ("peak_funding_need", "peak_debt", "financing_cost", "net_financing_cost", "effective_annual_rate",
                 "min_cash_headroom", "cash_conversion_cycle_days", "peak_shortfall")
-CHAIN_KPIS = ("revenue", "total_cost", "profit", "fill_rate", "unmet_demand", "inventory_value")
+CHAIN_KPIS = ("revenue", "total_cost", "profit", "fill_rate", "unmet_demand", "average_inventory_value")
 
 
 class PlanColumn(BaseModel):
@@ -34,7 +34,8 @@ class PlanColumn(BaseModel):
     status: str = Field(description="Job status (queued, running, done, failed, cancelled)")
     plan_status: str | None = Field(description="Solver status of the result (optimal, infeasible ...), when done")
     objective: float | None = Field(description="Objective value [currency]")
-    chain: dict[str, Any] = Field(description="Chain KPIs: revenue, total_cost, profit, fill_rate, unmet_demand, inventory_value")
+    chain: dict[str, Any] = Field(description="Chain KPIs: revenue, total_cost, profit, fill_rate, unmet_demand, "
+                                                   "average_inventory_value (as in the plan's kpis.chain)")
     partners: dict[str, dict[str, Any]] = Field(description="Per partner: revenue, profit, closing_cash, peak_working_capital, "
                                                             "peak_funding_gap")
     funding: dict[str, Any] | None = Field(description="Funding: status, mode, net financing cost of the chain, and per partner "

@@ -2,12 +2,9 @@
 // partner table and a chart's numbers are those the API returns for the same plan. (The files
 // are numbered: this one runs first, on the database as global setup left it, and takes the
 // screenshots of docs/img with JOINTPLAN_UPDATE_SCREENSHOTS=1.)
-import { copyFileSync, mkdirSync } from 'node:fs'
-import { join } from 'node:path'
-
 import { apiJson } from './api'
-import { expect, expectAccessible, signIn, test } from './fixtures'
-import { BUNDLED_SCENARIO, REPO } from './stack'
+import { expect, expectAccessible, publish, screenshotPath, signIn, test } from './fixtures'
+import { BUNDLED_SCENARIO } from './stack'
 
 // Formatting written here independently of the app's own helpers: what a reader expects to see.
 const eur = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'EUR', minimumFractionDigits: 0, maximumFractionDigits: 0 })
@@ -20,19 +17,6 @@ interface Plan {
   result: { status: string; objective: number; kpis: { chain: Record<string, number>; partners: Record<string, Record<string, number>> } }
 }
 interface TablePage { items: Record<string, number | string>[]; total: number }
-
-/** Where the tests put their screenshots; JOINTPLAN_UPDATE_SCREENSHOTS=1 also copies them to docs/img. */
-function screenshotPath(name: string): string {
-  const dir = join(process.cwd(), 'test-results', 'screenshots')
-  mkdirSync(dir, { recursive: true })
-  return join(dir, name)
-}
-function publish(name: string): void {
-  if (process.env.JOINTPLAN_UPDATE_SCREENSHOTS === '1') {
-    mkdirSync(join(REPO, 'docs', 'img'), { recursive: true })
-    copyFileSync(screenshotPath(name), join(REPO, 'docs', 'img', name))
-  }
-}
 
 test('a planner runs a plan of the bundled scenario and sees the numbers the API returns', async ({ page }) => {
   await signIn(page, 'planner')

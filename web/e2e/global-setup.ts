@@ -78,11 +78,12 @@ async function signedIn(baseURL: string, name: string) {
   const { csrf_token } = (await login.json()) as { csrf_token: string }
   const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!
   return {
-    async call(method: string, path: string, body: unknown, expected: number): Promise<void> {
+    async call(method: string, path: string, body: unknown, expected: number): Promise<any> {
       const r = await fetchRetry(`${baseURL}${path}`, { method, headers: {
         'X-CSRF-Token': csrf_token, Cookie: cookie, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body) })
       if (r.status !== expected) throw new Error(`${method} ${path} as ${name}: ${r.status} ${await r.text()}`)
+      return r.status === 204 ? null : r.json()
     },
   }
 }
@@ -114,7 +115,7 @@ export default async function globalSetup(): Promise<void> {
   const serveLog = join(tmp, 'serve.log')
   const serve = spawn(py, ['-m', 'jointplan', 'serve', '--port', String(port), '--workers', '1', '--no-access-log'],
     { cwd: REPO, env, detached: true, stdio: ['ignore', openSync(serveLog, 'a'), openSync(serveLog, 'a')] })
-  const state: StackState = { baseURL, databaseUrl: databaseUrl.replace(/:[^:@/]*@/, ':***@'), dropDatabase, tmp, pids: [serve.pid!], python: py }
+  const state: StackState = { baseURL, databaseUrl: databaseUrl.replace(/:[^:@/]*@/, ':***@'), dropDatabase, tmp, pids: [serve.pid!], python: py, adminToken: '' }
   mkdirSync(dirname(STATE), { recursive: true })
   writeFileSync(STATE, JSON.stringify(state, null, 2))
   await waitHealthy(baseURL, serve, serveLog) // it migrates the database first
@@ -135,6 +136,13 @@ export default async function globalSetup(): Promise<void> {
   for (const [id, role] of Object.entries(roles)) {
     await admin.call('POST', '/partners', { id, name: id, role }, 201)
   }
+  // the second partner's user through the API (POST /users with a password), and the admin's
+  // bearer token, with which the tests read what the API holds
+  const p2 = USERS.partner2
+  await admin.call('POST', '/users', { name: p2.name, role: p2.role, partner_id: p2.partner, password: PASSWORD }, 201)
+  const me = (await admin.call('GET', '/auth/me', undefined, 200)) as { user: { id: number } }
+  state.adminToken = ((await admin.call('POST', `/users/${me.user.id}/tokens`, undefined, 201)) as { token: string }).token
+  writeFileSync(STATE, JSON.stringify(state, null, 2))
   await admin.call('POST', '/auth/logout', undefined, 204)
   for (const u of [USERS.planner, USERS.finance, USERS.partner]) createUser(u)
 

@@ -9,12 +9,14 @@ export const STATE = join(WEB, 'e2e', '.state', 'stack.json')
 
 export const PASSWORD = 'correct horse battery staple'
 
-/** One user per role (the partner user belongs to the retailer, `shops`). */
+/** One user per role (the partner user belongs to the retailer, `shops`), and a user of a second
+ *  partner (the wholesaler) whose data the first must never see. */
 export const USERS = {
   admin: { name: 'ada', role: 'admin' },
   planner: { name: 'pia', role: 'planner' },
   finance: { name: 'finn', role: 'finance' },
   partner: { name: 'shopper', role: 'partner', partner: 'shops' },
+  partner2: { name: 'wholly', role: 'partner', partner: 'wholesale' },
 } as const
 
 export const BUNDLED_SCENARIO = 'small_chain'
@@ -26,6 +28,8 @@ export interface StackState {
   tmp: string
   pids: number[]
   python: string
+  /** A bearer token of the admin user (POST /users/{id}/tokens): the tests' view of the truth. */
+  adminToken: string
 }
 
 export function readState(): StackState {

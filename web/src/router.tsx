@@ -15,6 +15,17 @@ import { PlanList } from './views/plans/PlanList'
 import { ScenarioEditor } from './views/scenarios/ScenarioEditor'
 import { ScenarioList } from './views/scenarios/ScenarioList'
 import { ScenarioView } from './views/scenarios/ScenarioView'
+import { ConsensusList } from './views/consensus/ConsensusList'
+import { ReviewInbox } from './views/reviews/ReviewInbox'
+import { Partners } from './views/admin/Partners'
+import { Users } from './views/admin/Users'
+import { UserView } from './views/admin/UserView'
+import { ExceptionList, type ExceptionSearch } from './views/exceptions/ExceptionList'
+import { ExceptionView } from './views/exceptions/ExceptionView'
+import { ForecastRuns } from './views/forecastRuns/ForecastRuns'
+import { Submissions } from './views/submissions/Submissions'
+import { Uploads } from './views/uploads/Uploads'
+import { UploadView } from './views/uploads/UploadView'
 
 const positiveInt = (x: unknown): number | undefined => {
   const n = typeof x === 'number' ? x : typeof x === 'string' && /^\d+$/.test(x) ? Number(x) : NaN
@@ -85,9 +96,83 @@ const planRoute = createRoute({
   component: lazyRouteComponent(() => import('./views/plans/PlanView'), 'PlanView'),
 })
 
+const text = (x: unknown): string | undefined => (typeof x === 'string' && x.length > 0 && x.length <= 600 ? x : undefined)
+const pageSearch = (s: Record<string, unknown>): { page?: number } => ({ page: positiveInt(s.page) })
+
+// the collaboration (CPFR): api/routes/uploads, submissions, exceptions, consensus, fva, forecast_runs
+const uploadsRoute = createRoute({ getParentRoute: () => authedRoute, path: '/uploads', validateSearch: pageSearch, component: Uploads })
+const uploadRoute = createRoute({ getParentRoute: () => authedRoute, path: '/uploads/$uploadId', component: UploadView })
+const submissionsRoute = createRoute({ getParentRoute: () => authedRoute, path: '/submissions', validateSearch: pageSearch, component: Submissions })
+const submissionRoute = createRoute({
+  getParentRoute: () => authedRoute,
+  path: '/submissions/$submissionId',
+  component: lazyRouteComponent(() => import('./views/submissions/SubmissionView'), 'SubmissionView'),
+})
+const exceptionsRoute = createRoute({
+  getParentRoute: () => authedRoute,
+  path: '/exceptions',
+  validateSearch: (s: Record<string, unknown>): ExceptionSearch => ({
+    rule: text(s.rule),
+    severity: ['high', 'medium', 'low'].includes(s.severity as string) ? (s.severity as string) : undefined,
+    partner: text(s.partner),
+    state: s.state === 'open' || s.state === 'resolved' ? s.state : undefined,
+  }),
+  component: ExceptionList,
+})
+const exceptionRoute = createRoute({ getParentRoute: () => authedRoute, path: '/exceptions/$exceptionId', component: ExceptionView })
+const consensusListRoute = createRoute({ getParentRoute: () => authedRoute, path: '/consensus', validateSearch: pageSearch, component: ConsensusList })
+const consensusRoute = createRoute({
+  getParentRoute: () => authedRoute,
+  path: '/consensus/$version',
+  validateSearch: (s: Record<string, unknown>): { series?: string } => ({ series: text(s.series) }),
+  component: lazyRouteComponent(() => import('./views/consensus/ConsensusView'), 'ConsensusView'),
+})
+const fvaRoute = createRoute({
+  getParentRoute: () => authedRoute,
+  path: '/fva',
+  validateSearch: (s: Record<string, unknown>): { freq?: 'W' | 'M'; lag?: number } => ({
+    freq: s.freq === 'W' || s.freq === 'M' ? s.freq : undefined,
+    lag: positiveInt(s.lag),
+  }),
+  component: lazyRouteComponent(() => import('./views/fva/FvaView'), 'FvaView'),
+})
+const runsRoute = createRoute({ getParentRoute: () => authedRoute, path: '/forecast-runs', validateSearch: pageSearch, component: ForecastRuns })
+const runRoute = createRoute({
+  getParentRoute: () => authedRoute,
+  path: '/forecast-runs/$runId',
+  validateSearch: (s: Record<string, unknown>): { series?: string } => ({ series: text(s.series) }),
+  component: lazyRouteComponent(() => import('./views/forecastRuns/ForecastRunView'), 'ForecastRunView'),
+})
+
+// a plan's money: api/routes/funding, reviews
+const reviewsRoute = createRoute({ getParentRoute: () => authedRoute, path: '/reviews', component: ReviewInbox })
+const fundingRoute = createRoute({
+  getParentRoute: () => authedRoute,
+  path: '/plans/$planId/funding',
+  validateSearch: (s: Record<string, unknown>): { partner?: string } => ({ partner: text(s.partner) }),
+  component: lazyRouteComponent(() => import('./views/funding/FundingView'), 'FundingView'),
+})
+
+// the chain's members: api/routes/users, partners (admins)
+const usersRoute = createRoute({ getParentRoute: () => authedRoute, path: '/users', validateSearch: pageSearch, component: Users })
+const userRoute = createRoute({ getParentRoute: () => authedRoute, path: '/users/$userId', component: UserView })
+const partnersRoute = createRoute({ getParentRoute: () => authedRoute, path: '/partners', component: Partners })
+
+const compareRoute = createRoute({
+  getParentRoute: () => authedRoute,
+  path: '/compare',
+  validateSearch: (s: Record<string, unknown>): { plans?: string } => ({ plans: typeof s.plans === 'string' || typeof s.plans === 'number' ? String(s.plans) : undefined }),
+  component: lazyRouteComponent(() => import('./views/compare/CompareView'), 'CompareView'),
+})
+
 const routeTree = rootRoute.addChildren([
   signInRoute,
-  authedRoute.addChildren([homeRoute, scenariosRoute, scenarioRoute, scenarioEditRoute, plansRoute, planRoute]),
+  authedRoute.addChildren([
+    homeRoute, scenariosRoute, scenarioRoute, scenarioEditRoute, plansRoute, planRoute,
+    uploadsRoute, uploadRoute, submissionsRoute, submissionRoute, exceptionsRoute, exceptionRoute,
+    consensusListRoute, consensusRoute, fvaRoute, runsRoute, runRoute, reviewsRoute, fundingRoute, compareRoute,
+    usersRoute, userRoute, partnersRoute,
+  ]),
 ])
 
 export function makeRouter(queryClient: QueryClient) {

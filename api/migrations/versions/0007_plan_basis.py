@@ -5,7 +5,7 @@ MIP's solution instead of a basis). Only adds a nullable column, so it can follo
 leaves the plans table as 0001 made it.
 
 Revision ID: 0007_plan_basis
-Revises: 0005_history_current
+Revises: 0006_web_sessions
 Create Date: 2026-12-04 00:40:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_plan_basis"
-down_revision = "0005_history_current"
+down_revision = "0006_web_sessions"
 branch_labels = None
 depends_on = None
 

@@ -53,4 +53,10 @@ export async function data<T>(call: Promise<{ data: T | undefined }>): Promise<T
   return result.data as T
 }
 
+/** Request options that send a CSV text as the body (Content-Type text/csv) to a table route
+ *  (uploads, submissions); their generated types describe only the JSON form of the body. */
+export function csvBody(text: string): { body: never; bodySerializer: null; headers: Record<string, string> } {
+  return { body: text as never, bodySerializer: null, headers: { 'Content-Type': 'text/csv' } }
+}
+
 export { client }

@@ -5,6 +5,7 @@ import { queryOptions } from '@tanstack/react-query'
 import {
   diffVersions,
   getOneVersion,
+  getScenario,
   getPlan,
   getTable,
   listPlans,
@@ -29,6 +30,21 @@ export const keys = {
   planTable: (planId: number, table: string) => ['plans', planId, 'table', table] as const,
 }
 
+/** Every item of a paged API list (limit/offset), read MAX_PAGE at a time, in order; at most
+ *  `cap` items (the rest is reported as `more`). For views that filter or group a whole list. */
+export async function fetchAllPages<T>(page: (limit: number, offset: number) => Promise<{ items: T[]; total: number }>,
+  cap = 5000): Promise<{ items: T[]; total: number; more: boolean }> {
+  const items: T[] = []
+  let total = 0
+  for (let offset = 0; offset < cap; offset += MAX_PAGE) {
+    const p = await page(Math.min(MAX_PAGE, cap - offset), offset)
+    items.push(...p.items)
+    total = p.total
+    if (p.items.length === 0 || items.length >= p.total) break
+  }
+  return { items, total, more: items.length < total }
+}
+
 export const scenarioListQuery = (limit: number, offset: number) => queryOptions({
   queryKey: keys.scenarioList(limit, offset),
   queryFn: () => data(listScenarios({ query: { limit, offset } })),
@@ -47,6 +63,13 @@ export const scenarioNameQuery = (scenarioId: number) => queryOptions({
     }
   },
   staleTime: 5 * 60_000,
+})
+
+/** A scenario's latest version with its ETag (what an edit's If-Match must name). */
+export const latestVersionQuery = (scenarioId: number) => queryOptions({
+  queryKey: ['scenarios', scenarioId, 'latest'] as const,
+  queryFn: () => data(getScenario({ path: { scenario_id: scenarioId } })),
+  staleTime: 0,
 })
 
 export const versionsQuery = (scenarioId: number) => queryOptions({

@@ -1544,7 +1544,7 @@ export type PlanColumn = {
     /**
      * Chain
      *
-     * Chain KPIs: revenue, total_cost, profit, fill_rate, unmet_demand, inventory_value
+     * Chain KPIs: revenue, total_cost, profit, fill_rate, unmet_demand, average_inventory_value (as in the plan's kpis.chain)
      */
     chain: {
         [key: string]: unknown;

@@ -13,7 +13,7 @@ import {
   useTable,
 } from '@tanstack/react-table'
 import { useVirtualizer } from '@tanstack/react-virtual'
-import { type ReactNode, useMemo, useRef } from 'react'
+import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react'
 
 const features = tableFeatures({
   rowSortingFeature,
@@ -78,6 +78,20 @@ export function DataTable<T extends RowData>({
     overscan: 12,
     enabled: virtual,
   })
+  // a table wider than its box scrolls sideways: the box is then a focusable region, so that it
+  // can be scrolled from the keyboard (WCAG 2.1.1; axe scrollable-region-focusable)
+  const [overflowing, setOverflowing] = useState(false)
+  useEffect(() => {
+    const el = scrollRef.current
+    if (!el) return
+    const check = () => setOverflowing(el.scrollWidth > el.clientWidth + 1)
+    check()
+    const observer = new ResizeObserver(check)
+    observer.observe(el)
+    if (el.firstElementChild) observer.observe(el.firstElementChild)
+    return () => observer.disconnect()
+  }, [])
+  const focusable = virtual || overflowing
   const items = virtual ? virtualizer.getVirtualItems() : null
   const visible = items ? items.map((i) => modelRows[i.index]!) : modelRows
   const padTop = items && items.length ? items[0]!.start : 0
@@ -89,9 +103,9 @@ export function DataTable<T extends RowData>({
       ref={scrollRef}
       style={virtual ? { maxHeight: height } : undefined}
       data-testid={testId}
-      tabIndex={virtual ? 0 : undefined}
-      role={virtual ? 'region' : undefined}
-      aria-label={virtual ? `${caption} (scrollable, ${modelRows.length} rows)` : undefined}
+      tabIndex={focusable ? 0 : undefined}
+      role={focusable ? 'region' : undefined}
+      aria-label={virtual ? `${caption} (scrollable, ${modelRows.length} rows)` : focusable ? `${caption} (scrolls sideways)` : undefined}
     >
       <table className="data-table" aria-rowcount={virtual ? modelRows.length + 1 : undefined}>
         <caption className={hideCaption ? 'visually-hidden' : undefined}>{caption}</caption>

@@ -1,18 +1,41 @@
 // The frame of every signed-in page: a skip link, the header (who is signed in, sign out), the
 // navigation for the user's role, and the page itself.
 import { useMutation, useQueryClient } from '@tanstack/react-query'
-import { Link, Outlet, useNavigate } from '@tanstack/react-router'
+import { Link, Outlet, useNavigate, useRouterState } from '@tanstack/react-router'
 
 import { type Role, roleOf, signOut } from '../api/session'
 import { useSession } from '../session'
 
-interface NavItem { to: '/scenarios' | '/plans'; label: string; roles: Role[] }
+type NavTarget = '/users' | '/partners' | '/scenarios' | '/plans' | '/compare' | '/reviews' | '/uploads' | '/submissions' | '/forecast-runs' | '/exceptions' | '/consensus' | '/fva'
+interface NavItem { to: NavTarget; label: string; roles: Role[]; cpfr?: true }
 
-// Only what the API lets each role read (api/routes: scenarios and plans are staff-only).
+// Only what the API lets each role read (api/access.py): scenarios and plans are staff-only;
+// a partner shares its history and forecasts and sees the exceptions, consensus and forecast
+// value added of its own items.
 export const NAV: NavItem[] = [
+  { to: '/users', label: 'Users', roles: ['admin'] },
+  { to: '/partners', label: 'Partners', roles: ['admin'] },
   { to: '/scenarios', label: 'Scenarios', roles: ['admin', 'planner', 'finance'] },
+  { to: '/reviews', label: 'Reviews', roles: ['finance', 'admin'] },
   { to: '/plans', label: 'Plans', roles: ['admin', 'planner', 'finance'] },
+  { to: '/compare', label: 'Compare', roles: ['admin', 'planner', 'finance'] },
+  { to: '/uploads', label: 'Sales history', roles: ['admin', 'planner', 'partner'], cpfr: true },
+  { to: '/submissions', label: 'Forecasts', roles: ['admin', 'planner', 'partner'], cpfr: true },
+  { to: '/forecast-runs', label: 'Statistical', roles: ['admin', 'planner'], cpfr: true },
+  { to: '/exceptions', label: 'Exceptions', roles: ['admin', 'planner', 'partner'], cpfr: true },
+  { to: '/consensus', label: 'Consensus', roles: ['admin', 'planner', 'partner'], cpfr: true },
+  { to: '/fva', label: 'Value added', roles: ['admin', 'planner', 'partner'], cpfr: true },
 ]
+
+/** The top navigation of a role, and the collaboration's pages as a second row when the role
+ *  also has other pages (a partner has only those: they are its top navigation). */
+export function navFor(role: Role | null): { top: NavItem[]; cpfr: NavItem[]; grouped: boolean } {
+  const items = NAV.filter((n) => role && n.roles.includes(role))
+  const cpfr = items.filter((n) => n.cpfr)
+  const other = items.filter((n) => !n.cpfr)
+  if (!other.length || cpfr.length < 2) return { top: items, cpfr: [], grouped: false }
+  return { top: [...other, { to: cpfr[0]!.to, label: 'Collaboration', roles: [], cpfr: true }], cpfr, grouped: true }
+}
 
 const ROLE_LABEL: Record<Role, string> = { admin: 'Administrator', planner: 'Planner', finance: 'Finance', partner: 'Partner' }
 
@@ -28,7 +51,9 @@ export function Shell() {
       await navigate({ to: '/signin', search: { next: undefined } })
     },
   })
-  const items = NAV.filter((n) => role && n.roles.includes(role))
+  const { top, cpfr, grouped } = navFor(role)
+  const path = useRouterState({ select: (st) => st.location.pathname })
+  const inCpfr = grouped && cpfr.some((n) => path === n.to || path.startsWith(`${n.to}/`))
   return (
     <div className="shell">
       <a className="skip-link" href="#main">Skip to content</a>
@@ -38,9 +63,11 @@ export function Shell() {
         </Link>
         <nav aria-label="Main" className="mainnav">
           <ul>
-            {items.map((n) => (
-              <li key={n.to}>
-                <Link to={n.to} activeProps={{ className: 'active', 'aria-current': 'page' }}>{n.label}</Link>
+            {top.map((n) => (
+              <li key={n.label}>
+                {grouped && n.label === 'Collaboration'
+                  ? <Link to={n.to} className={inCpfr ? 'active' : undefined} aria-current={inCpfr ? 'true' : undefined}>{n.label}</Link>
+                  : <Link to={n.to} activeProps={{ className: 'active', 'aria-current': 'page' }}>{n.label}</Link>}
               </li>
             ))}
           </ul>
@@ -55,6 +82,15 @@ export function Shell() {
           </button>
         </div>
       </header>
+      {inCpfr && (
+        <nav aria-label="Collaboration" className="subnav">
+          <ul>
+            {cpfr.map((n) => (
+              <li key={n.to}><Link to={n.to} activeProps={{ className: 'active', 'aria-current': 'page' }}>{n.label}</Link></li>
+            ))}
+          </ul>
+        </nav>
+      )}
       <main id="main" tabIndex={-1}>
         <Outlet />
       </main>

@@ -124,3 +124,57 @@ export function cashOption(c: PartnerCash, currency: string | null, freq?: strin
   ]
   return option
 }
+
+/** Several series as lines on one period axis (e.g. each partner's forecast, or the same KPI of
+ *  several plans overlaid). */
+export function linesOption(labels: string[], series: [string, (number | null)[]][], yName: string,
+  valueFormatter: (v: number) => string, opts: { step?: boolean; dashed?: string[] } = {}): ChartOption {
+  const option = base(labels, yName, formatCompact, valueFormatter)
+  option.xAxis = { ...(option.xAxis as object), name: 'Period' }
+  option.series = series.map(([name, data]): LineSeriesOption => ({
+    type: 'line', name, data, symbol: 'circle', symbolSize: 4, connectNulls: false,
+    ...(opts.step ? { step: 'middle' as const } : {}),
+    ...(opts.dashed?.includes(name) ? { lineStyle: { type: 'dashed', width: 2 }, color: LIMIT, symbol: 'none' } : {}),
+  }))
+  return option
+}
+
+/** Grouped bars per category (e.g. each partner's forecast error against the statistical one's). */
+export function barsOption(categories: string[], series: [string, (number | null)[]][], yName: string,
+  valueFormatter: (v: number) => string, axisFormatter: (v: number) => string = formatCompact): ChartOption {
+  const option = base(categories, yName, axisFormatter, valueFormatter)
+  option.xAxis = { type: 'category', data: categories, axisLabel: { color: AXIS_TEXT }, name: '' }
+  option.series = series.map(([name, data]): BarSeriesOption => ({ type: 'bar', name, data }))
+  return option
+}
+
+/** A series' history and its forecast: the P10–P90 band shaded, the median dashed. */
+export function forecastOption(labels: string[], band: { history: (number | null)[]; p50: (number | null)[];
+  bandBase: (number | null)[]; bandHeight: (number | null)[] }, unit = 'units'): ChartOption {
+  const option = base(labels, `Quantity [${unit}]`, formatCompact, (v) => `${formatNumber(v)} ${unit}`)
+  option.legend = { top: 0, left: 0, data: ['History', 'Forecast (P50)', { name: 'P10–P90', icon: 'rect' }], textStyle: { color: AXIS_TEXT } }
+  option.series = [
+    { type: 'line', name: 'band-base', stack: 'band', data: band.bandBase, symbol: 'none', silent: true,
+      lineStyle: { opacity: 0 }, areaStyle: { opacity: 0 }, tooltip: { show: false } },
+    { type: 'line', name: 'P10–P90', stack: 'band', data: band.bandHeight, symbol: 'none', color: PALETTE[4],
+      lineStyle: { opacity: 0 }, areaStyle: { color: PALETTE[4], opacity: 0.35 },
+      tooltip: { valueFormatter: (v) => (typeof v === 'number' ? `width ${formatNumber(v)} ${unit}` : '—') } },
+    { type: 'line', name: 'History', data: band.history, color: LIMIT, symbol: 'circle', symbolSize: 3, lineStyle: { width: 2 } },
+    { type: 'line', name: 'Forecast (P50)', data: band.p50, color: PALETTE[0], symbol: 'circle', symbolSize: 4,
+      lineStyle: { type: 'dashed', width: 2 } },
+  ]
+  return option
+}
+
+/** Bars (stacked when `stack`) and lines on one period axis: e.g. each instrument's balance, or an
+ *  instrument's balance against its borrowing base. */
+export function barsAndLinesOption(labels: string[], bars: [string, (number | null)[]][], lines: [string, (number | null)[], 'dashed'?][],
+  yName: string, valueFormatter: (v: number) => string, stack = true): ChartOption {
+  const option = base(labels, yName, formatCompact, valueFormatter)
+  option.series = [
+    ...bars.map(([name, data]): BarSeriesOption => ({ type: 'bar', name, data, ...(stack ? { stack: 'bars' } : {}) })),
+    ...lines.map(([name, data, style]): LineSeriesOption => ({ type: 'line', name, data, step: 'middle', symbol: 'none',
+      ...(style === 'dashed' ? { color: LIMIT, lineStyle: { type: 'dashed', width: 2 } } : { lineStyle: { width: 2 } }) })),
+  ]
+  return option
+}

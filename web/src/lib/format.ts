@@ -127,3 +127,11 @@ export function periodStart(start: string | null | undefined, freq: string, peri
   else d.setUTCMonth(d.getUTCMonth() + period)
   return d.toISOString().slice(0, 10)
 }
+
+/** A random key (e.g. an Idempotency-Key): 32 hex digits (crypto.getRandomValues works on plain
+ *  http too, where crypto.randomUUID does not). */
+export function randomKey(): string {
+  const bytes = new Uint8Array(16)
+  crypto.getRandomValues(bytes)
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
+}

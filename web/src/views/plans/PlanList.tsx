@@ -1,6 +1,8 @@
-// GET /plans: every plan, newest first, filtered by status; paged.
+// GET /plans: every plan, newest first, filtered by status; paged. Finished plans can be ticked
+// and compared side by side (/compare).
 import { keepPreviousData, useQuery } from '@tanstack/react-query'
 import { Link, useNavigate, useSearch } from '@tanstack/react-router'
+import { useMemo, useState } from 'react'
 
 import { planListQuery, type PlanStatus } from '../../api/queries'
 import type { PlanSummary } from '../../client/types.gen'
@@ -30,6 +32,14 @@ export function PlanList() {
   const { page = 1, status } = useSearch({ from: '/authed/plans' })
   const navigate = useNavigate({ from: '/plans' })
   const query = useQuery({ ...planListQuery({ status, limit: PAGE, offset: (page - 1) * PAGE }), placeholderData: keepPreviousData })
+  const [picked, setPicked] = useState<number[]>([])
+  const toggle = (id: number) => setPicked((xs) => (xs.includes(id) ? xs.filter((x) => x !== id) : [...xs, id].slice(-10)))
+  const withPick = useMemo((): Column<PlanSummary>[] => [
+    { id: 'pick', header: 'Compare', value: (p) => (picked.includes(p.id) ? 1 : 0), sortable: false,
+      cell: (p) => (p.status === 'done' ? <input type="checkbox" checked={picked.includes(p.id)} onChange={() => toggle(p.id)}
+        aria-label={`Compare plan ${p.id}`} /> : null) },
+    ...columns,
+  ], [picked])
   return (
     <>
       <PageHeader title="Plans" subtitle="Solves of scenario versions, newest first. Run a plan from its scenario." />
@@ -41,11 +51,15 @@ export function PlanList() {
             <option value="">any</option>
             {STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
           </select>
+          <Link className={`button ${picked.length >= 2 ? 'primary' : 'secondary'}`} to="/compare" search={{ plans: picked.join(',') || undefined }}
+            aria-disabled={picked.length < 2} data-testid="compare-selected">
+            Compare {picked.length >= 2 ? `${picked.length} plans` : 'plans'}
+          </Link>
         </div>
         <Loaded query={query} label="Loading plans">
           {(data) => (
             <>
-              <DataTable caption={`${data.total} plan${data.total === 1 ? '' : 's'}`} columns={columns} rows={data.items}
+              <DataTable caption={`${data.total} plan${data.total === 1 ? '' : 's'}`} columns={withPick} rows={data.items}
                 rowKey={(p) => String(p.id)} empty="No plans yet." testId="plan-list" />
               <Pager page={page} pageSize={PAGE} total={data.total} onPage={(p) => void navigate({ search: (s) => ({ ...s, page: p }) })} />
             </>

@@ -42,7 +42,10 @@ function PlanPage({ planId }: { planId: number }) {
           ...(p ? [{ label: `${p.scenario_name} v${p.version}`, to: '/scenarios/$scenarioId', params: { scenarioId: String(p.scenario_id) } }] : []),
           { label: `Plan ${planId}` },
         ]}
-        actions={p?.status === 'done' ? <a className="button secondary" href={`/plans/${planId}/xlsx`} download>Download workbook</a> : undefined}
+        actions={p?.status === 'done' ? <>
+          {p.result?.funding_summary && <Link className="button primary" to="/plans/$planId/funding" params={{ planId: String(planId) }} search={{}}>Funding and review</Link>}
+          <a className="button secondary" href={`/plans/${planId}/xlsx`} download>Download workbook</a>
+        </> : undefined}
       />
       <Loaded query={plan} label="Loading the plan">
         {(data) => <PlanBody plan={data} />}

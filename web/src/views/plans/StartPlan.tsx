@@ -11,7 +11,8 @@ import type { PlanOptions } from '../../client/types.gen'
 import { ActionError } from '../../components/States'
 
 export function StartPlan({ scenarioId, version, hasFinance }: { scenarioId: number; version: number; hasFinance: boolean }) {
-  const [mode, setMode] = useState<'operations' | 'size' | 'joint'>('operations')
+  // as the API's default options: a scenario with finance instruments gets its funding sized
+  const [mode, setMode] = useState<'operations' | 'size' | 'joint'>(hasFinance ? 'size' : 'operations')
   const [timeLimit, setTimeLimit] = useState('')
   const navigate = useNavigate()
   const queryClient = useQueryClient()
