@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import openpyxl
@@ -320,6 +321,10 @@ def test_worker_killed_mid_solve_the_job_completes_once(migrated_db_url):
         assert not alive, [p.cmdline() for p in alive]
         killed = job_row(engine, job_id)
         assert killed.status == "running" and killed.attempts == 1
+        # a `--once` worker polls once: start it after the dead worker's lease has run out (the
+        # worker now starts in well under the 3 s lease, so it could otherwise find nothing to do)
+        expires = killed.lease_expires_at.replace(tzinfo=killed.lease_expires_at.tzinfo or timezone.utc)
+        time.sleep(max(0.0, (expires - datetime.now(timezone.utc)).total_seconds()) + 0.5)
         second = subprocess.Popen([*worker_cmd, "--once"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE)
         try:
