@@ -52,6 +52,19 @@ SERVICE_LEVEL = 0.95
 PROMO = ("widget/store-north", "retailer-vs-statistical")  # the exception the file demo resolves
 
 
+def stop_process(proc: subprocess.Popen | None, grace: float = 20.0) -> bool:
+    """SIGTERM a child process, SIGKILL it after ``grace`` seconds; True when it was running."""
+    if proc is None or proc.poll() is not None:
+        return False
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+    return True
+
+
 class DemoFailed(Exception):
     """A step did not go as it should; the message says which request and why."""
 
@@ -218,14 +231,7 @@ class Services:
 
     @staticmethod
     def _stop(proc: subprocess.Popen | None, grace: float = 20.0) -> None:
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc, grace)
 
     def check_alive(self) -> None:
         for name, proc, log in (("service", self.service, self.service_log), ("worker", self.worker, self.worker_log)):

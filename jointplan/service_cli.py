@@ -131,18 +131,11 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         console.print(f"job worker started (pid {proc.pid}): forecast runs and plans are executed")
         return proc
 
-    def _stop(proc, grace: float = 20.0) -> None:
-        import subprocess
+    def _stop(proc) -> None:
+        from jointplan.demo_api import stop_process
 
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        console.print(f"job worker (pid {proc.pid}) stopped")
+        if stop_process(proc):
+            console.print(f"job worker (pid {proc.pid}) stopped")
 
     def read_password(option_given: bool, command: str) -> Optional[str]:
         """The password from standard input (its first line) with ``--password-stdin``, else None;
