@@ -30,6 +30,7 @@ ROUTERS = [
     submissions.router,
     exceptions.router,
     exceptions.scan_router,
+    exceptions.facets_router,
     consensus.router,
     fva.router,
     scenarios.router,

@@ -42,6 +42,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -243,6 +244,32 @@ class ExceptionRecord(Base):
     partners: Mapped[list[str]] = mapped_column(JSON)  # partners involved (sources and owner)
     first_seen_at: Mapped[datetime] = _ts(default=utcnow)
     last_seen_at: Mapped[datetime] = _ts(default=utcnow)
+    # the same partners as rows (exception_partners), so lists filter by partner in SQL; kept
+    # equal to ``partners`` whenever it is assigned (see _sync_exception_partners)
+    partner_links: Mapped[list["ExceptionPartner"]] = relationship(cascade="all, delete-orphan",
+                                                                   passive_deletes=True)
+
+
+class ExceptionPartner(Base):
+    """A partner involved in an exception: ``cpfr_exceptions.partners`` as rows (migration
+    ``0008_exception_partners``), what ``GET /exceptions`` filters a partner's scope by."""
+
+    __tablename__ = "exception_partners"
+    exception_id: Mapped[str] = mapped_column(ForeignKey("cpfr_exceptions.id", ondelete="CASCADE"), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    __table_args__ = (Index("ix_exception_partners_partner", "partner_id", "exception_id"),)
+
+
+@event.listens_for(ExceptionRecord.partners, "set")
+def _sync_exception_partners(target: ExceptionRecord, value, _old, _initiator) -> None:
+    """Assigning ``partners`` (the constructor does too) rewrites the link rows to match: the
+    links of partners no longer involved are deleted, the new ones added."""
+    wanted = sorted({str(p) for p in (value or [])})
+    links = target.partner_links
+    for link in [lk for lk in links if lk.partner_id not in wanted]:
+        links.remove(link)
+    have = {lk.partner_id for lk in links}
+    links.extend(ExceptionPartner(partner_id=p) for p in wanted if p not in have)
 
 
 class Resolution(Base):

@@ -141,6 +141,7 @@ SPEC: dict[str, Rule] = {
     # CPFR exceptions: planners scan; a partner sees and resolves (?) those involving it
     "POST /exception-scans": R(A, P),
     "GET /exceptions": R(A, P, PA, partner="filtered"),
+    "GET /exception-facets": R(A, P, PA, partner="filtered"),
     "GET /exceptions/{exception_id}": R(A, P, PA, partner="own"),
     "POST /exceptions/{exception_id}/resolve": R(A, P, PA, partner="own"),  # ?
     "GET /exceptions/{exception_id}/resolutions": R(A, P, PA, partner="own"),
@@ -488,6 +489,15 @@ def _exceptions(client, h, ids):
     return [(i["id"], set(i["partners"])) for i in _items(client.get("/exceptions", headers=h))]
 
 
+def _exception_facets(client, h, ids):
+    r = client.get("/exception-facets", headers=h)
+    assert r.status_code == 200, r.text
+    body = r.json()  # its counts are those of the exceptions the caller may list, no more
+    listed = _items(client.get("/exceptions", headers=h))
+    assert body["total"] == len(listed) == body["open"] + body["resolved"], (body, listed)
+    return [(("partner", i["value"]), {i["value"]}) for i in body["partners"]]
+
+
 def _history_series(client, h, ids):
     return [(i["series"], {i["owner"]} | set(i["shared_with"] or [])) for i in _items(client.get("/history/series", headers=h))]
 
@@ -543,6 +553,7 @@ VISIBILITY = {
     "GET /history/lineage": _history_lineage,
     "GET /submissions": _submissions,
     "GET /exceptions": _exceptions,
+    "GET /exception-facets": _exception_facets,
     "GET /consensus": _consensus_list,
     "GET /consensus/{version}": _consensus_detail,
     "GET /fva": _fva,

@@ -85,6 +85,7 @@ STATUSES: dict[str, set[int]] = {
     "GET /submissions/{submission_id}": {200, 404},
     "POST /exception-scans": {200, 409, 422},
     "GET /exceptions": {200},
+    "GET /exception-facets": {200},
     "GET /exceptions/{exception_id}": {200, 404},
     "POST /exceptions/{exception_id}/resolve": {201, 404, 422},
     "GET /exceptions/{exception_id}/resolutions": {200, 404},

@@ -9,13 +9,13 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field, Strict
-from sqlalchemy import select
+from sqlalchemy import case, exists, func, select
 
 from api import access
 from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep
 from api.errors import NOT_FOUND
-from api.models import ExceptionRecord, Partner, Resolution, User, utcnow
+from api.models import ExceptionPartner, ExceptionRecord, Partner, Resolution, User, utcnow
 from api.schemas import Out, PageOf, Text
 from api.tables import actuals_frame, all_versions, latest_sources, unprocessable
 from forecasting.consensus import Resolution as DomainResolution
@@ -25,6 +25,7 @@ from forecasting.submissions import STATISTICAL
 
 router = APIRouter(prefix="/exceptions", tags=["exceptions"], route_class=StrictJSONRoute)
 scan_router = APIRouter(prefix="/exception-scans", tags=["exceptions"], route_class=StrictJSONRoute)
+facets_router = APIRouter(prefix="/exception-facets", tags=["exceptions"], route_class=StrictJSONRoute)
 
 ExceptionId = Annotated[str, Path(pattern=r"^EX-[0-9a-f]{10}$", description="Exception id (EX- and 10 hex digits)")]
 NOT_PARTNERS = {STATISTICAL, "in_stock", "fill_rate", ""}
@@ -111,6 +112,8 @@ class ResolutionPublic(Out):
 access.register("POST", "/exception-scans", {"admin", "planner"})
 access.register("GET", "/exceptions", {"admin", "planner", "partner"}, partner_filtered=True,
                 note="a partner sees the exceptions that involve it")
+access.register("GET", "/exception-facets", {"admin", "planner", "partner"}, partner_filtered=True,
+                note="counted over the exceptions the caller sees (a partner: those that involve it)")
 access.register("GET", "/exceptions/{exception_id}", {"admin", "planner", "partner"}, obj="exception",
                 partner_owned=True)
 access.register("POST", "/exceptions/{exception_id}/resolve", {"admin", "planner", "partner"}, obj="exception",
@@ -190,22 +193,94 @@ def scan(body: ScanRequest, user: AuthorizedUser, session: SessionDep):
     return {"found": len(table), "new": new, "notes": list(table.attrs.get("notes", []))}
 
 
+RuleName = Annotated[str, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$", description="Only this rule's exceptions")]
+PartnerFilter = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+                                     description="Only the exceptions involving this partner (a partner user: its own "
+                                                 "scope still applies)")]
+SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
+
+
+def scoped(user: User, q, partner: str | None = None):
+    """``q`` (a select over cpfr_exceptions) limited to what ``user`` sees (a partner user: the
+    exceptions involving it) and to ``partner`` when given; both in SQL (exception_partners)."""
+    for p in (access.partner_scope(user), partner):
+        if p is not None:
+            q = q.where(ExceptionRecord.id.in_(select(ExceptionPartner.exception_id).where(ExceptionPartner.partner_id == p)))
+    return q
+
+
+def is_resolved():
+    return exists().where(Resolution.exception_id == ExceptionRecord.id)
+
+
 @router.get("", response_model=PageOf[ExceptionPublic], summary="List exceptions (a partner: those involving it)")
 def list_exceptions(
     user: AuthorizedUser, session: SessionDep, page: PageDep,
     severity: Annotated[Literal["low", "medium", "high"] | None, Query(description="Only this severity")] = None,
+    rule: RuleName | None = None,
+    partner: PartnerFilter | None = None,
+    resolved: Annotated[bool | None, Query(description="true: only resolved exceptions; false: only those waiting for "
+                                                       "a resolution")] = None,
 ):
-    q = select(ExceptionRecord).order_by(ExceptionRecord.unique_id, ExceptionRecord.ds, ExceptionRecord.id)
+    """Filtered, counted and paged by the database; the partner scope too (exception_partners),
+    so ``total`` counts only what the caller may see."""
+    q = scoped(user, select(ExceptionRecord), partner)
     if severity:
         q = q.where(ExceptionRecord.severity == severity)
-    rows = session.scalars(q).all()
-    scope = access.partner_scope(user)
-    if scope is not None:  # partners is a JSON list: filtered here, the same on every database
-        rows = [r for r in rows if scope in r.partners]
-    items = rows[page.offset: page.offset + page.limit]
+    if rule is not None:
+        q = q.where(ExceptionRecord.rule == rule)
+    if resolved is not None:
+        q = q.where(is_resolved() if resolved else ~is_resolved())
+    total = session.scalar(select(func.count()).select_from(q.subquery()))
+    items = session.scalars(q.order_by(ExceptionRecord.unique_id, ExceptionRecord.ds, ExceptionRecord.id)
+                            .limit(page.limit).offset(page.offset)).all()
     done = resolved_ids(session, [r.id for r in items])
-    return {"items": [public(r, session, r.id in done) for r in items], "total": len(rows), "limit": page.limit,
+    return {"items": [public(r, session, r.id in done) for r in items], "total": total, "limit": page.limit,
             "offset": page.offset}
+
+
+class FacetCount(BaseModel):
+    """A filter's value and how many exceptions have it."""
+
+    value: str = Field(description="The value (a rule, severity or partner)")
+    count: int = Field(ge=0, description="Exceptions with it (visible to the caller)")
+
+
+class ExceptionFacets(BaseModel):
+    """The choices of the exceptions inbox's filters, counted over what the caller sees."""
+
+    total: int = Field(ge=0, description="Exceptions visible to the caller")
+    rules: list[FacetCount] = Field(description="Rules, by name")
+    severities: list[FacetCount] = Field(description="Severities, most severe first")
+    partners: list[FacetCount] = Field(description="Partners involved, by id (a partner user: only itself)")
+    open: int = Field(ge=0, description="Exceptions waiting for a resolution")
+    resolved: int = Field(ge=0, description="Exceptions with a resolution")
+
+
+@facets_router.get("", response_model=ExceptionFacets, summary="The exceptions inbox's filter choices with counts")
+def exception_facets(user: AuthorizedUser, session: SessionDep):
+    """Counted by the database (a few GROUP BY queries) over the exceptions the caller sees."""
+    visible_ids = scoped(user, select(ExceptionRecord.id)).subquery()
+    base = select(ExceptionRecord).where(ExceptionRecord.id.in_(select(visible_ids.c.id)))
+
+    def grouped(col):
+        return [(str(v), int(n)) for v, n in session.execute(
+            base.with_only_columns(col, func.count()).group_by(col).order_by(col))]
+
+    rules = grouped(ExceptionRecord.rule)
+    severities = sorted(grouped(ExceptionRecord.severity), key=lambda vn: (SEVERITY_RANK.get(vn[0], 3), vn[0]))
+    pq = (select(ExceptionPartner.partner_id, func.count())
+          .where(ExceptionPartner.exception_id.in_(select(visible_ids.c.id)))
+          .group_by(ExceptionPartner.partner_id).order_by(ExceptionPartner.partner_id))
+    scope = access.partner_scope(user)
+    if scope is not None:  # another partner involved in the same exception is not named
+        pq = pq.where(ExceptionPartner.partner_id == scope)
+    partners = [(str(v), int(n)) for v, n in session.execute(pq)]
+    total, resolved = session.execute(base.with_only_columns(
+        func.count(), func.coalesce(func.sum(case((is_resolved(), 1), else_=0)), 0))).one()
+    as_counts = lambda pairs: [{"value": v, "count": n} for v, n in pairs]  # noqa: E731
+    return {"total": int(total), "rules": as_counts(rules), "severities": as_counts(severities),
+            "partners": as_counts(partners), "open": int(total) - int(resolved), "resolved": int(resolved)}
 
 
 @router.get("/{exception_id}", response_model=ExceptionPublic, summary="One exception", responses=NOT_FOUND)

@@ -31,6 +31,7 @@ from api.jobs.model import Job, JobKind
 from api.jobs.runners import PlanOptions
 from api.models import FundingResult, PlanRecord, Scenario, ScenarioVersion
 from api.routes.jobs import JobPublic, cancel_job, job_public
+from api.routes.reviews import ReviewPublic
 from api.schemas import PageOf
 
 router = APIRouter(prefix="/plans", tags=["plans"], route_class=StrictJSONRoute)
@@ -109,6 +110,7 @@ class PlanSummary(BaseModel):
 
     id: int = Field(description="Plan id")
     scenario_id: int = Field(description="Scenario")
+    scenario_name: str = Field(description="Scenario name")
     version: int = Field(description="Scenario version solved")
     scenario_version_id: int = Field(description="Id of that scenario version")
     options: dict[str, Any] = Field(description="Options it was solved with")
@@ -116,6 +118,7 @@ class PlanSummary(BaseModel):
     job_id: int | None = Field(description="Its job")
     created_at: datetime = Field(description="When it was first asked for [UTC]")
     finished_at: datetime | None = Field(description="When its result was stored [UTC]")
+    review: ReviewPublic | None = Field(None, description="Listed with review=decided: its latest live finance review")
 
 
 class TablePage(BaseModel):
@@ -342,18 +345,32 @@ def list_plans(
     scenario_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Only plans of this scenario")] = None,
     status: Annotated[Literal["queued", "running", "done", "failed", "cancelled"] | None,
                       Query(description="Only plans in this status")] = None,
+    review: Annotated[Literal["waiting", "decided"] | None, Query(
+        description="The finance inbox: each scenario's newest finished plan (the only one that can be reviewed; a "
+                    "newer plan voids the reviews of older ones) without a live review (waiting) or with one "
+                    "(decided; its latest live review comes as review)")] = None,
 ):
-    q = select(PlanRecord, ScenarioVersion).join(ScenarioVersion, ScenarioVersion.id == PlanRecord.scenario_version_id)
+    from api.routes.reviews import inbox_filter, latest_live_reviews, void_all_superseded
+
+    q = (select(PlanRecord, ScenarioVersion, Scenario.name)
+         .join(ScenarioVersion, ScenarioVersion.id == PlanRecord.scenario_version_id)
+         .join(Scenario, Scenario.id == ScenarioVersion.scenario_id))
     if scenario_id is not None:
         q = q.where(ScenarioVersion.scenario_id == scenario_id)
     if status is not None:
         q = q.where(PlanRecord.status == status)
+    if review is not None:
+        if void_all_superseded(session):  # as the review routes answer: superseded reviews are void
+            session.commit()
+        q = inbox_filter(q, review)
     total = session.scalar(select(func.count()).select_from(q.subquery()))
     rows = session.execute(q.options(defer(PlanRecord.result)).order_by(PlanRecord.id.desc())
                            .limit(page.limit).offset(page.offset)).all()
-    items = [PlanSummary(id=p.id, scenario_id=v.scenario_id, version=v.version, scenario_version_id=v.id,
-                         options=p.options, status=p.status, job_id=p.job_id, created_at=p.created_at,
-                         finished_at=p.finished_at) for p, v in rows]
+    reviews = latest_live_reviews(session, [p.id for p, _v, _n in rows]) if review == "decided" else {}
+    items = [PlanSummary(id=p.id, scenario_id=v.scenario_id, scenario_name=name, version=v.version,
+                         scenario_version_id=v.id, options=p.options, status=p.status, job_id=p.job_id,
+                         created_at=p.created_at, finished_at=p.finished_at, review=reviews.get(p.id))
+             for p, v, name in rows]
     return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 
 from api import access
 from api.bodies import StrictJSONRoute
@@ -81,14 +81,60 @@ def void_superseded_reviews(session, scenario_id: int) -> int:
     return len(stale)
 
 
-def void_all_superseded(session) -> None:
-    for sid in session.scalars(select(ScenarioVersion.scenario_id).join(PlanRecord, PlanRecord.scenario_version_id == ScenarioVersion.id).distinct()).all():
-        void_superseded_reviews(session, sid)
+def newest_done_plans():
+    """Subquery: each scenario's newest finished plan (``scenario_id``, ``plan_id``)."""
+    return (select(ScenarioVersion.scenario_id.label("scenario_id"), func.max(PlanRecord.id).label("plan_id"))
+            .join(PlanRecord, PlanRecord.scenario_version_id == ScenarioVersion.id)
+            .where(PlanRecord.status == "done").group_by(ScenarioVersion.scenario_id).subquery())
 
 
-def public(r: FinanceReview, session) -> dict[str, Any]:
+def void_all_superseded(session) -> int:
+    """:func:`void_superseded_reviews` for every scenario at once: one query finds the live
+    reviews of plans older than their scenario's newest finished plan (none, usually)."""
+    newest = newest_done_plans()
+    stale = session.execute(
+        select(FinanceReview, newest.c.plan_id)
+        .join(PlanRecord, PlanRecord.id == FinanceReview.plan_id)
+        .join(ScenarioVersion, ScenarioVersion.id == PlanRecord.scenario_version_id)
+        .join(newest, newest.c.scenario_id == ScenarioVersion.scenario_id)
+        .where(FinanceReview.voided_at.is_(None), FinanceReview.plan_id < newest.c.plan_id)).all()
+    now = utcnow()
+    for r, by in stale:
+        r.voided_at, r.voided_by_plan_id = now, by
+    return len(stale)
+
+
+def live_review():
+    """EXISTS clause: the plan (``plans.id``) has a live (not voided) review."""
+    return exists().where(FinanceReview.plan_id == PlanRecord.id, FinanceReview.voided_at.is_(None))
+
+
+def inbox_filter(q, review: str):
+    """``q`` (a select joining plans and scenario_versions) limited to the finance inbox's
+    ``waiting`` or ``decided`` plans: each scenario's newest finished plan (only it can be
+    reviewed), without (waiting) or with (decided) a live review. Run after
+    :func:`void_all_superseded`, as the review routes answer."""
+    newest = newest_done_plans()
+    q = q.join(newest, (newest.c.scenario_id == ScenarioVersion.scenario_id) & (newest.c.plan_id == PlanRecord.id))
+    return q.where(~live_review() if review == "waiting" else live_review())
+
+
+def latest_live_reviews(session, plan_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The latest live review of each of ``plan_ids`` (as the API shows a review), one query."""
+    if not plan_ids:
+        return {}
+    rows = session.execute(select(FinanceReview, User.name).join(User, User.id == FinanceReview.reviewer_id)
+                           .where(FinanceReview.plan_id.in_(plan_ids), FinanceReview.voided_at.is_(None))
+                           .order_by(FinanceReview.id)).all()
+    out: dict[int, dict[str, Any]] = {}
+    for r, name in rows:  # ordered by id: the latest wins
+        out[r.plan_id] = public(r, session, reviewer=name)
+    return out
+
+
+def public(r: FinanceReview, session, reviewer: str | None = None) -> dict[str, Any]:
     out = {c: getattr(r, c) for c in ("id", "plan_id", "decision", "comment", "created_at", "voided_at", "voided_by_plan_id")}
-    out["reviewer"] = session.get(User, r.reviewer_id).name
+    out["reviewer"] = reviewer if reviewer is not None else session.get(User, r.reviewer_id).name
     out["active"] = r.voided_at is None
     return out
 
