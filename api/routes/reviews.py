@@ -173,7 +173,7 @@ def plan_reviews(plan_id: PlanId, user: AuthorizedUser, session: SessionDep):
     return [public(r, session) for r in rows]
 
 
-@router.get("/reviews", response_model=PageOf[ReviewPublic], summary="List finance reviews")
+@router.get("/reviews", response_model=PageOf[ReviewPublic], summary="List finance reviews (newest first)")
 def list_reviews(
     user: AuthorizedUser, session: SessionDep, page: PageDep,
     active: Annotated[bool | None, Query(description="true: only live reviews; false: only voided ones")] = None,
@@ -185,7 +185,7 @@ def list_reviews(
         q = q.where(FinanceReview.voided_at.is_(None))
     elif active is False:
         q = q.where(FinanceReview.voided_at.is_not(None))
-    return page_of(session, q, page, FinanceReview.id, lambda r: public(r, session))
+    return page_of(session, q, page, FinanceReview.id.desc(), lambda r: public(r, session))
 
 
 @router.get("/reviews/{review_id}", response_model=ReviewPublic, summary="One finance review", responses=NOT_FOUND)
