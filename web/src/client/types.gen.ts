@@ -299,6 +299,50 @@ export type ErrorBody = {
 };
 
 /**
+ * ExceptionFacets
+ *
+ * The choices of the exceptions inbox's filters, counted over what the caller sees.
+ */
+export type ExceptionFacets = {
+    /**
+     * Total
+     *
+     * Exceptions visible to the caller
+     */
+    total: number;
+    /**
+     * Rules
+     *
+     * Rules, by name
+     */
+    rules: Array<FacetCount>;
+    /**
+     * Severities
+     *
+     * Severities, most severe first
+     */
+    severities: Array<FacetCount>;
+    /**
+     * Partners
+     *
+     * Partners involved, by id (a partner user: only itself)
+     */
+    partners: Array<FacetCount>;
+    /**
+     * Open
+     *
+     * Exceptions waiting for a resolution
+     */
+    open: number;
+    /**
+     * Resolved
+     *
+     * Exceptions with a resolution
+     */
+    resolved: number;
+};
+
+/**
  * ExceptionPublic
  *
  * One exception: where sources disagree or a source has been wrong.
@@ -438,6 +482,26 @@ export type FvaReport = {
      * Remarks: periods left out, partners without overlap
      */
     notes: Array<string>;
+};
+
+/**
+ * FacetCount
+ *
+ * A filter's value and how many exceptions have it.
+ */
+export type FacetCount = {
+    /**
+     * Value
+     *
+     * The value (a rule, severity or partner)
+     */
+    value: string;
+    /**
+     * Count
+     *
+     * Exceptions with it (visible to the caller)
+     */
+    count: number;
 };
 
 /**
@@ -1784,6 +1848,20 @@ export type PlanResult = {
         [key: string]: number;
     };
     /**
+     * Simplex Iterations
+     *
+     * HiGHS's simplex iterations for this plan's solve
+     */
+    simplex_iterations?: number | null;
+    /**
+     * Warm Start
+     *
+     * When the solve started from an earlier plan of the scenario (its parent version's, or the same version's with other options): plan_id and from (which plan), kind (basis, or a MIP's solution), used, matched/new/dropped columns and rows (by name), simplex_iterations, solve_s, reference_cold (the last cold solve it descends from) and saved_s, and fallback or reason when it was not used (the solve was then cold). None: a cold solve
+     */
+    warm_start?: {
+        [key: string]: unknown;
+    } | null;
+    /**
      * Solver Log Tail
      *
      * The last lines of the HiGHS log
@@ -1850,6 +1928,12 @@ export type PlanSummary = {
      */
     scenario_id: number;
     /**
+     * Scenario Name
+     *
+     * Scenario name
+     */
+    scenario_name: string;
+    /**
      * Version
      *
      * Scenario version solved
@@ -1893,6 +1977,10 @@ export type PlanSummary = {
      * When its result was stored [UTC]
      */
     finished_at: string | null;
+    /**
+     * Listed with review=decided: its latest live finance review
+     */
+    review?: ReviewPublic | null;
 };
 
 /**
@@ -4160,7 +4248,7 @@ export type CreateUploadErrors = {
      */
     409: unknown;
     /**
-     * Past a limit: body size, rows or cells (the detail names it)
+     * Past a limit: body size, rows or cells, or the shared history's current points (the detail names it)
      */
     413: unknown;
     /**
@@ -4811,6 +4899,20 @@ export type ListExceptionsData = {
          */
         severity?: 'low' | 'medium' | 'high' | null;
         /**
+         * Rule
+         */
+        rule?: string | null;
+        /**
+         * Partner
+         */
+        partner?: string | null;
+        /**
+         * Resolved
+         *
+         * true: only resolved exceptions; false: only those waiting for a resolution
+         */
+        resolved?: boolean | null;
+        /**
          * Limit
          *
          * Items per page (default and maximum in the service settings; 422 above the maximum)
@@ -5058,6 +5160,47 @@ export type ScanResponses = {
 };
 
 export type ScanResponse = ScanResponses[keyof ScanResponses];
+
+export type ExceptionFacetsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/exception-facets';
+};
+
+export type ExceptionFacetsErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type ExceptionFacetsError = ExceptionFacetsErrors[keyof ExceptionFacetsErrors];
+
+export type ExceptionFacetsResponses = {
+    /**
+     * Successful Response
+     */
+    200: ExceptionFacets;
+};
+
+export type ExceptionFacetsResponse = ExceptionFacetsResponses[keyof ExceptionFacetsResponses];
 
 export type ListConsensusData = {
     body?: never;
@@ -6278,6 +6421,12 @@ export type ListPlansData = {
          */
         status?: 'queued' | 'running' | 'done' | 'failed' | 'cancelled' | null;
         /**
+         * Review
+         *
+         * The finance inbox: each scenario's newest finished plan (the only one that can be reviewed; a newer plan voids the reviews of older ones) without a live review (waiting) or with one (decided; its latest live review comes as review)
+         */
+        review?: 'waiting' | 'decided' | null;
+        /**
          * Limit
          *
          * Items per page (default and maximum in the service settings; 422 above the maximum)
@@ -6552,7 +6701,7 @@ export type GetWorkbookError = GetWorkbookErrors[keyof GetWorkbookErrors];
 
 export type GetWorkbookResponses = {
     /**
-     * A workbook: a kpis sheet and one sheet per result table
+     * A workbook: a summary (KPIs per partner, charts of cash, inventory and capacity), the funding sheets when the plan has funding, then one sheet per result table
      */
     200: Blob | File;
 };
