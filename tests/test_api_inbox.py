@@ -252,6 +252,11 @@ def test_exception_filters_and_partner_scope(exception_world):
     # a partner naming another partner sees only the exceptions involving both (none leak)
     assert _ids(w, "ana", partner="wholesale")[0] == ["EX-0000000c01"]
     assert _ids(w, "ana", partner="maker") == ([], 0)
+    # most severe first, then open before resolved, then by series
+    items, _ = _all(w.client, "/exceptions", w.headers("pl"))
+    rank = {"high": 0, "medium": 1, "low": 2}
+    keys = [(rank[i["severity"]], i["resolved"], i["unique_id"], i["ds"] or "", i["id"]) for i in items]
+    assert keys == sorted(keys) and items[0]["id"] == "EX-0000000c02"
     # the rows' resolved flag agrees with the filter
     items, _ = _all(w.client, "/exceptions", w.headers("pl"), resolved="true")
     assert items and all(i["resolved"] for i in items)

@@ -213,7 +213,8 @@ def is_resolved():
     return exists().where(Resolution.exception_id == ExceptionRecord.id)
 
 
-@router.get("", response_model=PageOf[ExceptionPublic], summary="List exceptions (a partner: those involving it)")
+@router.get("", response_model=PageOf[ExceptionPublic],
+            summary="List exceptions, most severe and open first (a partner: those involving it)")
 def list_exceptions(
     user: AuthorizedUser, session: SessionDep, page: PageDep,
     severity: Annotated[Literal["low", "medium", "high"] | None, Query(description="Only this severity")] = None,
@@ -232,8 +233,9 @@ def list_exceptions(
     if resolved is not None:
         q = q.where(is_resolved() if resolved else ~is_resolved())
     total = session.scalar(select(func.count()).select_from(q.subquery()))
-    items = session.scalars(q.order_by(ExceptionRecord.unique_id, ExceptionRecord.ds, ExceptionRecord.id)
-                            .limit(page.limit).offset(page.offset)).all()
+    rank = case(*((ExceptionRecord.severity == k, v) for k, v in SEVERITY_RANK.items()), else_=len(SEVERITY_RANK))
+    items = session.scalars(q.order_by(rank, case((is_resolved(), 1), else_=0), ExceptionRecord.unique_id,
+                                       ExceptionRecord.ds, ExceptionRecord.id).limit(page.limit).offset(page.offset)).all()
     done = resolved_ids(session, [r.id for r in items])
     return {"items": [public(r, session, r.id in done) for r in items], "total": total, "limit": page.limit,
             "offset": page.offset}

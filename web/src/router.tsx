@@ -16,7 +16,7 @@ import { ScenarioEditor } from './views/scenarios/ScenarioEditor'
 import { ScenarioList } from './views/scenarios/ScenarioList'
 import { ScenarioView } from './views/scenarios/ScenarioView'
 import { ConsensusList } from './views/consensus/ConsensusList'
-import { ReviewInbox } from './views/reviews/ReviewInbox'
+import { ReviewInbox, type ReviewSearch } from './views/reviews/ReviewInbox'
 import { Partners } from './views/admin/Partners'
 import { Users } from './views/admin/Users'
 import { UserView } from './views/admin/UserView'
@@ -116,6 +116,7 @@ const exceptionsRoute = createRoute({
     severity: ['high', 'medium', 'low'].includes(s.severity as string) ? (s.severity as string) : undefined,
     partner: text(s.partner),
     state: s.state === 'open' || s.state === 'resolved' ? s.state : undefined,
+    page: positiveInt(s.page),
   }),
   component: ExceptionList,
 })
@@ -145,7 +146,14 @@ const runRoute = createRoute({
 })
 
 // a plan's money: api/routes/funding, reviews
-const reviewsRoute = createRoute({ getParentRoute: () => authedRoute, path: '/reviews', component: ReviewInbox })
+const reviewsRoute = createRoute({
+  getParentRoute: () => authedRoute,
+  path: '/reviews',
+  validateSearch: (s: Record<string, unknown>): ReviewSearch => ({
+    waiting: positiveInt(s.waiting), decided: positiveInt(s.decided), voided: positiveInt(s.voided),
+  }),
+  component: ReviewInbox,
+})
 const fundingRoute = createRoute({
   getParentRoute: () => authedRoute,
   path: '/plans/$planId/funding',

@@ -14,6 +14,7 @@ import {
   getSubmission,
   getUpload,
   listConsensus,
+  exceptionFacets,
   listExceptions,
   listResolutions,
   listRuns,
@@ -22,6 +23,7 @@ import {
   listUploads,
 } from '../client/sdk.gen'
 import type { ForecastRunPublic } from '../client/types.gen'
+import { type ExceptionFilter, exceptionListParams } from '../lib/exceptions'
 import { data } from './client'
 import { fetchAllPages, MAX_PAGE } from './queries'
 
@@ -81,10 +83,17 @@ export const submissionQuery = (id: number) => queryOptions({
   staleTime: Infinity, // a version never changes
 })
 
-/** Every exception the caller sees (the API reads them all for a page anyway; views filter). */
-export const exceptionsQuery = queryOptions({
-  queryKey: [...cpfrKeys.exceptions, 'all'] as const,
-  queryFn: () => fetchAllPages((limit, offset) => data(listExceptions({ query: { limit, offset } }))),
+/** One page of the exceptions the caller sees (a partner: those involving it), filtered, counted
+ *  and ordered (most severe and open first) by the API. */
+export const exceptionListQuery = (filter: ExceptionFilter, limit: number, offset: number) => queryOptions({
+  queryKey: [...cpfrKeys.exceptions, 'list', exceptionListParams(filter), limit, offset] as const,
+  queryFn: () => data(listExceptions({ query: { ...exceptionListParams(filter), limit, offset } })),
+})
+
+/** The exceptions inbox's filter choices with their counts (over what the caller sees). */
+export const exceptionFacetsQuery = queryOptions({
+  queryKey: [...cpfrKeys.exceptions, 'facets'] as const,
+  queryFn: () => data(exceptionFacets()),
 })
 
 export const exceptionQuery = (id: string) => queryOptions({

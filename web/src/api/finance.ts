@@ -4,7 +4,6 @@ import { queryOptions } from '@tanstack/react-query'
 
 import { comparePlans, listPlans, listReviews, planFunding, planReviews } from '../client/sdk.gen'
 import { data } from './client'
-import { fetchAllPages } from './queries'
 
 export const financeKeys = {
   funding: (planId: number) => ['plans', planId, 'funding'] as const,
@@ -25,17 +24,20 @@ export const planReviewsQuery = (planId: number) => queryOptions({
   queryFn: () => data(planReviews({ path: { plan_id: planId } })),
 })
 
-/** What the finance inbox needs: every finished plan and every review (the API voids the
+export type InboxState = 'waiting' | 'decided'
+
+/** A page of the finance inbox, as the API rules it (GET /plans?review=): each scenario's newest
+ *  finished plan without a live review (waiting), or with one (decided, the review with it). */
+export const inboxPlansQuery = (review: InboxState, limit: number, offset: number) => queryOptions({
+  queryKey: [...financeKeys.reviews, 'inbox', review, limit, offset] as const,
+  queryFn: () => data(listPlans({ query: { review, limit, offset } })),
+})
+
+/** A page of the reviews a newer plan of their scenario voided, newest first (the API voids the
  *  superseded ones as it answers). */
-export const inboxQuery = queryOptions({
-  queryKey: [...financeKeys.reviews, 'inbox'] as const,
-  queryFn: async () => {
-    const [plans, reviews] = await Promise.all([
-      fetchAllPages((limit, offset) => data(listPlans({ query: { status: 'done', limit, offset } }))),
-      fetchAllPages((limit, offset) => data(listReviews({ query: { limit, offset } }))),
-    ])
-    return { plans, reviews }
-  },
+export const voidedReviewsQuery = (limit: number, offset: number) => queryOptions({
+  queryKey: [...financeKeys.reviews, 'voided', limit, offset] as const,
+  queryFn: () => data(listReviews({ query: { active: false, limit, offset } })),
 })
 
 export const compareQuery = (ids: number[]) => queryOptions({

@@ -350,7 +350,7 @@ export const getSubmission = <ThrowOnError extends boolean = false>(options: Opt
 });
 
 /**
- * List exceptions (a partner: those involving it)
+ * List exceptions, most severe and open first (a partner: those involving it)
  *
  * Filtered, counted and paged by the database; the partner scope too (exception_partners),
  * so ``total`` counts only what the caller may see.

@@ -1,56 +1,42 @@
-// The exceptions inbox: filters (rule, severity, partner, open or resolved) and their choices,
-// as pure functions of the list the API returns (GET /exceptions: a partner gets only those
-// that involve it).
-
-export interface ExceptionLike {
-  id: string
-  rule: string
-  severity: string
-  partners: string[]
-  resolved: boolean
-  sources: string
-  unique_id: string
-  ds: string | null
-}
+// The exceptions inbox: its filters (rule, severity, partner, open or resolved) as the API's
+// query parameters (GET /exceptions filters, counts and pages in the database; a partner gets only
+// those that involve it), and the filter choices from GET /exception-facets.
+import type { ExceptionFacets } from '../client/types.gen'
 
 export interface ExceptionFilter { rule?: string; severity?: string; partner?: string; state?: 'open' | 'resolved' }
 
 export const SEVERITIES = ['high', 'medium', 'low'] as const
-const RANK: Record<string, number> = { high: 0, medium: 1, low: 2 }
+type Severity = (typeof SEVERITIES)[number]
 
-export function filterExceptions<T extends ExceptionLike>(items: T[], f: ExceptionFilter): T[] {
-  return items.filter((e) => (!f.rule || e.rule === f.rule)
-    && (!f.severity || e.severity === f.severity)
-    && (!f.partner || e.partners.includes(f.partner))
-    && (!f.state || (f.state === 'resolved') === e.resolved))
+export interface ExceptionListParams { rule?: string; severity?: Severity; partner?: string; resolved?: boolean }
+
+/** The query parameters of GET /exceptions for a filter (unset filters are left out; a severity
+ *  the API does not know is dropped rather than sent). */
+export function exceptionListParams(f: ExceptionFilter): ExceptionListParams {
+  const out: ExceptionListParams = {}
+  if (f.rule) out.rule = f.rule
+  if (f.severity && (SEVERITIES as readonly string[]).includes(f.severity)) out.severity = f.severity as Severity
+  if (f.partner) out.partner = f.partner
+  if (f.state) out.resolved = f.state === 'resolved'
+  return out
 }
 
-/** Most severe first, then open before resolved, then by series and period. */
-export function sortExceptions<T extends ExceptionLike>(items: T[]): T[] {
-  return [...items].sort((a, b) => (RANK[a.severity] ?? 3) - (RANK[b.severity] ?? 3)
-    || Number(a.resolved) - Number(b.resolved)
-    || a.unique_id.localeCompare(b.unique_id) || (a.ds ?? '').localeCompare(b.ds ?? '') || a.id.localeCompare(b.id))
+export interface Choice { value: string; label: string }
+
+/** A filter's choices with their counts ("shops (3)"); the selected value is kept even when no
+ *  exception has it any more (so the select still shows what filters the list). */
+export function facetChoices(counts: { value: string; count: number }[] | undefined, selected?: string): Choice[] {
+  const out = (counts ?? []).map((c) => ({ value: c.value, label: `${c.value} (${c.count})` }))
+  if (selected && !out.some((c) => c.value === selected)) out.push({ value: selected, label: `${selected} (0)` })
+  return out
 }
 
-export interface Facets { rules: [string, number][]; partners: [string, number][]; severities: [string, number][]; open: number; resolved: number }
-
-/** Each filter's choices with how many exceptions have it. */
-export function exceptionFacets(items: ExceptionLike[]): Facets {
-  const count = (keys: string[][]) => {
-    const m = new Map<string, number>()
-    for (const ks of keys) for (const k of ks) m.set(k, (m.get(k) ?? 0) + 1)
-    return m
-  }
-  const rules = count(items.map((e) => [e.rule]))
-  const partners = count(items.map((e) => e.partners))
-  const sev = count(items.map((e) => [e.severity]))
-  return {
-    rules: [...rules.entries()].sort((a, b) => a[0].localeCompare(b[0])),
-    partners: [...partners.entries()].sort((a, b) => a[0].localeCompare(b[0])),
-    severities: [...sev.entries()].sort((a, b) => (RANK[a[0]] ?? 3) - (RANK[b[0]] ?? 3)),
-    open: items.filter((e) => !e.resolved).length,
-    resolved: items.filter((e) => e.resolved).length,
-  }
+/** The state filter's choices with their counts. */
+export function stateChoices(f: Pick<ExceptionFacets, 'open' | 'resolved'> | undefined): Choice[] {
+  return [
+    { value: 'open', label: f ? `open (${f.open})` : 'open' },
+    { value: 'resolved', label: f ? `resolved (${f.resolved})` : 'resolved' },
+  ]
 }
 
 /** The sources an exception compares ("shops vs statistical" → ["shops", "statistical"]). */

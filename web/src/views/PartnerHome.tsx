@@ -5,14 +5,13 @@ import { useQuery } from '@tanstack/react-query'
 import { Link } from '@tanstack/react-router'
 import { useMemo } from 'react'
 
-import { consensusListQuery, exceptionsQuery, fvaQuery, submissionListQuery, uploadListQuery } from '../api/cpfr'
+import { consensusListQuery, exceptionFacetsQuery, exceptionListQuery, fvaQuery, submissionListQuery, uploadListQuery } from '../api/cpfr'
 import { MAX_PAGE } from '../api/queries'
 import type { ExceptionPublic, SubmissionPublic } from '../client/types.gen'
 import { type Column, DataTable } from '../components/DataTable'
 import { KpiGrid, type KpiItem } from '../components/Kpi'
 import { PageHeader, Section } from '../components/Page'
 import { Loaded } from '../components/States'
-import { filterExceptions, sortExceptions } from '../lib/exceptions'
 import { formatDate, formatDateTime, formatNumber, formatPercent } from '../lib/format'
 import { useSession } from '../session'
 import { SeverityBadge } from './exceptions/ExceptionList'
@@ -30,12 +29,12 @@ export function PartnerHome() {
   const session = useSession()
   const uploads = useQuery(uploadListQuery(1, 0))
   const subs = useQuery(submissionListQuery(MAX_PAGE, 0))
-  const exceptions = useQuery(exceptionsQuery)
+  const exceptions = useQuery(exceptionListQuery({ state: 'open' }, 8, 0)) // the API orders them most severe first
+  const facets = useQuery(exceptionFacetsQuery)
   const consensus = useQuery(consensusListQuery(1, 0))
   const fva = useQuery(fvaQuery('M', null))
   const latestSub = useMemo(() => (subs.data?.items ?? []).reduce<SubmissionPublic | null>(
     (a, s) => (!a || s.version > a.version ? s : a), null), [subs.data])
-  const open = useMemo(() => sortExceptions(filterExceptions(exceptions.data?.items ?? [], { state: 'open' })), [exceptions.data])
   const own = fva.data?.by_partner.find((r) => r.partner === session.user.partner_id)
   const cv = consensus.data?.items[0]
   const tiles: KpiItem[] = [
@@ -43,9 +42,9 @@ export function PartnerHome() {
       note: uploads.data?.items[0] ? `latest ${formatDateTime(uploads.data.items[0].created_at)}` : 'none yet' },
     { id: 'forecast', label: 'Forecast versions', value: subs.data?.total, text: subs.data ? formatNumber(subs.data.total) : '…',
       note: latestSub ? `latest v${latestSub.version}, ${formatDate(latestSub.created_at)}` : 'none submitted' },
-    { id: 'open_exceptions', label: 'Open exceptions', value: exceptions.data ? open.length : undefined,
-      text: exceptions.data ? formatNumber(open.length) : '…', tone: open.length ? 'bad' : 'good',
-      note: exceptions.data ? `of ${formatNumber(exceptions.data.total)} on your items` : undefined },
+    { id: 'open_exceptions', label: 'Open exceptions', value: facets.data?.open,
+      text: facets.data ? formatNumber(facets.data.open) : '…', tone: facets.data?.open ? 'bad' : 'good',
+      note: facets.data ? `of ${formatNumber(facets.data.total)} on your items` : undefined },
     { id: 'consensus', label: 'Consensus', value: cv?.version, text: cv ? `v${cv.version}` : consensus.data ? 'none yet' : '…',
       note: cv ? `${formatNumber(cv.rows)} series-periods of your items` : undefined },
     { id: 'fva', label: 'Forecast value added', value: own?.fva_wape, text: own?.fva_wape != null ? `${own.fva_wape > 0 ? '+' : ''}${formatPercent(own.fva_wape)}` : '—',
@@ -63,7 +62,7 @@ export function PartnerHome() {
       </Section>
       <Section title="Open exceptions on your items" id="open" actions={<Link to="/exceptions" search={{ state: 'open' }}>All exceptions</Link>}>
         <Loaded query={exceptions} label="Loading exceptions">
-          {() => <DataTable caption="Open exceptions, most severe first" hideCaption columns={openColumns} rows={open.slice(0, 8)}
+          {() => <DataTable caption="Open exceptions, most severe first" hideCaption columns={openColumns} rows={exceptions.data?.items ?? []}
             rowKey={(e) => e.id} empty="Nothing to resolve." testId="open-exceptions" />}
         </Loaded>
       </Section>

@@ -1,23 +1,25 @@
-// The exceptions inbox (api/routes/exceptions.py): every exception the caller sees (a partner:
-// those that involve it), filtered by rule, severity, partner and state; planners apply the
-// collaboration's rules (POST /exception-scans).
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+// The exceptions inbox (api/routes/exceptions.py): the exceptions the caller sees (a partner:
+// those that involve it), filtered by rule, severity, partner and state, counted and paged by the
+// API (the filters' choices from GET /exception-facets); planners apply the collaboration's rules
+// (POST /exception-scans).
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { Link, useNavigate, useSearch } from '@tanstack/react-router'
-import { type FormEvent, useMemo, useState } from 'react'
+import { type FormEvent, useState } from 'react'
 
 import { data } from '../../api/client'
-import { cpfrKeys, exceptionsQuery } from '../../api/cpfr'
+import { cpfrKeys, exceptionFacetsQuery, exceptionListQuery } from '../../api/cpfr'
 import { roleOf } from '../../api/session'
 import { scan } from '../../client/sdk.gen'
 import type { ExceptionPublic } from '../../client/types.gen'
 import { type Column, DataTable } from '../../components/DataTable'
 import { PageHeader, Section } from '../../components/Page'
+import { Pager } from '../../components/Pager'
 import { ActionError, Loaded } from '../../components/States'
-import { exceptionFacets, type ExceptionFilter, filterExceptions, sortExceptions } from '../../lib/exceptions'
+import { type ExceptionFilter, facetChoices, stateChoices } from '../../lib/exceptions'
 import { formatDate, formatNumber } from '../../lib/format'
 import { useSession } from '../../session'
 
-export type ExceptionSearch = ExceptionFilter
+export type ExceptionSearch = ExceptionFilter & { page?: number }
 
 export function SeverityBadge({ severity }: { severity: string }) {
   return <span className={`badge badge-sev-${severity}`} data-severity={severity}>{severity}</span>
@@ -50,16 +52,20 @@ const DEFAULT_RULES = JSON.stringify({
   ],
 }, null, 2)
 
+const PAGE = 50
+
 export function ExceptionList() {
   const search = useSearch({ from: '/authed/exceptions' })
   const navigate = useNavigate({ from: '/exceptions' })
   const role = roleOf(useSession())
   const staff = role !== 'partner'
-  const query = useQuery(exceptionsQuery)
-  const all = query.data?.items
-  const facets = useMemo(() => exceptionFacets(all ?? []), [all])
-  const shown = useMemo(() => sortExceptions(filterExceptions(all ?? [], search)), [all, search])
-  const set = (patch: Partial<ExceptionSearch>) => void navigate({ search: (s) => ({ ...s, ...patch }) })
+  const { page = 1, ...filter } = search
+  const query = useQuery({ ...exceptionListQuery(filter, PAGE, (page - 1) * PAGE), placeholderData: keepPreviousData })
+  const facets = useQuery(exceptionFacetsQuery)
+  const f = facets.data
+  // a filter changed: back to the first page
+  const set = (patch: Partial<ExceptionFilter>) => void navigate({ search: (s) => ({ ...s, ...patch, page: undefined }) })
+  const filtered = Object.values(filter).some(Boolean)
   return (
     <>
       <PageHeader title="Exceptions" subtitle={staff
@@ -71,31 +77,34 @@ export function ExceptionList() {
           <label htmlFor="f-rule">Rule</label>
           <select id="f-rule" value={search.rule ?? ''} onChange={(e) => set({ rule: e.target.value || undefined })}>
             <option value="">any</option>
-            {facets.rules.map(([r, n]) => <option key={r} value={r}>{r} ({n})</option>)}
+            {facetChoices(f?.rules, search.rule).map((c) => <option key={c.value} value={c.value}>{c.label}</option>)}
           </select>
           <label htmlFor="f-severity">Severity</label>
           <select id="f-severity" value={search.severity ?? ''} onChange={(e) => set({ severity: e.target.value || undefined })}>
             <option value="">any</option>
-            {facets.severities.map(([s, n]) => <option key={s} value={s}>{s} ({n})</option>)}
+            {facetChoices(f?.severities, search.severity).map((c) => <option key={c.value} value={c.value}>{c.label}</option>)}
           </select>
           {staff && <>
             <label htmlFor="f-partner">Partner</label>
             <select id="f-partner" value={search.partner ?? ''} onChange={(e) => set({ partner: e.target.value || undefined })}>
               <option value="">any</option>
-              {facets.partners.map(([p, n]) => <option key={p} value={p}>{p} ({n})</option>)}
+              {facetChoices(f?.partners, search.partner).map((c) => <option key={c.value} value={c.value}>{c.label}</option>)}
             </select>
           </>}
           <label htmlFor="f-state">State</label>
           <select id="f-state" value={search.state ?? ''} onChange={(e) => set({ state: (e.target.value || undefined) as ExceptionSearch['state'] })}>
             <option value="">any</option>
-            <option value="open">open ({facets.open})</option>
-            <option value="resolved">resolved ({facets.resolved})</option>
+            {stateChoices(f).map((c) => <option key={c.value} value={c.value}>{c.label}</option>)}
           </select>
         </div>
         <Loaded query={query} label="Loading exceptions">
           {(d) => (
-            <DataTable caption={`${formatNumber(shown.length)} of ${formatNumber(d.total)} exceptions`} columns={columns} rows={shown}
-              rowKey={(e) => e.id} empty={d.total ? 'No exception matches these filters.' : 'No exceptions.'} testId="exception-list" />
+            <>
+              <DataTable caption={filtered && f ? `${formatNumber(d.total)} of ${formatNumber(f.total)} exceptions, most severe and open first`
+                : `${formatNumber(d.total)} exceptions, most severe and open first`} columns={columns} rows={d.items}
+                rowKey={(e) => e.id} empty={filtered ? 'No exception matches these filters.' : 'No exceptions.'} testId="exception-list" />
+              <Pager page={page} pageSize={PAGE} total={d.total} onPage={(p) => void navigate({ search: (s) => ({ ...s, page: p > 1 ? p : undefined }) })} />
+            </>
           )}
         </Loaded>
       </Section>
