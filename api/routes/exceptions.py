@@ -193,8 +193,8 @@ def scan(body: ScanRequest, user: AuthorizedUser, session: SessionDep):
     return {"found": len(table), "new": new, "notes": list(table.attrs.get("notes", []))}
 
 
-RuleName = Annotated[str, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$", description="Only this rule's exceptions")]
-PartnerFilter = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+RuleName = Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00]*$", description="Only this rule's exceptions")]
+PartnerFilter = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
                                      description="Only the exceptions involving this partner (a partner user: its own "
                                                  "scope still applies)")]
 SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
@@ -218,8 +218,8 @@ def is_resolved():
 def list_exceptions(
     user: AuthorizedUser, session: SessionDep, page: PageDep,
     severity: Annotated[Literal["low", "medium", "high"] | None, Query(description="Only this severity")] = None,
-    rule: RuleName | None = None,
-    partner: PartnerFilter | None = None,
+    rule: RuleName = None,
+    partner: PartnerFilter = None,
     resolved: Annotated[bool | None, Query(description="true: only resolved exceptions; false: only those waiting for "
                                                        "a resolution")] = None,
 ):

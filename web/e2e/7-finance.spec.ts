@@ -85,6 +85,45 @@ test('finance approves one plan, rejects another with a comment, and a new plan 
   await planner.dispose()
 })
 
+test('the finance inbox pages the plans waiting for review as the API counts and orders them', async ({ page }) => {
+  const planner = await userApi('planner')
+  const PAGE = 10 // INBOX_PAGE in src/views/reviews/ReviewInbox.tsx
+  type Waiting = { items: { id: number; scenario_name: string; version: number }[]; total: number }
+  const waitingPage = (offset: number) => planner.call<Waiting>('GET', `/plans?review=waiting&limit=${PAGE}&offset=${offset}`)
+  // enough scenarios with a finished, unreviewed plan for a second page: solved together
+  const stamp = Date.now()
+  const missing = Math.max(0, PAGE + 1 - (await waitingPage(0)).total)
+  const scenarios: number[] = []
+  for (let i = 0; i < missing; i++) scenarios.push(await copyScenarioVia(planner, BUNDLED_SCENARIO, `inbox-${stamp}-${i}`))
+  const asked = await Promise.all(scenarios.map((id) => planner.call<{ id: number }>('POST', '/plans', { json: { scenario_id: id, options: {} } })))
+  for (const p of asked) {
+    await expect.poll(async () => (await planner.call<{ status: string }>('GET', `/plans/${p.id}`)).status, { timeout: 180_000, intervals: [500] }).toBe('done')
+  }
+  const first = await waitingPage(0)
+  const second = await waitingPage(PAGE)
+  expect(first.total).toBeGreaterThan(PAGE)
+
+  await signIn(page, 'finance')
+  const waiting = page.getByRole('region', { name: /^Waiting for review/ })
+  await expect(waiting.getByRole('heading', { level: 2 })).toHaveText(`Waiting for review (${first.total})`)
+  const rows = page.getByTestId('review-waiting').locator('tbody tr')
+  await expect(rows).toHaveCount(PAGE)
+  await expect(rows.first()).toContainText(`Plan ${first.items[0]!.id}`)
+  const pages = Math.ceil(first.total / PAGE)
+  await expect(waiting.getByRole('navigation', { name: 'Pages' })).toContainText(`Page 1 of ${pages}`)
+  await waiting.getByRole('button', { name: 'Next' }).click()
+  await expect(page).toHaveURL(/[?&]waiting=2/)
+  await expect(waiting.getByRole('navigation', { name: 'Pages' })).toContainText(`Page 2 of ${pages}`)
+  await expect(rows).toHaveCount(second.items.length)
+  for (const [i, p] of second.items.entries()) {
+    await expect(rows.nth(i)).toContainText(`Plan ${p.id}`)
+    await expect(rows.nth(i)).toContainText(`${p.scenario_name} v${p.version}`)
+  }
+  await waiting.getByRole('button', { name: 'Previous' }).click()
+  await expect(rows.first()).toContainText(`Plan ${first.items[0]!.id}`)
+  await planner.dispose()
+})
+
 test('plans compared side by side: the KPIs and differences the API returns, the charts overlaid', async ({ page }) => {
   const planner = await userApi('planner')
   const list = await planner.call<{ items: { id: number; name: string }[] }>('GET', '/scenarios?limit=200')

@@ -4900,10 +4900,14 @@ export type ListExceptionsData = {
         severity?: 'low' | 'medium' | 'high' | null;
         /**
          * Rule
+         *
+         * Only this rule's exceptions
          */
         rule?: string | null;
         /**
          * Partner
+         *
+         * Only the exceptions involving this partner (a partner user: its own scope still applies)
          */
         partner?: string | null;
         /**

@@ -100,8 +100,7 @@ export function ExceptionList() {
         <Loaded query={query} label="Loading exceptions">
           {(d) => (
             <>
-              <DataTable caption={filtered && f ? `${formatNumber(d.total)} of ${formatNumber(f.total)} exceptions, most severe and open first`
-                : `${formatNumber(d.total)} exceptions, most severe and open first`} columns={columns} rows={d.items}
+              <DataTable caption={`${formatNumber(d.total)} of ${formatNumber(f?.total ?? d.total)} exceptions`} columns={columns} rows={d.items}
                 rowKey={(e) => e.id} empty={filtered ? 'No exception matches these filters.' : 'No exceptions.'} testId="exception-list" />
               <Pager page={page} pageSize={PAGE} total={d.total} onPage={(p) => void navigate({ search: (s) => ({ ...s, page: p > 1 ? p : undefined }) })} />
             </>

@@ -18,7 +18,7 @@ import { DecisionBadge } from '../funding/ReviewPanel'
 /** Each section's page (1-based) in the URL. */
 export interface ReviewSearch { waiting?: number; decided?: number; voided?: number }
 
-export const INBOX_PAGE = 25
+export const INBOX_PAGE = 10
 
 const planLink = (id: number) => <Link to="/plans/$planId/funding" params={{ planId: String(id) }} search={{}}>Plan {id}</Link>
 const scenarioOf = (p: PlanSummary) => `${p.scenario_name} v${p.version}`
