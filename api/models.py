@@ -19,6 +19,8 @@ Conventions shared with the job runners:
   constraint names (:meth:`planning.warm.SavedBasis.to_bytes`, zlib-compressed, about 1.2 MB at
   271k variables): a later plan of the scenario starts from it (migration ``0007_plan_basis``). It
   is a deferred column, never part of an API response.
+- ``cpfr_exceptions.partners`` (a JSON list) has its rows in ``exception_partners`` too (migration
+  ``0008_exception_partners``), kept equal on every assignment, so lists filter a partner's scope in SQL.
 """
 
 from __future__ import annotations
