@@ -1,0 +1,131 @@
+"""How long the plan's Excel workbook (planning/workbook.py) takes to build, against the reference.
+
+Plans a synthetic four-partner chain (planning.synthetic, as benchmarks/plan_scale.py) once,
+keeps the plan's JSON in a cache file (HiGHS takes minutes at these sizes), then, in this one
+process, builds the workbook bytes with the reference implementation (benchmarks/
+workbook_reference.py: planning/workbook.py as it was before it was made fast, cell-by-cell
+openpyxl) and with today's planning/workbook.py, and prints seconds, file size and the ratio.
+
+    python benchmarks/workbook.py                    # ~2,100 SKU-locations (20 products x 107 sites)
+    python benchmarks/workbook.py --large            # also ~5,000 SKU-locations (30 x 170)
+    python benchmarks/workbook.py --size 5 1 2 10 26 # one size: products plants dcs stores periods
+    python benchmarks/workbook.py --profile          # cProfile of each build, top 25 by own time
+    python benchmarks/workbook.py --no-reference     # today's build only
+    python benchmarks/workbook.py --json out.json
+
+SKU-locations = products x (plants + DCs + stores). The plan is the API's stored result shape
+(``Plan.to_dict()`` through JSON), which is what ``GET /plans/{id}/xlsx`` builds from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import json
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+DEFAULT = (20, 2, 5, 100, 26)  # 20 x 107 = 2,140 SKU-locations, 26 weeks
+LARGE = (30, 2, 8, 160, 26)  # 30 x 170 = 5,100 SKU-locations
+CACHE = Path(os.environ.get("JOINTPLAN_BENCH_CACHE", "/tmp/jointplan-bench"))
+
+
+def sku_locations(size) -> int:
+    products, plants, dcs, stores, _ = size
+    return products * (plants + dcs + stores)
+
+
+def plan_json(size, *, time_limit: float | None = None) -> dict:
+    """The plan of the synthetic chain of ``size`` as the service stores it (cached on disk)."""
+    path = CACHE / f"plan-{'x'.join(map(str, size))}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    from planning.plan import _json_default, plan_scenario
+    from planning.synthetic import synthetic_chain
+    from scenarios.io import parse_scenario
+
+    print(f"# planning {size} (HiGHS; cached in {path})", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    scenario, _ = parse_scenario(synthetic_chain(*size, seed=1))
+    plan = plan_scenario(scenario, time_limit=time_limit)
+    print(f"# planned in {time.perf_counter() - t0:.0f} s: {plan.status}", file=sys.stderr, flush=True)
+    text = json.dumps(plan.to_dict(), default=_json_default)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return json.loads(text)
+
+
+def build(module, plan: dict, profile: bool) -> tuple[float, bytes]:
+    gc.collect()
+    prof = cProfile.Profile() if profile else None
+    t0 = time.perf_counter()
+    if prof:
+        prof.enable()
+    buf = io.BytesIO()
+    module.write_workbook(buf, plan)
+    if prof:
+        prof.disable()
+    seconds = time.perf_counter() - t0
+    if prof:
+        print(f"\n# profile: {module.__name__}", file=sys.stderr)
+        pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(25)
+    return seconds, buf.getvalue()
+
+
+def run_size(size, *, reference: bool, profile: bool, time_limit: float | None) -> dict:
+    import planning.workbook as today
+
+    plan = plan_json(size, time_limit=time_limit)
+    rows = sum(len(r) for r in (plan.get("tables") or {}).values())
+    out = {"size": "x".join(map(str, size)), "sku_locations": sku_locations(size), "table_rows": rows,
+           "load_1min": os.getloadavg()[0]}
+    if reference:
+        import workbook_reference as ref
+
+        out["reference_s"], data = build(ref, plan, profile)
+        out["reference_bytes"] = len(data)
+    out["today_s"], data = build(today, plan, profile)
+    out["today_bytes"] = len(data)
+    out["load_1min_after"] = os.getloadavg()[0]
+    if reference:
+        out["ratio"] = out["reference_s"] / out["today_s"]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", nargs=5, type=int, metavar=("PRODUCTS", "PLANTS", "DCS", "STORES", "PERIODS"))
+    parser.add_argument("--large", action="store_true", help=f"also the ~5,000 SKU-location size {LARGE}")
+    parser.add_argument("--no-reference", action="store_true", help="skip the reference (slow) build")
+    parser.add_argument("--profile", action="store_true", help="cProfile each build (slower; to stderr)")
+    parser.add_argument("--time-limit", type=float, default=None, help="HiGHS time limit when planning")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    args = parser.parse_args(argv)
+    sizes = [tuple(args.size)] if args.size else [DEFAULT] + ([LARGE] if args.large else [])
+    print(f"{'size (PxPLxDCxSTxT)':>20} {'SKU-locs':>8} {'rows':>8} {'reference s':>11} {'MB':>6} "
+          f"{'today s':>8} {'MB':>6} {'ratio':>6} {'load':>5}")
+    results = []
+    for size in sizes:
+        r = run_size(size, reference=not args.no_reference, profile=args.profile, time_limit=args.time_limit)
+        results.append(r)
+        ref_s = f"{r['reference_s']:>11.2f} {r['reference_bytes'] / 1e6:>6.2f}" if "reference_s" in r else f"{'-':>11} {'-':>6}"
+        ratio = f"{r['ratio']:>6.1f}" if "ratio" in r else f"{'-':>6}"
+        print(f"{r['size']:>20} {r['sku_locations']:>8,} {r['table_rows']:>8,} {ref_s} {r['today_s']:>8.2f} "
+              f"{r['today_bytes'] / 1e6:>6.2f} {ratio} {r['load_1min']:>5.2f}", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
