@@ -37,6 +37,7 @@ import io
 import math
 import re
 from dataclasses import dataclass
+from itertools import chain, repeat
 from pathlib import Path
 from typing import IO, Any, Iterable, Mapping, Sequence
 
@@ -364,9 +365,12 @@ def _period_dates(plan: Mapping[str, Any], funding: Mapping[str, Any] | None) ->
         if not rows or "period" not in rows[0] or "date" not in rows[0]:
             continue
         for r in rows:
-            p, d = r.get("period"), _as_date(r.get("date"))
-            if isinstance(p, int) and d is not None:
-                out.setdefault(p, d)
+            p = r.get("period")
+            if not isinstance(p, int) or p in out:
+                continue
+            d = _as_date(r.get("date"))
+            if d is not None:
+                out[p] = d
     return out
 
 
@@ -431,6 +435,17 @@ class _ReportWriter(ExcelWriter):
         self.manifest.append(ws)
 
 
+def _plain_finite_numbers(values: Sequence[Any]) -> bool:
+    """All values are Python floats or ints (not bools) and finite: their sum is finite (NaN or
+    an infinity would make it not; a sum too large for a float sends them the careful way)."""
+    if not all(type(v) is float or type(v) is int for v in values):
+        return False
+    try:
+        return math.isfinite(sum(values))
+    except OverflowError:
+        return False
+
+
 _XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -448,8 +463,11 @@ class _TableRows:
     date_style: int
 
     def xml(self) -> str:
+        """The rows' XML (``<row>`` elements), made a column at a time and joined once."""
+        n = len(self.rows)
         columns = [self._column(j) for j in range(len(self.cols))]
-        return "".join([f'<row r="{i}">{"".join(cells)}</row>' for i, cells in enumerate(zip(*columns), start=2)])
+        starts = [f'<row r="{i}">' for i in range(2, n + 2)]
+        return "".join(chain.from_iterable(zip(starts, *columns, repeat("</row>", n))))
 
     def _column(self, j: int) -> list[str]:
         """The cells of column ``j`` as XML, one string per row ("" for a blank)."""
@@ -459,36 +477,33 @@ class _TableRows:
         num = f' s="{self.number_styles[j]}"' if self.number_styles[j] is not None else ""
         date = f' s="{self.date_style}"'
         texts: dict[Any, str] = {}
+        rows = range(2, len(values) + 2)
+        if not self.dates[j]:
+            # the usual columns: all plain finite numbers (the sum of finite numbers is finite,
+            # NaN or an infinity makes it not), or all text
+            # (a column holds few distinct values: each one's XML is made once)
+            if _plain_finite_numbers(values):
+                tails = {v: f"{num}><v>{v!r}</v></c>" for v in set(values)}
+            elif all(type(v) is str for v in values):
+                tails = {v: self._cell_tail(v, num, date, texts) for v in set(values)}
+            else:
+                tails = None
+            if tails is not None:
+                return [f'<c r="{letter}{i}"{tails[v]}' for i, v in zip(rows, values)]
+        tails: dict[Any, str] = {}
         out: list[str] = []
         add = out.append
-        if self.dates[j]:
-            serials: dict[Any, str] = {}
-            for i, v in enumerate(values, start=2):
-                try:
-                    tail = serials[v]
-                except KeyError:
-                    tail = serials[v] = self._cell_tail(_as_date(v), num, date, texts)
-                except TypeError:  # unhashable
-                    tail = self._cell_tail(_as_date(v), num, date, texts)
-                add(f'<c r="{letter}{i}"{tail}' if tail else "")
-            return out
-        for i, v in enumerate(values, start=2):
-            t = type(v)
-            if t is float:
-                if v - v == 0.0:  # finite
-                    add(f'<c r="{letter}{i}"{num}><v>{v!r}</v></c>')
-                else:
-                    add("")
-            elif t is int:
-                add(f'<c r="{letter}{i}"{num}><v>{v}</v></c>')
-            elif v is None:
-                add("")
-            else:
-                if t is str and v in texts:
-                    tail = texts[v]
-                else:
-                    tail = self._cell_tail(v, num, date, texts)
-                add(f'<c r="{letter}{i}"{tail}' if tail else "")
+        for i, v in zip(rows, values):
+            if self.dates[j]:
+                v = _as_date(v)
+            k = (type(v), v)  # True == 1 == 1.0, but they are not the same cell
+            try:
+                tail = tails[k]
+            except KeyError:
+                tail = tails[k] = self._cell_tail(v, num, date, texts)
+            except TypeError:  # unhashable: a list or a dict, written as text
+                tail = self._cell_tail(v, num, date, texts)
+            add(f'<c r="{letter}{i}"{tail}' if tail else "")
         return out
 
     @staticmethod
@@ -506,6 +521,8 @@ class _TableRows:
         if isinstance(v, dt.date):
             return f'{date}><v>{float(to_excel(v))!r}</v></c>'
         text = str(v)
+        if not text:
+            return ""  # as openpyxl: an empty string is an empty cell
         if text not in texts:
             body = _ILLEGAL_XML.sub("", text).translate(_XML_ESCAPES)
             space = ' xml:space="preserve"' if text.strip() and text != text.strip() else ""
