@@ -395,6 +395,42 @@ def test_a_joint_plan_that_cannot_be_funded_shows_who_is_short(tmp_path):
     assert "minimum_cash[maker,1]" in cells
 
 
+def test_table_cells_of_every_kind_read_back(tmp_path):
+    """A table sheet's rows are written as XML, not as openpyxl cells: every kind of value a
+    plan's rows may hold reads back as the cell openpyxl would have made of it."""
+    rows = [
+        {"site": "a & <b>", "period": 0, "date": "2027-01-04", "amount": 1234.5, "mixed": 1, "flag": True,
+         "when": dt.date(2027, 2, 1), "note": "  padded "},
+        {"site": "plain", "period": 1, "date": "not a date", "amount": float("nan"), "mixed": "text",
+         "flag": np.bool_(False), "when": None, "note": ""},
+        {"site": None, "period": np.int64(2), "date": None, "amount": float("-inf"), "mixed": 2.5,
+         "flag": None, "when": dt.date(2027, 3, 1), "note": [1, 2]},
+        {"site": "last", "period": 3, "date": dt.date(2027, 1, 25), "amount": np.float64(-7.25), "mixed": None,
+         "flag": False, "when": None, "note": {}},
+    ]
+    path = tmp_path / "odd.xlsx"
+    write_workbook(path, {"scenario": "odd", "status": "optimal", "currency": "EUR", "tables": {"odd": rows}})
+    ws = openpyxl.load_workbook(path)["Odd"]
+    want = [
+        ["a & <b>", 0, dt.datetime(2027, 1, 4), 1234.5, 1, True, dt.datetime(2027, 2, 1), "  padded "],
+        ["plain", 1, None, None, "text", False, None, None],
+        [None, 2, None, None, 2.5, None, dt.datetime(2027, 3, 1), "[1, 2]"],
+        ["last", 3, dt.datetime(2027, 1, 25), -7.25, None, False, None, None],
+    ]
+    got = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
+    assert got == want
+    assert [type(v) for v in got[0][4:6]] == [int, bool]
+    formats = {ws.cell(1, c).value: ws.cell(2, c).number_format for c in range(1, ws.max_column + 1)}
+    assert formats["Period no."] == "0" and formats["Period start"] == "yyyy-mm-dd"
+    assert formats["Amount (+ in, - out) (EUR)"] == EUR and ws.cell(5, 4).number_format == EUR
+    assert formats["Mixed"] == "#,##0" and ws.cell(4, 5).number_format == "#,##0"  # an int column, a float in it
+    assert formats["Flag"] == "General" and formats["When"] == "yyyy-mm-dd" and formats["Site"] == "General"
+    # the sheet's dimension covers the rows (a read-only load reads it rather than the cells)
+    lazy = openpyxl.load_workbook(path, read_only=True)["Odd"]
+    assert (lazy.max_row, lazy.max_column) == (5, 8)
+    assert ws.freeze_panes == "D2" and ws.auto_filter.ref == "A1:H5"
+
+
 def test_a_workbook_needs_a_plan_or_funding():
     with pytest.raises(ValueError):
         build_workbook(None, None)
