@@ -35,7 +35,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import queue
 import re
+import threading
 from dataclasses import dataclass
 from itertools import chain, repeat
 from pathlib import Path
@@ -188,6 +190,8 @@ PERIOD_OF_AMOUNT = {
     "peak_shortfall_period": "peak_shortfall",
 }
 
+# A table sheet's rows are made and compressed this many at a time (the two overlap)
+TABLE_CHUNK_ROWS = 20_000
 MAX_CHARTS_PER_GROUP = 12
 # Charts sit in a grid of cells right of the tables, each spanning 7 columns (set to 10 characters,
 # about 2 cm) by 15 rows and anchored to both corners, so that no viewer overlaps them
@@ -431,8 +435,39 @@ class _ReportWriter(ExcelWriter):
         last = f"{get_column_letter(len(table.cols))}{len(table.rows) + 1}"
         head = re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="A1:{last}"'.encode(), xml[:end], count=1)
         ws._rels = writer._rels
-        self._archive.writestr(ws.path[1:], b"".join([head, table.xml().encode("utf-8"), xml[end:]]))
+        with self._archive.open(ws.path[1:], "w") as out:
+            out.write(head)
+            _write_behind(out, (chunk.encode("utf-8") for chunk in table.chunks()))
+            out.write(xml[end:])
         self.manifest.append(ws)
+
+
+def _write_behind(out: IO[bytes], chunks: Iterable[bytes]) -> None:
+    """Write ``chunks`` to ``out`` (a zip member: the write compresses) from a second thread, so
+    that compressing one chunk overlaps making the next (zlib lets go of the GIL)."""
+    pending: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+    failed: list[BaseException] = []
+
+    def drain() -> None:
+        while (chunk := pending.get()) is not None:
+            if not failed:
+                try:
+                    out.write(chunk)
+                except BaseException as exc:  # noqa: BLE001 - raised again in the caller
+                    failed.append(exc)
+
+    writer = threading.Thread(target=drain, name="workbook-zip", daemon=True)
+    writer.start()
+    try:
+        for chunk in chunks:
+            if failed:
+                break
+            pending.put(chunk)
+    finally:
+        pending.put(None)
+        writer.join()
+    if failed:
+        raise failed[0]
 
 
 def _plain_finite_numbers(values: Sequence[Any]) -> bool:
@@ -463,21 +498,28 @@ class _TableRows:
     date_style: int
 
     def xml(self) -> str:
-        """The rows' XML (``<row>`` elements), made a column at a time and joined once."""
-        n = len(self.rows)
-        columns = [self._column(j) for j in range(len(self.cols))]
-        starts = [f'<row r="{i}">' for i in range(2, n + 2)]
-        return "".join(chain.from_iterable(zip(starts, *columns, repeat("</row>", n))))
+        return "".join(self.chunks())
 
-    def _column(self, j: int) -> list[str]:
-        """The cells of column ``j`` as XML, one string per row ("" for a blank)."""
+    def chunks(self, size: int | None = None) -> Iterable[str]:
+        """The rows' XML (``<row>`` elements), ``size`` rows at a time, each made a column at a
+        time and joined once."""
+        size = size or TABLE_CHUNK_ROWS
+        for start in range(0, len(self.rows), size):
+            rows = self.rows[start:start + size]
+            columns = [self._column(j, rows, start + 2) for j in range(len(self.cols))]
+            starts = [f'<row r="{i}">' for i in range(start + 2, start + 2 + len(rows))]
+            yield "".join(chain.from_iterable(zip(starts, *columns, repeat("</row>", len(rows)))))
+
+    def _column(self, j: int, chunk: Sequence[Mapping[str, Any]], first_row: int) -> list[str]:
+        """The cells of column ``j`` of the rows ``chunk`` (the first on sheet row ``first_row``)
+        as XML, one string per row ("" for a blank)."""
         letter = get_column_letter(j + 1)
         key = self.cols[j]
-        values = [r.get(key) for r in self.rows]
+        values = [r.get(key) for r in chunk]
         num = f' s="{self.number_styles[j]}"' if self.number_styles[j] is not None else ""
         date = f' s="{self.date_style}"'
         texts: dict[Any, str] = {}
-        rows = range(2, len(values) + 2)
+        rows = range(first_row, first_row + len(values))
         if not self.dates[j]:
             # the usual columns: all plain finite numbers (the sum of finite numbers is finite,
             # NaN or an infinity makes it not), or all text

@@ -22,6 +22,7 @@ from conftest import example
 from finance.extension import plan_with_finance
 from finance.instruments import finance_spec_from_scenario
 from finance.sizing import size_plan_funding
+from planning import workbook
 from planning.plan import _json_default, plan_scenario
 from planning.workbook import PARTNER_ROWS, TABLE_TITLES, build_workbook, money_format, write_workbook
 from scenarios.io import parse_scenario
@@ -395,9 +396,11 @@ def test_a_joint_plan_that_cannot_be_funded_shows_who_is_short(tmp_path):
     assert "minimum_cash[maker,1]" in cells
 
 
-def test_table_cells_of_every_kind_read_back(tmp_path):
+def test_table_cells_of_every_kind_read_back(tmp_path, monkeypatch):
     """A table sheet's rows are written as XML, not as openpyxl cells: every kind of value a
-    plan's rows may hold reads back as the cell openpyxl would have made of it."""
+    plan's rows may hold reads back as the cell openpyxl would have made of it (here in chunks
+    of three rows, as a large table is written)."""
+    monkeypatch.setattr(workbook, "TABLE_CHUNK_ROWS", 3)
     rows = [
         {"site": "a & <b>", "period": 0, "date": "2027-01-04", "amount": 1234.5, "mixed": 1, "flag": True,
          "when": dt.date(2027, 2, 1), "note": "  padded "},
