@@ -40,6 +40,7 @@ import re
 import threading
 from dataclasses import dataclass
 from itertools import chain, repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, Iterable, Mapping, Sequence
 
@@ -470,15 +471,20 @@ def _write_behind(out: IO[bytes], chunks: Iterable[bytes]) -> None:
         raise failed[0]
 
 
-def _plain_finite_numbers(values: Sequence[Any]) -> bool:
-    """All values are Python floats or ints (not bools) and finite: their sum is finite (NaN or
-    an infinity would make it not; a sum too large for a float sends them the careful way)."""
-    if not all(type(v) is float or type(v) is int for v in values):
-        return False
-    try:
-        return math.isfinite(sum(values))
-    except OverflowError:
-        return False
+# Types of value that make cells by value alone (no two of them equal but different cells)
+_PLAIN_TYPES = frozenset({float, int, str, type(None)})
+_DATE_TYPES = frozenset({str, dt.date, dt.datetime, type(None)})
+
+
+def _column_values(rows: Sequence[Mapping[str, Any]], cols: Sequence[str]) -> list[list[Any]]:
+    """The rows' values column by column (None where a row has no such key)."""
+    out = []
+    for c in cols:
+        try:
+            out.append(list(map(itemgetter(c), rows)))
+        except KeyError:  # a row without the key
+            out.append([r.get(c) for r in rows])
+    return out
 
 
 _XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
@@ -506,33 +512,32 @@ class _TableRows:
         size = size or TABLE_CHUNK_ROWS
         for start in range(0, len(self.rows), size):
             rows = self.rows[start:start + size]
-            columns = [self._column(j, rows, start + 2) for j in range(len(self.cols))]
+            values = _column_values(rows, self.cols)
+            columns = [self._column(j, values[j], start + 2) for j in range(len(self.cols))]
             starts = [f'<row r="{i}">' for i in range(start + 2, start + 2 + len(rows))]
             yield "".join(chain.from_iterable(zip(starts, *columns, repeat("</row>", len(rows)))))
 
-    def _column(self, j: int, chunk: Sequence[Mapping[str, Any]], first_row: int) -> list[str]:
-        """The cells of column ``j`` of the rows ``chunk`` (the first on sheet row ``first_row``)
-        as XML, one string per row ("" for a blank)."""
+    def _column(self, j: int, values: Sequence[Any], first_row: int) -> list[str]:
+        """The cells of column ``j`` (its ``values``, the first on sheet row ``first_row``) as
+        XML, one string per row ("" for a blank)."""
         letter = get_column_letter(j + 1)
-        key = self.cols[j]
-        values = [r.get(key) for r in chunk]
         num = f' s="{self.number_styles[j]}"' if self.number_styles[j] is not None else ""
         date = f' s="{self.date_style}"'
         texts: dict[Any, str] = {}
         rows = range(first_row, first_row + len(values))
-        if not self.dates[j]:
-            # the usual columns: all plain finite numbers (the sum of finite numbers is finite,
-            # NaN or an infinity makes it not), or all text
-            # (a column holds few distinct values: each one's XML is made once)
-            if _plain_finite_numbers(values):
-                tails = {v: f"{num}><v>{v!r}</v></c>" for v in set(values)}
-            elif all(type(v) is str for v in values):
-                tails = {v: self._cell_tail(v, num, date, texts) for v in set(values)}
+        types = set(map(type, values))
+        # The usual column holds numbers, text or ISO dates, and few distinct values: each one's
+        # XML is made once. (1 and 1.0 are one key: the cell is the same number either way.)
+        if types <= (_DATE_TYPES if self.dates[j] else _PLAIN_TYPES):
+            if self.dates[j]:
+                tails = {v: self._cell_tail(_as_date(v), num, date, texts) for v in set(values)}
             else:
-                tails = None
-            if tails is not None:
-                return [f'<c r="{letter}{i}"{tails[v]}' for i, v in zip(rows, values)]
-        tails: dict[Any, str] = {}
+                tails = {v: self._cell_tail(v, num, date, texts) for v in set(values)}
+            if "" in tails.values():
+                return [f'<c r="{letter}{i}"{tails[v]}' if tails[v] else "" for i, v in zip(rows, values)]
+            return [f'<c r="{letter}{i}"{tails[v]}' for i, v in zip(rows, values)]
+        # anything else (bools, numpy scalars, dates in a column not of dates, lists) value by value
+        tails = {}
         out: list[str] = []
         add = out.append
         for i, v in zip(rows, values):

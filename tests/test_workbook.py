@@ -410,6 +410,7 @@ def test_table_cells_of_every_kind_read_back(tmp_path, monkeypatch):
          "flag": None, "when": dt.date(2027, 3, 1), "note": [1, 2]},
         {"site": "last", "period": 3, "date": dt.date(2027, 1, 25), "amount": np.float64(-7.25), "mixed": None,
          "flag": False, "when": None, "note": {}},
+        {"site": "short", "period": 4},  # a row without some of the columns
     ]
     path = tmp_path / "odd.xlsx"
     write_workbook(path, {"scenario": "odd", "status": "optimal", "currency": "EUR", "tables": {"odd": rows}})
@@ -419,6 +420,7 @@ def test_table_cells_of_every_kind_read_back(tmp_path, monkeypatch):
         ["plain", 1, None, None, "text", False, None, None],
         [None, 2, None, None, 2.5, None, dt.datetime(2027, 3, 1), "[1, 2]"],
         ["last", 3, dt.datetime(2027, 1, 25), -7.25, None, False, None, None],
+        ["short", 4, None, None, None, None, None, None],
     ]
     got = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
     assert got == want
@@ -430,8 +432,8 @@ def test_table_cells_of_every_kind_read_back(tmp_path, monkeypatch):
     assert formats["Flag"] == "General" and formats["When"] == "yyyy-mm-dd" and formats["Site"] == "General"
     # the sheet's dimension covers the rows (a read-only load reads it rather than the cells)
     lazy = openpyxl.load_workbook(path, read_only=True)["Odd"]
-    assert (lazy.max_row, lazy.max_column) == (5, 8)
-    assert ws.freeze_panes == "D2" and ws.auto_filter.ref == "A1:H5"
+    assert (lazy.max_row, lazy.max_column) == (6, 8)
+    assert ws.freeze_panes == "D2" and ws.auto_filter.ref == "A1:H6"
 
 
 def test_a_workbook_needs_a_plan_or_funding():
