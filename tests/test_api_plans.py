@@ -23,6 +23,7 @@ from api.db import make_engine, session_factory
 from api.jobs.model import Job
 from api.jobs.worker import Worker
 from api.models import FundingResult, PlanRecord
+from api.routes import plans as plans_routes
 from api_world import make_app, scenario_content, seed_users
 from planning.workbook import TABLE_TITLES
 from workbook_checks import measure_table, same
@@ -56,7 +57,7 @@ def count_jobs(engine) -> int:
         return s.scalar(select(func.count(Job.id)))
 
 
-def test_plan_submitted_solved_by_a_worker_and_read_back(service):
+def test_plan_submitted_solved_by_a_worker_and_read_back(service, monkeypatch):
     client, engine, tokens = service
     sid = new_scenario(client, tokens)
     r = client.post("/plans", json={"scenario_id": sid}, headers=auth(tokens, "pl"))
@@ -108,6 +109,10 @@ def test_plan_submitted_solved_by_a_worker_and_read_back(service):
     assert wb.sheetnames[4:] == [*[TABLE_TITLES[t] for t in direct.tables], "Binding limits", "Chart data"]
     kpis = measure_table(wb["Summary"])
     assert kpis["Profit (EUR)"]["Chain"].value == pytest.approx(direct.kpis["chain"]["profit"], rel=1e-9)
+    # a second download is the first one's bytes, kept by this process rather than built again
+    monkeypatch.setattr(plans_routes, "plan_workbook", lambda *a, **k: pytest.fail("the workbook was built twice"))
+    again = client.get(f"/plans/{plan_id}/xlsx", headers=auth(tokens, "pl"))
+    assert again.status_code == 200 and again.content == xl.content
     assert wb["Production"].max_row == len(direct.tables["production"]) + 1
 
     # the same version and options: the stored plan (200), no new job
