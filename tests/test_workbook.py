@@ -493,3 +493,38 @@ def test_libreoffice_renders_the_summary_sheet_not_blank(sized, tmp_path):
                           capture_output=True, text=True).stdout
     assert "Supply-chain plan: small-chain" in text and "KPIs per partner" in text and "Profit (EUR)" in text
     assert "maker: closing cash against minimum" in text  # a chart's title, drawn by LibreOffice
+
+
+@pytest.mark.slow
+def test_libreoffice_reads_every_table_row(sized, tmp_path):
+    """The table sheets' rows (written as sheet XML, not by openpyxl) as LibreOffice reads them:
+    every sheet exported to CSV (unformatted values) equals the plan JSON's rows."""
+    import csv
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if not soffice:
+        pytest.skip("needs LibreOffice (apt-get install libreoffice-calc; .ci/run does)")
+    plan, funding, _ = sized
+    book = tmp_path / "plan.xlsx"
+    write_workbook(book, plan, {**funding, "mode": "sized"})
+    profile = tmp_path / "lo-profile"
+    # CSV options: comma, double quote, UTF-8, from line 1, ..., values not as shown, every sheet to its own file
+    subprocess.run([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to",
+                    "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+                    "--outdir", str(tmp_path), str(book)], check=True, capture_output=True, timeout=240)
+    tables = {TABLE_TITLES[n]: rows for n, rows in plan["tables"].items()} | {"Binding limits": plan["binding_limits"]}
+    for title, rows in tables.items():
+        with open(tmp_path / f"plan-{title}.csv", newline="", encoding="utf-8") as f:
+            lines = list(csv.reader(f))
+        assert len(lines) == len(rows) + 1, (title, len(lines), len(rows))
+        cols = list(rows[0])
+        for line, row in zip(lines[1:], rows):
+            assert len(line) <= len(cols), (title, line)
+            for text, key in zip(line + [""] * (len(cols) - len(line)), cols):
+                want = row[key]
+                if want is None or (isinstance(want, float) and not np.isfinite(want)):
+                    assert text == "", (title, key, text)
+                elif isinstance(want, (int, float)) and not isinstance(want, bool):
+                    assert float(text) == pytest.approx(want, rel=1e-9, abs=1e-9), (title, key, text, want)
+                else:
+                    assert text == str(want), (title, key, text, want)
