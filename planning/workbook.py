@@ -24,6 +24,15 @@ Sheets, in order:
 - **Chart data**: the per-chart series the charts plot (aggregated where a chart sums rows, e.g.
   inventory over a site's products), each block headed by the chart's title.
 
+Speed: the table sheets hold most of the cells (a plan of 2,100 SKU-locations has half a million
+rows). openpyxl makes an object per cell and serialises it as an element; here a table sheet is
+an openpyxl sheet with its header row only, and its rows are written into the sheet's XML when
+the workbook is saved (:class:`_TableRows`: a column at a time, each distinct value's XML made
+once, 20,000 rows at a time, compressed by a second thread while the next rows are made). The
+cells are the ones openpyxl would have written (values, number formats, inline strings). So a
+workbook from :func:`build_workbook` has its table rows only once saved (with its own ``save``).
+docs/performance.md has the figures (``benchmarks/workbook.py``).
+
 Money cells carry a currency format (``[$EUR] #,##0.00``, negatives in red), quantities a
 thousands separator, rates a percentage, dates a date format (no time). Table sheets have the
 header row (and their key columns) frozen, an autofilter, column widths from their contents, and
@@ -228,12 +237,15 @@ def workbook_bytes(plan: Mapping[str, Any] | None, funding: Mapping[str, Any] | 
 
 
 def build_workbook(plan: Mapping[str, Any] | None, funding: Mapping[str, Any] | None = None, *,
-                   currency: str | None = None) -> Workbook:
+                   currency: str | None = None) -> "_ReportWorkbook":
     """The workbook of a plan result (``Plan.to_dict()`` or the service's stored result) and,
     optionally, its funding (``FundingResult.to_dict()``-shaped). A joint plan (planned with its
     funding) carries its funding itself: it is used when ``funding`` is not given. ``plan`` may
     be None for a workbook of funding alone. ``currency`` defaults to the plan's, then the
-    funding's; without one, amounts have no currency code."""
+    funding's; without one, amounts have no currency code.
+
+    The table sheets' data rows are written when the workbook is saved (``.save(target)``): in
+    the returned workbook those sheets hold their header row only."""
     if plan is None and funding is None:
         raise ValueError("a workbook needs a plan or a funding result")
     plan = dict(plan or {})
