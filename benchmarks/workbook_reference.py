@@ -1,3 +1,6 @@
+# The plan workbook as planning/workbook.py made it before its table sheets were written as XML
+# (commit 1cc39c9): an openpyxl cell per value. Kept unchanged as the reference of
+# benchmarks/workbook.py; not used by jointplan itself.
 """The plan's Excel workbook, as a finance team would forward it.
 
 One function, :func:`build_workbook`, makes it from a plan result (``Plan.to_dict()``, the JSON
