@@ -425,7 +425,11 @@ class _ReportWorkbook(Workbook):
     def save(self, filename: str | Path | IO[bytes]) -> None:
         self.properties.modified = dt.datetime.now(tz=dt.timezone.utc).replace(tzinfo=None)
         archive = ZipFile(filename, "w", ZIP_DEFLATED, allowZip64=True)
-        _ReportWriter(self, archive).save()
+        try:
+            _ReportWriter(self, archive).save()  # writes, then closes the archive
+        except BaseException:
+            archive.close()
+            raise
 
 
 class _ReportWriter(ExcelWriter):
