@@ -8,7 +8,6 @@ runs). A plan that cannot be made (infeasible) is a result with its diagnosis, n
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 from collections import OrderedDict
@@ -16,7 +15,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
@@ -478,8 +476,10 @@ def get_workbook(plan_id: PlanId, user: AuthorizedUser, session: SessionDep):
         return plan_workbook(result, stored_funding(session, plan), currency)
 
     data = cached_workbook((str(session.get_bind().url), plan.id, plan.created_at, plan.finished_at), build)
-    return StreamingResponse(io.BytesIO(data), media_type=XLSX,
-                             headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}.xlsx"'})
+    # the bytes in one body (a StreamingResponse of a BytesIO sends it line by line: 70,000 pieces,
+    # each through the thread pool, for a 15 MB workbook)
+    return Response(content=data, media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}.xlsx"'})
 
 
 @router.post("/{plan_id}/cancel", response_model=PlanPublic, summary="Cancel the plan's solve",
