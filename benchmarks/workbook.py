@@ -11,6 +11,7 @@ openpyxl) and with today's planning/workbook.py, and prints seconds, file size a
     python benchmarks/workbook.py --size 5 1 2 10 26 # one size: products plants dcs stores periods
     python benchmarks/workbook.py --profile          # cProfile of each build, top 25 by own time
     python benchmarks/workbook.py --no-reference     # today's build only
+    python benchmarks/workbook.py --no-reference --api  # and three downloads through the API
     python benchmarks/workbook.py --json out.json
 
 SKU-locations = products x (plants + DCs + stores). The plan is the API's stored result shape
@@ -133,6 +134,48 @@ def run_size(size, *, reference: bool, profile: bool, time_limit: float | None, 
     return out
 
 
+def api_downloads(size, n: int = 3) -> list[tuple[float, float, int]]:
+    """``GET /plans/{id}/xlsx`` ``n`` times for the plan of ``size`` stored as a done plan in a
+    fresh SQLite database (the service's app in process, tests/api_world.py's users): wall and
+    CPU seconds and bytes of each download. The first builds the workbook, the others get the
+    bytes the process kept."""
+    import tempfile
+    from datetime import datetime, timezone
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from fastapi.testclient import TestClient
+
+    from api.db import make_engine, session_factory
+    from api.migrate import upgrade
+    from api.models import PlanRecord, ScenarioVersion
+    from api_world import make_app, scenario_content, seed_users
+
+    plan = plan_json(size)
+    url = f"sqlite:///{tempfile.mkdtemp()}/workbook-bench.db"
+    upgrade(url)
+    engine = make_engine(url)
+    tokens, _ = seed_users(engine)
+    out = []
+    with TestClient(make_app(url, engine)) as client:
+        auth = {"Authorization": f"Bearer {tokens['pl']}"}
+        r = client.post("/scenarios", json={"name": "bench", "content": scenario_content()}, headers=auth)
+        r.raise_for_status()
+        with session_factory(engine)() as s:
+            version = s.query(ScenarioVersion).filter_by(scenario_id=r.json()["scenario_id"]).one()
+            record = PlanRecord(scenario_version_id=version.id, options={}, options_hash="bench", status="done",
+                                result=plan, finished_at=datetime.now(timezone.utc))
+            s.add(record)
+            s.commit()
+            plan_id = record.id
+        for _ in range(n):
+            c0, t0 = time.process_time(), time.perf_counter()
+            r = client.get(f"/plans/{plan_id}/xlsx", headers=auth)
+            r.raise_for_status()
+            out.append((time.perf_counter() - t0, time.process_time() - c0, len(r.content)))
+    engine.dispose()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", nargs=5, type=int, metavar=("PRODUCTS", "PLANTS", "DCS", "STORES", "PERIODS"))
@@ -140,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-reference", action="store_true", help="skip the reference (slow) build")
     parser.add_argument("--profile", action="store_true", help="cProfile each build (slower; to stderr)")
     parser.add_argument("--time-limit", type=float, default=None, help="HiGHS time limit when planning")
+    parser.add_argument("--api", action="store_true",
+                        help="also time GET /plans/{id}/xlsx three times (first builds, then kept bytes)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = parser.parse_args(argv)
     size = tuple(args.size) if args.size else DEFAULT
@@ -157,6 +202,12 @@ def main(argv: list[str] | None = None) -> int:
         ratio = f"{r['ratio']:>5.1f} ({r['cpu_ratio']:>4.1f})" if "ratio" in r else f"{'-':>12}"
         print(f"{r['size']:>24} {r['sku_locations']:>8,} {r['table_rows']:>8,} {ref_s} {r['today_s']:>6.2f} "
               f"({r['today_cpu_s']:>4.1f}) {r['today_bytes'] / 1e6:>6.2f} {ratio} {r['load_1min']:>5.2f}", flush=True)
+    if args.api:
+        downloads = api_downloads(size)
+        for k, (wall, cpu, n) in enumerate(downloads, start=1):
+            print(f"GET /plans/{{id}}/xlsx #{k}: {wall:.2f} s ({cpu:.2f} s CPU), {n / 1e6:.2f} MB")
+        results.append({"api_downloads": [{"wall_s": w, "cpu_s": c, "bytes": n} for w, c, n in downloads],
+                        "load_1min": os.getloadavg()[0]})
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
