@@ -421,3 +421,32 @@ def test_with_a_dask_scheduler_the_job_runs_on_the_cluster(service):
     assert "solving with HiGHS" in [e["message"] for e in body["job"]["events"]]  # progress came back from the cluster
     scenario, _ = parse_scenario(scenario_content())
     assert body["result"]["objective"] == pytest.approx(plan_scenario(scenario).objective, rel=1e-9)
+
+
+def test_a_workbook_being_built_is_waited_for_not_built_again():
+    """Two downloads of one workbook at once: one build, both get its bytes; a failed build is
+    not kept (the next download builds)."""
+    import threading
+    import time
+
+    key = ("test://", -1, object(), None)
+    calls = []
+
+    def build():
+        calls.append(1)
+        time.sleep(0.3)
+        return b"workbook"
+
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(plans_routes.cached_workbook(key, build))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == [b"workbook", b"workbook"] and len(calls) == 1
+    failing = ("test://", -2, object(), None)
+    with pytest.raises(RuntimeError):
+        plans_routes.cached_workbook(failing, lambda: (_ for _ in ()).throw(RuntimeError("no")))
+    assert plans_routes.cached_workbook(failing, lambda: b"second try") == b"second try"
+    for k in (key, failing):
+        plans_routes._WORKBOOKS.pop(k, None)
