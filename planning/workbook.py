@@ -24,6 +24,15 @@ Sheets, in order:
 - **Chart data**: the per-chart series the charts plot (aggregated where a chart sums rows, e.g.
   inventory over a site's products), each block headed by the chart's title.
 
+Speed: the table sheets hold most of the cells (a plan of 2,100 SKU-locations has half a million
+rows). openpyxl makes an object per cell and serialises it as an element; here a table sheet is
+an openpyxl sheet with its header row only, and its rows are written into the sheet's XML when
+the workbook is saved (:class:`_TableRows`: a column at a time, each distinct value's XML made
+once, 20,000 rows at a time, compressed by a second thread while the next rows are made). The
+cells are the ones openpyxl would have written (values, number formats, inline strings). So a
+workbook from :func:`build_workbook` has its table rows only once saved (with its own ``save``).
+docs/performance.md has the figures (``benchmarks/workbook.py``).
+
 Money cells carry a currency format (``[$EUR] #,##0.00``, negatives in red), quantities a
 thousands separator, rates a percentage, dates a date format (no time). Table sheets have the
 header row (and their key columns) frozen, an autofilter, column widths from their contents, and
@@ -35,20 +44,29 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import queue
 import re
+import threading
 from dataclasses import dataclass
+from itertools import chain, repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, Iterable, Mapping, Sequence
+from zipfile import ZIP_DEFLATED, ZipFile
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.chart.text import RichText, Text
 from openpyxl.chart.title import Title
-from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, TwoCellAnchor
+from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, SpreadsheetDrawing, TwoCellAnchor
 from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties, RegularTextRun
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import to_excel
+from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
 
 # ---------------------------------------------------------------------------------------------
 # Kinds of value and their formats
@@ -180,6 +198,8 @@ PERIOD_OF_AMOUNT = {
     "peak_shortfall_period": "peak_shortfall",
 }
 
+# A table sheet's rows are made and compressed this many at a time (the two overlap)
+TABLE_CHUNK_ROWS = 20_000
 MAX_CHARTS_PER_GROUP = 12
 # Charts sit in a grid of cells right of the tables, each spanning 7 columns (set to 10 characters,
 # about 2 cm) by 15 rows and anchored to both corners, so that no viewer overlaps them
@@ -215,12 +235,15 @@ def workbook_bytes(plan: Mapping[str, Any] | None, funding: Mapping[str, Any] | 
 
 
 def build_workbook(plan: Mapping[str, Any] | None, funding: Mapping[str, Any] | None = None, *,
-                   currency: str | None = None) -> Workbook:
+                   currency: str | None = None) -> "_ReportWorkbook":
     """The workbook of a plan result (``Plan.to_dict()`` or the service's stored result) and,
     optionally, its funding (``FundingResult.to_dict()``-shaped). A joint plan (planned with its
     funding) carries its funding itself: it is used when ``funding`` is not given. ``plan`` may
     be None for a workbook of funding alone. ``currency`` defaults to the plan's, then the
-    funding's; without one, amounts have no currency code."""
+    funding's; without one, amounts have no currency code.
+
+    The table sheets' data rows are written when the workbook is saved (``.save(target)``): in
+    the returned workbook those sheets hold their header row only."""
     if plan is None and funding is None:
         raise ValueError("a workbook needs a plan or a funding result")
     plan = dict(plan or {})
@@ -357,9 +380,12 @@ def _period_dates(plan: Mapping[str, Any], funding: Mapping[str, Any] | None) ->
         if not rows or "period" not in rows[0] or "date" not in rows[0]:
             continue
         for r in rows:
-            p, d = r.get("period"), _as_date(r.get("date"))
-            if isinstance(p, int) and d is not None:
-                out.setdefault(p, d)
+            p = r.get("period")
+            if not isinstance(p, int) or p in out:
+                continue
+            d = _as_date(r.get("date"))
+            if d is not None:
+                out[p] = d
     return out
 
 
@@ -384,6 +410,185 @@ def _kind(name: str, values: Iterable[Any] = ()) -> str:
             return TEXT
         return NUM if isinstance(v, float) else INT
     return TEXT
+
+
+class _ReportWorkbook(Workbook):
+    """An openpyxl workbook whose table sheets hold only their header row as cells: their data
+    rows (:class:`_TableRows`, in ``table_rows`` by sheet title) are written straight into the
+    sheets' XML when it is saved. Save it with :meth:`save` (openpyxl's ``save_workbook`` would
+    leave the table sheets with their headers only); read the saved file to see the rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table_rows: dict[str, _TableRows] = {}
+
+    def save(self, filename: str | Path | IO[bytes]) -> None:
+        self.properties.modified = dt.datetime.now(tz=dt.timezone.utc).replace(tzinfo=None)
+        archive = ZipFile(filename, "w", ZIP_DEFLATED, allowZip64=True)
+        try:
+            _ReportWriter(self, archive).save()  # writes, then closes the archive
+        except BaseException:
+            archive.close()
+            raise
+
+
+class _ReportWriter(ExcelWriter):
+    """openpyxl's writer, except that a table sheet's data rows go into its ``sheetData`` as XML
+    made by :meth:`_TableRows.xml` (openpyxl makes and serialises an element per cell)."""
+
+    def write_worksheet(self, ws: Worksheet) -> None:
+        table = getattr(self.workbook, "table_rows", {}).get(ws.title)
+        if table is None:
+            return super().write_worksheet(ws)
+        ws._drawing = SpreadsheetDrawing()
+        ws._drawing.charts = ws._charts
+        ws._drawing.images = ws._images
+        writer = WorksheetWriter(ws, out=io.BytesIO())
+        writer.write()  # everything but the data rows: header row, views, columns, filter, print setup
+        xml = writer.read()
+        end = xml.index(b"</sheetData>")
+        last = f"{get_column_letter(len(table.cols))}{len(table.rows) + 1}"
+        head = re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="A1:{last}"'.encode(), xml[:end], count=1)
+        ws._rels = writer._rels
+        with self._archive.open(ws.path[1:], "w") as out:
+            out.write(head)
+            _write_behind(out, (chunk.encode("utf-8") for chunk in table.chunks()))
+            out.write(xml[end:])
+        self.manifest.append(ws)
+
+
+def _write_behind(out: IO[bytes], chunks: Iterable[bytes]) -> None:
+    """Write ``chunks`` to ``out`` (a zip member: the write compresses) from a second thread, so
+    that compressing one chunk overlaps making the next (zlib lets go of the GIL)."""
+    pending: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+    failed: list[BaseException] = []
+
+    def drain() -> None:
+        while (chunk := pending.get()) is not None:
+            if not failed:
+                try:
+                    out.write(chunk)
+                except BaseException as exc:  # noqa: BLE001 - raised again in the caller
+                    failed.append(exc)
+
+    writer = threading.Thread(target=drain, name="workbook-zip", daemon=True)
+    writer.start()
+    try:
+        for chunk in chunks:
+            if failed:
+                break
+            pending.put(chunk)
+    finally:
+        pending.put(None)
+        writer.join()
+    if failed:
+        raise failed[0]
+
+
+# Types of value that make cells by value alone (no two of them equal but different cells)
+_PLAIN_TYPES = frozenset({float, int, str, type(None)})
+_DATE_TYPES = frozenset({str, dt.date, dt.datetime, type(None)})
+
+
+def _column_values(rows: Sequence[Mapping[str, Any]], cols: Sequence[str]) -> list[list[Any]]:
+    """The rows' values column by column (None where a row has no such key)."""
+    out = []
+    for c in cols:
+        try:
+            out.append(list(map(itemgetter(c), rows)))
+        except KeyError:  # a row without the key
+            out.append([r.get(c) for r in rows])
+    return out
+
+
+_XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+@dataclass
+class _TableRows:
+    """A table sheet's data rows (from row 2), written as sheet XML: numbers with their column's
+    number format, dates as date serials in the date format, booleans, text as inline strings (as
+    openpyxl writes them), blanks for None, NaN and infinities."""
+
+    rows: Sequence[Mapping[str, Any]]
+    cols: Sequence[str]
+    dates: Sequence[bool]  # a date column: its values are read as dates
+    number_styles: Sequence[int | None]  # per column: the style of its number format, if any
+    date_style: int
+
+    def xml(self) -> str:
+        return "".join(self.chunks())
+
+    def chunks(self, size: int | None = None) -> Iterable[str]:
+        """The rows' XML (``<row>`` elements), ``size`` rows at a time, each made a column at a
+        time and joined once."""
+        size = size or TABLE_CHUNK_ROWS
+        for start in range(0, len(self.rows), size):
+            rows = self.rows[start:start + size]
+            values = _column_values(rows, self.cols)
+            columns = [self._column(j, values[j], start + 2) for j in range(len(self.cols))]
+            starts = [f'<row r="{i}">' for i in range(start + 2, start + 2 + len(rows))]
+            yield "".join(chain.from_iterable(zip(starts, *columns, repeat("</row>", len(rows)))))
+
+    def _column(self, j: int, values: Sequence[Any], first_row: int) -> list[str]:
+        """The cells of column ``j`` (its ``values``, the first on sheet row ``first_row``) as
+        XML, one string per row ("" for a blank)."""
+        letter = get_column_letter(j + 1)
+        num = f' s="{self.number_styles[j]}"' if self.number_styles[j] is not None else ""
+        date = f' s="{self.date_style}"'
+        texts: dict[Any, str] = {}
+        rows = range(first_row, first_row + len(values))
+        types = set(map(type, values))
+        # The usual column holds numbers, text or ISO dates, and few distinct values: each one's
+        # XML is made once. (1 and 1.0 are one key: the cell is the same number either way.)
+        if types <= (_DATE_TYPES if self.dates[j] else _PLAIN_TYPES):
+            if self.dates[j]:
+                tails = {v: self._cell_tail(_as_date(v), num, date, texts) for v in set(values)}
+            else:
+                tails = {v: self._cell_tail(v, num, date, texts) for v in set(values)}
+            if "" in tails.values():
+                return [f'<c r="{letter}{i}"{tails[v]}' if tails[v] else "" for i, v in zip(rows, values)]
+            return [f'<c r="{letter}{i}"{tails[v]}' for i, v in zip(rows, values)]
+        # anything else (bools, numpy scalars, dates in a column not of dates, lists) value by value
+        tails = {}
+        out: list[str] = []
+        add = out.append
+        for i, v in zip(rows, values):
+            if self.dates[j]:
+                v = _as_date(v)
+            k = (type(v), v)  # True == 1 == 1.0, but they are not the same cell
+            try:
+                tail = tails[k]
+            except KeyError:
+                tail = tails[k] = self._cell_tail(v, num, date, texts)
+            except TypeError:  # unhashable: a list or a dict, written as text
+                tail = self._cell_tail(v, num, date, texts)
+            add(f'<c r="{letter}{i}"{tail}' if tail else "")
+        return out
+
+    @staticmethod
+    def _cell_tail(v: Any, num: str, date: str, texts: dict[Any, str]) -> str:
+        """A cell's XML after its reference (``' s=".." t=".."><v>..</v></c>'``); "" for a blank."""
+        v = _cell_value(v)
+        if v is None:
+            return ""
+        if isinstance(v, bool):
+            return f' t="b"><v>{int(v)}</v></c>'
+        if isinstance(v, float):
+            return f"{num}><v>{float(v)!r}</v></c>"
+        if isinstance(v, int):
+            return f"{num}><v>{int(v)}</v></c>"
+        if isinstance(v, dt.date):
+            return f'{date}><v>{float(to_excel(v))!r}</v></c>'
+        text = str(v)
+        if not text:
+            return ""  # as openpyxl: an empty string is an empty cell
+        if text not in texts:
+            body = _ILLEGAL_XML.sub("", text).translate(_XML_ESCAPES)
+            space = ' xml:space="preserve"' if text.strip() and text != text.strip() else ""
+            texts[text] = f' t="inlineStr"><is><t{space}>{body}</t></is></c>'
+        return texts[text]
 
 
 @dataclass
@@ -411,7 +616,7 @@ class _Book:
         self.currency = currency
         self.money = money_format(currency)
         self.dates = dates
-        self.wb = Workbook()
+        self.wb = _ReportWorkbook()
         self._first = self.wb.active
         self._chart_data: Worksheet | None = None
         self._chart_row = 1
@@ -433,6 +638,12 @@ class _Book:
     def label(self, text: str, kind: str) -> str:
         unit = self.unit(kind)
         return f"{text} ({unit})" if unit else text
+
+    def style_id(self, ws: Worksheet, number_format: str) -> int:
+        """The workbook's cell-style index of a number format (registered if new)."""
+        cell = Cell(ws)  # not placed in the sheet: it only registers the style
+        cell.number_format = number_format
+        return cell.style_id
 
     def new_sheet(self, title: str) -> Worksheet:
         title = re.sub(r"[\[\]:*?/\\]", " ", title)[:31]
@@ -712,22 +923,13 @@ class _Book:
             text = HEADERS.get(c) or _humanise(c)
             headers.append(f"{text} ({units[c]})" if c in units else self.label(text, kinds[c]))
         self.header(ws, 1, 1, headers)
+        # the data rows are written as XML when the workbook is saved (_TableRows), not as cells:
+        # the same values and formats as cells would have, in a fraction of the time
         fmts = [self.fmt(kinds[c]) for c in cols]
-        date_cols = {j for j, c in enumerate(cols) if kinds[c] == DATE}
-        for i, r in enumerate(rows, start=2):
-            for j, c in enumerate(cols):
-                v = r.get(c)
-                if j in date_cols:
-                    v = _as_date(v)
-                v = _cell_value(v)
-                if v is None:
-                    continue
-                cell = ws.cell(row=i, column=j + 1, value=v)
-                f = fmts[j]
-                if isinstance(v, dt.date):
-                    cell.number_format = DATE_FORMAT
-                elif f and f != "@" and isinstance(v, (int, float)) and not isinstance(v, bool):
-                    cell.number_format = f
+        self.wb.table_rows[ws.title] = _TableRows(
+            rows=rows, cols=cols, dates=[kinds[c] == DATE for c in cols],
+            number_styles=[self.style_id(ws, f) if f and f != "@" else None for f in fmts],
+            date_style=self.style_id(ws, DATE_FORMAT))
         last = get_column_letter(len(cols))
         ws.auto_filter.ref = f"A1:{last}{len(rows) + 1}"
         keys = 0

@@ -23,6 +23,7 @@ from api.db import make_engine, session_factory
 from api.jobs.model import Job
 from api.jobs.worker import Worker
 from api.models import FundingResult, PlanRecord
+from api.routes import plans as plans_routes
 from api_world import make_app, scenario_content, seed_users
 from planning.workbook import TABLE_TITLES
 from workbook_checks import measure_table, same
@@ -56,7 +57,7 @@ def count_jobs(engine) -> int:
         return s.scalar(select(func.count(Job.id)))
 
 
-def test_plan_submitted_solved_by_a_worker_and_read_back(service):
+def test_plan_submitted_solved_by_a_worker_and_read_back(service, monkeypatch):
     client, engine, tokens = service
     sid = new_scenario(client, tokens)
     r = client.post("/plans", json={"scenario_id": sid}, headers=auth(tokens, "pl"))
@@ -108,6 +109,10 @@ def test_plan_submitted_solved_by_a_worker_and_read_back(service):
     assert wb.sheetnames[4:] == [*[TABLE_TITLES[t] for t in direct.tables], "Binding limits", "Chart data"]
     kpis = measure_table(wb["Summary"])
     assert kpis["Profit (EUR)"]["Chain"].value == pytest.approx(direct.kpis["chain"]["profit"], rel=1e-9)
+    # a second download is the first one's bytes, kept by this process rather than built again
+    monkeypatch.setattr(plans_routes, "plan_workbook", lambda *a, **k: pytest.fail("the workbook was built twice"))
+    again = client.get(f"/plans/{plan_id}/xlsx", headers=auth(tokens, "pl"))
+    assert again.status_code == 200 and again.content == xl.content
     assert wb["Production"].max_row == len(direct.tables["production"]) + 1
 
     # the same version and options: the stored plan (200), no new job
@@ -416,3 +421,32 @@ def test_with_a_dask_scheduler_the_job_runs_on_the_cluster(service):
     assert "solving with HiGHS" in [e["message"] for e in body["job"]["events"]]  # progress came back from the cluster
     scenario, _ = parse_scenario(scenario_content())
     assert body["result"]["objective"] == pytest.approx(plan_scenario(scenario).objective, rel=1e-9)
+
+
+def test_a_workbook_being_built_is_waited_for_not_built_again():
+    """Two downloads of one workbook at once: one build, both get its bytes; a failed build is
+    not kept (the next download builds)."""
+    import threading
+    import time
+
+    key = ("test://", -1, object(), None)
+    calls = []
+
+    def build():
+        calls.append(1)
+        time.sleep(0.3)
+        return b"workbook"
+
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(plans_routes.cached_workbook(key, build))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == [b"workbook", b"workbook"] and len(calls) == 1
+    failing = ("test://", -2, object(), None)
+    with pytest.raises(RuntimeError):
+        plans_routes.cached_workbook(failing, lambda: (_ for _ in ()).throw(RuntimeError("no")))
+    assert plans_routes.cached_workbook(failing, lambda: b"second try") == b"second try"
+    for k in (key, failing):
+        plans_routes._WORKBOOKS.pop(k, None)

@@ -22,6 +22,7 @@ from conftest import example
 from finance.extension import plan_with_finance
 from finance.instruments import finance_spec_from_scenario
 from finance.sizing import size_plan_funding
+from planning import workbook
 from planning.plan import _json_default, plan_scenario
 from planning.workbook import PARTNER_ROWS, TABLE_TITLES, build_workbook, money_format, write_workbook
 from scenarios.io import parse_scenario
@@ -395,6 +396,46 @@ def test_a_joint_plan_that_cannot_be_funded_shows_who_is_short(tmp_path):
     assert "minimum_cash[maker,1]" in cells
 
 
+def test_table_cells_of_every_kind_read_back(tmp_path, monkeypatch):
+    """A table sheet's rows are written as XML, not as openpyxl cells: every kind of value a
+    plan's rows may hold reads back as the cell openpyxl would have made of it (here in chunks
+    of three rows, as a large table is written)."""
+    monkeypatch.setattr(workbook, "TABLE_CHUNK_ROWS", 3)
+    rows = [
+        {"site": "a & <b>", "period": 0, "date": "2027-01-04", "amount": 1234.5, "mixed": 1, "flag": True,
+         "when": dt.date(2027, 2, 1), "note": "  padded "},
+        {"site": "plain", "period": 1, "date": "not a date", "amount": float("nan"), "mixed": "text",
+         "flag": np.bool_(False), "when": None, "note": ""},
+        {"site": None, "period": np.int64(2), "date": None, "amount": float("-inf"), "mixed": 2.5,
+         "flag": None, "when": dt.date(2027, 3, 1), "note": [1, 2]},
+        {"site": "last", "period": 3, "date": dt.date(2027, 1, 25), "amount": np.float64(-7.25), "mixed": None,
+         "flag": False, "when": None, "note": {}},
+        {"site": "short", "period": 4},  # a row without some of the columns
+    ]
+    path = tmp_path / "odd.xlsx"
+    write_workbook(path, {"scenario": "odd", "status": "optimal", "currency": "EUR", "tables": {"odd": rows}})
+    ws = openpyxl.load_workbook(path)["Odd"]
+    want = [
+        ["a & <b>", 0, dt.datetime(2027, 1, 4), 1234.5, 1, True, dt.datetime(2027, 2, 1), "  padded "],
+        ["plain", 1, None, None, "text", False, None, None],
+        [None, 2, None, None, 2.5, None, dt.datetime(2027, 3, 1), "[1, 2]"],
+        ["last", 3, dt.datetime(2027, 1, 25), -7.25, None, False, None, None],
+        ["short", 4, None, None, None, None, None, None],
+    ]
+    got = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
+    assert got == want
+    assert [type(v) for v in got[0][4:6]] == [int, bool]
+    formats = {ws.cell(1, c).value: ws.cell(2, c).number_format for c in range(1, ws.max_column + 1)}
+    assert formats["Period no."] == "0" and formats["Period start"] == "yyyy-mm-dd"
+    assert formats["Amount (+ in, - out) (EUR)"] == EUR and ws.cell(5, 4).number_format == EUR
+    assert formats["Mixed"] == "#,##0" and ws.cell(4, 5).number_format == "#,##0"  # an int column, a float in it
+    assert formats["Flag"] == "General" and formats["When"] == "yyyy-mm-dd" and formats["Site"] == "General"
+    # the sheet's dimension covers the rows (a read-only load reads it rather than the cells)
+    lazy = openpyxl.load_workbook(path, read_only=True)["Odd"]
+    assert (lazy.max_row, lazy.max_column) == (6, 8)
+    assert ws.freeze_panes == "D2" and ws.auto_filter.ref == "A1:H6"
+
+
 def test_a_workbook_needs_a_plan_or_funding():
     with pytest.raises(ValueError):
         build_workbook(None, None)
@@ -452,3 +493,38 @@ def test_libreoffice_renders_the_summary_sheet_not_blank(sized, tmp_path):
                           capture_output=True, text=True).stdout
     assert "Supply-chain plan: small-chain" in text and "KPIs per partner" in text and "Profit (EUR)" in text
     assert "maker: closing cash against minimum" in text  # a chart's title, drawn by LibreOffice
+
+
+@pytest.mark.slow
+def test_libreoffice_reads_every_table_row(sized, tmp_path):
+    """The table sheets' rows (written as sheet XML, not by openpyxl) as LibreOffice reads them:
+    every sheet exported to CSV (unformatted values) equals the plan JSON's rows."""
+    import csv
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if not soffice:
+        pytest.skip("needs LibreOffice (apt-get install libreoffice-calc; .ci/run does)")
+    plan, funding, _ = sized
+    book = tmp_path / "plan.xlsx"
+    write_workbook(book, plan, {**funding, "mode": "sized"})
+    profile = tmp_path / "lo-profile"
+    # CSV options: comma, double quote, UTF-8, from line 1, ..., values not as shown, every sheet to its own file
+    subprocess.run([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to",
+                    "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+                    "--outdir", str(tmp_path), str(book)], check=True, capture_output=True, timeout=240)
+    tables = {TABLE_TITLES[n]: rows for n, rows in plan["tables"].items()} | {"Binding limits": plan["binding_limits"]}
+    for title, rows in tables.items():
+        with open(tmp_path / f"plan-{title}.csv", newline="", encoding="utf-8") as f:
+            lines = list(csv.reader(f))
+        assert len(lines) == len(rows) + 1, (title, len(lines), len(rows))
+        cols = list(rows[0])
+        for line, row in zip(lines[1:], rows):
+            assert len(line) <= len(cols), (title, line)
+            for text, key in zip(line + [""] * (len(cols) - len(line)), cols):
+                want = row[key]
+                if want is None or (isinstance(want, float) and not np.isfinite(want)):
+                    assert text == "", (title, key, text)
+                elif isinstance(want, (int, float)) and not isinstance(want, bool):
+                    assert float(text) == pytest.approx(want, rel=1e-9, abs=1e-9), (title, key, text, want)
+                else:
+                    assert text == str(want), (title, key, text, want)

@@ -8,7 +8,6 @@ runs). A plan that cannot be made (infeasible) is a result with its diagnosis, n
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 from collections import OrderedDict
@@ -16,7 +15,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
@@ -393,6 +391,44 @@ def get_table(plan_id: PlanId, table: TableName, user: AuthorizedUser, session: 
                      total=len(rows), limit=page.limit, offset=page.offset)
 
 
+# Workbooks of done plans, by the summaries' key (a stored result and its funding never change):
+# built on a plan's first download in this process (seconds for a large plan), then served from
+# here; the least recently downloaded are dropped beyond _WORKBOOKS_MAX_BYTES.
+_WORKBOOKS: OrderedDict[tuple, bytes] = OrderedDict()
+_WORKBOOKS_MAX_BYTES = 256 * 2**20
+_WORKBOOKS_LOCK = threading.Lock()
+_WORKBOOK_BUILDS: dict[tuple, threading.Lock] = {}  # one build of a workbook at a time
+
+
+def cached_workbook(key: tuple, build) -> bytes:
+    """The workbook of ``key`` from the cache, or ``build()``'s (kept). Requests for a workbook
+    being built wait for that build rather than making it again."""
+    with _WORKBOOKS_LOCK:
+        data = _WORKBOOKS.get(key)
+        if data is not None:
+            _WORKBOOKS.move_to_end(key)
+            return data
+        building = _WORKBOOK_BUILDS.setdefault(key, threading.Lock())
+    with building:
+        with _WORKBOOKS_LOCK:
+            data = _WORKBOOKS.get(key)
+        if data is not None:
+            return data
+        try:
+            data = build()
+        except BaseException:
+            with _WORKBOOKS_LOCK:
+                _WORKBOOK_BUILDS.pop(key, None)
+            raise
+        with _WORKBOOKS_LOCK:
+            _WORKBOOKS[key] = data
+            _WORKBOOK_BUILDS.pop(key, None)
+            total = sum(len(b) for b in _WORKBOOKS.values())
+            while total > _WORKBOOKS_MAX_BYTES and len(_WORKBOOKS) > 1:
+                total -= len(_WORKBOOKS.popitem(last=False)[1])
+    return data
+
+
 def plan_workbook(result: dict[str, Any], funding: dict[str, Any] | None = None, currency: str | None = None) -> bytes:
     """The plan's Excel workbook from the stored result (and its funding), by the same function as
     ``jointplan plan --xlsx`` (:func:`planning.workbook.build_workbook`)."""
@@ -446,13 +482,21 @@ def stored_funding(session: Session, plan: PlanRecord) -> dict[str, Any] | None:
                                             "one sheet per result table"},
                        **NOT_FOUND, **NOT_READY})
 def get_workbook(plan_id: PlanId, user: AuthorizedUser, session: SessionDep):
-    plan = get_plan_or_404(session, plan_id)
-    result = result_or_409(plan)
-    version = session.get(ScenarioVersion, plan.scenario_version_id)
-    currency = result.get("currency") or (scenario_currency(version.content) if version else None)
-    data = plan_workbook(result, stored_funding(session, plan), currency)
-    return StreamingResponse(io.BytesIO(data), media_type=XLSX,
-                             headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}.xlsx"'})
+    plan = get_plan_or_404(session, plan_id, with_result=False)
+    if plan.status != "done":
+        result_or_409(plan)
+
+    def build() -> bytes:
+        result = result_or_409(plan)  # the stored result is read only to build the workbook
+        version = session.get(ScenarioVersion, plan.scenario_version_id)
+        currency = result.get("currency") or (scenario_currency(version.content) if version else None)
+        return plan_workbook(result, stored_funding(session, plan), currency)
+
+    data = cached_workbook((str(session.get_bind().url), plan.id, plan.created_at, plan.finished_at), build)
+    # the bytes in one body (a StreamingResponse of a BytesIO sends it line by line: 70,000 pieces,
+    # each through the thread pool, for a 15 MB workbook)
+    return Response(content=data, media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}.xlsx"'})
 
 
 @router.post("/{plan_id}/cancel", response_model=PlanPublic, summary="Cancel the plan's solve",
