@@ -14,7 +14,8 @@ forecasts made *before* the periods they forecast, with the history of those per
 - the statistical forecast the planner had in December 2025: the same method as a fast forecast
   run (``forecasting.engine.forecast_panel``, one method per series class) fitted on the history
   up to November 2025 only, for January 2026 (the first month not begun) to the end of the
-  history, stored as a finished forecast run dated 10 December 2025;
+  history, stored as a finished forecast run dated 10 December 2025 (then the current one, on the
+  whole history for the plan's horizon, which the consensus and the exceptions use);
 - the forecasts of the partners whose forecasts the collaboration compares
   (``small_chain_collab.yaml``: the retailer ``shops`` and the wholesaler ``wholesale``; the
   manufacturer and the transporter submit none), as their users submit them: the bundled
@@ -66,7 +67,7 @@ class Demo:
     seeded: bool
     scenario_id: int | None = None
     upload_id: int | None = None
-    forecast_run_id: int | None = None
+    forecast_run_ids: list[int] = field(default_factory=list)  # the one as of December 2025 first
     submission_ids: list[int] = field(default_factory=list)
 
 
@@ -169,53 +170,66 @@ def _seed(session) -> Demo:
         store_upload(session, upload, hist, staff=False)
         upload_id = upload.id
     session.flush()
-    run_id = _statistical_run(session, planner.id) if upload_id is not None else None
+    run_ids = _statistical_runs(session, planner.id, scenario.time.periods) if upload_id is not None else []
     submission_ids = [_submit_rounds(session, pid, by_name[people[pid].name].id)
                       for pid in FORECASTERS if pid in people]
     users = [DemoUser(a.name, a.role, a.partner, a.password) for a in people.values()]
-    return Demo(users, seeded=True, scenario_id=sc.id, upload_id=upload_id, forecast_run_id=run_id,
+    return Demo(users, seeded=True, scenario_id=sc.id, upload_id=upload_id, forecast_run_ids=run_ids,
                 submission_ids=[i for ids in submission_ids for i in ids])
 
 
-def _statistical_run(session, planner_id: int) -> int | None:
-    """The statistical forecast as of :data:`STATISTICAL_AS_OF`: a fast forecast run's method on
-    the shared history before that month, from that month to the history's last, stored as a
-    finished run of the planner's (see the module docstring)."""
+def _statistical_runs(session, planner_id: int, horizon_now: int) -> list[int]:
+    """Two finished statistical forecast runs of the planner's, each a fast forecast run's method
+    (:func:`forecasting.engine.forecast_panel`, one method per series class) on the history known
+    when it was made: the one as of :data:`STATISTICAL_AS_OF` (the history before that month, for
+    the next month to the history's last: what FVA scores the partners against), then the current
+    one (the whole history, for the ``horizon_now`` months after it: what the consensus and the
+    exceptions use, as after ``POST /forecast-runs``)."""
     import pandas as pd
 
     from api.history import history_frame
-    from api.jobs.runners import ForecastRunOptions, jsonable
-    from api.models import ForecastRun
-    from forecasting.engine import forecast_panel
+    from api.models import utcnow
     from forecasting.history import HistorySpec, prepare_history
 
     hist = history_frame(session)
     if hist.empty:
-        return None
+        return []
     keys = [c for c in hist.columns if c not in ("date", "quantity")]
     history, cleaning = prepare_history(hist, HistorySpec(keys=keys), freq="M", gaps="zero")
-    start = pd.Timestamp(STATISTICAL_AS_OF.year, STATISTICAL_AS_OF.month, 1)  # the month under way
-    first = start + pd.DateOffset(months=1)  # the first month not begun
-    known = history[history["ds"] < start]
     last = history["ds"].max()
-    horizon = (last.year - first.year) * 12 + last.month - first.month + 1
-    if known.empty or horizon < 1:
-        return None
+    under_way = pd.Timestamp(STATISTICAL_AS_OF.year, STATISTICAL_AS_OF.month, 1)
+    first = under_way + pd.DateOffset(months=1)  # the first month not begun
+    ids = []
+    back = (last.year - first.year) * 12 + last.month - first.month + 1
+    if back >= 1 and (history["ds"] < under_way).any():
+        ids.append(_run(session, planner_id, history[history["ds"] < under_way], keys, first, back, STATISTICAL_AS_OF, [
+            f"the statistical forecast as of {STATISTICAL_AS_OF.date().isoformat()}: fitted on the history up to "
+            f"{(under_way - pd.DateOffset(months=1)).strftime('%Y-%m')} only, for the months not begun (seeded by "
+            "jointplan serve --demo, so that forecast value added scores the partners' forecasts against it)",
+            *cleaning.lines()]))
+    ids.append(_run(session, planner_id, history, keys, last + pd.DateOffset(months=1), horizon_now, utcnow(), [
+        "the statistical forecast on the whole history (seeded by jointplan serve --demo)", *cleaning.lines()]))
+    return ids
+
+
+def _run(session, planner_id: int, known, keys: list[str], first, horizon: int, made_at: datetime,
+         notes: list[str]) -> int:
+    """A finished fast forecast run on the history ``known``, stored from month ``first`` for
+    ``horizon`` months (the months between the history's end and ``first`` left out: under way)."""
+    from api.jobs.runners import ForecastRunOptions, jsonable
+    from api.models import ForecastRun
+    from forecasting.engine import forecast_panel
+
+    gap = (first.year - known["ds"].max().year) * 12 + first.month - known["ds"].max().month - 1
     options = ForecastRunOptions(horizon=horizon, freq="M", fast=True)
-    result = forecast_panel(known, horizon + 1, "M", select=False, backend="serial", progress=None, keys=keys)
-    forecasts = result.forecasts[result.forecasts["ds"] >= first].copy()  # not the month under way
+    result = forecast_panel(known, gap + horizon, "M", select=False, backend="serial", progress=None, keys=keys)
+    forecasts = result.forecasts[result.forecasts["ds"] >= first].copy()
     forecasts["ds"] = forecasts["ds"].dt.strftime("%Y-%m-%d")
     summary = dict(result.summary)
-    summary["cleaning"] = [
-        f"the statistical forecast as of {STATISTICAL_AS_OF.date().isoformat()}: fitted on the history up to "
-        f"{(start - pd.DateOffset(months=1)).strftime('%Y-%m')} only (seeded by jointplan serve --demo, so that "
-        "forecast value added can score the partners' forecasts against it)",
-        *cleaning.lines(),
-    ]
+    summary["cleaning"] = notes
     summary["series_methods"] = result.series.to_dict(orient="records")
-    run = ForecastRun(created_by_id=planner_id, created_at=STATISTICAL_AS_OF, finished_at=STATISTICAL_AS_OF,
-                      status="done", params=options.model_dump(mode="json"),
-                      forecasts=jsonable(forecasts.to_dict(orient="records")),
+    run = ForecastRun(created_by_id=planner_id, created_at=made_at, finished_at=made_at, status="done",
+                      params=options.model_dump(mode="json"), forecasts=jsonable(forecasts.to_dict(orient="records")),
                       accuracy=jsonable(result.accuracy.to_dict(orient="records")), summary=jsonable(summary))
     session.add(run)
     session.flush()

@@ -108,11 +108,15 @@ def test_demo_holds_forecasts_made_before_their_periods_and_fva_scores_them(db_u
                 m = rows.merge(actuals, on=["unique_id", "ds"])
                 assert len(m) == len(rows) == 48 and (m["value"] != m["y"]).mean() > 0.9  # not the actuals
                 scored[sub.partner_id] = m
-        run = s.get(ForecastRun, demo.forecast_run_id)
+        run = s.get(ForecastRun, demo.forecast_run_ids[0])
         assert run.status == "done" and run.created_by_id is not None
         stat = pd.DataFrame.from_records(run.forecasts).assign(ds=lambda d: pd.to_datetime(d["ds"]))
         assert run.finished_at < stat["ds"].min().tz_localize("UTC") and stat["p50"].notna().all()
         assert stat["ds"].max() == actuals["ds"].max()  # up to the end of the history
+        current = s.get(ForecastRun, demo.forecast_run_ids[-1])  # the latest run: the plan's horizon, after the history
+        assert len(demo.forecast_run_ids) == 2 and current.id > run.id and current.status == "done"
+        ahead = pd.to_datetime(pd.DataFrame.from_records(current.forecasts)["ds"])
+        assert (ahead.min(), ahead.max()) == (pd.Timestamp("2027-01-01"), pd.Timestamp("2027-12-01"))
     engine.dispose()
 
     expected = {}
