@@ -258,7 +258,7 @@ def _submit_rounds(session, partner_id: str, author_id: int) -> list[int]:
         data, _ = normalise_forecast_table(rows.drop(columns="round").reset_index(drop=True), keys=["product", "site"])
         stored, keys = stored_rows(data)
         sub = ForecastSubmission(partner_id=partner_id, author_id=author_id, version=version, created_at=when,
-                                 note=f"forecast round of {round_day}", row_count=len(stored),
+                                 note=f"forecast round of {day:%B %Y}", row_count=len(stored),
                                  content_hash=digest(stored), keys=keys, rows=stored)
         session.add(sub)
         session.flush()

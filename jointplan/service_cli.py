@@ -108,8 +108,8 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         if demo.seeded:
             console.print(f"Demo database {escape(_safe(settings.database_url))} seeded: the small_chain partners, "
                           "scenario small_chain (version 1), the retailer's sales history, the retailer's and the wholesaler's "
-                          "forecast rounds with the statistical forecast of December 2025 (forecast value added "
-                          "scores them on the 2026 history), one user per role.")
+                          "forecast rounds, the statistical forecasts of December 2025 and of now (forecast value added "
+                          "scores the December 2025 ones on the 2026 history), one user per role.")
         else:
             console.print(f"Demo database {escape(_safe(settings.database_url))} kept as it was; its users have new passwords.")
         console.print(t)

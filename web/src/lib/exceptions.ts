@@ -2,6 +2,8 @@
 // as pure functions of the list the API returns (GET /exceptions: a partner gets only those
 // that involve it).
 
+import { formatNumber, formatPercent } from './format'
+
 export interface ExceptionLike {
   id: string
   rule: string
@@ -63,4 +65,16 @@ export function sourcesOf(sources: string): string[] {
 export function acceptableSources(sources: string): string[] {
   const own = sourcesOf(sources).filter((s) => !['in_stock', 'fill_rate'].includes(s))
   return [...new Set([...own, 'statistical'])]
+}
+
+/** What an exception measured against its rule's limit, in the rule's units: error and service
+ *  rules measure a share (WAPE, in-stock, fill rate) → percent; tolerance rules the difference in
+ *  units, against the rule's absolute limit (units) or, when the rule has only a relative one, that
+ *  share (a limit below 1 is read as the relative tolerance). */
+export function measureText(kind: string, measure: number | null, limit: number | null): string {
+  const share = kind === 'error' || kind === 'service'
+  const m = measure === null ? '—' : share ? formatPercent(measure) : kind === 'tolerance' ? `${formatNumber(measure)} units` : formatNumber(measure, 3)
+  const l = limit === null ? '—' : share ? formatPercent(limit)
+    : kind === 'tolerance' ? (limit > 0 && limit < 1 ? formatPercent(limit, 0) : `${formatNumber(limit)} units`) : formatNumber(limit, 3)
+  return `${m} (limit ${l})`
 }
