@@ -19,11 +19,11 @@ forecasts made *before* the periods they forecast, with the history of those per
 - the forecasts of the partners whose forecasts the collaboration compares
   (``small_chain_collab.yaml``: the retailer ``shops`` and the wholesaler ``wholesale``; the
   manufacturer and the transporter submit none), as their users submit them: the bundled
-  ``small_chain_submissions_<partner>.csv`` rounds (made by ``generate_small_chain_data.py`` from
-  the history's seasonal level with a fixed seed: the retailer within about 5 %, the wholesaler
-  12-18 % high from its order book), version 1 the round of 15 December 2025 for 2026, scored
-  against the 2026 history, version 2 the round for 2027 (the plan's horizon), dated 15 December
-  2026 or the seeding time if that is earlier.
+  ``small_chain_submissions_<partner>.csv`` rounds (made by ``generate_small_chain_data.py``
+  from the seasonal level the history was drawn from, with a fixed seed: the retailer within
+  about 5 %, the wholesaler 12-18 % high from its order book), version 1 the round of 15 December
+  2025 for 2026, scored against the 2026 history, version 2 the round for 2027 (the plan's
+  horizon), dated 15 December 2026 or the seeding time if that is earlier.
 """
 
 from __future__ import annotations
