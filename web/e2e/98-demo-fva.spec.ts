@@ -28,8 +28,10 @@ const fmt = (x: number, options: Intl.NumberFormatOptions, digits: number) =>
   new Intl.NumberFormat('en-US', options).format(Math.round(x * 10 ** digits) === 0 ? 0 : x)
 const pct = (x: number | null, d = 1) => (x === null ? '—'
   : fmt(x, { style: 'percent', minimumFractionDigits: d, maximumFractionDigits: d }, d + 2))
-const signedPct = (x: number | null) => (x === null ? '—' : `${x > 0 ? '+' : ''}${pct(x)}`)
 const num = (x: number, d = 0) => fmt(x, { minimumFractionDigits: d, maximumFractionDigits: d }, d)
+// a gain has its sign, unless it rounds to zero
+const signedPct = (x: number | null) => (x === null ? '—' : `${x > 0 && pct(x) !== pct(0) ? '+' : ''}${pct(x)}`)
+const signedNum = (x: number, d: number) => `${x > 0 && num(x, d) !== num(0, d) ? '+' : ''}${num(x, d)}`
 
 /** The demo's users as `serve --demo` prints them (user, role, [partner,] password). */
 function parseUsers(out: string): DemoUser[] {
@@ -82,7 +84,7 @@ async function expectPageShows(page: Page, report: FvaReport): Promise<void> {
   await expect(rows).toHaveCount(report.by_partner.length)
   for (const [i, r] of report.by_partner.entries()) { // sorted by partner, as the API returns them
     await expect(rows.nth(i).locator('td')).toHaveText([
-      r.partner, num(r.n), pct(r.wape_statistical), pct(r.wape_partner), signedPct(r.fva_wape), num(r.fva_mae, 1),
+      r.partner, num(r.n), pct(r.wape_statistical), pct(r.wape_partner), signedPct(r.fva_wape), signedNum(r.fva_mae, 1),
       `${r.series_improved} of ${r.series} (${pct(r.share_improved, 0)})`,
     ])
   }
@@ -162,7 +164,8 @@ test('serve --demo: forecast value added shows real scores per partner, as GET /
       await expectPageShows(page, own)
       await page.goto('/app/') // its start page: the same value added
       const tile = page.locator('[data-kpi="fva"]')
-      await expect(tile.locator('.kpi-value')).toHaveText(signedPct(own.by_partner[0]!.fva_wape))
+      const fva = own.by_partner[0]!.fva_wape!
+      await expect(tile.locator('.kpi-value')).toHaveText(`${fva > 0 ? '+' : ''}${pct(fva)}`)
       await expect(tile).toHaveAttribute('data-value', String(own.by_partner[0]!.fva_wape))
       await page.getByRole('button', { name: 'Sign out' }).click()
       await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible()
