@@ -68,6 +68,12 @@ class ServiceRule(_Rule):
     target: float = Field(gt=0, le=1, description="Agreed minimum [fraction]")
 
 
+def _qty(x: float) -> str:
+    """A quantity as people read it: whole units with thousands separated from 100 up
+    (1516.93 -> "1,517", 2.5e6 -> "2,500,000"), three significant digits below (0.125 -> "0.125")."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
 def _severity(ratio: float) -> str:
     """How far past its limit a measure is: up to 1.5x low, up to 3x medium, beyond high."""
     if ratio <= 1.5:
@@ -101,10 +107,10 @@ def tolerance_exceptions(forecasts: pd.DataFrame, rule: ToleranceRule) -> pd.Dat
             owner = rule.owner or (b if a == "statistical" else a)
             rows.append({
                 "unique_id": uid, "ds": ds, "rule": rule.name, "kind": "tolerance",
-                "sources": f"{a} vs {b}", "values": f"{x:g} vs {y:g}",
+                "sources": f"{a} vs {b}", "values": f"{_qty(x)} vs {_qty(y)}",
                 "measure": abs(x - y), "limit": rule.absolute if rule.absolute is not None else rule.relative,
                 "severity": _severity(float(ratio)), "owner": owner,
-                "message": f"{a} ({x:g}) and {b} ({y:g}) differ by {abs(x - y):g}"
+                "message": f"{a} ({_qty(x)}) and {b} ({_qty(y)}) differ by {_qty(abs(x - y))}"
                 + (f" ({abs(x - y) / max(abs(x), abs(y)):.0%})" if max(abs(x), abs(y)) > 0 else ""),
             })
     return pd.DataFrame(rows, columns=EXCEPTION_COLUMNS)

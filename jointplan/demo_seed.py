@@ -7,6 +7,23 @@ retailer's user) and one user per role (admin, planner, finance and one per part
 ``jointplan demo --via-api``), each with a random password returned to be printed once. The
 database is marked as a demo (``service_meta``); started again on it, the demo keeps its data and
 gives the demo users new passwords. A database holding anything else is refused.
+
+So that forecast value added (``GET /fva``) has something real to score, the demo also holds
+forecasts made *before* the periods they forecast, with the history of those periods after them:
+
+- the statistical forecast the planner had in December 2025: the same method as a fast forecast
+  run (``forecasting.engine.forecast_panel``, one method per series class) fitted on the history
+  up to November 2025 only, for January 2026 (the first month not begun) to the end of the
+  history, stored as a finished forecast run dated 10 December 2025 (then the current one, on the
+  whole history for the plan's horizon, which the consensus and the exceptions use);
+- the forecasts of the partners whose forecasts the collaboration compares
+  (``small_chain_collab.yaml``: the retailer ``shops`` and the wholesaler ``wholesale``; the
+  manufacturer and the transporter submit none), as their users submit them: the bundled
+  ``small_chain_submissions_<partner>.csv`` rounds (made by ``generate_small_chain_data.py``
+  from the seasonal level the history was drawn from, with a fixed seed: the retailer within
+  about 5 %, the wholesaler 12-18 % high from its order book), version 1 the round of 15 December
+  2025 for 2026, scored against the 2026 history, version 2 the round for 2027 (the plan's
+  horizon), dated 15 December 2026 or the seeding time if that is earlier.
 """
 
 from __future__ import annotations
@@ -14,6 +31,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from scenarios.io import EXAMPLES_DIR
@@ -23,6 +41,10 @@ DEFAULT_DEMO_DB = "jointplan-demo.db"
 SCENARIO_NAME = "small_chain"
 HISTORY_FILE = "small_chain_history.csv"
 HISTORY_OWNER = "shops"  # the retailer: its point-of-sale history
+FORECASTERS = ("shops", "wholesale")  # the partners whose forecasts small_chain_collab.yaml compares
+SUBMISSIONS_FILE = "small_chain_submissions_{}.csv"  # column round: the day the round was submitted
+STATISTICAL_AS_OF = datetime(2025, 12, 10, 9, 0, tzinfo=timezone.utc)  # fitted on the history before this month
+ROUND_TIME = (9, 0)  # a round's submissions: at 09:00 UTC on its day
 
 
 class DemoRefused(Exception):
@@ -45,6 +67,8 @@ class Demo:
     seeded: bool
     scenario_id: int | None = None
     upload_id: int | None = None
+    forecast_run_ids: list[int] = field(default_factory=list)  # the one as of December 2025 first
+    submission_ids: list[int] = field(default_factory=list)
 
 
 def default_url() -> str:
@@ -146,5 +170,97 @@ def _seed(session) -> Demo:
         store_upload(session, upload, hist, staff=False)
         upload_id = upload.id
     session.flush()
+    run_ids = _statistical_runs(session, planner.id, scenario.time.periods) if upload_id is not None else []
+    submission_ids = [_submit_rounds(session, pid, by_name[people[pid].name].id)
+                      for pid in FORECASTERS if pid in people]
     users = [DemoUser(a.name, a.role, a.partner, a.password) for a in people.values()]
-    return Demo(users, seeded=True, scenario_id=sc.id, upload_id=upload_id)
+    return Demo(users, seeded=True, scenario_id=sc.id, upload_id=upload_id, forecast_run_ids=run_ids,
+                submission_ids=[i for ids in submission_ids for i in ids])
+
+
+def _statistical_runs(session, planner_id: int, horizon_now: int) -> list[int]:
+    """Two finished statistical forecast runs of the planner's, each a fast forecast run's method
+    (:func:`forecasting.engine.forecast_panel`, one method per series class) on the history known
+    when it was made: the one as of :data:`STATISTICAL_AS_OF` (the history before that month, for
+    the next month to the history's last: what FVA scores the partners against), then the current
+    one (the whole history, for the ``horizon_now`` months after it: what the consensus and the
+    exceptions use, as after ``POST /forecast-runs``)."""
+    import pandas as pd
+
+    from api.history import history_frame
+    from api.models import utcnow
+    from forecasting.history import HistorySpec, prepare_history
+
+    hist = history_frame(session)
+    if hist.empty:
+        return []
+    keys = [c for c in hist.columns if c not in ("date", "quantity")]
+    history, cleaning = prepare_history(hist, HistorySpec(keys=keys), freq="M", gaps="zero")
+    last = history["ds"].max()
+    under_way = pd.Timestamp(STATISTICAL_AS_OF.year, STATISTICAL_AS_OF.month, 1)
+    first = under_way + pd.DateOffset(months=1)  # the first month not begun
+    ids = []
+    back = (last.year - first.year) * 12 + last.month - first.month + 1
+    if back >= 1 and (history["ds"] < under_way).any():
+        ids.append(_run(session, planner_id, history[history["ds"] < under_way], keys, first, back, STATISTICAL_AS_OF, [
+            f"the statistical forecast as of {STATISTICAL_AS_OF.date().isoformat()}: fitted on the history up to "
+            f"{(under_way - pd.DateOffset(months=1)).strftime('%Y-%m')} only, for the months not begun (seeded by "
+            "jointplan serve --demo, so that forecast value added scores the partners' forecasts against it)",
+            *cleaning.lines()]))
+    ids.append(_run(session, planner_id, history, keys, last + pd.DateOffset(months=1), horizon_now, utcnow(), [
+        "the statistical forecast on the whole history (seeded by jointplan serve --demo)", *cleaning.lines()]))
+    return ids
+
+
+def _run(session, planner_id: int, known, keys: list[str], first, horizon: int, made_at: datetime,
+         notes: list[str]) -> int:
+    """A finished fast forecast run on the history ``known``, stored from month ``first`` for
+    ``horizon`` months (the months between the history's end and ``first`` left out: under way)."""
+    from api.jobs.runners import ForecastRunOptions, jsonable
+    from api.models import ForecastRun
+    from forecasting.engine import forecast_panel
+
+    gap = (first.year - known["ds"].max().year) * 12 + first.month - known["ds"].max().month - 1
+    options = ForecastRunOptions(horizon=horizon, freq="M", fast=True)
+    result = forecast_panel(known, gap + horizon, "M", select=False, backend="serial", progress=None, keys=keys)
+    forecasts = result.forecasts[result.forecasts["ds"] >= first].copy()
+    forecasts["ds"] = forecasts["ds"].dt.strftime("%Y-%m-%d")
+    summary = dict(result.summary)
+    summary["cleaning"] = notes
+    summary["series_methods"] = result.series.to_dict(orient="records")
+    run = ForecastRun(created_by_id=planner_id, created_at=made_at, finished_at=made_at, status="done",
+                      params=options.model_dump(mode="json"), forecasts=jsonable(forecasts.to_dict(orient="records")),
+                      accuracy=jsonable(result.accuracy.to_dict(orient="records")), summary=jsonable(summary))
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def _submit_rounds(session, partner_id: str, author_id: int) -> list[int]:
+    """The partner's bundled forecast rounds as its submitted versions 1, 2, ... (oldest round
+    first), each dated to its round (never later than now); the rows as ``POST /submissions``
+    with ``keys=product,site`` stores them."""
+    import pandas as pd
+
+    from api.models import ForecastSubmission, utcnow
+    from api.routes.submissions import stored_rows
+    from api.tables import digest
+    from forecasting.submissions import normalise_forecast_table
+
+    path = EXAMPLES_DIR / SUBMISSIONS_FILE.format(partner_id)
+    if not path.is_file():
+        return []
+    table = pd.read_csv(path, dtype=str)
+    ids = []
+    for version, (round_day, rows) in enumerate(table.groupby("round", sort=True), start=1):
+        day = datetime.fromisoformat(round_day)
+        when = min(datetime(day.year, day.month, day.day, *ROUND_TIME, tzinfo=timezone.utc), utcnow())
+        data, _ = normalise_forecast_table(rows.drop(columns="round").reset_index(drop=True), keys=["product", "site"])
+        stored, keys = stored_rows(data)
+        sub = ForecastSubmission(partner_id=partner_id, author_id=author_id, version=version, created_at=when,
+                                 note=f"forecast round of {day:%B %Y}", row_count=len(stored),
+                                 content_hash=digest(stored), keys=keys, rows=stored)
+        session.add(sub)
+        session.flush()
+        ids.append(sub.id)
+    return ids

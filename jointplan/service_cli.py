@@ -107,7 +107,9 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
             t.add_row(escape(u.name), u.role, escape(u.partner or ""), escape(u.password))
         if demo.seeded:
             console.print(f"Demo database {escape(_safe(settings.database_url))} seeded: the small_chain partners, "
-                          "scenario small_chain (version 1), the retailer's sales history, one user per role.")
+                          "scenario small_chain (version 1), the retailer's sales history, the retailer's and the wholesaler's "
+                          "forecast rounds, the statistical forecasts of December 2025 and of now (forecast value added "
+                          "scores the December 2025 ones on the 2026 history), one user per role.")
         else:
             console.print(f"Demo database {escape(_safe(settings.database_url))} kept as it was; its users have new passwords.")
         console.print(t)

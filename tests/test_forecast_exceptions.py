@@ -34,6 +34,14 @@ def test_relative_and_absolute_tolerance_must_both_break():
     assert row["measure"] == 30
 
 
+def test_tolerance_values_read_as_quantities():
+    """Thousands separated, whole units from 100 up (was "2225 vs 1516.93", "1.23457e+06")."""
+    fc = pd.concat([_fc("shops", [2225, 1_234_567, 12.5]), _fc("statistical", [1516.93, 2_500_000.4, 0.125])])
+    exc = tolerance_exceptions(fc, ToleranceRule(name="r", relative=0.1))
+    assert exc["values"].tolist() == ["2,225 vs 1,517", "1,234,567 vs 2,500,000", "12.5 vs 0.125"]
+    assert exc.iloc[0]["message"] == "shops (2,225) and statistical (1,517) differ by 708 (32%)"
+
+
 def test_severity_grows_with_the_breach():
     fc = pd.concat([_fc("maker", [100, 100, 100]), _fc("shops", [112, 125, 400])])
     exc = tolerance_exceptions(fc, ToleranceRule(name="r", relative=0.1, owner="maker"))

@@ -85,6 +85,15 @@ def public(sub: ForecastSubmission, session, rows: bool = False, author: str | N
     return out
 
 
+def stored_rows(data: pd.DataFrame) -> tuple[list[dict[str, Any]], list[str]]:
+    """A normalised forecast table (:func:`normalise_forecast_table`) as the rows a submission
+    stores (``unique_id``, ``ds`` as ISO date, ``value``, key columns) and its key columns."""
+    keys = [c for c in data.columns if c not in ("unique_id", "ds", "value", "p10", "p50", "p90", "method")]
+    data = data[["unique_id", "ds", "value", *keys]].copy()
+    data["ds"] = pd.to_datetime(data["ds"]).dt.date.astype(str)
+    return data.to_dict(orient="records"), keys
+
+
 @router.post("", response_model=SubmissionPublic, status_code=201, summary="Submit a forecast as the next version",
              openapi_extra={"requestBody": FORECAST_BODY},
              responses={**NOT_FOUND, 415: {"description": "Body neither text/csv nor application/json"}})
@@ -111,10 +120,7 @@ def create_submission(
     if not data["value"].map(lambda v: abs(v) != float("inf")).all():
         raise HTTPException(422, detail=[{"field": "body.value", "loc": ["body", "value"], "msg": "not a finite number",
                                           "type": "value_error"}])
-    keys = [c for c in data.columns if c not in ("unique_id", "ds", "value", "p10", "p50", "p90", "method")]
-    data = data[["unique_id", "ds", "value", *keys]].copy()
-    data["ds"] = pd.to_datetime(data["ds"]).dt.date.astype(str)
-    rows = data.to_dict(orient="records")
+    rows, keys = stored_rows(data)
     for attempt in range(10):  # a concurrent submission may take the version number: take the next
         version = 1 + (session.scalar(select(func.max(ForecastSubmission.version))
                                       .where(ForecastSubmission.partner_id == partner)) or 0)

@@ -145,7 +145,7 @@ test('plans compared side by side: the KPIs and differences the API returns, the
   await expect(profit.locator('td').nth(1)).toHaveText(eur(cmp.plans[0]!.chain.profit!))
   await expect(profit.locator('td').nth(2)).toHaveText(eur(cmp.plans[1]!.chain.profit!))
   const d = cmp.differences[0]!.profit!
-  await expect(profit.locator('td').nth(3)).toHaveText(`${d > 0 ? '+' : ''}${eur(d)}`)
+  await expect(profit.locator('td').nth(3)).toHaveText(`${d > 0 && eur(d) !== eur(0) ? '+' : ''}${eur(d)}`)
   const makerCash = kpis.getByRole('row').filter({ has: page.getByRole('cell', { name: 'maker: closing cash', exact: true }) })
   await expect(makerCash.locator('td').nth(2)).toHaveText(eur(cmp.plans[1]!.partners.maker!.closing_cash!))
   for (const id of ['chart-compare-fill', 'chart-compare-lost', 'chart-compare-cash']) await expect(page.getByTestId(id).locator('svg path').first()).toBeAttached()

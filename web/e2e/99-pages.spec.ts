@@ -20,6 +20,7 @@ async function ids() {
     plan: await fundedPlan(admin, () => userApi('planner'), BUNDLED_SCENARIO),
     plans: plans.slice(0, 2).map((p) => p.id),
     user: (await first<{ id: number }>('/users'))!.id,
+    scenario: (await allItems<{ id: number; name: string }>(admin, '/scenarios')).find((s) => s.name === BUNDLED_SCENARIO)!.id,
   }
   await admin.dispose()
   return out
@@ -37,7 +38,7 @@ test('every new page passes axe at 1280 px and 390 px and fits a phone', async (
       '/app/exceptions', `/app/exceptions/${x.exception}`, '/app/consensus', `/app/consensus/${x.consensus}`, '/app/fva',
       `/app/plans/${x.plan}/funding`]],
     ['planner', ['/app/forecast-runs', `/app/forecast-runs/${x.run}`, '/app/exceptions?state=open', `/app/exceptions/${x.exception}`,
-      `/app/consensus/${x.consensus}`, '/app/fva', `/app/compare?plans=${x.plans.join(',')}`]],
+      `/app/consensus/${x.consensus}`, '/app/fva', `/app/compare?plans=${x.plans.join(',')}`, `/app/scenarios/${x.scenario}/edit`]],
     ['finance', ['/app/reviews', `/app/plans/${x.plan}/funding`]],
     ['admin', ['/app/users', `/app/users/${x.user}`, '/app/partners']],
   ]

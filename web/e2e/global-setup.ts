@@ -10,13 +10,13 @@ import { dirname, join } from 'node:path'
 
 import { BUNDLED_SCENARIO, PASSWORD, REPO, STATE, type StackState, USERS, WEB } from './stack'
 
-function python(): string {
+export function python(): string {
   if (process.env.JOINTPLAN_PYTHON) return process.env.JOINTPLAN_PYTHON
   const venv = join(REPO, '.venv', 'bin', 'python')
   return existsSync(venv) ? venv : 'python3'
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer()
     srv.once('error', reject)
@@ -29,7 +29,7 @@ async function freePort(): Promise<number> {
 }
 
 /** A fresh PostgreSQL database next to the one JOINTPLAN_TEST_POSTGRES_URL names. */
-function freshPostgres(py: string, env: NodeJS.ProcessEnv, serverUrl: string): { url: string; name: string } {
+export function freshPostgres(py: string, env: NodeJS.ProcessEnv, serverUrl: string): { url: string; name: string } {
   const name = `jp_e2e_${process.pid}_${Date.now()}`
   const url = execFileSync(py, ['-c', `
 import sys

@@ -128,8 +128,8 @@ export function cashOption(c: PartnerCash, currency: string | null, freq?: strin
 /** Several series as lines on one period axis (e.g. each partner's forecast, or the same KPI of
  *  several plans overlaid). */
 export function linesOption(labels: string[], series: [string, (number | null)[]][], yName: string,
-  valueFormatter: (v: number) => string, opts: { step?: boolean; dashed?: string[] } = {}): ChartOption {
-  const option = base(labels, yName, formatCompact, valueFormatter)
+  valueFormatter: (v: number) => string, opts: { step?: boolean; dashed?: string[]; axis?: (v: number) => string } = {}): ChartOption {
+  const option = base(labels, yName, opts.axis ?? formatCompact, valueFormatter)
   option.xAxis = { ...(option.xAxis as object), name: 'Period' }
   option.series = series.map(([name, data]): LineSeriesOption => ({
     type: 'line', name, data, symbol: 'circle', symbolSize: 4, connectNulls: false,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
-import { acceptableSources, exceptionListParams, facetChoices, stateChoices } from './exceptions'
+import { acceptableSources, exceptionListParams, facetChoices, measureText, stateChoices } from './exceptions'
 
 describe('the exceptions inbox', () => {
   it('sends each set filter as the API query parameter, open/resolved as resolved=false/true', () => {
@@ -22,5 +22,16 @@ describe('the exceptions inbox', () => {
     expect(acceptableSources('wholesale vs shops')).toEqual(['wholesale', 'shops', 'statistical'])
     expect(acceptableSources('shops vs statistical')).toEqual(['shops', 'statistical'])
     expect(acceptableSources('fill_rate')).toEqual(['statistical'])
+  })
+})
+
+describe('measureText', () => {
+  it('reads each kind of rule in its units', () => {
+    expect(measureText('error', 0.13153, 0.12)).toBe('13.2% (limit 12.0%)')
+    expect(measureText('service', 0.8333, 0.9)).toBe('83.3% (limit 90.0%)')
+    expect(measureText('tolerance', 94.2, 60)).toBe('94 units (limit 60 units)')
+    expect(measureText('tolerance', 1234.5, 0.15)).toBe('1,235 units (limit 15%)')
+    expect(measureText('tolerance', null, null)).toBe('— (limit —)')
+    expect(measureText('other', 0.5, 2)).toBe('0.500 (limit 2.000)')
   })
 })

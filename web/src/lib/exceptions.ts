@@ -2,6 +2,7 @@
 // query parameters (GET /exceptions filters, counts and pages in the database; a partner gets only
 // those that involve it), and the filter choices from GET /exception-facets.
 import type { ExceptionFacets } from '../client/types.gen'
+import { formatNumber, formatPercent } from './format'
 
 export interface ExceptionFilter { rule?: string; severity?: string; partner?: string; state?: 'open' | 'resolved' }
 
@@ -49,4 +50,16 @@ export function sourcesOf(sources: string): string[] {
 export function acceptableSources(sources: string): string[] {
   const own = sourcesOf(sources).filter((s) => !['in_stock', 'fill_rate'].includes(s))
   return [...new Set([...own, 'statistical'])]
+}
+
+/** What an exception measured against its rule's limit, in the rule's units: error and service
+ *  rules measure a share (WAPE, in-stock, fill rate) → percent; tolerance rules the difference in
+ *  units, against the rule's absolute limit (units) or, when the rule has only a relative one, that
+ *  share (a limit below 1 is read as the relative tolerance). */
+export function measureText(kind: string, measure: number | null, limit: number | null): string {
+  const share = kind === 'error' || kind === 'service'
+  const m = measure === null ? '—' : share ? formatPercent(measure) : kind === 'tolerance' ? `${formatNumber(measure)} units` : formatNumber(measure, 3)
+  const l = limit === null ? '—' : share ? formatPercent(limit)
+    : kind === 'tolerance' ? (limit > 0 && limit < 1 ? formatPercent(limit, 0) : `${formatNumber(limit)} units`) : formatNumber(limit, 3)
+  return `${m} (limit ${l})`
 }

@@ -17,6 +17,7 @@ import { linesOption } from '../../lib/chartOptions'
 import { comparisonRows, type KpiRow, overlay } from '../../lib/compare'
 import { formatMoney, formatNumber, formatPercent, formatPeriod } from '../../lib/format'
 import { cashByPartner, type CashRow, type SalesRow, serviceByPeriod } from '../../lib/planCharts'
+import { optionsText } from '../scenarios/ScenarioView'
 import { StatusBadge } from '../plans/StatusBadge'
 
 export const MAX_COMPARE = 10
@@ -82,10 +83,10 @@ function ComparisonBody({ cmp }: { cmp: Comparison }) {
   // the baseline's currency (the scenario's); every amount of a plan is in its scenario's currency
   const base = useQuery(versionQuery(plans[0]!.scenario_id, plans[0]!.version))
   const currency = base.data ? summarize(base.data.content).currency : null
-  const show = (r: KpiRow, v: number | null, signed = false) => {
+  const show = (r: KpiRow, v: number | null, signed = false): string => {
     if (v === null) return '—'
     const s = r.kind === 'money' ? formatMoney(v, currency) : r.kind === 'percent' ? formatPercent(v) : `${formatNumber(v)} units`
-    return signed && v > 0 ? `+${s}` : s
+    return signed && v > 0 && s !== show(r, 0) ? `+${s}` : s // (a gain that rounds to nothing has no sign)
   }
   const columns: Column<KpiRow>[] = [
     { id: 'kpi', header: 'KPI', value: (r) => r.label, sortable: false },
@@ -108,7 +109,7 @@ function ComparisonBody({ cmp }: { cmp: Comparison }) {
                 <tr key={p.plan_id}>
                   <td><Link to="/plans/$planId" params={{ planId: String(p.plan_id) }}>Plan {p.plan_id}</Link></td>
                   <td>{p.scenario_name} v{p.version}</td>
-                  <td>{Object.entries(p.options).map(([k, v]) => `${k}: ${String(v)}`).join(', ') || 'defaults'}</td>
+                  <td>{optionsText(p.options)}</td>
                   <td><StatusBadge status={p.status} /></td>
                   <td>{p.plan_status ?? '—'}</td>
                 </tr>
@@ -165,7 +166,7 @@ function OverlaidCharts({ planIds, currency }: { planIds: number[]; currency: st
     ) : undefined}>
       <div className="chart-grid two">
         <Chart title="Fill rate per period" testId="chart-compare-fill" summary="Each plan's share of demand served on time, per period."
-          option={linesOption(fill.dates.map((d) => formatPeriod(d)), fill.series, 'Fill rate', (v) => formatPercent(v))} />
+          option={linesOption(fill.dates.map((d) => formatPeriod(d)), fill.series, 'Fill rate', (v) => formatPercent(v), { axis: (v) => formatPercent(v, 0) })} />
         <Chart title="Lost sales per period" testId="chart-compare-lost" summary="Each plan's demand lost, per period, in units."
           option={linesOption(lost.dates.map((d) => formatPeriod(d)), lost.series, 'Lost sales [units]', (v) => `${formatNumber(v)} units`)} />
         {current && (

@@ -17,8 +17,9 @@ import { type Column, DataTable } from '../../components/DataTable'
 import { PageHeader, Section } from '../../components/Page'
 import { ActionError, isNotFound, Loaded, NotFound } from '../../components/States'
 import { forecastOption } from '../../lib/chartOptions'
-import { formatDate, formatDateTime, formatNumber, formatPeriod } from '../../lib/format'
+import { formatDate, formatDateTime, formatNumber, formatPercent, formatPeriod } from '../../lib/format'
 import { countBy, forecastBand } from '../../lib/series'
+import { parsePairs } from '../../lib/trace'
 import { useSession } from '../../session'
 import { parseId } from '../scenarios/ScenarioView'
 
@@ -58,13 +59,24 @@ const traceColumns: Column<TraceRow>[] = [
   { id: 'value', header: 'Value [units]', value: (r) => Number(r.value), numeric: true, cell: (r) => formatNumber(Number(r.value)) },
   { id: 'basis', header: 'Basis', value: (r) => show(r.basis) },
   { id: 'rule_value', header: 'Rule alone [units]', value: (r) => Number(r.rule_value), numeric: true, cell: (r) => formatNumber(r.rule_value as number | null) },
-  { id: 'values', header: 'Inputs', value: (r) => show(r.values), cell: (r) => <code className="val">{show(r.values)}</code>, sortable: false },
-  { id: 'weights', header: 'Weights', value: (r) => show(r.weights), cell: (r) => <code className="val">{show(r.weights)}</code>, sortable: false },
+  { id: 'values', header: 'Inputs [units]', value: (r) => show(r.values), cell: (r) => <Pairs text={r.values} format={(v) => formatNumber(v)} />, sortable: false },
+  { id: 'weights', header: 'Weights', value: (r) => show(r.weights), cell: (r) => <Pairs text={r.weights} format={(v) => formatPercent(v)} />, sortable: false },
   { id: 'author', header: 'Override by', value: (r) => show(r.author) },
   { id: 'reason', header: 'Reason', value: (r) => show(r.reason) },
   { id: 'exception', header: 'Exception', value: (r) => show(r.exception_id),
     cell: (r) => (typeof r.exception_id === 'string' && r.exception_id ? <Link to="/exceptions/$exceptionId" params={{ exceptionId: r.exception_id }}>{r.exception_id}</Link> : '—') },
 ]
+
+/** A trace's "source=value, ..." as one line per source, the value formatted (else the raw text). */
+function Pairs({ text, format }: { text: unknown; format: (v: number) => string }) {
+  const pairs = parsePairs(text)
+  if (!pairs) return <code className="val">{show(text)}</code>
+  return (
+    <ul className="pairs">
+      {pairs.map(([k, v]) => <li key={k}><span>{k}</span> <span className="num">{format(v)}</span></li>)}
+    </ul>
+  )
+}
 
 function ConsensusBody({ cv }: { cv: ConsensusDetail }) {
   const role = roleOf(useSession())

@@ -13,7 +13,7 @@ import type { ExceptionPublic, ResolutionPublic, ResolveRequest } from '../../cl
 import { type Column, DataTable } from '../../components/DataTable'
 import { PageHeader, Section } from '../../components/Page'
 import { ActionError, isNotFound, Loaded, NotFound } from '../../components/States'
-import { acceptableSources } from '../../lib/exceptions'
+import { acceptableSources, measureText } from '../../lib/exceptions'
 import { formatDate, formatDateTime, formatNumber, humanize } from '../../lib/format'
 import { ResolvedBadge, SeverityBadge } from './ExceptionList'
 
@@ -59,7 +59,7 @@ function ExceptionBody({ ex }: { ex: ExceptionPublic }) {
           <div><dt>Rule</dt><dd>{ex.rule} ({ex.kind})</dd></div>
           <div><dt>Sources</dt><dd>{ex.sources}</dd></div>
           <div><dt>Values</dt><dd data-testid="exception-values">{ex.values}</dd></div>
-          <div><dt>Measured</dt><dd>{ex.measure === null ? '—' : formatNumber(ex.measure, 3)} (limit {ex.limit === null ? '—' : formatNumber(ex.limit, 3)})</dd></div>
+          <div><dt>Measured</dt><dd>{measureText(ex.kind, ex.measure, ex.limit)}</dd></div>
           <div><dt>Owner of the resolution</dt><dd>{ex.owner || '—'}</dd></div>
           <div><dt>Partners involved</dt><dd>{ex.partners.join(', ') || '—'}</dd></div>
           <div><dt>First found</dt><dd>{formatDateTime(ex.first_seen_at)}</dd></div>

@@ -20,7 +20,9 @@ import { useSession } from '../../session'
 export interface FvaSearch { freq?: 'W' | 'M'; lag?: number }
 
 const pct = (v: number | null | undefined) => formatPercent(v ?? null)
-const signedPct = (v: number | null | undefined) => (v === null || v === undefined ? '—' : `${v > 0 ? '+' : ''}${formatPercent(v)}`)
+/** A gain with its sign ("+1.2%", "+8.6"); none on what rounds to zero or is missing. */
+const signed = (text: string) => (/^[1-9]|^0[.,]\d*[1-9]/.test(text) ? `+${text}` : text)
+const signedPct = (v: number | null | undefined) => (v === null || v === undefined ? '—' : signed(formatPercent(v)))
 
 const partnerColumns: Column<PartnerFva>[] = [
   { id: 'partner', header: 'Partner', value: (r) => r.partner },
@@ -28,7 +30,7 @@ const partnerColumns: Column<PartnerFva>[] = [
   { id: 'wape_s', header: 'WAPE statistical', value: (r) => r.wape_statistical, numeric: true, cell: (r) => pct(r.wape_statistical) },
   { id: 'wape_p', header: 'WAPE partner', value: (r) => r.wape_partner, numeric: true, cell: (r) => pct(r.wape_partner) },
   { id: 'fva', header: 'Value added (WAPE points)', value: (r) => r.fva_wape, numeric: true, cell: (r) => signedPct(r.fva_wape) },
-  { id: 'fva_mae', header: 'Value added [units, MAE]', value: (r) => r.fva_mae, numeric: true, cell: (r) => formatNumber(r.fva_mae, 1) },
+  { id: 'fva_mae', header: 'Value added [units, MAE]', value: (r) => r.fva_mae, numeric: true, cell: (r) => signed(formatNumber(r.fva_mae, 1)) },
   { id: 'improved', header: 'Series improved', value: (r) => r.share_improved, numeric: true,
     cell: (r) => `${r.series_improved} of ${r.series} (${formatPercent(r.share_improved, 0)})` },
 ]
@@ -39,7 +41,7 @@ const seriesColumns: Column<SeriesFva>[] = [
   { id: 'n', header: 'Periods', value: (r) => r.n, numeric: true },
   { id: 'wape_s', header: 'WAPE statistical', value: (r) => r.wape_statistical, numeric: true, cell: (r) => pct(r.wape_statistical) },
   { id: 'wape_p', header: 'WAPE partner', value: (r) => r.wape_partner, numeric: true, cell: (r) => pct(r.wape_partner) },
-  { id: 'fva', header: 'Value added', value: (r) => r.fva_wape, numeric: true, cell: (r) => signedPct(r.fva_wape) },
+  { id: 'fva', header: 'Value added (WAPE points)', value: (r) => r.fva_wape, numeric: true, cell: (r) => signedPct(r.fva_wape) },
   { id: 'improved', header: 'Improved', value: (r) => (r.improved ? 1 : 0), cell: (r) => (r.improved ? 'yes' : 'no') },
 ]
 
