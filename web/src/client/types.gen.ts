@@ -1784,6 +1784,20 @@ export type PlanResult = {
         [key: string]: number;
     };
     /**
+     * Simplex Iterations
+     *
+     * HiGHS's simplex iterations for this plan's solve
+     */
+    simplex_iterations?: number | null;
+    /**
+     * Warm Start
+     *
+     * When the solve started from an earlier plan of the scenario (its parent version's, or the same version's with other options): plan_id and from (which plan), kind (basis, or a MIP's solution), used, matched/new/dropped columns and rows (by name), simplex_iterations, solve_s, reference_cold (the last cold solve it descends from) and saved_s, and fallback or reason when it was not used (the solve was then cold). None: a cold solve
+     */
+    warm_start?: {
+        [key: string]: unknown;
+    } | null;
+    /**
      * Solver Log Tail
      *
      * The last lines of the HiGHS log
@@ -2674,6 +2688,56 @@ export type SubmissionPublic = {
      * SHA-256 of the stored rows
      */
     content_hash: string;
+};
+
+/**
+ * TableColumns
+ *
+ * Rows of a result table, column by column (compact: the browser pages and sorts them itself).
+ */
+export type TableColumns = {
+    /**
+     * Plan Id
+     *
+     * Plan id
+     */
+    plan_id: number;
+    /**
+     * Table
+     *
+     * Table name
+     */
+    table: string;
+    /**
+     * Columns
+     *
+     * Column names
+     */
+    columns: Array<string>;
+    /**
+     * Data
+     *
+     * One array per column, in the order of columns: the values of rows offset to offset + limit (dates as ISO text, null where a row has none)
+     */
+    data: Array<Array<unknown>>;
+    /**
+     * Total
+     *
+     * Rows in the table
+     */
+    total: number;
+    /**
+     * Limit
+     *
+     * Most rows sent
+     */
+    limit: number;
+    /**
+     * Offset
+     *
+     * Rows skipped
+     */
+    offset: number;
 };
 
 /**
@@ -4160,7 +4224,7 @@ export type CreateUploadErrors = {
      */
     409: unknown;
     /**
-     * Past a limit: body size, rows or cells (the detail names it)
+     * Past a limit: body size, rows or cells, or the shared history's current points (the detail names it)
      */
     413: unknown;
     /**
@@ -6503,6 +6567,81 @@ export type GetTableResponses = {
 
 export type GetTableResponse = GetTableResponses[keyof GetTableResponses];
 
+export type GetTableColumnsData = {
+    body?: never;
+    path: {
+        /**
+         * Plan Id
+         *
+         * Plan id
+         */
+        plan_id: number;
+        /**
+         * Table
+         *
+         * Table name: production, capacity, shipments, inventory, sales, cash, cash_flows, working_capital (+ funding_* with options.finance)
+         */
+        table: string;
+    };
+    query?: {
+        /**
+         * Limit
+         *
+         * Most rows to send
+         */
+        limit?: number;
+        /**
+         * Offset
+         *
+         * Rows to skip
+         */
+        offset?: number;
+    };
+    url: '/plans/{plan_id}/tables/{table}/columns';
+};
+
+export type GetTableColumnsErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * No such object (or not visible to the caller)
+     */
+    404: ErrorBody;
+    /**
+     * The plan has no result yet (queued or running), or its job failed or was cancelled
+     */
+    409: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type GetTableColumnsError = GetTableColumnsErrors[keyof GetTableColumnsErrors];
+
+export type GetTableColumnsResponses = {
+    /**
+     * Successful Response
+     */
+    200: TableColumns;
+};
+
+export type GetTableColumnsResponse = GetTableColumnsResponses[keyof GetTableColumnsResponses];
+
 export type GetWorkbookData = {
     body?: never;
     path: {
@@ -6552,7 +6691,7 @@ export type GetWorkbookError = GetWorkbookErrors[keyof GetWorkbookErrors];
 
 export type GetWorkbookResponses = {
     /**
-     * A workbook: a kpis sheet and one sheet per result table
+     * A workbook: a summary (KPIs per partner, charts of cash, inventory and capacity), the funding sheets when the plan has funding, then one sheet per result table
      */
     200: Blob | File;
 };
