@@ -6,7 +6,7 @@
 //             first table's rows, no loading state left
 //   total_s   from navigation start to fully drawn
 // and, on the first run of each plan, the biggest table the charts read (inventory, else the
-// first): switch the table picker to it, sort it by a number column, jump to its middle.
+// first): switch the table picker to it, jump to its middle (unsorted), sort it by a number column.
 // Progress goes to stderr, the figures (JSON) to stdout.
 import { chromium } from '@playwright/test'
 
@@ -58,10 +58,32 @@ async function timed(action, condition, arg) {
   return (t1 - t0) / 1000
 }
 
+// long loads say how far they are: API responses received so far
+let responses = 0
+page.on('requestfinished', (r) => { if (r.url().includes('/plans/')) responses++ })
+let started = Date.now()
+/** What the page still lacks (what drawn() waits for). */
+function missing() {
+  const out = []
+  for (const s of document.querySelectorAll('.state-loading, .state-error')) out.push(s.textContent.trim().slice(0, 80))
+  if (!document.querySelector('[data-testid=objective]')?.textContent?.trim()) out.push('objective')
+  for (const c of document.querySelectorAll('figure.chart')) if (!c.querySelector('.chart-canvas svg path')) out.push(`empty ${c.dataset.testid}`)
+  if (!document.querySelector('[data-testid=result-table] tbody tr:not(.spacer) td')) out.push('table rows')
+  if (!document.querySelector('.kpis [data-kpi]')) out.push('KPI tiles')
+  out.push(`${document.querySelectorAll('figure.chart').length} charts`)
+  return out.join('; ')
+}
+const ticker = setInterval(() => {
+  page.evaluate(missing).catch(() => '?').then((m) =>
+    say(`  ... ${Math.round((Date.now() - started) / 1000)} s, ${responses} plan API responses so far; waiting for: ${m}`))
+}, 15_000)
+
 const out = []
 for (const planId of plans) {
   for (let run = 0; run < runs; run++) {
     say(`plan ${planId}: run ${run + 1}/${runs}, opening /app/plans/${planId}`)
+    started = Date.now()
+    responses = 0
     await page.goto(`${base}/app/plans/${planId}`)
     const ready = await (await page.waitForFunction(drawn, undefined, { polling: 'raf', timeout })).jsonValue()
     const api = await page.evaluate(apiTimes, planId)
@@ -75,6 +97,7 @@ for (const planId of plans) {
       const options = await page.locator('#table-select option').evaluateAll((os) => os.map((o) => o.value))
       const name = options.includes('inventory') ? 'inventory' : options[0]
       figures.table = name
+      say(`plan ${planId}: drawn; switching the table to ${name}`)
       figures.table_switch_s = await timed((n) => {
         const sel = document.querySelector('#table-select')
         const t0 = performance.now()
@@ -87,16 +110,7 @@ for (const planId of plans) {
         return cap.toLowerCase().startsWith(n.replace('_', ' ')) && row ? performance.now() : false
       }, name)
       figures.table_rows = Number(await page.getByTestId('result-table').locator('table').getAttribute('aria-rowcount') ?? 0) - 1 // -1: not virtualised
-      figures.sort_s = await timed(() => {
-        const buttons = [...document.querySelectorAll('[data-testid=result-table] th.num button.sort')]
-        const b = buttons.find((x) => x.textContent.startsWith('Inventory')) ?? buttons[buttons.length - 1]
-        const t0 = performance.now()
-        b.click()
-        return t0
-      }, () => {
-        // the header's aria-sort and the sorted rows are committed to the page together
-        return document.querySelector('[data-testid=result-table] th[aria-sort]') ? performance.now() : false
-      })
+      say(`plan ${planId}: turning to the middle of ${name}`)
       figures.page_turn_s = figures.table_rows < 0 ? null : await timed(() => {
         const box = document.querySelector('[data-testid=result-table]')
         const t0 = performance.now()
@@ -108,10 +122,22 @@ for (const planId of plans) {
         const rows = [...box.querySelectorAll('tbody tr[aria-rowindex]')].map((r) => Number(r.getAttribute('aria-rowindex')))
         return rows.some((i) => Math.abs(i - n / 2) < 40) ? performance.now() : false
       })
+      say(`plan ${planId}: sorting ${name}`)
+      figures.sort_s = await timed(() => {
+        const buttons = [...document.querySelectorAll('[data-testid=result-table] th.num button.sort')]
+        const b = buttons.find((x) => x.textContent.startsWith('Inventory')) ?? buttons[buttons.length - 1]
+        const t0 = performance.now()
+        b.click()
+        return t0
+      }, () => {
+        // the header's aria-sort and the sorted rows are committed to the page together
+        return document.querySelector('[data-testid=result-table] th[aria-sort]') ? performance.now() : false
+      })
     }
     say(`plan ${planId}: fetch ${figures.fetch_s.toFixed(2)} s, render ${figures.render_s.toFixed(2)} s, total ${figures.total_s.toFixed(2)} s`)
     out.push(figures)
   }
 }
+clearInterval(ticker)
 await browser.close()
 process.stdout.write(JSON.stringify(out) + '\n')
