@@ -75,6 +75,10 @@ def test_tables_backfilled_then_read_without_the_result(plan_world, example_plan
         s.execute(update(PlanRecord).where(PlanRecord.id == plan_id).values(result=result))
         s.commit()
     _check_tables(w, plan_id, tables)
+    # and the plan's summary counts the stored tables' rows
+    summary = w.client.get(f"/plans/{plan_id}", headers=w.headers("pl")).json()["result"]
+    assert summary["tables"] == {n: len(r) for n, r in tables.items()}
+    assert summary["kpis"] == example_plan_result["plan"]["kpis"]
     missing = _columns(w, plan_id, "nope")
     assert missing.status_code == 404 and "production" in missing.json()["detail"]
 

@@ -224,11 +224,18 @@ def read_plan_public(session: Session, plan_id: int) -> PlanPublic:
 
 
 def _summarise_result(session: Session, plan_id: int) -> PlanResult | None:
-    """The stored result of a plan without its tables, and the tables' row counts."""
+    """The stored result of a plan without its tables, and the tables' row counts (those of
+    ``plan_tables`` when the plan's tables are stored there: no counting in the result)."""
+    from api.plan_tables import stored_counts
+
     summary_sql = _result_summary_sql(session)
     if summary_sql is None:
         r = session.scalar(select(PlanRecord.result).where(PlanRecord.id == plan_id))
         return None if r is None else _result_public(r, {n: len(rows) for n, rows in (r.get("tables") or {}).items()})
+    counts = stored_counts(session, plan_id)
+    if counts is not None:
+        head = session.scalar(select(summary_sql[0]).select_from(PlanRecord).where(PlanRecord.id == plan_id))
+        return None if head is None else _result_public(json.loads(head), counts)
     head, counts = session.execute(select(summary_sql[0], summary_sql[1]).select_from(PlanRecord)
                                    .where(PlanRecord.id == plan_id)).one()
     return None if head is None else _result_public(json.loads(head), json.loads(counts) if counts else {})
