@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -133,7 +134,7 @@ def wait_healthy(base: str, proc: subprocess.Popen, log: Path) -> None:
         except OSError:
             pass
         time.sleep(0.25)
-    raise SystemExit(f"jointplan serve did not answer /health; see {log}")
+    raise SystemExit(f"jointplan serve did not answer /health; see {log} (--keep keeps it)")
 
 
 def sku_locations(path: Path) -> int:
@@ -151,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "jointplan-web-plan-open")
     parser.add_argument("--python", default=sys.executable, help="Python of the service")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    parser.add_argument("--keep", action="store_true", help="keep the database and the service's log")
     parser.add_argument("--seed", nargs="+", metavar=("URL", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.seed:
@@ -187,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         from jointplan.demo_api import stop_process
 
         stop_process(serve)
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
     figures = json.loads(bench.stdout.strip().splitlines()[-1])
     load = os.getloadavg()
     report(figures, small_id, big_id, load)
