@@ -371,6 +371,23 @@ class FundingResult(Base):
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class PlanTable(Base):
+    """One result table of a done plan, stored on its own and column by column (written with the
+    plan's result by the plan job runner, :mod:`api.plan_tables`): a table page or the whole table
+    is read without reading, or parsing, the rest of the result."""
+
+    __tablename__ = "plan_tables"
+    __table_args__ = (UniqueConstraint("plan_id", "name", name="uq_plan_table_name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)  # the table's place in the result's tables
+    n_rows: Mapped[int] = mapped_column(Integer)
+    columns: Mapped[list[str]] = mapped_column(JSON)
+    # JSON text of one array per column (in the order of ``columns``): served as it is stored
+    data: Mapped[str] = mapped_column(Text, deferred=True)
+
+
 class FinanceReview(Base):
     """A finance team's decision on a plan's funding; voided when a newer plan of the scenario appears."""
 

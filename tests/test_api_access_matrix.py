@@ -168,6 +168,7 @@ SPEC: dict[str, Rule] = {
     "GET /plans": R(A, P, F),
     "GET /plans/{plan_id}": R(A, P, F),
     "GET /plans/{plan_id}/tables/{table}": R(A, P, F),
+    "GET /plans/{plan_id}/tables/{table}/columns": R(A, P, F),
     "GET /plans/{plan_id}/xlsx": R(A, P, F),
     "POST /plans/{plan_id}/cancel": R(A, P),
     # funding: a partner its own numbers of a plan (?: of a plan it may not otherwise read)

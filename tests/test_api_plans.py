@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from api.db import make_engine, session_factory
 from api.jobs.model import Job
 from api.jobs.worker import Worker
-from api.models import FundingResult, PlanRecord
+from api.models import FundingResult, PlanRecord, PlanTable
 from api.routes import plans as plans_routes
 from api_world import make_app, scenario_content, seed_users
 from planning.workbook import TABLE_TITLES
@@ -97,6 +97,13 @@ def test_plan_submitted_solved_by_a_worker_and_read_back(service, monkeypatch):
     assert page["total"] == len(direct.tables["production"]) and len(page["items"]) == 5
     assert [row["production"] for row in page["items"]] == pytest.approx(expected["production"].tolist())
     assert [row["date"] for row in page["items"]] == expected["date"].dt.strftime("%Y-%m-%d").tolist()
+    # the runner stored each table on its own (plan_tables): the whole table, column by column
+    whole = client.get(f"/plans/{plan_id}/tables/production/columns", headers=auth(tokens, "pl")).json()
+    assert whole["total"] == page["total"] and whole["columns"] == page["columns"]
+    assert [dict(zip(whole["columns"], v)) for v in zip(*whole["data"])][2:7] == page["items"]
+    with session_factory(engine)() as s:
+        assert s.scalars(select(PlanTable.name).where(PlanTable.plan_id == plan_id)
+                         .order_by(PlanTable.position)).all() == list(direct.tables)
     missing = client.get(f"/plans/{plan_id}/tables/nope", headers=auth(tokens, "pl"))
     assert missing.status_code == 404 and "production" in missing.json()["detail"]
 

@@ -110,6 +110,7 @@ STATUSES: dict[str, set[int]] = {
     "GET /plans": {200},
     "GET /plans/{plan_id}": {200, 404},
     "GET /plans/{plan_id}/tables/{table}": {200, 404, 409},
+    "GET /plans/{plan_id}/tables/{table}/columns": {200, 404, 409},
     "GET /plans/{plan_id}/xlsx": {200, 404, 409},
     "POST /plans/{plan_id}/cancel": {200, 404, 409},
     "GET /plans/{plan_id}/funding": {200, 404, 409},

@@ -460,6 +460,9 @@ def store_result(session: Session, job: Job, result: dict[str, Any]) -> str:
         record.status = JobStatus.done.value
         record.job_id = job.id
         record.finished_at = now
+        from api.plan_tables import store_plan_tables
+
+        store_plan_tables(session, record.id, record.result)  # each table on its own, for the table routes
         have = set(session.scalars(select(FundingResult.partner).where(FundingResult.plan_id == record.id)))
         for partner, data in (result.get("funding") or {}).items():
             if partner not in have:

@@ -7,12 +7,13 @@ import {
   getOneVersion,
   getScenario,
   getPlan,
-  getTable,
+  getTableColumns,
   listPlans,
   listScenarios,
   listVersions,
 } from '../client/sdk.gen'
 import type { PlanPublic, TablePage } from '../client/types.gen'
+import { rowsFromColumns } from '../lib/columnar'
 import { data } from './client'
 
 /** The page size the API allows at most (JOINTPLAN_MAX_PAGE_SIZE's default). */
@@ -109,25 +110,22 @@ export const planQuery = (planId: number) => queryOptions({
   staleTime: (q) => (q.state.data?.status === 'done' ? Infinity : 0),
 })
 
-/** Pages fetched at once for one table (the browser allows 6 connections per host). */
-const TABLE_CONCURRENCY = 4
+/** Most rows of a table the API sends in one columnar response (GET /plans/{id}/tables/{name}/columns). */
+export const MAX_COLUMN_ROWS = 200_000
 
-/** Every row of a plan's result table: its pages fetched a few at a time, kept in order. */
+/** Every row of a plan's result table, read column by column (one request up to MAX_COLUMN_ROWS
+ *  rows, the rest in further slices), as a TablePage holding the whole table. */
 export async function fetchWholeTable(planId: number, table: string): Promise<TablePage> {
-  const first = await data(getTable({ path: { plan_id: planId, table }, query: { limit: MAX_PAGE, offset: 0 } }))
-  if (first.total <= first.items.length || first.items.length === 0) return first
-  const offsets: number[] = []
-  for (let o = first.items.length; o < first.total; o += first.items.length) offsets.push(o)
-  const pages: TablePage[] = new Array(offsets.length)
-  let next = 0
-  const lane = async () => {
-    while (next < offsets.length) {
-      const i = next++
-      pages[i] = await data(getTable({ path: { plan_id: planId, table }, query: { limit: first.limit, offset: offsets[i]! } }))
-    }
+  const slice = (offset: number) => data(getTableColumns({ path: { plan_id: planId, table }, query: { limit: MAX_COLUMN_ROWS, offset } }))
+  const first = await slice(0)
+  const items = rowsFromColumns(first.columns, first.data)
+  for (let offset = items.length; offset < first.total && items.length > 0; ) {
+    const next = rowsFromColumns(first.columns, (await slice(offset)).data)
+    if (next.length === 0) break
+    for (const r of next) items.push(r)
+    offset += next.length
   }
-  await Promise.all(Array.from({ length: Math.min(TABLE_CONCURRENCY, offsets.length) }, lane))
-  return { ...first, items: first.items.concat(...pages.map((p) => p.items)), limit: first.total }
+  return { plan_id: planId, table, columns: first.columns, items, total: first.total, limit: first.total, offset: 0 }
 }
 
 export const planTableQuery = (planId: number, table: string) => queryOptions({

@@ -2765,6 +2765,56 @@ export type SubmissionPublic = {
 };
 
 /**
+ * TableColumns
+ *
+ * Rows of a result table, column by column (compact: the browser pages and sorts them itself).
+ */
+export type TableColumns = {
+    /**
+     * Plan Id
+     *
+     * Plan id
+     */
+    plan_id: number;
+    /**
+     * Table
+     *
+     * Table name
+     */
+    table: string;
+    /**
+     * Columns
+     *
+     * Column names
+     */
+    columns: Array<string>;
+    /**
+     * Data
+     *
+     * One array per column, in the order of columns: the values of rows offset to offset + limit (dates as ISO text, null where a row has none)
+     */
+    data: Array<Array<unknown>>;
+    /**
+     * Total
+     *
+     * Rows in the table
+     */
+    total: number;
+    /**
+     * Limit
+     *
+     * Most rows sent
+     */
+    limit: number;
+    /**
+     * Offset
+     *
+     * Rows skipped
+     */
+    offset: number;
+};
+
+/**
  * TablePage
  *
  * One page of a result table.
@@ -6655,6 +6705,81 @@ export type GetTableResponses = {
 };
 
 export type GetTableResponse = GetTableResponses[keyof GetTableResponses];
+
+export type GetTableColumnsData = {
+    body?: never;
+    path: {
+        /**
+         * Plan Id
+         *
+         * Plan id
+         */
+        plan_id: number;
+        /**
+         * Table
+         *
+         * Table name: production, capacity, shipments, inventory, sales, cash, cash_flows, working_capital (+ funding_* with options.finance)
+         */
+        table: string;
+    };
+    query?: {
+        /**
+         * Limit
+         *
+         * Most rows to send
+         */
+        limit?: number;
+        /**
+         * Offset
+         *
+         * Rows to skip
+         */
+        offset?: number;
+    };
+    url: '/plans/{plan_id}/tables/{table}/columns';
+};
+
+export type GetTableColumnsErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * No such object (or not visible to the caller)
+     */
+    404: ErrorBody;
+    /**
+     * The plan has no result yet (queued or running), or its job failed or was cancelled
+     */
+    409: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type GetTableColumnsError = GetTableColumnsErrors[keyof GetTableColumnsErrors];
+
+export type GetTableColumnsResponses = {
+    /**
+     * Successful Response
+     */
+    200: TableColumns;
+};
+
+export type GetTableColumnsResponse = GetTableColumnsResponses[keyof GetTableColumnsResponses];
 
 export type GetWorkbookData = {
     body?: never;

@@ -94,6 +94,8 @@ export function DataTable<T extends RowData>({
   const focusable = virtual || overflowing
   const items = virtual ? virtualizer.getVirtualItems() : null
   const visible = items ? items.map((i) => modelRows[i.index]!) : modelRows
+  // a virtualised row's place in the table as shown (sorted), 1-based, the header row being 1
+  const first = items && items.length ? items[0]!.index : 0
   const padTop = items && items.length ? items[0]!.start : 0
   const padBottom = items && items.length ? virtualizer.getTotalSize() - items[items.length - 1]!.end : 0
 
@@ -138,8 +140,8 @@ export function DataTable<T extends RowData>({
         </thead>
         <tbody>
           {padTop > 0 && <tr aria-hidden="true" className="spacer"><td colSpan={columns.length} style={{ height: padTop }} /></tr>}
-          {visible.map((row) => (
-            <tr key={row.id} aria-rowindex={virtual ? row.index + 2 : undefined}>
+          {visible.map((row, k) => (
+            <tr key={row.id} aria-rowindex={virtual ? first + k + 2 : undefined}>
               {row.getAllCells().map((cell) => {
                 const col = byId.get(cell.column.id)!
                 const content = col.cell ? col.cell(row.original) : String(col.value(row.original) ?? '—')

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 
-import { capacityOption, cashOption, inventoryOption, periodLabels, serviceOption } from './chartOptions'
+import { capacityOption, cashOption, inventoryOption, OTHER, PALETTE, periodLabels, productionOption, serviceOption } from './chartOptions'
 import plan from './fixtures/small_chain_plan.json'
-import { cashByPartner, type CashRow, inventoryVsSafety, type InventoryRow, productionVsCapacity, type CapacityRow, type ProductionRow, serviceByPeriod, type SalesRow } from './planCharts'
+import { cashByPartner, type CashRow, inventoryVsSafety, type InventoryRow, productionVsCapacity, type CapacityRow, type ProductionRow, serviceByPeriod, type SalesRow, topSeries } from './planCharts'
 
 const t = plan.tables as unknown as { production: ProductionRow[]; capacity: CapacityRow[]; inventory: InventoryRow[]; sales: SalesRow[]; cash: CashRow[] }
 type S = { name: string; data: (number | null)[]; stack?: string; stackStrategy?: string; yAxisIndex?: number }
@@ -31,6 +31,18 @@ describe('chart options', () => {
     const short = series.find((s) => s.name === 'Below safety stock')!
     expect(short.stack).toBe('inv')
     expect(series.filter((s) => s.stack === 'inv').map((s) => s.name)).toEqual(['gadget', 'widget', 'Below safety stock'])
+  })
+  it('draws the folded products of a big site in grey, never in a product colour', () => {
+    const inv = inventoryVsSafety(t.inventory, 'dc')
+    const many = new Map(Array.from({ length: 12 }, (_, i) => [`p${i}`, inv.total.map((v) => v * (i + 1))]))
+    const series = inventoryOption({ ...inv, byProduct: topSeries(many) }).series as (S & { color?: string })[]
+    const other = series.find((s) => s.name === 'Other (4 products)')!
+    expect(other.color).toBe(OTHER)
+    expect(PALETTE).not.toContain(OTHER)
+    expect(series.filter((s) => s.stack === 'inv' && s.name.startsWith('p')).every((s) => s.color === undefined)).toBe(true)
+    const p = productionVsCapacity(t.production, t.capacity, 'plant')
+    const made = productionOption({ ...p, production: topSeries(new Map([...many].map(([k, v]) => [k, v.slice(0, p.axis.periods.length)]))) }).series as (S & { color?: string })[]
+    expect(made.find((s) => s.name === 'Other (4 products)')!.color).toBe(OTHER)
   })
   it('names every axis with its unit', () => {
     const cap = capacityOption(productionVsCapacity(t.production, t.capacity, 'plant'))

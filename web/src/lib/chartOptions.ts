@@ -20,6 +20,12 @@ export type ChartOption = ComposeOption<
 >
 
 export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000']
+/** The "Other (k products)" series of a folded stack (lib/planCharts.ts topSeries): grey, never a product's colour. */
+export const OTHER = '#808080'
+
+function productBar(name: string, stack: string, data: number[]): BarSeriesOption {
+  return { type: 'bar', name, stack, data, ...(name.startsWith('Other (') ? { color: OTHER } : {}) }
+}
 const GAP = '#D55E00'
 const LIMIT = '#444444'
 const AXIS_TEXT = '#333333'
@@ -61,9 +67,7 @@ export function capacityOption(p: ProductionVsCapacity, freq?: string): ChartOpt
 /** Units made per product (stacked), and subcontracted units. */
 export function productionOption(p: ProductionVsCapacity, freq?: string): ChartOption {
   const option = base(periodLabels(p.axis.dates, freq), 'Production [units]', formatCompact, (v) => `${formatNumber(v)} units`)
-  const series: (BarSeriesOption | LineSeriesOption)[] = [...p.production.entries()].map(([product, values]) => (
-    { type: 'bar', name: product, stack: 'made', data: values }
-  ))
+  const series: (BarSeriesOption | LineSeriesOption)[] = [...p.production.entries()].map(([product, values]) => productBar(product, 'made', values))
   if (p.subcontracting.some((v) => v > 0)) series.push({ type: 'bar', name: 'Subcontracted', stack: 'made', data: p.subcontracting, color: PALETTE[5] })
   option.series = series
   return option
@@ -72,9 +76,7 @@ export function productionOption(p: ProductionVsCapacity, freq?: string): ChartO
 /** A site's closing inventory per product (stacked) against its safety stock. */
 export function inventoryOption(inv: InventoryVsSafety, freq?: string): ChartOption {
   const option = base(periodLabels(inv.axis.dates, freq), 'Inventory [units]', formatCompact, (v) => `${formatNumber(v)} units`)
-  const series: (BarSeriesOption | LineSeriesOption)[] = [...inv.byProduct.entries()].map(([product, values]) => (
-    { type: 'bar', name: product, stack: 'inv', data: values }
-  ))
+  const series: (BarSeriesOption | LineSeriesOption)[] = [...inv.byProduct.entries()].map(([product, values]) => productBar(product, 'inv', values))
   if (inv.shortfall.some((v) => v > 1e-9)) {
     // the shortfall stacked on the stock: the bar reaches the target, its red part is what is missing
     series.push({ type: 'bar', name: 'Below safety stock', stack: 'inv', data: inv.shortfall, color: GAP,

@@ -17,6 +17,7 @@ import {
   rankBindingLimits,
   serviceByPeriod,
   type SalesRow,
+  topSeries,
 } from './planCharts'
 
 // small_chain solved by the engine (scripts/plan_fixture.py): the transforms must reproduce the
@@ -131,5 +132,30 @@ describe('binding limits', () => {
     const fam = bindingByFamily(limits)
     expect(sum(fam.map((f) => f.count))).toBe(limits.length)
     expect(fam.map((f) => f.family).sort()).toEqual(['lane_capacity', 'production_capacity'])
+  })
+})
+
+describe('topSeries', () => {
+  // 30 products at one site (as a 5,000 SKU-location chain has at each of its sites)
+  const many = new Map(Array.from({ length: 30 }, (_, i) => [`p${String(i).padStart(3, '0')}`, [i, 2 * i, i % 3 === 0 ? -i : i]]))
+  it('keeps the largest series, largest first, and sums the rest into Other', () => {
+    const top = topSeries(many, 8)
+    expect([...top.keys()]).toEqual(['p029', 'p028', 'p027', 'p026', 'p025', 'p024', 'p023', 'p022', 'Other (22 products)'])
+    expect(top.get('p029')).toEqual(many.get('p029'))
+    for (let i = 0; i < 3; i++) {
+      expect(sum([...top.values()].map((v) => v[i]!))).toBeCloseTo(sum([...many.values()].map((v) => v[i]!)), 9)
+    }
+  })
+
+  it('leaves a chart with few series as it is', () => {
+    const few = new Map([...many].slice(0, 9))
+    expect(topSeries(few, 8)).toBe(few)
+    const p = productionVsCapacity(t.production, t.capacity, 'plant')
+    expect(topSeries(p.production)).toBe(p.production)
+  })
+
+  it('breaks ties by name', () => {
+    const tied = new Map([['b', [1]], ['a', [1]], ['c', [1]], ['d', [1]]])
+    expect([...topSeries(tied, 2, 'sites').keys()]).toEqual(['a', 'b', 'Other (2 sites)'])
   })
 })

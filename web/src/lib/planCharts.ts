@@ -260,3 +260,23 @@ export function bindingByFamily(limits: BindingLimit[]): FamilySummary[] {
   }
   return [...out.values()].sort((a, b) => b.totalShadowPrice - a.totalShadowPrice || a.family.localeCompare(b.family))
 }
+
+/** Most series a stacked chart draws one by one; the rest are summed into one "Other" series. */
+export const MAX_SERIES = 8
+
+/** The `n` series with the largest totals (|values| summed), largest first, ties by name, and the
+ *  others summed per period into one series named `Other (k <what>)`: a chart of a site with
+ *  hundreds of products stays readable, and the stack's total per period is unchanged. */
+export function topSeries(series: Map<string, number[]>, n = MAX_SERIES, what = 'products'): Map<string, number[]> {
+  if (series.size <= n + 1) return series // folding one series into "Other" hides it for nothing
+  const weight = (values: number[]) => values.reduce((a, v) => a + Math.abs(v), 0)
+  const ranked = [...series.entries()].map(([k, v]) => ({ k, v, w: weight(v) }))
+    .sort((a, b) => b.w - a.w || a.k.localeCompare(b.k))
+  const out = new Map(ranked.slice(0, n).map(({ k, v }) => [k, v]))
+  const rest = ranked.slice(n)
+  const length = Math.max(0, ...rest.map(({ v }) => v.length))
+  const other = new Array<number>(length).fill(0)
+  for (const { v } of rest) v.forEach((x, i) => { other[i] = other[i]! + x })
+  out.set(`Other (${rest.length} ${what})`, other)
+  return out
+}

@@ -23,6 +23,8 @@ import {
   type ProductionRow,
   serviceByPeriod,
   type SalesRow,
+  MAX_SERIES,
+  topSeries,
 } from '../../lib/planCharts'
 
 interface Props { planId: number; currency: string | null; freq: string; tables: Record<string, number>; partnerNames: Record<string, string> }
@@ -62,8 +64,13 @@ export function ProductionCharts({ planId, freq, tables }: Props) {
   const sites = useMemo(() => productionSites(production.data ?? [], capacity.data ?? []), [production.data, capacity.data])
   const [site, setSite] = useState<string | null>(null)
   const current = site ?? sites[0] ?? null
-  const pvc = useMemo(() => (current && production.data && capacity.data ? productionVsCapacity(production.data, capacity.data, current) : null),
-    [current, production.data, capacity.data])
+  // a plant making hundreds of products: the largest few drawn one by one, the rest as one series
+  const pvc = useMemo(() => {
+    if (!current || !production.data || !capacity.data) return null
+    const p = productionVsCapacity(production.data, capacity.data, current)
+    const top = topSeries(p.production)
+    return { ...p, production: top, folded: top !== p.production }
+  }, [current, production.data, capacity.data])
   if (!('production' in tables) || !('capacity' in tables)) return null
   const labels = pvc ? pvc.axis.dates.map((d) => formatPeriod(d, freq)) : []
   return (
@@ -79,7 +86,7 @@ export function ProductionCharts({ planId, freq, tables }: Props) {
                 series={[['Regular time used', pvc.regularUsed], ['Overtime', pvc.overtime], ['Regular capacity', pvc.regularCapacity],
                   ['Utilisation', pvc.utilisation.map((u) => (u === null ? null : u * 100))]]} />} />
             <Chart title={`Production at ${current}`} testId="chart-production"
-              summary="Units made per product and period, and units subcontracted."
+              summary={`Units made per product and period${pvc.folded ? ` (the ${MAX_SERIES} largest products, the others summed)` : ''}, and units subcontracted.`}
               option={productionOption(pvc, freq)}
               table={<SeriesTable caption={`Production at ${current} [units]`} labels={labels} format={(v) => formatNumber(v)}
                 series={[...pvc.production.entries(), ['Subcontracted', pvc.subcontracting]]} />} />
@@ -95,7 +102,12 @@ export function InventoryCharts({ planId, freq, tables }: Props) {
   const sites = useMemo(() => inventorySites(inventory.data ?? []), [inventory.data])
   const [site, setSite] = useState<string | null>(null)
   const current = site ?? sites[0] ?? null
-  const inv = useMemo(() => (current && inventory.data ? inventoryVsSafety(inventory.data, current) : null), [current, inventory.data])
+  const inv = useMemo(() => {
+    if (!current || !inventory.data) return null
+    const i = inventoryVsSafety(inventory.data, current)
+    const top = topSeries(i.byProduct)
+    return { ...i, byProduct: top, folded: top !== i.byProduct }
+  }, [current, inventory.data])
   if (!('inventory' in tables)) return null
   const labels = inv ? inv.axis.dates.map((d) => formatPeriod(d, freq)) : []
   return (
@@ -104,7 +116,7 @@ export function InventoryCharts({ planId, freq, tables }: Props) {
       <Loaded query={inventory} label="Loading inventory">
         {() => inv ? (
           <Chart title={`Closing inventory at ${current}`} testId="chart-inventory"
-            summary="Closing inventory per product and period, stacked, against the safety-stock target."
+            summary={`Closing inventory per product and period, stacked${inv.folded ? ` (the ${MAX_SERIES} largest products, the others summed)` : ''}, against the safety-stock target.`}
             option={inventoryOption(inv, freq)}
             table={<SeriesTable caption={`Inventory at ${current} [units]`} labels={labels} format={(v) => formatNumber(v)}
               series={[...inv.byProduct.entries(), ['Safety stock', inv.safetyStock], ['Below safety stock', inv.shortfall]]} />} />
