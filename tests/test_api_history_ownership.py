@@ -118,6 +118,17 @@ def test_owner_corrections_are_versions_with_lineage_and_retraction(world):
     day = [v for v in c.get("/history/lineage", params={"series": "widget/store-south", "limit": 200},
                             headers=world.headers("wil")).json()["items"] if v["date"] == "2026-01-01"]
     assert [(v["current"], v["retracted"]) for v in day] == [(True, False), (False, True)]
+    # current=true: one version per date, the one reads use; false: the others; together all
+    everything = c.get("/history/lineage", params={"series": "widget/store-south", "limit": 200},
+                       headers=world.headers("wil")).json()
+    split = {flag: c.get("/history/lineage", params={"series": "widget/store-south", "limit": 200, "current": flag},
+                         headers=world.headers("wil")).json() for flag in ("true", "false")}
+    assert [v["quantity"] for v in split["true"]["items"] if v["date"] == "2026-01-01"] == [old]
+    assert all(v["current"] for v in split["true"]["items"]) and not any(v["current"] for v in split["false"]["items"])
+    assert len({v["date"] for v in split["true"]["items"]}) == split["true"]["total"]
+    assert split["true"]["total"] + split["false"]["total"] == everything["total"]
+    assert c.get("/history/lineage", params={"series": "widget/store-south", "current": "maybe"},
+                 headers=world.headers("wil")).status_code == 422
     # a partner that does not see the series: 404, as for a series that does not exist
     assert c.get("/history/lineage", params={"series": "widget/store-south"}, headers=world.headers("ana")).status_code == 404
     assert c.get("/history/lineage", params={"series": "nope/nowhere"}, headers=world.headers("pl")).status_code == 404

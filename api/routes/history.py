@@ -271,7 +271,11 @@ def put_shares(body: SharesUpdate, user: AuthorizedUser, session: SessionDep):
 
 @router.get("/lineage", response_model=Lineage, summary="Every version of each date of a series",
             responses=NOT_FOUND)
-def get_lineage(series: SeriesQuery, user: AuthorizedUser, session: SessionDep, page: PageDep):
+def get_lineage(
+    series: SeriesQuery, user: AuthorizedUser, session: SessionDep, page: PageDep,
+    current: Annotated[bool | None, Query(description="true: only the version every read uses (one per date); "
+                                                      "false: only the versions it does not use")] = None,
+):
     s = session.scalar(select(HistorySeries).where(HistorySeries.series_id == series))
     scope = access.partner_scope(user)
     if s is None or not may_see(session, scope, s):
@@ -280,6 +284,8 @@ def get_lineage(series: SeriesQuery, user: AuthorizedUser, session: SessionDep, 
     q = select(p, u).join(u, u.id == p.upload_id).where(p.series_pk == s.id)
     if scope is not None:  # a partner: the owner's versions and its own, not other partners' uploads
         q = q.where(u.partner_id.in_([s.owner_partner_id, scope]))
+    if current is not None:
+        q = q.where(p.current.is_(current))
     total = session.scalar(select(func.count()).select_from(q.subquery()))
     rows = session.execute(q.order_by(p.date, p.id).limit(page.limit).offset(page.offset)).all()
     names: dict[int, str] = {}

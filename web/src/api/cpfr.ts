@@ -18,7 +18,6 @@ import {
   listExceptions,
   listResolutions,
   listRuns,
-  listSeries,
   listSubmissions,
   listUploads,
 } from '../client/sdk.gen'
@@ -57,18 +56,12 @@ export const uploadQuery = (id: number) => queryOptions({
   queryFn: () => data(getUpload({ path: { upload_id: id } })),
 })
 
-/** The series of the shared history the caller sees (all of them, a few pages at most). */
-export const seriesQuery = queryOptions({
-  queryKey: [...cpfrKeys.history, 'series'] as const,
-  queryFn: () => fetchAllPages((limit, offset) => data(listSeries({ query: { limit, offset } }))),
-})
-
 /** A series' values as every read of the history uses them (the current version of each date). */
 export const currentHistoryQuery = (series: string) => queryOptions({
   queryKey: [...cpfrKeys.history, 'current', series] as const,
   queryFn: async () => {
-    const all = await fetchAllPages((limit, offset) => data(getLineage({ query: { series, limit, offset } })), 20_000)
-    return all.items.filter((p) => p.current).map((p) => ({ date: p.date, quantity: p.quantity }))
+    const all = await fetchAllPages((limit, offset) => data(getLineage({ query: { series, current: true, limit, offset } })), 50_000)
+    return all.items.map((p) => ({ date: p.date, quantity: p.quantity }))
   },
 })
 

@@ -4689,6 +4689,12 @@ export type GetLineageData = {
          */
         series: string;
         /**
+         * Current
+         *
+         * true: only the version every read uses (one per date); false: only the versions it does not use
+         */
+        current?: boolean | null;
+        /**
          * Limit
          *
          * Items per page (default and maximum in the service settings; 422 above the maximum)
