@@ -53,11 +53,7 @@ from planning.data import PlanningData, as_array
 from planning.model import _relation, grid_row
 from planning.plan import Plan, Solution, period_dates, plan_scenario, stream_amounts, _working_capital
 from scenarios.fields import Problem
-from scenarios.schema import Softness
-
-from .cashflows import EXTERNAL, FINANCING_KINDS, OPENING, cashflows_from_plan
-from .formulation import InstrumentModel, PartnerInputs
-from .instruments import (
+from scenarios.finance import (
     AssetBasedLine,
     EarlyPaymentDiscount,
     Factoring,
@@ -68,6 +64,10 @@ from .instruments import (
     check_spec,
     finance_spec_from_scenario,
 )
+from scenarios.schema import Softness
+
+from .cashflows import EXTERNAL, FINANCING_KINDS, OPENING, cashflows_from_plan
+from .formulation import InstrumentModel, PartnerInputs
 from .sizing import DEFAULT_PERIODS_PER_YEAR, _collection_rate, _shortfall_diagnosis, prepare, read_funding
 
 FUNDING_TABLES = ("funding_partners", "funding_cash", "funding_instruments")

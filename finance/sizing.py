@@ -42,11 +42,7 @@ from planning.data import as_array
 from planning.plan import _json_default, _records
 from planning.solve import solve_model
 from scenarios.fields import Problem
-
-from .cashflows import CashFlowTable
-from .collateral import UNNAMED, eligible_receivables
-from .formulation import FINANCE_CONSTRAINT_FAMILIES, InstrumentModel, PartnerInputs
-from .instruments import (
+from scenarios.finance import (
     AssetBasedLine,
     EarlyPaymentDiscount,
     FinanceError,
@@ -60,6 +56,10 @@ from .instruments import (
     check_reverse_factoring_buyers,
     check_spec,
 )
+
+from .cashflows import CashFlowTable
+from .collateral import UNNAMED, eligible_receivables
+from .formulation import FINANCE_CONSTRAINT_FAMILIES, InstrumentModel, PartnerInputs
 from .metrics import (
     cash_conversion_cycle,
     days_inventory_outstanding,

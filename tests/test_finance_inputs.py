@@ -10,7 +10,7 @@ import pytest
 
 from finance.cashflows import make_cashflow_table, read_cashflows_csv, cashflows_from_plan
 from finance.collateral import parse_age_bucket
-from finance.instruments import FinanceError, finance_json_schema, load_finance_spec, parse_finance_spec
+from scenarios.finance import FinanceError, finance_json_schema, load_finance_spec, parse_finance_spec
 from finance.sizing import size_funding
 
 FIN = Path(__file__).parent / "instances" / "finance"

@@ -20,7 +20,7 @@ from finance.extension import (
     operations_only,
     plan_with_finance,
 )
-from finance.instruments import FinanceError, finance_spec_from_scenario, load_finance_spec
+from scenarios.finance import FinanceError, finance_spec_from_scenario, load_finance_spec
 from finance.sizing import prepare, size_plan_funding
 from planning.data import compile_data
 from planning.model import build_model

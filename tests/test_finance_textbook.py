@@ -9,7 +9,7 @@ import pytest
 
 from finance.cashflows import make_cashflow_table, read_cashflows_csv
 from finance.collateral import borrowing_base, eligible_receivables, parse_age_bucket
-from finance.instruments import FundingObjective, load_finance_spec, parse_finance_spec
+from scenarios.finance import FundingObjective, load_finance_spec, parse_finance_spec
 from finance.metrics import (
     cash_conversion_cycle,
     days_inventory_outstanding,

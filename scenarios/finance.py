@@ -1,5 +1,8 @@
 """Financing instruments of each partner, and the finance specification that lists them.
 
+These are inputs, so they live with the scenario (whose optional ``finance`` section embeds them):
+the models, their checks and their reading. :mod:`finance` sizes and plans funding with them.
+
 A :class:`FinanceSpec` says, per partner, which instruments it may use to fund a plan, its
 opening cash, minimum cash and deposit rate. It is usually a small YAML file a finance team keeps
 beside its cash forecast (see ``load_finance_spec``).
@@ -15,7 +18,7 @@ Conventions (as in the scenario schema)
   starts to cost interest in ``t+1``.
 
 Value checks (negative rates, advance rates over 100 %, unknown customers, ...) are ``check_*``
-functions returning :class:`~scenarios.validation.Problem` lists that name the field, so every
+functions returning :class:`~scenarios.fields.Problem` lists that name the field, so every
 problem of a file is reported at once; :func:`parse_finance_spec` raises :class:`FinanceError`.
 """
 
@@ -27,9 +30,9 @@ from pathlib import Path
 from typing import Annotated, Any, Iterable, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from scenarios.fields import Identifier, Problem, Series, StrictModel, _field
+from .fields import Identifier, Problem, Series, StrictModel, _field
 
 FINANCE_SCHEMA_VERSION = "1.0"
 
@@ -41,10 +44,6 @@ class FinanceError(ValueError):
         self.problems = problems
         errors = [p for p in problems if p.severity == "error"] or problems
         super().__init__(f"{len(errors)} error(s) in finance input:\n" + "\n".join(f"  {p}" for p in errors))
-
-
-class _Model(StrictModel):
-    """Unknown fields, non-finite numbers and NUL characters are refused (:class:`StrictModel`)."""
 
 
 class EndPolicy(str, Enum):
@@ -62,7 +61,7 @@ class FundingObjective(str, Enum):
 # ---------------------------------------------------------------------------------------------
 
 
-class _Instrument(_Model):
+class _Instrument(StrictModel):
     id: Identifier = _field(description="Instrument identifier, unique within the partner")
     draw_from: int = _field(
         0, ge=0, unit="period", description="First period in which the instrument may be drawn or issued"
@@ -278,7 +277,7 @@ CREDIT_LINES = (RevolvingCredit, AssetBasedLine, InventoryLoan)
 RECEIVABLE_SALES = (Factoring, ReverseFactoring)
 
 
-class PartnerFinance(_Model):
+class PartnerFinance(StrictModel):
     """One partner's funding options and cash rules."""
 
     partner: Identifier = _field(description="Partner id, as in the cash-flow table")
@@ -301,7 +300,7 @@ class PartnerFinance(_Model):
     instruments: list[Instrument] = _field(default_factory=list, description="Instruments it may use")
 
 
-class FinanceSpec(_Model):
+class FinanceSpec(StrictModel):
     """What each partner may use to fund a plan."""
 
     schema_version: str = _field(FINANCE_SCHEMA_VERSION, description="Version of this schema")
@@ -332,7 +331,7 @@ class FinanceSpec(_Model):
 # ---------------------------------------------------------------------------------------------
 
 
-class ScenarioPartnerFinance(_Model):
+class ScenarioPartnerFinance(StrictModel):
     """One partner's funding options inside a scenario: its opening cash, minimum cash and customers
     are the scenario's."""
 
@@ -343,7 +342,7 @@ class ScenarioPartnerFinance(_Model):
     instruments: list[Instrument] = _field(default_factory=list, description="Instruments it may use")
 
 
-class ScenarioFinance(_Model):
+class ScenarioFinance(StrictModel):
     """Funding instruments of a scenario's partners. Planning without finance ignores this section;
     ``jointplan fund`` sizes a plan's funding with it, ``jointplan plan --finance`` plans operations
     and funding together, ``jointplan compare-finance`` reports joint against sequential planning."""
