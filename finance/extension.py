@@ -61,6 +61,7 @@ from scenarios.finance import (
     FinanceSpec,
     PartnerFinance,
     ReverseFactoring,
+    check_partners_known,
     check_spec,
     finance_spec_from_scenario,
 )
@@ -515,11 +516,7 @@ def _spec_for(scenario: Any, spec: FinanceSpec | None) -> FinanceSpec:
     spec = spec or finance_spec_from_scenario(scenario)
     if spec is None:
         raise FinanceError([Problem("finance", "the scenario has no finance section; give the instruments (a finance spec)")])
-    problems = check_spec(spec)
-    partners = {a.id for a in scenario.partners}
-    for i, pf in enumerate(spec.partners):
-        if pf.partner not in partners:
-            problems.append(Problem(f"partners[{i}].partner", f"'{pf.partner}' is not a partner of the scenario ({', '.join(sorted(partners))})"))
+    problems = check_spec(spec) + check_partners_known(spec, "partners", [a.id for a in scenario.partners], "the scenario")
     if any(p.severity == "error" for p in problems):
         raise FinanceError(problems)
     return spec

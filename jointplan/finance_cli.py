@@ -199,8 +199,8 @@ def demo_finance(console: Console, scenario: Any, plan: Any) -> Any:
     and the reverse-factoring what-if for the scenario. Returns the funding (a
     ``FundingResult``), or None when none was sized."""
     from finance.compare import joint_vs_sequential, reverse_factoring_whatif
-    from scenarios.finance import FinanceError, ReverseFactoring, finance_spec_from_scenario
     from finance.sizing import size_plan_funding
+    from scenarios.finance import FinanceError, ReverseFactoring, finance_spec_from_scenario
 
     spec = finance_spec_from_scenario(scenario)
     console.rule("7. Funding the plan")

@@ -277,58 +277,14 @@ CREDIT_LINES = (RevolvingCredit, AssetBasedLine, InventoryLoan)
 RECEIVABLE_SALES = (Factoring, ReverseFactoring)
 
 
-class PartnerFinance(StrictModel):
-    """One partner's funding options and cash rules."""
-
-    partner: Identifier = _field(description="Partner id, as in the cash-flow table")
-    opening_cash: float | None = _field(
-        None,
-        unit="currency",
-        description="Cash at the start of period 0; omitted means the cash-flow table's (or 0)",
-    )
-    min_cash: Series | None = _field(
-        None,
-        unit="currency",
-        description="Minimum cash at the end of each period; omitted means the table's (or 0)",
-    )
-    deposit_rate: Series = _field(
-        0.0, unit="1/period", description="Interest earned per period on cash held (paid on the opening balance)"
-    )
-    customers: list[str] | None = _field(
-        None, description="The partner's customers, when known (checks reverse-factoring buyers)"
-    )
-    instruments: list[Instrument] = _field(default_factory=list, description="Instruments it may use")
-
-
-class FinanceSpec(StrictModel):
-    """What each partner may use to fund a plan."""
-
-    schema_version: str = _field(FINANCE_SCHEMA_VERSION, description="Version of this schema")
-    name: str = _field("funding", description="Name of this funding setup")
-    currency: str = _field("EUR", description="Currency of every money amount")
-    periods_per_year: int | None = _field(
-        None,
-        ge=1,
-        le=366,
-        unit="periods/year",
-        description="Periods in a year (12 monthly, 52 weekly); omitted means the cash-flow table's, or 12",
-    )
-    objective: FundingObjective = _field(
-        FundingObjective.min_cost,
-        description=(
-            "min_cost: least financing cost (interest + fees - deposit interest - discounts taken); "
-            "max_ending_cash: most cash at the end, net of balances still outstanding"
-        ),
-    )
-    partners: list[PartnerFinance] = _field(default_factory=list, description="Per-partner funding")
-
-    def partner(self, partner_id: str) -> PartnerFinance | None:
-        return next((p for p in self.partners if p.partner == partner_id), None)
-
-
 # ---------------------------------------------------------------------------------------------
-# The scenario's finance section
+# Who may use what: the scenario's finance section, and the finance specification that extends it
 # ---------------------------------------------------------------------------------------------
+#
+# One model: a scenario's ``finance`` section is a partner list with deposit rates and
+# instruments; a finance specification (a file beside a cash-flow table or a plan) is the same
+# section plus what a scenario would otherwise say (opening and minimum cash, customers, currency,
+# periods a year). The spec's own checks are :func:`check_finance`, for both.
 
 
 class ScenarioPartnerFinance(StrictModel):
@@ -340,6 +296,24 @@ class ScenarioPartnerFinance(StrictModel):
         0.0, unit="1/period", description="Interest earned per period on cash held (paid on the opening balance)"
     )
     instruments: list[Instrument] = _field(default_factory=list, description="Instruments it may use")
+
+
+class PartnerFinance(ScenarioPartnerFinance):
+    """One partner's funding options and cash rules."""
+
+    opening_cash: float | None = _field(
+        None,
+        unit="currency",
+        description="Cash at the start of period 0; omitted means the cash-flow table's (or 0)",
+    )
+    min_cash: Series | None = _field(
+        None,
+        unit="currency",
+        description="Minimum cash at the end of each period; omitted means the table's (or 0)",
+    )
+    customers: list[str] | None = _field(
+        None, description="The partner's customers, when known (checks reverse-factoring buyers)"
+    )
 
 
 class ScenarioFinance(StrictModel):
@@ -358,6 +332,23 @@ class ScenarioFinance(StrictModel):
 
     def partner(self, partner_id: str) -> ScenarioPartnerFinance | None:
         return next((p for p in self.partners if p.partner == partner_id), None)
+
+
+class FinanceSpec(ScenarioFinance):
+    """What each partner may use to fund a plan (the min_cost objective counts interest and fees,
+    less deposit interest and discounts taken)."""
+
+    partners: list[PartnerFinance] = _field(default_factory=list, description="Per-partner funding")
+    schema_version: str = _field(FINANCE_SCHEMA_VERSION, description="Version of this schema")
+    name: str = _field("funding", description="Name of this funding setup")
+    currency: str = _field("EUR", description="Currency of every money amount")
+    periods_per_year: int | None = _field(
+        None,
+        ge=1,
+        le=366,
+        unit="periods/year",
+        description="Periods in a year (12 monthly, 52 weekly); omitted means the cash-flow table's, or 12",
+    )
 
 
 def finance_json_schema() -> dict[str, Any]:
@@ -471,47 +462,58 @@ def check_instrument(inst: Any, path: str) -> list[Problem]:
     return problems
 
 
-def check_spec(spec: FinanceSpec) -> list[Problem]:
-    """Every value check that needs only the spec: unique partners and instrument ids, rates and
-    amounts, advance rates, reverse-factoring buyers against a partner's known customers."""
+def check_finance(
+    fin: ScenarioFinance, base: str = "partners", *, customers: dict[str, Iterable[str]] | None = None
+) -> list[Problem]:
+    """Every check of a finance section or specification that needs only itself: partners listed
+    once; deposit rate and minimum cash not negative; instrument ids unique within a partner, each
+    instrument's values sensible (:func:`check_instrument`); one early-payment discount per
+    supplier; reverse-factoring buyers among the partner's customers, when known (``customers``
+    by partner, else the spec's own ``customers``). Paths start with ``base``."""
     problems: list[Problem] = []
     seen: set[str] = set()
-    for i, pf in enumerate(spec.partners):
-        base = f"partners[{i}]"
+    for i, pf in enumerate(fin.partners):
+        where = f"{base}[{i}]"
         if pf.partner in seen:
-            problems.append(Problem(f"{base}.partner", f"partner '{pf.partner}' listed twice"))
+            problems.append(Problem(f"{where}.partner", f"partner '{pf.partner}' listed twice"))
         seen.add(pf.partner)
-        problems += _nonneg(pf.deposit_rate, f"{base}.deposit_rate", "deposit rate")
-        if pf.min_cash is not None:
-            problems += _nonneg(pf.min_cash, f"{base}.min_cash", "minimum cash (model an overdraft as a revolver)")
+        problems += _nonneg(pf.deposit_rate, f"{where}.deposit_rate", "deposit rate")
+        min_cash = getattr(pf, "min_cash", None)
+        if min_cash is not None:
+            problems += _nonneg(min_cash, f"{where}.min_cash", "minimum cash (model an overdraft as a revolver)")
         ids: set[str] = set()
         for j, inst in enumerate(pf.instruments):
-            path = f"{base}.instruments[{j}]"
+            path = f"{where}.instruments[{j}]"
             if inst.id in ids:
                 problems.append(Problem(f"{path}.id", f"instrument id '{inst.id}' used twice for '{pf.partner}'"))
             ids.add(inst.id)
             problems += check_instrument(inst, path)
-        problems += check_reverse_factoring_buyers(pf, base, pf.customers)
-        epd = [inst for inst in pf.instruments if isinstance(inst, EarlyPaymentDiscount)]
-        suppliers = [e.supplier for e in epd]
+        known = customers.get(pf.partner) if customers is not None else getattr(pf, "customers", None)
+        problems += check_reverse_factoring_buyers(pf, where, known)
+        suppliers = [inst.supplier for inst in pf.instruments if isinstance(inst, EarlyPaymentDiscount)]
         if len(suppliers) != len(set(suppliers)):
-            problems.append(Problem(f"{base}.instruments", "two early-payment discounts for the same supplier"))
+            problems.append(Problem(f"{where}.instruments", "two early-payment discounts for the same supplier"))
     return problems
 
 
+def check_spec(spec: FinanceSpec) -> list[Problem]:
+    """A finance specification's own checks (:func:`check_finance`); the checks against the cash
+    flows it funds are :func:`finance.sizing.check_against_cashflows`."""
+    return check_finance(spec)
+
+
 def check_reverse_factoring_buyers(
-    pf: PartnerFinance, base: str, customers: Iterable[str] | None
+    pf: ScenarioPartnerFinance, base: str, customers: Iterable[str] | None
 ) -> list[Problem]:
-    """A reverse-factoring buyer must be a customer of the supplier, when the customers are known."""
-    if customers is None:
-        return []
-    known = set(customers)
+    """A reverse-factoring buyer is not the supplier itself, and is a customer of the supplier when
+    the customers are known."""
+    known = None if customers is None else set(customers)
     problems = []
     for j, inst in enumerate(pf.instruments):
         if isinstance(inst, ReverseFactoring):
             if inst.buyer == pf.partner:
                 problems.append(Problem(f"{base}.instruments[{j}].buyer", "a partner cannot reverse-factor its own invoices"))
-            elif inst.buyer not in known:
+            elif known is not None and inst.buyer not in known:
                 listed = ", ".join(sorted(known)) or "none"
                 problems.append(
                     Problem(
@@ -519,6 +521,49 @@ def check_reverse_factoring_buyers(
                         f"'{inst.buyer}' is not a customer of '{pf.partner}' (its customers: {listed})",
                     )
                 )
+    return problems
+
+
+def check_partners_known(fin: ScenarioFinance, base: str, known: Iterable[str], where: str) -> list[Problem]:
+    """Each partner of the spec is one of ``known`` (the partners of ``where``: the scenario, the
+    cash-flow table)."""
+    known = list(known)
+    listed = ", ".join(sorted(known))
+    return [
+        Problem(f"{base}[{i}].partner", f"unknown partner '{pf.partner}' is not in {where} (partners: {listed})")
+        for i, pf in enumerate(fin.partners)
+        if pf.partner not in known
+    ]
+
+
+SERIES_FIELDS = ("rate", "commitment_fee", "discount_rate", "limit", "reserves")
+
+
+def check_periods(fin: ScenarioFinance, base: str, T: int, of: str, *, skip: Iterable[str] = ()) -> list[Problem]:
+    """The spec fits a horizon of ``T`` periods (``of``: "the horizon", "the cash-flow table"):
+    series have T values, instruments can be drawn within it, opening repayments fall inside it.
+    Partners in ``skip`` (unknown ones, already reported) are left out."""
+    problems: list[Problem] = []
+    skip = set(skip)
+
+    def length(value: Any, path: str) -> None:
+        if isinstance(value, list) and len(value) != T:
+            problems.append(Problem(path, f"has {len(value)} values but {of} has {T} periods"))
+
+    for i, pf in enumerate(fin.partners):
+        if pf.partner in skip:
+            continue
+        where = f"{base}[{i}]"
+        length(getattr(pf, "min_cash", None), f"{where}.min_cash")
+        length(pf.deposit_rate, f"{where}.deposit_rate")
+        for j, inst in enumerate(pf.instruments):
+            path = f"{where}.instruments[{j}]"
+            for name in SERIES_FIELDS:
+                length(getattr(inst, name, None), f"{path}.{name}")
+            if inst.draw_from > T - 1:
+                problems.append(Problem(f"{path}.draw_from", f"period {inst.draw_from} is after the horizon's end {T - 1}: never available", "warning"))
+            if isinstance(inst, FixedTenorLoan) and len(inst.opening_repayments) > T:
+                problems.append(Problem(f"{path}.opening_repayments", "repayments after the horizon are reported as debt at the end", "warning"))
     return problems
 
 
@@ -567,53 +612,30 @@ def scenario_trade(s: Any) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     return customers, suppliers
 
 
-SCENARIO_SERIES_FIELDS = ("rate", "commitment_fee", "discount_rate", "limit", "reserves")
-
-
 def check_scenario_finance(s: Any) -> list[Problem]:
-    """The scenario's ``finance`` section against the scenario: partners exist, once each; rates,
-    fees and advance rates are sensible; series have one value per period; reverse-factoring buyers
-    are customers of the supplier (a lane carries its goods to them at a transfer price);
-    early-payment suppliers are suppliers of the partner; instruments that lean on receivables or
-    payables have some to lean on."""
+    """The scenario's ``finance`` section: its own checks (:func:`check_finance`, reverse-factoring
+    buyers against the scenario's trade), then against the scenario: partners exist; series have one
+    value per period (:func:`check_periods`); early-payment suppliers are suppliers of the partner;
+    instruments that lean on receivables have some to lean on; named customers trade with it."""
     fin = getattr(s, "finance", None)
     if fin is None:
         return []
-    T = s.time.periods
     partners = {a.id: a for a in s.partners}
     customers, suppliers = scenario_trade(s)
+    base = "finance.partners"
+    problems = check_finance(fin, base, customers={a: sorted(c & set(partners)) for a, c in customers.items()})
+    problems += check_partners_known(fin, base, partners, "the scenario")
+    problems += check_periods(fin, base, s.time.periods, "the horizon", skip={pf.partner for pf in fin.partners} - set(partners))
     terms = getattr(s, "trade_terms", [])
-    problems: list[Problem] = []
-    seen: set[str] = set()
     for i, pf in enumerate(fin.partners):
-        base = f"finance.partners[{i}]"
         if pf.partner not in partners:
-            known = ", ".join(partners)
-            problems.append(Problem(f"{base}.partner", f"unknown partner '{pf.partner}' (partners: {known})"))
             continue
-        if pf.partner in seen:
-            problems.append(Problem(f"{base}.partner", f"partner '{pf.partner}' listed twice"))
-        seen.add(pf.partner)
-        problems += _nonneg(pf.deposit_rate, f"{base}.deposit_rate", "deposit rate")
-        if isinstance(pf.deposit_rate, list) and len(pf.deposit_rate) != T:
-            problems.append(Problem(f"{base}.deposit_rate", f"has {len(pf.deposit_rate)} values but the horizon has {T} periods"))
         partner = partners[pf.partner]
         lags = {partner.payment_terms.collection_lag} | {t.lag for t in terms if t.seller == pf.partner}
         grants_credit = max(lags) > 0
-        ids: set[str] = set()
         named = customers[pf.partner] | {EXTERNAL_PARTY, OPENING_PARTY}
         for j, inst in enumerate(pf.instruments):
-            path = f"{base}.instruments[{j}]"
-            if inst.id in ids:
-                problems.append(Problem(f"{path}.id", f"instrument id '{inst.id}' used twice for '{pf.partner}'"))
-            ids.add(inst.id)
-            problems += check_instrument(inst, path)
-            for name in SCENARIO_SERIES_FIELDS:
-                value = getattr(inst, name, None)
-                if isinstance(value, list) and len(value) != T:
-                    problems.append(Problem(f"{path}.{name}", f"has {len(value)} values but the horizon has {T} periods"))
-            if inst.draw_from > T - 1:
-                problems.append(Problem(f"{path}.draw_from", f"period {inst.draw_from} is after the horizon's end {T - 1}: never available", "warning"))
+            path = f"{base}[{i}].instruments[{j}]"
             uses_receivables = isinstance(inst, (Factoring, ReverseFactoring)) or (
                 isinstance(inst, AssetBasedLine) and inst.receivables_advance_rate > 0
             )
@@ -627,7 +649,6 @@ def check_scenario_finance(s: Any) -> list[Problem]:
                 mine = suppliers[pf.partner] | {EXTERNAL_PARTY}
                 if inst.supplier not in mine:
                     problems.append(Problem(f"{path}.supplier", f"'{inst.supplier}' is not a supplier of '{pf.partner}' (suppliers: {', '.join(sorted(mine))})"))
-        problems += check_reverse_factoring_buyers(pf, base, sorted(customers[pf.partner] & set(partners)))
     return problems
 
 

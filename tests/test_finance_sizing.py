@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from finance.cashflows import cashflows_from_plan, make_cashflow_table
-from scenarios.finance import load_finance_spec, parse_finance_spec
 from finance.sizing import SIZING_CONSTRAINT_FAMILIES, size_funding
+from scenarios.finance import load_finance_spec, parse_finance_spec
 
 FIN = Path(__file__).parent / "instances" / "finance"
 DEBT_TYPES = {"revolver", "asset_based", "inventory_loan", "factoring", "reverse_factoring", "fixed_tenor"}
