@@ -61,8 +61,8 @@ from scenarios.finance import (
     FinanceSpec,
     PartnerFinance,
     ReverseFactoring,
+    check_finance,
     check_partners_known,
-    check_spec,
     finance_spec_from_scenario,
 )
 from scenarios.schema import Softness
@@ -516,7 +516,8 @@ def _spec_for(scenario: Any, spec: FinanceSpec | None) -> FinanceSpec:
     spec = spec or finance_spec_from_scenario(scenario)
     if spec is None:
         raise FinanceError([Problem("finance", "the scenario has no finance section; give the instruments (a finance spec)")])
-    problems = check_spec(spec) + check_partners_known(spec, "partners", [a.id for a in scenario.partners], "the scenario")
+    problems = check_finance(spec)
+    problems += check_partners_known(spec, "partners", [a.id for a in scenario.partners], "the scenario")
     if any(p.severity == "error" for p in problems):
         raise FinanceError(problems)
     return spec

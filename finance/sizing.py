@@ -52,10 +52,10 @@ from scenarios.finance import (
     InventoryLoan,
     PartnerFinance,
     ReverseFactoring,
+    check_finance,
     check_partners_known,
     check_periods,
     check_reverse_factoring_buyers,
-    check_spec,
 )
 
 from .cashflows import CashFlowTable
@@ -161,9 +161,10 @@ class FundingResult:
 # ---------------------------------------------------------------------------------------------
 
 def check_against_cashflows(spec: FinanceSpec, table: CashFlowTable) -> list[Problem]:
-    """The second stage of checking a spec (its own checks are :func:`check_spec`): it fits the
-    table. Partners are in it, series have T values (:func:`check_periods`), instruments find the
-    collateral and payables they need, reverse-factoring buyers are customers of the supplier."""
+    """The second stage of checking a spec (its own checks are
+    :func:`~scenarios.finance.check_finance`): it fits the table. Partners are in it, series have T
+    values (:func:`~scenarios.finance.check_periods`), instruments find the collateral and payables
+    they need, reverse-factoring buyers are customers of the supplier."""
     T = table.T
     known = set(table.partners)
     has_rec = table.receivables is not None or "receivables" in table.flows
@@ -424,7 +425,7 @@ def size_funding(
     """Size every partner's funding for a cash-flow table. Bad input raises :class:`FinanceError`;
     solver outcomes (including "cannot be funded") are the result's status."""
     spec = spec or FinanceSpec()
-    problems = list(dict.fromkeys(check_spec(spec) + check_against_cashflows(spec, table)))  # each once
+    problems = list(dict.fromkeys(check_finance(spec) + check_against_cashflows(spec, table)))  # each once
     if any(p.severity == "error" for p in problems):
         raise FinanceError(problems)
     warnings = list(table.warnings) + [p for p in problems if p.severity != "error"]

@@ -496,12 +496,6 @@ def check_finance(
     return problems
 
 
-def check_spec(spec: FinanceSpec) -> list[Problem]:
-    """A finance specification's own checks (:func:`check_finance`); the checks against the cash
-    flows it funds are :func:`finance.sizing.check_against_cashflows`."""
-    return check_finance(spec)
-
-
 def check_reverse_factoring_buyers(
     pf: ScenarioPartnerFinance, base: str, customers: Iterable[str] | None
 ) -> list[Problem]:
@@ -731,7 +725,7 @@ def parse_finance_spec(data: Any, *, check: bool = True) -> FinanceSpec:
     except ValidationError as exc:
         raise FinanceError(problems_from_validation_error(exc)) from None
     if check:
-        problems = check_spec(spec)
+        problems = check_finance(spec)
         if any(p.severity == "error" for p in problems):
             raise FinanceError(problems)
     return spec
