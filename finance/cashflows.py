@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 
 from scenarios.fields import Problem
+from scenarios.finance import FinanceError
 
 from .collateral import UNNAMED, parse_age_bucket
-from .instruments import FinanceError
 
 REQUIRED_FLOW_COLUMNS = ("partner", "period", "operating_cash_flow")
 OPTIONAL_FLOW_COLUMNS = (

@@ -21,9 +21,9 @@ from typing import Any
 
 from planning.plan import Plan, plan_scenario
 from scenarios.fields import Problem
+from scenarios.finance import FinanceError, FinanceSpec, FundingObjective, ReverseFactoring
 
 from .extension import _spec_for, needs_collection_rates, operations_only, plan_with_finance
-from .instruments import FinanceError, FinanceSpec, FundingObjective, ReverseFactoring
 from .sizing import FundingResult, size_plan_funding
 
 SOLVED = ("optimal", "feasible")

@@ -53,11 +53,7 @@ from planning.data import PlanningData, as_array
 from planning.model import _relation, grid_row
 from planning.plan import Plan, Solution, period_dates, plan_scenario, stream_amounts, _working_capital
 from scenarios.fields import Problem
-from scenarios.schema import Softness
-
-from .cashflows import EXTERNAL, FINANCING_KINDS, OPENING, cashflows_from_plan
-from .formulation import InstrumentModel, PartnerInputs
-from .instruments import (
+from scenarios.finance import (
     AssetBasedLine,
     EarlyPaymentDiscount,
     Factoring,
@@ -65,9 +61,14 @@ from .instruments import (
     FinanceSpec,
     PartnerFinance,
     ReverseFactoring,
-    check_spec,
+    check_finance,
+    check_partners_known,
     finance_spec_from_scenario,
 )
+from scenarios.schema import Softness
+
+from .cashflows import EXTERNAL, FINANCING_KINDS, OPENING, cashflows_from_plan
+from .formulation import InstrumentModel, PartnerInputs
 from .sizing import DEFAULT_PERIODS_PER_YEAR, _collection_rate, _shortfall_diagnosis, prepare, read_funding
 
 FUNDING_TABLES = ("funding_partners", "funding_cash", "funding_instruments")
@@ -515,11 +516,8 @@ def _spec_for(scenario: Any, spec: FinanceSpec | None) -> FinanceSpec:
     spec = spec or finance_spec_from_scenario(scenario)
     if spec is None:
         raise FinanceError([Problem("finance", "the scenario has no finance section; give the instruments (a finance spec)")])
-    problems = check_spec(spec)
-    partners = {a.id for a in scenario.partners}
-    for i, pf in enumerate(spec.partners):
-        if pf.partner not in partners:
-            problems.append(Problem(f"partners[{i}].partner", f"'{pf.partner}' is not a partner of the scenario ({', '.join(sorted(partners))})"))
+    problems = check_finance(spec)
+    problems += check_partners_known(spec, "partners", [a.id for a in scenario.partners], "the scenario")
     if any(p.severity == "error" for p in problems):
         raise FinanceError(problems)
     return spec

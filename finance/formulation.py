@@ -43,7 +43,7 @@ import pyomo.environ as pyo
 
 from planning.data import as_array
 
-from .instruments import (
+from scenarios.finance import (
     AssetBasedLine,
     EarlyPaymentDiscount,
     EndPolicy,

@@ -42,24 +42,25 @@ from planning.data import as_array
 from planning.plan import _json_default, _records
 from planning.solve import solve_model
 from scenarios.fields import Problem
-
-from .cashflows import CashFlowTable
-from .collateral import UNNAMED, eligible_receivables
-from .formulation import FINANCE_CONSTRAINT_FAMILIES, InstrumentModel, PartnerInputs
-from .instruments import (
+from scenarios.finance import (
     AssetBasedLine,
     EarlyPaymentDiscount,
     FinanceError,
     FinanceSpec,
     Factoring,
-    FixedTenorLoan,
     FundingObjective,
     InventoryLoan,
     PartnerFinance,
     ReverseFactoring,
+    check_finance,
+    check_partners_known,
+    check_periods,
     check_reverse_factoring_buyers,
-    check_spec,
 )
+
+from .cashflows import CashFlowTable
+from .collateral import UNNAMED, eligible_receivables
+from .formulation import FINANCE_CONSTRAINT_FAMILIES, InstrumentModel, PartnerInputs
 from .metrics import (
     cash_conversion_cycle,
     days_inventory_outstanding,
@@ -159,39 +160,24 @@ class FundingResult:
 # Checks of a spec against a table
 # ---------------------------------------------------------------------------------------------
 
-SERIES_FIELDS = ("rate", "commitment_fee", "discount_rate", "limit", "reserves")
-
-
-def _series_len(value: Any, path: str, T: int) -> list[Problem]:
-    if isinstance(value, list) and len(value) != T:
-        return [Problem(path, f"has {len(value)} values but the cash-flow table has {T} periods")]
-    return []
-
-
 def check_against_cashflows(spec: FinanceSpec, table: CashFlowTable) -> list[Problem]:
-    """The spec fits the table: partners exist, series have T values, instruments find the
-    collateral and payables they need, reverse-factoring buyers are customers of the supplier."""
+    """The second stage of checking a spec (its own checks are
+    :func:`~scenarios.finance.check_finance`): it fits the table. Partners are in it, series have T
+    values (:func:`~scenarios.finance.check_periods`), instruments find the collateral and payables
+    they need, reverse-factoring buyers are customers of the supplier."""
     T = table.T
     known = set(table.partners)
     has_rec = table.receivables is not None or "receivables" in table.flows
     has_inv = "inventory" in table.flows
-    problems: list[Problem] = []
+    problems = check_partners_known(spec, "partners", known, "the cash-flow table")
+    problems += check_periods(spec, "partners", T, "the cash-flow table", skip={pf.partner for pf in spec.partners} - known)
     for i, pf in enumerate(spec.partners):
         base = f"partners[{i}]"
         if pf.partner not in known:
-            problems.append(
-                Problem(f"{base}.partner", f"'{pf.partner}' is not in the cash-flow table (partners: {', '.join(sorted(known))})")
-            )
             continue
-        problems += _series_len(pf.min_cash, f"{base}.min_cash", T)
-        problems += _series_len(pf.deposit_rate, f"{base}.deposit_rate", T)
         problems += check_reverse_factoring_buyers(pf, base, table.customers_of(pf.partner))
         for j, inst in enumerate(pf.instruments):
             path = f"{base}.instruments[{j}]"
-            for name in SERIES_FIELDS:
-                problems += _series_len(getattr(inst, name, None), f"{path}.{name}", T)
-            if inst.draw_from > T - 1:
-                problems.append(Problem(f"{path}.draw_from", f"period {inst.draw_from} is after the horizon's end {T - 1}: never available", "warning"))
             needs_rec = (isinstance(inst, AssetBasedLine) and inst.receivables_advance_rate > 0) or isinstance(
                 inst, (Factoring, ReverseFactoring)
             )
@@ -217,8 +203,6 @@ def check_against_cashflows(spec: FinanceSpec, table: CashFlowTable) -> list[Pro
                     suppliers = set(pay.loc[pay["partner"] == pf.partner, "supplier"].dropna().astype(str))
                     if inst.supplier not in suppliers:
                         problems.append(Problem(f"{path}.supplier", f"no payments due to '{inst.supplier}' (suppliers: {', '.join(sorted(suppliers)) or 'none'})"))
-            if isinstance(inst, FixedTenorLoan) and len(inst.opening_repayments) > T:
-                problems.append(Problem(f"{path}.opening_repayments", "repayments after the horizon are reported as debt at the end", "warning"))
     return problems
 
 
@@ -441,7 +425,7 @@ def size_funding(
     """Size every partner's funding for a cash-flow table. Bad input raises :class:`FinanceError`;
     solver outcomes (including "cannot be funded") are the result's status."""
     spec = spec or FinanceSpec()
-    problems = check_spec(spec) + check_against_cashflows(spec, table)
+    problems = list(dict.fromkeys(check_finance(spec) + check_against_cashflows(spec, table)))  # each once
     if any(p.severity == "error" for p in problems):
         raise FinanceError(problems)
     warnings = list(table.warnings) + [p for p in problems if p.severity != "error"]

@@ -34,8 +34,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from scenarios.fields import Problem
 from scenarios.schema import Frequency, Scenario, SiteProduct
-from scenarios.validation import Problem, ScenarioError, errors_of, validate_scenario
+from scenarios.validation import ScenarioError, errors_of, validate_scenario
 
 from .hierarchy import ReconciliationConfig, SiteHierarchy, reconcile_forecasts, with_product_site
 

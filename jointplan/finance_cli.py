@@ -22,7 +22,7 @@ from rich.table import Table
 from jointplan.cli_options import positive
 
 if TYPE_CHECKING:  # imported where used: registering the commands imports no finance module
-    from finance.instruments import FinanceSpec, FundingObjective
+    from scenarios.finance import FinanceSpec, FundingObjective
 
 EXIT_INVALID = 2
 EXIT_NOT_FUNDED = 3
@@ -186,7 +186,7 @@ def plan_command_finance(scenario: Any, **kwargs: Any):
     together with the scenario's finance section (same keyword arguments as ``plan_scenario``).
     A scenario without instruments, or bad instruments, prints the problems and exits 2."""
     from finance.extension import plan_with_finance
-    from finance.instruments import FinanceError
+    from scenarios.finance import FinanceError
 
     try:
         return plan_with_finance(scenario, **kwargs)
@@ -199,8 +199,8 @@ def demo_finance(console: Console, scenario: Any, plan: Any) -> Any:
     and the reverse-factoring what-if for the scenario. Returns the funding (a
     ``FundingResult``), or None when none was sized."""
     from finance.compare import joint_vs_sequential, reverse_factoring_whatif
-    from finance.instruments import FinanceError, ReverseFactoring, finance_spec_from_scenario
     from finance.sizing import size_plan_funding
+    from scenarios.finance import FinanceError, ReverseFactoring, finance_spec_from_scenario
 
     spec = finance_spec_from_scenario(scenario)
     console.rule("7. Funding the plan")
@@ -229,7 +229,7 @@ def demo_finance(console: Console, scenario: Any, plan: Any) -> Any:
 
 
 def _load_spec(path: Path) -> FinanceSpec:
-    from finance.instruments import FinanceError, load_finance_spec
+    from scenarios.finance import FinanceError, load_finance_spec
 
     try:
         return load_finance_spec(path)
@@ -238,7 +238,7 @@ def _load_spec(path: Path) -> FinanceSpec:
 
 
 def _objective(value: Optional[str]) -> Optional[FundingObjective]:
-    from finance.instruments import FundingObjective
+    from scenarios.finance import FundingObjective
 
     if value is None:
         return None
@@ -273,7 +273,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
     ) -> None:
         """Size each partner's funding of a plan or a cash forecast at the lowest cost."""
         from finance.cashflows import _plan_dict, cashflows_from_plan, read_cashflows_csv
-        from finance.instruments import FinanceError, parse_finance_spec
+        from scenarios.finance import FinanceError, parse_finance_spec
         from finance.sizing import size_funding
 
         obj = _objective(objective)
@@ -331,7 +331,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         """Joint planning (operations and funding together) against sequential planning (plan,
         then fund), and the scenario with and without its buyers' reverse-factoring programmes."""
         from finance.compare import joint_vs_sequential, reverse_factoring_whatif
-        from finance.instruments import FinanceError, ReverseFactoring
+        from scenarios.finance import FinanceError, ReverseFactoring
         from scenarios.io import load_scenario
         from scenarios.validation import ScenarioError
 
@@ -363,6 +363,6 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
 
 
 def _spec_of(scenario: Any) -> FinanceSpec:
-    from finance.instruments import FinanceSpec, finance_spec_from_scenario
+    from scenarios.finance import FinanceSpec, finance_spec_from_scenario
 
     return finance_spec_from_scenario(scenario) or FinanceSpec()

@@ -11,8 +11,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from scenarios.fields import Problem
 from scenarios.schema import Frequency, Scenario
-from scenarios.validation import Problem
 
 from .data import CashStream, PlanningData, compile_data
 from .gc_pause import gc_paused
@@ -514,7 +514,7 @@ def plan_scenario(
         simplex_iterations=result.simplex_iterations,
     )
     if getattr(scenario, "finance", None) is not None:  # recorded so `jointplan fund PLAN.json` finds it
-        from finance.instruments import finance_spec_from_scenario
+        from scenarios.finance import finance_spec_from_scenario
 
         plan.finance = finance_spec_from_scenario(scenario).model_dump(mode="json", exclude_defaults=True)
     if result.has_solution:

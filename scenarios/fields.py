@@ -1,8 +1,8 @@
-"""Field helpers and the problem record shared by the scenario schema and the finance spec.
+"""The base of the input models: field helpers, the strict base model and the problem record.
 
-Kept free of imports from the rest of the project so that :mod:`scenarios.schema` can embed
-models from :mod:`finance.instruments` (the scenario's optional ``finance`` section) while those
-models reuse the same helpers.
+The lowest module of :mod:`scenarios`: :mod:`scenarios.finance` (the instruments and the finance
+specification) and :mod:`scenarios.schema` (the scenario, which embeds the finance section) both
+build on it, and every layer above reports input problems as :class:`Problem`.
 """
 
 from __future__ import annotations

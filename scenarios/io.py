@@ -10,8 +10,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from .fields import Problem
 from .schema import Scenario
-from .validation import Problem, ScenarioError, errors_of, validate_scenario
+from .validation import ScenarioError, errors_of, validate_scenario
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 

@@ -18,17 +18,10 @@ from datetime import date
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict  # noqa: F401
-
-from finance.instruments import ScenarioFinance
-
-from .fields import Identifier, ProductSeries, Series, StrictModel, _field  # noqa: F401  (re-exported)
+from .fields import Identifier, ProductSeries, Series, StrictModel, _field
+from .finance import ScenarioFinance
 
 SCHEMA_VERSION = "1.0"
-
-
-class _Model(StrictModel):
-    """Unknown fields, non-finite numbers and NUL characters are refused (:class:`StrictModel`)."""
 
 
 class Frequency(str, Enum):
@@ -69,7 +62,7 @@ class Softness(str, Enum):
 # ---------------------------------------------------------------------------------------------
 
 
-class TimeBuckets(_Model):
+class TimeBuckets(StrictModel):
     """The planning horizon: T buckets of one frequency from a start date."""
 
     freq: Frequency = _field(description="Length of one planning bucket: weekly or monthly")
@@ -77,7 +70,7 @@ class TimeBuckets(_Model):
     start: date = _field(description="First day of period 0 (ISO date)")
 
 
-class Product(_Model):
+class Product(StrictModel):
     id: Identifier = _field(description="Product identifier, unique in the scenario")
     name: str | None = _field(None, description="Display name")
     volume: float = _field(
@@ -94,7 +87,7 @@ class Product(_Model):
     )
 
 
-class PaymentTerms(_Model):
+class PaymentTerms(StrictModel):
     """When a partner's money moves, in whole periods after the transaction."""
 
     collection_lag: int = _field(
@@ -118,7 +111,7 @@ class PaymentTerms(_Model):
     )
 
 
-class Partner(_Model):
+class Partner(StrictModel):
     id: Identifier = _field(description="Partner identifier")
     name: str | None = _field(None, description="Company name")
     role: Role = _field(description="The partner's role in the chain")
@@ -144,7 +137,7 @@ class Partner(_Model):
     )
 
 
-class TradeTerms(_Model):
+class TradeTerms(StrictModel):
     """A payment lag agreed for one seller-buyer pair, overriding the seller's collection_lag."""
 
     seller: Identifier = _field(description="Selling partner id")
@@ -152,7 +145,7 @@ class TradeTerms(_Model):
     lag: int = _field(ge=0, unit="periods", description="Periods from invoice to payment")
 
 
-class TransferPrice(_Model):
+class TransferPrice(StrictModel):
     """Price one partner charges another for a product moved between their sites."""
 
     seller: Identifier = _field(description="Selling partner id")
@@ -168,7 +161,7 @@ class TransferPrice(_Model):
 # ---------------------------------------------------------------------------------------------
 
 
-class SiteProduct(_Model):
+class SiteProduct(StrictModel):
     """Inventory settings of one product at one site."""
 
     product: Identifier = _field(description="Product id")
@@ -191,7 +184,7 @@ class SiteProduct(_Model):
     )
 
 
-class Workforce(_Model):
+class Workforce(StrictModel):
     """Workforce providing the plant's regular hours: regular hours = workers x hours_per_worker."""
 
     opening: float = _field(ge=0, unit="workers", description="Workers at the start of period 0")
@@ -213,7 +206,7 @@ class Workforce(_Model):
     integer: bool = _field(False, description="Hire and lay off whole workers (makes a MIP)")
 
 
-class Overtime(_Model):
+class Overtime(StrictModel):
     cost: Series = _field(
         unit="currency/capacity unit",
         description="Cost of one overtime hour (or unit, when capacity is in units)",
@@ -230,14 +223,14 @@ class Overtime(_Model):
     )
 
 
-class Subcontracting(_Model):
+class Subcontracting(StrictModel):
     cost: ProductSeries = _field(unit="currency/unit", description="Price paid per unit bought in")
     max_units: Series | None = _field(
         None, unit="units/period", description="Limit over all products; omitted means none"
     )
 
 
-class Production(_Model):
+class Production(StrictModel):
     """A plant's production and its capacity levers (the aggregate-planning levers)."""
 
     products: list[Identifier] | None = _field(
@@ -277,7 +270,7 @@ class Production(_Model):
     )
 
 
-class Site(_Model):
+class Site(StrictModel):
     id: Identifier = _field(description="Site identifier")
     name: str | None = _field(None, description="Display name")
     partner: Identifier = _field(description="Owning partner id")
@@ -294,7 +287,7 @@ class Site(_Model):
     production: Production | None = _field(None, description="Production, for plants")
 
 
-class Lane(_Model):
+class Lane(StrictModel):
     id: Identifier = _field(description="Lane identifier")
     origin: Identifier = _field(description="Site the goods leave")
     destination: Identifier = _field(description="Site the goods reach")
@@ -324,14 +317,14 @@ class Lane(_Model):
 # ---------------------------------------------------------------------------------------------
 
 
-class Demand(_Model):
+class Demand(StrictModel):
     site: Identifier = _field(description="Site where customers buy")
     product: Identifier = _field(description="Product id")
     quantity: Series = _field(unit="units/period", description="Customer demand")
     price: Series = _field(0.0, unit="currency/unit", description="Selling price to customers")
 
 
-class Service(_Model):
+class Service(StrictModel):
     """How unmet demand at one site is treated."""
 
     site: Identifier = _field(description="Demand site")
@@ -352,14 +345,14 @@ class Service(_Model):
 # ---------------------------------------------------------------------------------------------
 
 
-class SafetyStockPolicy(_Model):
+class SafetyStockPolicy(StrictModel):
     mode: Softness = _field(Softness.soft, description="soft: shortfall is penalised; hard: enforced")
     penalty: float = _field(
         0.0, ge=0, unit="currency/unit/period", description="Penalty per unit below safety stock"
     )
 
 
-class CashPolicy(_Model):
+class CashPolicy(StrictModel):
     mode: Softness = _field(
         Softness.soft,
         description="soft: cash may fall below the minimum, the funding gap is priced; hard: enforced",
@@ -373,13 +366,13 @@ class CashPolicy(_Model):
     )
 
 
-class SolverOptions(_Model):
+class SolverOptions(StrictModel):
     time_limit: float | None = _field(None, gt=0, unit="s", description="Solver time limit")
     mip_gap: float = _field(1e-4, ge=0, unit="fraction", description="Relative MIP gap")
     threads: int | None = _field(None, ge=1, description="HiGHS threads; omitted means default")
 
 
-class Scenario(_Model):
+class Scenario(StrictModel):
     """A joint planning scenario of a supply chain of up to four partner roles."""
 
     schema_version: str = _field(SCHEMA_VERSION, description="Version of this schema")

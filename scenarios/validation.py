@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Callable, Iterable
 
-from finance.instruments import check_scenario_finance
-
-from .fields import Problem  # noqa: F401  (re-exported: scenarios.validation.Problem)
+from .fields import Problem
+from .finance import check_scenario_finance
 from .schema import (
     Objective,
     Role,

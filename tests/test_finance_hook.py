@@ -10,8 +10,8 @@ import pytest
 
 from conftest import example
 from finance.formulation import InstrumentModel, PartnerInputs
-from finance.instruments import parse_finance_spec
 from planning.plan import plan_scenario
+from scenarios.finance import parse_finance_spec
 from scenarios.io import parse_scenario
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from finance.cashflows import make_cashflow_table, read_cashflows_csv, cashflows_from_plan
 from finance.collateral import parse_age_bucket
-from finance.instruments import FinanceError, finance_json_schema, load_finance_spec, parse_finance_spec
 from finance.sizing import size_funding
+from scenarios.finance import FinanceError, finance_json_schema, load_finance_spec, parse_finance_spec
 
 FIN = Path(__file__).parent / "instances" / "finance"
 
@@ -113,6 +113,37 @@ def test_other_spec_errors():
     assert "not both" in errs["partners[0].instruments[2].tenor_rate"]
     assert "below min_amount" in errs["partners[0].instruments[3].max_amount"]
     assert "listed twice" in errs["partners[1].partner"]
+
+
+SAME_CHECKS = [  # maker's instruments in small_chain; each is wrong in itself, whatever it funds
+    [{"id": "rcf", "type": "revolver", "limit": 1000, "rate": -0.01}],
+    [{"id": "abl", "type": "asset_based", "rate": 0.01, "receivables_advance_rate": 85}],
+    [{"id": "x", "type": "revolver", "limit": 10, "rate": 0.01, "draw_from": 3, "draw_until": 1},
+     {"id": "x", "type": "fixed_tenor", "tenor": 3, "rate": 0.01, "tenor_rate": 0.02}],
+    [{"id": "e1", "type": "early_payment_discount", "discount": 0.02, "discount_days": 10, "net_days": 30},
+     {"id": "e2", "type": "early_payment_discount", "discount": 0.01, "discount_days": 5, "net_days": 30}],
+    [{"id": "rf", "type": "reverse_factoring", "buyer": "maker", "rate": 0.004}],
+]
+
+
+@pytest.mark.parametrize("instruments", SAME_CHECKS)
+def test_a_spec_and_a_scenario_finance_section_get_the_same_checks(instruments):
+    """One set of checks: the same partner entry gives the same errors, field and reason, in a
+    finance spec and in a scenario's finance section (whose paths start with ``finance.``)."""
+    from conftest import example
+    from scenarios.io import parse_scenario
+    from scenarios.validation import ScenarioError
+
+    entry = {"partner": "maker", "instruments": instruments}
+    with pytest.raises(FinanceError) as e:
+        parse_finance_spec({"partners": [entry]})
+    in_spec = sorted((p.path, p.message) for p in e.value.problems if p.severity == "error")
+    data = example("small_chain")
+    data["finance"] = {"partners": [entry]}
+    with pytest.raises(ScenarioError) as s:
+        parse_scenario(data)
+    in_scenario = sorted((p.path.removeprefix("finance."), p.message) for p in s.value.problems if p.severity == "error")
+    assert in_spec and in_spec == in_scenario
 
 
 def test_structural_errors_name_the_field(tmp_path):

@@ -20,12 +20,12 @@ from finance.extension import (
     operations_only,
     plan_with_finance,
 )
-from finance.instruments import FinanceError, finance_spec_from_scenario, load_finance_spec
 from finance.sizing import prepare, size_plan_funding
 from planning.data import compile_data
 from planning.model import build_model
 from planning.plan import plan_scenario
 from planning.solve import compile_model
+from scenarios.finance import FinanceError, finance_spec_from_scenario, load_finance_spec
 from scenarios.io import parse_scenario
 from scenarios.validation import ScenarioError
 from test_finance_sizing import FIN, assert_conserved
@@ -276,7 +276,7 @@ def test_bad_instruments_for_the_joint_mode_raise_finance_error(small):
     spec.partners[0].partner = "bank"
     with pytest.raises(FinanceError) as exc:
         plan_with_finance(small, spec)
-    assert "'bank' is not a partner" in str(exc.value)
+    assert "'bank' is not in the scenario" in str(exc.value)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from finance.cashflows import cashflows_from_plan, make_cashflow_table
-from finance.instruments import load_finance_spec, parse_finance_spec
 from finance.sizing import SIZING_CONSTRAINT_FAMILIES, size_funding
+from scenarios.finance import load_finance_spec, parse_finance_spec
 
 FIN = Path(__file__).parent / "instances" / "finance"
 DEBT_TYPES = {"revolver", "asset_based", "inventory_loan", "factoring", "reverse_factoring", "fixed_tenor"}
@@ -150,7 +150,7 @@ def test_plan_funded_with_every_instrument(plan_table, tmp_path):
 
 def test_constraint_families_have_stable_names(plan_table):
     from finance.sizing import build_sizing_model, prepare
-    from finance.instruments import FundingObjective
+    from scenarios.finance import FundingObjective
 
     _, table = plan_table
     s = prepare(load_finance_spec(FIN / "small_chain_finance.yaml"), table)

@@ -9,7 +9,6 @@ import pytest
 
 from finance.cashflows import make_cashflow_table, read_cashflows_csv
 from finance.collateral import borrowing_base, eligible_receivables, parse_age_bucket
-from finance.instruments import FundingObjective, load_finance_spec, parse_finance_spec
 from finance.metrics import (
     cash_conversion_cycle,
     days_inventory_outstanding,
@@ -21,6 +20,7 @@ from finance.metrics import (
     parse_terms,
 )
 from finance.sizing import build_sizing_model, prepare, size_funding, _solve
+from scenarios.finance import FundingObjective, load_finance_spec, parse_finance_spec
 
 FIN = Path(__file__).parent / "instances" / "finance"
 

@@ -20,11 +20,11 @@ from openpyxl.utils.cell import coordinate_from_string
 
 from conftest import example
 from finance.extension import plan_with_finance
-from finance.instruments import finance_spec_from_scenario
 from finance.sizing import size_plan_funding
 from planning import workbook
 from planning.plan import _json_default, plan_scenario
 from planning.workbook import PARTNER_ROWS, TABLE_TITLES, build_workbook, money_format, write_workbook
+from scenarios.finance import finance_spec_from_scenario
 from scenarios.io import parse_scenario
 from workbook_checks import (
     chart_series,

@@ -164,8 +164,8 @@ def execute(kind: str, inputs: dict[str, Any], report: Report) -> dict[str, Any]
 
 def execute_plan(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
     """Solve a scenario version: the plan (``Plan.to_dict()``), per-partner funding, log and timings."""
-    from finance.instruments import FinanceError, finance_spec_from_scenario
     from planning.plan import plan_scenario
+    from scenarios.finance import FinanceError, finance_spec_from_scenario
     from scenarios.io import parse_scenario
     from scenarios.validation import ScenarioError
 
@@ -219,7 +219,7 @@ def execute_plan(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
         funding_error = None
     report(0.95, "storing the result")
     if warm_error is not None:  # the stored basis could not even be read: say so, as a cold solve
-        from scenarios.validation import Problem
+        from scenarios.fields import Problem
 
         plan.warm_start = warm_error
         plan.warnings.append(Problem("warm_start", f"not warm-started from {warm_label}: {warm_error['reason']}",

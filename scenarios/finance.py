@@ -1,5 +1,8 @@
 """Financing instruments of each partner, and the finance specification that lists them.
 
+These are inputs, so they live with the scenario (whose optional ``finance`` section embeds them):
+the models, their checks and their reading. :mod:`finance` sizes and plans funding with them.
+
 A :class:`FinanceSpec` says, per partner, which instruments it may use to fund a plan, its
 opening cash, minimum cash and deposit rate. It is usually a small YAML file a finance team keeps
 beside its cash forecast (see ``load_finance_spec``).
@@ -15,7 +18,7 @@ Conventions (as in the scenario schema)
   starts to cost interest in ``t+1``.
 
 Value checks (negative rates, advance rates over 100 %, unknown customers, ...) are ``check_*``
-functions returning :class:`~scenarios.validation.Problem` lists that name the field, so every
+functions returning :class:`~scenarios.fields.Problem` lists that name the field, so every
 problem of a file is reported at once; :func:`parse_finance_spec` raises :class:`FinanceError`.
 """
 
@@ -27,9 +30,9 @@ from pathlib import Path
 from typing import Annotated, Any, Iterable, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from scenarios.fields import Identifier, Problem, Series, StrictModel, _field
+from .fields import Identifier, Problem, Series, StrictModel, _field
 
 FINANCE_SCHEMA_VERSION = "1.0"
 
@@ -41,10 +44,6 @@ class FinanceError(ValueError):
         self.problems = problems
         errors = [p for p in problems if p.severity == "error"] or problems
         super().__init__(f"{len(errors)} error(s) in finance input:\n" + "\n".join(f"  {p}" for p in errors))
-
-
-class _Model(StrictModel):
-    """Unknown fields, non-finite numbers and NUL characters are refused (:class:`StrictModel`)."""
 
 
 class EndPolicy(str, Enum):
@@ -62,7 +61,7 @@ class FundingObjective(str, Enum):
 # ---------------------------------------------------------------------------------------------
 
 
-class _Instrument(_Model):
+class _Instrument(StrictModel):
     id: Identifier = _field(description="Instrument identifier, unique within the partner")
     draw_from: int = _field(
         0, ge=0, unit="period", description="First period in which the instrument may be drawn or issued"
@@ -278,61 +277,17 @@ CREDIT_LINES = (RevolvingCredit, AssetBasedLine, InventoryLoan)
 RECEIVABLE_SALES = (Factoring, ReverseFactoring)
 
 
-class PartnerFinance(_Model):
-    """One partner's funding options and cash rules."""
-
-    partner: Identifier = _field(description="Partner id, as in the cash-flow table")
-    opening_cash: float | None = _field(
-        None,
-        unit="currency",
-        description="Cash at the start of period 0; omitted means the cash-flow table's (or 0)",
-    )
-    min_cash: Series | None = _field(
-        None,
-        unit="currency",
-        description="Minimum cash at the end of each period; omitted means the table's (or 0)",
-    )
-    deposit_rate: Series = _field(
-        0.0, unit="1/period", description="Interest earned per period on cash held (paid on the opening balance)"
-    )
-    customers: list[str] | None = _field(
-        None, description="The partner's customers, when known (checks reverse-factoring buyers)"
-    )
-    instruments: list[Instrument] = _field(default_factory=list, description="Instruments it may use")
-
-
-class FinanceSpec(_Model):
-    """What each partner may use to fund a plan."""
-
-    schema_version: str = _field(FINANCE_SCHEMA_VERSION, description="Version of this schema")
-    name: str = _field("funding", description="Name of this funding setup")
-    currency: str = _field("EUR", description="Currency of every money amount")
-    periods_per_year: int | None = _field(
-        None,
-        ge=1,
-        le=366,
-        unit="periods/year",
-        description="Periods in a year (12 monthly, 52 weekly); omitted means the cash-flow table's, or 12",
-    )
-    objective: FundingObjective = _field(
-        FundingObjective.min_cost,
-        description=(
-            "min_cost: least financing cost (interest + fees - deposit interest - discounts taken); "
-            "max_ending_cash: most cash at the end, net of balances still outstanding"
-        ),
-    )
-    partners: list[PartnerFinance] = _field(default_factory=list, description="Per-partner funding")
-
-    def partner(self, partner_id: str) -> PartnerFinance | None:
-        return next((p for p in self.partners if p.partner == partner_id), None)
-
-
 # ---------------------------------------------------------------------------------------------
-# The scenario's finance section
+# Who may use what: the scenario's finance section, and the finance specification that extends it
 # ---------------------------------------------------------------------------------------------
+#
+# One model: a scenario's ``finance`` section is a partner list with deposit rates and
+# instruments; a finance specification (a file beside a cash-flow table or a plan) is the same
+# section plus what a scenario would otherwise say (opening and minimum cash, customers, currency,
+# periods a year). The spec's own checks are :func:`check_finance`, for both.
 
 
-class ScenarioPartnerFinance(_Model):
+class ScenarioPartnerFinance(StrictModel):
     """One partner's funding options inside a scenario: its opening cash, minimum cash and customers
     are the scenario's."""
 
@@ -343,7 +298,25 @@ class ScenarioPartnerFinance(_Model):
     instruments: list[Instrument] = _field(default_factory=list, description="Instruments it may use")
 
 
-class ScenarioFinance(_Model):
+class PartnerFinance(ScenarioPartnerFinance):
+    """One partner's funding options and cash rules."""
+
+    opening_cash: float | None = _field(
+        None,
+        unit="currency",
+        description="Cash at the start of period 0; omitted means the cash-flow table's (or 0)",
+    )
+    min_cash: Series | None = _field(
+        None,
+        unit="currency",
+        description="Minimum cash at the end of each period; omitted means the table's (or 0)",
+    )
+    customers: list[str] | None = _field(
+        None, description="The partner's customers, when known (checks reverse-factoring buyers)"
+    )
+
+
+class ScenarioFinance(StrictModel):
     """Funding instruments of a scenario's partners. Planning without finance ignores this section;
     ``jointplan fund`` sizes a plan's funding with it, ``jointplan plan --finance`` plans operations
     and funding together, ``jointplan compare-finance`` reports joint against sequential planning."""
@@ -359,6 +332,23 @@ class ScenarioFinance(_Model):
 
     def partner(self, partner_id: str) -> ScenarioPartnerFinance | None:
         return next((p for p in self.partners if p.partner == partner_id), None)
+
+
+class FinanceSpec(ScenarioFinance):
+    """What each partner may use to fund a plan (the min_cost objective counts interest and fees,
+    less deposit interest and discounts taken)."""
+
+    partners: list[PartnerFinance] = _field(default_factory=list, description="Per-partner funding")
+    schema_version: str = _field(FINANCE_SCHEMA_VERSION, description="Version of this schema")
+    name: str = _field("funding", description="Name of this funding setup")
+    currency: str = _field("EUR", description="Currency of every money amount")
+    periods_per_year: int | None = _field(
+        None,
+        ge=1,
+        le=366,
+        unit="periods/year",
+        description="Periods in a year (12 monthly, 52 weekly); omitted means the cash-flow table's, or 12",
+    )
 
 
 def finance_json_schema() -> dict[str, Any]:
@@ -472,47 +462,52 @@ def check_instrument(inst: Any, path: str) -> list[Problem]:
     return problems
 
 
-def check_spec(spec: FinanceSpec) -> list[Problem]:
-    """Every value check that needs only the spec: unique partners and instrument ids, rates and
-    amounts, advance rates, reverse-factoring buyers against a partner's known customers."""
+def check_finance(
+    fin: ScenarioFinance, base: str = "partners", *, customers: dict[str, Iterable[str]] | None = None
+) -> list[Problem]:
+    """Every check of a finance section or specification that needs only itself: partners listed
+    once; deposit rate and minimum cash not negative; instrument ids unique within a partner, each
+    instrument's values sensible (:func:`check_instrument`); one early-payment discount per
+    supplier; reverse-factoring buyers among the partner's customers, when known (``customers``
+    by partner, else the spec's own ``customers``). Paths start with ``base``."""
     problems: list[Problem] = []
     seen: set[str] = set()
-    for i, pf in enumerate(spec.partners):
-        base = f"partners[{i}]"
+    for i, pf in enumerate(fin.partners):
+        where = f"{base}[{i}]"
         if pf.partner in seen:
-            problems.append(Problem(f"{base}.partner", f"partner '{pf.partner}' listed twice"))
+            problems.append(Problem(f"{where}.partner", f"partner '{pf.partner}' listed twice"))
         seen.add(pf.partner)
-        problems += _nonneg(pf.deposit_rate, f"{base}.deposit_rate", "deposit rate")
-        if pf.min_cash is not None:
-            problems += _nonneg(pf.min_cash, f"{base}.min_cash", "minimum cash (model an overdraft as a revolver)")
+        problems += _nonneg(pf.deposit_rate, f"{where}.deposit_rate", "deposit rate")
+        min_cash = getattr(pf, "min_cash", None)
+        if min_cash is not None:
+            problems += _nonneg(min_cash, f"{where}.min_cash", "minimum cash (model an overdraft as a revolver)")
         ids: set[str] = set()
         for j, inst in enumerate(pf.instruments):
-            path = f"{base}.instruments[{j}]"
+            path = f"{where}.instruments[{j}]"
             if inst.id in ids:
                 problems.append(Problem(f"{path}.id", f"instrument id '{inst.id}' used twice for '{pf.partner}'"))
             ids.add(inst.id)
             problems += check_instrument(inst, path)
-        problems += check_reverse_factoring_buyers(pf, base, pf.customers)
-        epd = [inst for inst in pf.instruments if isinstance(inst, EarlyPaymentDiscount)]
-        suppliers = [e.supplier for e in epd]
+        known = customers.get(pf.partner) if customers is not None else getattr(pf, "customers", None)
+        problems += check_reverse_factoring_buyers(pf, where, known)
+        suppliers = [inst.supplier for inst in pf.instruments if isinstance(inst, EarlyPaymentDiscount)]
         if len(suppliers) != len(set(suppliers)):
-            problems.append(Problem(f"{base}.instruments", "two early-payment discounts for the same supplier"))
+            problems.append(Problem(f"{where}.instruments", "two early-payment discounts for the same supplier"))
     return problems
 
 
 def check_reverse_factoring_buyers(
-    pf: PartnerFinance, base: str, customers: Iterable[str] | None
+    pf: ScenarioPartnerFinance, base: str, customers: Iterable[str] | None
 ) -> list[Problem]:
-    """A reverse-factoring buyer must be a customer of the supplier, when the customers are known."""
-    if customers is None:
-        return []
-    known = set(customers)
+    """A reverse-factoring buyer is not the supplier itself, and is a customer of the supplier when
+    the customers are known."""
+    known = None if customers is None else set(customers)
     problems = []
     for j, inst in enumerate(pf.instruments):
         if isinstance(inst, ReverseFactoring):
             if inst.buyer == pf.partner:
                 problems.append(Problem(f"{base}.instruments[{j}].buyer", "a partner cannot reverse-factor its own invoices"))
-            elif inst.buyer not in known:
+            elif known is not None and inst.buyer not in known:
                 listed = ", ".join(sorted(known)) or "none"
                 problems.append(
                     Problem(
@@ -520,6 +515,49 @@ def check_reverse_factoring_buyers(
                         f"'{inst.buyer}' is not a customer of '{pf.partner}' (its customers: {listed})",
                     )
                 )
+    return problems
+
+
+def check_partners_known(fin: ScenarioFinance, base: str, known: Iterable[str], where: str) -> list[Problem]:
+    """Each partner of the spec is one of ``known`` (the partners of ``where``: the scenario, the
+    cash-flow table)."""
+    known = list(known)
+    listed = ", ".join(sorted(known))
+    return [
+        Problem(f"{base}[{i}].partner", f"unknown partner '{pf.partner}' is not in {where} (partners: {listed})")
+        for i, pf in enumerate(fin.partners)
+        if pf.partner not in known
+    ]
+
+
+SERIES_FIELDS = ("rate", "commitment_fee", "discount_rate", "limit", "reserves")
+
+
+def check_periods(fin: ScenarioFinance, base: str, T: int, of: str, *, skip: Iterable[str] = ()) -> list[Problem]:
+    """The spec fits a horizon of ``T`` periods (``of``: "the horizon", "the cash-flow table"):
+    series have T values, instruments can be drawn within it, opening repayments fall inside it.
+    Partners in ``skip`` (unknown ones, already reported) are left out."""
+    problems: list[Problem] = []
+    skip = set(skip)
+
+    def length(value: Any, path: str) -> None:
+        if isinstance(value, list) and len(value) != T:
+            problems.append(Problem(path, f"has {len(value)} values but {of} has {T} periods"))
+
+    for i, pf in enumerate(fin.partners):
+        if pf.partner in skip:
+            continue
+        where = f"{base}[{i}]"
+        length(getattr(pf, "min_cash", None), f"{where}.min_cash")
+        length(pf.deposit_rate, f"{where}.deposit_rate")
+        for j, inst in enumerate(pf.instruments):
+            path = f"{where}.instruments[{j}]"
+            for name in SERIES_FIELDS:
+                length(getattr(inst, name, None), f"{path}.{name}")
+            if inst.draw_from > T - 1:
+                problems.append(Problem(f"{path}.draw_from", f"period {inst.draw_from} is after the horizon's end {T - 1}: never available", "warning"))
+            if isinstance(inst, FixedTenorLoan) and len(inst.opening_repayments) > T:
+                problems.append(Problem(f"{path}.opening_repayments", "repayments after the horizon are reported as debt at the end", "warning"))
     return problems
 
 
@@ -568,53 +606,30 @@ def scenario_trade(s: Any) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     return customers, suppliers
 
 
-SCENARIO_SERIES_FIELDS = ("rate", "commitment_fee", "discount_rate", "limit", "reserves")
-
-
 def check_scenario_finance(s: Any) -> list[Problem]:
-    """The scenario's ``finance`` section against the scenario: partners exist, once each; rates,
-    fees and advance rates are sensible; series have one value per period; reverse-factoring buyers
-    are customers of the supplier (a lane carries its goods to them at a transfer price);
-    early-payment suppliers are suppliers of the partner; instruments that lean on receivables or
-    payables have some to lean on."""
+    """The scenario's ``finance`` section: its own checks (:func:`check_finance`, reverse-factoring
+    buyers against the scenario's trade), then against the scenario: partners exist; series have one
+    value per period (:func:`check_periods`); early-payment suppliers are suppliers of the partner;
+    instruments that lean on receivables have some to lean on; named customers trade with it."""
     fin = getattr(s, "finance", None)
     if fin is None:
         return []
-    T = s.time.periods
     partners = {a.id: a for a in s.partners}
     customers, suppliers = scenario_trade(s)
+    base = "finance.partners"
+    problems = check_finance(fin, base, customers={a: sorted(c & set(partners)) for a, c in customers.items()})
+    problems += check_partners_known(fin, base, partners, "the scenario")
+    problems += check_periods(fin, base, s.time.periods, "the horizon", skip={pf.partner for pf in fin.partners} - set(partners))
     terms = getattr(s, "trade_terms", [])
-    problems: list[Problem] = []
-    seen: set[str] = set()
     for i, pf in enumerate(fin.partners):
-        base = f"finance.partners[{i}]"
         if pf.partner not in partners:
-            known = ", ".join(partners)
-            problems.append(Problem(f"{base}.partner", f"unknown partner '{pf.partner}' (partners: {known})"))
             continue
-        if pf.partner in seen:
-            problems.append(Problem(f"{base}.partner", f"partner '{pf.partner}' listed twice"))
-        seen.add(pf.partner)
-        problems += _nonneg(pf.deposit_rate, f"{base}.deposit_rate", "deposit rate")
-        if isinstance(pf.deposit_rate, list) and len(pf.deposit_rate) != T:
-            problems.append(Problem(f"{base}.deposit_rate", f"has {len(pf.deposit_rate)} values but the horizon has {T} periods"))
         partner = partners[pf.partner]
         lags = {partner.payment_terms.collection_lag} | {t.lag for t in terms if t.seller == pf.partner}
         grants_credit = max(lags) > 0
-        ids: set[str] = set()
         named = customers[pf.partner] | {EXTERNAL_PARTY, OPENING_PARTY}
         for j, inst in enumerate(pf.instruments):
-            path = f"{base}.instruments[{j}]"
-            if inst.id in ids:
-                problems.append(Problem(f"{path}.id", f"instrument id '{inst.id}' used twice for '{pf.partner}'"))
-            ids.add(inst.id)
-            problems += check_instrument(inst, path)
-            for name in SCENARIO_SERIES_FIELDS:
-                value = getattr(inst, name, None)
-                if isinstance(value, list) and len(value) != T:
-                    problems.append(Problem(f"{path}.{name}", f"has {len(value)} values but the horizon has {T} periods"))
-            if inst.draw_from > T - 1:
-                problems.append(Problem(f"{path}.draw_from", f"period {inst.draw_from} is after the horizon's end {T - 1}: never available", "warning"))
+            path = f"{base}[{i}].instruments[{j}]"
             uses_receivables = isinstance(inst, (Factoring, ReverseFactoring)) or (
                 isinstance(inst, AssetBasedLine) and inst.receivables_advance_rate > 0
             )
@@ -628,7 +643,6 @@ def check_scenario_finance(s: Any) -> list[Problem]:
                 mine = suppliers[pf.partner] | {EXTERNAL_PARTY}
                 if inst.supplier not in mine:
                     problems.append(Problem(f"{path}.supplier", f"'{inst.supplier}' is not a supplier of '{pf.partner}' (suppliers: {', '.join(sorted(mine))})"))
-        problems += check_reverse_factoring_buyers(pf, base, sorted(customers[pf.partner] & set(partners)))
     return problems
 
 
@@ -711,7 +725,7 @@ def parse_finance_spec(data: Any, *, check: bool = True) -> FinanceSpec:
     except ValidationError as exc:
         raise FinanceError(problems_from_validation_error(exc)) from None
     if check:
-        problems = check_spec(spec)
+        problems = check_finance(spec)
         if any(p.severity == "error" for p in problems):
             raise FinanceError(problems)
     return spec
