@@ -156,7 +156,7 @@ def test_plan_read_is_one_query_and_matches_the_stored_result(world):
         got = world.client.get(f"/plans/{plan.id}", headers=world.headers("fi")).json()
     assert got == expected
     assert got["result"]["tables"] == {"production": 7, "cash": 0, "sales": 1}
-    assert len(sql) == 3, sql  # the token, the plan and its result's summary
+    assert len(sql) == 4, sql  # the token, the plan, its stored tables' row counts and its result's summary
     assert any("json_remove" in q or "- 'tables'" in q for q in sql)  # the database drops the tables
     n, again = _count(world, f"/plans/{plan.id}", "fi")
     assert again == expected and n == 2, n  # the summary is kept: the token and the plan
