@@ -52,6 +52,7 @@ class Plan:
     basis: SavedBasis | None = None  # HiGHS's final basis (a MIP: its solution), for a later warm start
     warm_start: dict[str, Any] | None = None  # what starting from an earlier plan did (None: a cold solve)
     simplex_iterations: int | None = None
+    solver_method: str | None = None  # simplex | ipm | branch_and_bound
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -69,6 +70,7 @@ class Plan:
             "warnings": [w.as_dict() for w in self.warnings],
             "timings": self.timings,
             "simplex_iterations": self.simplex_iterations,
+            "solver_method": self.solver_method,
             "warm_start": self.warm_start,
             "solver_log_tail": "\n".join(self.solver_log.strip().splitlines()[-25:]),
         }
@@ -487,6 +489,7 @@ def plan_scenario(
         verbose=verbose,
         warm=warm,
         warm_label=warm_label,
+        lp_method=opts.lp_method,
     )
     timings.update(result.timings)
     warnings = list(warnings)
@@ -512,6 +515,7 @@ def plan_scenario(
         basis=result.basis,
         warm_start=result.warm_start,
         simplex_iterations=result.simplex_iterations,
+        solver_method=result.method,
     )
     if getattr(scenario, "finance", None) is not None:  # recorded so `jointplan fund PLAN.json` finds it
         from scenarios.finance import finance_spec_from_scenario

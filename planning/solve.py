@@ -43,6 +43,24 @@ presolve with a starting basis, so each iteration costs more than a cold solve's
 
 WARM_MIN_ITERATIONS = 1000
 
+LP_METHODS = ("auto", "simplex", "ipm")
+"""How HiGHS solves a cold LP: ``simplex`` (dual simplex, HiGHS's own choice for an LP), ``ipm``
+(interior point, then crossover to a basis, so duals and the basis kept for warm starts are the
+same kind), or ``auto``: interior point from :data:`IPM_MIN_COLUMNS` columns, else simplex.
+A warm-started LP always uses simplex (from the earlier basis); a MIP uses HiGHS's branch and bound."""
+
+IPM_MIN_COLUMNS = 250_000
+"""``auto`` solves a cold LP with this many columns or more by interior point. Measured on the
+synthetic ladder (docs/performance.md): dual simplex takes about 1.4 iterations per row and each
+iteration costs more as the model grows; interior point's work grows far less. At 57k columns
+simplex is ahead (6.7 against 7.2 s of CPU), at 271k they tie (102.7 against 104.3 s of CPU, the
+same process), at 788k interior point took 822 s of CPU against simplex's 2,674 s."""
+
+SIMPLEX_ITERATIONS_PER_ROW = 1.4
+"""Dual simplex iterations per row of a cold solve on the synthetic ladder (49,094 at 33,436 rows;
+225,487 at 160,368): the reference for a warm start's iteration budget when the cold solve it
+descends from ran interior point (whose crossover iterations say nothing about simplex)."""
+
 WARM_COST_PERTURBATION = 0.0
 """HiGHS's ``dual_simplex_cost_perturbation_multiplier`` for a warm-started LP solve (a cold solve
 keeps HiGHS's 1.0). The perturbation HiGHS applies to the costs at the start of dual simplex makes
@@ -86,7 +104,9 @@ class SolveResult:
     row_dual: np.ndarray | None = None
     diagnosis: dict[str, Any] | None = None
     message: str = ""
-    simplex_iterations: int = 0
+    simplex_iterations: int = 0  # after an interior-point solve: its crossover's
+    ipm_iterations: int = 0
+    method: str | None = None  # simplex | ipm | branch_and_bound: how HiGHS solved it
     mip_nodes: int = 0
     basis: SavedBasis | None = None  # the end state kept for a later warm start (planning/warm.py)
     warm_start: dict[str, Any] | None = None  # what a warm start from an earlier plan did
@@ -317,6 +337,7 @@ def run_highs(
     warm_label: str = "",
     keep_basis: bool = True,
     warm_max_new: float = WARM_MAX_NEW,
+    lp_method: str = "auto",
 ) -> SolveResult:
     """Solve the compiled model with HiGHS; return status, objective, primal and dual values.
 
@@ -326,7 +347,10 @@ def run_highs(
     by a cold solve; ``result.warm_start`` says what happened. An LP whose columns or rows are more
     than ``warm_max_new`` new (a share) is solved cold: see :data:`WARM_MAX_NEW`. ``keep_basis``:
     keep this solve's final basis (a MIP: its solution) in ``result.basis`` for the next warm start.
+    ``lp_method``: how a cold LP is solved (:data:`LP_METHODS`); ``result.method`` says which ran.
     """
+    if lp_method not in LP_METHODS:
+        raise ValueError(f"lp_method must be one of {LP_METHODS}, not {lp_method!r}")
     timings: dict[str, float] = {}
     h = highspy.Highs()
     log_fd, log_path = tempfile.mkstemp(prefix="jointplan-highs-", suffix=".log")
@@ -349,8 +373,13 @@ def run_highs(
             t0 = time.perf_counter()
             report = _apply_warm(h, cm, warm, warm_label, warm_max_new)
             timings["warm_map"] = time.perf_counter() - t0
+        cold_method = cold_lp_method(cm, lp_method)
+        warm_lp = report is not None and report["used"] and not cm.is_mip
+        method = "simplex" if warm_lp else cold_method
+        if method is not None:
+            h.setOptionValue("solver", method)
         budget = None
-        if report is not None and report["used"] and not cm.is_mip:
+        if warm_lp:
             h.setOptionValue("dual_simplex_cost_perturbation_multiplier", WARM_COST_PERTURBATION)
             budget = _iteration_budget(warm, cm)
             if budget is not None:
@@ -384,6 +413,9 @@ def run_highs(
                     report["fallback"] = (f"the warm-started solve ended {h.modelStatusToString(model_status)!r}; "
                                           "re-solved cold")
                 h.clearSolver()
+                method = cold_method
+                if method is not None:
+                    h.setOptionValue("solver", method)
                 h.setOptionValue("dual_simplex_cost_perturbation_multiplier", 1.0)  # HiGHS's default
                 if budget is not None:
                     h.setOptionValue("simplex_iteration_limit", 2**31 - 1)
@@ -400,6 +432,11 @@ def run_highs(
             status = "feasible"
         result = SolveResult(status=status, termination=h.modelStatusToString(model_status))
         result.simplex_iterations = int(info.simplex_iteration_count)
+        result.ipm_iterations = max(0, int(info.ipm_iteration_count))
+        if cm.is_mip:
+            result.method = "branch_and_bound"
+        else:  # what HiGHS did, not what was asked
+            result.method = "ipm" if result.ipm_iterations else "simplex" if result.simplex_iterations else "presolve"
         if cm.is_mip:
             result.mip_nodes = int(info.mip_node_count)
         if report is not None:
@@ -425,7 +462,7 @@ def run_highs(
                 timings["keep_basis"] = time.perf_counter() - t0
                 if result.basis is not None:
                     own = {"simplex_iterations": result.simplex_iterations, "highs_s": timings["highs"],
-                           "rows": int(cm.lp.num_row_)}
+                           "rows": int(cm.lp.num_row_), "method": result.method}
                     warm_used = report is not None and report["used"] and not report.get("fallback")
                     if warm_used:
                         cold = warm.meta.get("cold") if isinstance(warm.meta, dict) else None
@@ -468,13 +505,26 @@ _BASIS_STATUS = [highspy.HighsBasisStatus(i) for i in range(5)]
 
 
 
+def cold_lp_method(cm: CompiledModel, lp_method: str = "auto") -> str | None:
+    """The HiGHS ``solver`` for a cold solve of ``cm``: None for a MIP (branch and bound), else
+    ``lp_method`` with ``auto`` resolved by size (:data:`IPM_MIN_COLUMNS`)."""
+    if cm.is_mip:
+        return None
+    if lp_method == "auto":
+        return "ipm" if cm.lp.num_col_ >= IPM_MIN_COLUMNS else "simplex"
+    return lp_method
+
+
 def _iteration_budget(warm: SavedBasis, cm: CompiledModel) -> int | None:
     """Simplex iterations a warm start may take (:data:`WARM_ITERATION_BUDGET`), or None when the
     earlier plan does not say what its cold solve took."""
     ref = warm.meta.get("cold") if isinstance(warm.meta, dict) else None
     if not isinstance(ref, dict) or not isinstance(ref.get("simplex_iterations"), int) or not ref.get("rows"):
         return None
-    scaled = ref["simplex_iterations"] * cm.lp.num_row_ / max(1, int(ref["rows"]))
+    if ref.get("method") == "ipm":
+        scaled = SIMPLEX_ITERATIONS_PER_ROW * cm.lp.num_row_
+    else:
+        scaled = ref["simplex_iterations"] * cm.lp.num_row_ / max(1, int(ref["rows"]))
     return int(max(WARM_MIN_ITERATIONS, WARM_ITERATION_BUDGET * scaled))
 
 
@@ -710,6 +760,7 @@ def solve_model(
     warm: SavedBasis | None = None,
     warm_label: str = "",
     keep_basis: bool = True,
+    lp_method: str = "auto",
 ) -> tuple[SolveResult, CompiledModel | None]:
     """Compile and solve (``warm``, ``keep_basis``: see :func:`run_highs`). A constraint that is
     infeasible before any variable is involved is reported as status "infeasible" naming that
@@ -729,7 +780,7 @@ def solve_model(
         )
     compile_time = time.perf_counter() - t0
     result = run_highs(cm, time_limit=time_limit, mip_gap=mip_gap, threads=threads, verbose=verbose,
-                       warm=warm, warm_label=warm_label, keep_basis=keep_basis)
+                       warm=warm, warm_label=warm_label, keep_basis=keep_basis, lp_method=lp_method)
     result.timings["handover"] = compile_time + result.timings.pop("pass_model", 0.0)
     return result, cm
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from .fields import Identifier, ProductSeries, Series, StrictModel, _field
 from .finance import ScenarioFinance
@@ -370,6 +370,10 @@ class SolverOptions(StrictModel):
     time_limit: float | None = _field(None, gt=0, unit="s", description="Solver time limit")
     mip_gap: float = _field(1e-4, ge=0, unit="fraction", description="Relative MIP gap")
     threads: int | None = _field(None, ge=1, description="HiGHS threads; omitted means default")
+    lp_method: Literal["auto", "simplex", "ipm"] = _field(
+        "auto", description="How HiGHS solves a cold LP: dual simplex, interior point (then crossover to a "
+        "basis), or auto: interior point from 250,000 variables, simplex below. Warm starts use simplex; "
+        "a MIP, branch and bound")
 
 
 class Scenario(StrictModel):

@@ -77,9 +77,15 @@ def small_mip() -> dict:
     return data
 
 
+def _interior_point(data: dict) -> dict:
+    """The same scenario solved by HiGHS's interior point (then crossover) instead of simplex."""
+    return {**data, "solver": {**data.get("solver", {}), "lp_method": "ipm"}}
+
+
 CASES = {
     "small_chain": lambda: example("small_chain"),
     "medium_chain": lambda: example("medium_chain"),
+    "medium_chain_ipm": lambda: _interior_point(example("medium_chain")),
     "red_tomato": lambda: instance("red_tomato"),
     "sailco": lambda: instance("sailco"),
     "wagner_whitin": lambda: instance("wagner_whitin"),

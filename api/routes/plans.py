@@ -71,7 +71,10 @@ class PlanResult(BaseModel):
     binding_limits: list[dict[str, Any]] = Field(description="Capacity constraints at their bound, with shadow prices")
     warnings: list[dict[str, Any]] = Field(description="Scenario warnings: path, message, severity")
     timings: dict[str, float] = Field(description="Build, hand-over, HiGHS and read-back times [s]")
-    simplex_iterations: int | None = Field(None, description="HiGHS's simplex iterations for this plan's solve")
+    simplex_iterations: int | None = Field(None, description="HiGHS's simplex iterations for this plan's solve "
+                                           "(after an interior-point solve: its crossover's)")
+    solver_method: str | None = Field(None, description="How HiGHS solved it: simplex, ipm (interior point with "
+                                      "crossover) or branch_and_bound (a MIP)")
     warm_start: dict[str, Any] | None = Field(
         None,
         description="When the solve started from an earlier plan of the scenario (its parent version's, or the "
@@ -178,7 +181,8 @@ def _result_public(r: dict[str, Any], tables: dict[str, int]) -> PlanResult:
         diagnosis=r.get("diagnosis"), binding_limits=r.get("binding_limits") or [], warnings=r.get("warnings") or [],
         timings=r.get("timings") or {}, solver_log_tail=r.get("solver_log_tail") or "",
         funding_summary=r.get("funding_summary"), tables=tables,
-        simplex_iterations=r.get("simplex_iterations"), warm_start=r.get("warm_start"),
+        simplex_iterations=r.get("simplex_iterations"), solver_method=r.get("solver_method"),
+        warm_start=r.get("warm_start"),
     )
 
 
@@ -255,7 +259,8 @@ def plan_public(session: Session, plan: PlanRecord) -> PlanPublic:
             timings=r.get("timings") or {}, solver_log_tail=r.get("solver_log_tail") or "",
             funding_summary=r.get("funding_summary"),
             tables={name: len(rows) for name, rows in (r.get("tables") or {}).items()},
-            simplex_iterations=r.get("simplex_iterations"), warm_start=r.get("warm_start"),
+            simplex_iterations=r.get("simplex_iterations"), solver_method=r.get("solver_method"),
+            warm_start=r.get("warm_start"),
         )
     return PlanPublic(
         id=plan.id, scenario_id=version.scenario_id, scenario_name=version.scenario.name, version=version.version,

@@ -1850,9 +1850,15 @@ export type PlanResult = {
     /**
      * Simplex Iterations
      *
-     * HiGHS's simplex iterations for this plan's solve
+     * HiGHS's simplex iterations for this plan's solve (after an interior-point solve: its crossover's)
      */
     simplex_iterations?: number | null;
+    /**
+     * Solver Method
+     *
+     * How HiGHS solved it: simplex, ipm (interior point with crossover) or branch_and_bound (a MIP)
+     */
+    solver_method?: string | null;
     /**
      * Warm Start
      *
