@@ -8,9 +8,9 @@ build on it, and every layer above reports input problems as :class:`Problem`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Collection, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 Series = Union[float, list[float]]
 """A number constant over the horizon, or one number per period (length T)."""
@@ -84,3 +84,33 @@ class Problem:
 
     def as_dict(self) -> dict[str, str]:
         return {"path": self.path, "message": self.message, "severity": self.severity}
+
+
+VALUE_UNION_MEMBERS = frozenset({"float", "list[float]", "dict[str,union[float,list[float]]]"})
+"""The names pydantic gives the members of a number-or-series union in an error's location."""
+
+
+def problems_from_validation_error(exc: ValidationError, root: str, tags: Collection[str] = ()) -> list[Problem]:
+    """Pydantic's errors as one problem per field path (``sites[0].production.capacity``; ``root``
+    when the error is about the whole document). Location parts that name a union member are left
+    out: pydantic's ``float`` / ``list[float]``, and the ``tags`` of a tagged union (the instrument
+    types), whose unknown or missing tag is said in words."""
+    skip = VALUE_UNION_MEMBERS | set(tags)
+    seen: dict[str, Problem] = {}
+    for err in exc.errors():
+        path = ""
+        for part in err["loc"]:
+            if isinstance(part, int):
+                path += f"[{part}]"
+            elif part not in skip:
+                path += f".{part}" if path else str(part)
+        path = path or root
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif err["type"] == "union_tag_invalid":
+            msg = f"unknown instrument type; use one of {', '.join(sorted(set(tags)))}"
+        elif err["type"] == "union_tag_not_found":
+            msg = "an instrument needs a 'type'"
+        seen.setdefault(path, Problem(path, msg))
+    return list(seen.values())

@@ -32,7 +32,7 @@ from typing import Annotated, Any, Iterable, Literal, Union
 import yaml
 from pydantic import Field, ValidationError
 
-from .fields import Identifier, Problem, Series, StrictModel, _field
+from .fields import Identifier, Problem, Series, StrictModel, _field, problems_from_validation_error
 
 FINANCE_SCHEMA_VERSION = "1.0"
 
@@ -675,7 +675,7 @@ def finance_spec_from_scenario(s: Any) -> FinanceSpec | None:
 # Reading
 # ---------------------------------------------------------------------------------------------
 
-_UNION_TAGS = {
+INSTRUMENT_TYPES = frozenset({
     "revolver",
     "asset_based",
     "inventory_loan",
@@ -683,37 +683,8 @@ _UNION_TAGS = {
     "reverse_factoring",
     "fixed_tenor",
     "early_payment_discount",
-    "float",
-    "list[float]",
-}
-
-
-def _loc_to_path(loc: tuple[Any, ...]) -> str:
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif part in _UNION_TAGS:
-            continue
-        else:
-            path += f".{part}" if path else str(part)
-    return path or "(finance)"
-
-
-def problems_from_validation_error(exc: ValidationError) -> list[Problem]:
-    seen: dict[str, Problem] = {}
-    for err in exc.errors():
-        path = _loc_to_path(tuple(err["loc"]))
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field"
-        elif err["type"] == "union_tag_invalid":
-            msg = f"unknown instrument type; use one of {', '.join(sorted(_UNION_TAGS - {'float', 'list[float]'}))}"
-        elif err["type"] == "union_tag_not_found":
-            msg = "an instrument needs a 'type'"
-        if path not in seen:
-            seen[path] = Problem(path, msg)
-    return list(seen.values())
+})
+"""The instrument ``type`` tags (the tagged union's members)."""
 
 
 def parse_finance_spec(data: Any, *, check: bool = True) -> FinanceSpec:
@@ -723,7 +694,7 @@ def parse_finance_spec(data: Any, *, check: bool = True) -> FinanceSpec:
     try:
         spec = FinanceSpec.model_validate(data)
     except ValidationError as exc:
-        raise FinanceError(problems_from_validation_error(exc)) from None
+        raise FinanceError(problems_from_validation_error(exc, "(finance)", INSTRUMENT_TYPES)) from None
     if check:
         problems = check_finance(spec)
         if any(p.severity == "error" for p in problems):

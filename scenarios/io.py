@@ -10,37 +10,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from .fields import Problem
+from .fields import Problem, problems_from_validation_error
+from .finance import INSTRUMENT_TYPES
 from .schema import Scenario
 from .validation import ScenarioError, errors_of, validate_scenario
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
-
-
-def _loc_to_path(loc: tuple[Any, ...]) -> str:
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            # pydantic reports which union member failed ("float", "list[float]"); skip those
-            if part in {"float", "list[float]", "dict[str,union[float,list[float]]]"}:
-                continue
-            path += f".{part}" if path else str(part)
-    return path or "(scenario)"
-
-
-def problems_from_validation_error(exc: ValidationError) -> list[Problem]:
-    """Turn pydantic's errors into field-path problems, one per field."""
-    seen: dict[str, Problem] = {}
-    for err in exc.errors():
-        path = _loc_to_path(tuple(err["loc"]))
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field"
-        if path not in seen:
-            seen[path] = Problem(path, msg)
-    return list(seen.values())
 
 
 def parse_scenario(data: dict[str, Any], *, check: bool = True) -> tuple[Scenario, list[Problem]]:
@@ -50,7 +25,7 @@ def parse_scenario(data: dict[str, Any], *, check: bool = True) -> tuple[Scenari
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(problems_from_validation_error(exc)) from None
+        raise ScenarioError(problems_from_validation_error(exc, "(scenario)", INSTRUMENT_TYPES)) from None
     problems = validate_scenario(scenario) if check else []
     if errors_of(problems):
         raise ScenarioError(problems)

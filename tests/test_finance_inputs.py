@@ -123,6 +123,11 @@ SAME_CHECKS = [  # maker's instruments in small_chain; each is wrong in itself, 
     [{"id": "e1", "type": "early_payment_discount", "discount": 0.02, "discount_days": 10, "net_days": 30},
      {"id": "e2", "type": "early_payment_discount", "discount": 0.01, "discount_days": 5, "net_days": 30}],
     [{"id": "rf", "type": "reverse_factoring", "buyer": "maker", "rate": 0.004}],
+    # structural errors: pydantic's, turned into paths by the one reader of both
+    [{"id": "x", "type": "magic_money"}],
+    [{"id": "x", "limit": 1, "rate": 0.1}],
+    [{"id": "x", "type": "revolver", "limit": 1, "rate": 0.1, "colour": "red"}],
+    [{"id": "x", "type": "revolver", "limit": "lots", "rate": 0.1}],
 ]
 
 
