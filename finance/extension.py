@@ -561,14 +561,18 @@ def plan_with_finance(
         if reference is None or reference.status not in ("optimal", "feasible"):
             say("planning operations alone (collection rates for factoring)")
             t0 = time.perf_counter()
-            reference = plan_scenario(operations_only(scenario), time_limit=time_limit, mip_gap=mip_gap, threads=threads)
+            # the earlier joint plan's basis covers the operations-only model by name (the
+            # finance columns and rows are dropped in the mapping): warm too
+            reference = plan_scenario(operations_only(scenario), time_limit=time_limit, mip_gap=mip_gap,
+                                      threads=threads, warm=warm, warm_label=warm_label)
             timings["reference_plan"] = time.perf_counter() - t0
         if reference.status in ("optimal", "feasible"):
             collection_rates = collection_rates_from_plan(reference)
     joint = joint_scenario(scenario)
     ext = FinanceExtension(spec, collection_rates=collection_rates, direct=direct)
-    # warm: an earlier plan's basis (planning.warm), for the joint solve only
     plan = plan_scenario(joint, extensions=[ext], warm=warm, warm_label=warm_label, **kwargs)
+    if plan.warm_start is not None and reference is not None and reference.warm_start is not None:
+        plan.warm_start = {**plan.warm_start, "operations_only": reference.warm_start}
     plan.timings = {**timings, **plan.timings, **{f"finance_{k}": v for k, v in ext.timings.items()}}
     if plan.status == "infeasible" and diagnose:
         say("diagnosing the funding shortfall")

@@ -344,3 +344,25 @@ def test_warm_equals_cold_on_the_57k_chain(kind):
     assert agree(warm["objective"], cold["objective"])
     assert warm["warm_start"]["used"] and not warm["warm_start"].get("fallback")
     assert warm["iterations"] < (0.01 if kind == "demand" else 0.2) * cold["iterations"]
+
+
+def test_a_joint_finance_replan_warm_starts_its_operations_only_solve_too():
+    """plan_with_finance first plans operations alone (collection rates for factoring); on a
+    re-plan both that solve and the joint one start from the earlier joint plan's basis (the
+    finance columns and rows are dropped by name) and end at the cold optima."""
+    from finance.extension import plan_with_finance
+    from scenarios.io import parse_scenario
+
+    base, _ = parse_scenario(example("small_chain"))
+    first = plan_with_finance(base)
+    assert first.status == "optimal" and first.basis is not None
+    data = example("small_chain")
+    for d in data["demand"]:
+        d["quantity"] = [q * 1.04 for q in d["quantity"]] if isinstance(d["quantity"], list) else d["quantity"] * 1.04
+    edited, _ = parse_scenario(data)
+    cold = plan_with_finance(edited)
+    warm = plan_with_finance(edited, warm=first.basis, warm_label="the earlier joint plan")
+    ops = warm.warm_start["operations_only"]
+    assert warm.warm_start["used"] and ops["used"] and not ops.get("fallback"), warm.warm_start
+    assert ops["dropped"]["rows"] > 0  # the joint plan's finance rows are not in the operations-only model
+    assert agree(warm.objective, cold.objective)
