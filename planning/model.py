@@ -8,13 +8,18 @@ Notation (all indexed by period t = 0..T-1):
 - ``workforce``, ``hire``, ``layoff``, ``overtime[s,t]`` at plants; ``run[s,p,t]`` setups (binary);
 - ``cash[a,t]`` closing cash of partner a (free), ``funding_gap[a,t]`` its shortfall below minimum.
 
-Every constraint family is an indexed ``Constraint`` whose name is stable (see ``CONSTRAINT_FAMILIES``)
-so reports and infeasibility diagnoses can cite ``family[index]``.
+Every constraint family is an indexed ``Constraint`` whose name is stable so reports and
+infeasibility diagnoses can cite ``family[index]``. :data:`FAMILIES` holds one :class:`Family`
+record per family, in build order: its builder, whether the infeasibility diagnosis may relax it
+(``elastic``) and whether the plan reports it as a binding limit with a shadow price
+(``capacity``). :func:`build_model` builds from it and ``ELASTIC_FAMILIES`` /
+``CAPACITY_FAMILIES`` are read off it, so a new family needs a record and nothing else.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
 import pyomo.environ as pyo
@@ -26,25 +31,6 @@ from scenarios.schema import Objective
 from .data import PlanningData
 from .gc_pause import gc_paused
 
-CONSTRAINT_FAMILIES = (
-    "inventory_balance",
-    "production_capacity",
-    "overtime_limit",
-    "subcontract_limit",
-    "setup_link",
-    "workforce_balance",
-    "workforce_ending",
-    "lane_capacity",
-    "storage_capacity",
-    "demand_satisfaction",
-    "backlog_clearance",
-    "safety_stock",
-    "ending_inventory",
-    "cash_balance",
-    "minimum_cash",
-)
-
-
 class ModelExtension(Protocol):
     """A module that adds to the planning model without editing planning/ (e.g. finance).
 
@@ -53,6 +39,8 @@ class ModelExtension(Protocol):
     partner's cash in that period); ``add_constraints`` after the core constraints;
     ``objective_terms`` (added to profit, i.e. a cost is a negative coefficient).
     ``read_solution`` gets the solved model and returns extra tables for the plan.
+    The constraints an extension adds have no :class:`Family` record: the infeasibility
+    diagnosis does not relax them and the plan does not report them as binding limits.
     """
 
     name: str
@@ -286,10 +274,8 @@ def setup_link(m: pyo.ConcreteModel, d: PlanningData) -> None:
 
 
 def workforce_balance(m: pyo.ConcreteModel, d: PlanningData) -> None:
-    """workforce[s,t] = workforce[s,t-1] + hire[s,t] - layoff[s,t]; workforce[s,-1] = opening;
-    workforce[s,T-1] >= ending minimum where one is given."""
+    """workforce[s,t] = workforce[s,t-1] + hire[s,t] - layoff[s,t]; workforce[s,-1] = opening."""
     rows: list[Row] = []
-    ending: list[Row] = []
     for s, pl in d.plants.items():
         if not pl.has_workforce:
             continue
@@ -300,9 +286,16 @@ def workforce_balance(m: pyo.ConcreteModel, d: PlanningData) -> None:
                 vs.append(m.workforce[s, t - 1])
             rhs = pl.workforce_opening if t == 0 else 0.0
             rows.append(((s, t), coefs, vs, rhs, rhs))
-        if pl.ending_min_workers is not None:
-            ending.append((s, [1.0], [m.workforce[s, d.T - 1]], pl.ending_min_workers, None))
     _add_family(m, "workforce_balance", rows)
+
+
+def workforce_ending(m: pyo.ConcreteModel, d: PlanningData) -> None:
+    """workforce[s,T-1] >= ending minimum where one is given."""
+    ending: list[Row] = [
+        (s, [1.0], [m.workforce[s, d.T - 1]], pl.ending_min_workers, None)
+        for s, pl in d.plants.items()
+        if pl.has_workforce and pl.ending_min_workers is not None
+    ]
     _add_family(m, "workforce_ending", ending)
 
 
@@ -335,13 +328,11 @@ def storage_capacity(m: pyo.ConcreteModel, d: PlanningData) -> None:
 
 
 def demand_satisfaction(m: pyo.ConcreteModel, d: PlanningData) -> None:
-    """Backlog sites: sales[t] + backlog[t] - backlog[t-1] = demand[t] (backlog[-1] = opening backlog),
-    and backlog[T-1] = 0 where it must be cleared. Lost-sales sites: sales[t] + lost_sales[t] = demand[t]
-    (+ opening backlog in period 0)."""
+    """Backlog sites: sales[t] + backlog[t] - backlog[t-1] = demand[t] (backlog[-1] = opening backlog).
+    Lost-sales sites: sales[t] + lost_sales[t] = demand[t] (+ opening backlog in period 0)."""
     G = m.var_grid
     backlogged = set(d.backlog_keys)
     rows: list[Row] = []
-    clearance: list[Row] = []
     for key in d.demand_keys:
         s, p = key
         q = d.demand[key]
@@ -355,9 +346,18 @@ def demand_satisfaction(m: pyo.ConcreteModel, d: PlanningData) -> None:
             else:
                 coefs, vs = [1.0, 1.0], [G["sales"][s, p][t], G["lost_sales"][s, p][t]]
             rows.append(((s, p, t), coefs, vs, rhs, rhs))
-        if key in backlogged and d.clear_backlog[s]:
-            clearance.append(((s, p), [1.0], [G["backlog"][s, p][d.T - 1]], None, 0.0))
     _add_family(m, "demand_satisfaction", rows)
+
+
+def backlog_clearance(m: pyo.ConcreteModel, d: PlanningData) -> None:
+    """backlog[s,p,T-1] = 0 at backlog sites that must clear it by the horizon end."""
+    G = m.var_grid
+    backlogged = set(d.backlog_keys)
+    clearance: list[Row] = [
+        ((s, p), [1.0], [G["backlog"][s, p][d.T - 1]], None, 0.0)
+        for s, p in d.demand_keys
+        if (s, p) in backlogged and d.clear_backlog[s]
+    ]
     _add_family(m, "backlog_clearance", clearance)
 
 
@@ -428,6 +428,70 @@ def minimum_cash(m: pyo.ConcreteModel, d: PlanningData) -> None:
                 vs.append(G["funding_gap"][a][t])
             rows.append(((a, t), coefs, vs, float(d.min_cash[a][t]), None))
     _add_family(m, "minimum_cash", rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# The constraint families, one record each
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Family:
+    """One constraint family of the core model.
+
+    ``build(m, d)`` declares the indexed ``Constraint`` named ``name`` (``build(m, d, extensions)``
+    when ``takes_extensions``). ``elastic``: a limit or target a planner can move, so the
+    infeasibility diagnosis gives each row a violation variable. ``capacity``: reported as a
+    binding limit with its shadow price when tight.
+    """
+
+    name: str
+    build: Callable[..., None]
+    elastic: bool
+    capacity: bool
+    description: str
+    takes_extensions: bool = False
+
+
+FAMILIES: tuple[Family, ...] = (
+    Family("inventory_balance", inventory_balance, elastic=False, capacity=False,
+           description="stock flow: opening + receipts - issues = closing"),
+    Family("production_capacity", production_capacity, elastic=True, capacity=True,
+           description="plant hours (or workforce hours) per period"),
+    Family("overtime_limit", overtime_limit, elastic=True, capacity=True,
+           description="overtime hours per period"),
+    Family("subcontract_limit", subcontract_limit, elastic=True, capacity=True,
+           description="subcontracted quantity per period"),
+    Family("setup_link", setup_link, elastic=False, capacity=False,
+           description="no production without a setup"),
+    Family("workforce_balance", workforce_balance, elastic=False, capacity=False,
+           description="workers carried over, hired and laid off"),
+    Family("workforce_ending", workforce_ending, elastic=True, capacity=True,
+           description="minimum workforce at the horizon end"),
+    Family("lane_capacity", lane_capacity, elastic=True, capacity=True,
+           description="shipped volume per lane and period"),
+    Family("storage_capacity", storage_capacity, elastic=True, capacity=True,
+           description="stored volume per site and period"),
+    Family("demand_satisfaction", demand_satisfaction, elastic=False, capacity=False,
+           description="demand met, backlogged or lost"),
+    Family("backlog_clearance", backlog_clearance, elastic=True, capacity=False,
+           description="backlog cleared by the horizon end"),
+    Family("safety_stock", safety_stock, elastic=True, capacity=False,
+           description="safety stock target"),
+    Family("ending_inventory", ending_inventory, elastic=True, capacity=False,
+           description="inventory target at the horizon end"),
+    Family("cash_balance", cash_balance, elastic=False, capacity=False,
+           description="each partner's cash roll-forward", takes_extensions=True),
+    Family("minimum_cash", minimum_cash, elastic=True, capacity=False,
+           description="each partner's minimum cash"),
+)
+"""Every core constraint family, in build order."""
+
+CONSTRAINT_FAMILIES: tuple[str, ...] = tuple(f.name for f in FAMILIES)
+ELASTIC_FAMILIES: frozenset[str] = frozenset(f.name for f in FAMILIES if f.elastic)
+"""Limits and targets a planner can move: their rows get an elastic variable in the diagnosis."""
+CAPACITY_FAMILIES: frozenset[str] = frozenset(f.name for f in FAMILIES if f.capacity)
+"""Limits reported as binding (with shadow prices) in a plan."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -511,19 +575,11 @@ def _build(d: PlanningData, extensions: Sequence[ModelExtension]) -> pyo.Concret
     declare_variables(m, d)
     for ext in extensions:
         ext.declare(m, d)
-    inventory_balance(m, d)
-    production_capacity(m, d)
-    overtime_limit(m, d)
-    subcontract_limit(m, d)
-    setup_link(m, d)
-    workforce_balance(m, d)
-    lane_capacity(m, d)
-    storage_capacity(m, d)
-    demand_satisfaction(m, d)
-    safety_stock(m, d)
-    ending_inventory(m, d)
-    cash_balance(m, d, extensions)
-    minimum_cash(m, d)
+    for fam in FAMILIES:
+        if fam.takes_extensions:
+            fam.build(m, d, extensions)
+        else:
+            fam.build(m, d)
     for ext in extensions:
         ext.add_constraints(m, d)
     set_objective(m, d, extensions)

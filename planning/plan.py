@@ -16,18 +16,9 @@ from scenarios.schema import Frequency, Scenario
 
 from .data import CashStream, PlanningData, compile_data
 from .gc_pause import gc_paused
-from .model import NON_OPERATING_KINDS, ModelExtension, build_model
+from .model import CAPACITY_FAMILIES, NON_OPERATING_KINDS, ModelExtension, build_model
 from .solve import SolveResult, column_values, solve_model
 from .warm import SavedBasis
-
-CAPACITY_FAMILIES = (
-    "production_capacity",
-    "overtime_limit",
-    "subcontract_limit",
-    "lane_capacity",
-    "storage_capacity",
-    "workforce_ending",
-)
 
 Progress = Callable[[str], None]
 

@@ -23,6 +23,7 @@ from pyomo.core.expr.relational_expr import EqualityExpression, InequalityExpres
 from pyomo.common.errors import InfeasibleConstraintException
 
 from .gc_pause import gc_paused
+from .model import ELASTIC_FAMILIES
 from .warm import BASIC, SavedBasis, component_names, crash_new_rows, map_names, warm_solution, warm_statuses
 
 INF = highspy.kHighsInf
@@ -622,21 +623,22 @@ def _end_state(h: highspy.Highs, cm: CompiledModel, result: SolveResult) -> Save
         return None
 
 
-# Limits and targets a planner can move: these rows get an elastic variable in the diagnosis.
-ELASTIC_FAMILIES = frozenset(
-    {
-        "production_capacity",
-        "overtime_limit",
-        "subcontract_limit",
-        "workforce_ending",
-        "lane_capacity",
-        "storage_capacity",
-        "backlog_clearance",
-        "safety_stock",
-        "ending_inventory",
-        "minimum_cash",
-    }
-)
+def elastic_rows(cm: CompiledModel) -> tuple[list[int], list[float]]:
+    """The rows the diagnosis may relax (those of a family in ``ELASTIC_FAMILIES``, see
+    :data:`planning.model.FAMILIES`) and the sign of each one's violation column: -1 lets the
+    activity exceed the upper bound, +1 lets it fall short of the lower bound (an equality gets both)."""
+    rows, signs = [], []
+    for i, con in enumerate(cm.rows):
+        if con.parent_component().local_name not in ELASTIC_FAMILIES:
+            continue
+        sense = cm.row_sense[i]
+        if sense in (1, 0):  # activity may exceed the upper bound
+            rows.append(i)
+            signs.append(-1.0)
+        if sense in (-1, 0):  # activity may fall short of the lower bound
+            rows.append(i)
+            signs.append(1.0)
+    return rows, signs
 
 
 def diagnose_infeasibility(h: highspy.Highs, cm: CompiledModel) -> dict[str, Any]:
@@ -655,17 +657,7 @@ def diagnose_infeasibility(h: highspy.Highs, cm: CompiledModel) -> dict[str, Any
     elastic.changeObjectiveSense(highspy.ObjSense.kMinimize)
     elastic.changeColsCost(n, np.arange(n, dtype=np.int32), np.zeros(n))
     elastic.changeObjectiveOffset(0.0)
-    rows, signs = [], []
-    for i, con in enumerate(cm.rows):
-        if con.parent_component().local_name not in ELASTIC_FAMILIES:
-            continue
-        sense = cm.row_sense[i]
-        if sense in (1, 0):  # activity may exceed the upper bound
-            rows.append(i)
-            signs.append(-1.0)
-        if sense in (-1, 0):  # activity may fall short of the lower bound
-            rows.append(i)
-            signs.append(1.0)
+    rows, signs = elastic_rows(cm)
     k = len(rows)
     if k:
         elastic.addCols(
