@@ -315,6 +315,16 @@ def check_demand_and_service(s: Scenario) -> list[Problem]:
                         "must be positive under minimize_cost, or unmet demand costs nothing",
                     )
                 )
+            elif sv.policy == ServicePolicy.backlog and max(_series_items(sv.backlog_penalty)) <= 0:
+                # accepted (the backlog must clear by the end), but serving late costs nothing
+                problems.append(
+                    Problem(
+                        f"service[{i}].backlog_penalty",
+                        f"is zero under minimize_cost: demand at '{site}' may be served late at no cost "
+                        "anywhere inside the horizon (only the end-of-horizon clearing binds)",
+                        "warning",
+                    )
+                )
     return problems
 
 
@@ -356,6 +366,17 @@ def check_policies(s: Scenario) -> list[Problem]:
             problems.append(
                 Problem("safety_stock.penalty", "soft safety stock with zero penalty is ignored by the plan", "warning")
             )
+    rate = s.cash.funding_gap_rate
+    if s.cash.mode == Softness.soft and rate > 0 and "funding_gap_rate" not in s.cash.model_fields_set:
+        # the default is a cost in the objective: say so once, for the whole chain
+        problems.append(
+            Problem(
+                "cash.funding_gap_rate",
+                f"not set, so the default applies: a funding-gap charge of {rate * 100:g} % per period on any "
+                "partner's cash below its minimum is part of the objective; set it (0 for none) to choose",
+                "warning",
+            )
+        )
     return problems
 
 

@@ -113,3 +113,26 @@ def test_time_limit_reaches_highs_and_status_is_a_value(tmp_path):
     assert plan["status"] in {"time_limit", "feasible"}
     assert result.exit_code == (0 if plan["status"] == "feasible" else 3)
     assert "Traceback" not in result.output
+
+
+def test_validate_and_plan_name_the_default_funding_gap_charge(tmp_path):
+    """Issue 17: left at the default, the funding-gap charge is named with its rate by validate and
+    by plan (terminal and the plan's warnings); set explicitly, even to the default, it is not."""
+    from conftest import instance
+
+    data = instance("red_tomato")
+    del data["cash"]
+    path, out = tmp_path / "rt.yaml", tmp_path / "plan.json"
+    path.write_text(yaml.safe_dump(data))
+    result = runner.invoke(app, ["validate", str(path)])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0 and "1 warning(s)" in text
+    assert "cash.funding_gap_rate: not set, so the default applies: a funding-gap charge of 1 % per period" in text
+    result = runner.invoke(app, ["plan", str(path), "--out", str(out)])
+    assert result.exit_code == 0
+    assert " ".join(result.output.split()).count("funding-gap charge of 1 % per period") == 1
+    assert [w["path"] for w in json.loads(out.read_text())["warnings"]] == ["cash.funding_gap_rate"]
+    data["cash"] = {"funding_gap_rate": 0.01}
+    path.write_text(yaml.safe_dump(data))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0 and "funding_gap_rate" not in result.output and "warning" not in result.output

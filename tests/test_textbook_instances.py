@@ -40,6 +40,20 @@ def test_red_tomato_tools_lp():
     assert plan.kpis["chain"]["penalties"]["backlog_penalty"] == pytest.approx(1_333.33, abs=0.01)
 
 
+def test_red_tomato_default_funding_gap_charge_is_visible():
+    """Issue 17: the instance sets cash.funding_gap_rate: 0, so it keeps its published optimum and
+    carries no warning; without the cash section the default charge changes the objective and the
+    plan's warnings say so."""
+    _, plan = solve(instance("red_tomato"))
+    assert plan.objective == pytest.approx(422_275, abs=0.01)
+    assert not [w for w in plan.warnings if w.path == "cash.funding_gap_rate"]
+    data = instance("red_tomato")
+    del data["cash"]
+    _, plan = solve(data)
+    assert plan.objective > 422_275 + 1
+    assert [w.severity for w in plan.warnings if w.path == "cash.funding_gap_rate"] == ["warning"]
+
+
 def test_red_tomato_tools_integer_workforce():
     """Same source: hiring and layoffs in whole workers give an optimal cost of $422,660."""
     data = instance("red_tomato")

@@ -117,3 +117,43 @@ def test_all_errors_reported_not_just_first(small):
 def test_integer_workforce_needs_whole_opening(small):
     small["sites"][0]["production"]["workforce"].update({"integer": True, "opening": 12.5})
     assert has(errors(small), "sites[0].production.workforce.opening", "must be a whole number")
+
+
+def warnings_of(data: dict) -> list[tuple[str, str]]:
+    _, problems = parse_scenario(copy.deepcopy(data))
+    return [(p.path, p.message) for p in problems if p.severity == "warning"]
+
+
+def gap_warnings(data: dict) -> list[str]:
+    return [m for p, m in warnings_of(data) if p == "cash.funding_gap_rate"]
+
+
+def test_default_funding_gap_rate_is_named_once(small):
+    """Issue 17: the default 1 %/period charge on a funding gap changes objectives; left at the
+    default it is named (with its rate) once for the chain, not once per partner."""
+    del small["cash"]
+    msgs = gap_warnings(small)
+    assert len(msgs) == 1 and "1 % per period" in msgs[0], msgs
+    small["cash"] = {"mode": "soft"}  # the section given, the rate not
+    assert len(gap_warnings(small)) == 1
+
+
+def test_explicit_funding_gap_rate_is_not_warned(small):
+    for cash in ({"funding_gap_rate": 0.01}, {"mode": "soft", "funding_gap_rate": 0}, {"mode": "hard"}):
+        small["cash"] = cash
+        assert gap_warnings(small) == [], cash
+
+
+def test_zero_backlog_penalty_under_min_cost_is_warned(small):
+    """Issue 17: accepted (the backlog must clear by the end) but lateness is then free."""
+    small["objective"] = "minimize_cost"
+    small["service"][0].update({"backlog_penalty": 0, "clear_backlog_by_end": True})
+    msgs = [m for p, m in warnings_of(small) if p == "service[0].backlog_penalty"]
+    assert len(msgs) == 1 and "served late at no cost" in msgs[0], msgs
+    small["service"][0]["backlog_penalty"] = [0.0] * 12
+    assert any(p == "service[0].backlog_penalty" for p, _ in warnings_of(small))
+    small["service"][0]["backlog_penalty"] = 6
+    assert not any(p == "service[0].backlog_penalty" for p, _ in warnings_of(small))
+    small["service"][0]["backlog_penalty"] = 0
+    small["objective"] = "maximize_profit"
+    assert not any(p == "service[0].backlog_penalty" for p, _ in warnings_of(small))
