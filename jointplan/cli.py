@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -29,13 +30,50 @@ if TYPE_CHECKING:
     from planning.plan import Plan
     from planning.warm import SavedBasis
 
+class _QuietOnClosedPipe(typer.core.TyperGroup):
+    """Stop quietly when stdout is closed early (``jointplan plan X --out y.json | head -1``):
+    click would report the broken pipe and exit 1. Commands write their files before printing,
+    so the files are there; what is left to print goes nowhere and the exit code is 0."""
+
+    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _stdout_to_devnull()
+            ctx.exit(0)
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at the null device so the flush at exit does not raise again."""
+    import os
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (tests): nothing to flush
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+class _Console(Console):
+    """rich's console, but a closed stdout ends the command quietly with exit 0 (rich's default
+    is exit 1): the files were written before anything was printed."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        _stdout_to_devnull()
+        raise SystemExit(0)
+
+
 app = typer.Typer(
+    cls=_QuietOnClosedPipe,
     add_completion=False,
     no_args_is_help=True,
     help="jointplan: collaborative planning (S&OP / CPFR) for a supply chain and its financiers.",
 )
 # Tables need ~110 columns; when output is piped rich would otherwise assume 80.
-console = Console() if sys.stdout.isatty() else Console(width=110)
+console = _Console() if sys.stdout.isatty() else _Console(width=110)
 err = Console(stderr=True)
 
 EXIT_INVALID = 2
@@ -172,14 +210,17 @@ def run_plan(path: str, out: Optional[Path], xlsx: Optional[Path], time_limit, m
             verbose=verbose,
             **warm,
         )
+    # Files first, then the terminal: a reader that stops early (`| head`) must not cost the files.
+    if out:
+        plan.write_json(out)
+    if xlsx:
+        plan.write_excel(xlsx)
     print_plan_summary(plan, scenario.currency)
     if finance:
         print_plan_funding(console, plan)
     if out:
-        plan.write_json(out)
         console.print(f"Plan written to {out}")
     if xlsx:
-        plan.write_excel(xlsx)
         console.print(f"Workbook written to {xlsx}")
     return plan
 

@@ -307,13 +307,16 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
             _fail(f"Cannot size the funding of {source}", exc.problems)
         for w in result.warnings:
             err.print(f"  [yellow]warning[/] {escape(w.path)}: {escape(w.message)}")
-        print_funding(console, result)
+        written = []  # files first, then the terminal (a reader that stops early must not cost the files)
         if result.kpis or result.diagnosis:
             result.write_json(out)
-            console.print(f"Funding written to {out}")
+            written.append(f"Funding written to {out}")
             if xlsx and result.tables:
                 result.write_excel(xlsx, plan=data, mode="sized" if data is not None else None)
-                console.print(f"Workbook written to {xlsx}")
+                written.append(f"Workbook written to {xlsx}")
+        print_funding(console, result)
+        for line in written:
+            console.print(line)
         if not result.funded:
             diag = result.diagnosis or {}
             _fail(f"No funding possible ({result.status})" + (f": {diag['message']}" if diag.get("message") else ""),

@@ -113,3 +113,20 @@ def test_time_limit_reaches_highs_and_status_is_a_value(tmp_path):
     assert plan["status"] in {"time_limit", "feasible"}
     assert result.exit_code == (0 if plan["status"] == "feasible" else 3)
     assert "Traceback" not in result.output
+
+
+def test_plan_into_a_closed_pipe_writes_the_file_and_exits_0(tmp_path):
+    """`jointplan plan X --out y.json | head -1`: the reader goes away before the summary is
+    printed; the plan file must still be written and the command end quietly (exit 0)."""
+    import os
+
+    out = tmp_path / "y.json"
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.Popen([sys.executable, "-m", "jointplan", "plan", "small_chain", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    proc.stdout.close()  # the reader is gone before the first line is printed
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr.decode()
+    assert json.loads(out.read_text())["status"] == "optimal"
+    assert b"Traceback" not in stderr and b"BrokenPipe" not in stderr
