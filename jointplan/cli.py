@@ -305,11 +305,17 @@ def schema() -> None:
 
 @app.command()
 def examples() -> None:
-    """List the bundled example scenarios."""
-    from scenarios.io import EXAMPLES_DIR, list_examples
+    """List the bundled example scenarios (and, apart, the other bundled files with what they are)."""
+    from scenarios.io import EXAMPLES_DIR, list_example_files, list_examples
 
+    console.print("Example scenarios (give the name to plan, validate, compare-finance):")
     for name in list_examples():
-        console.print(f"{name}  ({EXAMPLES_DIR / (name + '.yaml')})")
+        console.print(f"  {name}  ({EXAMPLES_DIR / (name + '.yaml')})")
+    others = list_example_files()
+    if others:
+        console.print("Other bundled files (not scenarios):")
+        for name, kind in others:
+            console.print(f"  {escape(name)}: {escape(kind)}  ({EXAMPLES_DIR / name})")
 
 
 @app.command()

@@ -130,3 +130,21 @@ def test_plan_into_a_closed_pipe_writes_the_file_and_exits_0(tmp_path):
     assert proc.returncode == 0, stderr.decode()
     assert json.loads(out.read_text())["status"] == "optimal"
     assert b"Traceback" not in stderr and b"BrokenPipe" not in stderr
+
+
+def test_examples_lists_only_scenarios_and_labels_the_other_files():
+    """`small_chain_collab` is a collaboration-rules file: not listed as a scenario (planning it
+    fails), but shown apart as what it is; every listed scenario plans/validates."""
+    from scenarios.io import list_example_files, list_examples
+
+    assert "small_chain_collab" not in list_examples()
+    assert {"small_chain", "medium_chain"} <= set(list_examples())
+    for name in list_examples():
+        assert runner.invoke(app, ["validate", name]).exit_code == 0, name
+    kinds = dict(list_example_files())
+    assert "exception rules" in kinds["small_chain_collab.yaml"]
+    result = runner.invoke(app, ["examples"])
+    assert result.exit_code == 0
+    scenarios_part, others_part = result.output.split("Other bundled files")
+    assert "small_chain_collab" not in scenarios_part
+    assert "small_chain_collab.yaml" in others_part and "exception rules" in others_part
