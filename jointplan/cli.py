@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from jointplan.cli_options import fraction, positive, service_level_range
+from jointplan.numbers import money, num
 from jointplan.cpfr import register as register_cpfr
 from jointplan.finance_cli import demo_finance, plan_command_finance, print_plan_funding
 from jointplan.finance_cli import register as register_finance
@@ -98,7 +99,7 @@ def _load_or_exit(path: str):
 
 
 def _money(x: float) -> str:
-    return f"{x:,.0f}"
+    return money(x)
 
 
 def print_plan_summary(plan: Plan, currency: str = "") -> None:
@@ -116,7 +117,7 @@ def print_plan_summary(plan: Plan, currency: str = "") -> None:
         names = plan.diagnosis.get("constraints", [])
         amounts = {r["constraint"]: r["violation"] for r in plan.diagnosis.get("relaxation", [])}
         for c in names[:12]:
-            extra = f" must move by {amounts[c]:,.2f}" if c in amounts else ""
+            extra = f" must move by {num(amounts[c], ',.2f')}" if c in amounts else ""
             console.print(f"  constraint {escape(c)}{extra}")
         if len(names) > 12:
             console.print(f"  ... and {len(names) - 12} more (all in the plan JSON)")
@@ -130,7 +131,7 @@ def print_plan_summary(plan: Plan, currency: str = "") -> None:
     console.print(
         f"Chain: revenue {_money(chain['revenue'])}, cost {_money(chain['total_cost'])}, "
         f"penalties {_money(sum(chain['penalties'].values()))}, profit {_money(chain['profit'])}; "
-        f"fill rate {chain['fill_rate']:.1%}, unmet demand {chain['unmet_demand']:,.0f} units"
+        f"fill rate {num(chain['fill_rate'], '.1%')}, unmet demand {num(chain['unmet_demand'])} units"
     )
     table = Table(title="Partners (money in " + (currency or "currency") + "; @ period)", box=None, padding=(0, 1))
     for col in ("partner", "role", "revenue", "cost", "profit", "end cash", "peak WC", "peak gap"):

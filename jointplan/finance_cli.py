@@ -10,7 +10,6 @@ diagnosis says which partner is short, when and by how much).
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
@@ -20,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from jointplan.cli_options import positive
+from jointplan.numbers import money, num
 
 if TYPE_CHECKING:  # imported where used: registering the commands imports no finance module
     from scenarios.finance import FinanceSpec, FundingObjective
@@ -52,13 +52,11 @@ def _fail(message: str, problems: Sequence[Any] = (), code: int = EXIT_INVALID) 
 
 
 def _money(x: Any) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "-"
-    return f"{x:,.0f}"
+    return money(x)
 
 
 def _days(x: Any) -> str:
-    return "-" if x is None else f"{round(x) + 0:.0f}"
+    return num(x, ".0f")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,7 +97,7 @@ def print_funding(console: Console, result: Any, *, title: str | None = None) ->
             f"{_money(k['peak_debt'])}@{k['peak_debt_period']}",
             _money(k["financing_cost"]),
             _money(k["net_financing_cost"]),
-            "-" if ear is None else f"{ear:.2%}",
+            num(ear, ".2%"),
             _money(k["min_cash_headroom"]),
             _days(k.get("days_sales_outstanding")),
             _days(k.get("days_inventory_outstanding")),
@@ -133,7 +131,7 @@ def print_plan_funding(console: Console, plan: Any) -> None:
 
 
 def _num(x: Any, fmt: str = "{:,.0f}") -> str:
-    return "-" if x is None else fmt.format(x)
+    return num(x, fmt[2:-1])  # "{:spec}" -> spec
 
 
 def print_comparison(console: Console, comparison: Any) -> None:
@@ -170,8 +168,8 @@ def print_whatif(console: Console, whatif: Any) -> None:
         for s in suppliers:
             a, b = w["supplier_financing_cost"].get(s), wo["supplier_financing_cost"].get(s)
             if a is not None and b is not None:
-                console.print(f"  {mode}: the programme changes {escape(s)}'s financing cost by {a - b:+,.0f} "
-                              f"and the chain's profit by {(w['chain_profit'] or 0) - (wo['chain_profit'] or 0):+,.0f}")
+                console.print(f"  {mode}: the programme changes {escape(s)}'s financing cost by {num(a - b, '+,.0f')} "
+                              f"and the chain's profit by {num((w['chain_profit'] or 0) - (wo['chain_profit'] or 0), '+,.0f')}")
             elif a is not None:
                 console.print(f"  {mode}: without the programme {escape(s)} cannot be funded")
 
