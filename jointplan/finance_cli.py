@@ -300,6 +300,11 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
                                            periods_per_year=periods_per_year)
             else:
                 _fail(f"{source}: expected a plan (.json) or a cash-flow table (.csv)")
+            if (periods_per_year is not None and spec.periods_per_year is not None
+                    and periods_per_year != spec.periods_per_year):
+                where = f"the instruments file {instruments}" if instruments is not None else f"the instruments recorded in {path}"
+                _fail(f"--periods-per-year {periods_per_year} conflicts with periods_per_year: {spec.periods_per_year} "
+                      f"in {where}; give one of them, or the same value in both")
             result = size_funding(table, spec, objective=obj, time_limit=time_limit)
         except FinanceError as exc:
             _fail(f"Cannot size the funding of {source}", exc.problems)

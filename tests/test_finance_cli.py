@@ -238,3 +238,19 @@ def test_demo_finance_prints_funding_and_comparison(small_chain_plan):
     for words in ("7. Funding the plan", "Funding per partner", "8. Planning with finance",
                   "Joint vs sequential", "Reverse-factoring what-if"):
         assert words in text, words
+
+
+def test_fund_periods_per_year_conflicting_with_the_instruments_file_exits_2(tmp_path):
+    """The instruments file sets periods_per_year: 12; --periods-per-year 52 used to be ignored
+    silently. A conflict is an error naming both; the same value is fine."""
+    out = tmp_path / "funding.json"
+    args = ["fund", str(FIN / "short_term_financing.csv"), "--instruments", str(FIN / "short_term_financing.yaml"),
+            "--out", str(out)]
+    result = runner.invoke(app, [*args, "--periods-per-year", "52"])
+    assert result.exit_code == 2, result.output
+    assert "--periods-per-year 52" in result.output and "periods_per_year: 12" in result.output
+    assert "short_term_financing.yaml" in result.output.replace("\n", "")
+    assert not out.exists()
+    result = runner.invoke(app, [*args, "--periods-per-year", "12"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["objective"] == pytest.approx(92.497, abs=1e-3)
