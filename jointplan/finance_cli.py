@@ -246,6 +246,35 @@ def _objective(value: Optional[str]) -> Optional[FundingObjective]:
         _fail(f"--objective: '{value}' is not one of {', '.join(o.value for o in FundingObjective)}")
 
 
+NO_INSTRUMENTS = "No funding sized: no instruments were given (--instruments FINANCE.yaml sizes the funding)"
+
+
+def print_working_capital(console: Console, metrics: dict[str, Any], *, title: str = "Working capital") -> None:
+    """DSO, DIO, DPO and the cash conversion cycle per partner (finance.sizing.working_capital_metrics)."""
+    table = Table(title=f"{escape(title)} (days outstanding; {metrics['days_per_period']:.1f} days a period)",
+                  box=None, padding=(0, 1))
+    for col in ("partner", "DSO", "DIO", "DPO", "CCC"):
+        table.add_column(col, justify="left" if col == "partner" else "right", no_wrap=True)
+    for a, k in metrics["partners"].items():
+        table.add_row(escape(a), _days(k["days_sales_outstanding"]), _days(k["days_inventory_outstanding"]),
+                      _days(k["days_payables_outstanding"]), _days(k["cash_conversion_cycle_days"]))
+    console.print(table)
+
+
+def _working_capital_only(console: Console, table: Any, periods_per_year: Optional[int], source: str,
+                          out: Path) -> None:
+    """``fund CASHFLOWS.csv`` without ``--instruments``: the working-capital metrics, no funding."""
+    from finance.sizing import working_capital_metrics
+
+    metrics = working_capital_metrics(table, periods_per_year)
+    payload = {"source": source, "status": "not_sized", "funded": None, "message": NO_INSTRUMENTS,
+               "working_capital": metrics}
+    out.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+    print_working_capital(console, metrics, title=f"Working capital of {source}")
+    console.print(f"[yellow]{escape(NO_INSTRUMENTS)}[/]")
+    console.print(f"Working capital written to {out}")
+
+
 def register(app: typer.Typer, console: Console, err: Console) -> None:
     """Add ``fund`` and ``compare-finance`` to the ``jointplan`` app."""
     _consoles["out"], _consoles["err"] = console, err
@@ -293,11 +322,12 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
                     _fail(f"--instruments is required: {path} does not record any instruments "
                           "(its scenario has no finance section); give --instruments FINANCE.yaml")
             elif suffix == ".csv":
-                if instruments is None:
-                    _fail("--instruments is required with a cash-flow CSV (a finance spec YAML)")
-                spec = _load_spec(instruments)
                 table = read_cashflows_csv(path, receivables=receivables, payables_due=payables,
                                            periods_per_year=periods_per_year)
+                if instruments is None:  # the working-capital days need no instruments
+                    _working_capital_only(console, table, periods_per_year, source, out)
+                    return
+                spec = _load_spec(instruments)
             else:
                 _fail(f"{source}: expected a plan (.json) or a cash-flow table (.csv)")
             if (periods_per_year is not None and spec.periods_per_year is not None

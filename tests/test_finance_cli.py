@@ -105,8 +105,9 @@ def test_fund_plan_without_recorded_instruments_needs_instruments(tmp_path):
     result = runner.invoke(app, ["fund", str(plan), "--out", str(tmp_path / "f.json")])
     assert result.exit_code == 2
     assert "--instruments is required" in result.output and "Traceback" not in result.output
+    # a cash-flow CSV without instruments: the working-capital days only, no funding (issue 17)
     result = runner.invoke(app, ["fund", str(FIN / "short_term_financing.csv"), "--out", str(tmp_path / "f.json")])
-    assert result.exit_code == 2 and "--instruments is required" in result.output
+    assert result.exit_code == 0 and "no instruments were given" in " ".join(result.output.split())
 
 
 @pytest.mark.parametrize(
@@ -254,3 +255,22 @@ def test_fund_periods_per_year_conflicting_with_the_instruments_file_exits_2(tmp
     result = runner.invoke(app, [*args, "--periods-per-year", "12"])
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text())["objective"] == pytest.approx(92.497, abs=1e-3)
+
+
+def test_fund_cashflow_csv_without_instruments_prints_working_capital_days(tmp_path):
+    """Only DSO/DIO/DPO/CCC wanted: no --instruments. A year of 12 months (30.4 days each):
+    sales 120 a year and receivables 20 -> DSO 20/120*365 = 60.8; cogs 96, inventory 16 ->
+    DIO 60.8; payables 8 -> DPO 30.4; CCC 60.8 + 60.8 - 30.4 = 91.3 days."""
+    csv = tmp_path / "cf.csv"
+    pd.DataFrame({"partner": "shop", "period": range(12), "operating_cash_flow": 2.0, "sales": 10.0, "cogs": 8.0,
+                  "receivables": 20.0, "inventory": 16.0, "payables": 8.0}).to_csv(csv, index=False)
+    out = tmp_path / "wc.json"
+    result = runner.invoke(app, ["fund", str(csv), "--out", str(out), "--periods-per-year", "12"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "DSO" in text and "CCC" in text and "shop 61 61 30 91" in text, text
+    assert "no funding sized" in text.lower() and "no instruments were given" in text
+    k = json.loads(out.read_text())["working_capital"]["partners"]["shop"]
+    assert k["days_sales_outstanding"] == pytest.approx(20 / 120 * 365)
+    assert k["days_payables_outstanding"] == pytest.approx(8 / 96 * 365)
+    assert k["cash_conversion_cycle_days"] == pytest.approx(20 / 120 * 365 + 16 / 96 * 365 - 8 / 96 * 365)
