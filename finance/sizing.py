@@ -71,6 +71,12 @@ from .metrics import (
 
 SIZING_CONSTRAINT_FAMILIES = ("cash_balance", "minimum_cash") + FINANCE_CONSTRAINT_FAMILIES
 NOT_DEBT = ("early_payment_discount", "early_payment_received")
+# What an instrument's "drawn" is, for readers of the funding (terminal, JSON): for the
+# early-payment kinds it is the face value of invoices paid (or received) early, not borrowing.
+INSTRUMENT_LABELS = {
+    "early_payment_discount": "payment brought forward, not borrowing (drawn = face value of invoices paid early)",
+    "early_payment_received": "payment received early, not borrowing (drawn = face value of invoices paid early to it)",
+}
 TIE_BREAK = 1e-6  # per currency unit still owed at the end: among equal mixes, the one owing least
 DEFAULT_PERIODS_PER_YEAR = 12
 
@@ -665,6 +671,7 @@ def _kpis(cash: pd.DataFrame, inst: pd.DataFrame, s: _Setup, fm: InstrumentModel
                 "fees": float(g["fees"].sum()),
                 "discount_taken": float(g["discount_taken"].sum()),
                 "min_headroom": _none_if_nan(float(g["headroom"].min()) if g["headroom"].notna().any() else None),
+                "label": INSTRUMENT_LABELS.get(str(g["type"].iloc[0]), "financing"),
             }
         partners[a] = {
             "peak_funding_need": float(need[i_need]),

@@ -64,6 +64,11 @@ def _days(x: Any) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
+# An early payment is a payment brought forward, not borrowing: its "drawn" says so.
+_EARLY_PAYMENT_DRAWN = {"early_payment_discount": " paid early (not borrowing)",
+                        "early_payment_received": " received early (not borrowing)"}
+
+
 def print_funding(console: Console, result: Any, *, title: str | None = None) -> None:
     """A readable summary of a :class:`finance.sizing.FundingResult`: status, per-partner peak
     need, debt, cost, rates, headroom and working-capital days, the instrument mix, the diagnosis."""
@@ -112,7 +117,8 @@ def print_funding(console: Console, result: Any, *, title: str | None = None) ->
     rows = 0
     for a, k in partners.items():
         for n, i in k.get("instruments", {}).items():
-            mix.add_row(escape(a), escape(n), i["type"], _money(i["drawn"]), _money(i["peak_balance"]),
+            drawn = _money(i["drawn"]) + _EARLY_PAYMENT_DRAWN.get(i["type"], "")
+            mix.add_row(escape(a), escape(n), i["type"], drawn, _money(i["peak_balance"]),
                         _money(i["ending_balance"]), _money(i["interest"]), _money(i["fees"]), _money(i.get("min_headroom")))
             rows += 1
     if rows:

@@ -274,3 +274,33 @@ def test_fund_cashflow_csv_without_instruments_prints_working_capital_days(tmp_p
     assert k["days_sales_outstanding"] == pytest.approx(20 / 120 * 365)
     assert k["days_payables_outstanding"] == pytest.approx(8 / 96 * 365)
     assert k["cash_conversion_cycle_days"] == pytest.approx(20 / 120 * 365 + 16 / 96 * 365 - 8 / 96 * 365)
+
+
+def _epd_funding():
+    """A buyer owes acme 10,000 in period 2 on 2/10 net 30 (one period earlier at 9,800) and has a
+    1 % revolver: it pays early (tests/test_finance_textbook.py::_epd_case)."""
+    from finance.cashflows import make_cashflow_table
+    from finance.sizing import size_funding
+    from scenarios.finance import parse_finance_spec
+
+    flows = pd.DataFrame({"partner": "buyer", "period": [0, 1, 2, 3], "operating_cash_flow": 0.0})
+    payables = pd.DataFrame({"partner": ["buyer"], "period": [2], "supplier": ["acme"], "amount": [10_000.0]})
+    table = make_cashflow_table(flows, payables_due=payables, periods_per_year=12)
+    spec = parse_finance_spec({"partners": [{"partner": "buyer", "opening_cash": 0, "instruments": [
+        {"id": "rcf", "type": "revolver", "limit": 50_000, "rate": 0.01},
+        {"id": "acme_terms", "type": "early_payment_discount", "supplier": "acme", "discount": 0.02,
+         "discount_days": 10, "net_days": 30, "shift_periods": 1}]}]})
+    return size_funding(table, spec)
+
+
+def test_early_payment_discount_is_a_payment_brought_forward_not_drawn_credit():
+    """The 10,000 paid early used to show as "drawn 10,000" like a loan."""
+    result = _epd_funding()
+    mix = result.kpis["partners"]["buyer"]["instruments"]
+    assert mix["acme_terms"]["drawn"] == pytest.approx(10_000.0)  # the JSON key stays
+    assert "payment brought forward" in mix["acme_terms"]["label"] and "not borrowing" in mix["acme_terms"]["label"]
+    assert "not borrowing" not in mix["rcf"]["label"]
+    console = Console(record=True, width=200)
+    finance_cli.print_funding(console, result)
+    line = next(x for x in console.export_text().splitlines() if "acme_terms" in x)
+    assert "10,000 paid early (not borrowing)" in line, line
