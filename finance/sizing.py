@@ -67,6 +67,7 @@ from .metrics import (
     days_payables_outstanding,
     days_sales_outstanding,
     effective_annual_rate,
+    implied_cost_of_trade_credit,
 )
 
 SIZING_CONSTRAINT_FAMILIES = ("cash_balance", "minimum_cash") + FINANCE_CONSTRAINT_FAMILIES
@@ -600,6 +601,19 @@ def _none_if_nan(x: Any) -> Any:
     return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
 
 
+def forgone_discount_cost(spec: EarlyPaymentDiscount) -> dict[str, Any]:
+    """What forgoing an early-payment discount costs a year, on a 365-day year: 2/10 net 30 ->
+    2/98 x 365/20 = 37.24 % simple, (1 + 2/98)^(365/20) - 1 = 44.59 % effective. Reported for
+    every early-payment discount in the funding (finance.metrics.implied_cost_of_trade_credit)."""
+    args = (spec.discount, spec.discount_days, spec.net_days)
+    return {
+        "terms": f"{spec.discount * 100:g}/{spec.discount_days:g} net {spec.net_days:g}",
+        "forgone_discount_simple_rate": implied_cost_of_trade_credit(*args),
+        "forgone_discount_effective_rate": implied_cost_of_trade_credit(*args, compound=True),
+        "forgone_discount_days_per_year": 365,
+    }
+
+
 def working_capital_days(table: CashFlowTable, partner: str, horizon_days: float) -> tuple[float | None, ...]:
     """DSO, DIO and DPO of a partner over the table's horizon (average balance over the horizon's
     flow, times its days); None where the table lacks the balance or the flow."""
@@ -673,6 +687,9 @@ def _kpis(cash: pd.DataFrame, inst: pd.DataFrame, s: _Setup, fm: InstrumentModel
                 "min_headroom": _none_if_nan(float(g["headroom"].min()) if g["headroom"].notna().any() else None),
                 "label": INSTRUMENT_LABELS.get(str(g["type"].iloc[0]), "financing"),
             }
+            spec_of = next((i.spec for i in fm.instruments if i.partner == a and i.id == n), None)
+            if isinstance(spec_of, EarlyPaymentDiscount):
+                mix[n].update(forgone_discount_cost(spec_of))
         partners[a] = {
             "peak_funding_need": float(need[i_need]),
             "peak_funding_need_period": i_need,

@@ -123,6 +123,13 @@ def print_funding(console: Console, result: Any, *, title: str | None = None) ->
             rows += 1
     if rows:
         console.print(mix)
+    for a, k in partners.items():  # the price of not paying early, for every early-payment discount
+        for n, i in k.get("instruments", {}).items():
+            if i.get("forgone_discount_simple_rate") is not None:
+                console.print(f"  {escape(a)} {escape(n)} ({escape(str(i.get('terms', '')))}): forgoing the discount "
+                              f"costs {num(i['forgone_discount_simple_rate'], '.2%')} a year simple, "
+                              f"{num(i['forgone_discount_effective_rate'], '.2%')} effective "
+                              f"({i.get('forgone_discount_days_per_year', 365)}-day year)")
 
 
 def print_plan_funding(console: Console, plan: Any) -> None:

@@ -304,3 +304,28 @@ def test_early_payment_discount_is_a_payment_brought_forward_not_drawn_credit():
     finance_cli.print_funding(console, result)
     line = next(x for x in console.export_text().splitlines() if "acme_terms" in x)
     assert "10,000 paid early (not borrowing)" in line, line
+
+
+def test_cost_of_forgoing_an_early_payment_discount_is_reported(tmp_path):
+    """Textbook figure (e.g. Brealey, Myers & Allen; Ross, Westerfield & Jordan), 365-day year:
+    2/10 net 30 -> 2/98 x 365/20 = 37.24 % simple, (1 + 2/98)^(365/20) - 1 = 44.59 % effective.
+    Reported for every early-payment discount: JSON, terminal and workbook."""
+    result = _epd_funding()
+    i = result.kpis["partners"]["buyer"]["instruments"]["acme_terms"]
+    assert i["terms"] == "2/10 net 30"
+    assert i["forgone_discount_simple_rate"] == pytest.approx(0.3724, abs=5e-5)
+    assert i["forgone_discount_effective_rate"] == pytest.approx(0.4459, abs=5e-5)
+    assert "forgone_discount_simple_rate" not in result.kpis["partners"]["buyer"]["instruments"]["rcf"]
+    out = tmp_path / "f.json"
+    result.write_json(out)
+    saved = json.loads(out.read_text())["kpis"]["partners"]["buyer"]["instruments"]["acme_terms"]
+    assert saved["forgone_discount_effective_rate"] == pytest.approx(0.4459, abs=5e-5)
+    console = Console(record=True, width=200)
+    finance_cli.print_funding(console, result)
+    text = console.export_text()
+    assert "acme_terms (2/10 net 30): forgoing the discount costs 37.24% a year simple, 44.59% effective" in text, text
+    xlsx = tmp_path / "f.xlsx"
+    result.write_excel(xlsx)
+    values = [v for row in openpyxl.load_workbook(xlsx)["Funding"].iter_rows(values_only=True) for v in row]
+    assert "Cost of forgoing the discount a year (effective)" in " ".join(str(v) for v in values if v)
+    assert any(isinstance(v, float) and abs(v - 0.4459) < 5e-5 for v in values)
