@@ -67,10 +67,17 @@ from .metrics import (
     days_payables_outstanding,
     days_sales_outstanding,
     effective_annual_rate,
+    implied_cost_of_trade_credit,
 )
 
 SIZING_CONSTRAINT_FAMILIES = ("cash_balance", "minimum_cash") + FINANCE_CONSTRAINT_FAMILIES
 NOT_DEBT = ("early_payment_discount", "early_payment_received")
+# What an instrument's "drawn" is, for readers of the funding (terminal, JSON): for the
+# early-payment kinds it is the face value of invoices paid (or received) early, not borrowing.
+INSTRUMENT_LABELS = {
+    "early_payment_discount": "payment brought forward, not borrowing (drawn = face value of invoices paid early)",
+    "early_payment_received": "payment received early, not borrowing (drawn = face value of invoices paid early to it)",
+}
 TIE_BREAK = 1e-6  # per currency unit still owed at the end: among equal mixes, the one owing least
 DEFAULT_PERIODS_PER_YEAR = 12
 
@@ -594,6 +601,48 @@ def _none_if_nan(x: Any) -> Any:
     return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
 
 
+def forgone_discount_cost(spec: EarlyPaymentDiscount) -> dict[str, Any]:
+    """What forgoing an early-payment discount costs a year, on a 365-day year: 2/10 net 30 ->
+    2/98 x 365/20 = 37.24 % simple, (1 + 2/98)^(365/20) - 1 = 44.59 % effective. Reported for
+    every early-payment discount in the funding (finance.metrics.implied_cost_of_trade_credit)."""
+    args = (spec.discount, spec.discount_days, spec.net_days)
+    return {
+        "terms": f"{spec.discount * 100:g}/{spec.discount_days:g} net {spec.net_days:g}",
+        "forgone_discount_simple_rate": implied_cost_of_trade_credit(*args),
+        "forgone_discount_effective_rate": implied_cost_of_trade_credit(*args, compound=True),
+        "forgone_discount_days_per_year": 365,
+    }
+
+
+def working_capital_days(table: CashFlowTable, partner: str, horizon_days: float) -> tuple[float | None, ...]:
+    """DSO, DIO and DPO of a partner over the table's horizon (average balance over the horizon's
+    flow, times its days); None where the table lacks the balance or the flow."""
+    sales = table.series(partner, "sales", None)
+    cogs = table.series(partner, "cogs", None)
+    rec = table.series(partner, "receivables", None)
+    invv = table.series(partner, "inventory", None)
+    pay = table.series(partner, "payables", None)
+    dso = days_sales_outstanding(rec.mean(), sales.sum(), horizon_days) if rec is not None and sales is not None else None
+    dio = days_inventory_outstanding(invv.mean(), cogs.sum(), horizon_days) if invv is not None and cogs is not None else None
+    dpo = days_payables_outstanding(pay.mean(), cogs.sum(), horizon_days) if pay is not None and cogs is not None else None
+    return dso, dio, dpo
+
+
+def working_capital_metrics(table: CashFlowTable, periods_per_year: int | None = None) -> dict[str, dict[str, Any]]:
+    """DSO, DIO, DPO and the cash conversion cycle per partner of a cash-flow table, without sizing
+    any funding (``jointplan fund CASHFLOWS.csv`` with no instruments). The period length is
+    ``periods_per_year`` (else the table's, else monthly), as in the funding KPIs."""
+    ppy = periods_per_year or table.periods_per_year or DEFAULT_PERIODS_PER_YEAR
+    horizon_days = table.T * 365.0 / ppy
+    out: dict[str, dict[str, Any]] = {}
+    for a in table.partners:
+        dso, dio, dpo = working_capital_days(table, a, horizon_days)
+        out[a] = {"days_sales_outstanding": _none_if_nan(dso), "days_inventory_outstanding": _none_if_nan(dio),
+                  "days_payables_outstanding": _none_if_nan(dpo),
+                  "cash_conversion_cycle_days": _none_if_nan(cash_conversion_cycle(dso, dio, dpo))}
+    return {"periods_per_year": ppy, "days_per_period": 365.0 / ppy, "partners": out}
+
+
 def _kpis(cash: pd.DataFrame, inst: pd.DataFrame, s: _Setup, fm: InstrumentModel, m) -> dict[str, Any]:
     T = fm.T
     ppy = s.periods_per_year
@@ -621,14 +670,7 @@ def _kpis(cash: pd.DataFrame, inst: pd.DataFrame, s: _Setup, fm: InstrumentModel
         debt_periods = float(debt_open.sum())
         rate = financing_cost / debt_periods if debt_periods > 1e-9 else None
         ending_debt = sum(cf * val(v) for cf, v in fm.ending_debt_terms(m.finance, a))
-        sales = table.series(a, "sales", None)
-        cogs = table.series(a, "cogs", None)
-        rec = table.series(a, "receivables", None)
-        invv = table.series(a, "inventory", None)
-        pay = table.series(a, "payables", None)
-        dso = days_sales_outstanding(rec.mean(), sales.sum(), horizon_days) if rec is not None and sales is not None else None
-        dio = days_inventory_outstanding(invv.mean(), cogs.sum(), horizon_days) if invv is not None and cogs is not None else None
-        dpo = days_payables_outstanding(pay.mean(), cogs.sum(), horizon_days) if pay is not None and cogs is not None else None
+        dso, dio, dpo = working_capital_days(table, a, horizon_days)
         shortfall = c["shortfall"].to_numpy()
         i_short = int(shortfall.argmax())
         mix: dict[str, Any] = {}
@@ -643,7 +685,11 @@ def _kpis(cash: pd.DataFrame, inst: pd.DataFrame, s: _Setup, fm: InstrumentModel
                 "fees": float(g["fees"].sum()),
                 "discount_taken": float(g["discount_taken"].sum()),
                 "min_headroom": _none_if_nan(float(g["headroom"].min()) if g["headroom"].notna().any() else None),
+                "label": INSTRUMENT_LABELS.get(str(g["type"].iloc[0]), "financing"),
             }
+            spec_of = next((i.spec for i in fm.instruments if i.partner == a and i.id == n), None)
+            if isinstance(spec_of, EarlyPaymentDiscount):
+                mix[n].update(forgone_discount_cost(spec_of))
         partners[a] = {
             "peak_funding_need": float(need[i_need]),
             "peak_funding_need_period": i_need,

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from jointplan.cli_options import fraction, positive, service_level_range
+from jointplan.numbers import money, num
 from jointplan.cpfr import register as register_cpfr
 from jointplan.finance_cli import demo_finance, plan_command_finance, print_plan_funding
 from jointplan.finance_cli import register as register_finance
@@ -29,13 +31,50 @@ if TYPE_CHECKING:
     from planning.plan import Plan
     from planning.warm import SavedBasis
 
+class _QuietOnClosedPipe(typer.core.TyperGroup):
+    """Stop quietly when stdout is closed early (``jointplan plan X --out y.json | head -1``):
+    click would report the broken pipe and exit 1. Commands write their files before printing,
+    so the files are there; what is left to print goes nowhere and the exit code is 0."""
+
+    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _stdout_to_devnull()
+            ctx.exit(0)
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at the null device so the flush at exit does not raise again."""
+    import os
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (tests): nothing to flush
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+class _Console(Console):
+    """rich's console, but a closed stdout ends the command quietly with exit 0 (rich's default
+    is exit 1): the files were written before anything was printed."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        _stdout_to_devnull()
+        raise SystemExit(0)
+
+
 app = typer.Typer(
+    cls=_QuietOnClosedPipe,
     add_completion=False,
     no_args_is_help=True,
     help="jointplan: collaborative planning (S&OP / CPFR) for a supply chain and its financiers.",
 )
 # Tables need ~110 columns; when output is piped rich would otherwise assume 80.
-console = Console() if sys.stdout.isatty() else Console(width=110)
+console = _Console() if sys.stdout.isatty() else _Console(width=110)
 err = Console(stderr=True)
 
 EXIT_INVALID = 2
@@ -60,7 +99,7 @@ def _load_or_exit(path: str):
 
 
 def _money(x: float) -> str:
-    return f"{x:,.0f}"
+    return money(x)
 
 
 def print_plan_summary(plan: Plan, currency: str = "") -> None:
@@ -78,7 +117,7 @@ def print_plan_summary(plan: Plan, currency: str = "") -> None:
         names = plan.diagnosis.get("constraints", [])
         amounts = {r["constraint"]: r["violation"] for r in plan.diagnosis.get("relaxation", [])}
         for c in names[:12]:
-            extra = f" must move by {amounts[c]:,.2f}" if c in amounts else ""
+            extra = f" must move by {num(amounts[c], ',.2f')}" if c in amounts else ""
             console.print(f"  constraint {escape(c)}{extra}")
         if len(names) > 12:
             console.print(f"  ... and {len(names) - 12} more (all in the plan JSON)")
@@ -92,7 +131,7 @@ def print_plan_summary(plan: Plan, currency: str = "") -> None:
     console.print(
         f"Chain: revenue {_money(chain['revenue'])}, cost {_money(chain['total_cost'])}, "
         f"penalties {_money(sum(chain['penalties'].values()))}, profit {_money(chain['profit'])}; "
-        f"fill rate {chain['fill_rate']:.1%}, unmet demand {chain['unmet_demand']:,.0f} units"
+        f"fill rate {num(chain['fill_rate'], '.1%')}, unmet demand {num(chain['unmet_demand'])} units"
     )
     table = Table(title="Partners (money in " + (currency or "currency") + "; @ period)", box=None, padding=(0, 1))
     for col in ("partner", "role", "revenue", "cost", "profit", "end cash", "peak WC", "peak gap"):
@@ -172,14 +211,17 @@ def run_plan(path: str, out: Optional[Path], xlsx: Optional[Path], time_limit, m
             verbose=verbose,
             **warm,
         )
+    # Files first, then the terminal: a reader that stops early (`| head`) must not cost the files.
+    if out:
+        plan.write_json(out)
+    if xlsx:
+        plan.write_excel(xlsx)
     print_plan_summary(plan, scenario.currency)
     if finance:
         print_plan_funding(console, plan)
     if out:
-        plan.write_json(out)
         console.print(f"Plan written to {out}")
     if xlsx:
-        plan.write_excel(xlsx)
         console.print(f"Workbook written to {xlsx}")
     return plan
 
@@ -264,11 +306,17 @@ def schema() -> None:
 
 @app.command()
 def examples() -> None:
-    """List the bundled example scenarios."""
-    from scenarios.io import EXAMPLES_DIR, list_examples
+    """List the bundled example scenarios (and, apart, the other bundled files with what they are)."""
+    from scenarios.io import EXAMPLES_DIR, list_example_files, list_examples
 
+    console.print("Example scenarios (give the name to plan, validate, compare-finance):")
     for name in list_examples():
-        console.print(f"{name}  ({EXAMPLES_DIR / (name + '.yaml')})")
+        console.print(f"  {name}  ({EXAMPLES_DIR / (name + '.yaml')})")
+    others = list_example_files()
+    if others:
+        console.print("Other bundled files (not scenarios):")
+        for name, kind in others:
+            console.print(f"  {escape(name)}: {escape(kind)}  ({EXAMPLES_DIR / name})")
 
 
 @app.command()

@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from jointplan.cli_options import finite, service_level_range
+from jointplan.numbers import num
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -87,7 +88,7 @@ def print_wins(console: Console, result) -> None:
     for col in ("method", "series", "share"):
         table.add_column(col, justify="left" if col == "method" else "right")
     for row in result.wins.itertuples():
-        table.add_row(escape(str(row.method)), str(row.series), f"{row.share:.0%}")
+        table.add_row(escape(str(row.method)), str(row.series), num(row.share, ".0%"))
     console.print(table)
     sel, base = s.get("mean_mase_selected"), s.get("mean_mase_seasonal_naive")
     if sel is not None and base is not None:
@@ -438,8 +439,8 @@ def print_fva(console: Console, actuals: pd.DataFrame, past: pd.DataFrame) -> No
     for col in ("partner", "series", "WAPE statistical", "WAPE partner", "FVA (WAPE points)", "series improved"):
         t.add_column(col, justify="left" if col == "partner" else "right")
     for r in fva.by_partner.itertuples():
-        t.add_row(escape(str(r.partner)), str(r.series), f"{r.wape_statistical:.1%}", f"{r.wape_partner:.1%}",
-                  f"{100 * r.fva_wape:+.1f}", f"{r.series_improved}/{r.series}")
+        t.add_row(escape(str(r.partner)), str(r.series), num(r.wape_statistical, ".1%"), num(r.wape_partner, ".1%"),
+                  num(100 * r.fva_wape, "+.1f"), f"{r.series_improved}/{r.series}")
     console.print(t)
 
 

@@ -372,7 +372,9 @@ class Api:
 
 
 def _money(x: Any) -> str:
-    return f"{x:,.0f}" if isinstance(x, (int, float)) else "-"
+    from jointplan.numbers import money
+
+    return money(x) if isinstance(x, (int, float)) else "-"
 
 
 def _table(title: str, columns: list[str], rows: Iterable[Iterable[Any]], right: Iterable[str] = ()) -> Table:

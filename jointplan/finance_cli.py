@@ -10,7 +10,6 @@ diagnosis says which partner is short, when and by how much).
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
@@ -20,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from jointplan.cli_options import positive
+from jointplan.numbers import money, num
 
 if TYPE_CHECKING:  # imported where used: registering the commands imports no finance module
     from scenarios.finance import FinanceSpec, FundingObjective
@@ -52,18 +52,21 @@ def _fail(message: str, problems: Sequence[Any] = (), code: int = EXIT_INVALID) 
 
 
 def _money(x: Any) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "-"
-    return f"{x:,.0f}"
+    return money(x)
 
 
 def _days(x: Any) -> str:
-    return "-" if x is None else f"{round(x) + 0:.0f}"
+    return num(x, ".0f")
 
 
 # ---------------------------------------------------------------------------------------------
 # Printing
 # ---------------------------------------------------------------------------------------------
+
+
+# An early payment is a payment brought forward, not borrowing: its "drawn" says so.
+_EARLY_PAYMENT_DRAWN = {"early_payment_discount": " paid early (not borrowing)",
+                        "early_payment_received": " received early (not borrowing)"}
 
 
 def print_funding(console: Console, result: Any, *, title: str | None = None) -> None:
@@ -99,7 +102,7 @@ def print_funding(console: Console, result: Any, *, title: str | None = None) ->
             f"{_money(k['peak_debt'])}@{k['peak_debt_period']}",
             _money(k["financing_cost"]),
             _money(k["net_financing_cost"]),
-            "-" if ear is None else f"{ear:.2%}",
+            num(ear, ".2%"),
             _money(k["min_cash_headroom"]),
             _days(k.get("days_sales_outstanding")),
             _days(k.get("days_inventory_outstanding")),
@@ -114,11 +117,19 @@ def print_funding(console: Console, result: Any, *, title: str | None = None) ->
     rows = 0
     for a, k in partners.items():
         for n, i in k.get("instruments", {}).items():
-            mix.add_row(escape(a), escape(n), i["type"], _money(i["drawn"]), _money(i["peak_balance"]),
+            drawn = _money(i["drawn"]) + _EARLY_PAYMENT_DRAWN.get(i["type"], "")
+            mix.add_row(escape(a), escape(n), i["type"], drawn, _money(i["peak_balance"]),
                         _money(i["ending_balance"]), _money(i["interest"]), _money(i["fees"]), _money(i.get("min_headroom")))
             rows += 1
     if rows:
         console.print(mix)
+    for a, k in partners.items():  # the price of not paying early, for every early-payment discount
+        for n, i in k.get("instruments", {}).items():
+            if i.get("forgone_discount_simple_rate") is not None:
+                console.print(f"  {escape(a)} {escape(n)} ({escape(str(i.get('terms', '')))}): forgoing the discount "
+                              f"costs {num(i['forgone_discount_simple_rate'], '.2%')} a year simple, "
+                              f"{num(i['forgone_discount_effective_rate'], '.2%')} effective "
+                              f"({i.get('forgone_discount_days_per_year', 365)}-day year)")
 
 
 def print_plan_funding(console: Console, plan: Any) -> None:
@@ -133,7 +144,7 @@ def print_plan_funding(console: Console, plan: Any) -> None:
 
 
 def _num(x: Any, fmt: str = "{:,.0f}") -> str:
-    return "-" if x is None else fmt.format(x)
+    return num(x, fmt[2:-1])  # "{:spec}" -> spec
 
 
 def print_comparison(console: Console, comparison: Any) -> None:
@@ -170,8 +181,8 @@ def print_whatif(console: Console, whatif: Any) -> None:
         for s in suppliers:
             a, b = w["supplier_financing_cost"].get(s), wo["supplier_financing_cost"].get(s)
             if a is not None and b is not None:
-                console.print(f"  {mode}: the programme changes {escape(s)}'s financing cost by {a - b:+,.0f} "
-                              f"and the chain's profit by {(w['chain_profit'] or 0) - (wo['chain_profit'] or 0):+,.0f}")
+                console.print(f"  {mode}: the programme changes {escape(s)}'s financing cost by {num(a - b, '+,.0f')} "
+                              f"and the chain's profit by {num((w['chain_profit'] or 0) - (wo['chain_profit'] or 0), '+,.0f')}")
             elif a is not None:
                 console.print(f"  {mode}: without the programme {escape(s)} cannot be funded")
 
@@ -248,6 +259,35 @@ def _objective(value: Optional[str]) -> Optional[FundingObjective]:
         _fail(f"--objective: '{value}' is not one of {', '.join(o.value for o in FundingObjective)}")
 
 
+NO_INSTRUMENTS = "No funding sized: no instruments were given (--instruments FINANCE.yaml sizes the funding)"
+
+
+def print_working_capital(console: Console, metrics: dict[str, Any], *, title: str = "Working capital") -> None:
+    """DSO, DIO, DPO and the cash conversion cycle per partner (finance.sizing.working_capital_metrics)."""
+    table = Table(title=f"{escape(title)} (days outstanding; {metrics['days_per_period']:.1f} days a period)",
+                  box=None, padding=(0, 1))
+    for col in ("partner", "DSO", "DIO", "DPO", "CCC"):
+        table.add_column(col, justify="left" if col == "partner" else "right", no_wrap=True)
+    for a, k in metrics["partners"].items():
+        table.add_row(escape(a), _days(k["days_sales_outstanding"]), _days(k["days_inventory_outstanding"]),
+                      _days(k["days_payables_outstanding"]), _days(k["cash_conversion_cycle_days"]))
+    console.print(table)
+
+
+def _working_capital_only(console: Console, table: Any, periods_per_year: Optional[int], source: str,
+                          out: Path) -> None:
+    """``fund CASHFLOWS.csv`` without ``--instruments``: the working-capital metrics, no funding."""
+    from finance.sizing import working_capital_metrics
+
+    metrics = working_capital_metrics(table, periods_per_year)
+    payload = {"source": source, "status": "not_sized", "funded": None, "message": NO_INSTRUMENTS,
+               "working_capital": metrics}
+    out.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+    print_working_capital(console, metrics, title=f"Working capital of {source}")
+    console.print(f"[yellow]{escape(NO_INSTRUMENTS)}[/]")
+    console.print(f"Working capital written to {out}")
+
+
 def register(app: typer.Typer, console: Console, err: Console) -> None:
     """Add ``fund`` and ``compare-finance`` to the ``jointplan`` app."""
     _consoles["out"], _consoles["err"] = console, err
@@ -295,25 +335,34 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
                     _fail(f"--instruments is required: {path} does not record any instruments "
                           "(its scenario has no finance section); give --instruments FINANCE.yaml")
             elif suffix == ".csv":
-                if instruments is None:
-                    _fail("--instruments is required with a cash-flow CSV (a finance spec YAML)")
-                spec = _load_spec(instruments)
                 table = read_cashflows_csv(path, receivables=receivables, payables_due=payables,
                                            periods_per_year=periods_per_year)
+                if instruments is None:  # the working-capital days need no instruments
+                    _working_capital_only(console, table, periods_per_year, source, out)
+                    return
+                spec = _load_spec(instruments)
             else:
                 _fail(f"{source}: expected a plan (.json) or a cash-flow table (.csv)")
+            if (periods_per_year is not None and spec.periods_per_year is not None
+                    and periods_per_year != spec.periods_per_year):
+                where = f"the instruments file {instruments}" if instruments is not None else f"the instruments recorded in {path}"
+                _fail(f"--periods-per-year {periods_per_year} conflicts with periods_per_year: {spec.periods_per_year} "
+                      f"in {where}; give one of them, or the same value in both")
             result = size_funding(table, spec, objective=obj, time_limit=time_limit)
         except FinanceError as exc:
             _fail(f"Cannot size the funding of {source}", exc.problems)
         for w in result.warnings:
             err.print(f"  [yellow]warning[/] {escape(w.path)}: {escape(w.message)}")
-        print_funding(console, result)
+        written = []  # files first, then the terminal (a reader that stops early must not cost the files)
         if result.kpis or result.diagnosis:
             result.write_json(out)
-            console.print(f"Funding written to {out}")
+            written.append(f"Funding written to {out}")
             if xlsx and result.tables:
                 result.write_excel(xlsx, plan=data, mode="sized" if data is not None else None)
-                console.print(f"Workbook written to {xlsx}")
+                written.append(f"Workbook written to {xlsx}")
+        print_funding(console, result)
+        for line in written:
+            console.print(line)
         if not result.funded:
             diag = result.diagnosis or {}
             _fail(f"No funding possible ({result.status})" + (f": {diag['message']}" if diag.get("message") else ""),

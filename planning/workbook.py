@@ -188,6 +188,9 @@ INSTRUMENT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("drawn", "Drawn", MONEY), ("repaid", "Repaid", MONEY), ("peak_balance", "Peak balance", MONEY),
     ("ending_balance", "Balance at the end", MONEY), ("interest", "Interest", MONEY), ("fees", "Fees", MONEY),
     ("discount_taken", "Discount taken", MONEY), ("min_headroom", "Least headroom", MONEY),
+    # early-payment discounts only: what forgoing the discount costs a year (365-day year)
+    ("forgone_discount_simple_rate", "Cost of forgoing the discount a year (simple)", RATE),
+    ("forgone_discount_effective_rate", "Cost of forgoing the discount a year (effective)", RATE),
 )
 # A period KPI is shown as the period's start date; blank where the peak it dates is nothing
 PERIOD_OF_AMOUNT = {

@@ -61,5 +61,37 @@ def scenario_fingerprint(scenario: Scenario) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _is_scenario_file(path: Path) -> bool:
+    """A bundled YAML is a scenario when it reads as a mapping with the keys every scenario has
+    (the folder also holds a CPFR collaboration-rules file, ``small_chain_collab.yaml``)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and {"time", "partners"} <= set(data)
+
+
 def list_examples() -> list[str]:
-    return sorted(p.stem for p in EXAMPLES_DIR.glob("*.yaml"))
+    """The bundled example scenarios (names for ``plan``, ``validate``, ...): scenario files only."""
+    return sorted(p.stem for p in EXAMPLES_DIR.glob("*.yaml") if _is_scenario_file(p))
+
+
+def list_example_files() -> list[tuple[str, str]]:
+    """Every other bundled example file (not a scenario) with what it is: (file name, kind)."""
+    scenarios = set(list_examples())
+    rows = []
+    for p in sorted(EXAMPLES_DIR.iterdir()):
+        if not p.is_file() or p.suffix == ".py" or (p.suffix == ".yaml" and p.stem in scenarios):
+            continue
+        if p.suffix == ".yaml":
+            data = yaml.safe_load(p.read_text(encoding="utf-8"))
+            kind = ("CPFR exception rules (for `jointplan exceptions --rules`)"
+                    if isinstance(data, dict) and "rules" in data else "YAML file, not a scenario")
+        elif p.name.endswith("_history.csv"):
+            kind = "sales history CSV (for `jointplan forecast`)"
+        elif "_submissions_" in p.name:
+            kind = "a partner's forecast submissions CSV (for `jointplan submit`)"
+        else:
+            kind = "data file"
+        rows.append((p.name, kind))
+    return rows

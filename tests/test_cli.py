@@ -55,7 +55,7 @@ def test_invalid_scenario_lists_all_errors_and_exits_nonzero(tmp_path):
 
 def test_missing_and_unparseable_files(tmp_path):
     result = runner.invoke(app, ["plan", str(tmp_path / "none.yaml")])
-    assert result.exit_code == 2 and "file not found" in result.output
+    assert result.exit_code == 2 and "file not found" in " ".join(result.output.split())
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     result = runner.invoke(app, ["validate", str(bad)])
@@ -136,3 +136,38 @@ def test_validate_and_plan_name_the_default_funding_gap_charge(tmp_path):
     path.write_text(yaml.safe_dump(data))
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 0 and "funding_gap_rate" not in result.output and "warning" not in result.output
+
+
+def test_plan_into_a_closed_pipe_writes_the_file_and_exits_0(tmp_path):
+    """`jointplan plan X --out y.json | head -1`: the reader goes away before the summary is
+    printed; the plan file must still be written and the command end quietly (exit 0)."""
+    import os
+
+    out = tmp_path / "y.json"
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.Popen([sys.executable, "-m", "jointplan", "plan", "small_chain", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    proc.stdout.close()  # the reader is gone before the first line is printed
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr.decode()
+    assert json.loads(out.read_text())["status"] == "optimal"
+    assert b"Traceback" not in stderr and b"BrokenPipe" not in stderr
+
+
+def test_examples_lists_only_scenarios_and_labels_the_other_files():
+    """`small_chain_collab` is a collaboration-rules file: not listed as a scenario (planning it
+    fails), but shown apart as what it is; every listed scenario plans/validates."""
+    from scenarios.io import list_example_files, list_examples
+
+    assert "small_chain_collab" not in list_examples()
+    assert {"small_chain", "medium_chain"} <= set(list_examples())
+    for name in list_examples():
+        assert runner.invoke(app, ["validate", name]).exit_code == 0, name
+    kinds = dict(list_example_files())
+    assert "exception rules" in kinds["small_chain_collab.yaml"]
+    result = runner.invoke(app, ["examples"])
+    assert result.exit_code == 0
+    scenarios_part, others_part = result.output.split("Other bundled files")
+    assert "small_chain_collab" not in scenarios_part
+    assert "small_chain_collab.yaml" in others_part and "exception rules" in others_part

@@ -105,8 +105,9 @@ def test_fund_plan_without_recorded_instruments_needs_instruments(tmp_path):
     result = runner.invoke(app, ["fund", str(plan), "--out", str(tmp_path / "f.json")])
     assert result.exit_code == 2
     assert "--instruments is required" in result.output and "Traceback" not in result.output
+    # a cash-flow CSV without instruments: the working-capital days only, no funding (issue 17)
     result = runner.invoke(app, ["fund", str(FIN / "short_term_financing.csv"), "--out", str(tmp_path / "f.json")])
-    assert result.exit_code == 2 and "--instruments is required" in result.output
+    assert result.exit_code == 0 and "no instruments were given" in " ".join(result.output.split())
 
 
 @pytest.mark.parametrize(
@@ -238,3 +239,93 @@ def test_demo_finance_prints_funding_and_comparison(small_chain_plan):
     for words in ("7. Funding the plan", "Funding per partner", "8. Planning with finance",
                   "Joint vs sequential", "Reverse-factoring what-if"):
         assert words in text, words
+
+
+def test_fund_periods_per_year_conflicting_with_the_instruments_file_exits_2(tmp_path):
+    """The instruments file sets periods_per_year: 12; --periods-per-year 52 used to be ignored
+    silently. A conflict is an error naming both; the same value is fine."""
+    out = tmp_path / "funding.json"
+    args = ["fund", str(FIN / "short_term_financing.csv"), "--instruments", str(FIN / "short_term_financing.yaml"),
+            "--out", str(out)]
+    result = runner.invoke(app, [*args, "--periods-per-year", "52"])
+    assert result.exit_code == 2, result.output
+    assert "--periods-per-year 52" in result.output and "periods_per_year: 12" in result.output
+    assert "short_term_financing.yaml" in result.output.replace("\n", "")
+    assert not out.exists()
+    result = runner.invoke(app, [*args, "--periods-per-year", "12"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["objective"] == pytest.approx(92.497, abs=1e-3)
+
+
+def test_fund_cashflow_csv_without_instruments_prints_working_capital_days(tmp_path):
+    """Only DSO/DIO/DPO/CCC wanted: no --instruments. A year of 12 months (30.4 days each):
+    sales 120 a year and receivables 20 -> DSO 20/120*365 = 60.8; cogs 96, inventory 16 ->
+    DIO 60.8; payables 8 -> DPO 30.4; CCC 60.8 + 60.8 - 30.4 = 91.3 days."""
+    csv = tmp_path / "cf.csv"
+    pd.DataFrame({"partner": "shop", "period": range(12), "operating_cash_flow": 2.0, "sales": 10.0, "cogs": 8.0,
+                  "receivables": 20.0, "inventory": 16.0, "payables": 8.0}).to_csv(csv, index=False)
+    out = tmp_path / "wc.json"
+    result = runner.invoke(app, ["fund", str(csv), "--out", str(out), "--periods-per-year", "12"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "DSO" in text and "CCC" in text and "shop 61 61 30 91" in text, text
+    assert "no funding sized" in text.lower() and "no instruments were given" in text
+    k = json.loads(out.read_text())["working_capital"]["partners"]["shop"]
+    assert k["days_sales_outstanding"] == pytest.approx(20 / 120 * 365)
+    assert k["days_payables_outstanding"] == pytest.approx(8 / 96 * 365)
+    assert k["cash_conversion_cycle_days"] == pytest.approx(20 / 120 * 365 + 16 / 96 * 365 - 8 / 96 * 365)
+
+
+def _epd_funding():
+    """A buyer owes acme 10,000 in period 2 on 2/10 net 30 (one period earlier at 9,800) and has a
+    1 % revolver: it pays early (tests/test_finance_textbook.py::_epd_case)."""
+    from finance.cashflows import make_cashflow_table
+    from finance.sizing import size_funding
+    from scenarios.finance import parse_finance_spec
+
+    flows = pd.DataFrame({"partner": "buyer", "period": [0, 1, 2, 3], "operating_cash_flow": 0.0})
+    payables = pd.DataFrame({"partner": ["buyer"], "period": [2], "supplier": ["acme"], "amount": [10_000.0]})
+    table = make_cashflow_table(flows, payables_due=payables, periods_per_year=12)
+    spec = parse_finance_spec({"partners": [{"partner": "buyer", "opening_cash": 0, "instruments": [
+        {"id": "rcf", "type": "revolver", "limit": 50_000, "rate": 0.01},
+        {"id": "acme_terms", "type": "early_payment_discount", "supplier": "acme", "discount": 0.02,
+         "discount_days": 10, "net_days": 30, "shift_periods": 1}]}]})
+    return size_funding(table, spec)
+
+
+def test_early_payment_discount_is_a_payment_brought_forward_not_drawn_credit():
+    """The 10,000 paid early used to show as "drawn 10,000" like a loan."""
+    result = _epd_funding()
+    mix = result.kpis["partners"]["buyer"]["instruments"]
+    assert mix["acme_terms"]["drawn"] == pytest.approx(10_000.0)  # the JSON key stays
+    assert "payment brought forward" in mix["acme_terms"]["label"] and "not borrowing" in mix["acme_terms"]["label"]
+    assert "not borrowing" not in mix["rcf"]["label"]
+    console = Console(record=True, width=200)
+    finance_cli.print_funding(console, result)
+    line = next(x for x in console.export_text().splitlines() if "acme_terms" in x)
+    assert "10,000 paid early (not borrowing)" in line, line
+
+
+def test_cost_of_forgoing_an_early_payment_discount_is_reported(tmp_path):
+    """Textbook figure (e.g. Brealey, Myers & Allen; Ross, Westerfield & Jordan), 365-day year:
+    2/10 net 30 -> 2/98 x 365/20 = 37.24 % simple, (1 + 2/98)^(365/20) - 1 = 44.59 % effective.
+    Reported for every early-payment discount: JSON, terminal and workbook."""
+    result = _epd_funding()
+    i = result.kpis["partners"]["buyer"]["instruments"]["acme_terms"]
+    assert i["terms"] == "2/10 net 30"
+    assert i["forgone_discount_simple_rate"] == pytest.approx(0.3724, abs=5e-5)
+    assert i["forgone_discount_effective_rate"] == pytest.approx(0.4459, abs=5e-5)
+    assert "forgone_discount_simple_rate" not in result.kpis["partners"]["buyer"]["instruments"]["rcf"]
+    out = tmp_path / "f.json"
+    result.write_json(out)
+    saved = json.loads(out.read_text())["kpis"]["partners"]["buyer"]["instruments"]["acme_terms"]
+    assert saved["forgone_discount_effective_rate"] == pytest.approx(0.4459, abs=5e-5)
+    console = Console(record=True, width=200)
+    finance_cli.print_funding(console, result)
+    text = console.export_text()
+    assert "acme_terms (2/10 net 30): forgoing the discount costs 37.24% a year simple, 44.59% effective" in text, text
+    xlsx = tmp_path / "f.xlsx"
+    result.write_excel(xlsx)
+    values = [v for row in openpyxl.load_workbook(xlsx)["Funding"].iter_rows(values_only=True) for v in row]
+    assert "Cost of forgoing the discount a year (effective)" in " ".join(str(v) for v in values if v)
+    assert any(isinstance(v, float) and abs(v - 0.4459) < 5e-5 for v in values)
