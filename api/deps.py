@@ -164,17 +164,6 @@ def authorized(request: Request, user: CurrentUser) -> User:
 AuthorizedUser = Annotated[User, Depends(authorized)]
 
 
-def require_roles(*roles: str):
-    """A dependency admitting only ``roles`` (403 otherwise); for checks beyond the policy."""
-
-    async def check(user: AuthorizedUser) -> User:
-        if user.role not in roles:
-            raise access.forbid(f"role {user.role!r} may not do this (needs {', '.join(roles)})")
-        return user
-
-    return Depends(check)
-
-
 @dataclass(frozen=True)
 class Page:
     limit: int

@@ -65,10 +65,6 @@ def clean_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def media_type(content_type: str | None) -> str:
-    return (content_type or "").split(";")[0].strip().lower()
-
-
 def read_body_table(content_type: str | None, body: bytes, settings: Any = None) -> tuple[pd.DataFrame, str, dict[str, Any]]:
     """The table in a request body, its format (``csv``/``json``) and the JSON body's other fields.
     Read by :func:`api.history.parse_table` with the upload limits of ``settings`` (default: the
@@ -83,16 +79,6 @@ def read_body_table(content_type: str | None, body: bytes, settings: Any = None)
 def digest(obj: Any) -> str:
     """SHA-256 of canonical JSON."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
-
-
-def finite_or_422(df: pd.DataFrame, columns: list[str], prefix: str = "body") -> None:
-    for col in columns:
-        if col in df.columns:
-            values = pd.to_numeric(df[col], errors="coerce").astype(float)
-            bad = np.isinf(values.to_numpy())
-            if bad.any():
-                rows = (np.nonzero(bad)[0] + 1).tolist()[:10]
-                raise unprocessable(f"{prefix}.{col}", f"not a finite number (rows {', '.join(map(str, rows))})")
 
 
 # ----------------------------------------------------------------------------- reading the store

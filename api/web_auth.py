@@ -26,7 +26,7 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -213,12 +213,6 @@ def clear_login_failures(session: Session, name: str) -> None:
     """A successful sign-in: the name's failures stop counting against it (not against their address)."""
     session.execute(update(LoginFailure).where(LoginFailure.name == name, LoginFailure.name_cleared.is_(False))
                     .values(name_cleared=True).execution_options(synchronize_session=False))
-
-
-def failures_of(session: Session, name: str) -> int:
-    """Failed sign-ins of ``name`` still counting against it (any age)."""
-    return session.scalar(select(func.count()).select_from(LoginFailure)
-                          .where(LoginFailure.name == name, LoginFailure.name_cleared.is_(False))) or 0
 
 
 def purge_ended_sessions(session: Session, older_than: timedelta = timedelta(days=30)) -> int:

@@ -23,7 +23,7 @@ Metrics per window, with actuals a, forecast P50 f over the h test periods and t
   undefined (NaN) when the actuals sum to zero.
 
 A model's score is the mean over windows (NaN windows skipped for WAPE and bias). A model that
-failed in any window has no MASE and cannot be selected. :func:`select_model` picks the lowest
+failed in any window has no MASE and cannot be selected. :func:`rank_models` orders by
 mean MASE; ties (within 1e-9 relative) go to the simpler model (registry order in models.py).
 Seasonal naive is always scored: it is the baseline every report compares against.
 """
@@ -220,9 +220,3 @@ def rank_models(metrics: pd.DataFrame, *, rtol: float = 1e-9) -> list[str]:
     )
     return [r.model for r in ordered]
 
-
-def select_model(metrics: pd.DataFrame) -> str | None:
-    """The model with the lowest mean backtest MASE; ties go to the simpler model. None when no
-    model has a MASE."""
-    ranked = rank_models(metrics)
-    return ranked[0] if ranked else None

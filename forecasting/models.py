@@ -1,9 +1,10 @@
 """Candidate forecasters that compete per series on a rolling-origin backtest (see backtest.py).
 
-Every candidate is a function ``f(history, horizon, freq, **context) -> DataFrame`` with columns
-``ds, p10, p50, p90``: never negative, P10 <= P50 <= P90. ``history`` has ``ds`` (bucket starts,
-sorted, no gaps) and ``y``; ``context`` may carry ``country``, ``regressors`` and ``future``,
-which only the Prophet configurations use (the statsforecast models see ``y`` alone).
+Every candidate is forecast by :func:`forecast_models` (``names, history, horizon, freq,
+**context``), which gives each a DataFrame with columns ``ds, p10, p50, p90``: never negative,
+P10 <= P50 <= P90. ``history`` has ``ds`` (bucket starts, sorted, no gaps) and ``y``;
+``context`` may carry ``country``, ``regressors`` and ``future``, which only the Prophet
+configurations use (the statsforecast models see ``y`` alone).
 
 Prophet configurations (:func:`forecasting.statistical.prophet_forecast`; yearly seasonality only
 with two full seasons of data):
@@ -434,89 +435,11 @@ def window_forecasts(
     return {n: out[n] for n in names}
 
 
-def _single(name: str):
-    def forecast(history: pd.DataFrame, horizon: int, freq: str, **context) -> pd.DataFrame:
-        result = forecast_models([name], history, horizon, freq, **context)[name]
-        if isinstance(result, Exception):
-            raise result
-        return result
-
-    forecast.__name__ = name
-    return forecast
-
-
-# Standalone candidate functions (history, horizon, freq, **context) -> ds, p10, p50, p90.
-prophet = _single("prophet")
-prophet.__doc__ = "Prophet with its default additive seasonality and changepoint_prior_scale 0.05."
-prophet_mult = _single("prophet_mult")
-prophet_mult.__doc__ = "Prophet with multiplicative seasonality."
-prophet_log = _single("prophet_log")
-prophet_log.__doc__ = "Prophet fitted on log(1 + y); quantiles back-transformed by exp(q) - 1."
-prophet_flex = _single("prophet_flex")
-prophet_flex.__doc__ = "Prophet with changepoint_prior_scale 0.5 (a more flexible trend)."
-naive = _single("naive")
-naive.__doc__ = "Last observed value, statsforecast Naive; 80 % interval from its random-walk model."
-seasonal_naive = _single("seasonal_naive")
-seasonal_naive.__doc__ = "y[t - season] (statsforecast SeasonalNaive); naive when shorter than a season."
-ets = _single("ets")
-ets.__doc__ = "statsforecast AutoETS, model form chosen by AICc; 80 % interval from the model."
-arima = _single("arima")
-arima.__doc__ = "statsforecast AutoARIMA (stepwise, p, q <= 2, P, Q <= 1); 80 % interval from the model."
-theta = _single("theta")
-theta.__doc__ = "statsforecast DynamicOptimizedTheta; 80 % interval from the model."
-croston_sba = _single("croston_sba")
-croston_sba.__doc__ = "Croston with the Syntetos-Boylan correction; empirical P10/P90 (module doc)."
-adida = _single("adida")
-adida.__doc__ = "ADIDA (temporal aggregation to the mean interval, SES, disaggregation); empirical P10/P90."
-imapa = _single("imapa")
-imapa.__doc__ = "IMAPA (ADIDA averaged over aggregation levels); empirical P10/P90."
-tsb = _single("tsb")
-tsb.__doc__ = "TSB with alpha_d 0.1 and alpha_p 0.05 (module doc); empirical P10/P90."
-combo_stat = _single("combo_stat")
-combo_stat.__doc__ = "Mean of ets, arima and theta, quantile by quantile."
-
-
-def combo_all(history: pd.DataFrame, horizon: int, freq: str, *, prophet_config: str = "prophet", **context) -> pd.DataFrame:
-    """Mean of the given Prophet configuration (the backtest's best in a competition), ets and
-    theta, quantile by quantile."""
-    result = forecast_models(["combo_all"], history, horizon, freq, prophet_config=prophet_config, **context)["combo_all"]
-    if isinstance(result, Exception):
-        raise result
-    return result
-
-
-@dataclass(frozen=True)
-class Candidate:
-    name: str
-    family: str  # prophet | statsforecast | combination
-    forecast: Callable[..., pd.DataFrame]
-
-    @property
-    def description(self) -> str:
-        return (self.forecast.__doc__ or "").strip().splitlines()[0]
-
-
-# Registry, simplest first: the order breaks ties in model selection.
-CANDIDATES: dict[str, Candidate] = {
-    c.name: c
-    for c in [
-        Candidate("naive", "statsforecast", naive),
-        Candidate("seasonal_naive", "statsforecast", seasonal_naive),
-        Candidate("croston_sba", "statsforecast", croston_sba),
-        Candidate("tsb", "statsforecast", tsb),
-        Candidate("adida", "statsforecast", adida),
-        Candidate("imapa", "statsforecast", imapa),
-        Candidate("theta", "statsforecast", theta),
-        Candidate("ets", "statsforecast", ets),
-        Candidate("arima", "statsforecast", arima),
-        Candidate("prophet", "prophet", prophet),
-        Candidate("prophet_mult", "prophet", prophet_mult),
-        Candidate("prophet_log", "prophet", prophet_log),
-        Candidate("prophet_flex", "prophet", prophet_flex),
-        Candidate("combo_stat", "combination", combo_stat),
-        Candidate("combo_all", "combination", combo_all),
-    ]
-}
+# Every candidate, simplest first: the order breaks ties in model selection.
+CANDIDATES: tuple[str, ...] = (
+    "naive", "seasonal_naive", "croston_sba", "tsb", "adida", "imapa", "theta", "ets", "arima",
+    "prophet", "prophet_mult", "prophet_log", "prophet_flex", "combo_stat", "combo_all",
+)
 SIMPLICITY = {name: rank for rank, name in enumerate(CANDIDATES)}
 
 REGULAR_SET = ("seasonal_naive", "theta", "ets", "arima", *PROPHET_CONFIGS, "combo_stat", "combo_all")

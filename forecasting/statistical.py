@@ -1,15 +1,12 @@
-"""Statistical forecast of one series: Prophet when the series supports it, a documented fallback
-when it is too short or intermittent. Forecasts are never negative and carry P10/P50/P90.
+"""One series: its demand class, Prophet's forecast, holidays on the planning buckets, and the
+stable seed that makes simulated quantiles reproducible. Forecasts are never negative and carry
+P10/P50/P90.
 
-Series classes (Syntetos & Boylan 2005, with their cut-offs ADI 1.32 and CV^2 0.49):
-
-- ``short``: fewer than ``min_history`` observations -> seasonal naive (statsforecast
-  ``SeasonalNaive``; its 80 % interval gives P10/P90), or naive when shorter than a season.
-- ``intermittent`` / ``lumpy`` (ADI >= 1.32): Croston's method with the Syntetos-Boylan bias
-  correction (statsforecast ``CrostonSBA``) for P50; P10/P90 are the empirical 10th/90th
-  percentiles of the last ``2 x season`` observations, since Croston gives no interval.
-- ``smooth`` / ``erratic``: Prophet, with yearly seasonality when two seasons are available;
-  P10/P90 are Prophet's 80 % uncertainty interval.
+Series classes (:func:`classify`; Syntetos & Boylan 2005, with their cut-offs ADI 1.32 and
+CV^2 0.49): ``short`` (fewer than ``min_history`` observations), ``intermittent`` / ``lumpy``
+(ADI >= 1.32, CV^2 below / above 0.49), ``smooth`` / ``erratic`` (ADI < 1.32). Which models each
+class gets is :func:`forecasting.models.candidate_set` (a competition) or
+:func:`forecasting.models.default_method` (one method: Prophet, Croston SBA or seasonal naive).
 """
 
 from __future__ import annotations
@@ -199,59 +196,3 @@ def prophet_forecast(
         }
     )
 
-
-def fallback_forecast(history: pd.DataFrame, horizon: int, freq: str, kind: str) -> tuple[pd.DataFrame, str]:
-    """Seasonal naive for short series, Croston SBA for intermittent ones (see module doc)."""
-    from statsforecast import StatsForecast
-    from statsforecast.models import CrostonSBA, Naive, SeasonalNaive
-
-    season = SEASON[freq]
-    y = history["y"].to_numpy(dtype=float)
-    frame = pd.DataFrame({"unique_id": "s", "ds": history["ds"], "y": y})
-    dates = _future_dates(history["ds"].max(), horizon, freq)
-    if kind in ("intermittent", "lumpy"):
-        sf = StatsForecast(models=[CrostonSBA()], freq=PANDAS_FREQ[freq])
-        p50 = sf.forecast(df=frame, h=horizon)["CrostonSBA"].to_numpy()
-        recent = y[-2 * season :]
-        p10, p90 = np.percentile(recent, [10, 90])
-        out = pd.DataFrame({"ds": dates, "p10": min(p10, p50.min()), "p50": p50, "p90": max(p90, p50.max())})
-        method = "croston_sba"
-    else:
-        if len(y) >= season:
-            model, name, method = SeasonalNaive(season_length=season), "SeasonalNaive", "seasonal_naive"
-        else:
-            model, name, method = Naive(), "Naive", "naive"
-        sf = StatsForecast(models=[model], freq=PANDAS_FREQ[freq])
-        fc = sf.forecast(df=frame, h=horizon, level=[80])
-        out = pd.DataFrame(
-            {"ds": dates, "p10": fc[f"{name}-lo-80"].to_numpy(), "p50": fc[name].to_numpy(), "p90": fc[f"{name}-hi-80"].to_numpy()}
-        )
-    for col in ("p10", "p50", "p90"):
-        out[col] = out[col].clip(lower=0).astype(float)
-    return out, method
-
-
-def forecast_series(
-    history: pd.DataFrame,
-    horizon: int,
-    freq: str,
-    *,
-    min_history: int | None = None,
-    country: str | None = None,
-    regressors: list[str] | None = None,
-    future: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Forecast one series (``ds``, ``y`` sorted by ``ds``); the result has ds, p10, p50, p90,
-    method and series_class."""
-    if freq not in SEASON:
-        raise ValueError(f"freq must be W or M, got {freq!r}")
-    min_history = min_history if min_history is not None else max(SEASON[freq] // 2, 10)
-    cls = classify(history["y"].to_numpy(), min_history=min_history)
-    if cls.kind in ("smooth", "erratic"):
-        out = prophet_forecast(history, horizon, freq, country=country, regressors=regressors, future=future)
-        method = "prophet"
-    else:
-        out, method = fallback_forecast(history, horizon, freq, cls.kind)
-    out["method"] = method
-    out["series_class"] = cls.kind
-    return out

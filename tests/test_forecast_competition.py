@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting import models
 from forecasting.backtest import (
     BASELINE,
     backtest_series,
@@ -14,7 +13,6 @@ from forecasting.backtest import (
     mase,
     plan_windows,
     rank_models,
-    select_model,
     wape,
 )
 from forecasting.models import CANDIDATES, candidate_set, forecast_models, window_forecasts
@@ -109,21 +107,20 @@ def test_combination_is_the_mean_of_its_members_quantiles():
 
 def test_backtest_windows_forecast_what_the_candidates_forecast():
     """The batched backtest (one cross-validation call, point-only Prophet) must score exactly
-    the forecasts the standalone candidate functions make on the truncated history."""
+    the forecasts forecast_models makes for each candidate alone on the truncated history."""
     rng = np.random.default_rng(11)
     t = np.arange(48)
     hist = _monthly(80 + 0.5 * t + 15 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 3, 48))
     cutoffs, h = [36, 42], 6
     windows = window_forecasts(["ets", "theta", "seasonal_naive", "prophet_log"], hist, "M", cutoffs, h)
     for i, cut in enumerate(cutoffs):
-        for name, fn in [("ets", models.ets), ("theta", models.theta),
-                         ("seasonal_naive", models.seasonal_naive), ("prophet_log", models.prophet_log)]:
-            alone = fn(hist.iloc[:cut], h, "M")["p50"].to_numpy()
+        for name in ["ets", "theta", "seasonal_naive", "prophet_log"]:
+            alone = forecast_models([name], hist.iloc[:cut], h, "M")[name]["p50"].to_numpy()
             np.testing.assert_allclose(windows[name][i], alone, rtol=1e-9, err_msg=f"{name} window {i}")
     # windows shorter than a season: seasonal naive is naive there, fitted window by window
     short = window_forecasts(["seasonal_naive", "theta"], hist.iloc[:13], "M", [10, 11], 2)
     np.testing.assert_allclose(short["seasonal_naive"], [hist["y"].iloc[[9, 9]], hist["y"].iloc[[10, 10]]])
-    np.testing.assert_allclose(short["theta"][1], models.theta(hist.iloc[:11], 2, "M")["p50"], rtol=1e-9)
+    np.testing.assert_allclose(short["theta"][1], forecast_models(["theta"], hist.iloc[:11], 2, "M")["theta"]["p50"], rtol=1e-9)
 
 
 def test_prophet_quantiles_are_reproducible_and_leave_numpy_state_alone():
@@ -132,9 +129,9 @@ def test_prophet_quantiles_are_reproducible_and_leave_numpy_state_alone():
     np.random.seed(123)
     before = np.random.random()
     np.random.seed(123)
-    a = models.prophet(hist, 4, "M")
+    a = forecast_models(["prophet"], hist, 4, "M")["prophet"]
     after = np.random.random()
-    b = models.prophet(hist, 4, "M")
+    b = forecast_models(["prophet"], hist, 4, "M")["prophet"]
     pd.testing.assert_frame_equal(a, b)
     assert before == after  # the seeded simulation put the global RNG back
     assert (a["p90"] > a["p10"]).all()  # an interval, not a point
@@ -180,8 +177,7 @@ def test_ties_go_to_the_simpler_model_and_failures_cannot_win():
     table = pd.DataFrame({"model": ["prophet", "combo_all", "theta", "arima"],
                           "mase": [0.5, np.nan, 0.5 * (1 + 1e-12), 0.7]})
     assert rank_models(table) == ["theta", "prophet", "arima"]
-    assert select_model(table) == "theta"
-    assert select_model(pd.DataFrame({"model": ["ets"], "mase": [np.nan]})) is None
+    assert rank_models(pd.DataFrame({"model": ["ets"], "mase": [np.nan]})) == []
 
 
 def test_exactly_periodic_series_selects_seasonal_naive():
@@ -190,7 +186,7 @@ def test_exactly_periodic_series_selects_seasonal_naive():
     bt = backtest_series(hist, 12, "M", candidate_set("smooth"), n_windows=2)
     metrics = bt.metrics.set_index("model")
     assert metrics.loc[BASELINE, "mase"] == 0
-    assert select_model(bt.metrics) == BASELINE
+    assert rank_models(bt.metrics)[0] == BASELINE
 
 
 def test_seasonal_series_selects_a_model_that_carries_the_season():
@@ -201,7 +197,7 @@ def test_seasonal_series_selects_a_model_that_carries_the_season():
     cls = classify(hist["y"].to_numpy(), min_history=10).kind
     assert cls == "smooth"
     bt = backtest_series(hist, 12, "M", candidate_set(cls), n_windows=3)
-    best = select_model(bt.metrics)
+    best = rank_models(bt.metrics)[0]
     metrics = bt.metrics.set_index("model")
     assert metrics.loc[best, "mase"] <= metrics.loc[BASELINE, "mase"]
     assert metrics.loc[best, "mase"] < 1.0  # beats even in-sample seasonal naive
@@ -218,7 +214,7 @@ def test_intermittent_series_selects_a_croston_type_model():
     cls = classify(y, min_history=26).kind
     assert cls in ("intermittent", "lumpy")
     bt = backtest_series(hist, 12, "W", candidate_set(cls), n_windows=3)
-    best = select_model(bt.metrics)
+    best = rank_models(bt.metrics)[0]
     assert best in {"croston_sba", "tsb", "adida", "imapa"}
     metrics = bt.metrics.set_index("model")
     assert metrics.loc[best, "mase"] < metrics.loc[BASELINE, "mase"]
@@ -232,5 +228,5 @@ def test_selection_never_loses_to_the_baseline_on_the_backtest():
         hist = _monthly(np.maximum(0, 50 + rng.normal(0, 1) * t + rng.normal(0, 10, 40)))
         bt = backtest_series(hist, 6, "M", candidate_set("erratic"), n_windows=2)
         metrics = bt.metrics.set_index("model")
-        assert metrics.loc[select_model(bt.metrics), "mase"] <= metrics.loc[BASELINE, "mase"]
+        assert metrics.loc[rank_models(bt.metrics)[0], "mase"] <= metrics.loc[BASELINE, "mase"]
         assert BASELINE in metrics.index

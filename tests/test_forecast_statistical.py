@@ -1,4 +1,5 @@
-"""One series forecast: Prophet for regular series, documented fallbacks otherwise."""
+"""One series forecast without a competition (``select=False``): Prophet for regular series,
+Croston SBA for intermittent ones, (seasonal) naive for short ones."""
 
 from __future__ import annotations
 
@@ -6,11 +7,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.statistical import classify, forecast_series
+from forecasting.engine import ForecastOptions, SeriesUnit, forecast_unit
+from forecasting.statistical import classify
 
 
 def _weekly(y, start="2024-01-01"):
     return pd.DataFrame({"ds": pd.date_range(start, periods=len(y), freq="W-MON"), "y": np.asarray(y, float)})
+
+
+def forecast_series(history: pd.DataFrame, horizon: int, freq: str) -> pd.DataFrame:
+    """The engine's one-method forecast of one series, with its method as a column."""
+    result = forecast_unit(SeriesUnit("s", history), ForecastOptions(horizon=horizon, freq=freq, select=False))
+    return result.forecast.assign(method=result.method, series_class=result.series_class)
 
 
 def test_classification_follows_syntetos_boylan():
