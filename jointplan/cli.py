@@ -21,6 +21,7 @@ from rich.table import Table
 
 from jointplan.cli_options import fraction, positive, service_level_range
 from jointplan.numbers import money, num
+from planning.status import has_solution
 from jointplan.cpfr import register as register_cpfr
 from jointplan.finance_cli import demo_finance, plan_command_finance, print_plan_funding
 from jointplan.finance_cli import register as register_finance
@@ -254,7 +255,7 @@ def plan(
     # warm_from is (path, basis) here: the option's callback read it
     result = run_plan(scenario, out, xlsx, time_limit, mip_gap, verbose, forecast, service_level, finance,
                       warm_from)  # type: ignore[arg-type]
-    if result.status not in {"optimal", "feasible"}:
+    if not has_solution(result.status):
         raise typer.Exit(EXIT_NO_PLAN)
 
 
@@ -409,7 +410,7 @@ def run_demo(out: Path, fast: bool = False) -> None:
     console.rule("6. Joint plan on the consensus")
     result = run_plan(str(out / "small_chain.consensus.yaml"), out / "small_chain.plan.json", out / "small_chain.plan.xlsx",
                       None, None, False)
-    if result.status not in {"optimal", "feasible"}:
+    if not has_solution(result.status):
         raise typer.Exit(EXIT_NO_PLAN)
     funding = demo_finance(console, _load_or_exit(str(out / "small_chain.consensus.yaml"))[0], result)
     if funding is not None and funding.tables:  # the workbook again, now with the plan's funding sheets

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from jointplan.cli_options import positive
 from jointplan.numbers import money, num
+from planning.status import has_solution
 
 if TYPE_CHECKING:  # imported where used: registering the commands imports no finance module
     from scenarios.finance import FinanceSpec, FundingObjective
@@ -72,7 +73,7 @@ _EARLY_PAYMENT_DRAWN = {"early_payment_discount": " paid early (not borrowing)",
 def print_funding(console: Console, result: Any, *, title: str | None = None) -> None:
     """A readable summary of a :class:`finance.sizing.FundingResult`: status, per-partner peak
     need, debt, cost, rates, headroom and working-capital days, the instrument mix, the diagnosis."""
-    ok = result.status in ("optimal", "feasible")
+    ok = has_solution(result.status)
     colour = "green" if result.status == "optimal" else ("yellow" if ok else "red")
     cur = result.currency or "currency"
     head = f"[bold]{escape(title or result.name or 'funding')}[/]: status [{colour}]{result.status}[/]"
@@ -218,7 +219,7 @@ def demo_finance(console: Console, scenario: Any, plan: Any) -> Any:
     if spec is None:
         console.print("The scenario has no finance section: funding not sized.")
         return None
-    if plan is None or plan.status not in ("optimal", "feasible"):
+    if plan is None or not has_solution(plan.status):
         console.print("No plan to fund.")
         return None
     result = None

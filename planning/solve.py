@@ -24,6 +24,7 @@ from pyomo.common.errors import InfeasibleConstraintException
 
 from .gc_pause import gc_paused
 from .model import ELASTIC_FAMILIES
+from .status import has_solution
 from .warm import BASIC, SavedBasis, component_names, crash_new_rows, map_names, warm_solution, warm_statuses
 
 INF = highspy.kHighsInf
@@ -114,7 +115,7 @@ class SolveResult:
 
     @property
     def has_solution(self) -> bool:
-        return self.status in {"optimal", "feasible"}
+        return has_solution(self.status)
 
 
 def compile_model(m: pyo.ConcreteModel, *, method: str = "auto") -> CompiledModel:

@@ -30,6 +30,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from .status import has_solution
+
 FORMAT = "jointplan-basis/1"
 MAGIC = b"JPBASIS1"
 
@@ -166,7 +168,7 @@ def read_plan_basis(path: str) -> SavedBasis:
         payload = doc.get("basis")
         if payload is None:
             status = doc.get("status")
-            why = f" (its status is {status})" if status not in (None, "optimal", "feasible") else ""
+            why = f" (its status is {status})" if status is not None and not has_solution(status) else ""
             raise BasisError(f"the plan has no basis{why}: it was written without one")
     return SavedBasis.from_json(payload)
 

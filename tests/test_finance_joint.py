@@ -30,8 +30,6 @@ from scenarios.io import parse_scenario
 from scenarios.validation import ScenarioError
 from test_finance_sizing import FIN, assert_conserved
 
-SOLVED = ("optimal", "feasible")
-
 
 def scenario_with(finance=None, drop=False):
     data = example("small_chain")

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from api.jobs.model import Job, JobKind, JobStatus
 from api.settings import get_settings
 from api.models import ForecastRun, FundingResult, PlanRecord, ScenarioVersion, utcnow
+from planning.status import has_solution
 
 Report = Callable[[float, str], None]
 PartnerRef = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
@@ -204,7 +205,7 @@ def execute_plan(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
         else:
             plan = plan_scenario(scenario, time_limit=remaining(), mip_gap=options.mip_gap, warnings=warnings,
                                  progress=say, warm=warm, warm_label=warm_label)
-            if spec is not None and options.size_funding and plan.status in ("optimal", "feasible"):
+            if spec is not None and options.size_funding and has_solution(plan.status):
                 from finance.sizing import size_plan_funding
 
                 report(0.88, "sizing each partner's funding")
@@ -291,7 +292,7 @@ def _funding_by_partner(funding: Any, mode: str | None, partners: list[str]) -> 
             message = (f"{a} is short from period {short['first_period']} to {short['last_period']}, "
                        f"by up to {short['peak']:,.2f} (period {short['peak_period']})")
         else:
-            message = "funded" if d["status"] in ("optimal", "feasible") else f"funding status {d['status']}"
+            message = "funded" if has_solution(d["status"]) else f"funding status {d['status']}"
         out[a] = {
             "partner": a,
             "mode": mode,
