@@ -35,7 +35,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from scenarios.fields import Problem
-from scenarios.schema import Frequency, Scenario, SiteProduct
+from scenarios.schema import Frequency, Scenario, SiteProduct, period_starts
 from scenarios.validation import ScenarioError, errors_of, validate_scenario
 
 from .hierarchy import ReconciliationConfig, SiteHierarchy, reconcile_forecasts, with_product_site
@@ -89,18 +89,17 @@ class ScenarioFillReport:
 def scenario_period_starts(scenario: Scenario) -> pd.DatetimeIndex:
     """Start date of each scenario period; the start must be a forecast bucket start."""
     start = pd.Timestamp(scenario.time.start)
-    T = scenario.time.periods
     if scenario.time.freq == Frequency.weekly:
         if start.weekday() != 0:
             raise ForecastCoverageError(
                 [f"time.start {start.date()} is a {start.day_name()}; weekly forecast buckets start on Mondays"]
             )
-        return pd.date_range(start, periods=T, freq="W-MON")
+        return pd.DatetimeIndex(period_starts(scenario.time))
     if start.day != 1:
         raise ForecastCoverageError(
             [f"time.start {start.date()} is not the first of a month; monthly forecast buckets start on the 1st"]
         )
-    return pd.date_range(start, periods=T, freq="MS")
+    return pd.DatetimeIndex(period_starts(scenario.time))
 
 
 def safety_stock(p10: np.ndarray, p90: np.ndarray, *, service_level: float, lead_time: int, review_period: int = 1) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from scenarios.fields import Problem
-from scenarios.schema import Frequency, Scenario
+from scenarios.schema import Scenario, period_starts
 
 from .data import CashStream, PlanningData, compile_data
 from .gc_pause import gc_paused
@@ -106,10 +106,8 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def period_dates(s: Scenario) -> pd.DatetimeIndex:
-    start = pd.Timestamp(s.time.start)
-    if s.time.freq == Frequency.weekly:
-        return pd.DatetimeIndex([start + pd.Timedelta(weeks=t) for t in range(s.time.periods)])
-    return pd.DatetimeIndex([start + pd.DateOffset(months=t) for t in range(s.time.periods)])
+    """The start date of each period (:func:`scenarios.schema.period_starts`)."""
+    return pd.DatetimeIndex(period_starts(s.time))
 
 
 class Solution:

@@ -14,7 +14,8 @@ Conventions
 
 from __future__ import annotations
 
-from datetime import date
+import calendar
+from datetime import date, timedelta
 from enum import Enum
 from typing import Any, Literal
 
@@ -68,6 +69,20 @@ class TimeBuckets(StrictModel):
     freq: Frequency = _field(description="Length of one planning bucket: weekly or monthly")
     periods: int = _field(ge=1, le=1040, unit="periods", description="Horizon length T")
     start: date = _field(description="First day of period 0 (ISO date)")
+
+
+def period_starts(time: TimeBuckets) -> list[date]:
+    """The first day of each period: ``start + t`` weeks, or ``start + t`` calendar months (the
+    day of month kept, clipped to the month's last day: 31 Jan + 1 month = 29 Feb 2024)."""
+    if time.freq == Frequency.weekly:
+        return [time.start + timedelta(weeks=t) for t in range(time.periods)]
+    out = []
+    for t in range(time.periods):
+        year, month0 = divmod(time.start.month - 1 + t, 12)
+        year += time.start.year
+        day = min(time.start.day, calendar.monthrange(year, month0 + 1)[1])
+        out.append(date(year, month0 + 1, day))
+    return out
 
 
 class Product(StrictModel):
