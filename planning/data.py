@@ -157,16 +157,74 @@ def _transfer_price(s: Scenario, seller: str, buyer: str, product: str, T: int) 
 
 
 def compile_data(s: Scenario) -> PlanningData:
-    """Derive index sets, parameter arrays and cash streams from a checked scenario."""
+    """Derive index sets, parameter arrays and cash streams from a checked scenario, step by step:
+    the network, demand and service, the plants, the stock points and their parameters, the
+    setup big-M, the lanes into and out of each stock point, and the money."""
     T = s.time.periods
     products = [p.id for p in s.products]
+    network = _network(s, products, T)
+    demand = _demand_and_service(s, T)
+    plants = _plants(s, products, T)
+    production_keys = [(x, p) for x, plant in plants.items() for p in plant.products]
+    stock_keys = _stock_keys(s, products, production_keys, demand["demand_keys"], network)
+    stock = _stock_parameters(s, stock_keys, T)
+    _set_setup_big_m(plants, products, demand["demand"], stock, T)
     partners = {a.id: a for a in s.partners}
+    d = PlanningData(
+        scenario=s,
+        T=T,
+        products=products,
+        partners=list(partners),
+        role={a: partners[a].role for a in partners},
+        volume={p.id: p.volume for p in s.products},
+        standard_cost={p.id: p.standard_cost for p in s.products},
+        **network,
+        **demand,
+        stock_keys=stock_keys,
+        **stock,
+        plants=plants,
+        production_keys=production_keys,
+        subcontract_keys=[(x, p) for x, plant in plants.items() if plant.has_subcontracting for p in plant.products],
+        setup_keys=[(x, p) for x, plant in plants.items() for p in plant.setup_products],
+        streams=[],
+        penalties=[],
+        opening_cash={a: partners[a].opening_cash for a in partners},
+        min_cash={a: as_array(partners[a].min_cash, T) for a in partners},
+        cash_soft=s.cash.mode == Softness.soft,
+        funding_gap_rate=s.cash.funding_gap_rate,
+        safety_stock_soft=s.safety_stock.mode == Softness.soft,
+        safety_stock_penalty=s.safety_stock.penalty,
+        objective=s.objective,
+    )
+    d.inflows_into, d.outflows_from = _lanes_at_stock_points(d)
+    d.streams = _money_streams(d)
+    d.penalties = _penalties(d)
+    return d
+
+
+def _network(s: Scenario, products: list[str], T: int) -> dict[str, Any]:
+    """Sites and lanes: owners, kinds, lead times, capacities, and the (lane, product) keys."""
     sites = {x.id: x for x in s.sites}
     lanes = {ln.id: ln for ln in s.lanes}
+    return {
+        "sites": list(sites),
+        "site_partner": {x: sites[x].partner for x in sites},
+        "site_kind": {x: sites[x].kind for x in sites},
+        "lanes": list(lanes),
+        "lane_origin": {ln: lanes[ln].origin for ln in lanes},
+        "lane_destination": {ln: lanes[ln].destination for ln in lanes},
+        "lane_lead": {ln: lanes[ln].lead_time for ln in lanes},
+        "lane_capacity": {ln: as_array(lanes[ln].capacity, T) for ln in lanes if lanes[ln].capacity is not None},
+        "storage_capacity": {
+            x: as_array(sites[x].storage_capacity, T) for x in sites if sites[x].storage_capacity is not None
+        },
+        "ship_keys": [(ln.id, p) for ln in s.lanes for p in (ln.products or products)],
+    }
 
-    lane_products = {ln.id: list(ln.products or products) for ln in s.lanes}
-    ship_keys = [(ln.id, p) for ln in s.lanes for p in lane_products[ln.id]]
 
+def _demand_and_service(s: Scenario, T: int) -> dict[str, Any]:
+    """Demand and price per (site, product); each demand site's service policy (lost sales when
+    the scenario gives none) and whether its backlog must be cleared by the end."""
     demand = {(d.site, d.product): as_array(d.quantity, T) for d in s.demand}
     price = {(d.site, d.product): as_array(d.price, T) for d in s.demand}
     demand_keys = list(demand)
@@ -177,17 +235,26 @@ def compile_data(s: Scenario) -> PlanningData:
         sv = services.get(site_id)
         policy[site_id] = sv.policy if sv else ServicePolicy.lost_sales
         clear_backlog[site_id] = bool(sv and sv.policy == ServicePolicy.backlog and sv.clear_backlog_by_end)
+    return {
+        "demand_keys": demand_keys,
+        "demand": demand,
+        "price": price,
+        "policy": policy,
+        "clear_backlog": clear_backlog,
+        "backlog_keys": [k for k in demand_keys if policy[k[0]] == ServicePolicy.backlog],
+        "lost_keys": [k for k in demand_keys if policy[k[0]] == ServicePolicy.lost_sales],
+    }
 
+
+def _plants(s: Scenario, products: list[str], T: int) -> dict[str, PlantData]:
+    """A :class:`PlantData` for every site that produces, in site order."""
     plants: dict[str, PlantData] = {}
-    production_keys: list[tuple[str, str]] = []
-    subcontract_keys: list[tuple[str, str]] = []
-    setup_keys: list[tuple[str, str]] = []
     for site in s.sites:
         prod = site.production
         if prod is None:
             continue
         made = list(prod.products or products)
-        pd_ = PlantData(
+        plant = PlantData(
             site=site.id,
             products=made,
             capacity_in_hours=prod.hours_per_unit is not None,
@@ -200,265 +267,245 @@ def compile_data(s: Scenario) -> PlanningData:
         )
         if prod.workforce is not None:
             w = prod.workforce
-            pd_.workforce_opening = w.opening
-            pd_.hours_per_worker = as_array(w.hours_per_worker, T)
-            pd_.min_workers = as_array(w.min_workers, T)
-            pd_.max_workers = as_array(w.max_workers, T) if w.max_workers is not None else None
-            pd_.ending_min_workers = w.ending_min
-            pd_.integer_workforce = w.integer
+            plant.workforce_opening = w.opening
+            plant.hours_per_worker = as_array(w.hours_per_worker, T)
+            plant.min_workers = as_array(w.min_workers, T)
+            plant.max_workers = as_array(w.max_workers, T) if w.max_workers is not None else None
+            plant.ending_min_workers = w.ending_min
+            plant.integer_workforce = w.integer
         if prod.overtime is not None:
-            pd_.has_overtime = True
             o = prod.overtime
-            pd_.overtime_max_total = as_array(o.max_total, T) if o.max_total is not None else None
-            pd_.overtime_max_per_worker = (
-                as_array(o.max_per_worker, T) if o.max_per_worker is not None else None
-            )
+            plant.has_overtime = True
+            plant.overtime_max_total = as_array(o.max_total, T) if o.max_total is not None else None
+            plant.overtime_max_per_worker = as_array(o.max_per_worker, T) if o.max_per_worker is not None else None
         if prod.subcontracting is not None:
-            pd_.has_subcontracting = True
-            sc = prod.subcontracting
-            pd_.subcontract_max = as_array(sc.max_units, T) if sc.max_units is not None else None
-            subcontract_keys += [(site.id, p) for p in made]
+            plant.has_subcontracting = True
+            max_units = prod.subcontracting.max_units
+            plant.subcontract_max = as_array(max_units, T) if max_units is not None else None
         if prod.setup_cost is not None:
-            pd_.setup_products = [
-                p for p in made if np.any(product_array(prod.setup_cost, p, T) > 0)
-            ]
-            setup_keys += [(site.id, p) for p in pd_.setup_products]
-        production_keys += [(site.id, p) for p in made]
-        plants[site.id] = pd_
+            plant.setup_products = [p for p in made if np.any(product_array(prod.setup_cost, p, T) > 0)]
+        plants[site.id] = plant
+    return plants
 
-    # Which (site, product) pairs can hold stock: made, received, stocked or sold there.
+
+def _stock_keys(
+    s: Scenario, products: list[str], production_keys: list, demand_keys: list, network: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """The (site, product) pairs that may hold stock: made, received, shipped, stocked or sold
+    there; in site order, then product order."""
     stock: set[tuple[str, str]] = set(production_keys) | set(demand_keys)
-    for ln_id, p in ship_keys:
-        stock.add((lanes[ln_id].destination, p))
-        stock.add((lanes[ln_id].origin, p))
-    site_products: dict[tuple[str, str], Any] = {}
-    for site in s.sites:
-        for sp in site.products:
-            stock.add((site.id, sp.product))
-            site_products[(site.id, sp.product)] = sp
+    for ln_id, p in network["ship_keys"]:
+        stock.add((network["lane_destination"][ln_id], p))
+        stock.add((network["lane_origin"][ln_id], p))
+    stock |= {(site.id, sp.product) for site in s.sites for sp in site.products}
     site_order = {x.id: i for i, x in enumerate(s.sites)}
     product_order = {p: i for i, p in enumerate(products)}
-    stock_keys = sorted(stock, key=lambda k: (site_order[k[0]], product_order[k[1]]))
+    return sorted(stock, key=lambda k: (site_order[k[0]], product_order[k[1]]))
 
-    opening_inventory, opening_backlog, safety_stock, ending_inventory, holding = {}, {}, {}, {}, {}
+
+def _stock_parameters(s: Scenario, stock_keys: list[tuple[str, str]], T: int) -> dict[str, dict]:
+    """Opening inventory and backlog, safety stock (only where positive somewhere), ending
+    inventory (only where positive) and holding cost (the site's unless the product sets one)
+    of every stock point; a pair the scenario does not list has zeros and the site's cost."""
+    sites = {x.id: x for x in s.sites}
+    site_products = {(site.id, sp.product): sp for site in s.sites for sp in site.products}
+    out: dict[str, dict] = {
+        "opening_inventory": {}, "opening_backlog": {}, "safety_stock": {}, "ending_inventory": {}, "holding_cost": {},
+    }
     for key in stock_keys:
-        site = sites[key[0]]
         sp = site_products.get(key)
-        opening_inventory[key] = sp.opening_inventory if sp else 0.0
-        opening_backlog[key] = sp.opening_backlog if sp else 0.0
+        out["opening_inventory"][key] = sp.opening_inventory if sp else 0.0
+        out["opening_backlog"][key] = sp.opening_backlog if sp else 0.0
         ss = as_array(sp.safety_stock, T) if sp else np.zeros(T)
         if np.any(ss > 0):
-            safety_stock[key] = ss
+            out["safety_stock"][key] = ss
         if sp and sp.ending_inventory > 0:
-            ending_inventory[key] = sp.ending_inventory
-        hc = sp.holding_cost if sp and sp.holding_cost is not None else site.holding_cost
-        holding[key] = as_array(hc, T)
+            out["ending_inventory"][key] = sp.ending_inventory
+        hc = sp.holding_cost if sp and sp.holding_cost is not None else sites[key[0]].holding_cost
+        out["holding_cost"][key] = as_array(hc, T)
+    return out
 
-    backlog_keys = [k for k in demand_keys if policy[k[0]] == ServicePolicy.backlog]
-    lost_keys = [k for k in demand_keys if policy[k[0]] == ServicePolicy.lost_sales]
 
-    # Big-M for setup: most a plant could ever need to make of a product in one period.
+def _set_setup_big_m(
+    plants: dict[str, PlantData], products: list[str], demand: dict, stock: dict[str, dict], T: int
+) -> None:
+    """Big-M of each setup: the most a plant could ever need to make of a product in a period,
+    M[t] = min(total need, capacity[t] / hours per unit[t]); total need = all demand + opening
+    backlog + ending inventory + peak safety stock of the product, and the capacity is regular
+    plus overtime (unbounded with uncapped overtime or no regular capacity)."""
     total_need = {p: 0.0 for p in products}
     for (site_id, p), q in demand.items():
-        total_need[p] += float(q.sum()) + opening_backlog.get((site_id, p), 0.0)
-    for (site_id, p), e in ending_inventory.items():
+        total_need[p] += float(q.sum()) + stock["opening_backlog"].get((site_id, p), 0.0)
+    for (site_id, p), e in stock["ending_inventory"].items():
         total_need[p] += e
-    for (site_id, p), ss in safety_stock.items():
+    for (site_id, p), ss in stock["safety_stock"].items():
         total_need[p] += float(ss.max())
-    for pd_ in plants.values():
-        for p in pd_.setup_products:
+    for plant in plants.values():
+        for p in plant.setup_products:
             bound = np.full(T, total_need[p])
-            hpu = pd_.hours_per_unit[p]
-            if pd_.regular_capacity is not None:
-                cap = pd_.regular_capacity.copy()
-                if pd_.has_overtime:
-                    if pd_.overtime_max_total is not None:
-                        cap = cap + pd_.overtime_max_total
+            hpu = plant.hours_per_unit[p]
+            if plant.regular_capacity is not None:
+                cap = plant.regular_capacity.copy()
+                if plant.has_overtime:
+                    if plant.overtime_max_total is not None:
+                        cap = cap + plant.overtime_max_total
                     else:
                         cap = np.full(T, np.inf)
                 with np.errstate(divide="ignore"):
                     bound = np.minimum(bound, np.where(hpu > 0, cap / np.where(hpu > 0, hpu, 1), np.inf))
-            pd_.setup_big_m[p] = bound
+            plant.setup_big_m[p] = bound
 
+
+def _lanes_at_stock_points(d: PlanningData) -> tuple[dict, dict]:
+    """The lanes arriving at and leaving each (site, product)."""
     inflows_into: dict[tuple[str, str], list[str]] = {}
     outflows_from: dict[tuple[str, str], list[str]] = {}
-    for ln_id, p in ship_keys:
-        inflows_into.setdefault((lanes[ln_id].destination, p), []).append(ln_id)
-        outflows_from.setdefault((lanes[ln_id].origin, p), []).append(ln_id)
-
-    streams, penalties = _money_flows(
-        s, T, plants, production_keys, subcontract_keys, setup_keys, ship_keys, stock_keys,
-        holding, demand_keys, price, backlog_keys, lost_keys, safety_stock,
-    )
-
-    data = PlanningData(
-        scenario=s,
-        T=T,
-        products=products,
-        partners=list(partners),
-        role={a: partners[a].role for a in partners},
-        sites=list(sites),
-        site_partner={x: sites[x].partner for x in sites},
-        site_kind={x: sites[x].kind for x in sites},
-        volume={p.id: p.volume for p in s.products},
-        standard_cost={p.id: p.standard_cost for p in s.products},
-        lanes=list(lanes),
-        lane_origin={ln: lanes[ln].origin for ln in lanes},
-        lane_destination={ln: lanes[ln].destination for ln in lanes},
-        lane_lead={ln: lanes[ln].lead_time for ln in lanes},
-        lane_capacity={ln: as_array(lanes[ln].capacity, T) for ln in lanes if lanes[ln].capacity is not None},
-        storage_capacity={
-            x: as_array(sites[x].storage_capacity, T) for x in sites if sites[x].storage_capacity is not None
-        },
-        stock_keys=stock_keys,
-        ship_keys=ship_keys,
-        demand_keys=demand_keys,
-        demand=demand,
-        price=price,
-        policy=policy,
-        clear_backlog=clear_backlog,
-        backlog_keys=backlog_keys,
-        lost_keys=lost_keys,
-        opening_inventory=opening_inventory,
-        opening_backlog=opening_backlog,
-        safety_stock=safety_stock,
-        ending_inventory=ending_inventory,
-        holding_cost=holding,
-        plants=plants,
-        production_keys=production_keys,
-        subcontract_keys=subcontract_keys,
-        setup_keys=setup_keys,
-        streams=streams,
-        penalties=penalties,
-        opening_cash={a: partners[a].opening_cash for a in partners},
-        min_cash={a: as_array(partners[a].min_cash, T) for a in partners},
-        cash_soft=s.cash.mode == Softness.soft,
-        funding_gap_rate=s.cash.funding_gap_rate,
-        safety_stock_soft=s.safety_stock.mode == Softness.soft,
-        safety_stock_penalty=s.safety_stock.penalty,
-        objective=s.objective,
-        inflows_into=inflows_into,
-        outflows_from=outflows_from,
-    )
-    return data
+    for ln_id, p in d.ship_keys:
+        inflows_into.setdefault((d.lane_destination[ln_id], p), []).append(ln_id)
+        outflows_from.setdefault((d.lane_origin[ln_id], p), []).append(ln_id)
+    return inflows_into, outflows_from
 
 
-def _money_flows(
-    s: Scenario, T, plants, production_keys, subcontract_keys, setup_keys, ship_keys, stock_keys,
-    holding, demand_keys, price, backlog_keys, lost_keys, safety_stock,
-) -> tuple[list[CashStream], list[Penalty]]:
-    """Every priced quantity of the plan, as cash streams (with lags) and non-cash penalties."""
-    partners = {a.id: a for a in s.partners}
+def _money_streams(d: PlanningData) -> list[CashStream]:
+    """Every priced quantity of the plan as cash streams with their lags, in a fixed order:
+    production, holding, lanes, sales, then each partner's own."""
+    return [*_production_streams(d), *_holding_streams(d), *_lane_streams(d), *_sales_streams(d), *_partner_streams(d)]
+
+
+def _payment_lags(s: Scenario) -> dict[str, int]:
+    return {a.id: a.payment_terms.payment_lag for a in s.partners}
+
+
+def _production_streams(d: PlanningData) -> list[CashStream]:
+    """Material, production, subcontracting and setup costs per unit; wages, hiring, layoff and
+    overtime per plant. Materials, production and subcontracting are paid on the owner's
+    payment terms, the rest in the period."""
+    s, T = d.scenario, d.T
     sites = {x.id: x for x in s.sites}
-    lanes = {ln.id: ln for ln in s.lanes}
-    terms = {(t.seller, t.buyer): t.lag for t in s.trade_terms}
-
-    def settle(seller: str, buyer: str) -> int:
-        return terms.get((seller, buyer), partners[seller].payment_terms.collection_lag)
-
-    def pay_lag(a: str) -> int:
-        return partners[a].payment_terms.payment_lag
-
-    streams: list[CashStream] = []
-    add = streams.append
-    for site_id, p in production_keys:
-        owner = sites[site_id].partner
-        prod = sites[site_id].production
-        mat = product_array(prod.material_cost, p, T)
-        if np.any(mat):
-            add(CashStream(owner, "material", -1, mat, pay_lag(owner), "produce", (site_id, p)))
-        var = product_array(prod.variable_cost, p, T)
-        if np.any(var):
-            add(CashStream(owner, "production", -1, var, pay_lag(owner), "produce", (site_id, p)))
-    for site_id, p in subcontract_keys:
+    pay_lag = _payment_lags(s)
+    out: list[CashStream] = []
+    for site_id, p in d.production_keys:
+        owner, prod = sites[site_id].partner, sites[site_id].production
+        for kind, value in (("material", prod.material_cost), ("production", prod.variable_cost)):
+            cost = product_array(value, p, T)
+            if np.any(cost):
+                out.append(CashStream(owner, kind, -1, cost, pay_lag[owner], "produce", (site_id, p)))
+    for site_id, p in d.subcontract_keys:
         owner = sites[site_id].partner
         cost = product_array(sites[site_id].production.subcontracting.cost, p, T)
-        add(CashStream(owner, "subcontracting", -1, cost, pay_lag(owner), "subcontract", (site_id, p)))
-    for site_id, p in setup_keys:
-        owner = sites[site_id].partner
+        out.append(CashStream(owner, "subcontracting", -1, cost, pay_lag[owner], "subcontract", (site_id, p)))
+    for site_id, p in d.setup_keys:
         cost = product_array(sites[site_id].production.setup_cost, p, T)
-        add(CashStream(owner, "setup", -1, cost, 0, "run", (site_id, p)))
-    for site_id, pd_ in plants.items():
-        owner = sites[site_id].partner
-        prod = sites[site_id].production
-        if pd_.has_workforce:
+        out.append(CashStream(sites[site_id].partner, "setup", -1, cost, 0, "run", (site_id, p)))
+    for site_id, plant in d.plants.items():
+        owner, prod = sites[site_id].partner, sites[site_id].production
+        per_plant = []
+        if plant.has_workforce:
             w = prod.workforce
-            for kind, value, var in (
-                ("wages", w.wage, "workforce"),
-                ("hiring", w.hiring_cost, "hire"),
-                ("layoff", w.layoff_cost, "layoff"),
-            ):
-                arr = as_array(value, T)
-                if np.any(arr):
-                    add(CashStream(owner, kind, -1, arr, 0, var, (site_id,)))
-        if pd_.has_overtime:
-            arr = as_array(prod.overtime.cost, T)
+            per_plant += [("wages", w.wage, "workforce"), ("hiring", w.hiring_cost, "hire"),
+                          ("layoff", w.layoff_cost, "layoff")]
+        if plant.has_overtime:
+            per_plant.append(("overtime", prod.overtime.cost, "overtime"))
+        for kind, value, var in per_plant:
+            arr = as_array(value, T)
             if np.any(arr):
-                add(CashStream(owner, "overtime", -1, arr, 0, "overtime", (site_id,)))
-    for key in stock_keys:
-        if np.any(holding[key]):
-            add(CashStream(sites[key[0]].partner, "holding", -1, holding[key], 0, "inventory", key))
-    for ln_id, p in ship_keys:
+                out.append(CashStream(owner, kind, -1, arr, 0, var, (site_id,)))
+    return out
+
+
+def _holding_streams(d: PlanningData) -> list[CashStream]:
+    return [CashStream(d.site_partner[key[0]], "holding", -1, d.holding_cost[key], 0, "inventory", key)
+            for key in d.stock_keys if np.any(d.holding_cost[key])]
+
+
+def _lane_streams(d: PlanningData) -> list[CashStream]:
+    """Per unit shipped: the transport cost (the shipper's, or the transporter's, who charges the
+    shipper its freight rate on their trade terms), and the transfer price between partners."""
+    s, T = d.scenario, d.T
+    lanes = {ln.id: ln for ln in s.lanes}
+    terms = {(t.seller, t.buyer): t.lag for t in s.trade_terms}
+    collection = {a.id: a.payment_terms.collection_lag for a in s.partners}
+    pay_lag = _payment_lags(s)
+
+    def settle(seller: str, buyer: str) -> int:
+        return terms.get((seller, buyer), collection[seller])
+
+    out: list[CashStream] = []
+    for ln_id, p in d.ship_keys:
         ln = lanes[ln_id]
-        shipper = sites[ln.origin].partner
-        receiver = sites[ln.destination].partner
+        key = (ln_id, p)
+        shipper, receiver = d.site_partner[ln.origin], d.site_partner[ln.destination]
         cost = as_array(ln.cost_per_unit, T)
         if ln.transporter is None:
             if np.any(cost):
-                add(CashStream(shipper, "transport", -1, cost, pay_lag(shipper), "ship", (ln_id, p)))
+                out.append(CashStream(shipper, "transport", -1, cost, pay_lag[shipper], "ship", key))
         else:
             k = ln.transporter
             rate = as_array(ln.freight_rate if ln.freight_rate is not None else ln.cost_per_unit, T)
             if np.any(rate) and k != shipper:
                 lag = settle(k, shipper)
-                add(CashStream(shipper, "freight", -1, rate, lag, "ship", (ln_id, p), k))
-                add(CashStream(k, "freight_revenue", +1, rate, lag, "ship", (ln_id, p), shipper))
+                out.append(CashStream(shipper, "freight", -1, rate, lag, "ship", key, k))
+                out.append(CashStream(k, "freight_revenue", +1, rate, lag, "ship", key, shipper))
             if np.any(cost):
-                add(CashStream(k, "transport", -1, cost, pay_lag(k), "ship", (ln_id, p)))
+                out.append(CashStream(k, "transport", -1, cost, pay_lag[k], "ship", key))
         if shipper != receiver:
             tp = _transfer_price(s, shipper, receiver, p, T)
             if np.any(tp):
                 lag = settle(shipper, receiver)
-                add(CashStream(shipper, "transfer_revenue", +1, tp, lag, "ship", (ln_id, p), receiver))
-                add(CashStream(receiver, "purchases", -1, tp, lag, "ship", (ln_id, p), shipper))
-    for key in demand_keys:
-        owner = sites[key[0]].partner
-        if np.any(price[key]):
-            add(
-                CashStream(
-                    owner, "consumer_revenue", +1, price[key], partners[owner].payment_terms.collection_lag,
-                    "sales", key,
-                )
-            )
+                out.append(CashStream(shipper, "transfer_revenue", +1, tp, lag, "ship", key, receiver))
+                out.append(CashStream(receiver, "purchases", -1, tp, lag, "ship", key, shipper))
+    return out
+
+
+def _sales_streams(d: PlanningData) -> list[CashStream]:
+    """Consumer revenue, collected on the selling partner's collection lag."""
+    collection = {a.id: a.payment_terms.collection_lag for a in d.scenario.partners}
+    out = []
+    for key in d.demand_keys:
+        owner = d.site_partner[key[0]]
+        if np.any(d.price[key]):
+            out.append(CashStream(owner, "consumer_revenue", +1, d.price[key], collection[owner], "sales", key))
+    return out
+
+
+def _partner_streams(d: PlanningData) -> list[CashStream]:
+    """Each partner's fixed cost, opening receivables and payables (collected and paid in the
+    first periods), and with soft cash the cost of each unit of funding gap."""
+    s, T = d.scenario, d.T
+    out: list[CashStream] = []
     for a in s.partners:
         fc = as_array(a.fixed_cost, T)
         if np.any(fc):
-            add(CashStream(a.id, "fixed", -1, fc, 0))
-        if a.opening_receivables:
-            arr = np.zeros(T)
-            arr[: len(a.opening_receivables)] = a.opening_receivables
-            add(CashStream(a.id, "opening_receivables", +1, arr, 0))
-        if a.opening_payables:
-            arr = np.zeros(T)
-            arr[: len(a.opening_payables)] = a.opening_payables
-            add(CashStream(a.id, "opening_payables", -1, arr, 0))
-        if s.cash.mode == Softness.soft and s.cash.funding_gap_rate > 0:
-            add(CashStream(a.id, "funding_gap_cost", -1, np.full(T, s.cash.funding_gap_rate), 0, "funding_gap", (a.id,)))
+            out.append(CashStream(a.id, "fixed", -1, fc, 0))
+        for kind, sign, values in (("opening_receivables", +1, a.opening_receivables),
+                                   ("opening_payables", -1, a.opening_payables)):
+            if values:
+                arr = np.zeros(T)
+                arr[: len(values)] = values
+                out.append(CashStream(a.id, kind, sign, arr, 0))
+        if d.cash_soft and d.funding_gap_rate > 0:
+            gap_cost = np.full(T, d.funding_gap_rate)
+            out.append(CashStream(a.id, "funding_gap_cost", -1, gap_cost, 0, "funding_gap", (a.id,)))
+    return out
 
-    penalties: list[Penalty] = []
-    services = {sv.site: sv for sv in s.service}
-    for key in backlog_keys:
+
+def _penalties(d: PlanningData) -> list[Penalty]:
+    """Non-cash costs: backlog and lost-sale penalties per unit, and with a soft safety stock
+    its penalty per unit short."""
+    T = d.T
+    services = {sv.site: sv for sv in d.scenario.service}
+    out: list[Penalty] = []
+    for key in d.backlog_keys:
         pen = as_array(services[key[0]].backlog_penalty, T)
         if np.any(pen):
-            penalties.append(Penalty(sites[key[0]].partner, "backlog_penalty", pen, "backlog", key))
-    for key in lost_keys:
+            out.append(Penalty(d.site_partner[key[0]], "backlog_penalty", pen, "backlog", key))
+    for key in d.lost_keys:
         sv = services.get(key[0])
         pen = as_array(sv.lost_sale_penalty if sv else 0.0, T)
         if np.any(pen):
-            penalties.append(Penalty(sites[key[0]].partner, "lost_sale_penalty", pen, "lost_sales", key))
-    if s.safety_stock.mode == Softness.soft and s.safety_stock.penalty > 0:
-        for key in safety_stock:
-            penalties.append(
-                Penalty(sites[key[0]].partner, "safety_stock_penalty", np.full(T, s.safety_stock.penalty), "safety_shortfall", key)
-            )
-    return streams, penalties
+            out.append(Penalty(d.site_partner[key[0]], "lost_sale_penalty", pen, "lost_sales", key))
+    if d.safety_stock_soft and d.safety_stock_penalty > 0:
+        for key in d.safety_stock:
+            out.append(Penalty(d.site_partner[key[0]], "safety_stock_penalty", np.full(T, d.safety_stock_penalty),
+                               "safety_shortfall", key))
+    return out
