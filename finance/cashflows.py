@@ -3,13 +3,9 @@ flow and the balances that serve as collateral.
 
 Tables (pandas DataFrames; money in the spec's currency):
 
-``flows`` — one row per partner and period ``0 .. T-1`` (every partner the same periods, no gaps):
-    ``partner``, ``period``, ``operating_cash_flow`` (net cash from operations settled in the
-    period, before any financing), and optionally ``date``, ``opening_cash`` (cash at the start of
-    period 0; read from period 0's row), ``min_cash``, ``sales`` (invoiced in the period),
-    ``cogs`` (cost of goods sold in the period), ``receivables``, ``inventory`` (at cost) and
-    ``payables`` (balances at the end of the period), ``collections`` (cash collected from
-    receivables in the period).
+``flows`` — one row per partner and period ``0 .. T-1`` (every partner the same periods, no gaps),
+    with the columns of :data:`FLOW_COLUMNS` (``jointplan schema cashflows``): ``partner``,
+    ``period``, ``operating_cash_flow`` and optional balances and flows.
 ``receivables`` (optional) — ``partner``, ``period``, ``customer``, ``age_days`` (oldest age of
     the ageing bucket, days since invoice; or an ``age_bucket`` label such as ``61-90``/``91+``),
     ``amount``: the receivables open at the end of the period, by customer and age.
@@ -33,29 +29,70 @@ from scenarios.finance import FinanceError
 
 from .collateral import UNNAMED, parse_age_bucket
 
-REQUIRED_FLOW_COLUMNS = ("partner", "period", "operating_cash_flow")
-OPTIONAL_FLOW_COLUMNS = (
-    "date",
-    "opening_cash",
-    "min_cash",
-    "sales",
-    "cogs",
-    "receivables",
-    "inventory",
-    "payables",
-    "collections",
+
+@dataclass(frozen=True)
+class FlowColumn:
+    """A column of the cash-flow table: what the reader checks and ``jointplan schema cashflows``
+    prints (:func:`cashflows_json_schema`). Headers are read case-insensitively; an alias is read
+    as the column when the column itself is absent."""
+
+    name: str
+    type: str  # of a cell, in JSON Schema terms: string, integer or number
+    unit: str
+    description: str
+    required: bool = False
+    nonnegative: bool = False
+    aliases: tuple[str, ...] = ()
+
+
+FLOW_COLUMNS = (
+    FlowColumn("partner", "string", "", "Partner id", required=True),
+    FlowColumn("period", "integer", "period",
+               "Period index from 0; every partner has one row for every period 0 .. T-1 (no gaps)", required=True),
+    FlowColumn("operating_cash_flow", "number", "currency/period",
+               "Net cash from operations settled in the period, before any financing (negative: cash out)",
+               required=True, aliases=("net_operating_cash_flow", "net_cash_flow", "operating_cash")),
+    FlowColumn("date", "string", "date", "First day of the period, carried into the funding tables"),
+    FlowColumn("opening_cash", "number", "currency",
+               "Cash at the start of period 0, read from period 0's row (the instruments file's opening_cash wins)"),
+    FlowColumn("min_cash", "number", "currency", "Cash to keep at the end of the period (the instruments file's "
+               "min_cash wins)", nonnegative=True, aliases=("minimum_cash",)),
+    FlowColumn("sales", "number", "currency/period", "Sales invoiced in the period (DSO)", nonnegative=True,
+               aliases=("revenue",)),
+    FlowColumn("cogs", "number", "currency/period", "Cost of goods sold in the period (DIO, DPO)", nonnegative=True,
+               aliases=("cost_of_goods_sold",)),
+    FlowColumn("receivables", "number", "currency", "Receivables open at the end of the period: the collateral of "
+               "an asset-based line and of factoring (DSO)", nonnegative=True),
+    FlowColumn("inventory", "number", "currency", "Inventory at cost at the end of the period: the collateral of an "
+               "asset-based line and of an inventory loan (DIO)", nonnegative=True,
+               aliases=("inventory_value", "inventory_at_cost")),
+    FlowColumn("payables", "number", "currency", "Payables open at the end of the period (DPO)", nonnegative=True),
+    FlowColumn("collections", "number", "currency/period", "Cash collected from receivables in the period: the share "
+               "of the book collected, collections[t] / receivables[t-1], paces factoring", nonnegative=True),
 )
-FLOW_ALIASES = {
-    "net_operating_cash_flow": "operating_cash_flow",
-    "net_cash_flow": "operating_cash_flow",
-    "operating_cash": "operating_cash_flow",
-    "inventory_value": "inventory",
-    "inventory_at_cost": "inventory",
-    "minimum_cash": "min_cash",
-    "revenue": "sales",
-    "cost_of_goods_sold": "cogs",
-}
-NONNEGATIVE_FLOW_COLUMNS = ("min_cash", "sales", "cogs", "receivables", "inventory", "payables", "collections")
+REQUIRED_FLOW_COLUMNS = tuple(c.name for c in FLOW_COLUMNS if c.required)
+OPTIONAL_FLOW_COLUMNS = tuple(c.name for c in FLOW_COLUMNS if not c.required)
+FLOW_ALIASES = {alias: c.name for c in FLOW_COLUMNS for alias in c.aliases}
+NONNEGATIVE_FLOW_COLUMNS = tuple(c.name for c in FLOW_COLUMNS if c.nonnegative)
+
+
+def cashflows_json_schema() -> dict[str, Any]:
+    """The JSON Schema of one row of the cash-flow CSV, from :data:`FLOW_COLUMNS`."""
+    props: dict[str, Any] = {}
+    for c in FLOW_COLUMNS:
+        props[c.name] = {"type": c.type, "description": c.description, **({"unit": c.unit} if c.unit else {}),
+                         **({"minimum": 0} if c.nonnegative else {}), **({"x-aliases": list(c.aliases)} if c.aliases else {})}
+        if c.type == "integer":
+            props[c.name]["minimum"] = 0
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "jointplan cash-flow table (CSV, one row per partner and period)",
+        "description": "The cash forecast `jointplan fund CASHFLOWS.csv` funds. Money in the instruments file's "
+                       "currency; other columns are ignored.",
+        "type": "object",
+        "properties": props,
+        "required": list(REQUIRED_FLOW_COLUMNS),
+    }
 
 # Plan stream kinds: revenue invoiced, and costs of making, buying and moving goods (cost of sales)
 REVENUE_KINDS = frozenset({"consumer_revenue", "transfer_revenue", "freight_revenue"})

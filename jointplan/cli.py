@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -297,12 +298,25 @@ def validate(scenario: str = typer.Argument(..., help="Scenario file or bundled 
     console.print(f"schema {s.schema_version}, content fingerprint sha256:{scenario_fingerprint(s)[:16]}")
 
 
-@app.command()
-def schema() -> None:
-    """Print the scenario JSON Schema."""
-    from scenarios.schema import scenario_json_schema
+class SchemaOf(str, Enum):
+    scenario = "scenario"
+    instruments = "instruments"
+    cashflows = "cashflows"
 
-    sys.stdout.write(json.dumps(scenario_json_schema(), indent=2) + "\n")
+
+@app.command()
+def schema(
+    of: SchemaOf = typer.Argument(SchemaOf.scenario, help="scenario (default); instruments: the file of `fund "
+                                  "--instruments`; cashflows: a row of the CSV `fund` takes"),
+) -> None:
+    """Print the JSON Schema of a scenario, an instruments file or the cash-flow CSV."""
+    if of == SchemaOf.instruments:
+        from scenarios.finance import finance_json_schema as json_schema
+    elif of == SchemaOf.cashflows:
+        from finance.cashflows import cashflows_json_schema as json_schema
+    else:
+        from scenarios.schema import scenario_json_schema as json_schema
+    sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
 
 
 @app.command()

@@ -85,8 +85,15 @@ def list_example_files() -> list[tuple[str, str]]:
             continue
         if p.suffix == ".yaml":
             data = yaml.safe_load(p.read_text(encoding="utf-8"))
-            kind = ("CPFR exception rules (for `jointplan exceptions --rules`)"
-                    if isinstance(data, dict) and "rules" in data else "YAML file, not a scenario")
+            if isinstance(data, dict) and "rules" in data:
+                kind = "CPFR exception rules (for `jointplan exceptions --rules`)"
+            elif isinstance(data, dict) and any(isinstance(pf, dict) and "instruments" in pf
+                                                for pf in data.get("partners") or []):
+                kind = "funding instruments (for `jointplan fund --instruments`)"
+            else:
+                kind = "YAML file, not a scenario"
+        elif p.suffix == ".csv" and "operating_cash_flow" in p.read_text(encoding="utf-8").split("\n", 1)[0]:
+            kind = "cash-flow CSV (for `jointplan fund`)"
         elif p.name.endswith("_history.csv"):
             kind = "sales history CSV (for `jointplan forecast`)"
         elif "_submissions_" in p.name:
