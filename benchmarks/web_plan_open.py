@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                                cwd=ROOT / "web", check=True, stdout=subprocess.PIPE, text=True)
     finally:
         sys.path.insert(0, str(ROOT))
-        from jointplan.demo_api import stop_process
+        from jointplan.service_cli import stop_process
 
         stop_process(serve)
         if not args.keep:

@@ -24,7 +24,7 @@ from jointplan.cli_options import fraction, positive, service_level_range
 from jointplan.numbers import money, num
 from planning.status import has_solution
 from jointplan.cpfr import register as register_cpfr
-from jointplan.finance_cli import demo_finance, plan_command_finance, print_plan_funding
+from jointplan.finance_cli import plan_command_finance, print_plan_funding
 from jointplan.finance_cli import register as register_finance
 from jointplan.worker_cli import register as register_worker
 from jointplan.service_cli import register as register_service
@@ -339,97 +339,19 @@ def demo(
     out: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the demo's files (its store is made anew)"),
     fast: bool = typer.Option(False, "--fast", help="Forecast without the model competition"),
     via_api: bool = typer.Option(
-        False, "--via-api", help="Run it through the service: starts `jointplan serve` and a worker on loopback "
-        "(database in --out) and walks every step over HTTP as the role that does it"
+        False, "--via-api", help="Run it through the service: starts the service and a job worker in this process "
+        "on loopback (database in --out) and walks every step over HTTP as the role that does it"
     ),
 ) -> None:
-    """Run the main job on the bundled example: shared history, forecast, CPFR, consensus, plan."""
+    """Run the main job on the bundled example: shared history, forecast, CPFR, consensus, plan, funding."""
     if via_api:
         from jointplan.demo_api import run_demo_via_api
 
         run_demo_via_api(out, fast, console, err)
         return
-    run_demo(out, fast)
+    from jointplan.demo import run_demo
 
-
-def run_demo(out: Path, fast: bool = False) -> None:
-    """The bundled small_chain example end to end: the retailer's shared POS history is forecast
-    (as of December 2025 and December 2026), both partners submit their own rounds, exceptions are
-    listed and one is resolved, the consensus (with FVA) fills the scenario's demand and safety
-    stock, and the chain is planned on it."""
-    import shutil
-
-    import pandas as pd
-
-    from forecasting.consensus import Resolution, ResolutionStore
-    from forecasting.submissions import SubmissionStore
-    from jointplan import cpfr
-    from scenarios.io import EXAMPLES_DIR
-
-    out.mkdir(parents=True, exist_ok=True)
-    store = out / "store"
-    shutil.rmtree(store, ignore_errors=True)
-    history_path = EXAMPLES_DIR / "small_chain_history.csv"
-    scenario_path = str(EXAMPLES_DIR / "small_chain.yaml")
-    scenario, _ = _load_or_exit(scenario_path)
-    horizon = scenario.time.periods
-
-    console.rule("1. Shared sales history (Corner Shops' point-of-sale data)")
-    history, _ = cpfr.read_history(err, str(history_path), "M", None, "date", "quantity", None, "zero", console=console)
-    keys = cpfr.history_keys(history)
-
-    console.rule("2. Statistical forecast (model competition per series)")
-    st = SubmissionStore(store)
-    for as_of, cutoff in (("2025-12-15", "2026-01-01"), ("2026-12-15", None)):
-        part = history if cutoff is None else history[history["ds"] < cutoff]
-        console.print(f"Forecast as of {as_of} from {part['ds'].min():%b %Y} - {part['ds'].max():%b %Y}:")
-        result = cpfr.run_forecast(part, horizon, "M", select=not fast, keys=keys)
-        saved = st.save_statistical(result.forecasts, "jointplan", submitted_at=as_of)
-        if cutoff is None:
-            cpfr.forecast_output(result.forecasts, keys).to_csv(out / "forecast.csv", index=False)
-            result.accuracy.to_csv(store / cpfr.ACCURACY_FILE, index=False)
-            if not fast:
-                cpfr.print_wins(console, result)
-        console.print(f"  kept as statistical version {saved.version}")
-    console.print(f"Forecast written to {out / 'forecast.csv'}")
-
-    console.rule("3. Partners submit their own forecasts")
-    for partner, author in (("shops", "ana@cornershops"), ("wholesale", "li@centralwholesale")):
-        table = pd.read_csv(EXAMPLES_DIR / f"small_chain_submissions_{partner}.csv")
-        for round_date, rows in table.groupby("round", sort=True):
-            sub = st.submit(partner, author, rows.drop(columns="round"), submitted_at=round_date, keys=["product", "site"])
-            console.print(f"  {partner} version {sub.version}: {sub.rows} series-periods submitted {round_date} by {author}")
-
-    console.rule("4. CPFR exceptions")
-    rules = EXAMPLES_DIR / "small_chain_collab.yaml"
-    exc = cpfr.run_exceptions(err, rules, store, str(history_path), "M", None)
-    cpfr.print_exceptions(console, exc, 12)
-    exc.to_csv(out / "exceptions.csv", index=False)
-
-    promo = exc[(exc["unique_id"] == "widget/store-north") & (exc["rule"] == "retailer-vs-statistical")]
-    if not promo.empty:
-        periods = sorted(pd.to_datetime(promo["ds"]).dt.date.unique())
-        res = ResolutionStore(store).add(Resolution(
-            action="accept_source", source="shops", unique_id="widget/store-north", ds=periods,
-            author="planner@acme", reason="Q4 promotion at store-north confirmed in the S&OP meeting",
-            exception_id=str(promo["exception_id"].iloc[0]),
-        ))
-        console.print(f"Resolution {res.id}: accept shops' forecast for widget/store-north in "
-                      + ", ".join(f"{d:%b %Y}" for d in periods) + " (Q4 promotion confirmed)")
-
-    console.rule("5. Consensus demand plan")
-    cpfr.run_consensus(console, err, out / "consensus.csv", store, str(history_path), "M", None, "weighted",
-                       scenario_path, out / "small_chain.consensus.yaml", 0.95)
-
-    console.rule("6. Joint plan on the consensus")
-    result = run_plan(str(out / "small_chain.consensus.yaml"), out / "small_chain.plan.json", out / "small_chain.plan.xlsx",
-                      None, None, False)
-    if not has_solution(result.status):
-        raise typer.Exit(EXIT_NO_PLAN)
-    funding = demo_finance(console, _load_or_exit(str(out / "small_chain.consensus.yaml"))[0], result)
-    if funding is not None and funding.tables:  # the workbook again, now with the plan's funding sheets
-        result.write_excel(out / "small_chain.plan.xlsx", funding=funding)
-        console.print(f"Workbook with the plan's funding written to {out / 'small_chain.plan.xlsx'}")
+    run_demo(out, fast, console, err)
 
 
 register_cpfr(app, console, err)

@@ -1,38 +1,21 @@
-"""``jointplan demo --via-api``: the main job run through the service.
+"""``jointplan demo --via-api``: the demo's story (:mod:`jointplan.demo_story`) through the service.
 
 A fresh SQLite database in the demo folder gets the bundled chain's partners and one user per
-role (with the code of ``jointplan users``); ``jointplan serve`` and ``jointplan worker`` start as
-child processes on loopback; then every step of the file-based demo is made over HTTP, each by the
-role that does it in practice, and what that role saw is printed:
-
-1. the retailer (shops) uploads its point-of-sale history;
-2. the planner runs a statistical forecast (a job) and polls it to done;
-3. shops and wholesale submit their forecast rounds;
-4. the planner applies the collaboration's exception rules; each partner lists the exceptions it
-   sees (only those involving it);
-5. the planner resolves one exception;
-6. the planner builds the consensus; each partner sees the consensus of its own items;
-7. the planner fills small_chain with the consensus as a new scenario version
-   (``POST /scenarios/{id}/from-consensus``, ETag / If-Match);
-8. the planner submits the plan (202 + Location), polls it to done and reads the KPIs;
-9. the finance user reads the funding per partner and approves it with a comment;
-10. each partner user reads its own funding and is refused another partner's.
-
-The service and the worker are always stopped at the end, also on an error or Ctrl-C. Any step
-that does not answer as expected stops the demo with exit code 1 and says which request failed.
+role; the service (the app ``jointplan serve`` runs) and a job worker (what ``jointplan worker``
+runs) start in this process, on a loopback port the system picks; then each step of
+:data:`STEPS` is made over HTTP by the role that does it in practice, and what that role saw is
+printed under the step's title (its docstring). A step that does not answer as expected stops the
+demo with exit code 1, saying which request failed; the service and the worker stop at the end in
+every case.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
+import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -41,65 +24,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from jointplan import demo_story as story
+from jointplan.demo_story import Actor
 from scenarios.io import EXAMPLES_DIR
 
 EXIT_FAILED = 1
-SERVICE_START_TIMEOUT = 120.0  # seconds for `jointplan serve` to answer
-WORKER_START_TIMEOUT = 120.0
+SERVICE_START_TIMEOUT = 120.0  # seconds for the service to listen
 FORECAST_TIMEOUT = 1800.0  # the model competition on 2 cores takes a few minutes
 PLAN_TIMEOUT = 900.0
-SERVICE_LEVEL = 0.95
-PROMO = ("widget/store-north", "retailer-vs-statistical")  # the exception the file demo resolves
-
-
-def stop_process(proc: subprocess.Popen | None, grace: float = 20.0) -> bool:
-    """SIGTERM a child process, SIGKILL it after ``grace`` seconds; True when it was running."""
-    if proc is None or proc.poll() is not None:
-        return False
-    proc.terminate()
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
-    return True
 
 
 class DemoFailed(Exception):
     """A step did not go as it should; the message says which request and why."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Who takes part
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Actor:
-    """A user of the service: its name, role, partner and bearer token."""
-
-    name: str
-    role: str
-    partner: str | None = None
-    token: str = field(default="", repr=False)
-    password: str | None = field(default=None, repr=False)  # browser sign-in (``jointplan serve --demo``)
-
-    @property
-    def label(self) -> str:
-        return f"{self.role}{' ' + self.partner if self.partner else ''} ({self.name})"
-
-
-def _people(partner_ids: Iterable[str]) -> dict[str, Actor]:
-    """One admin, planner and finance user, and one user per partner (keyed by partner id)."""
-    names = {"shops": "ana@cornershops", "wholesale": "li@centralwholesale", "maker": "mo@acme", "haul": "hal@swifthaulage"}
-    out = {
-        "admin": Actor("admin", "admin"),
-        "planner": Actor("pia@planning", "planner"),
-        "finance": Actor("fin@treasury", "finance"),
-    }
-    for pid in partner_ids:
-        out[pid] = Actor(names.get(pid, f"user@{pid}"), "partner", pid)
-    return out
 
 
 def _database(out: Path) -> str:
@@ -112,172 +48,71 @@ def _database(out: Path) -> str:
 
 def setup_database(url: str, scenario, people: dict[str, Actor]) -> None:
     """Migrate the database, register the scenario's partners and create the users with their
-    first tokens: the code behind ``jointplan partners create`` and ``jointplan users create``."""
+    first tokens."""
     from api.db import make_engine, session_factory
     from api.migrate import upgrade
+    from api.security import UserError
 
     engine = make_engine(url)
     try:
         upgrade(engine)
         with session_factory(engine)() as session:
-            add_partners_and_users(session, scenario, people)
+            story.add_partners_and_users(session, scenario, people)
             session.commit()
+    except UserError as exc:
+        raise DemoFailed(f"creating the demo users: {exc}") from None
     finally:
         engine.dispose()
 
 
-def add_partners_and_users(session, scenario, people: dict[str, Actor]) -> None:
-    """Register ``scenario``'s partners and create ``people`` with their first tokens (and their
-    browser sign-in ``password``, when an actor has one); flushed, not committed."""
-    from api.models import Partner
-    from api.routes.partners import PartnerCreate
-    from api.security import UserError, create_user
+class LocalService:
+    """The service's app (``jointplan serve``'s factory, on the ``JOINTPLAN_*`` environment) under
+    uvicorn on 127.0.0.1 and a job worker, each on a thread of this process (forecasts and plans
+    still run in the worker's child processes); a context manager that stops both."""
 
-    for p in scenario.partners:
-        body = PartnerCreate(id=p.id, name=p.name or p.id, role=p.role.value if hasattr(p.role, "value") else p.role)
-        session.add(Partner(id=body.id, name=body.name, role=body.role))
-    session.flush()
-    for actor in people.values():
-        try:
-            _user, actor.token = create_user(session, actor.name, actor.role, actor.partner, actor.password)
-        except UserError as exc:
-            raise DemoFailed(f"creating user {actor.name}: {exc}") from None
-    session.flush()
+    def __init__(self, url: str):
+        import uvicorn
 
+        from api.app import app_from_environment
+        from api.db import make_engine
+        from api.jobs.worker import Worker
+        from api.settings import Settings
 
-# ---------------------------------------------------------------------------------------------
-# The service and the worker as child processes
-# ---------------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-class Services:
-    """``jointplan serve`` on a free loopback port and one ``jointplan worker``, on ``url``; a
-    context manager that always stops both (SIGTERM, then SIGKILL after a grace period)."""
-
-    def __init__(self, url: str, out: Path, console: Console):
-        self.url = url
-        self.out = out
-        self.console = console
-        self.env = {**os.environ, "JOINTPLAN_DATABASE_URL": url}
-        self.service: subprocess.Popen | None = None
-        self.worker: subprocess.Popen | None = None
+        os.environ["JOINTPLAN_DATABASE_URL"] = url  # what serve does for its app, read by every part
+        self.server = uvicorn.Server(uvicorn.Config(app_from_environment(), host="127.0.0.1", port=0,
+                                                    log_level="warning", access_log=False))
+        self.engine = make_engine(url)
+        self.worker = Worker(self.engine, settings=Settings())
+        self.stopping = threading.Event()
+        self.threads = [threading.Thread(target=self.server.run, name="service", daemon=True),
+                        threading.Thread(target=self.worker.run, kwargs={"poll": 0.2, "stop": self.stopping},
+                                         name="worker", daemon=True)]
         self.base_url = ""
-        self.service_log = out / "service.log"
-        self.worker_log = out / "worker.log"
 
-    def _spawn(self, args: list[str], log: Path) -> subprocess.Popen:
-        handle = open(log, "wb")  # noqa: SIM115 - the child writes to it; closed right after the fork
-        try:
-            # a session of its own: a Ctrl-C reaches the demo only, which stops the children in order
-            return subprocess.Popen([sys.executable, "-m", "jointplan", *args], env=self.env, stdout=handle,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        finally:
-            handle.close()
-
-    def start(self) -> None:
-        # the worker starts while the service does (both take seconds to import)
-        self.worker = self._spawn(["worker", "--poll", "0.2", "--database-url", self.url], self.worker_log)
-        for attempt in range(3):  # the free port may be taken between asking and binding: try another
-            port = _free_port()
-            self.base_url = f"http://127.0.0.1:{port}"
-            self.service = self._spawn(["serve", "--host", "127.0.0.1", "--port", str(port), "--database-url", self.url],
-                                       self.service_log)
-            if self._wait_healthy():
-                break
-            log = _tail(self.service_log)
-            self._stop(self.service)
-            if "address already in use" not in log.lower() or attempt == 2:
-                raise DemoFailed(f"`jointplan serve` did not come up on {self.base_url}; its log ends:\n{log}")
-        self._wait_worker()
-
-    def _wait_healthy(self) -> bool:
-        import httpx
-
+    def __enter__(self) -> "LocalService":
+        for t in self.threads:
+            t.start()
         deadline = time.monotonic() + SERVICE_START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.service.poll() is not None:
-                return False
-            try:
-                if httpx.get(self.base_url + "/openapi.json", timeout=5).status_code == 200:
-                    return True
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        return False
-
-    def _wait_worker(self) -> None:
-        deadline = time.monotonic() + WORKER_START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.worker.poll() is not None:
-                raise DemoFailed(f"`jointplan worker` exited with code {self.worker.returncode}; its log ends:\n"
-                                 + _tail(self.worker_log))
-            if "jobs run in" in " ".join(_tail(self.worker_log, 50).split()):  # the console may wrap the line
-                return
-            time.sleep(0.3)
-        raise DemoFailed("`jointplan worker` did not report ready; its log ends:\n" + _tail(self.worker_log))
-
-    @staticmethod
-    def _stop(proc: subprocess.Popen | None, grace: float = 20.0) -> None:
-        stop_process(proc, grace)
+        while not self.server.started:
+            if not self.threads[0].is_alive() or time.monotonic() > deadline:
+                self.__exit__()
+                raise DemoFailed("the service did not start listening on 127.0.0.1")
+            time.sleep(0.05)
+        self.base_url = "http://127.0.0.1:%d" % self.server.servers[0].sockets[0].getsockname()[1]
+        return self
 
     def check_alive(self) -> None:
-        for name, proc, log in (("service", self.service, self.service_log), ("worker", self.worker, self.worker_log)):
-            if proc is not None and proc.poll() is not None:
-                raise DemoFailed(f"the {name} exited with code {proc.returncode}; its log ends:\n{_tail(log)}")
-
-    def stop(self) -> None:
-        # the worker first: a job it holds goes back to the queue
-        try:
-            self._stop(self.worker)
-        finally:
-            self._stop(self.service)
-
-    def __enter__(self) -> "Services":
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        for t in self.threads:
+            if not t.is_alive() and not self.stopping.is_set():
+                raise DemoFailed(f"the {t.name} stopped")
 
     def __exit__(self, *exc) -> None:
-        self.stop()
-
-
-class _Interrupts:
-    """SIGTERM and SIGHUP end the demo like Ctrl-C (so the children are stopped); restored after."""
-
-    def __enter__(self):
-        self.saved = {}
-        for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-            if sig is None:
-                continue
-            try:
-                self.saved[sig] = signal.signal(sig, self._raise)
-            except ValueError:  # not the main thread: leave the handlers alone
-                pass
-        return self
-
-    @staticmethod
-    def _raise(signum, _frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    def __exit__(self, *exc):
-        for sig, handler in self.saved.items():
-            signal.signal(sig, handler)
+        # the worker first: it finishes a job it holds (its child process ends with this one anyway)
+        self.stopping.set()
+        self.server.should_exit = True
+        for t in self.threads:
+            t.join(timeout=30)
+        self.engine.dispose()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -299,12 +134,12 @@ def _detail(r: "httpx.Response") -> str:
 class Api:
     """Requests as one actor or another; every request is echoed and kept in the transcript."""
 
-    def __init__(self, base_url: str, console: Console, services: Services | None = None):
-        import httpx  # here, not at the top: ``jointplan serve --demo`` uses this module without it
+    def __init__(self, base_url: str, console: Console, service: LocalService | None = None):
+        import httpx
 
         self.http = httpx.Client(base_url=base_url, timeout=120)
         self.console = console
-        self.services = services
+        self.service = service
         self.transcript: list[dict[str, Any]] = []
 
     def close(self) -> None:
@@ -317,8 +152,8 @@ class Api:
         try:
             r = self.http.request(method, path, headers={"Authorization": f"Bearer {actor.token}", **(headers or {})}, **kw)
         except httpx.HTTPError as exc:
-            if self.services is not None:
-                self.services.check_alive()
+            if self.service is not None:
+                self.service.check_alive()
             raise DemoFailed(f"{method} {path} as {actor.label}: {type(exc).__name__}: {exc}") from None
         self.transcript.append({"user": actor.name, "role": actor.role, "partner": actor.partner, "method": method,
                                 "path": str(r.request.url.raw_path.decode()), "status": r.status_code})
@@ -361,8 +196,8 @@ class Api:
                 raise DemoFailed(f"{what} {location} ended {status}: {job.get('error') or job.get('message')}")
             if time.monotonic() > deadline:
                 raise DemoFailed(f"{what} {location} not done after {timeout:.0f} s (status {status})")
-            if self.services is not None:
-                self.services.check_alive()
+            if self.service is not None:
+                self.service.check_alive()
             time.sleep(0.5)
 
 
@@ -393,7 +228,8 @@ def _table(title: str, columns: list[str], rows: Iterable[Iterable[Any]], right:
 
 
 class Walk:
-    """The demo's steps, one method each; state shared between them on ``self``."""
+    """The demo's steps, one method each, titled by its docstring; state shared between them on
+    ``self``."""
 
     def __init__(self, api: Api, people: dict[str, Actor], console: Console, out: Path, fast: bool, scenario):
         self.api, self.people, self.console, self.out, self.fast = api, people, console, out, fast
@@ -403,16 +239,19 @@ class Walk:
         self.step = ""
         self.facts: dict[str, Any] = {}
 
-    def rule(self, title: str) -> None:
-        self.step = title
-        self.console.rule(escape(title))
+    def run(self) -> None:
+        """Each step of :data:`STEPS` under its number and title (the first line of its docstring)."""
+        for number, name in enumerate(STEPS):
+            step = getattr(self, name)
+            self.step = f"{number}. {step.__doc__.strip().splitlines()[0]}"
+            self.console.rule(escape(self.step))
+            step()
 
     def partner(self, pid: str) -> Actor:
         return self.people[pid]
 
-    # 0 ------------------------------------------------------------------------------------------
     def who(self) -> None:
-        self.rule("0. Who is who (the admin's view)")
+        """Who is who (the admin's view)"""
         users = self.api.call(self.admin, "GET", "/users", params={"limit": 200}).json()["items"]
         partners = {p["id"]: p for p in self.api.call(self.admin, "GET", "/partners").json()["items"]}
         self.console.print(_table("Users (tokens created with the code of `jointplan users create`, kept hashed)",
@@ -424,11 +263,10 @@ class Walk:
         if [p["id"] for p in me] != ["shops"]:
             raise DemoFailed(f"a partner user should see only its own partner, saw {[p['id'] for p in me]}")
 
-    # 1 ------------------------------------------------------------------------------------------
     def upload_history(self) -> None:
-        self.rule("1. Shared sales history: Corner Shops (shops) uploads its point-of-sale data")
+        """Shared sales history: Corner Shops (shops) uploads its point-of-sale data"""
         shops = self.partner("shops")
-        body = (EXAMPLES_DIR / "small_chain_history.csv").read_bytes()
+        body = (EXAMPLES_DIR / story.HISTORY_FILE).read_bytes()
         headers = {"Content-Type": "text/csv", "Idempotency-Key": "shops-pos-2022-2026"}
         up = self.api.call(shops, "POST", "/uploads", content=body, headers=headers, expect=(201,)).json()
         self.console.print(f"    upload {up['id']}: {up['row_count']} rows, keys {escape(', '.join(up['keys']))}, "
@@ -445,12 +283,12 @@ class Walk:
             raise DemoFailed("wholesale's user sees another partner's uploads")
         self.facts["upload"] = up["id"]
 
-    # 2 ------------------------------------------------------------------------------------------
     def forecast(self) -> None:
+        """Statistical forecast: the planner runs a forecast job"""
         periods = self.scenario.time.periods
-        self.rule(f"2. Statistical forecast: the planner runs a forecast job ({periods} months"
-                  + (", fast" if self.fast else ", model competition per series") + ")")
-        r = self.api.call(self.planner, "POST", "/forecast-runs", json={"horizon": periods, "freq": "M", "fast": self.fast},
+        self.console.print(f"    {periods} months ahead, " + ("fast (one method per series class)" if self.fast
+                                                             else "model competition per series"))
+        r = self.api.call(self.planner, "POST", "/forecast-runs", json={"horizon": periods, "freq": story.FREQ, "fast": self.fast},
                           expect=(202,))
         location = r.headers["Location"]
         self.console.print(f"    202 Accepted, Location: {escape(location)}; the worker picks it up")
@@ -479,14 +317,13 @@ class Walk:
                            "(partners see the consensus of their items instead)")
         self.facts["forecast_run"] = run["id"]
 
-    # 3 ------------------------------------------------------------------------------------------
     def submissions(self) -> None:
+        """Partners submit their own forecasts (two rounds each)"""
         import pandas as pd
 
-        self.rule("3. Partners submit their own forecasts (two rounds each)")
-        for pid in ("shops", "wholesale"):
+        for pid in story.FORECASTERS:
             actor = self.partner(pid)
-            table = pd.read_csv(EXAMPLES_DIR / f"small_chain_submissions_{pid}.csv", dtype=str)
+            table = pd.read_csv(EXAMPLES_DIR / story.SUBMISSIONS_FILE.format(pid), dtype=str)
             for round_date, rows in table.groupby("round", sort=True):
                 csv = rows.drop(columns="round").to_csv(index=False)
                 sub = self.api.call(actor, "POST", "/submissions", content=csv.encode(), expect=(201,),
@@ -500,13 +337,12 @@ class Walk:
         if any(s["partner_id"] != "shops" for s in mine["items"]):
             raise DemoFailed("shops' user sees another partner's submissions")
 
-    # 4 ------------------------------------------------------------------------------------------
     def exceptions(self) -> None:
+        """CPFR exceptions: the planner applies the collaboration's rules"""
         import yaml
 
-        self.rule("4. CPFR exceptions: the planner applies the collaboration's rules")
-        rules = yaml.safe_load((EXAMPLES_DIR / "small_chain_collab.yaml").read_text())
-        scan = self.api.call(self.planner, "POST", "/exception-scans", json={"rules": rules, "freq": "M"}).json()
+        rules = yaml.safe_load(story.COLLAB_FILE.read_text())
+        scan = self.api.call(self.planner, "POST", "/exception-scans", json={"rules": rules, "freq": story.FREQ}).json()
         self.console.print(f"    {scan['found']} exception(s) found, {scan['new']} new"
                            + "".join(f"\n    note: {escape(n)}" for n in scan["notes"]))
         everything = self.api.all_pages(self.planner, "/exceptions")
@@ -533,15 +369,14 @@ class Walk:
                                   ["partner", "exceptions", "by rule"], rows, right={"exceptions"}))
         self.facts["exceptions"] = everything
 
-    # 5 ------------------------------------------------------------------------------------------
     def resolve(self) -> None:
-        self.rule("5. The planner resolves an exception")
+        """The planner resolves an exception"""
         everything = self.facts["exceptions"]
-        promo = [e for e in everything if (e["unique_id"], e["rule"]) == PROMO]
+        promo = [e for e in everything if (e["unique_id"], e["rule"]) == (story.PROMO_SERIES, story.PROMO_RULE)]
         if promo:
-            target, source = promo[0], "shops"
+            target, source = promo[0], story.PROMO_SOURCE
             periods = sorted({e["ds"] for e in promo if e["ds"]})
-            reason = "Q4 promotion at store-north confirmed in the S&OP meeting"
+            reason = story.PROMO_REASON
         else:  # the forecast differs (e.g. --fast): resolve the first tolerance exception by its owner's figure
             tolerance = [e for e in everything if e["kind"] == "tolerance" and e["owner"] in e["sources"].split(" vs ")]
             if not tolerance:
@@ -561,10 +396,9 @@ class Walk:
                                f"{len(seen)} (by {escape(', '.join(s['author'] for s in seen))})")
         self.facts["resolution"] = res["id"]
 
-    # 6 ------------------------------------------------------------------------------------------
     def consensus(self) -> None:
-        self.rule("6. Consensus demand plan: the planner builds it")
-        cv = self.api.call(self.planner, "POST", "/consensus", json={"rule": "weighted", "freq": "M"}, expect=(201,)).json()
+        """Consensus demand plan: the planner builds it"""
+        cv = self.api.call(self.planner, "POST", "/consensus", json={"rule": story.CONSENSUS_RULE, "freq": story.FREQ}, expect=(201,)).json()
         bases = Counter(r["basis"] for r in cv["items"])
         self.console.print(f"    consensus version {cv['version']}: {cv['rows']} series-periods of "
                            f"{len({r['unique_id'] for r in cv['items']})} series, rule {escape(cv['rule'])}, "
@@ -584,17 +418,16 @@ class Walk:
                                   ["who", "rows", "series", "trace"], rows, right={"rows"}))
         self.facts["consensus"] = cv
 
-    # 7 ------------------------------------------------------------------------------------------
     def scenario_versions(self) -> None:
-        self.rule("7. Scenario: small_chain filled with the consensus, stored as a new version")
-        base_content = json.loads(json.dumps(yaml_content(), default=str))
+        """Scenario: small_chain filled with the consensus, stored as a new version"""
+        base_content = json.loads(json.dumps(story.scenario_content(), default=str))
         v1 = self.api.call(self.planner, "POST", "/scenarios", expect=(201,),
                            json={"name": "small-chain", "content": base_content, "comment": "bundled small_chain"})
         first = v1.json()
         sid = first["scenario_id"]
         self.console.print(f"    scenario {sid} version 1 (bundled demand), ETag {escape(v1.headers['ETag'][:24])}...")
         cv = self.facts["consensus"]
-        body = {"consensus_version": cv["version"], "service_level": SERVICE_LEVEL}
+        body = {"consensus_version": cv["version"], "service_level": story.SERVICE_LEVEL}
         route = f"/scenarios/{sid}/from-consensus"
         v2 = self.api.call(self.planner, "POST", route, json=body, expect=(201,), headers={"If-Match": v1.headers["ETag"]})
         for line in v2.json()["warnings"]:
@@ -614,10 +447,9 @@ class Walk:
         self.console.print(f"    maker asks for the scenario: {denied.status_code} (it holds every partner's costs)")
         self.facts["scenario"] = (sid, 2)
 
-    # 8 ------------------------------------------------------------------------------------------
     def plan(self) -> None:
+        """Joint plan: the planner submits the scenario's new version"""
         sid, version = self.facts["scenario"]
-        self.rule(f"8. Joint plan: the planner submits scenario {sid} version {version}")
         r = self.api.call(self.planner, "POST", "/plans", json={"scenario_id": sid, "version": version}, expect=(202,))
         location = r.headers["Location"]
         self.console.print(f"    202 Accepted, Location: {escape(location)}")
@@ -649,10 +481,9 @@ class Walk:
         (self.out / "small_chain.api.plan.json").write_text(json.dumps(plan, indent=1, default=str))
         self.facts["plan"] = plan["id"]
 
-    # 9 ------------------------------------------------------------------------------------------
     def funding_review(self) -> None:
+        """Finance: the plan's funding per partner, and the review"""
         plan_id = self.facts["plan"]
-        self.rule(f"9. Finance: the funding of plan {plan_id} per partner, and the review")
         funding = self.api.call(self.finance, "GET", f"/plans/{plan_id}/funding").json()
         summary = funding.get("summary")
         if not funding["partners"]:
@@ -687,10 +518,9 @@ class Walk:
         self.console.print(f"    the finance user tries to submit a plan: {denied.status_code} (planners manage plans)")
         self.facts["funding_partners"] = [p["partner"] for p in funding["partners"]]
 
-    # 10 -----------------------------------------------------------------------------------------
     def partners_funding(self) -> None:
+        """Partners: each reads its own funding of the plan, never another's"""
         plan_id = self.facts["plan"]
-        self.rule(f"10. Partners: each reads its own funding of plan {plan_id}, never another's")
         rows = []
         for pid in self.partner_ids:
             actor = self.partner(pid)
@@ -711,19 +541,16 @@ class Walk:
                                    "funding list", "the plan"], rows, right={"own peak need", "own financing cost"}))
 
 
-def yaml_content() -> dict[str, Any]:
-    """The bundled small_chain scenario as plain data (what a planner would send)."""
-    import yaml
-
-    return yaml.safe_load((EXAMPLES_DIR / "small_chain.yaml").read_text())
-
-
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _short(value: Any, limit: int = 60) -> str:
     return _clip(json.dumps(value, default=str), limit)
+
+
+STEPS = ("who", "upload_history", "forecast", "submissions", "exceptions", "resolve", "consensus",
+         "scenario_versions", "plan", "funding_review", "partners_funding")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -736,29 +563,23 @@ def run_demo_via_api(out: Path, fast: bool, console: Console, err: Console) -> N
     from scenarios.io import load_scenario
 
     out.mkdir(parents=True, exist_ok=True)
-    scenario, _ = load_scenario(str(EXAMPLES_DIR / "small_chain.yaml"))
-    people = _people(p.id for p in scenario.partners)
+    scenario, _ = load_scenario(str(story.SCENARIO_FILE))
+    people = story.people(p.id for p in scenario.partners)
     url = _database(out)
     started = time.monotonic()
     walk: Optional[Walk] = None
     api: Optional[Api] = None
     try:
-        with _Interrupts():
-            console.rule("Setting up the service")
-            setup_database(url, scenario, people)
-            console.print(f"  database {escape(url)} migrated; {len(scenario.partners)} partners and "
-                          f"{len(people)} users created with their tokens")
-            with Services(url, out, console) as services:
-                console.print(f"  service on {services.base_url} (pid {services.service.pid}, log "
-                              f"{escape(str(services.service_log))}); worker pid {services.worker.pid} (log "
-                              f"{escape(str(services.worker_log))})")
-                api = Api(services.base_url, console, services)
-                walk = Walk(api, people, console, out, fast, scenario)
-                for step in (walk.who, walk.upload_history, walk.forecast, walk.submissions, walk.exceptions,
-                             walk.resolve, walk.consensus, walk.scenario_versions, walk.plan, walk.funding_review,
-                             walk.partners_funding):
-                    step()
-                console.rule("Stopping the service and the worker")
+        console.rule("Setting up the service")
+        setup_database(url, scenario, people)
+        console.print(f"  database {escape(url)} migrated; {len(scenario.partners)} partners and "
+                      f"{len(people)} users created with their tokens")
+        with LocalService(url) as service:
+            console.print(f"  service on {service.base_url} and a job worker, in this process (pid {os.getpid()})")
+            api = Api(service.base_url, console, service)
+            walk = Walk(api, people, console, out, fast, scenario)
+            walk.run()
+            console.rule("Stopping the service and the worker")
     except DemoFailed as exc:
         where = f" at step {walk.step!r}" if walk is not None and walk.step else ""
         err.print(f"[bold red]The demo through the API failed{escape(where)}[/]: {escape(str(exc))}")

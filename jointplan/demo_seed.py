@@ -34,15 +34,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from jointplan.demo_story import FORECASTERS, HISTORY_FILE, HISTORY_OWNER, SCENARIO_NAME, SUBMISSIONS_FILE
 from scenarios.io import EXAMPLES_DIR
 
 DEMO_KEY = "demo"
 DEFAULT_DEMO_DB = "jointplan-demo.db"
-SCENARIO_NAME = "small_chain"
-HISTORY_FILE = "small_chain_history.csv"
-HISTORY_OWNER = "shops"  # the retailer: its point-of-sale history
-FORECASTERS = ("shops", "wholesale")  # the partners whose forecasts small_chain_collab.yaml compares
-SUBMISSIONS_FILE = "small_chain_submissions_{}.csv"  # column round: the day the round was submitted
 STATISTICAL_AS_OF = datetime(2025, 12, 10, 9, 0, tzinfo=timezone.utc)  # fitted on the history before this month
 ROUND_TIME = (9, 0)  # a round's submissions: at 09:00 UTC on its day
 
@@ -136,19 +132,19 @@ def _seed(session) -> Demo:
     from api.routes.scenarios import check_content
     from api.settings import Settings
     from api.tables import digest
-    from jointplan.demo_api import _people, add_partners_and_users, yaml_content
+    from jointplan.demo_story import add_partners_and_users, people as demo_people, scenario_content
     from scenarios.io import load_scenario
 
     settings = Settings()
     scenario, _ = load_scenario(str(EXAMPLES_DIR / f"{SCENARIO_NAME}.yaml"))
-    people = _people(p.id for p in scenario.partners)
+    people = demo_people(p.id for p in scenario.partners)
     for actor in people.values():
         actor.password = new_password()
     add_partners_and_users(session, scenario, people)
     by_name = {u.name: u for u in session.query(User).all()}
     planner = by_name[people["planner"].name]
     # the bundled scenario, as a planner stores it (POST /scenarios)
-    content, fingerprint, _warnings = check_content(json.loads(json.dumps(yaml_content(), default=str)),
+    content, fingerprint, _warnings = check_content(json.loads(json.dumps(scenario_content(), default=str)),
                                                     settings.max_horizon_periods)
     sc = Scenario(name=SCENARIO_NAME, created_by_id=planner.id, latest_version=1)
     session.add(sc)

@@ -1,7 +1,7 @@
 """The funding commands: ``fund`` (size a plan's or a cash forecast's funding) and
 ``compare-finance`` (joint against sequential planning, and the reverse-factoring what-if), plus
 what ``plan --finance`` and ``demo`` use (:func:`plan_command_finance`, :func:`print_plan_funding`,
-:func:`demo_finance`).
+:func:`print_funding`, :func:`print_comparison`, :func:`print_whatif`).
 
 Exit codes as elsewhere: 2 bad input (the message names the field), 3 no funding possible (the
 diagnosis says which partner is short, when and by how much).
@@ -204,35 +204,6 @@ def plan_command_finance(scenario: Any, **kwargs: Any):
         return plan_with_finance(scenario, **kwargs)
     except FinanceError as exc:
         _fail("Cannot plan with finance", exc.problems)
-
-
-def demo_finance(console: Console, scenario: Any, plan: Any) -> Any:
-    """The end of ``jointplan demo``: the demo plan's funding, then joint vs sequential planning
-    and the reverse-factoring what-if for the scenario. Returns the funding (a
-    ``FundingResult``), or None when none was sized."""
-    from finance.compare import joint_vs_sequential, reverse_factoring_whatif
-    from finance.sizing import size_plan_funding
-    from scenarios.finance import FinanceError, ReverseFactoring, finance_spec_from_scenario
-
-    spec = finance_spec_from_scenario(scenario)
-    console.rule("7. Funding the plan")
-    if spec is None:
-        console.print("The scenario has no finance section: funding not sized.")
-        return None
-    if plan is None or not has_solution(plan.status):
-        console.print("No plan to fund.")
-        return None
-    result = None
-    try:
-        result = size_plan_funding(plan, spec)
-        print_funding(console, result)
-        console.rule("8. Planning with finance: joint vs sequential")
-        print_comparison(console, joint_vs_sequential(scenario, spec))
-        if any(isinstance(i, ReverseFactoring) for pf in spec.partners for i in pf.instruments):
-            print_whatif(console, reverse_factoring_whatif(scenario, spec))
-    except FinanceError as exc:
-        console.print("[red]Funding not sized[/]: " + "; ".join(str(p) for p in exc.problems))
-    return result
 
 
 # ---------------------------------------------------------------------------------------------

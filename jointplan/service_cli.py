@@ -14,6 +14,22 @@ from rich.table import Table
 EXIT_BAD_INPUT = 2
 
 
+def stop_process(proc, grace: float = 20.0) -> bool:
+    """SIGTERM a child process (a ``subprocess.Popen``), SIGKILL it after ``grace`` seconds; True
+    when it was running."""
+    import subprocess
+
+    if proc is None or proc.poll() is not None:
+        return False
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+    return True
+
+
 def _session(database_url: Optional[str]):
     from api.db import make_engine, session_factory
     from api.migrate import upgrade
@@ -134,8 +150,6 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         return proc
 
     def _stop(proc) -> None:
-        from jointplan.demo_api import stop_process
-
         if stop_process(proc):
             console.print(f"job worker (pid {proc.pid}) stopped")
 

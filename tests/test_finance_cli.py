@@ -231,13 +231,17 @@ def test_plan_command_finance_and_its_summary():
     assert exc.value.exit_code == 2
 
 
-def test_demo_finance_prints_funding_and_comparison(small_chain_plan):
+def test_demo_finance_steps_print_funding_and_comparison(small_chain_plan, tmp_path):
+    from jointplan import demo
+
     scenario, plan = small_chain_plan
     console = Console(record=True, width=130)
-    finance_cli.demo_finance(console, scenario, plan)
+    run = demo.DemoRun(tmp_path, True, console, console, facts={"plan": plan})
+    (tmp_path / "small_chain.consensus.yaml").write_text(yaml.safe_dump(example("small_chain")))  # the demo's file
+    assert demo.funding(run) and demo.finance_choices(run)
+    assert run.facts["funding"].funded
     text = console.export_text()
-    for words in ("7. Funding the plan", "Funding per partner", "8. Planning with finance",
-                  "Joint vs sequential", "Reverse-factoring what-if"):
+    for words in ("Funding per partner", "Joint vs sequential", "Reverse-factoring what-if"):
         assert words in text, words
 
 
