@@ -26,6 +26,7 @@ from rich.table import Table
 
 from jointplan import demo_story as story
 from jointplan.demo_story import Actor
+from planning.status import has_solution
 from scenarios.io import EXAMPLES_DIR
 
 EXIT_FAILED = 1
@@ -455,7 +456,7 @@ class Walk:
         self.console.print(f"    202 Accepted, Location: {escape(location)}")
         plan = self.api.poll(self.planner, location, "plan", PLAN_TIMEOUT)
         res = plan["result"] or {}
-        if res.get("status") not in ("optimal", "feasible"):
+        if not has_solution(res.get("status")):
             raise DemoFailed(f"plan {plan['id']} has no plan: status {res.get('status')}, diagnosis {res.get('diagnosis')}")
         kpis = res["kpis"]
         chain = kpis["chain"]
@@ -505,7 +506,7 @@ class Walk:
             self.console.print(f"    chain: funding {escape(str(summary.get('status')))}, financing cost "
                                f"{_money(total.get('financing_cost'))}, net of deposit interest "
                                f"{_money(total.get('net_financing_cost'))} {escape(currency)}")
-        funded = summary is not None and summary.get("status") in ("optimal", "feasible")
+        funded = summary is not None and has_solution(summary.get("status"))
         decision = "approve" if funded else "reject"
         comment = (f"funded with the partners' lines: financing cost {_money(total.get('financing_cost'))} {currency}, "
                    f"peak need {max((p['kpis'] or {}).get('peak_funding_need') or 0 for p in funding['partners']):,.0f}"
