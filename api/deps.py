@@ -6,7 +6,7 @@ policy check and paging.
   ``WWW-Authenticate: Bearer`` when neither is valid: missing, unknown, revoked, expired or its
   user disabled; 403 for a browser session's unsafe request without its CSRF token).
 - ``AuthorizedUser``: ``CurrentUser`` whose role the route's policy in :mod:`api.access` allows (403
-  otherwise, and for every user of a disabled partner). Every route takes this one (or ``require_roles``).
+  otherwise, and for every user of a disabled partner). Every route takes this one.
 - ``PageDep``: ``limit``/``offset`` query parameters, 422 above the page limit.
 """
 
