@@ -129,13 +129,13 @@ def setup_database(url: str, scenario, people: dict[str, Actor]) -> None:
 def add_partners_and_users(session, scenario, people: dict[str, Actor]) -> None:
     """Register ``scenario``'s partners and create ``people`` with their first tokens (and their
     browser sign-in ``password``, when an actor has one); flushed, not committed."""
-    from api.models import Partner
+    from api.models import PartnerRecord
     from api.routes.partners import PartnerCreate
     from api.security import UserError, create_user
 
     for p in scenario.partners:
         body = PartnerCreate(id=p.id, name=p.name or p.id, role=p.role.value if hasattr(p.role, "value") else p.role)
-        session.add(Partner(id=body.id, name=body.name, role=body.role))
+        session.add(PartnerRecord(id=body.id, name=body.name, role=body.role))
     session.flush()
     for actor in people.values():
         try:

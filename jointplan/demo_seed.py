@@ -89,7 +89,7 @@ def seed_demo(url: str) -> Demo:
 
     from api.db import make_engine, session_factory
     from api.migrate import upgrade
-    from api.models import Partner, ServiceMeta, User
+    from api.models import PartnerRecord, ServiceMeta, User
 
     engine = make_engine(url)
     try:
@@ -101,7 +101,7 @@ def seed_demo(url: str) -> Demo:
                 session.commit()
                 return demo
             users = session.scalar(select(func.count()).select_from(User))
-            partners = session.scalar(select(func.count()).select_from(Partner))
+            partners = session.scalar(select(func.count()).select_from(PartnerRecord))
             if users or partners:
                 raise DemoRefused(f"the database holds {users} user(s) and {partners} partner(s) and is not a demo "
                                   "database: give --database-url a new database (or none, for ./jointplan-demo.db)")
@@ -132,7 +132,7 @@ def _new_passwords(session, names: list[str]) -> Demo:
 
 def _seed(session) -> Demo:
     from api.history import Limits, check_history, conform_keys, content_hash, key_columns, parse_table, store_upload
-    from api.models import DataUpload, Scenario, ScenarioVersion, User
+    from api.models import DataUpload, ScenarioRecord, ScenarioVersion, User
     from api.routes.scenarios import check_content
     from api.settings import Settings
     from api.tables import digest
@@ -150,7 +150,7 @@ def _seed(session) -> Demo:
     # the bundled scenario, as a planner stores it (POST /scenarios)
     content, fingerprint, _warnings = check_content(json.loads(json.dumps(yaml_content(), default=str)),
                                                     settings.max_horizon_periods)
-    sc = Scenario(name=SCENARIO_NAME, created_by_id=planner.id, latest_version=1)
+    sc = ScenarioRecord(name=SCENARIO_NAME, created_by_id=planner.id, latest_version=1)
     session.add(sc)
     session.flush()
     session.add(ScenarioVersion(scenario_id=sc.id, version=1, content=content, fingerprint=fingerprint,

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from api.jobs.model import Job, JobKind, JobStatus
 from api.settings import get_settings
-from api.models import ForecastRun, FundingResult, PlanRecord, ScenarioVersion, utcnow
+from api.models import ForecastRun, FundingResultRecord, PlanRecord, ScenarioVersion, utcnow
 
 Report = Callable[[float, str], None]
 PartnerRef = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
@@ -463,10 +463,10 @@ def store_result(session: Session, job: Job, result: dict[str, Any]) -> str:
         from api.plan_tables import store_plan_tables
 
         store_plan_tables(session, record.id, record.result)  # each table on its own, for the table routes
-        have = set(session.scalars(select(FundingResult.partner).where(FundingResult.plan_id == record.id)))
+        have = set(session.scalars(select(FundingResultRecord.partner).where(FundingResultRecord.plan_id == record.id)))
         for partner, data in (result.get("funding") or {}).items():
             if partner not in have:
-                session.add(FundingResult(plan_id=record.id, partner=partner, result=data))
+                session.add(FundingResultRecord(plan_id=record.id, partner=partner, result=data))
         session.flush()
         from api.routes.reviews import scenario_of, void_superseded_reviews
 

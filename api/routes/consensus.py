@@ -18,7 +18,7 @@ from api import access
 from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep
 from api.errors import CONFLICT, NOT_FOUND
-from api.models import ConsensusVersion, Resolution, User
+from api.models import ConsensusVersion, ResolutionRecord, User
 from api.schemas import Out, PageOf
 from api.tables import actuals_frame, all_versions, clean_records, latest_sources, partner_items, statistical_table
 from forecasting.consensus import build_consensus
@@ -109,7 +109,7 @@ def summary(cv: ConsensusVersion, session, rows: int, scope: str | None = None,
         inputs["submissions"] = {k: v for k, v in submitted.items() if k == scope}
         ids = inputs.get("resolutions") or []
         if ids:
-            rows_of = session.scalars(select(Resolution).where(Resolution.id.in_(ids))).all()
+            rows_of = session.scalars(select(ResolutionRecord).where(ResolutionRecord.id.in_(ids))).all()
             inputs["resolutions"] = sorted(r.id for r in rows_of if r.unique_id in (mine or set()))
         out["inputs"] = inputs
         out["notes"] = [n for n in (cv.notes or []) if not any(o in str(n) for o in others)]
@@ -124,7 +124,7 @@ def create_consensus(body: ConsensusRequest, user: AuthorizedUser, session: Sess
         raise HTTPException(409, detail="no forecasts yet: submit partner forecasts or run a statistical forecast first")
     actuals = actuals_frame(session, body.freq)
     accuracy = _accuracy(session, run, actuals)
-    resolutions = session.scalars(select(Resolution).order_by(Resolution.id)).all()
+    resolutions = session.scalars(select(ResolutionRecord).order_by(ResolutionRecord.id)).all()
     domain_res = [{
         "id": f"R{r.id:04d}", "action": r.action, "unique_id": r.unique_id, "ds": r.periods, "source": r.source,
         "value": r.value, "rule": r.rule, "reason": r.reason, "author": session.get(User, r.author_id).name,

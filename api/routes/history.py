@@ -28,7 +28,7 @@ from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep, SettingsDep
 from api.errors import CONFLICT, NOT_FOUND
 from api.history import key_columns, lock_rules, may_see, refresh_current, visible_series_query
-from api.models import DataUpload, HistoryPoint, HistoryRules, HistorySeries, Partner, SeriesShare, User, utcnow
+from api.models import DataUpload, HistoryPoint, HistoryRules, HistorySeries, PartnerRecord, SeriesShare, User, utcnow
 from api.schemas import PageOf
 
 router = APIRouter(prefix="/history", tags=["history"], route_class=StrictJSONRoute)
@@ -224,7 +224,7 @@ def _series_or_new(session, series: str, user: User) -> HistorySeries:
 
 
 def _partner_or_404(session, partner_id: str, field: str) -> None:
-    if session.get(Partner, partner_id) is None:
+    if session.get(PartnerRecord, partner_id) is None:
         raise HTTPException(404, detail=[{"field": field, "loc": field.split("."), "msg": f"no partner {partner_id!r}",
                                           "type": "not_found"}])
 

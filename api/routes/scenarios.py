@@ -16,7 +16,7 @@ from api import access
 from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep, SettingsDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, commit_or_conflict
-from api.models import Scenario, ScenarioVersion, User
+from api.models import ScenarioRecord, ScenarioVersion, User
 from api.schemas import Out, PageOf, Text
 from scenarios.io import parse_scenario, scenario_fingerprint
 from scenarios.validation import ScenarioError
@@ -158,8 +158,8 @@ _CREATOR, _AUTHOR = aliased(User, name="creator"), aliased(User, name="author") 
 
 
 def _version_query(scenario_id: int, version: int | None):
-    number = version if version else Scenario.latest_version
-    return (select(ScenarioVersion, User.name).join(Scenario, Scenario.id == ScenarioVersion.scenario_id)
+    number = version if version else ScenarioRecord.latest_version
+    return (select(ScenarioVersion, User.name).join(ScenarioRecord, ScenarioRecord.id == ScenarioVersion.scenario_id)
             .join(User, User.id == ScenarioVersion.author_id)
             .where(ScenarioVersion.scenario_id == scenario_id, ScenarioVersion.version == number))
 
@@ -169,7 +169,7 @@ def get_version_and_author(session, scenario_id: int, version: int | None = None
     or the version when absent."""
     found = session.execute(_version_query(scenario_id, version)).first()
     if found is None:
-        if session.get(Scenario, scenario_id) is None:
+        if session.get(ScenarioRecord, scenario_id) is None:
             raise access.not_found("scenario", scenario_id)
         raise access.not_found(f"scenario {scenario_id} version", version)
     return found[0], found[1]
@@ -184,9 +184,9 @@ def get_version(session, scenario_id: int, version: int | None = None) -> Scenar
 def create_scenario(body: ScenarioCreate, response: Response, user: AuthorizedUser, session: SessionDep,
                     settings: SettingsDep):
     content, fingerprint, warnings = check_content(body.content, settings.max_horizon_periods)
-    if session.scalar(select(Scenario).where(Scenario.name == body.name)) is not None:
+    if session.scalar(select(ScenarioRecord).where(ScenarioRecord.name == body.name)) is not None:
         raise HTTPException(409, detail=f"name: scenario {body.name!r} already exists")
-    sc = Scenario(name=body.name, created_by_id=user.id, latest_version=1)
+    sc = ScenarioRecord(name=body.name, created_by_id=user.id, latest_version=1)
     session.add(sc)
     session.flush()
     v = ScenarioVersion(scenario_id=sc.id, version=1, content=content, fingerprint=fingerprint, author_id=user.id,
@@ -200,17 +200,17 @@ def create_scenario(body: ScenarioCreate, response: Response, user: AuthorizedUs
 
 @router.get("", response_model=PageOf[ScenarioPublic], summary="List scenarios")
 def list_scenarios(user: AuthorizedUser, session: SessionDep, page: PageDep):
-    total = session.scalar(select(func.count()).select_from(Scenario))
+    total = session.scalar(select(func.count()).select_from(ScenarioRecord))
     creator, author = _CREATOR, _AUTHOR
     # one query for the page: scenarios, their latest versions (without the content) and both names
     rows = session.execute(
-        select(Scenario, ScenarioVersion, creator.name, author.name)
-        .join(ScenarioVersion, and_(ScenarioVersion.scenario_id == Scenario.id,
-                                    ScenarioVersion.version == Scenario.latest_version))
-        .join(creator, creator.id == Scenario.created_by_id)
+        select(ScenarioRecord, ScenarioVersion, creator.name, author.name)
+        .join(ScenarioVersion, and_(ScenarioVersion.scenario_id == ScenarioRecord.id,
+                                    ScenarioVersion.version == ScenarioRecord.latest_version))
+        .join(creator, creator.id == ScenarioRecord.created_by_id)
         .join(author, author.id == ScenarioVersion.author_id)
         .options(defer(ScenarioVersion.content))
-        .order_by(Scenario.id).limit(page.limit).offset(page.offset)
+        .order_by(ScenarioRecord.id).limit(page.limit).offset(page.offset)
     ).all()
     items = [{"id": sc.id, "name": sc.name, "created_at": sc.created_at, "created_by": created_by,
               "latest_version": sc.latest_version, "latest": version_public(v, session, author=author_name)}
@@ -229,7 +229,7 @@ def get_scenario(scenario_id: ScenarioId, response: Response, user: AuthorizedUs
 @router.get("/{scenario_id}/versions", response_model=list[VersionPublic], summary="Every version of a scenario",
             responses=NOT_FOUND)
 def list_versions(scenario_id: ScenarioId, user: AuthorizedUser, session: SessionDep):
-    if session.get(Scenario, scenario_id) is None:
+    if session.get(ScenarioRecord, scenario_id) is None:
         raise access.not_found("scenario", scenario_id)
     rows = session.execute(select(ScenarioVersion, User.name).join(User, User.id == ScenarioVersion.author_id)
                            .where(ScenarioVersion.scenario_id == scenario_id)
@@ -275,7 +275,7 @@ def store_version(session, current: ScenarioVersion, content: dict[str, Any], co
     scenario_id = current.scenario_id
     content, fingerprint, warnings = check_content(content, settings.max_horizon_periods)
     new_no = current.version + 1
-    moved = session.execute(update(Scenario).where(Scenario.id == scenario_id, Scenario.latest_version == current.version)
+    moved = session.execute(update(ScenarioRecord).where(ScenarioRecord.id == scenario_id, ScenarioRecord.latest_version == current.version)
                             .values(latest_version=new_no)).rowcount
     if moved != 1:
         session.rollback()

@@ -29,7 +29,7 @@ from api.deps import AuthorizedUser, PageDep, RawBody, SessionDep, SettingsDep
 from api.errors import NOT_FOUND
 from api.history import (Limits, check_history, conform_keys, content_hash, key_columns, lock_rules, parse_table,
                          refresh_current, store_upload, upload_rows)
-from api.models import DataUpload, HistoryPoint, Partner, User, utcnow
+from api.models import DataUpload, HistoryPoint, PartnerRecord, User, utcnow
 from api.schemas import Out, PageOf, page_of
 from api.tables import digest
 
@@ -117,7 +117,7 @@ def target_partner(user: User, session, partner_id: str | None) -> str:
         raise HTTPException(422, detail=[{"field": "query.partner_id", "loc": ["query", "partner_id"],
                                           "msg": "required for a non-partner user", "type": "missing"}])
     access.own_partner_or_404(user, partner_id, "partner", partner_id)
-    if session.get(Partner, partner_id) is None:
+    if session.get(PartnerRecord, partner_id) is None:
         raise access.not_found("partner", partner_id)
     return partner_id
 
