@@ -36,6 +36,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from .history import HistoryProblem, bucket_start, read_table
+from .keys import join_keys, series_id
 
 STATISTICAL = "statistical"
 SOURCE_COLUMNS = ["unique_id", "ds", "source", "value"]
@@ -141,13 +142,13 @@ def normalise_forecast_table(
         out["unique_id"] = df[id_col].astype("string").str.strip()
     else:
         parts = df[keys].astype("string").apply(lambda s: s.str.strip())
-        out["unique_id"] = parts.fillna("").agg("/".join, axis=1)
+        out["unique_id"] = join_keys(parts.fillna(""), keys)
         out.loc[parts.isna().any(axis=1) | (parts == "").any(axis=1), "unique_id"] = pd.NA
     for k in keys:
         out[k] = df[k].astype("string").str.strip()
     blank = (out["unique_id"].isna() | (out["unique_id"] == "")).to_numpy()
     if blank.any():
-        problems.append(HistoryProblem(id_col or "/".join(keys), "missing series id", tuple(rowno[blank].tolist())))
+        problems.append(HistoryProblem(id_col or series_id(keys), "missing series id", tuple(rowno[blank].tolist())))
 
     raw_ds = df[ds_col]
     if pd.api.types.is_datetime64_any_dtype(raw_ds):
@@ -187,7 +188,7 @@ def normalise_forecast_table(
     dup = out.duplicated(subset=["unique_id", "ds"], keep=False).to_numpy() & ~bad_ds & ~blank
     if dup.any():
         problems.append(HistoryProblem(
-            f"{id_col or '/'.join(keys)} + {ds_col}", "duplicate rows for the same series and date", tuple(rowno[dup].tolist())
+            f"{id_col or series_id(keys)} + {ds_col}", "duplicate rows for the same series and date", tuple(rowno[dup].tolist())
         ))
     if problems:
         raise SubmissionError(problems)

@@ -39,6 +39,7 @@ from scenarios.schema import Frequency, Scenario, SiteProduct
 from scenarios.validation import ScenarioError, errors_of, validate_scenario
 
 from .hierarchy import ReconciliationConfig, SiteHierarchy, reconcile_forecasts, with_product_site
+from .keys import series_id
 
 Z90 = float(norm.ppf(0.9))  # 1.2816: p90 - p10 spans 2 * Z90 standard deviations
 QUANTILES = ("p10", "p50", "p90")
@@ -269,7 +270,7 @@ def apply_forecast_to_scenario(
         )
     demand_keys = set(values)
     bottom = df[df["bottom"].astype(bool)] if "bottom" in df.columns else df
-    unmatched = sorted({f"{p}/{s}" for s, p in zip(bottom["site"], bottom["product"]) if (s, p) not in demand_keys})
+    unmatched = sorted({series_id([p, s]) for s, p in zip(bottom["site"], bottom["product"]) if (s, p) not in demand_keys})
     outside = int((~df["ds"].isin(fill_dates)).sum())
     if outside:
         notes.append(f"{outside} forecast row(s) outside the filled periods were not used")

@@ -30,6 +30,7 @@ from api.errors import CONFLICT, NOT_FOUND
 from api.history import key_columns, lock_rules, may_see, refresh_current, visible_series_query
 from api.models import DataUpload, HistoryPoint, HistoryRules, HistorySeries, PartnerRecord, SeriesShare, User, utcnow
 from api.schemas import PageOf
+from forecasting.keys import key_values
 
 router = APIRouter(prefix="/history", tags=["history"], route_class=StrictJSONRoute)
 
@@ -215,7 +216,7 @@ def _series_or_new(session, series: str, user: User) -> HistorySeries:
     if keys is None:
         raise HTTPException(409, detail="the key columns are not fixed yet: declare them (PUT /history/rules) or "
                                         "upload history first")
-    values = series.split("/")
+    values = key_values(series)
     if len(values) != len(keys) or any(not v.strip() or v != v.strip() for v in values):
         raise HTTPException(422, detail=[{"field": "body.series", "loc": ["body", "series"], "type": "value_error",
                                           "msg": f"no such series, and it does not split into the key columns "
