@@ -216,21 +216,19 @@ def _run(session, planner_id: int, known, keys: list[str], first, horizon: int, 
          notes: list[str]) -> int:
     """A finished fast forecast run on the history ``known``, stored from month ``first`` for
     ``horizon`` months (the months between the history's end and ``first`` left out: under way)."""
-    from api.jobs.runners import ForecastRunOptions, jsonable
+    from api.jobs.runners import ForecastRunOptions, jsonable, run_records
     from api.models import ForecastRun
     from forecasting.engine import forecast_panel
 
     gap = (first.year - known["ds"].max().year) * 12 + first.month - known["ds"].max().month - 1
     options = ForecastRunOptions(horizon=horizon, freq="M", fast=True)
     result = forecast_panel(known, gap + horizon, "M", select=False, backend="serial", progress=None, keys=keys)
-    forecasts = result.forecasts[result.forecasts["ds"] >= first].copy()
-    forecasts["ds"] = forecasts["ds"].dt.strftime("%Y-%m-%d")
     summary = dict(result.summary)
     summary["cleaning"] = notes
     summary["series_methods"] = result.series.to_dict(orient="records")
     run = ForecastRun(created_by_id=planner_id, created_at=made_at, finished_at=made_at, status="done",
-                      params=options.model_dump(mode="json"), forecasts=jsonable(forecasts.to_dict(orient="records")),
-                      accuracy=jsonable(result.accuracy.to_dict(orient="records")), summary=jsonable(summary))
+                      params=options.model_dump(mode="json"), summary=jsonable(summary),
+                      **run_records(result.forecasts[result.forecasts["ds"] >= first], result.accuracy))
     session.add(run)
     session.flush()
     return run.id
@@ -243,7 +241,7 @@ def _submit_rounds(session, partner_id: str, author_id: int) -> list[int]:
     import pandas as pd
 
     from api.models import ForecastSubmission, utcnow
-    from api.routes.submissions import stored_rows
+    from api.store import stored_rows
     from api.tables import digest
     from forecasting.submissions import normalise_forecast_table
 

@@ -135,6 +135,17 @@ def jsonable(data: Any) -> Any:
     return json.loads(text, parse_constant=lambda _c: None)
 
 
+def run_records(forecasts, accuracy) -> dict[str, list[dict[str, Any]]]:
+    """A statistical run's ``forecasts`` and backtest ``accuracy`` tables as the JSON records a
+    ``forecast_runs`` row keeps (dates as ISO days)."""
+    import pandas as pd
+
+    forecasts = forecasts.copy()
+    forecasts["ds"] = pd.to_datetime(forecasts["ds"]).dt.strftime("%Y-%m-%d")
+    return jsonable({"forecasts": forecasts.to_dict(orient="records"),
+                     "accuracy": [] if accuracy is None else accuracy.to_dict(orient="records")})
+
+
 def _tail(text: str, lines: int = LOG_LINES) -> str:
     return "\n".join((text or "").strip().splitlines()[-lines:])
 
@@ -338,14 +349,11 @@ def execute_forecast(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
     result = forecast_panel(history, options.horizon, options.freq, select=not options.fast, n_windows=options.n_windows,
                             pool=options.pool, backend="serial", progress=hook, keys=keys)
     report(0.97, "storing the result")
-    forecasts = result.forecasts.copy()
-    forecasts["ds"] = forecasts["ds"].dt.strftime("%Y-%m-%d")
     summary = dict(result.summary)
     summary["cleaning"] = list(inputs.get("notes") or []) + cleaning.lines()
     summary["series_methods"] = result.series.to_dict(orient="records")
     return jsonable({
-        "forecasts": forecasts.to_dict(orient="records"),
-        "accuracy": result.accuracy.to_dict(orient="records"),
+        **run_records(result.forecasts, result.accuracy),
         "summary": summary,
         "log_excerpt": "\n".join(summary["cleaning"]),
         "timings": {**result.timings, "job_total": time.perf_counter() - started},

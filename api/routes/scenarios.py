@@ -321,8 +321,10 @@ def add_version_from_consensus(
     import pandas as pd
 
     from api.models import ConsensusVersion
-    from api.tables import history_keys, unprocessable
-    from forecasting.to_scenario import ForecastCoverageError, apply_forecast_to_scenario
+    from api.store import DatabaseStore
+    from api.tables import unprocessable
+    from forecasting.to_scenario import ForecastCoverageError
+    from forecasting.workflow import fill_scenario
 
     current = get_version(session, scenario_id)
     require_current(current, if_match)
@@ -330,14 +332,9 @@ def add_version_from_consensus(
     if cv is None:
         raise access.not_found("consensus version", body.consensus_version)
     table = pd.DataFrame.from_records(cv.rows)
-    keys = history_keys(session) or ["product", "site"]
-    if set(keys) != {"product", "site"}:
-        raise unprocessable("body.consensus_version",
-                            f"the shared history's keys are {keys}; a scenario's demand needs product and site")
     try:
-        filled, report = apply_forecast_to_scenario(
-            parse_scenario(current.content)[0], table, quantile=body.quantile,
-            safety_stock_service_level=body.service_level, keys=tuple(keys))
+        filled, report = fill_scenario(parse_scenario(current.content)[0], table, keys=DatabaseStore(session).key_columns(),
+                                       quantile=body.quantile, service_level=body.service_level)
     except (ForecastCoverageError, ScenarioError, ValueError) as exc:
         if isinstance(exc, ScenarioError):
             problems = [str(p) for p in exc.problems if p.severity == "error"] or [str(exc)]
