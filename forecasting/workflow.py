@@ -97,10 +97,12 @@ def record_resolution(store: CPFRStore, resolution: Resolution | dict) -> Resolu
 
 
 def latest_forecasts(store: CPFRStore) -> LatestForecasts:
-    """The store's latest forecast of each source; :class:`NoForecasts` when it has none."""
+    """The store's latest forecast of each source, sources in name order (the order the
+    consensus trace lists them in); :class:`NoForecasts` when it has none."""
     latest = store.latest_forecasts()
     if latest.table.empty:
         raise NoForecasts()
+    latest.table = latest.table.sort_values("source", kind="stable", ignore_index=True)
     return latest
 
 
