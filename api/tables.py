@@ -79,6 +79,31 @@ def read_body_table(content_type: str | None, body: bytes, settings: Any = None)
     return table.frame, table.format, table.extra
 
 
+def table_body(description: str, example: list[dict[str, Any]], what: str = "table") -> dict[str, Any]:
+    """The OpenAPI request body of a table read by :func:`read_body_table`: CSV with a header row
+    (``text/csv``) or JSON ``{"rows": [{column: value}]}`` (the rows of the ``what``);
+    ``example``: rows shown in both forms."""
+    columns = list(example[0])
+    csv = "".join(",".join(str(row[c]) for c in columns) + "\n" for row in [dict(zip(columns, columns)), *example])
+    rows_schema = {
+        "type": "array", "minItems": 1, "description": "One object per row: column -> value",
+        "items": {"type": "object", "minProperties": 1,
+                  "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "null"}]}},
+    }
+    return {
+        "required": True,
+        "description": description,
+        "content": {
+            "text/csv": {"schema": {"type": "string", "description": "CSV with a header row"}, "example": csv},
+            "application/json": {
+                "schema": {"type": "object", "required": ["rows"], "description": f"The rows of the {what}",
+                           "properties": {"rows": rows_schema}},
+                "example": {"rows": example},
+            },
+        },
+    }
+
+
 def digest(obj: Any) -> str:
     """SHA-256 of canonical JSON."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()

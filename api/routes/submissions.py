@@ -17,36 +17,19 @@ from api.models import ForecastSubmission, User
 from api.routes.uploads import PartnerQuery, target_partner
 from api.schemas import Out, PageOf
 from api.store import DatabaseStore
-from api.tables import field_errors, read_body_table
+from api.tables import field_errors, read_body_table, table_body
 from forecasting.submissions import SubmissionError
 from forecasting.workflow import submit_forecast
 
 router = APIRouter(prefix="/submissions", tags=["submissions"])
 
 SubmissionId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Submission id")]
-EXAMPLE_CSV = "product,site,date,value\nwidget,store-north,2027-01-01,813\nwidget,store-north,2027-02-01,880\n"
-FORECAST_BODY = {
-    "required": True,
-    "description": "The partner's forecast: key columns (or unique_id), a date column (ds or date) and a value "
-                   "column (value, p50 or quantity).",
-    "content": {
-        "text/csv": {"schema": {"type": "string", "description": "CSV with a header row"}, "example": EXAMPLE_CSV},
-        "application/json": {
-            "schema": {
-                "type": "object", "required": ["rows"], "description": "The rows of the forecast table",
-                "properties": {"rows": {
-                    "type": "array", "minItems": 1, "description": "One object per row: column -> value",
-                    "items": {"type": "object", "minProperties": 1,
-                              "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "null"}]}},
-                }},
-            },
-            "example": {"rows": [
-                {"product": "widget", "site": "store-north", "date": "2027-01-01", "value": 813},
-                {"product": "widget", "site": "store-north", "date": "2027-02-01", "value": 880},
-            ]},
-        },
-    },
-}
+FORECAST_BODY = table_body(
+    "The partner's forecast: key columns (or unique_id), a date column (ds or date) and a value column (value, p50 "
+    "or quantity).", [
+        {"product": "widget", "site": "store-north", "date": "2027-01-01", "value": 813},
+        {"product": "widget", "site": "store-north", "date": "2027-02-01", "value": 880},
+    ], what="forecast table")
 
 
 class SubmissionPublic(Out):
