@@ -224,7 +224,7 @@ def apply_forecast_to_scenario(
             targets.update(_upper_targets(new, agg, upper_levels, fill_dates))
         ss_rows = _set_safety_stock(new, scenario, targets, hierarchy, lead_time, safety_stock_service_level,
                                     review_period, fill_idx, notes)
-    checked = Scenario.model_validate(new.model_dump())
+    checked = Scenario.model_validate(new.model_dump(exclude_unset=True))  # what was left unset stays unset
     found = validate_scenario(checked)
     if errors_of(found):
         raise ScenarioError(found)
@@ -389,7 +389,7 @@ def _set_safety_stock(scenario: Scenario, original: Scenario,
         sp = next((x for x in site.products if x.product == product), None)
         if sp is None:
             sp = SiteProduct(product=product)
-            site.products.append(sp)
+            site.products = [*site.products, sp]
             notes.append(f"{site_id}/{product}: site had no settings for the product; added with safety stock only")
         series = _as_list(sp.safety_stock, T)
         for t, v in zip(fill_idx, ss):

@@ -127,7 +127,11 @@ def etag(v: ScenarioVersion) -> str:
 
 
 def check_content(content: dict[str, Any], max_periods: int) -> tuple[dict[str, Any], str, list[str]]:
-    """The scenario checked (422 naming each field), canonical content, fingerprint and warnings."""
+    """The scenario checked (422 naming each field), the content to store, fingerprint and warnings.
+
+    The stored content holds the fields the sender set (canonical values, no defaults written in):
+    a later reading (a plan) parses the scenario as sent and gives the same warnings, e.g. that a
+    default applies. Responses and diffs show it with every default (:func:`full_content`)."""
     periods = (content.get("time") or {}).get("periods") if isinstance(content.get("time"), dict) else None
     if isinstance(periods, int) and periods > max_periods:
         raise HTTPException(422, detail=[{"field": "body.content.time.periods", "loc": ["body", "content", "time", "periods"],
@@ -139,7 +143,14 @@ def check_content(content: dict[str, Any], max_periods: int) -> tuple[dict[str, 
         errors = [p for p in exc.problems if p.severity == "error"]
         raise HTTPException(422, detail=[{"field": f"body.content.{p.path}", "loc": ["body", "content", *p.path.split(".")],
                                           "msg": p.message, "type": "value_error"} for p in errors]) from None
-    return scenario.model_dump(mode="json"), scenario_fingerprint(scenario), [str(p) for p in problems]
+    return scenario.model_dump(mode="json", exclude_unset=True), scenario_fingerprint(scenario), [str(p) for p in problems]
+
+
+def full_content(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored version's content with every default filled in (as the API shows it)."""
+    from scenarios.schema import Scenario
+
+    return Scenario.model_validate(stored).model_dump(mode="json")
 
 
 def version_public(v: ScenarioVersion, session, content: bool = False, warnings: list[str] | None = None,
@@ -150,7 +161,7 @@ def version_public(v: ScenarioVersion, session, content: bool = False, warnings:
            "author": author if author is not None else session.get(User, v.author_id).name,
            "created_at": v.created_at, "comment": v.comment, "warnings": warnings or []}
     if content:
-        out["content"] = v.content
+        out["content"] = full_content(v.content)
     return out
 
 
@@ -343,7 +354,8 @@ def add_version_from_consensus(
         raise unprocessable("body.consensus_version", *problems[:50]) from None
     comment = body.comment or f"demand ({body.quantile}) from consensus v{cv.version}" + (
         f", safety stock for {body.service_level:.0%} service" if body.service_level is not None else "")
-    out = store_version(session, current, filled.model_dump(mode="json"), comment, user, settings, response)
+    out = store_version(session, current, filled.model_dump(mode="json", exclude_unset=True), comment, user, settings,
+                        response)
     out["warnings"] = [*out.get("warnings", []), *report.lines()]
     return out
 
@@ -405,4 +417,4 @@ def diff_versions(
     a = get_version(session, scenario_id, from_version)
     b = get_version(session, scenario_id, to_version)
     return {"scenario_id": scenario_id, "from_version": from_version, "to_version": to_version,
-            "changes": diff(a.content, b.content)}
+            "changes": diff(full_content(a.content), full_content(b.content))}
