@@ -58,3 +58,23 @@ def commit_or_conflict(session, detail: str) -> None:
     except IntegrityError:
         session.rollback()
         raise HTTPException(409, detail=detail) from None
+
+
+def commit_next_version(session, column, make, *, where=(), conflict: str, attempts: int = 10):
+    """Add ``make(n)`` with n = 1 + the highest ``column`` among the rows matching ``where`` (1
+    when there are none) and commit; returns the new row. A concurrent writer may commit n first
+    (the version's unique constraint refuses the second): roll back and take the next number, up
+    to ``attempts`` times, then 409 with ``conflict``."""
+    from fastapi import HTTPException
+    from sqlalchemy import func, select
+    from sqlalchemy.exc import IntegrityError
+
+    for _attempt in range(attempts):
+        row = make(1 + (session.scalar(select(func.max(column)).where(*where)) or 0))
+        session.add(row)
+        try:
+            session.commit()
+            return row
+        except IntegrityError:
+            session.rollback()
+    raise HTTPException(409, detail=conflict)

@@ -32,6 +32,7 @@ from sqlalchemy import String, cast, func, insert, literal_column, select, union
 from sqlalchemy.orm import Session
 
 from api.models import DataUpload, HistoryPoint, HistoryRules, HistorySeries, SeriesShare, utcnow
+from forecasting.keys import SEPARATOR, join_keys
 
 CSV_TYPES = ("text/csv", "application/csv")
 JSON_TYPE = "application/json"
@@ -204,8 +205,7 @@ class History:
 
     def series_ids(self) -> list[str]:
         if self._sids is None:
-            first, *rest = [self.key_frame[k] for k in self.keys]
-            self._sids = (first.str.cat(rest, sep="/") if rest else first).tolist()
+            self._sids = join_keys(self.key_frame, self.keys).tolist()
         return self._sids
 
     def key_values(self) -> dict[str, tuple[str, ...]]:
@@ -265,10 +265,10 @@ def check_history(table: Table, date_column: str, quantity_column: str) -> Histo
         blank = (values == "").to_numpy()
         if blank.any():
             problems.append(problem(f"body.{k}", "missing key value" + _rows_text(rowno[blank])))
-        slash = values.str.contains("/", regex=False).to_numpy()
+        slash = values.str.contains(SEPARATOR, regex=False).to_numpy()
         if slash.any():  # a series id is its key values joined by '/': ('a/b', 'c') and ('a', 'b/c') would collide
-            problems.append(problem(f"body.{k}", "a key value may not contain '/' (series ids join the key values "
-                                                 "with '/')" + _rows_text(rowno[slash])))
+            problems.append(problem(f"body.{k}", f"a key value may not contain '{SEPARATOR}' (series ids join the key "
+                                                 f"values with '{SEPARATOR}')" + _rows_text(rowno[slash])))
         key_frame[k] = values
     hist = History(keys, key_frame.reset_index(drop=True), [], qty)
     if not problems:

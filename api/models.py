@@ -83,7 +83,7 @@ def _ts(**kw: Any) -> Mapped[datetime]:
     return mapped_column(UTC, **kw)
 
 
-class Partner(Base):
+class PartnerRecord(Base):
     """A supply partner (manufacturer, wholesaler, transporter or retailer)."""
 
     __tablename__ = "partners"
@@ -108,7 +108,7 @@ class User(Base):
     # argon2id hash of the browser sign-in password (migration 0006); None: no sign-in by password
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True, default=None)
 
-    partner: Mapped[Partner | None] = relationship()
+    partner: Mapped[PartnerRecord | None] = relationship()
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
 
     @property
@@ -274,7 +274,7 @@ def _sync_exception_partners(target: ExceptionRecord, value, _old, _initiator) -
     links.extend(ExceptionPartner(partner_id=p) for p in wanted if p not in have)
 
 
-class Resolution(Base):
+class ResolutionRecord(Base):
     """How an exception (or any series-periods) was resolved; append-only."""
 
     __tablename__ = "resolutions"
@@ -309,7 +309,7 @@ class ConsensusVersion(Base):
     trace: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
 
 
-class Scenario(Base):
+class ScenarioRecord(Base):
     """A named scenario; its content lives in immutable versions."""
 
     __tablename__ = "scenarios"
@@ -338,7 +338,7 @@ class ScenarioVersion(Base):
     created_at: Mapped[datetime] = _ts(default=utcnow)
     comment: Mapped[str] = mapped_column(Text, default="")
 
-    scenario: Mapped[Scenario] = relationship(back_populates="versions")
+    scenario: Mapped[ScenarioRecord] = relationship(back_populates="versions")
 
 
 class PlanRecord(Base):
@@ -360,7 +360,7 @@ class PlanRecord(Base):
     basis: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
 
 
-class FundingResult(Base):
+class FundingResultRecord(Base):
     """A plan's funding for one partner (filled by the plan job runner)."""
 
     __tablename__ = "funding_results"

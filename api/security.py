@@ -11,7 +11,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from api.models import ROLES, ApiToken, Partner, User, utcnow
+from api.models import ROLES, ApiToken, PartnerRecord, User, utcnow
 
 TOKEN_PREFIX = "jp_"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@\-]{0,99}$")
@@ -60,7 +60,7 @@ def create_user(session: Session, name: str, role: str, partner_id: str | None =
         raise UserError("partner_id", "required for a partner user")
     if role != "partner" and partner_id:
         raise UserError("partner_id", "only partner users belong to a partner")
-    partner = session.get(Partner, partner_id) if partner_id else None
+    partner = session.get(PartnerRecord, partner_id) if partner_id else None
     if partner_id and partner is None:
         raise UserError("partner_id", f"no partner {partner_id!r}")
     if partner is not None and partner.disabled:

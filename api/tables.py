@@ -5,8 +5,8 @@ DataFrames the forecasting code works on.
   as a DataFrame; 422 naming the problem otherwise.
 - :func:`history_frame`: the shared sales history (per series and date the latest value of the
   series' owner, :mod:`api.history`), in the long format of :mod:`forecasting.history`.
-- :func:`latest_sources`: each partner's latest submission (and the latest finished statistical
-  forecast run) as ``unique_id, ds, source, value``.
+- :func:`actuals_frame`: that history bucketed as the actuals the forecasts are scored on.
+- :func:`latest_forecast_run`: the latest finished statistical forecast run.
 - :func:`partner_items`: the series (``unique_id``) a partner sees: those it owns or that are shared with it.
 """
 
@@ -20,12 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from fastapi import HTTPException
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.models import ForecastRun, ForecastSubmission
+from api.models import ForecastRun
 from forecasting.history import HistoryProblem
-from forecasting.submissions import STATISTICAL
 
 from api.history import CSV_TYPES, JSON_TYPE  # noqa: F401  (re-exported)
 
@@ -76,19 +75,37 @@ def read_body_table(content_type: str | None, body: bytes, settings: Any = None)
     return table.frame, table.format, table.extra
 
 
+def table_body(description: str, example: list[dict[str, Any]], what: str = "table") -> dict[str, Any]:
+    """The OpenAPI request body of a table read by :func:`read_body_table`: CSV with a header row
+    (``text/csv``) or JSON ``{"rows": [{column: value}]}`` (the rows of the ``what``);
+    ``example``: rows shown in both forms."""
+    columns = list(example[0])
+    csv = "".join(",".join(str(row[c]) for c in columns) + "\n" for row in [dict(zip(columns, columns)), *example])
+    rows_schema = {
+        "type": "array", "minItems": 1, "description": "One object per row: column -> value",
+        "items": {"type": "object", "minProperties": 1,
+                  "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "null"}]}},
+    }
+    return {
+        "required": True,
+        "description": description,
+        "content": {
+            "text/csv": {"schema": {"type": "string", "description": "CSV with a header row"}, "example": csv},
+            "application/json": {
+                "schema": {"type": "object", "required": ["rows"], "description": f"The rows of the {what}",
+                           "properties": {"rows": rows_schema}},
+                "example": {"rows": example},
+            },
+        },
+    }
+
+
 def digest(obj: Any) -> str:
     """SHA-256 of canonical JSON."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
 # ----------------------------------------------------------------------------- reading the store
-
-
-def history_keys(session: Session) -> list[str]:
-    """Key columns of the shared history (fixed by the collaboration's rules; [] before any)."""
-    from api.history import key_columns
-
-    return key_columns(session) or []
 
 
 def history_frame(session: Session, partner_ids: list[str] | None = None) -> pd.DataFrame:
@@ -100,54 +117,12 @@ def history_frame(session: Session, partner_ids: list[str] | None = None) -> pd.
     return frame(session, partner_ids)
 
 
-def latest_submissions(session: Session) -> list[ForecastSubmission]:
-    """Each partner's latest submission."""
-    latest = select(ForecastSubmission.partner_id, func.max(ForecastSubmission.version).label("v")).group_by(
-        ForecastSubmission.partner_id).subquery()
-    q = select(ForecastSubmission).join(
-        latest, (ForecastSubmission.partner_id == latest.c.partner_id) & (ForecastSubmission.version == latest.c.v)
-    ).order_by(ForecastSubmission.partner_id)
-    return list(session.scalars(q))
-
-
 def latest_forecast_run(session: Session) -> ForecastRun | None:
     """The latest finished statistical forecast run with forecasts, if any."""
     return session.scalar(
         select(ForecastRun).where(ForecastRun.status == "done", ForecastRun.forecasts.is_not(None))
         .order_by(ForecastRun.id.desc()).limit(1)
     )
-
-
-def statistical_table(run: ForecastRun) -> pd.DataFrame:
-    """A run's forecasts as ``unique_id, ds, p10, p50, p90``."""
-    df = pd.DataFrame.from_records(run.forecasts or [])
-    if df.empty:
-        return pd.DataFrame(columns=["unique_id", "ds", "p10", "p50", "p90"])
-    if "ds" not in df.columns and "date" in df.columns:
-        df = df.rename(columns={"date": "ds"})
-    df["ds"] = pd.to_datetime(df["ds"])
-    return df
-
-
-def latest_sources(session: Session) -> tuple[pd.DataFrame, dict[str, Any], ForecastRun | None]:
-    """Long ``unique_id, ds, source, value`` of the latest submissions and statistical run, the
-    inputs used (partner -> version) and the run."""
-    frames, used = [], {}
-    for sub in latest_submissions(session):
-        df = pd.DataFrame.from_records(sub.rows)
-        frames.append(df.assign(source=sub.partner_id)[["unique_id", "ds", "source", "value"]])
-        used[sub.partner_id] = sub.version
-    run = latest_forecast_run(session)
-    if run is not None:
-        stat = statistical_table(run)
-        if not stat.empty:
-            frames.append(stat.assign(source=STATISTICAL, value=stat["p50"])[["unique_id", "ds", "source", "value"]])
-    if not frames:
-        return pd.DataFrame(columns=["unique_id", "ds", "source", "value"]), used, run
-    out = pd.concat(frames, ignore_index=True)
-    out["ds"] = pd.to_datetime(out["ds"])
-    out["value"] = out["value"].astype(float)
-    return out, used, run
 
 
 def partner_items(session: Session, partner_id: str) -> set[str]:
@@ -157,37 +132,9 @@ def partner_items(session: Session, partner_id: str) -> set[str]:
     return items(session, partner_id)
 
 
-def all_versions(session: Session) -> pd.DataFrame:
-    """Every submission version and finished statistical run: ``unique_id, ds, source, version,
-    submitted_at, value`` (what :mod:`forecasting.fva` scores past forecasts on)."""
-    frames = []
-    for sub in session.scalars(select(ForecastSubmission).order_by(ForecastSubmission.id)):
-        df = pd.DataFrame.from_records(sub.rows)
-        frames.append(df.assign(source=sub.partner_id, version=sub.version, submitted_at=pd.Timestamp(sub.created_at))
-                      [["unique_id", "ds", "source", "version", "submitted_at", "value"]])
-    runs = session.scalars(select(ForecastRun).where(ForecastRun.status == "done", ForecastRun.forecasts.is_not(None))
-                           .order_by(ForecastRun.id)).all()
-    for i, run in enumerate(runs, start=1):
-        stat = statistical_table(run)
-        if not stat.empty:
-            frames.append(stat.assign(source=STATISTICAL, version=i, value=stat["p50"],
-                                      submitted_at=pd.Timestamp(run.finished_at or run.created_at))
-                          [["unique_id", "ds", "source", "version", "submitted_at", "value"]])
-    if not frames:
-        return pd.DataFrame(columns=["unique_id", "ds", "source", "version", "submitted_at", "value"])
-    out = pd.concat(frames, ignore_index=True)
-    out["ds"] = pd.to_datetime(out["ds"])
-    out["value"] = out["value"].astype(float)
-    return out
-
-
 def actuals_frame(session: Session, freq: str) -> pd.DataFrame | None:
-    """The shared history bucketed to ``freq`` as ``unique_id, ds, y`` (None when nothing was uploaded)."""
-    from forecasting.history import HistorySpec, prepare_history
+    """The shared history bucketed to ``freq`` as ``unique_id, ds, y`` (None when nothing was
+    uploaded; :func:`forecasting.workflow.actuals`)."""
+    from forecasting.workflow import actuals
 
-    hist = history_frame(session)
-    if hist.empty:
-        return None
-    keys = [c for c in hist.columns if c not in ("date", "quantity")]
-    actuals, _ = prepare_history(hist, HistorySpec(keys=keys), freq=freq, gaps="zero")  # type: ignore[arg-type]
-    return actuals[["unique_id", "ds", "y"]]
+    return actuals(history_frame(session), freq=freq)  # type: ignore[arg-type]

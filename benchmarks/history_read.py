@@ -115,7 +115,7 @@ def measure(url: str, args) -> dict[str, Any]:
     from api.app import create_app
     from api.db import make_engine, session_factory
     from api.migrate import upgrade
-    from api.models import Partner
+    from api.models import PartnerRecord
     from api.security import create_user
     from api.settings import Settings
     from api.tables import actuals_frame, history_frame
@@ -125,7 +125,7 @@ def measure(url: str, args) -> dict[str, Any]:
     tokens: dict[str, str] = {}
     with session_factory(engine)() as s:
         for pid, role in (("shops", "retailer"), ("wholesale", "wholesaler")):
-            s.add(Partner(id=pid, name=pid.title(), role=role))
+            s.add(PartnerRecord(id=pid, name=pid.title(), role=role))
         s.flush()
         for name, partner in (("ana", "shops"), ("wil", "wholesale")):
             _u, tokens[name] = create_user(s, name, "partner", partner)

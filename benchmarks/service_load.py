@@ -160,7 +160,7 @@ def populate(url: str, n_scenarios: int, plan: dict[str, Any], clients: int) -> 
     from api.app import create_app
     from api.db import make_engine, session_factory
     from api.migrate import upgrade
-    from api.models import FundingResult, Partner, PlanRecord, ScenarioVersion
+    from api.models import FundingResultRecord, PartnerRecord, PlanRecord, ScenarioVersion
     from api.security import create_user
     from api.settings import Settings
     from scenarios.io import EXAMPLES_DIR
@@ -170,7 +170,7 @@ def populate(url: str, n_scenarios: int, plan: dict[str, Any], clients: int) -> 
     tokens: dict[str, str] = {}
     with session_factory(engine)() as s:
         for pid, role in PARTNERS.items():
-            s.add(Partner(id=pid, name=pid.title(), role=role))
+            s.add(PartnerRecord(id=pid, name=pid.title(), role=role))
         s.flush()
         for name, role, partner in (("adm", "admin", None), ("pl", "planner", None), ("fi", "finance", None),
                                     ("ana", "partner", "shops"), ("wil", "partner", "wholesale")):
@@ -212,7 +212,7 @@ def populate(url: str, n_scenarios: int, plan: dict[str, Any], clients: int) -> 
         s.add(rec)
         s.flush()
         for partner, data in (plan.get("funding") or {}).items():
-            s.add(FundingResult(plan_id=rec.id, partner=partner, result=data))
+            s.add(FundingResultRecord(plan_id=rec.id, partner=partner, result=data))
         s.commit()
         ids["plan"] = rec.id
     engine.dispose()

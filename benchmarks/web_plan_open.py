@@ -77,7 +77,7 @@ def seed(url: str, files: list[str]) -> None:
     password, and per cached file a scenario and its done plan, stored as the runner stores one."""
     from api.db import make_engine, session_factory
     from api.migrate import upgrade
-    from api.models import FundingResult, Partner, PlanRecord, Scenario, ScenarioVersion
+    from api.models import FundingResultRecord, PartnerRecord, PlanRecord, ScenarioRecord, ScenarioVersion
     from api.security import create_user
 
     try:
@@ -88,13 +88,13 @@ def seed(url: str, files: list[str]) -> None:
     upgrade(engine)
     with session_factory(engine)() as s:
         for pid, role in PARTNERS.items():
-            s.add(Partner(id=pid, name=pid.title(), role=role))
+            s.add(PartnerRecord(id=pid, name=pid.title(), role=role))
         s.flush()
         user, _ = create_user(s, USER, "planner", password=PASSWORD)
         ids = []
         for f in files:
             data = json.loads(Path(f).read_text())
-            scenario = Scenario(name=data["name"], created_by_id=user.id, latest_version=1)
+            scenario = ScenarioRecord(name=data["name"], created_by_id=user.id, latest_version=1)
             s.add(scenario)
             s.flush()
             version = ScenarioVersion(scenario_id=scenario.id, version=1, content=data["content"], fingerprint="0" * 64,
@@ -107,7 +107,7 @@ def seed(url: str, files: list[str]) -> None:
             s.flush()
             plan.finished_at = plan.created_at
             for partner, part in (data["result"].get("funding") or {}).items():
-                s.add(FundingResult(plan_id=plan.id, partner=partner, result=part))
+                s.add(FundingResultRecord(plan_id=plan.id, partner=partner, result=part))
             if store_plan_tables is not None:
                 store_plan_tables(s, plan.id, plan.result)
             ids.append(plan.id)

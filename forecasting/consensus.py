@@ -105,7 +105,8 @@ class Resolution(BaseModel):
         return self
 
 
-def _resolution(data: Resolution | dict) -> Resolution:
+def as_resolution(data: Resolution | dict) -> Resolution:
+    """``data`` as a checked :class:`Resolution`; ``ValueError`` naming each bad field."""
     if isinstance(data, Resolution):
         return data
     try:
@@ -126,7 +127,7 @@ class ResolutionStore:
 
     def add(self, resolution: Resolution | dict) -> Resolution:
         """Store a resolution (checked; given the next id ``R0001``... when it has none)."""
-        res = _resolution(resolution)
+        res = as_resolution(resolution)
         with locked(self.root):
             data = read_json(self._file, {"format": 1, "resolutions": []})
             ids = {r["id"] for r in data["resolutions"]}
@@ -252,7 +253,7 @@ def build_consensus(
     by_cell = {k: d for k, d in weighted.groupby(["unique_id", "ds"], sort=False)}
 
     # latest resolution covering each cell wins
-    res_list = [_resolution(r) for r in (resolutions or [])]
+    res_list = [as_resolution(r) for r in (resolutions or [])]
     order = sorted(range(len(res_list)), key=lambda i: (res_list[i].created_at, i))
     winner = np.full(len(grid), -1)
     for i in order:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .submissions import STATISTICAL
@@ -47,6 +48,16 @@ def _need(df: pd.DataFrame, columns: list[str], what: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ValueError(f"{what}: missing column(s) {', '.join(missing)}; the table has {', '.join(map(str, df.columns))}")
+
+
+def forecast_lag(submitted_at: pd.Series, ds: pd.Series, freq: str) -> pd.Series:
+    """Periods between a forecast's submission and its period: calendar months from the month of
+    submission (M), or days / 7 rounded up (W). Zero or less: made once the period had begun."""
+    sub = pd.to_datetime(submitted_at, utc=True).dt.tz_convert(None)
+    ds = pd.to_datetime(ds)
+    if freq == "M":
+        return (ds.dt.year - sub.dt.year) * 12 + (ds.dt.month - sub.dt.month)
+    return np.ceil((ds - sub) / pd.Timedelta(days=7)).astype(int)
 
 
 def select_forecasts(forecasts: pd.DataFrame, *, lag: int | None = None) -> tuple[pd.DataFrame, list[str]]:

@@ -53,6 +53,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from .keys import series_id, split_keys
+
 LEVELS = ("total", "plant", "dc", "store")
 _KIND_RANK = {"plant": 0, "dc": 1, "store": 2}
 OUTPUT_COLUMNS = ["level", "unique_id", "product", "site", "ds", "p10", "p50", "p90", "bottom", "reconciliation"]
@@ -226,22 +228,19 @@ def with_product_site(df: pd.DataFrame, keys: Sequence[str] = ("product", "site"
     keys = list(keys)
     if "product" not in keys or "site" not in keys:
         raise HierarchyError(f"keys must name 'product' and 'site', got {keys}")
-    parts = df["unique_id"].astype(str).str.split("/")
-    bad = parts.str.len() != len(keys)
-    if bad.any():
-        example = df.loc[bad, "unique_id"].iloc[0]
-        raise HierarchyError(
-            f"unique_id {example!r} does not have {len(keys)} parts joined by '/' as keys {keys} say"
-        )
+    try:
+        parts = split_keys(df["unique_id"], keys)
+    except ValueError as exc:
+        raise HierarchyError(str(exc)) from None
     out = df.copy()
-    for i, key in enumerate(keys):
-        out[key] = parts.str[i]
+    for key in keys:
+        out[key] = parts[key].to_numpy()
     return out
 
 
 def node_id(product: str, site: str | None) -> str:
     """``"{product}"`` for the product total, ``"{product}/{site}"`` for a site node."""
-    return product if site is None else f"{product}/{site}"
+    return product if site is None else series_id([product, site])
 
 
 def summing_matrix(

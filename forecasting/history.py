@@ -19,6 +19,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .keys import join_keys
+
 GapPolicy = Literal["zero", "interpolate", "error"]
 Freq = Literal["W", "M"]
 
@@ -217,8 +219,7 @@ def prepare_history(
     grouped = df.groupby([*keys, "ds"], sort=True).agg(agg).reset_index()
     report.rows_aggregated = len(df) - len(grouped) if len(df) > len(grouped) else 0
     grouped = grouped.rename(columns={spec.quantity: "y"})
-    uid = grouped[keys[0]].str.cat([grouped[k] for k in keys[1:]], sep="/") if len(keys) > 1 else grouped[keys[0]]
-    grouped.insert(0, "unique_id", uid)
+    grouped.insert(0, "unique_id", join_keys(grouped, keys))
     out, missing = fill_gaps(grouped.sort_values(["unique_id", "ds"], kind="stable", ignore_index=True),
                              keys, spec.regressors, freq, gaps)
     if gaps == "error" and missing:

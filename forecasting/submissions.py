@@ -36,9 +36,11 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from .history import HistoryProblem, bucket_start, read_table
+from .keys import join_keys, series_id
 
 STATISTICAL = "statistical"
 SOURCE_COLUMNS = ["unique_id", "ds", "source", "value"]
+VERSION_COLUMNS = ["unique_id", "ds", "source", "version", "submitted_at", "value"]
 _ID_CANDIDATES = ("unique_id",)
 _DS_CANDIDATES = ("ds", "date")
 _VALUE_CANDIDATES = ("value", "p50", "quantity")
@@ -141,13 +143,13 @@ def normalise_forecast_table(
         out["unique_id"] = df[id_col].astype("string").str.strip()
     else:
         parts = df[keys].astype("string").apply(lambda s: s.str.strip())
-        out["unique_id"] = parts.fillna("").agg("/".join, axis=1)
+        out["unique_id"] = join_keys(parts.fillna(""), keys)
         out.loc[parts.isna().any(axis=1) | (parts == "").any(axis=1), "unique_id"] = pd.NA
     for k in keys:
         out[k] = df[k].astype("string").str.strip()
     blank = (out["unique_id"].isna() | (out["unique_id"] == "")).to_numpy()
     if blank.any():
-        problems.append(HistoryProblem(id_col or "/".join(keys), "missing series id", tuple(rowno[blank].tolist())))
+        problems.append(HistoryProblem(id_col or series_id(keys), "missing series id", tuple(rowno[blank].tolist())))
 
     raw_ds = df[ds_col]
     if pd.api.types.is_datetime64_any_dtype(raw_ds):
@@ -187,7 +189,7 @@ def normalise_forecast_table(
     dup = out.duplicated(subset=["unique_id", "ds"], keep=False).to_numpy() & ~bad_ds & ~blank
     if dup.any():
         problems.append(HistoryProblem(
-            f"{id_col or '/'.join(keys)} + {ds_col}", "duplicate rows for the same series and date", tuple(rowno[dup].tolist())
+            f"{id_col or series_id(keys)} + {ds_col}", "duplicate rows for the same series and date", tuple(rowno[dup].tolist())
         ))
     if problems:
         raise SubmissionError(problems)
@@ -255,6 +257,18 @@ def utc(when: datetime | str | None) -> datetime:
     return ts.to_pydatetime()
 
 
+def empty_sources() -> pd.DataFrame:
+    """An empty ``unique_id, ds, source, value`` table (typed)."""
+    dtypes = {"unique_id": str, "ds": "datetime64[ns]", "source": str, "value": float}
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
+
+
+def refuse_reserved_source(partner: str) -> None:
+    """A partner may not submit as ``statistical``, the source name of the statistical runs."""
+    if partner == STATISTICAL:
+        raise SubmissionError([HistoryProblem("partner", "'statistical' is reserved for statistical runs: use save_statistical")])
+
+
 class SubmissionStore:
     """Versioned partner submissions and statistical runs under one directory (see module doc)."""
 
@@ -279,11 +293,17 @@ class SubmissionStore:
         """Check ``table`` (a DataFrame, CSV or Parquet; see :func:`normalise_forecast_table`
         for ``columns``/``keys``/``date_format``/``freq``) and store it as the partner's next
         version. Raises :class:`SubmissionError` naming every bad field and row."""
-        if partner == STATISTICAL:
-            raise SubmissionError([HistoryProblem("partner", "'statistical' is reserved for statistical runs: use save_statistical")])
+        refuse_reserved_source(partner)
         data, rows_in = normalise_forecast_table(
             read_table(table), columns=columns, keys=keys, date_format=date_format, freq=freq
         )
+        return self._store(partner, "partner", author, data, rows_in, submitted_at, note)
+
+    def add_submission(self, partner: str, data: pd.DataFrame, rows_in: int, *, author: str, note: str = "",
+                       submitted_at: datetime | str | None = None) -> Submission:
+        """Store a table already checked by :func:`normalise_forecast_table` (``rows_in``: its
+        rows before bucketing) as the partner's next version."""
+        refuse_reserved_source(partner)
         return self._store(partner, "partner", author, data, rows_in, submitted_at, note)
 
     def save_statistical(
@@ -388,8 +408,7 @@ class SubmissionStore:
                 continue  # nothing from this source yet at as_of
             frames.append(df.assign(source=name)[SOURCE_COLUMNS])
         if not frames:
-            dtypes = {"unique_id": str, "ds": "datetime64[ns]", "source": str, "value": float}
-            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
+            return empty_sources()
         return pd.concat(frames, ignore_index=True)
 
     def all_versions(self) -> pd.DataFrame:
@@ -397,9 +416,9 @@ class SubmissionStore:
         submitted_at, value`` (the input :mod:`forecasting.fva` needs to score past forecasts)."""
         frames = [
             self.load(s.partner, s.version).assign(source=s.partner, version=s.version, submitted_at=pd.Timestamp(s.submitted_at))
-            [["unique_id", "ds", "source", "version", "submitted_at", "value"]]
+            [VERSION_COLUMNS]
             for s in self.versions()
         ]
         if not frames:
-            return pd.DataFrame(columns=["unique_id", "ds", "source", "version", "submitted_at", "value"])
+            return pd.DataFrame(columns=VERSION_COLUMNS)
         return pd.concat(frames, ignore_index=True)

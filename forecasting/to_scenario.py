@@ -39,9 +39,13 @@ from scenarios.schema import Frequency, Scenario, SiteProduct, period_starts
 from scenarios.validation import ScenarioError, errors_of, validate_scenario
 
 from .hierarchy import ReconciliationConfig, SiteHierarchy, reconcile_forecasts, with_product_site
+from .keys import series_id
 
 Z90 = float(norm.ppf(0.9))  # 1.2816: p90 - p10 spans 2 * Z90 standard deviations
 QUANTILES = ("p10", "p50", "p90")
+DEMAND_REPORT_COLUMNS = ["site", "product", "quantile", "periods_filled", "total_before", "total_after"]
+SAFETY_STOCK_REPORT_COLUMNS = ["site", "product", "level", "lead_time", "lead_time_source", "review_period", "z",
+                               "sigma_mean", "safety_stock_mean", "safety_stock_max"]
 
 
 class ForecastCoverageError(ValueError):
@@ -198,23 +202,63 @@ def apply_forecast_to_scenario(
     Returns the new, validated scenario (warnings in the report) and a :class:`ScenarioFillReport`.
     Raises :class:`ForecastCoverageError` listing every missing series or period.
     """
+    want_ss = safety_stock_service_level is not None
+    _check_options(forecast, quantile, review_period, safety_stock_service_level, safety_stock_levels, lead_time)
+    T = scenario.time.periods
+    fill_idx, fill_dates = _fill_periods(scenario, periods)
+    df = _normalise(forecast, keys)
+    hierarchy = hierarchy or SiteHierarchy.from_scenario(scenario)
+    new = scenario.model_copy(deep=True)
+    values, bottom_for_dc = _demand_forecasts(new, df, fill_dates, [quantile] + (["p10", "p90"] if want_ss else []))
+    demand_rows = _fill_demand(new, values, quantile, fill_idx, T)
+    unmatched, notes = _unused(df, values, fill_dates)
+    ss_rows = []
+    if want_ss:
+        targets = {key: ("store", got["p10"], got["p90"]) for key, got in values.items()} \
+            if "store" in safety_stock_levels else {}
+        upper_levels = [lvl for lvl in safety_stock_levels if lvl != "store"]
+        if upper_levels:
+            agg = _upper_quantiles(df, "level" in forecast.columns, bottom_for_dc, fill_dates, hierarchy,
+                                   aggregate_intervals, notes)
+            targets.update(_upper_targets(new, agg, upper_levels, fill_dates))
+        ss_rows = _set_safety_stock(new, scenario, targets, hierarchy, lead_time, safety_stock_service_level,
+                                    review_period, fill_idx, notes)
+    checked = Scenario.model_validate(new.model_dump(exclude_unset=True))  # what was left unset stays unset
+    found = validate_scenario(checked)
+    if errors_of(found):
+        raise ScenarioError(found)
+    report = ScenarioFillReport(
+        demand=pd.DataFrame(demand_rows, columns=DEMAND_REPORT_COLUMNS),
+        safety_stock=pd.DataFrame(ss_rows, columns=SAFETY_STOCK_REPORT_COLUMNS),
+        unmatched_series=unmatched,
+        notes=notes + list(hierarchy.notes),
+        warnings=[p for p in found if p.severity != "error"],
+    )
+    return checked, report
+
+
+def _check_options(forecast: pd.DataFrame, quantile: str, review_period: int, service_level: float | None,
+                   levels: Sequence[str], lead_time: int | dict[str, int] | None) -> None:
+    """Refuse options :func:`apply_forecast_to_scenario` cannot use, naming the option."""
     if quantile not in forecast.columns:
         raise ValueError(f"quantile {quantile!r} is not a column of the forecast (columns: {list(forecast.columns)})")
     if review_period < 0:
         raise ValueError(f"review_period must be >= 0 periods, got {review_period}")
-    want_ss = safety_stock_service_level is not None
-    if want_ss:
-        _check_service_level(safety_stock_service_level)
+    if service_level is not None:
+        _check_service_level(service_level)
         missing_q = [q for q in ("p10", "p90") if q not in forecast.columns]
         if missing_q:
             raise ValueError(f"safety stock needs forecast columns p10 and p90; missing {missing_q}")
-        unknown_levels = set(safety_stock_levels) - {"store", "dc", "plant"}
+        unknown_levels = set(levels) - {"store", "dc", "plant"}
         if unknown_levels:
             raise ValueError(f"safety_stock_levels must be store, dc or plant; got {sorted(unknown_levels)}")
     given = lead_time.values() if isinstance(lead_time, dict) else [] if lead_time is None else [lead_time]
     if any(int(v) != v or v < 0 for v in given):
         raise ValueError(f"lead_time must be whole periods >= 0, got {lead_time}")
 
+
+def _fill_periods(scenario: Scenario, periods: Sequence[int] | None) -> tuple[list[int], pd.DatetimeIndex]:
+    """The period indices to fill (default all) and their start dates."""
     T = scenario.time.periods
     dates = scenario_period_starts(scenario)
     if periods is None:
@@ -224,141 +268,134 @@ def apply_forecast_to_scenario(
         bad = [t for t in fill_idx if not 0 <= t < T]
         if bad or not fill_idx:
             raise ValueError(f"periods must be indices in 0..{T - 1}; got {list(periods)}")
-    fill_dates = dates[fill_idx]
+    return fill_idx, dates[fill_idx]
 
-    df = _normalise(forecast, keys)
+
+def _demand_forecasts(scenario: Scenario, df: pd.DataFrame, fill_dates: pd.DatetimeIndex, quantiles: list[str]
+                      ) -> tuple[dict[tuple[str, str], dict[str, np.ndarray]], list[pd.DataFrame]]:
+    """Per demand (site, product) the values of ``quantiles`` at the filled periods, and the
+    forecast rows of those series; :class:`ForecastCoverageError` listing every gap."""
     groups = {key: g for key, g in df.groupby(["site", "product"], sort=False)}
-    hierarchy = hierarchy or SiteHierarchy.from_scenario(scenario)
     problems: list[str] = []
-    notes: list[str] = []
-    demand_rows = []
-    new = scenario.model_copy(deep=True)
-    bottom_for_dc: list[pd.DataFrame] = []
-    quantiles_needed = [quantile] + (["p10", "p90"] if want_ss else [])
     values: dict[tuple[str, str], dict[str, np.ndarray]] = {}
-    for i, d in enumerate(new.demand):
+    rows: list[pd.DataFrame] = []
+    for i, d in enumerate(scenario.demand):
         g = groups.get((d.site, d.product))
         what = f"demand[{i}] site {d.site!r} product {d.product!r}"
         if g is None:
             problems.append(f"{what}: no forecast series")
             continue
-        got = {q: _values(g, q, fill_dates, what, problems) for q in dict.fromkeys(quantiles_needed)}
+        got = {q: _values(g, q, fill_dates, what, problems) for q in dict.fromkeys(quantiles)}
         if any(v is None for v in got.values()):
             continue
         values[(d.site, d.product)] = got
-        bottom_for_dc.append(g)
+        rows.append(g)
     if problems:
         raise ForecastCoverageError(problems)
+    return values, rows
 
-    for d in new.demand:
+
+def _fill_demand(scenario: Scenario, values: dict[tuple[str, str], dict[str, np.ndarray]], quantile: str,
+                 fill_idx: list[int], T: int) -> list[dict]:
+    """Write the ``quantile`` into every demand's filled periods (in place); the report rows."""
+    rows = []
+    for d in scenario.demand:
         before = _as_list(d.quantity, T)
         after = list(before)
         for t, v in zip(fill_idx, values[(d.site, d.product)][quantile]):
             after[t] = float(v)
         d.quantity = after
-        demand_rows.append(
-            {
-                "site": d.site,
-                "product": d.product,
-                "quantile": quantile,
-                "periods_filled": len(fill_idx),
-                "total_before": float(sum(before)),
-                "total_after": float(sum(after)),
-            }
-        )
-    demand_keys = set(values)
+        rows.append({"site": d.site, "product": d.product, "quantile": quantile, "periods_filled": len(fill_idx),
+                     "total_before": float(sum(before)), "total_after": float(sum(after))})
+    return rows
+
+
+def _unused(df: pd.DataFrame, values: dict[tuple[str, str], dict[str, np.ndarray]], fill_dates: pd.DatetimeIndex
+            ) -> tuple[list[str], list[str]]:
+    """The forecast series with no demand in the scenario (``product/site``), and a note on the
+    forecast rows outside the filled periods."""
     bottom = df[df["bottom"].astype(bool)] if "bottom" in df.columns else df
-    unmatched = sorted({f"{p}/{s}" for s, p in zip(bottom["site"], bottom["product"]) if (s, p) not in demand_keys})
+    unmatched = sorted({series_id([p, s]) for s, p in zip(bottom["site"], bottom["product"]) if (s, p) not in values})
     outside = int((~df["ds"].isin(fill_dates)).sum())
-    if outside:
-        notes.append(f"{outside} forecast row(s) outside the filled periods were not used")
+    return unmatched, [f"{outside} forecast row(s) outside the filled periods were not used"] if outside else []
 
-    ss_rows = []
-    if want_ss:
-        z = float(norm.ppf(safety_stock_service_level))
-        targets: dict[tuple[str, str], tuple[str, np.ndarray, np.ndarray]] = {}
-        if "store" in safety_stock_levels:
-            for key, got in values.items():
-                targets[key] = ("store", got["p10"], got["p90"])
-        upper_levels = [lvl for lvl in safety_stock_levels if lvl != "store"]
-        if upper_levels:
-            if "level" in forecast.columns:
-                agg = df[~df["bottom"].astype(bool)]
-            else:
-                matched = pd.concat(bottom_for_dc)[["product", "site", "ds", "p10", "p50", "p90"]]
-                matched = matched[matched["ds"].isin(fill_dates)]
-                rec = reconcile_forecasts(
-                    matched, hierarchy, config=ReconciliationConfig(method="bottom_up", intervals=aggregate_intervals)
-                )
-                agg = rec.table[~rec.table["bottom"] & rec.table["site"].notna()]
-                notes.append(f"upper-level quantiles: bottom-up over the demand sites, {aggregate_intervals} errors")
-            site_ids = {s.id for s in new.sites}
-            for (site, product), g in agg[agg["level"].isin(upper_levels)].groupby(["site", "product"]):
-                if site not in site_ids:
-                    continue
-                lo = _values(g, "p10", fill_dates, f"{site}/{product}", problems)
-                hi = _values(g, "p90", fill_dates, f"{site}/{product}", problems)
-                if lo is not None and hi is not None:
-                    targets[(site, product)] = (str(g["level"].iloc[0]), lo, hi)
-            if problems:
-                raise ForecastCoverageError(problems)
 
-        sites = {s.id: s for s in new.sites}
-        for (site_id, product), (level, p10, p90) in sorted(targets.items()):
-            if isinstance(lead_time, dict):
-                L = lead_time.get(site_id)
-                source = "given"
-            elif lead_time is not None:
-                L, source = lead_time, "given"
-            else:
-                L, source = None, "lane"
-            if L is None:
-                L = _inbound_lead_time(scenario, hierarchy, site_id, product)
-                source = "lane"
-                if L is None:
-                    L, source = 0, "none"
-                    notes.append(f"{site_id}/{product}: no inbound lane, lead time 0")
-            ss = safety_stock(p10, p90, service_level=safety_stock_service_level, lead_time=L, review_period=review_period)
-            site = sites[site_id]
-            sp = next((x for x in site.products if x.product == product), None)
-            if sp is None:
-                sp = SiteProduct(product=product)
-                site.products.append(sp)
-                notes.append(f"{site_id}/{product}: site had no settings for the product; added with safety stock only")
-            series = _as_list(sp.safety_stock, T)
-            for t, v in zip(fill_idx, ss):
-                series[t] = float(v)
-            sp.safety_stock = series
-            ss_rows.append(
-                {
-                    "site": site_id,
-                    "product": product,
-                    "level": level,
-                    "lead_time": int(L),
-                    "lead_time_source": source,
-                    "review_period": review_period,
-                    "z": z,
-                    "sigma_mean": float(np.mean(np.clip(p90 - p10, 0, None) / (2 * Z90))),
-                    "safety_stock_mean": float(np.mean(ss)),
-                    "safety_stock_max": float(np.max(ss)),
-                }
-            )
+def _upper_quantiles(df: pd.DataFrame, reconciled: bool, bottom_for_dc: list[pd.DataFrame],
+                     fill_dates: pd.DatetimeIndex, hierarchy: SiteHierarchy,
+                     aggregate_intervals: Literal["independent", "comonotonic"], notes: list[str]) -> pd.DataFrame:
+    """The quantiles of the sites above the demand sites: the reconciled table's own, else the
+    bottom-up aggregate of the demand series (:mod:`forecasting.hierarchy`)."""
+    if reconciled:
+        return df[~df["bottom"].astype(bool)]
+    matched = pd.concat(bottom_for_dc)[["product", "site", "ds", "p10", "p50", "p90"]]
+    matched = matched[matched["ds"].isin(fill_dates)]
+    rec = reconcile_forecasts(matched, hierarchy,
+                              config=ReconciliationConfig(method="bottom_up", intervals=aggregate_intervals))
+    notes.append(f"upper-level quantiles: bottom-up over the demand sites, {aggregate_intervals} errors")
+    return rec.table[~rec.table["bottom"] & rec.table["site"].notna()]
 
-    checked = Scenario.model_validate(new.model_dump())
-    found = validate_scenario(checked)
-    if errors_of(found):
-        raise ScenarioError(found)
-    report = ScenarioFillReport(
-        demand=pd.DataFrame(demand_rows, columns=["site", "product", "quantile", "periods_filled", "total_before", "total_after"]),
-        safety_stock=pd.DataFrame(
-            ss_rows,
-            columns=[
-                "site", "product", "level", "lead_time", "lead_time_source", "review_period", "z",
-                "sigma_mean", "safety_stock_mean", "safety_stock_max",
-            ],
-        ),
-        unmatched_series=unmatched,
-        notes=notes + list(hierarchy.notes),
-        warnings=[p for p in found if p.severity != "error"],
-    )
-    return checked, report
+
+def _upper_targets(scenario: Scenario, agg: pd.DataFrame, levels: list[str], fill_dates: pd.DatetimeIndex
+                   ) -> dict[tuple[str, str], tuple[str, np.ndarray, np.ndarray]]:
+    """(site, product) -> (level, P10, P90) of the scenario's sites at ``levels``; a missing
+    period is a :class:`ForecastCoverageError`."""
+    problems: list[str] = []
+    targets = {}
+    site_ids = {s.id for s in scenario.sites}
+    for (site, product), g in agg[agg["level"].isin(levels)].groupby(["site", "product"]):
+        if site not in site_ids:
+            continue
+        lo = _values(g, "p10", fill_dates, f"{site}/{product}", problems)
+        hi = _values(g, "p90", fill_dates, f"{site}/{product}", problems)
+        if lo is not None and hi is not None:
+            targets[(site, product)] = (str(g["level"].iloc[0]), lo, hi)
+    if problems:
+        raise ForecastCoverageError(problems)
+    return targets
+
+
+def _lead_time(original: Scenario, hierarchy: SiteHierarchy, lead_time: int | dict[str, int] | None, site_id: str,
+               product: str, notes: list[str]) -> tuple[int, str]:
+    """The lead time used for a site's safety stock and where it comes from (given, lane, none)."""
+    if isinstance(lead_time, dict):
+        L, source = lead_time.get(site_id), "given"
+    elif lead_time is not None:
+        L, source = lead_time, "given"
+    else:
+        L, source = None, "lane"
+    if L is None:
+        L, source = _inbound_lead_time(original, hierarchy, site_id, product), "lane"
+        if L is None:
+            L, source = 0, "none"
+            notes.append(f"{site_id}/{product}: no inbound lane, lead time 0")
+    return L, source
+
+
+def _set_safety_stock(scenario: Scenario, original: Scenario,
+                      targets: dict[tuple[str, str], tuple[str, np.ndarray, np.ndarray]], hierarchy: SiteHierarchy,
+                      lead_time: int | dict[str, int] | None, service_level: float, review_period: int,
+                      fill_idx: list[int], notes: list[str]) -> list[dict]:
+    """Write each target's safety stock into the filled periods (in place; a site without
+    settings for the product gets them); the report rows."""
+    T = scenario.time.periods
+    z = float(norm.ppf(service_level))
+    sites = {s.id: s for s in scenario.sites}
+    rows = []
+    for (site_id, product), (level, p10, p90) in sorted(targets.items()):
+        L, source = _lead_time(original, hierarchy, lead_time, site_id, product, notes)
+        ss = safety_stock(p10, p90, service_level=service_level, lead_time=L, review_period=review_period)
+        site = sites[site_id]
+        sp = next((x for x in site.products if x.product == product), None)
+        if sp is None:
+            sp = SiteProduct(product=product)
+            site.products = [*site.products, sp]
+            notes.append(f"{site_id}/{product}: site had no settings for the product; added with safety stock only")
+        series = _as_list(sp.safety_stock, T)
+        for t, v in zip(fill_idx, ss):
+            series[t] = float(v)
+        sp.safety_stock = series
+        rows.append({"site": site_id, "product": product, "level": level, "lead_time": int(L),
+                     "lead_time_source": source, "review_period": review_period, "z": z,
+                     "sigma_mean": float(np.mean(np.clip(p90 - p10, 0, None) / (2 * Z90))),
+                     "safety_stock_mean": float(np.mean(ss)), "safety_stock_max": float(np.max(ss))})
+    return rows

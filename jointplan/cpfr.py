@@ -9,10 +9,9 @@ the commands (every ``jointplan`` start, ``--help`` included) imports neither.""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -25,12 +24,17 @@ from jointplan.numbers import num
 if TYPE_CHECKING:
     import pandas as pd
 
-    from forecasting.submissions import SubmissionStore
-
 EXIT_BAD_INPUT = 2
 STORE_ENV = "JOINTPLAN_STORE"
 DEFAULT_STORE = "jointplan-store"
-ACCURACY_FILE = "statistical_accuracy.csv"
+
+
+def __getattr__(name: str):
+    if name == "ACCURACY_FILE":  # the store's backtest table (forecasting.store), read without importing pandas early
+        from forecasting.store import ACCURACY_FILE
+
+        return ACCURACY_FILE
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _store_path(store: Optional[Path]) -> Path:
@@ -48,19 +52,28 @@ def _split_list(text: Optional[str]) -> list[str] | None:
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
-def read_history(err: Console, path: str, freq: str, keys: Optional[str], date_column: str, quantity_column: str,
-                 regressors: Optional[str], gaps: str, quiet: bool = False, console: Console | None = None):
-    """Read and check a history file; on bad data print every problem and exit 2."""
-    from forecasting.history import HistoryError, HistorySpec, prepare_history
+@contextmanager
+def _history_errors(err: Console, path: str) -> Iterator[None]:
+    """A history that cannot be read or used: every problem printed, exit 2."""
+    from forecasting.history import HistoryError
 
-    spec = HistorySpec(date=date_column, quantity=quantity_column, keys=_split_list(keys),
-                       regressors=_split_list(regressors) or [])
     try:
-        history, report = prepare_history(path, spec, freq=freq, gaps=gaps)  # type: ignore[arg-type]
+        yield
     except HistoryError as exc:
         _fail(err, f"History {path} is not usable: {len(exc.problems)} problem(s)", [str(p) for p in exc.problems])
     except (FileNotFoundError, ValueError) as exc:
         _fail(err, f"History {path}: {exc}")
+
+
+def read_history(err: Console, path: str, freq: str, keys: Optional[str], date_column: str, quantity_column: str,
+                 regressors: Optional[str], gaps: str, quiet: bool = False, console: Console | None = None):
+    """Read and check a history file; on bad data print every problem and exit 2."""
+    from forecasting.history import HistorySpec, prepare_history
+
+    spec = HistorySpec(date=date_column, quantity=quantity_column, keys=_split_list(keys),
+                       regressors=_split_list(regressors) or [])
+    with _history_errors(err, path):
+        history, report = prepare_history(path, spec, freq=freq, gaps=gaps)  # type: ignore[arg-type]
     if console is not None and not quiet:
         for line in report.lines():
             console.print(f"  {escape(line)}")
@@ -127,8 +140,6 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
 
         Prophet configurations and statistical challengers compete per series on a
         rolling-origin backtest; the best forecasts."""
-        from forecasting.engine import forecast_panel
-
         if freq not in ("W", "M"):
             _fail(err, f"--freq: must be W or M, got {freq!r}")
         if backend not in ("auto", "serial", "processes", "dask"):
@@ -171,13 +182,14 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         note: str = typer.Option("", help="Free text kept with the version"),
     ) -> None:
         """Store a partner's own forecast as its next version."""
-        from forecasting.submissions import SubmissionError, SubmissionStore
+        from forecasting.submissions import SubmissionError
+        from forecasting.workflow import submit_forecast
 
         columns = {k: v for k, v in {"value": value_column, "ds": date_column}.items() if v}
         try:
-            sub = SubmissionStore(_store_path(store)).submit(
-                partner, author, forecast_file, submitted_at=submitted_at, note=note,
-                columns=columns or None, keys=_split_list(keys), freq=freq,  # type: ignore[arg-type]
+            sub = submit_forecast(
+                _file_store(_store_path(store)), partner, forecast_file, author=author, submitted_at=submitted_at,
+                note=note, columns=columns or None, keys=_split_list(keys), freq=freq,  # type: ignore[arg-type]
             )
         except SubmissionError as exc:
             _fail(err, f"Submission {forecast_file} refused: {len(exc.problems)} problem(s)", [str(p) for p in exc.problems])
@@ -217,7 +229,8 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         store: Optional[Path] = typer.Option(None, help=f"Store directory (default ${STORE_ENV} or ./{DEFAULT_STORE})"),
     ) -> None:
         """Record a resolution: accept one source, enter an adjusted value with a reason, or apply a rule."""
-        from forecasting.consensus import Resolution, ResolutionStore
+        from forecasting.consensus import Resolution
+        from forecasting.workflow import record_resolution
 
         chosen = [x for x in (accept, adjust, rule) if x is not None]
         if len(chosen) != 1:
@@ -232,7 +245,8 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         else:
             data.update(action="apply_rule", rule=rule)
         try:
-            res = ResolutionStore(_store_path(store)).add(Resolution.model_validate({k: v for k, v in data.items() if v is not None}))
+            res = record_resolution(_file_store(_store_path(store)),
+                                    Resolution.model_validate({k: v for k, v in data.items() if v is not None}))
         except Exception as exc:  # pydantic ValidationError or store error: name the field
             _fail(err, "resolve: not recorded", _validation_lines(exc))
         console.print(f"Resolution {res.id} recorded for {escape(unique_id)} by {escape(author)}")
@@ -253,10 +267,23 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
 
         The statistical forecast and the partners' latest submissions are weighted by their
         accuracy; recorded resolutions override the rule."""
-        run_consensus(console, err, out, _store_path(store), history_file, freq, keys, rule, scenario, scenario_out, service_level)
+        consensus_step(console, err, _store_path(store), out, rule=rule, history_file=history_file, freq=freq, keys=keys,
+                       scenario=scenario, scenario_out=scenario_out, service_level=service_level)
 
 
 # ------------------------------------------------------------------------------- shared steps
+# Each command parses its options, calls the CPFR workflow (forecasting.workflow) on the store
+# directory (forecasting.store.FileStore) and prints what it returns.
+
+
+def _file_store(store: Path):
+    from forecasting.store import FileStore
+
+    return FileStore(store)
+
+
+def _no_forecasts(err: Console, store: Path) -> None:
+    _fail(err, f"No forecasts in {store}: run `jointplan forecast --store` and `jointplan submit` first")
 
 
 def _validation_lines(exc: Exception) -> list[str]:
@@ -284,58 +311,41 @@ def accuracy_output(accuracy: pd.DataFrame, history: pd.DataFrame, keys: list[st
 
 
 def save_statistical_run(store: Path, result, author: str):
-    """Keep the forecasts as the next ``statistical`` version, and the backtest table beside the
-    store (the consensus weights read the selected models' WAPE from it)."""
-    from forecasting.submissions import SubmissionStore
+    """Keep the forecasts as the next ``statistical`` version and the backtest table beside them
+    (:func:`forecasting.workflow.save_statistical_run`)."""
+    from forecasting.workflow import save_statistical_run as save
 
-    saved = SubmissionStore(store).save_statistical(result.forecasts, author)
-    result.accuracy.to_csv(store / ACCURACY_FILE, index=False)
-    return saved
+    return save(_file_store(store), result, author=author)
 
 
-def gather_accuracy(store: Path, actuals: pd.DataFrame | None, past: pd.DataFrame) -> pd.DataFrame | None:
-    """Accuracy per (series, source): partners' realised WAPE of their past submissions on the
-    history; the statistical source's backtested WAPE of its selected model."""
-    import pandas as pd
+def read_actuals(err: Console, history_file: Optional[str], freq: str, keys: Optional[str]) -> pd.DataFrame | None:
+    """The history file as actuals (:func:`forecasting.workflow.actuals`); None without a file;
+    on bad data print every problem and exit 2."""
+    from forecasting.workflow import actuals
 
-    from forecasting.fva import source_accuracy
-    from forecasting.submissions import STATISTICAL
-
-    frames = []
-    stat_path = store / ACCURACY_FILE
-    if stat_path.exists():
-        acc = pd.read_csv(stat_path)
-        sel = acc[acc["selected"].astype(bool)]
-        frames.append(pd.DataFrame({"unique_id": sel["unique_id"], "source": STATISTICAL, "wape": sel["wape"]}))
-    if actuals is not None and not past.empty:
-        partners = past[past["source"] != STATISTICAL]
-        if not partners.empty:
-            scored = source_accuracy(actuals, partners)
-            frames.append(scored[["unique_id", "source", "wape"]])
-    return pd.concat(frames, ignore_index=True) if frames else None
+    if not history_file:
+        return None
+    with _history_errors(err, history_file):
+        return actuals(history_file, freq=freq, keys=_split_list(keys))  # type: ignore[arg-type]
 
 
 def run_exceptions(err: Console, rules_path: Path, store: Path, history_file, freq, keys) -> pd.DataFrame:
-    from forecasting.exceptions import CollaborationRules, RulesError, find_exceptions
-    from forecasting.submissions import SubmissionStore
+    """The CPFR exceptions of the rules file on the store (:func:`forecasting.workflow.run_exceptions`);
+    the notes on skipped rules are printed."""
+    from forecasting import workflow
+    from forecasting.exceptions import CollaborationRules, RulesError
 
     try:
         rules = CollaborationRules.from_yaml(rules_path)
     except RulesError as exc:
         _fail(err, f"Rules {rules_path} are not valid", [str(p) for p in getattr(exc, "problems", [exc])])
-    st = SubmissionStore(store)
-    latest = st.latest_sources()
-    if latest.empty:
-        _fail(err, f"No forecasts in {store}: run `jointplan forecast --store` and `jointplan submit` first")
-    actuals = None
-    if history_file:
-        actuals, _ = read_history(err, history_file, freq, keys, "date", "quantity", None, "zero")
-    past = st.all_versions()
-    past = past[["unique_id", "ds", "source", "value", "version", "submitted_at"]] if not past.empty else past
-    from forecasting.fva import select_forecasts
-
-    scored_past = select_forecasts(past)[0] if not past.empty else None
-    table = find_exceptions(rules, latest, actuals, past_forecasts=scored_past)
+    actuals = read_actuals(err, history_file, freq, keys)
+    try:
+        table = workflow.run_exceptions(_file_store(store), rules, actuals=actuals)
+    except workflow.NoForecasts:
+        _no_forecasts(err, store)
+    except ValueError as exc:
+        _fail(err, f"exceptions: {exc}")
     for note in table.attrs.get("notes", []):
         err.print(f"  [yellow]note[/] {escape(note)}")
     return table
@@ -362,74 +372,55 @@ def print_exceptions(console: Console, table: pd.DataFrame, limit: int) -> None:
 
 
 def run_consensus(console, err, out, store, history_file, freq, keys, rule, scenario_path, scenario_out, service_level):
+    """Positional form kept for ``jointplan demo`` (jointplan/cli.py): :func:`consensus_step`."""
+    return consensus_step(console, err, store, out, rule=rule, history_file=history_file, freq=freq, keys=keys,
+                          scenario=scenario_path, scenario_out=scenario_out, service_level=service_level)
+
+
+def consensus_step(console: Console, err: Console, store: Path, out: Path, *, rule: str = "weighted",
+                   history_file: Optional[str] = None, freq: str = "M", keys: Optional[str] = None,
+                   scenario: Optional[str] = None, scenario_out: Optional[Path] = None,
+                   service_level: Optional[float] = None) -> pd.DataFrame:
+    """The consensus of the store (:func:`forecasting.workflow.run_consensus`) written to ``out``
+    (key columns, date, p10, p50, p90, basis) with its trace beside it; with a history its FVA
+    printed; with a scenario its demand filled from it."""
     import pandas as pd
 
-    from forecasting.consensus import ResolutionStore, build_consensus
-    from forecasting.submissions import STATISTICAL, SubmissionStore
+    from forecasting import workflow
 
-    st = SubmissionStore(store)
-    latest = st.latest_sources()
-    if latest.empty:
-        _fail(err, f"No forecasts in {store}: run `jointplan forecast --store` and `jointplan submit` first")
-    actuals = None
-    if history_file:
-        actuals, _ = read_history(err, history_file, freq, keys, "date", "quantity", None, "zero")
-    past = st.all_versions()
-    accuracy = gather_accuracy(store, actuals, past)
-    quantiles = st.load_statistical() if st.versions(STATISTICAL) else None
-    resolutions = ResolutionStore(store).all()
+    files = _file_store(store)
+    actuals = read_actuals(err, history_file, freq, keys)
     try:
-        result = build_consensus(latest, accuracy, resolutions, rule=rule, quantiles=quantiles)  # type: ignore[arg-type]
+        run = workflow.run_consensus(files, rule=rule, actuals=actuals)  # type: ignore[arg-type]
+    except workflow.NoForecasts:
+        _no_forecasts(err, store)
     except ValueError as exc:
         _fail(err, f"consensus: {exc}")
+    result = run.result
     for note in result.notes:
         err.print(f"  [yellow]note[/] {escape(note)}")
-    key_table = _keys_of(st, result.table["unique_id"])
-    table = result.table
-    if key_table is not None:
-        table = key_table.merge(table, on="unique_id", how="right")
+    key_names = files.key_columns()
+    table = workflow.with_key_columns(result.table, key_names)
     written = table.rename(columns={"ds": "date"})
     written["date"] = pd.to_datetime(written["date"]).dt.date
     out.parent.mkdir(parents=True, exist_ok=True)
-    written.drop(columns=["unique_id"] if key_table is not None else []).to_csv(out, index=False)
+    split = bool(key_names) and set(key_names) <= set(table.columns)
+    written.drop(columns=["unique_id"] if split else []).to_csv(out, index=False)
     trace_path = out.with_name(out.stem + ".trace.csv")
     result.trace.to_csv(trace_path, index=False)
     bases = result.table["basis"].value_counts()
     console.print(f"Consensus of {result.table['unique_id'].nunique()} series written to {out} "
                   f"({', '.join(f'{k}: {v}' for k, v in bases.items())}); trace in {trace_path}")
     if actuals is not None:
-        print_fva(console, actuals, past)
-    if scenario_path:
-        fill_scenario(console, err, scenario_path, table, scenario_out, service_level)
+        print_fva(console, workflow.value_added(files, actuals=actuals, freq=freq))  # type: ignore[arg-type]
+    if scenario:
+        fill_scenario(console, err, scenario, result.table, scenario_out, service_level, keys=key_names)
     return table
 
 
-def _keys_of(st: SubmissionStore, unique_ids: pd.Series) -> pd.DataFrame | None:
-    """unique_id -> key columns, by the key names stored with the versions (unique_id is the
-    keys joined by "/")."""
-    import pandas as pd
-
-    names = next((v.keys for v in reversed(st.versions()) if v.keys), None)
-    if not names:
-        return None
-    ids = pd.Series(sorted(unique_ids.unique()))
-    parts = ids.str.split("/", expand=True)
-    if parts.shape[1] != len(names):
-        return None
-    parts.columns = names
-    return pd.concat([ids.rename("unique_id"), parts], axis=1)
-
-
-def print_fva(console: Console, actuals: pd.DataFrame, past: pd.DataFrame) -> None:
-    """Forecast value added of each partner's past submissions against the statistical forecast."""
-    from forecasting.fva import forecast_value_added
-    from forecasting.submissions import STATISTICAL
-
-    if past.empty or STATISTICAL not in set(past["source"]):
-        partners = past[past["source"] != STATISTICAL] if not past.empty else past
-        if partners.empty:
-            return
-    fva = forecast_value_added(actuals, past)
+def print_fva(console: Console, fva) -> None:
+    """Forecast value added of each partner's past submissions against the statistical forecast
+    (:func:`forecasting.workflow.value_added`); without any, the notes saying why."""
     if fva.by_partner.empty:
         for note in fva.notes:
             console.print(f"  FVA: {escape(note)}")
@@ -444,18 +435,23 @@ def print_fva(console: Console, actuals: pd.DataFrame, past: pd.DataFrame) -> No
     console.print(t)
 
 
-def fill_scenario(console, err, scenario_path, consensus_table, scenario_out, service_level):
-    from forecasting.to_scenario import ForecastCoverageError, apply_forecast_to_scenario
+def fill_scenario(console, err, scenario_path, consensus_table, scenario_out, service_level, keys=None):
+    """The scenario's demand from the consensus (:func:`forecasting.workflow.fill_scenario`,
+    ``keys``: those joined in its ``unique_id``), the report printed, the scenario written."""
+    from forecasting import workflow
+    from forecasting.to_scenario import ForecastCoverageError
     from scenarios.io import load_scenario
     from scenarios.validation import ScenarioError
 
     try:
         base, _ = load_scenario(scenario_path)
-        filled, report = apply_forecast_to_scenario(base, consensus_table, safety_stock_service_level=service_level)
+        filled, report = workflow.fill_scenario(base, consensus_table, keys=keys, service_level=service_level)
     except ForecastCoverageError as exc:
         _fail(err, f"The consensus does not cover scenario {scenario_path}", list(exc.problems))
     except ScenarioError as exc:
         _fail(err, f"Scenario {scenario_path} is not valid", [f"{p.path}: {p.message}" for p in exc.problems])
+    except ValueError as exc:
+        _fail(err, f"The consensus cannot fill scenario {scenario_path}: {exc}")
     for line in report.lines():
         console.print(f"  {escape(line)}")
     if scenario_out:

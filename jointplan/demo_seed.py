@@ -85,7 +85,7 @@ def seed_demo(url: str) -> Demo:
 
     from api.db import make_engine, session_factory
     from api.migrate import upgrade
-    from api.models import Partner, ServiceMeta, User
+    from api.models import PartnerRecord, ServiceMeta, User
 
     engine = make_engine(url)
     try:
@@ -97,7 +97,7 @@ def seed_demo(url: str) -> Demo:
                 session.commit()
                 return demo
             users = session.scalar(select(func.count()).select_from(User))
-            partners = session.scalar(select(func.count()).select_from(Partner))
+            partners = session.scalar(select(func.count()).select_from(PartnerRecord))
             if users or partners:
                 raise DemoRefused(f"the database holds {users} user(s) and {partners} partner(s) and is not a demo "
                                   "database: give --database-url a new database (or none, for ./jointplan-demo.db)")
@@ -128,7 +128,7 @@ def _new_passwords(session, names: list[str]) -> Demo:
 
 def _seed(session) -> Demo:
     from api.history import Limits, check_history, conform_keys, content_hash, key_columns, parse_table, store_upload
-    from api.models import DataUpload, Scenario, ScenarioVersion, User
+    from api.models import DataUpload, ScenarioRecord, ScenarioVersion, User
     from api.routes.scenarios import check_content
     from api.settings import Settings
     from api.tables import digest
@@ -146,7 +146,7 @@ def _seed(session) -> Demo:
     # the bundled scenario, as a planner stores it (POST /scenarios)
     content, fingerprint, _warnings = check_content(json.loads(json.dumps(scenario_content(), default=str)),
                                                     settings.max_horizon_periods)
-    sc = Scenario(name=SCENARIO_NAME, created_by_id=planner.id, latest_version=1)
+    sc = ScenarioRecord(name=SCENARIO_NAME, created_by_id=planner.id, latest_version=1)
     session.add(sc)
     session.flush()
     session.add(ScenarioVersion(scenario_id=sc.id, version=1, content=content, fingerprint=fingerprint,
@@ -212,21 +212,19 @@ def _run(session, planner_id: int, known, keys: list[str], first, horizon: int, 
          notes: list[str]) -> int:
     """A finished fast forecast run on the history ``known``, stored from month ``first`` for
     ``horizon`` months (the months between the history's end and ``first`` left out: under way)."""
-    from api.jobs.runners import ForecastRunOptions, jsonable
+    from api.jobs.runners import ForecastRunOptions, jsonable, run_records
     from api.models import ForecastRun
     from forecasting.engine import forecast_panel
 
     gap = (first.year - known["ds"].max().year) * 12 + first.month - known["ds"].max().month - 1
     options = ForecastRunOptions(horizon=horizon, freq="M", fast=True)
     result = forecast_panel(known, gap + horizon, "M", select=False, backend="serial", progress=None, keys=keys)
-    forecasts = result.forecasts[result.forecasts["ds"] >= first].copy()
-    forecasts["ds"] = forecasts["ds"].dt.strftime("%Y-%m-%d")
     summary = dict(result.summary)
     summary["cleaning"] = notes
     summary["series_methods"] = result.series.to_dict(orient="records")
     run = ForecastRun(created_by_id=planner_id, created_at=made_at, finished_at=made_at, status="done",
-                      params=options.model_dump(mode="json"), forecasts=jsonable(forecasts.to_dict(orient="records")),
-                      accuracy=jsonable(result.accuracy.to_dict(orient="records")), summary=jsonable(summary))
+                      params=options.model_dump(mode="json"), summary=jsonable(summary),
+                      **run_records(result.forecasts[result.forecasts["ds"] >= first], result.accuracy))
     session.add(run)
     session.flush()
     return run.id
@@ -239,7 +237,7 @@ def _submit_rounds(session, partner_id: str, author_id: int) -> list[int]:
     import pandas as pd
 
     from api.models import ForecastSubmission, utcnow
-    from api.routes.submissions import stored_rows
+    from api.store import stored_rows
     from api.tables import digest
     from forecasting.submissions import normalise_forecast_table
 

@@ -65,13 +65,13 @@ def add_partners_and_users(session, scenario, actors: dict[str, Actor]) -> None:
     """Register ``scenario``'s partners and create ``actors`` with their first tokens (and their
     browser sign-in ``password``, when an actor has one), with the code behind ``jointplan
     partners create`` and ``jointplan users create``; flushed, not committed."""
-    from api.models import Partner
+    from api.models import PartnerRecord
     from api.routes.partners import PartnerCreate
     from api.security import create_user
 
     for p in scenario.partners:
         body = PartnerCreate(id=p.id, name=p.name or p.id, role=p.role.value if hasattr(p.role, "value") else p.role)
-        session.add(Partner(id=body.id, name=body.name, role=body.role))
+        session.add(PartnerRecord(id=body.id, name=body.name, role=body.role))
     session.flush()
     for actor in actors.values():
         _user, actor.token = create_user(session, actor.name, actor.role, actor.partner, actor.password)

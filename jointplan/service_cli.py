@@ -367,7 +367,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         """Register a partner."""
         from pydantic import ValidationError
 
-        from api.models import Partner
+        from api.models import PartnerRecord
         from api.routes.partners import PartnerCreate
 
         try:
@@ -376,9 +376,9 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
             fail("partners create: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
         engine, session = _session(database_url)
         try:
-            if session.get(Partner, body.id) is not None:
+            if session.get(PartnerRecord, body.id) is not None:
                 fail(f"partners create: partner {body.id!r} already exists")
-            session.add(Partner(id=body.id, name=body.name, role=body.role))
+            session.add(PartnerRecord(id=body.id, name=body.name, role=body.role))
             session.commit()
         finally:
             session.close()
@@ -390,22 +390,22 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         """List the partners."""
         from sqlalchemy import select
 
-        from api.models import Partner
+        from api.models import PartnerRecord
 
         engine, session = _session(database_url)
         try:
-            for p in session.scalars(select(Partner).order_by(Partner.id)):
+            for p in session.scalars(select(PartnerRecord).order_by(PartnerRecord.id)):
                 console.print(f"{escape(p.id)}  {escape(p.name)}  {p.role or ''}" + ("  disabled" if p.disabled else ""))
         finally:
             session.close()
             engine.dispose()
 
     def _set_partner_disabled(command: str, partner_id: str, disabled: bool, database_url: Optional[str]) -> None:
-        from api.models import Partner
+        from api.models import PartnerRecord
 
         engine, session = _session(database_url)
         try:
-            partner = session.get(Partner, partner_id)
+            partner = session.get(PartnerRecord, partner_id)
             if partner is None:
                 fail(f"partners {command}: no partner {partner_id!r}")
             partner.disabled = disabled

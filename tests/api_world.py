@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from api.app import create_app
 from api.db import make_engine, session_factory
-from api.models import ExceptionRecord, FinanceReview, FundingResult, Partner, PlanRecord, ScenarioVersion
+from api.models import ExceptionRecord, FinanceReview, FundingResultRecord, PartnerRecord, PlanRecord, ScenarioVersion
 from api.security import create_user
 from api.settings import Settings
 from scenarios.io import EXAMPLES_DIR
@@ -116,7 +116,7 @@ def seed_users(engine: Engine) -> tuple[dict[str, str], dict[str, int]]:
     tokens, ids = {}, {}
     with session_factory(engine)() as s:
         for pid, role in PARTNERS.items():
-            s.add(Partner(id=pid, name=pid.title(), role=role))
+            s.add(PartnerRecord(id=pid, name=pid.title(), role=role))
         s.flush()
         for name, (role, partner) in USERS.items():
             user, tokens[name] = create_user(s, name, role, partner)
@@ -180,7 +180,7 @@ def build_world(url: str, plan_result: dict[str, Any] | None = None) -> World:
                 s.add(plan)
                 s.flush()
                 for partner, data in (plan_result.get("funding") or {}).items():
-                    s.add(FundingResult(plan_id=plan.id, partner=partner, result=data))
+                    s.add(FundingResultRecord(plan_id=plan.id, partner=partner, result=data))
                 plans.append(plan.id)
             review = FinanceReview(plan_id=plans[-1], reviewer_id=user_ids["fi"], decision="approve", comment="fine")
             s.add(review)

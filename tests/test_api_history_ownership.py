@@ -352,7 +352,7 @@ def test_deep_json_and_huge_integers_are_422(world, route):
 def test_migration_moves_uploads_with_the_owner_rule(db_url):
     from api.db import make_engine, session_factory
     from api.migrate import upgrade
-    from api.models import Partner, User
+    from api.models import PartnerRecord, User
 
     upgrade(db_url, "0002_jobs")
     engine = make_engine(db_url)
@@ -408,7 +408,7 @@ def test_migration_moves_uploads_with_the_owner_rule(db_url):
         assert [(v["date"], v["partner_id"], v["quantity"], v["from_owner"], v["current"]) for v in lin] == [
             ("2026-01-01", "shops", 10.0, True, True), ("2026-01-01", "wholesale", 9999.0, False, False),
             ("2026-02-01", "shops", 11.0, True, False), ("2026-02-01", "shops", 12.0, True, True)]
-        _ = Partner
+        _ = PartnerRecord
     finally:
         engine.dispose()
 

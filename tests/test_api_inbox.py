@@ -28,7 +28,7 @@ import pytest
 import sqlalchemy as sa
 from test_api_load import statements
 
-from api.models import ExceptionPartner, ExceptionRecord, FinanceReview, PlanRecord, Resolution, ScenarioVersion, utcnow
+from api.models import ExceptionPartner, ExceptionRecord, FinanceReview, PlanRecord, ResolutionRecord, ScenarioVersion, utcnow
 
 
 # ------------------------------------------------------------------------------------ finance
@@ -217,7 +217,7 @@ def exception_world(world):
             _exception(s, f"EX-0000000d0{i}", ["wholesale"], severity="medium", unique_id=f"widget/c{i}")
         _exception(s, "EX-0000000e01", [], severity="low", unique_id="widget/z")
         s.flush()
-        s.add(Resolution(exception_id="EX-0000000c01", unique_id="widget/a", action="accept_source", source="shops",
+        s.add(ResolutionRecord(exception_id="EX-0000000c01", unique_id="widget/a", action="accept_source", source="shops",
                          reason="ok", author_id=world.user_ids["pl"]))
         s.commit()
     return world
@@ -232,7 +232,7 @@ def test_exception_filters_and_partner_scope(exception_world):
     w = exception_world
     with w.session() as s:
         every = {e.id: e for e in s.scalars(sa.select(ExceptionRecord))}
-        resolved = set(s.scalars(sa.select(Resolution.exception_id)))
+        resolved = set(s.scalars(sa.select(ResolutionRecord.exception_id)))
 
     def expect(scope=None, **f):  # the filters, applied in Python to every row
         return sorted(i for i, e in every.items() if (scope is None or scope in e.partners)

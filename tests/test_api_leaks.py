@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from api.models import PlanRecord, Resolution, ScenarioVersion
+from api.models import PlanRecord, ResolutionRecord, ScenarioVersion
 from api_world import OTHER, OWN
 
 
@@ -30,7 +30,7 @@ def test_consensus_list_and_detail_show_a_partner_only_its_own_inputs(world):
     staff = c.get("/consensus", headers=world.headers("pl")).json()["items"][0]
     assert set(staff["inputs"]["submissions"]) == {OWN, OTHER}  # staff see everything
     with world.session() as s:  # a resolution on the other partner's series
-        s.add(Resolution(unique_id="widget/store-south", action="adjust", value=5.0, reason="x",
+        s.add(ResolutionRecord(unique_id="widget/store-south", action="adjust", value=5.0, reason="x",
                          author_id=world.user_ids["wil"], author_partner_id=OTHER))
         s.commit()
     assert c.post("/consensus", json={"rule": "weighted"}, headers=world.headers("pl")).status_code == 201

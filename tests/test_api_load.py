@@ -29,7 +29,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from api.models import ApiToken, ExceptionRecord, PlanRecord, Resolution, ScenarioVersion, utcnow
+from api.models import ApiToken, ExceptionRecord, PlanRecord, ResolutionRecord, ScenarioVersion, utcnow
 from api.security import hash_token
 
 
@@ -100,7 +100,7 @@ def test_list_routes_issue_a_constant_number_of_queries(world):
                                   sources="shops vs statistical", values="1 vs 2", measure=1.0, limit=0.5, severity="low",
                                   owner="shops", message="m", partners=["shops"]))
         s.flush()
-        s.add(Resolution(exception_id="EX-load000001", unique_id="widget/x1", action="accept", reason="ok",
+        s.add(ResolutionRecord(exception_id="EX-load000001", unique_id="widget/x1", action="accept", reason="ok",
                          author_id=world.user_ids["pl"]))
         s.commit()
     from api_world import submission_csv

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from api.db import make_engine, session_factory
 from api.jobs.model import Job
 from api.jobs.worker import Worker
-from api.models import FundingResult, PlanRecord, PlanTable
+from api.models import FundingResultRecord, PlanRecord, PlanTable
 from api.routes import plans as plans_routes
 from api_world import make_app, scenario_content, seed_users
 from planning.workbook import TABLE_TITLES
@@ -142,7 +142,7 @@ def test_funding_per_partner_and_plans_compared(service):
     partners = {p["partner"]: p for p in fin["partners"]}
     assert set(partners) == {"maker", "wholesale", "haul", "shops"}
     with session_factory(engine)() as s:
-        assert s.scalar(select(func.count(FundingResult.id)).where(FundingResult.plan_id == base)) == 4
+        assert s.scalar(select(func.count(FundingResultRecord.id)).where(FundingResultRecord.plan_id == base)) == 4
     # each partner's entry holds only its own rows
     for a, p in partners.items():
         assert {r["partner"] for rows in p["tables"].values() for r in rows} == {a}
@@ -352,8 +352,8 @@ def test_worker_killed_mid_solve_the_job_completes_once(migrated_db_url):
             plans = s.scalars(select(PlanRecord)).all()
             assert len(plans) == 1 and plans[0].status == "done" and plans[0].job_id == job_id
             assert s.scalar(select(func.count(Job.id))) == 1
-            n_funding = s.scalar(select(func.count(FundingResult.id)).where(FundingResult.plan_id == plans[0].id))
-            partners = s.scalars(select(FundingResult.partner).where(FundingResult.plan_id == plans[0].id)).all()
+            n_funding = s.scalar(select(func.count(FundingResultRecord.id)).where(FundingResultRecord.plan_id == plans[0].id))
+            partners = s.scalars(select(FundingResultRecord.partner).where(FundingResultRecord.plan_id == plans[0].id)).all()
         assert n_funding == len(set(partners))
         body = client.get(f"/plans/{plan['id']}", headers=auth(tokens, "pl")).json()
         assert body["result"]["status"] in ("optimal", "feasible")

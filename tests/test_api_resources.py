@@ -234,6 +234,27 @@ def test_concurrent_scenario_edits_no_lost_update(world):
     assert latest["version"] == v0 + 1 and latest["content"]["description"] == winner["content"]["description"]
 
 
+def test_concurrent_submissions_and_consensus_builds_get_the_next_versions(world):
+    """Six submissions of one partner and six consensus builds at once: every one is stored, each
+    under its own next version number (api.errors.commit_next_version retries a taken number)."""
+    c, h = world.client, world.headers("pl")
+    before = c.get("/submissions", params={"partner_id": "shops"}, headers=h).json()["total"]
+    cv_before = c.get("/consensus", headers=h).json()["total"]
+    with LiveServer(make_app(world.url, world.engine)) as base:
+        def submit(i):
+            return httpx.post(f"{base}/submissions", content=submission_csv("shops", "store-north"),
+                              params={"note": f"copy {i}"}, headers={**world.headers("ana"), **CSV}, timeout=60)
+
+        def build(_i):
+            return httpx.post(f"{base}/consensus", json={"rule": "mean"}, headers=h, timeout=60)
+
+        subs, builds = concurrently(6, submit), concurrently(6, build)
+    assert [r.status_code for r in subs] == [201] * 6, [r.text for r in subs]
+    assert sorted(r.json()["version"] for r in subs) == list(range(before + 1, before + 7))
+    assert [r.status_code for r in builds] == [201] * 6, [r.text for r in builds]
+    assert sorted(r.json()["version"] for r in builds) == list(range(cv_before + 1, cv_before + 7))
+
+
 # ----------------------------------------------------------------------------- partner isolation
 
 

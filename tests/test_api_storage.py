@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from api.db import Base, make_engine, session_factory
 from api.migrate import alembic_config, upgrade
-from api.models import Partner, Scenario, ScenarioVersion, User
+from api.models import PartnerRecord, ScenarioRecord, ScenarioVersion, User
 
 CORE_TABLES = {
     "partners", "users", "api_tokens", "data_uploads", "forecast_submissions", "forecast_runs", "cpfr_exceptions",
@@ -55,11 +55,11 @@ def test_downgrade_to_base_and_up_again(db_url):
 
 
 def _scenario_with_version(session) -> ScenarioVersion:
-    session.add(Partner(id="p1", name="P1"))
+    session.add(PartnerRecord(id="p1", name="P1"))
     user = User(name="u", role="planner")
     session.add(user)
     session.flush()
-    sc = Scenario(name="s", created_by_id=user.id, latest_version=1)
+    sc = ScenarioRecord(name="s", created_by_id=user.id, latest_version=1)
     session.add(sc)
     session.flush()
     v = ScenarioVersion(scenario_id=sc.id, version=1, content={"a": 1}, fingerprint="f" * 64, author_id=user.id)
@@ -99,7 +99,7 @@ def test_upload_idempotency_key_unique_per_partner(migrated_db_url):
     engine = make_engine(migrated_db_url)
     try:
         with session_factory(engine)() as s:
-            s.add_all([Partner(id="a", name="A"), Partner(id="b", name="B")])
+            s.add_all([PartnerRecord(id="a", name="A"), PartnerRecord(id="b", name="B")])
             u = User(name="x", role="admin")
             s.add(u)
             s.flush()

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from api.db import make_engine, session_factory
-from api.models import ConsensusVersion, ExceptionRecord, FinanceReview, FundingResult, PlanRecord, Resolution
+from api.models import ConsensusVersion, ExceptionRecord, FinanceReview, FundingResultRecord, PlanRecord, ResolutionRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 EXE = str(Path(sys.executable).with_name("jointplan"))
@@ -80,13 +80,13 @@ def test_demo_via_api_walks_every_role_through_the_service(tmp_path):
         with session_factory(engine)() as s:
             plan = s.get(PlanRecord, 1)
             assert plan.status == "done" and plan.result["status"] == "optimal"
-            assert {f.partner for f in s.scalars(select(FundingResult).where(FundingResult.plan_id == 1))} == {
+            assert {f.partner for f in s.scalars(select(FundingResultRecord).where(FundingResultRecord.plan_id == 1))} == {
                 "maker", "wholesale", "haul", "shops"}
             review = s.scalar(select(FinanceReview))
             assert review.decision == "approve" and review.voided_at is None and "financing cost" in review.comment
             found = s.scalar(select(func.count(ExceptionRecord.id)))
             assert found > 0 and f"{found} exception(s) found" in out
-            assert s.scalar(select(func.count(Resolution.id))) == 1
+            assert s.scalar(select(func.count(ResolutionRecord.id))) == 1
             cv = s.scalar(select(ConsensusVersion))
             assert cv.inputs["submissions"] == {"shops": 2, "wholesale": 2} and cv.inputs["resolutions"] == [1]
     finally:

@@ -27,7 +27,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.db import make_engine, session_factory
-from api.models import Scenario, ServiceMeta, User
+from api.models import ScenarioRecord, ServiceMeta, User
 from api_world import make_app
 from jointplan.demo_seed import seed_demo
 
@@ -76,7 +76,7 @@ def test_demo_seeds_the_chain_and_users(db_url):
     engine = make_engine(db_url)
     with session_factory(engine)() as s:  # nothing seeded twice
         assert s.scalar(sa.select(sa.func.count()).select_from(User)) == len(demo.users)
-        assert s.scalar(sa.select(sa.func.count()).select_from(Scenario)) == 1
+        assert s.scalar(sa.select(sa.func.count()).select_from(ScenarioRecord)) == 1
     engine.dispose()
 
 

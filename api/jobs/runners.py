@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from api.jobs.model import Job, JobKind, JobStatus
 from api.settings import get_settings
-from api.models import ForecastRun, FundingResult, PlanRecord, ScenarioVersion, utcnow
+from api.models import ForecastRun, FundingResultRecord, PlanRecord, ScenarioVersion, utcnow
 from planning.status import has_solution
 
 Report = Callable[[float, str], None]
@@ -134,6 +134,17 @@ def jsonable(data: Any) -> Any:
     (PostgreSQL's JSON refuses NaN)."""
     text = json.dumps(data, default=_default, allow_nan=True)
     return json.loads(text, parse_constant=lambda _c: None)
+
+
+def run_records(forecasts, accuracy) -> dict[str, list[dict[str, Any]]]:
+    """A statistical run's ``forecasts`` and backtest ``accuracy`` tables as the JSON records a
+    ``forecast_runs`` row keeps (dates as ISO days)."""
+    import pandas as pd
+
+    forecasts = forecasts.copy()
+    forecasts["ds"] = pd.to_datetime(forecasts["ds"]).dt.strftime("%Y-%m-%d")
+    return jsonable({"forecasts": forecasts.to_dict(orient="records"),
+                     "accuracy": [] if accuracy is None else accuracy.to_dict(orient="records")})
 
 
 def _tail(text: str, lines: int = LOG_LINES) -> str:
@@ -339,14 +350,11 @@ def execute_forecast(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
     result = forecast_panel(history, options.horizon, options.freq, select=not options.fast, n_windows=options.n_windows,
                             pool=options.pool, backend="serial", progress=hook, keys=keys)
     report(0.97, "storing the result")
-    forecasts = result.forecasts.copy()
-    forecasts["ds"] = forecasts["ds"].dt.strftime("%Y-%m-%d")
     summary = dict(result.summary)
     summary["cleaning"] = list(inputs.get("notes") or []) + cleaning.lines()
     summary["series_methods"] = result.series.to_dict(orient="records")
     return jsonable({
-        "forecasts": forecasts.to_dict(orient="records"),
-        "accuracy": result.accuracy.to_dict(orient="records"),
+        **run_records(result.forecasts, result.accuracy),
         "summary": summary,
         "log_excerpt": "\n".join(summary["cleaning"]),
         "timings": {**result.timings, "job_total": time.perf_counter() - started},
@@ -464,10 +472,10 @@ def store_result(session: Session, job: Job, result: dict[str, Any]) -> str:
         from api.plan_tables import store_plan_tables
 
         store_plan_tables(session, record.id, record.result)  # each table on its own, for the table routes
-        have = set(session.scalars(select(FundingResult.partner).where(FundingResult.plan_id == record.id)))
+        have = set(session.scalars(select(FundingResultRecord.partner).where(FundingResultRecord.plan_id == record.id)))
         for partner, data in (result.get("funding") or {}).items():
             if partner not in have:
-                session.add(FundingResult(plan_id=record.id, partner=partner, result=data))
+                session.add(FundingResultRecord(plan_id=record.id, partner=partner, result=data))
         session.flush()
         from api.routes.reviews import scenario_of, void_superseded_reviews
 

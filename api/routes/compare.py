@@ -12,7 +12,7 @@ from api import access
 from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, SessionDep
 from api.errors import NOT_FOUND
-from api.models import FundingResult, PlanRecord, ScenarioVersion
+from api.models import FundingResultRecord, PlanRecord, ScenarioVersion
 
 router = APIRouter(prefix="/compare", tags=["compare"], route_class=StrictJSONRoute)
 
@@ -73,7 +73,7 @@ def column(session, plan: PlanRecord) -> PlanColumn:
     funding = None
     summary = r.get("funding_summary")
     if summary:
-        rows = session.scalars(select(FundingResult).where(FundingResult.plan_id == plan.id)).all()
+        rows = session.scalars(select(FundingResultRecord).where(FundingResultRecord.plan_id == plan.id)).all()
         funding = {
             "status": summary.get("status"), "mode": summary.get("mode"),
             "net_financing_cost": (summary.get("total") or {}).get("net_financing_cost"),

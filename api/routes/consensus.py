@@ -7,23 +7,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import pandas as pd
 from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
 from api import access
 from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep
-from api.errors import CONFLICT, NOT_FOUND
-from api.models import ConsensusVersion, Resolution, User
+from api.errors import CONFLICT, NOT_FOUND, commit_next_version
+from api.models import ConsensusVersion, ResolutionRecord, User
 from api.schemas import Out, PageOf
-from api.tables import actuals_frame, all_versions, clean_records, latest_sources, partner_items, statistical_table
-from forecasting.consensus import build_consensus
-from forecasting.fva import source_accuracy
-from forecasting.submissions import STATISTICAL
+from api.store import DatabaseStore
+from api.tables import actuals_frame, clean_records, partner_items
+from forecasting import workflow
 
 router = APIRouter(prefix="/consensus", tags=["consensus"], route_class=StrictJSONRoute)
 
@@ -76,24 +73,6 @@ access.register("GET", "/consensus/{version}", access.ALL_ROLES, obj="consensus"
                 note="a partner sees the rows of its items only")
 
 
-def _accuracy(session, run, actuals) -> pd.DataFrame | None:
-    frames = []
-    if run is not None and run.accuracy:
-        acc = pd.DataFrame.from_records(run.accuracy)
-        if {"unique_id", "wape", "selected"} <= set(acc.columns):
-            sel = acc[acc["selected"].astype(bool)]
-            frames.append(pd.DataFrame({"unique_id": sel["unique_id"], "source": STATISTICAL, "wape": sel["wape"]}))
-    past = all_versions(session)
-    partners = past[past["source"] != STATISTICAL] if not past.empty else past
-    if actuals is not None and not partners.empty:
-        scored = source_accuracy(actuals, partners)
-        if not scored.empty:
-            frames.append(scored[["unique_id", "source", "wape"]])
-    if not frames:
-        return None
-    return pd.concat(frames, ignore_index=True).drop_duplicates(["unique_id", "source"], keep="last")
-
-
 def summary(cv: ConsensusVersion, session, rows: int, scope: str | None = None,
             mine: set[str] | None = None, created_by: str | None = None) -> dict[str, Any]:
     """The version without its rows; for a partner (``scope``, its items ``mine``) only what
@@ -109,7 +88,7 @@ def summary(cv: ConsensusVersion, session, rows: int, scope: str | None = None,
         inputs["submissions"] = {k: v for k, v in submitted.items() if k == scope}
         ids = inputs.get("resolutions") or []
         if ids:
-            rows_of = session.scalars(select(Resolution).where(Resolution.id.in_(ids))).all()
+            rows_of = session.scalars(select(ResolutionRecord).where(ResolutionRecord.id.in_(ids))).all()
             inputs["resolutions"] = sorted(r.id for r in rows_of if r.unique_id in (mine or set()))
         out["inputs"] = inputs
         out["notes"] = [n for n in (cv.notes or []) if not any(o in str(n) for o in others)]
@@ -119,41 +98,25 @@ def summary(cv: ConsensusVersion, session, rows: int, scope: str | None = None,
 @router.post("", response_model=ConsensusDetail, status_code=201, summary="Build a new consensus version",
              responses=CONFLICT)
 def create_consensus(body: ConsensusRequest, user: AuthorizedUser, session: SessionDep):
-    sources, used, run = latest_sources(session)
-    if sources.empty:
-        raise HTTPException(409, detail="no forecasts yet: submit partner forecasts or run a statistical forecast first")
+    # the workflow's consensus (forecasting.workflow.run_consensus) on the database, kept as the next version
+    store = DatabaseStore(session, user)
     actuals = actuals_frame(session, body.freq)
-    accuracy = _accuracy(session, run, actuals)
-    resolutions = session.scalars(select(Resolution).order_by(Resolution.id)).all()
-    domain_res = [{
-        "id": f"R{r.id:04d}", "action": r.action, "unique_id": r.unique_id, "ds": r.periods, "source": r.source,
-        "value": r.value, "rule": r.rule, "reason": r.reason, "author": session.get(User, r.author_id).name,
-        "created_at": r.created_at, "exception_id": r.exception_id,
-    } for r in resolutions]
-    domain_res = [{k: v for k, v in d.items() if v is not None} for d in domain_res]
-    quantiles = statistical_table(run) if run is not None else None
-    if quantiles is not None and not {"p10", "p50", "p90"} <= set(quantiles.columns):
-        quantiles = None
     try:
-        result = build_consensus(sources, accuracy, domain_res, rule=body.rule, quantiles=quantiles)
+        run = workflow.run_consensus(store, rule=body.rule, actuals=actuals)
+    except workflow.NoForecasts as exc:
+        raise HTTPException(409, detail=str(exc)) from None
     except ValueError as exc:
         raise HTTPException(409, detail=f"consensus cannot be built from the stored forecasts: {exc}") from None
-    rows = clean_records(result.table.to_dict(orient="records"))
-    trace = clean_records(result.trace.to_dict(orient="records"))
-    inputs = {"submissions": used, "resolutions": [r.id for r in resolutions], "history": actuals is not None}
-    for attempt in range(10):
-        version = 1 + (session.scalar(select(func.max(ConsensusVersion.version))) or 0)
-        cv = ConsensusVersion(version=version, created_by_id=user.id, rule=body.rule,
-                              forecast_run_id=run.id if run is not None else None, inputs=inputs,
-                              notes=list(result.notes), rows=rows, trace=trace)
-        session.add(cv)
-        try:
-            session.commit()
-            break
-        except IntegrityError:
-            session.rollback()
-    else:
-        raise HTTPException(409, detail="too many concurrent consensus builds; retry")
+    rows = clean_records(run.result.table.to_dict(orient="records"))
+    trace = clean_records(run.result.trace.to_dict(orient="records"))
+    inputs = {"submissions": run.sources.versions, "resolutions": [store.row_id(r) for r in run.resolutions],
+              "history": run.history}
+    cv = commit_next_version(
+        session, ConsensusVersion.version,
+        lambda version: ConsensusVersion(version=version, created_by_id=user.id, rule=body.rule,
+                                         forecast_run_id=run.sources.statistical, inputs=inputs,
+                                         notes=list(run.result.notes), rows=rows, trace=trace),
+        conflict="too many concurrent consensus builds; retry")
     return {**summary(cv, session, len(rows)), "items": rows, "trace": trace}
 
 

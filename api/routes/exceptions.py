@@ -15,12 +15,13 @@ from api import access
 from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep
 from api.errors import NOT_FOUND
-from api.models import ExceptionPartner, ExceptionRecord, Partner, Resolution, User, utcnow
+from api.models import ExceptionPartner, ExceptionRecord, PartnerRecord, ResolutionRecord, User, utcnow
 from api.schemas import Out, PageOf, Text
-from api.tables import actuals_frame, all_versions, latest_sources, unprocessable
-from forecasting.consensus import Resolution as DomainResolution
-from forecasting.exceptions import CollaborationRules, RulesError, find_exceptions
-from forecasting.fva import select_forecasts
+from api.store import DatabaseStore
+from api.tables import actuals_frame, unprocessable
+from forecasting import workflow
+from forecasting.consensus import Resolution
+from forecasting.exceptions import CollaborationRules, RulesError
 from forecasting.submissions import STATISTICAL
 
 router = APIRouter(prefix="/exceptions", tags=["exceptions"], route_class=StrictJSONRoute)
@@ -140,7 +141,7 @@ def resolved_ids(session, ids: list[str]) -> set[str]:
     """Which of ``ids`` have at least one resolution (one query)."""
     if not ids:
         return set()
-    return set(session.scalars(select(Resolution.exception_id).where(Resolution.exception_id.in_(ids)).distinct()))
+    return set(session.scalars(select(ResolutionRecord.exception_id).where(ResolutionRecord.exception_id.in_(ids)).distinct()))
 
 
 def visible(user: User, rec: ExceptionRecord | None, ident: str) -> ExceptionRecord:
@@ -165,14 +166,11 @@ def scan(body: ScanRequest, user: AuthorizedUser, session: SessionDep):
     except RulesError as exc:
         raise HTTPException(422, detail=[{"field": f"body.rules.{p.split(':', 1)[0]}", "loc": ["body", "rules"],
                                           "msg": p.split(": ", 1)[-1], "type": "value_error"} for p in exc.problems]) from None
-    sources, _used, _run = latest_sources(session)
-    if sources.empty:
-        raise HTTPException(409, detail="no forecasts yet: submit partner forecasts or run a statistical forecast first")
     actuals = actuals_frame(session, body.freq)
-    past = all_versions(session)
-    scored_past = select_forecasts(past)[0] if not past.empty else None
     try:
-        table = find_exceptions(rules, sources, actuals, past_forecasts=scored_past)
+        table = workflow.run_exceptions(DatabaseStore(session), rules, actuals=actuals)
+    except workflow.NoForecasts as exc:
+        raise HTTPException(409, detail=str(exc)) from None
     except ValueError as exc:
         raise unprocessable("body.rules", str(exc)) from None
     now, new = utcnow(), 0
@@ -210,7 +208,7 @@ def scoped(user: User, q, partner: str | None = None):
 
 
 def is_resolved():
-    return exists().where(Resolution.exception_id == ExceptionRecord.id)
+    return exists().where(ResolutionRecord.exception_id == ExceptionRecord.id)
 
 
 @router.get("", response_model=PageOf[ExceptionPublic],
@@ -290,7 +288,7 @@ def get_exception(exception_id: ExceptionId, user: AuthorizedUser, session: Sess
     return public(visible(user, session.get(ExceptionRecord, exception_id), exception_id), session)
 
 
-def resolution_public(res: Resolution, session) -> dict[str, Any]:
+def resolution_public(res: ResolutionRecord, session) -> dict[str, Any]:
     out = {c: getattr(res, c) for c in ("id", "exception_id", "unique_id", "periods", "action", "source", "value",
                                         "rule", "reason", "created_at")}
     out["author"] = session.get(User, res.author_id).name
@@ -304,7 +302,7 @@ def known_sources(user: User, rec: ExceptionRecord, session) -> set[str]:
     scope = access.partner_scope(user)
     if scope is not None:
         return {s.strip() for s in str(rec.sources).split(" vs ") if s.strip()} | {scope, STATISTICAL}
-    return set(session.scalars(select(Partner.id)).all()) | {STATISTICAL}
+    return set(session.scalars(select(PartnerRecord.id)).all()) | {STATISTICAL}
 
 
 @router.post("/{exception_id}/resolve", response_model=ResolutionPublic, status_code=201,
@@ -322,23 +320,19 @@ def resolve(exception_id: ExceptionId, body: ResolveRequest, user: AuthorizedUse
             "value": body.value, "rule": body.rule, "reason": body.reason, "author": user.name,
             "exception_id": rec.id}
     try:
-        DomainResolution.model_validate({k: v for k, v in data.items() if v is not None})
+        res = Resolution.model_validate({k: v for k, v in data.items() if v is not None})
     except Exception as exc:  # pydantic ValidationError: the action's fields do not fit
         msgs = [e["msg"].removeprefix("Value error, ") for e in getattr(exc, "errors", lambda: [])()] or [str(exc)]
         raise HTTPException(422, detail=[{"field": "body", "loc": ["body"], "msg": m, "type": "value_error"}
                                          for m in msgs]) from None
-    res = Resolution(exception_id=rec.id, unique_id=rec.unique_id,
-                     periods=[p.isoformat() for p in periods] if periods else None, action=body.action,
-                     source=body.source, value=body.value, rule=body.rule, reason=body.reason,
-                     author_id=user.id, author_partner_id=user.partner_id)
-    session.add(res)
-    session.commit()
-    return resolution_public(res, session)
+    store = DatabaseStore(session, user)
+    recorded = workflow.record_resolution(store, res)
+    return resolution_public(session.get(ResolutionRecord, store.row_id(recorded)), session)
 
 
 @router.get("/{exception_id}/resolutions", response_model=list[ResolutionPublic],
             summary="Resolutions of an exception", responses=NOT_FOUND)
 def list_resolutions(exception_id: ExceptionId, user: AuthorizedUser, session: SessionDep):
     rec = visible(user, session.get(ExceptionRecord, exception_id), exception_id)
-    rows = session.scalars(select(Resolution).where(Resolution.exception_id == rec.id).order_by(Resolution.id)).all()
+    rows = session.scalars(select(ResolutionRecord).where(ResolutionRecord.exception_id == rec.id).order_by(ResolutionRecord.id)).all()
     return [resolution_public(r, session) for r in rows]

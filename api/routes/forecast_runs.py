@@ -23,7 +23,7 @@ from api.errors import NOT_FOUND, _resp
 from api.jobs import queue
 from api.jobs.model import Job, JobKind
 from api.jobs.runners import ForecastRunOptions
-from api.models import DataUpload, ForecastRun, Partner
+from api.models import DataUpload, ForecastRun, PartnerRecord
 from api.routes.jobs import JobPublic, job_public
 from api.schemas import PageOf
 
@@ -91,7 +91,7 @@ def create_run(body: ForecastRunOptions, user: AuthorizedUser, session: SessionD
     if body.horizon > settings.max_horizon_periods:
         raise _field_error("body.horizon", f"at most {settings.max_horizon_periods} periods (JOINTPLAN_MAX_HORIZON_PERIODS)")
     if body.partner_ids is not None:
-        known = set(session.scalars(select(Partner.id).where(Partner.id.in_(body.partner_ids))))
+        known = set(session.scalars(select(PartnerRecord.id).where(PartnerRecord.id.in_(body.partner_ids))))
         for i, p in enumerate(body.partner_ids):
             if p not in known:
                 raise HTTPException(404, detail=[{"field": f"body.partner_ids.{i}", "loc": ["body", "partner_ids", i],

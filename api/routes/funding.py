@@ -18,7 +18,7 @@ from api import access
 from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, SessionDep
 from api.errors import NOT_FOUND
-from api.models import FundingResult, PlanRecord
+from api.models import FundingResultRecord, PlanRecord
 from api.routes.plans import NOT_READY, PlanId
 
 router = APIRouter(prefix="/plans", tags=["funding"], route_class=StrictJSONRoute)
@@ -65,7 +65,7 @@ def _done_plan(session, plan_id: int, user) -> PlanRecord:
     scope = access.partner_scope(user)
     if plan is not None and scope is not None:
         funded = plan.status == "done" and session.scalar(
-            select(FundingResult.id).where(FundingResult.plan_id == plan.id, FundingResult.partner == scope).limit(1))
+            select(FundingResultRecord.id).where(FundingResultRecord.plan_id == plan.id, FundingResultRecord.partner == scope).limit(1))
         if not funded:
             plan = None
     if plan is None:
@@ -79,10 +79,10 @@ def _done_plan(session, plan_id: int, user) -> PlanRecord:
             responses={**NOT_FOUND, **NOT_READY})
 def plan_funding(plan_id: PlanId, user: AuthorizedUser, session: SessionDep):
     plan = _done_plan(session, plan_id, user)
-    q = select(FundingResult).where(FundingResult.plan_id == plan.id).order_by(FundingResult.id)
+    q = select(FundingResultRecord).where(FundingResultRecord.plan_id == plan.id).order_by(FundingResultRecord.id)
     scope = access.partner_scope(user)
     if scope is not None:
-        q = q.where(FundingResult.partner == scope)
+        q = q.where(FundingResultRecord.partner == scope)
     rows = session.scalars(q).all()
     summary = None if scope is not None else (plan.result or {}).get("funding_summary")
     return PlanFunding(plan_id=plan.id, summary=summary, partners=[PartnerFunding(**r.result) for r in rows])
@@ -93,7 +93,7 @@ def plan_funding(plan_id: PlanId, user: AuthorizedUser, session: SessionDep):
 def partner_funding(plan_id: PlanId, partner_id: PartnerId, user: AuthorizedUser, session: SessionDep):
     access.own_partner_or_404(user, partner_id, "funding of partner", partner_id)
     plan = _done_plan(session, plan_id, user)
-    row = session.scalar(select(FundingResult).where(FundingResult.plan_id == plan.id, FundingResult.partner == partner_id))
+    row = session.scalar(select(FundingResultRecord).where(FundingResultRecord.plan_id == plan.id, FundingResultRecord.partner == partner_id))
     if row is None:
         raise access.not_found(f"funding of plan {plan_id} for partner", partner_id)
     return PartnerFunding(**row.result)

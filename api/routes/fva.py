@@ -11,18 +11,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import numpy as np
-import pandas as pd
-
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api import access
 from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, SessionDep
-from api.tables import actuals_frame, all_versions, clean_records
-from forecasting.fva import forecast_value_added
-from forecasting.submissions import STATISTICAL
+from api.store import DatabaseStore
+from api.tables import actuals_frame, clean_records
+from forecasting import workflow
 
 router = APIRouter(prefix="/fva", tags=["forecast value added"], route_class=StrictJSONRoute)
 
@@ -68,16 +65,6 @@ class FVAReport(BaseModel):
     notes: list[str] = Field(description="Remarks: periods left out, partners without overlap")
 
 
-def forecast_lag(submitted_at: pd.Series, ds: pd.Series, freq: str) -> pd.Series:
-    """Periods between a forecast's submission and its period: calendar months from the month of
-    submission (M), or days / 7 rounded up (W). Zero or less: made once the period had begun."""
-    sub = pd.to_datetime(submitted_at, utc=True).dt.tz_convert(None)
-    ds = pd.to_datetime(ds)
-    if freq == "M":
-        return (ds.dt.year - sub.dt.year) * 12 + (ds.dt.month - sub.dt.month)
-    return np.ceil((ds - sub) / pd.Timedelta(days=7)).astype(int)
-
-
 @router.get("", response_model=FVAReport, summary="Forecast value added of the partners' submissions")
 def get_fva(
     user: AuthorizedUser,
@@ -87,25 +74,7 @@ def get_fva(
         "Score only forecasts made this many periods ahead: months from the month of submission to the "
         "forecast month (M), or whole weeks from submission to the period start, rounded up (W)"))] = None,
 ):
-    report = {"freq": freq, "lag": lag, "by_partner": [], "by_series": [], "notes": []}
-    actuals = actuals_frame(session, freq)
-    if actuals is None:
-        report["notes"].append("no shared history yet: nothing to score forecasts against")
-        return report
-    past = all_versions(session)
-    if past.empty or not (past["source"] == STATISTICAL).any():
-        report["notes"].append("no finished statistical forecast run yet: nothing to compare with")
-        return report
-    scope = access.partner_scope(user)
-    if scope is not None:
-        past = past[past["source"].isin([STATISTICAL, scope])]  # its own submissions only
-    past = past.assign(lag=forecast_lag(past["submitted_at"], past["ds"], freq))
-    try:
-        result = forecast_value_added(actuals, past, lag=lag)
-    except ValueError as exc:  # e.g. no statistical forecast made before any period of the history
-        report["notes"].append(str(exc))
-        return report
-    report["by_partner"] = clean_records(result.by_partner.to_dict(orient="records"))
-    report["by_series"] = clean_records(result.by_series.to_dict(orient="records"))
-    report["notes"] = list(result.notes)
-    return report
+    result = workflow.value_added(DatabaseStore(session), actuals=actuals_frame(session, freq), freq=freq, lag=lag,
+                                  partner=access.partner_scope(user))  # a partner: its own submissions only
+    return {"freq": freq, "lag": lag, "by_partner": clean_records(result.by_partner.to_dict(orient="records")),
+            "by_series": clean_records(result.by_series.to_dict(orient="records")), "notes": list(result.notes)}

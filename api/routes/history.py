@@ -28,8 +28,9 @@ from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep, SettingsDep
 from api.errors import CONFLICT, NOT_FOUND
 from api.history import key_columns, lock_rules, may_see, refresh_current, visible_series_query
-from api.models import DataUpload, HistoryPoint, HistoryRules, HistorySeries, Partner, SeriesShare, User, utcnow
+from api.models import DataUpload, HistoryPoint, HistoryRules, HistorySeries, PartnerRecord, SeriesShare, User, utcnow
 from api.schemas import PageOf
+from forecasting.keys import key_values
 
 router = APIRouter(prefix="/history", tags=["history"], route_class=StrictJSONRoute)
 
@@ -215,7 +216,7 @@ def _series_or_new(session, series: str, user: User) -> HistorySeries:
     if keys is None:
         raise HTTPException(409, detail="the key columns are not fixed yet: declare them (PUT /history/rules) or "
                                         "upload history first")
-    values = series.split("/")
+    values = key_values(series)
     if len(values) != len(keys) or any(not v.strip() or v != v.strip() for v in values):
         raise HTTPException(422, detail=[{"field": "body.series", "loc": ["body", "series"], "type": "value_error",
                                           "msg": f"no such series, and it does not split into the key columns "
@@ -224,7 +225,7 @@ def _series_or_new(session, series: str, user: User) -> HistorySeries:
 
 
 def _partner_or_404(session, partner_id: str, field: str) -> None:
-    if session.get(Partner, partner_id) is None:
+    if session.get(PartnerRecord, partner_id) is None:
         raise HTTPException(404, detail=[{"field": field, "loc": field.split("."), "msg": f"no partner {partner_id!r}",
                                           "type": "not_found"}])
 

@@ -13,7 +13,7 @@ from api import access
 from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep
 from api.errors import CONFLICT, NOT_FOUND, commit_or_conflict
-from api.models import Partner
+from api.models import PartnerRecord
 from forecasting.submissions import STATISTICAL
 from api.schemas import Ident, Out, PageOf, ShortText, page_of
 
@@ -53,11 +53,11 @@ access.register("POST", "/partners/{partner_id}/enable", {"admin"}, obj="partner
 
 @router.get("", response_model=PageOf[PartnerPublic], summary="List partners")
 def list_partners(user: AuthorizedUser, session: SessionDep, page: PageDep):
-    q = select(Partner)
+    q = select(PartnerRecord)
     scope = access.partner_scope(user)
     if scope is not None:
-        q = q.where(Partner.id == scope)
-    return page_of(session, q, page, Partner.id)
+        q = q.where(PartnerRecord.id == scope)
+    return page_of(session, q, page, PartnerRecord.id)
 
 
 @router.post("", response_model=PartnerPublic, status_code=status.HTTP_201_CREATED, summary="Register a partner",
@@ -66,9 +66,9 @@ def create_partner(body: PartnerCreate, user: AuthorizedUser, session: SessionDe
     if body.id == STATISTICAL:
         raise HTTPException(422, detail=[{"field": "body.id", "loc": ["body", "id"], "type": "value_error",
                                           "msg": f"{STATISTICAL!r} is reserved for the statistical forecast"}])
-    if session.get(Partner, body.id) is not None:
+    if session.get(PartnerRecord, body.id) is not None:
         raise HTTPException(409, detail=f"id: partner {body.id!r} already exists")
-    partner = Partner(id=body.id, name=body.name, role=body.role)
+    partner = PartnerRecord(id=body.id, name=body.name, role=body.role)
     session.add(partner)
     commit_or_conflict(session, f"id: partner {body.id!r} already exists")
     return partner
@@ -77,14 +77,14 @@ def create_partner(body: PartnerCreate, user: AuthorizedUser, session: SessionDe
 @router.get("/{partner_id}", response_model=PartnerPublic, summary="One partner", responses=NOT_FOUND)
 def get_partner(partner_id: PartnerId, user: AuthorizedUser, session: SessionDep):
     access.own_partner_or_404(user, partner_id, "partner", partner_id)
-    partner = session.get(Partner, partner_id)
+    partner = session.get(PartnerRecord, partner_id)
     if partner is None:
         raise access.not_found("partner", partner_id)
     return partner
 
 
-def _set_disabled(session, partner_id: str, disabled: bool) -> Partner:
-    partner = session.get(Partner, partner_id)
+def _set_disabled(session, partner_id: str, disabled: bool) -> PartnerRecord:
+    partner = session.get(PartnerRecord, partner_id)
     if partner is None:
         raise access.not_found("partner", partner_id)
     partner.disabled = disabled

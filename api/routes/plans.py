@@ -27,7 +27,7 @@ from api.errors import NOT_FOUND, _resp
 from api.jobs import queue
 from api.jobs.model import Job, JobKind
 from api.jobs.runners import PlanOptions
-from api.models import FundingResult, PlanRecord, Scenario, ScenarioVersion
+from api.models import FundingResultRecord, PlanRecord, ScenarioRecord, ScenarioVersion
 from api.routes.jobs import JobPublic, cancel_job, job_public
 from api.routes.reviews import ReviewPublic
 from api.schemas import PageOf
@@ -199,9 +199,9 @@ def read_plan_public(session: Session, plan_id: int) -> PlanPublic:
     scenario name and job; the result's summary is made by the database (see
     :func:`_result_summary_sql`) the first time this process reads the plan, then kept
     (:data:`_SUMMARIES`); 404 when absent."""
-    q = (select(PlanRecord, ScenarioVersion.scenario_id, ScenarioVersion.version, Scenario.name, Job)
+    q = (select(PlanRecord, ScenarioVersion.scenario_id, ScenarioVersion.version, ScenarioRecord.name, Job)
          .join(ScenarioVersion, ScenarioVersion.id == PlanRecord.scenario_version_id)
-         .join(Scenario, Scenario.id == ScenarioVersion.scenario_id)
+         .join(ScenarioRecord, ScenarioRecord.id == ScenarioVersion.scenario_id)
          .outerjoin(Job, Job.id == PlanRecord.job_id)
          .where(PlanRecord.id == plan_id).options(defer(PlanRecord.result)))
     found = session.execute(q).first()
@@ -270,7 +270,7 @@ def plan_public(session: Session, plan: PlanRecord) -> PlanPublic:
 
 
 def _version(session: Session, body: PlanSubmit) -> ScenarioVersion:
-    scenario = session.get(Scenario, body.scenario_id)
+    scenario = session.get(ScenarioRecord, body.scenario_id)
     if scenario is None:
         raise HTTPException(404, detail=[{"field": "body.scenario_id", "loc": ["body", "scenario_id"],
                                           "msg": f"no scenario {body.scenario_id}", "type": "not_found"}])
@@ -363,9 +363,9 @@ def list_plans(
 ):
     from api.routes.reviews import inbox_filter, latest_live_reviews, void_all_superseded
 
-    q = (select(PlanRecord, ScenarioVersion, Scenario.name)
+    q = (select(PlanRecord, ScenarioVersion, ScenarioRecord.name)
          .join(ScenarioVersion, ScenarioVersion.id == PlanRecord.scenario_version_id)
-         .join(Scenario, Scenario.id == ScenarioVersion.scenario_id))
+         .join(ScenarioRecord, ScenarioRecord.id == ScenarioVersion.scenario_id))
     if scenario_id is not None:
         q = q.where(ScenarioVersion.scenario_id == scenario_id)
     if status is not None:
@@ -509,7 +509,7 @@ def stored_funding(session: Session, plan: PlanRecord) -> dict[str, Any] | None:
     the plan has no funding."""
     summary = (plan.result or {}).get("funding_summary") or {}
     parts = [r.result for r in session.scalars(
-        select(FundingResult).where(FundingResult.plan_id == plan.id).order_by(FundingResult.id))]
+        select(FundingResultRecord).where(FundingResultRecord.plan_id == plan.id).order_by(FundingResultRecord.id))]
     if not parts and not summary:
         return None
     first = parts[0] if parts else {}

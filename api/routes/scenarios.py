@@ -16,7 +16,7 @@ from api import access
 from api.bodies import StrictJSONRoute
 from api.deps import AuthorizedUser, PageDep, SessionDep, SettingsDep
 from api.errors import CONFLICT, NOT_FOUND, PRECONDITION, commit_or_conflict
-from api.models import Scenario, ScenarioVersion, User
+from api.models import ScenarioRecord, ScenarioVersion, User
 from api.schemas import Out, PageOf, Text
 from scenarios.io import parse_scenario, scenario_fingerprint
 from scenarios.validation import ScenarioError
@@ -127,7 +127,11 @@ def etag(v: ScenarioVersion) -> str:
 
 
 def check_content(content: dict[str, Any], max_periods: int) -> tuple[dict[str, Any], str, list[str]]:
-    """The scenario checked (422 naming each field), canonical content, fingerprint and warnings."""
+    """The scenario checked (422 naming each field), the content to store, fingerprint and warnings.
+
+    The stored content holds the fields the sender set (canonical values, no defaults written in):
+    a later reading (a plan) parses the scenario as sent and gives the same warnings, e.g. that a
+    default applies. Responses and diffs show it with every default (:func:`full_content`)."""
     periods = (content.get("time") or {}).get("periods") if isinstance(content.get("time"), dict) else None
     if isinstance(periods, int) and periods > max_periods:
         raise HTTPException(422, detail=[{"field": "body.content.time.periods", "loc": ["body", "content", "time", "periods"],
@@ -139,7 +143,14 @@ def check_content(content: dict[str, Any], max_periods: int) -> tuple[dict[str, 
         errors = [p for p in exc.problems if p.severity == "error"]
         raise HTTPException(422, detail=[{"field": f"body.content.{p.path}", "loc": ["body", "content", *p.path.split(".")],
                                           "msg": p.message, "type": "value_error"} for p in errors]) from None
-    return scenario.model_dump(mode="json"), scenario_fingerprint(scenario), [str(p) for p in problems]
+    return scenario.model_dump(mode="json", exclude_unset=True), scenario_fingerprint(scenario), [str(p) for p in problems]
+
+
+def full_content(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored version's content with every default filled in (as the API shows it)."""
+    from scenarios.schema import Scenario
+
+    return Scenario.model_validate(stored).model_dump(mode="json")
 
 
 def version_public(v: ScenarioVersion, session, content: bool = False, warnings: list[str] | None = None,
@@ -150,7 +161,7 @@ def version_public(v: ScenarioVersion, session, content: bool = False, warnings:
            "author": author if author is not None else session.get(User, v.author_id).name,
            "created_at": v.created_at, "comment": v.comment, "warnings": warnings or []}
     if content:
-        out["content"] = v.content
+        out["content"] = full_content(v.content)
     return out
 
 
@@ -158,8 +169,8 @@ _CREATOR, _AUTHOR = aliased(User, name="creator"), aliased(User, name="author") 
 
 
 def _version_query(scenario_id: int, version: int | None):
-    number = version if version else Scenario.latest_version
-    return (select(ScenarioVersion, User.name).join(Scenario, Scenario.id == ScenarioVersion.scenario_id)
+    number = version if version else ScenarioRecord.latest_version
+    return (select(ScenarioVersion, User.name).join(ScenarioRecord, ScenarioRecord.id == ScenarioVersion.scenario_id)
             .join(User, User.id == ScenarioVersion.author_id)
             .where(ScenarioVersion.scenario_id == scenario_id, ScenarioVersion.version == number))
 
@@ -169,7 +180,7 @@ def get_version_and_author(session, scenario_id: int, version: int | None = None
     or the version when absent."""
     found = session.execute(_version_query(scenario_id, version)).first()
     if found is None:
-        if session.get(Scenario, scenario_id) is None:
+        if session.get(ScenarioRecord, scenario_id) is None:
             raise access.not_found("scenario", scenario_id)
         raise access.not_found(f"scenario {scenario_id} version", version)
     return found[0], found[1]
@@ -184,9 +195,9 @@ def get_version(session, scenario_id: int, version: int | None = None) -> Scenar
 def create_scenario(body: ScenarioCreate, response: Response, user: AuthorizedUser, session: SessionDep,
                     settings: SettingsDep):
     content, fingerprint, warnings = check_content(body.content, settings.max_horizon_periods)
-    if session.scalar(select(Scenario).where(Scenario.name == body.name)) is not None:
+    if session.scalar(select(ScenarioRecord).where(ScenarioRecord.name == body.name)) is not None:
         raise HTTPException(409, detail=f"name: scenario {body.name!r} already exists")
-    sc = Scenario(name=body.name, created_by_id=user.id, latest_version=1)
+    sc = ScenarioRecord(name=body.name, created_by_id=user.id, latest_version=1)
     session.add(sc)
     session.flush()
     v = ScenarioVersion(scenario_id=sc.id, version=1, content=content, fingerprint=fingerprint, author_id=user.id,
@@ -200,17 +211,17 @@ def create_scenario(body: ScenarioCreate, response: Response, user: AuthorizedUs
 
 @router.get("", response_model=PageOf[ScenarioPublic], summary="List scenarios")
 def list_scenarios(user: AuthorizedUser, session: SessionDep, page: PageDep):
-    total = session.scalar(select(func.count()).select_from(Scenario))
+    total = session.scalar(select(func.count()).select_from(ScenarioRecord))
     creator, author = _CREATOR, _AUTHOR
     # one query for the page: scenarios, their latest versions (without the content) and both names
     rows = session.execute(
-        select(Scenario, ScenarioVersion, creator.name, author.name)
-        .join(ScenarioVersion, and_(ScenarioVersion.scenario_id == Scenario.id,
-                                    ScenarioVersion.version == Scenario.latest_version))
-        .join(creator, creator.id == Scenario.created_by_id)
+        select(ScenarioRecord, ScenarioVersion, creator.name, author.name)
+        .join(ScenarioVersion, and_(ScenarioVersion.scenario_id == ScenarioRecord.id,
+                                    ScenarioVersion.version == ScenarioRecord.latest_version))
+        .join(creator, creator.id == ScenarioRecord.created_by_id)
         .join(author, author.id == ScenarioVersion.author_id)
         .options(defer(ScenarioVersion.content))
-        .order_by(Scenario.id).limit(page.limit).offset(page.offset)
+        .order_by(ScenarioRecord.id).limit(page.limit).offset(page.offset)
     ).all()
     items = [{"id": sc.id, "name": sc.name, "created_at": sc.created_at, "created_by": created_by,
               "latest_version": sc.latest_version, "latest": version_public(v, session, author=author_name)}
@@ -229,7 +240,7 @@ def get_scenario(scenario_id: ScenarioId, response: Response, user: AuthorizedUs
 @router.get("/{scenario_id}/versions", response_model=list[VersionPublic], summary="Every version of a scenario",
             responses=NOT_FOUND)
 def list_versions(scenario_id: ScenarioId, user: AuthorizedUser, session: SessionDep):
-    if session.get(Scenario, scenario_id) is None:
+    if session.get(ScenarioRecord, scenario_id) is None:
         raise access.not_found("scenario", scenario_id)
     rows = session.execute(select(ScenarioVersion, User.name).join(User, User.id == ScenarioVersion.author_id)
                            .where(ScenarioVersion.scenario_id == scenario_id)
@@ -275,7 +286,7 @@ def store_version(session, current: ScenarioVersion, content: dict[str, Any], co
     scenario_id = current.scenario_id
     content, fingerprint, warnings = check_content(content, settings.max_horizon_periods)
     new_no = current.version + 1
-    moved = session.execute(update(Scenario).where(Scenario.id == scenario_id, Scenario.latest_version == current.version)
+    moved = session.execute(update(ScenarioRecord).where(ScenarioRecord.id == scenario_id, ScenarioRecord.latest_version == current.version)
                             .values(latest_version=new_no)).rowcount
     if moved != 1:
         session.rollback()
@@ -321,8 +332,10 @@ def add_version_from_consensus(
     import pandas as pd
 
     from api.models import ConsensusVersion
-    from api.tables import history_keys, unprocessable
-    from forecasting.to_scenario import ForecastCoverageError, apply_forecast_to_scenario
+    from api.store import DatabaseStore
+    from api.tables import unprocessable
+    from forecasting.to_scenario import ForecastCoverageError
+    from forecasting.workflow import fill_scenario
 
     current = get_version(session, scenario_id)
     require_current(current, if_match)
@@ -330,14 +343,9 @@ def add_version_from_consensus(
     if cv is None:
         raise access.not_found("consensus version", body.consensus_version)
     table = pd.DataFrame.from_records(cv.rows)
-    keys = history_keys(session) or ["product", "site"]
-    if set(keys) != {"product", "site"}:
-        raise unprocessable("body.consensus_version",
-                            f"the shared history's keys are {keys}; a scenario's demand needs product and site")
     try:
-        filled, report = apply_forecast_to_scenario(
-            parse_scenario(current.content)[0], table, quantile=body.quantile,
-            safety_stock_service_level=body.service_level, keys=tuple(keys))
+        filled, report = fill_scenario(parse_scenario(current.content)[0], table, keys=DatabaseStore(session).key_columns(),
+                                       quantile=body.quantile, service_level=body.service_level)
     except (ForecastCoverageError, ScenarioError, ValueError) as exc:
         if isinstance(exc, ScenarioError):
             problems = [str(p) for p in exc.problems if p.severity == "error"] or [str(exc)]
@@ -346,7 +354,8 @@ def add_version_from_consensus(
         raise unprocessable("body.consensus_version", *problems[:50]) from None
     comment = body.comment or f"demand ({body.quantile}) from consensus v{cv.version}" + (
         f", safety stock for {body.service_level:.0%} service" if body.service_level is not None else "")
-    out = store_version(session, current, filled.model_dump(mode="json"), comment, user, settings, response)
+    out = store_version(session, current, filled.model_dump(mode="json", exclude_unset=True), comment, user, settings,
+                        response)
     out["warnings"] = [*out.get("warnings", []), *report.lines()]
     return out
 
@@ -408,4 +417,4 @@ def diff_versions(
     a = get_version(session, scenario_id, from_version)
     b = get_version(session, scenario_id, to_version)
     return {"scenario_id": scenario_id, "from_version": from_version, "to_version": to_version,
-            "changes": diff(a.content, b.content)}
+            "changes": diff(full_content(a.content), full_content(b.content))}

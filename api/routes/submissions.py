@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import pandas as pd
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import Field
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
 from api import access
@@ -18,35 +16,20 @@ from api.errors import NOT_FOUND
 from api.models import ForecastSubmission, User
 from api.routes.uploads import PartnerQuery, target_partner
 from api.schemas import Out, PageOf
-from api.tables import digest, field_errors, read_body_table
-from forecasting.submissions import SubmissionError, normalise_forecast_table
+from api.store import DatabaseStore
+from api.tables import field_errors, read_body_table, table_body
+from forecasting.submissions import SubmissionError
+from forecasting.workflow import submit_forecast
 
 router = APIRouter(prefix="/submissions", tags=["submissions"])
 
 SubmissionId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Submission id")]
-EXAMPLE_CSV = "product,site,date,value\nwidget,store-north,2027-01-01,813\nwidget,store-north,2027-02-01,880\n"
-FORECAST_BODY = {
-    "required": True,
-    "description": "The partner's forecast: key columns (or unique_id), a date column (ds or date) and a value "
-                   "column (value, p50 or quantity).",
-    "content": {
-        "text/csv": {"schema": {"type": "string", "description": "CSV with a header row"}, "example": EXAMPLE_CSV},
-        "application/json": {
-            "schema": {
-                "type": "object", "required": ["rows"], "description": "The rows of the forecast table",
-                "properties": {"rows": {
-                    "type": "array", "minItems": 1, "description": "One object per row: column -> value",
-                    "items": {"type": "object", "minProperties": 1,
-                              "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "null"}]}},
-                }},
-            },
-            "example": {"rows": [
-                {"product": "widget", "site": "store-north", "date": "2027-01-01", "value": 813},
-                {"product": "widget", "site": "store-north", "date": "2027-02-01", "value": 880},
-            ]},
-        },
-    },
-}
+FORECAST_BODY = table_body(
+    "The partner's forecast: key columns (or unique_id), a date column (ds or date) and a value column (value, p50 "
+    "or quantity).", [
+        {"product": "widget", "site": "store-north", "date": "2027-01-01", "value": 813},
+        {"product": "widget", "site": "store-north", "date": "2027-02-01", "value": 880},
+    ], what="forecast table")
 
 
 class SubmissionPublic(Out):
@@ -85,15 +68,6 @@ def public(sub: ForecastSubmission, session, rows: bool = False, author: str | N
     return out
 
 
-def stored_rows(data: pd.DataFrame) -> tuple[list[dict[str, Any]], list[str]]:
-    """A normalised forecast table (:func:`normalise_forecast_table`) as the rows a submission
-    stores (``unique_id``, ``ds`` as ISO date, ``value``, key columns) and its key columns."""
-    keys = [c for c in data.columns if c not in ("unique_id", "ds", "value", "p10", "p50", "p90", "method")]
-    data = data[["unique_id", "ds", "value", *keys]].copy()
-    data["ds"] = pd.to_datetime(data["ds"]).dt.date.astype(str)
-    return data.to_dict(orient="records"), keys
-
-
 @router.post("", response_model=SubmissionPublic, status_code=201, summary="Submit a forecast as the next version",
              openapi_extra={"requestBody": FORECAST_BODY},
              responses={**NOT_FOUND, 415: {"description": "Body neither text/csv nor application/json"}})
@@ -112,28 +86,12 @@ def create_submission(
 ):
     partner = target_partner(user, session, partner_id)
     df, _fmt, _extra = read_body_table(request.headers.get("content-type"), body, settings)
+    key_list = [k.strip() for k in keys.split(",") if k.strip()] if keys else None
     try:
-        key_list = [k.strip() for k in keys.split(",") if k.strip()] if keys else None
-        data, _rows_in = normalise_forecast_table(df, freq=freq, keys=key_list)
+        sub = submit_forecast(DatabaseStore(session, user), partner, df, author=user.name, keys=key_list, freq=freq,
+                              note=note)
     except SubmissionError as exc:
         raise HTTPException(422, detail=field_errors(exc.problems)) from None
-    if not data["value"].map(lambda v: abs(v) != float("inf")).all():
-        raise HTTPException(422, detail=[{"field": "body.value", "loc": ["body", "value"], "msg": "not a finite number",
-                                          "type": "value_error"}])
-    rows, keys = stored_rows(data)
-    for attempt in range(10):  # a concurrent submission may take the version number: take the next
-        version = 1 + (session.scalar(select(func.max(ForecastSubmission.version))
-                                      .where(ForecastSubmission.partner_id == partner)) or 0)
-        sub = ForecastSubmission(partner_id=partner, author_id=user.id, version=version, note=note,
-                                 row_count=len(rows), content_hash=digest(rows), keys=keys, rows=rows)
-        session.add(sub)
-        try:
-            session.commit()
-            break
-        except IntegrityError:
-            session.rollback()
-    else:
-        raise HTTPException(409, detail="partner_id: too many concurrent submissions; retry")
     response.headers["Location"] = f"/submissions/{sub.id}"
     return public(sub, session)
 

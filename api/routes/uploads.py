@@ -29,9 +29,9 @@ from api.deps import AuthorizedUser, PageDep, RawBody, SessionDep, SettingsDep
 from api.errors import NOT_FOUND
 from api.history import (Limits, check_history, conform_keys, content_hash, key_columns, lock_rules, parse_table,
                          refresh_current, store_upload, upload_rows)
-from api.models import DataUpload, HistoryPoint, Partner, User, utcnow
+from api.models import DataUpload, HistoryPoint, PartnerRecord, User, utcnow
 from api.schemas import Out, PageOf, page_of
-from api.tables import digest
+from api.tables import digest, table_body
 
 router = APIRouter(prefix="/uploads", tags=["uploads"])
 
@@ -41,30 +41,10 @@ PartnerQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=
 IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
                                               description="Client key: the same upload sent again is applied once")]
 
-EXAMPLE_CSV = "product,site,date,quantity\nwidget,store-north,2026-01-01,703\nwidget,store-north,2026-02-01,611\n"
-TABLE_BODY = {
-    "required": True,
-    "description": "A table with a date column, a quantity column and key columns (every other column).",
-    "content": {
-        "text/csv": {"schema": {"type": "string", "description": "CSV with a header row"}, "example": EXAMPLE_CSV},
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "required": ["rows"],
-                "description": "The rows of the table",
-                "properties": {"rows": {
-                    "type": "array", "minItems": 1, "description": "One object per row: column -> value",
-                    "items": {"type": "object", "minProperties": 1,
-                              "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "null"}]}},
-                }},
-            },
-            "example": {"rows": [
-                {"product": "widget", "site": "store-north", "date": "2026-01-01", "quantity": 703},
-                {"product": "widget", "site": "store-north", "date": "2026-02-01", "quantity": 611},
-            ]},
-        },
-    },
-}
+TABLE_BODY = table_body("A table with a date column, a quantity column and key columns (every other column).", [
+    {"product": "widget", "site": "store-north", "date": "2026-01-01", "quantity": 703},
+    {"product": "widget", "site": "store-north", "date": "2026-02-01", "quantity": 611},
+])
 
 
 class UploadPublic(Out):
@@ -117,7 +97,7 @@ def target_partner(user: User, session, partner_id: str | None) -> str:
         raise HTTPException(422, detail=[{"field": "query.partner_id", "loc": ["query", "partner_id"],
                                           "msg": "required for a non-partner user", "type": "missing"}])
     access.own_partner_or_404(user, partner_id, "partner", partner_id)
-    if session.get(Partner, partner_id) is None:
+    if session.get(PartnerRecord, partner_id) is None:
         raise access.not_found("partner", partner_id)
     return partner_id
 
