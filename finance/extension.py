@@ -571,7 +571,7 @@ def plan_with_finance(
         if best.status in ("optimal", "feasible"):
             cash = best.tables["funding_cash"]
             least = cash.groupby("partner")["shortfall"].sum().to_dict()
-            diag = _shortfall_diagnosis(cash, least)
+            diag = _shortfall_diagnosis(cash, least, elastic.fm.opening_due())
             diag["method"] = "elastic: least outside money per partner with operations and funding chosen together"
             diag["constraints"] = [f"minimum_cash[{r['partner']},{r['period']}]" for r in diag["shortfalls"]]
             diag["relaxation"] = [{"constraint": f"minimum_cash[{r['partner']},{r['period']}]", "violation": r["amount"]}

@@ -169,6 +169,12 @@ class InstrumentModel:
             if partner is None or inst.partner == partner:
                 yield from inst.ending_debt_terms(b, self)
 
+    def opening_due(self) -> list[dict[str, Any]]:
+        """Opening balances each instrument must repay within the horizon (partner, instrument,
+        type, period, amount, when)."""
+        return [{"partner": i.partner, "instrument": i.id, "type": i.kind, **d} for i in self.instruments
+                for d in i.opening_due()]
+
     # -- reading -------------------------------------------------------------------------------
 
     def read(self, b: pyo.Block) -> pd.DataFrame:

@@ -436,7 +436,7 @@ def size_funding(
     out.tables, out.kpis = read_funding(m, fm, s)
     out.objective = _objective_value(out, objective)
     if least is not None:
-        out.diagnosis = _shortfall_diagnosis(out.tables["cash"], least)
+        out.diagnosis = _shortfall_diagnosis(out.tables["cash"], least, fm.opening_due())
     timings["readback"] = time.perf_counter() - t0
     out.timings = timings
     return out
@@ -449,7 +449,13 @@ def _objective_value(out: FundingResult, objective: FundingObjective) -> float:
     return tot["net_financing_cost"]
 
 
-def _shortfall_diagnosis(cash: pd.DataFrame, least: dict[str, float]) -> dict[str, Any]:
+def _shortfall_diagnosis(cash: pd.DataFrame, least: dict[str, float],
+                         opening_due: list[dict[str, Any]] = ()) -> dict[str, Any]:
+    """Who is short, when and by how much, from the best-effort cash table. When a short partner
+    owes opening balances that fall due within the horizon (``opening_due``, from
+    :meth:`InstrumentModel.opening_due`), the message names them (instrument, type, amount, when)
+    and says whether they are the whole cause (its operations need no funding: peak need 0) or
+    add to the operating need."""
     short = cash[cash["shortfall"] > 1e-6]
     rows = [
         {"partner": r.partner, "period": int(r.period), "amount": float(r.shortfall)}
@@ -459,18 +465,30 @@ def _shortfall_diagnosis(cash: pd.DataFrame, least: dict[str, float]) -> dict[st
     parts = []
     for a, g in short.groupby("partner", sort=False):
         i = int(g["shortfall"].to_numpy().argmax())
+        mine = cash[cash["partner"] == a]
+        need = float((mine["min_cash"] - mine["cash_before_financing"]).clip(lower=0.0).max())
+        due = [d for d in opening_due if d["partner"] == a]
         partners[a] = {
             "first_period": int(g["period"].min()),
             "last_period": int(g["period"].max()),
             "peak": float(g["shortfall"].iloc[i]),
             "peak_period": int(g["period"].iloc[i]),
             "periods_short": int(len(g)),
+            "peak_funding_need": need,
         }
         p = partners[a]
-        parts.append(
-            f"{a} is short from period {p['first_period']} to {p['last_period']}, "
-            f"by up to {p['peak']:,.2f} (period {p['peak_period']})"
-        )
+        text = (f"{a} is short from period {p['first_period']} to {p['last_period']}, "
+                f"by up to {p['peak']:,.2f} (period {p['peak_period']})")
+        if due:
+            p["opening_balances_due"] = [{k: d[k] for k in ("instrument", "type", "amount", "period")} for d in due]
+            owed = ", ".join(f"{d['instrument']} ({d['type']}) {d['amount']:,.2f} {d['when']}" for d in due)
+            what = "opening balance" if len(due) == 1 else "opening balances"
+            if need <= 1e-6:
+                text += (f": its operations need no funding (peak need {need:,.2f}); what is short is the {what} "
+                         f"to repay within the horizon: {owed}")
+            else:
+                text += f", with the {what} to repay within the horizon on top of its operating need: {owed}"
+        parts.append(text)
     return {
         "method": "elastic: least unfunded cash per partner, then the cheapest financing",
         "message": "no mix of the instruments funds the plan: " + "; ".join(parts) if parts else "funded",

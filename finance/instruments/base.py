@@ -304,6 +304,11 @@ class BaseInstrument:
         """Figures of its terms for the instrument mix (e.g. the cost of forgoing a discount)."""
         return {}
 
+    def opening_due(self) -> list[dict[str, Any]]:
+        """Money owed from before the horizon that it must repay within the horizon: rows
+        ``period``, ``amount`` and ``when`` (words for a message)."""
+        return []
+
     # -- read-back ----------------------------------------------------------------------------------
 
     def base_row(self, b: pyo.Block, fm: InstrumentModel, val: Any, t: int) -> dict[str, Any]:

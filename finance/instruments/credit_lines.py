@@ -65,6 +65,20 @@ class CreditLine(BaseInstrument):
     def ending_debt_terms(self, b: pyo.Block, fm) -> Iterator[tuple[float, Any]]:
         yield 1.0, b.balance[self.key[0], self.key[1], self.T - 1]
 
+    def opening_due(self) -> list[dict[str, Any]]:
+        """The opening balance above a lower limit is due when the limit falls; what is left is due
+        by the end of the horizon when the line must be repaid."""
+        owed = float(self.spec.opening_balance)
+        out = []
+        for t in range(self.T):
+            limit = float(self.arrays["limit"][t]) if "limit" in self.arrays else np.inf
+            if owed > 1e-9 and limit < owed - 1e-9:
+                out.append({"period": t, "amount": owed - max(limit, 0.0), "when": f"by period {t}, when the limit falls to {limit:,.2f}"})
+                owed = max(limit, 0.0)
+        if owed > 1e-9 and self.repay_at_end:
+            out.append({"period": self.T - 1, "amount": owed, "when": f"by period {self.T - 1}, the end of the horizon (at_end: repay)"})
+        return out
+
     def fill_row(self, row, b, fm, val, t, need) -> None:
         a, n = self.key
         row["opening_balance"], row["closing_balance"] = val(b.balance[a, n, t - 1]), val(b.balance[a, n, t])

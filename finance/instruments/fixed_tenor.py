@@ -110,6 +110,11 @@ class FixedTenorInstrument(BaseInstrument):
         if rest:
             yield rest, b.one
 
+    def opening_due(self) -> list[dict[str, Any]]:
+        """Repayments of loans taken before the horizon, in the periods they fall due."""
+        return [{"period": t, "amount": float(r), "when": f"in period {t}"}
+                for t, r in enumerate(self.spec.opening_repayments[: self.T]) if r > 1e-9]
+
     def fill_row(self, row, b, fm, val, t, need) -> None:
         a, n = self.key
         s = self.spec
