@@ -161,6 +161,7 @@ def check_against_cashflows(spec: FinanceSpec, table: CashFlowTable) -> list[Pro
     values (:func:`~scenarios.finance.check_periods`), instruments find the collateral and payables
     they need, reverse-factoring buyers are customers of the supplier."""
     known = set(table.partners)
+    days = 365.0 / (spec.periods_per_year or table.periods_per_year or DEFAULT_PERIODS_PER_YEAR)
     problems = check_partners_known(spec, "partners", known, "the cash-flow table")
     problems += check_periods(spec, "partners", table.T, "the cash-flow table", skip={pf.partner for pf in spec.partners} - known)
     for i, pf in enumerate(spec.partners):
@@ -169,7 +170,7 @@ def check_against_cashflows(spec: FinanceSpec, table: CashFlowTable) -> list[Pro
             continue
         problems += check_reverse_factoring_buyers(pf, base, table.customers_of(pf.partner))
         for j, inst in enumerate(pf.instruments):
-            problems += kind_of(inst.type).check_table(inst, table, pf.partner, f"{base}.instruments[{j}]")
+            problems += kind_of(inst.type).check_table(inst, table, pf.partner, f"{base}.instruments[{j}]", days)
     return problems
 
 

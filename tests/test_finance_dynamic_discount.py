@@ -252,3 +252,16 @@ def test_dynamic_discount_in_joint_planning():
         parse_scenario(data)
     assert any(p.path == "finance.partners[1].instruments[0].supplier" and "not a supplier of 'wholesale'" in p.message
                for p in exc.value.problems), exc.value.problems
+
+
+def test_an_offer_shorter_than_a_period_is_a_warning():
+    """20 days early on monthly periods (30.4 days) leaves no period to pay in: a warning naming
+    the field, and nothing is paid early."""
+    flows = pd.DataFrame({"partner": "b", "period": [0, 1, 2], "operating_cash_flow": [0.0, 0.0, -1_000.0]})
+    payables = pd.DataFrame({"partner": ["b"], "period": [2], "supplier": ["acme"], "amount": [1_000.0]})
+    spec = parse_finance_spec({"partners": [{"partner": "b", "opening_cash": 5_000, "instruments": [
+        {"id": "dd", "type": "dynamic_discount", "supplier": "acme", "apr": 0.18, "max_days_early": 20}]}]})
+    res = size_funding(make_cashflow_table(flows, payables_due=payables, periods_per_year=12), spec)
+    warned = [w for w in res.warnings if w.path == "partners[0].instruments[0].max_days_early"]
+    assert warned and "less than one period (30.4 days)" in warned[0].message
+    assert res.status == "optimal" and res.kpis["partners"]["b"]["discounts_taken"] == 0.0

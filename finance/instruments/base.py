@@ -101,7 +101,7 @@ class InstrumentKind(Protocol):
         """Its rows of the instrument table (one per period, and any counterparty's)."""
 
     @classmethod
-    def check_table(cls, spec: Any, table: Any, partner: str, path: str) -> list[Problem]:
+    def check_table(cls, spec: Any, table: Any, partner: str, path: str, days_per_period: float) -> list[Problem]:
         """Problems of using it on a cash-flow table (collateral or payables missing)."""
 
 
@@ -258,7 +258,7 @@ class BaseInstrument:
         return abs(float(spec.opening_balance)) + sum(getattr(spec, "opening_repayments", []))
 
     @classmethod
-    def check_table(cls, spec: Any, table: Any, partner: str, path: str) -> list[Problem]:
+    def check_table(cls, spec: Any, table: Any, partner: str, path: str, days_per_period: float = 365.0 / 12) -> list[Problem]:
         problems = []
         needs = spec.collateral()
         if "receivables" in needs and table.receivables is None and "receivables" not in table.flows:

@@ -157,8 +157,8 @@ class AssetBasedInstrument(InventoryBacked):
                                concentration_limit=spec.concentration_limit)
 
     @classmethod
-    def check_table(cls, spec, table, partner, path):
-        problems = super().check_table(spec, table, partner, path)
+    def check_table(cls, spec, table, partner, path, days_per_period=365.0 / 12):
+        problems = super().check_table(spec, table, partner, path, days_per_period)
         has_rec = table.receivables is not None or "receivables" in table.flows
         if spec.receivables_advance_rate > 0 and has_rec:
             rec = table.receivables

@@ -22,6 +22,7 @@ from typing import Any
 
 import pyomo.environ as pyo
 
+from scenarios.fields import Problem
 from scenarios.finance import DAY_COUNT_BASIS
 
 from .base import Row, register
@@ -49,12 +50,25 @@ class DynamicDiscountInstrument(EarlyPayment):
 
     def __init__(self, partner: str, spec: Any, T: int, days_per_period: float):
         super().__init__(partner, spec, T, days_per_period)
-        most = spec.max_periods_early
-        if most is None:
-            most = int(math.floor(spec.max_days_early / days_per_period + 1e-9))
+        most = self.periods_early(spec, days_per_period)
         self._options = [
             (j, dynamic_discount_amount(1.0, spec.apr, j * days_per_period, spec.day_count)) for j in range(1, most + 1)
         ]
+
+    @staticmethod
+    def periods_early(spec: Any, days_per_period: float) -> int:
+        """J: ``max_periods_early``, else ``max_days_early`` / days per period rounded down."""
+        if spec.max_periods_early is not None:
+            return spec.max_periods_early
+        return int(math.floor(spec.max_days_early / days_per_period + 1e-9))
+
+    @classmethod
+    def check_table(cls, spec, table, partner, path, days_per_period=365.0 / 12):
+        problems = super().check_table(spec, table, partner, path, days_per_period)
+        if cls.periods_early(spec, days_per_period) == 0:
+            problems.append(Problem(f"{path}.max_days_early", f"{spec.max_days_early:g} days is less than one period "
+                                    f"({days_per_period:.1f} days): no payment can be made early", "warning"))
+        return problems
 
     def options(self) -> list[tuple[int, float]]:
         return self._options

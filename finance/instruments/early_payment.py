@@ -71,8 +71,8 @@ class EarlyPayment(BaseInstrument):
         return self.spec.supplier if self.mirrored(fm) else None
 
     @classmethod
-    def check_table(cls, spec, table, partner, path):
-        problems = super().check_table(spec, table, partner, path)
+    def check_table(cls, spec, table, partner, path, days_per_period=365.0 / 12):
+        problems = super().check_table(spec, table, partner, path, days_per_period)
         if table.payables_due is None:
             problems.append(Problem(path, f"{cls.what} needs the payments due per supplier (a payables file)"))
         elif spec.supplier is not None:

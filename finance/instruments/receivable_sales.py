@@ -145,8 +145,8 @@ class ReverseFactoringInstrument(ReceivableSale):
         return ReceivablesPool(only=(spec.buyer,))
 
     @classmethod
-    def check_table(cls, spec, table, partner, path):
-        problems = super().check_table(spec, table, partner, path)
+    def check_table(cls, spec, table, partner, path, days_per_period=365.0 / 12):
+        problems = super().check_table(spec, table, partner, path, days_per_period)
         if table.receivables is None:
             problems.append(Problem(path, "reverse factoring needs receivables by customer (a receivables file with a 'customer' column)"))
         return problems
