@@ -72,7 +72,11 @@ class ReceivablesPool:
 
 
 class InstrumentKind(Protocol):
-    """The behaviour of one instrument of one partner (``spec`` is its input model)."""
+    """The behaviour of one instrument of one partner (``spec`` is its input model): what the
+    hosts call on every instrument. :class:`BaseInstrument` adds, with defaults, the hooks through
+    which a partner's instruments share collateral (``receivables_taken``, ``prepaid``,
+    ``inventory_pledged``, ``needed_pledge``) and what the hosts read from the inputs
+    (``receivables_pool``, ``opening_owed``, ``opening_due``, ``report``)."""
 
     type: ClassVar[str]
     partner: str
