@@ -21,7 +21,7 @@ from typing import Any
 
 from planning.plan import Plan, plan_scenario
 from scenarios.fields import Problem
-from scenarios.finance import FinanceError, FinanceSpec, FundingObjective, ReverseFactoring
+from scenarios.finance import FinanceError, FinanceSpec, FundingObjective
 
 from .extension import _spec_for, needs_collection_rates, operations_only, plan_with_finance
 from .sizing import FundingResult, size_plan_funding
@@ -207,7 +207,7 @@ def without_reverse_factoring(spec: FinanceSpec, buyer: str | None = None, suppl
     for pf in spec.partners:
         keep = []
         for inst in pf.instruments:
-            if isinstance(inst, ReverseFactoring) and (buyer is None or inst.buyer == buyer) and (
+            if inst.type == "reverse_factoring" and (buyer is None or inst.buyer == buyer) and (
                 supplier is None or pf.partner == supplier
             ):
                 removed.append({"supplier": pf.partner, "buyer": inst.buyer, "instrument": inst.id})

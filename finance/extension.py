@@ -49,18 +49,14 @@ import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 from pyomo.repn import generate_standard_repn
 
-from planning.data import PlanningData, as_array
+from planning.data import PlanningData
 from planning.model import _relation, grid_row
 from planning.plan import Plan, Solution, period_dates, plan_scenario, stream_amounts, _working_capital
 from scenarios.fields import Problem
 from scenarios.finance import (
-    AssetBasedLine,
-    EarlyPaymentDiscount,
-    Factoring,
     FinanceError,
     FinanceSpec,
     PartnerFinance,
-    ReverseFactoring,
     check_finance,
     check_partners_known,
     finance_spec_from_scenario,
@@ -68,7 +64,8 @@ from scenarios.finance import (
 from scenarios.schema import Softness
 
 from .cashflows import EXTERNAL, FINANCING_KINDS, OPENING, cashflows_from_plan
-from .formulation import InstrumentModel, PartnerInputs
+from .formulation import InstrumentModel, PartnerInputs, loan_bound
+from .instruments import Deposit, kind_of
 from .sizing import DEFAULT_PERIODS_PER_YEAR, _collection_rate, _shortfall_diagnosis, prepare, read_funding
 
 FUNDING_TABLES = ("funding_partners", "funding_cash", "funding_instruments")
@@ -322,21 +319,17 @@ class FinanceExtension:
         for pf in self.partners:
             a = pf.partner
             for inst in pf.instruments:
+                pool = kind_of(inst.type).receivables_pool(inst)
+                if pool is None:
+                    continue
                 for t in range(T):
-                    if isinstance(inst, AssetBasedLine):
-                        per = x.eligible(a, t, max_age_days=inst.max_age_days, excluded=inst.excluded_customers)
-                    elif isinstance(inst, Factoring):
-                        per = x.eligible(a, t, max_age_days=inst.max_age_days, only=inst.customers)
-                    elif isinstance(inst, ReverseFactoring):
-                        per = x.eligible(a, t, only=[inst.buyer])
-                    else:
-                        continue
+                    per = x.eligible(a, t, max_age_days=pool.max_age_days, excluded=pool.excluded, only=pool.only)
                     base = Affine()
                     for cell in per.values():
                         base.extend(cell)
                     pool_affine[a, inst.id, t] = (base, per)
-                    if isinstance(inst, AssetBasedLine) and inst.concentration_limit is not None:
-                        self.concentration[a, inst.id, t] = (per, inst.concentration_limit)
+                    if pool.concentration_limit is not None:
+                        self.concentration[a, inst.id, t] = (per, pool.concentration_limit)
                         self.excess_keys += [(a, inst.id, t, c) for c in per]
         b.excess = pyo.Var(self.excess_keys, bounds=(0.0, None))
         self.pool_affine = pool_affine
@@ -345,7 +338,7 @@ class FinanceExtension:
             pools: dict[str, list[Any]] = {}
             payables: dict[str, list[Any]] = {}
             for inst in pf.instruments:
-                if isinstance(inst, (AssetBasedLine, Factoring, ReverseFactoring)):
+                if kind_of(inst.type).receivables_pool(inst) is not None:
                     pool = []
                     for t in range(T):
                         base = Affine()
@@ -355,10 +348,9 @@ class FinanceExtension:
                                 base.add(-1.0, b.excess[a, inst.id, t, c])
                         pool.append(base.expr())
                     pools[inst.id] = pool
-                elif isinstance(inst, EarlyPaymentDiscount):
+                elif "payables" in inst.collateral():
                     payables[inst.id] = [x.payables(a, t, inst.supplier).expr() for t in range(T)]
-            big_m = revenue_bound + float(np.abs(d.min_cash[a]).max()) + abs(d.opening_cash[a]) + 1.0
-            big_m += sum(abs(float(i.opening_balance)) + sum(getattr(i, "opening_repayments", [])) for i in pf.instruments)
+            big_m = loan_bound(revenue_bound, d.min_cash[a], d.opening_cash[a], pf.instruments)
             inputs[a] = PartnerInputs(
                 partner=a,
                 receivables=[x.receivables_total(a, t).expr() for t in range(T)],
@@ -370,7 +362,7 @@ class FinanceExtension:
             )
         self.fm = InstrumentModel(self.partners, inputs, T, days_per_period=days)
         self.fm.declare(b)
-        self.deposit = {pf.partner: as_array(pf.deposit_rate, T) for pf in self.partners}
+        self.deposit = {pf.partner: Deposit(pf.partner, pf.deposit_rate, T) for pf in self.partners}
         b.unfunded = pyo.Var([(a, t) for a in d.partners for t in range(T)] if self.elastic else [], bounds=(0.0, None))
         self.timings["declare"] = time.perf_counter() - t0
 
@@ -418,17 +410,15 @@ class FinanceExtension:
     def _deposit_interest(self, m: pyo.ConcreteModel, d: PlanningData) -> Iterable[tuple[str, int, float, Any]]:
         """Deposit interest in period t = rate_t x cash at the end of t - 1 (the opening cash, if
         positive, for t = 0), as (partner, period, coefficient, variable)."""
-        for a, rate in self.deposit.items():
+        for a, dep in self.deposit.items():
             for t in range(d.T):
-                r = float(rate[t])
-                if not r:
+                if not dep.rate(t):
                     continue
-                if t == 0:
-                    opening = max(d.opening_cash[a], 0.0)
-                    if opening:
-                        yield a, 0, r * opening, m.finance.one
-                else:
-                    yield a, t, r, m.cash[a, t - 1]
+                constant, terms = dep.interest(t, d.opening_cash[a], m.cash[a, t - 1] if t > 0 else None)
+                if constant:
+                    yield a, t, constant, m.finance.one
+                for c, v in terms:
+                    yield a, t, c, v
 
     def objective_terms(self, m: pyo.ConcreteModel, d: PlanningData) -> Iterable[tuple[float, Any]]:
         for c, v in self.cost_terms(m, d):
@@ -524,7 +514,7 @@ def _spec_for(scenario: Any, spec: FinanceSpec | None) -> FinanceSpec:
 
 
 def needs_collection_rates(spec: FinanceSpec) -> bool:
-    return any(isinstance(i, (Factoring, ReverseFactoring)) for pf in spec.partners for i in pf.instruments)
+    return any(kind_of(i.type).uses_collection_rate for pf in spec.partners for i in pf.instruments)
 
 
 def plan_with_finance(
@@ -581,7 +571,7 @@ def plan_with_finance(
         if best.status in ("optimal", "feasible"):
             cash = best.tables["funding_cash"]
             least = cash.groupby("partner")["shortfall"].sum().to_dict()
-            diag = _shortfall_diagnosis(cash, least)
+            diag = _shortfall_diagnosis(cash, least, elastic.fm.opening_due())
             diag["method"] = "elastic: least outside money per partner with operations and funding chosen together"
             diag["constraints"] = [f"minimum_cash[{r['partner']},{r['period']}]" for r in diag["shortfalls"]]
             diag["relaxation"] = [{"constraint": f"minimum_cash[{r['partner']},{r['period']}]", "violation": r["amount"]}

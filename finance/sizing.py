@@ -43,15 +43,10 @@ from planning.plan import _json_default, _records
 from planning.solve import solve_model
 from scenarios.fields import Problem
 from scenarios.finance import (
-    AssetBasedLine,
-    EarlyPaymentDiscount,
     FinanceError,
     FinanceSpec,
-    Factoring,
     FundingObjective,
-    InventoryLoan,
     PartnerFinance,
-    ReverseFactoring,
     check_finance,
     check_partners_known,
     check_periods,
@@ -60,24 +55,17 @@ from scenarios.finance import (
 
 from .cashflows import CashFlowTable
 from .collateral import UNNAMED, eligible_receivables
-from .formulation import FINANCE_CONSTRAINT_FAMILIES, InstrumentModel, PartnerInputs
+from .formulation import FINANCE_CONSTRAINT_FAMILIES, InstrumentModel, PartnerInputs, loan_bound
+from .instruments import Deposit, kind_of, not_debt_types, row_label
 from .metrics import (
     cash_conversion_cycle,
     days_inventory_outstanding,
     days_payables_outstanding,
     days_sales_outstanding,
     effective_annual_rate,
-    implied_cost_of_trade_credit,
 )
 
 SIZING_CONSTRAINT_FAMILIES = ("cash_balance", "minimum_cash") + FINANCE_CONSTRAINT_FAMILIES
-NOT_DEBT = ("early_payment_discount", "early_payment_received")
-# What an instrument's "drawn" is, for readers of the funding (terminal, JSON): for the
-# early-payment kinds it is the face value of invoices paid (or received) early, not borrowing.
-INSTRUMENT_LABELS = {
-    "early_payment_discount": "payment brought forward, not borrowing (drawn = face value of invoices paid early)",
-    "early_payment_received": "payment received early, not borrowing (drawn = face value of invoices paid early to it)",
-}
 TIE_BREAK = 1e-6  # per currency unit still owed at the end: among equal mixes, the one owing least
 DEFAULT_PERIODS_PER_YEAR = 12
 
@@ -172,44 +160,17 @@ def check_against_cashflows(spec: FinanceSpec, table: CashFlowTable) -> list[Pro
     :func:`~scenarios.finance.check_finance`): it fits the table. Partners are in it, series have T
     values (:func:`~scenarios.finance.check_periods`), instruments find the collateral and payables
     they need, reverse-factoring buyers are customers of the supplier."""
-    T = table.T
     known = set(table.partners)
-    has_rec = table.receivables is not None or "receivables" in table.flows
-    has_inv = "inventory" in table.flows
+    days = 365.0 / (spec.periods_per_year or table.periods_per_year or DEFAULT_PERIODS_PER_YEAR)
     problems = check_partners_known(spec, "partners", known, "the cash-flow table")
-    problems += check_periods(spec, "partners", T, "the cash-flow table", skip={pf.partner for pf in spec.partners} - known)
+    problems += check_periods(spec, "partners", table.T, "the cash-flow table", skip={pf.partner for pf in spec.partners} - known)
     for i, pf in enumerate(spec.partners):
         base = f"partners[{i}]"
         if pf.partner not in known:
             continue
         problems += check_reverse_factoring_buyers(pf, base, table.customers_of(pf.partner))
         for j, inst in enumerate(pf.instruments):
-            path = f"{base}.instruments[{j}]"
-            needs_rec = (isinstance(inst, AssetBasedLine) and inst.receivables_advance_rate > 0) or isinstance(
-                inst, (Factoring, ReverseFactoring)
-            )
-            if needs_rec and not has_rec:
-                problems.append(Problem(path, f"a {inst.type} needs receivables in the cash-flow table (a 'receivables' column or a receivables file)"))
-            needs_inv = isinstance(inst, InventoryLoan) or (isinstance(inst, AssetBasedLine) and inst.inventory_advance_rate > 0)
-            if needs_inv and not has_inv:
-                problems.append(Problem(path, f"a {inst.type} needs inventory at cost in the cash-flow table (an 'inventory' column)"))
-            if isinstance(inst, ReverseFactoring) and table.receivables is None:
-                problems.append(Problem(path, "reverse factoring needs receivables by customer (a receivables file with a 'customer' column)"))
-            if isinstance(inst, AssetBasedLine) and inst.receivables_advance_rate > 0 and has_rec:
-                rec = table.receivables
-                mine = rec[rec["partner"] == pf.partner] if rec is not None else None
-                if inst.concentration_limit is not None and (mine is None or mine["customer"].isna().all()):
-                    problems.append(Problem(f"{path}.concentration_limit", "receivables have no customer: the concentration limit is not applied", "warning"))
-                if inst.max_age_days is not None and (mine is None or mine["age_days"].isna().all()):
-                    problems.append(Problem(f"{path}.max_age_days", "receivables have no ageing: the age test is not applied", "warning"))
-            if isinstance(inst, EarlyPaymentDiscount):
-                if table.payables_due is None:
-                    problems.append(Problem(path, "an early-payment discount needs the payments due per supplier (a payables file)"))
-                elif inst.supplier is not None:
-                    pay = table.payables_due
-                    suppliers = set(pay.loc[pay["partner"] == pf.partner, "supplier"].dropna().astype(str))
-                    if inst.supplier not in suppliers:
-                        problems.append(Problem(f"{path}.supplier", f"no payments due to '{inst.supplier}' (suppliers: {', '.join(sorted(suppliers)) or 'none'})"))
+            problems += kind_of(inst.type).check_table(inst, table, pf.partner, f"{base}.instruments[{j}]", days)
     return problems
 
 
@@ -247,7 +208,7 @@ class _Setup:
     operating: dict[str, np.ndarray]
     opening_cash: dict[str, float]
     min_cash: dict[str, np.ndarray]
-    deposit: dict[str, np.ndarray]
+    deposit: dict[str, Deposit]
     pool_detail: dict[tuple[str, str, int], dict[str, float]]
     periods_per_year: int
 
@@ -276,27 +237,23 @@ def prepare(spec: FinanceSpec, table: CashFlowTable) -> _Setup:
             min_cash[a] = np.maximum(0.0, table.series(a, "min_cash"))
         else:
             min_cash[a] = np.zeros(T)
-        deposit[a] = as_array(pf.deposit_rate, T)
+        deposit[a] = Deposit(a, pf.deposit_rate, T)
         receivables = [float(x) for x in table.series(a, "receivables")]
         inventory = [float(x) for x in table.series(a, "inventory")]
         pools: dict[str, list[float]] = {}
         payables: dict[str, list[float]] = {}
         for inst in pf.instruments:
-            if isinstance(inst, (AssetBasedLine, Factoring, ReverseFactoring)):
+            pool_of = kind_of(inst.type).receivables_pool(inst)
+            if pool_of is not None:
                 pool = []
                 for t in range(T):
-                    detail = table.receivables_at(a, t)
-                    if isinstance(inst, AssetBasedLine):
-                        e = eligible_receivables(
-                            detail,
-                            max_age_days=inst.max_age_days,
-                            concentration_limit=inst.concentration_limit,
-                            excluded_customers=inst.excluded_customers,
-                        )
-                    elif isinstance(inst, Factoring):
-                        e = eligible_receivables(detail, max_age_days=inst.max_age_days, only_customers=inst.customers)
-                    else:
-                        e = eligible_receivables(detail, only_customers=[inst.buyer])
+                    e = eligible_receivables(
+                        table.receivables_at(a, t),
+                        max_age_days=pool_of.max_age_days,
+                        concentration_limit=pool_of.concentration_limit,
+                        excluded_customers=pool_of.excluded,
+                        only_customers=pool_of.only,
+                    )
                     pool.append(float(e["eligible"]))
                     pool_detail[a, inst.id, t] = {
                         "gross_receivables": e["gross"],
@@ -306,10 +263,9 @@ def prepare(spec: FinanceSpec, table: CashFlowTable) -> _Setup:
                         "eligible_receivables": e["eligible"],
                     }
                 pools[inst.id] = pool
-            elif isinstance(inst, EarlyPaymentDiscount):
+            elif "payables" in inst.collateral():
                 payables[inst.id] = [float(x) for x in table.payables_due_of(a, inst.supplier)]
-        big_m = float(np.clip(-op, 0, None).sum() + min_cash[a].max() + abs(opening_cash[a]) + 1.0)
-        big_m += sum(abs(float(i.opening_balance)) + sum(getattr(i, "opening_repayments", [])) for i in pf.instruments)
+        big_m = loan_bound(float(np.clip(-op, 0, None).sum()), min_cash[a], opening_cash[a], pf.instruments)
         inputs[a] = PartnerInputs(
             partner=a,
             receivables=receivables,
@@ -336,12 +292,11 @@ def cash_balance(m: pyo.ConcreteModel, s: _Setup, fm: InstrumentModel) -> None:
         terms.setdefault((a, t), []).append((c, v))
 
     def rule(_m, a, t):
-        d = float(s.deposit[a][t])
         if t == 0:
             opening = s.opening_cash[a]
-            prev: Any = opening + d * max(opening, 0.0)
+            prev: Any = opening + s.deposit[a].interest(0, opening, None)[0]
         else:
-            prev = (1.0 + d) * m.cash[a, t - 1]
+            prev = (1.0 + s.deposit[a].rate(t)) * m.cash[a, t - 1]
         rhs = prev + float(s.operating[a][t]) + sum(c * v for c, v in terms.get((a, t), ()))
         rhs = rhs + m.unfunded[a, t] - (m.unfunded[a, t - 1] if t > 0 else 0.0)
         return m.cash[a, t] == rhs
@@ -373,7 +328,8 @@ def build_sizing_model(s: _Setup, objective: FundingObjective) -> tuple[pyo.Conc
         expr = sum(m.cash[a, T - 1] for a in m.partners) - debt - TIE_BREAK * debt
         m.objective = pyo.Objective(expr=expr, sense=pyo.maximize)
     else:
-        deposit_income = sum(float(s.deposit[a][t]) * m.cash[a, t - 1] for a in m.partners for t in range(1, T))
+        deposit_income = sum(c * v for a in m.partners for t in range(1, T)
+                             for c, v in s.deposit[a].interest(t, s.opening_cash[a], m.cash[a, t - 1])[1])
         cost = sum(c * v for c, v in fm.cost_terms(m.finance))
         m.objective = pyo.Objective(expr=cost - deposit_income + TIE_BREAK * debt, sense=pyo.minimize)
     return m, fm
@@ -481,7 +437,7 @@ def size_funding(
     out.tables, out.kpis = read_funding(m, fm, s)
     out.objective = _objective_value(out, objective)
     if least is not None:
-        out.diagnosis = _shortfall_diagnosis(out.tables["cash"], least)
+        out.diagnosis = _shortfall_diagnosis(out.tables["cash"], least, fm.opening_due())
     timings["readback"] = time.perf_counter() - t0
     out.timings = timings
     return out
@@ -494,7 +450,13 @@ def _objective_value(out: FundingResult, objective: FundingObjective) -> float:
     return tot["net_financing_cost"]
 
 
-def _shortfall_diagnosis(cash: pd.DataFrame, least: dict[str, float]) -> dict[str, Any]:
+def _shortfall_diagnosis(cash: pd.DataFrame, least: dict[str, float],
+                         opening_due: list[dict[str, Any]] = ()) -> dict[str, Any]:
+    """Who is short, when and by how much, from the best-effort cash table. When a short partner
+    owes opening balances that fall due within the horizon (``opening_due``, from
+    :meth:`InstrumentModel.opening_due`), the message names them (instrument, type, amount, when)
+    and says whether they are the whole cause (its operations need no funding: peak need 0) or
+    add to the operating need."""
     short = cash[cash["shortfall"] > 1e-6]
     rows = [
         {"partner": r.partner, "period": int(r.period), "amount": float(r.shortfall)}
@@ -504,18 +466,30 @@ def _shortfall_diagnosis(cash: pd.DataFrame, least: dict[str, float]) -> dict[st
     parts = []
     for a, g in short.groupby("partner", sort=False):
         i = int(g["shortfall"].to_numpy().argmax())
+        mine = cash[cash["partner"] == a]
+        need = float((mine["min_cash"] - mine["cash_before_financing"]).clip(lower=0.0).max())
+        due = [d for d in opening_due if d["partner"] == a]
         partners[a] = {
             "first_period": int(g["period"].min()),
             "last_period": int(g["period"].max()),
             "peak": float(g["shortfall"].iloc[i]),
             "peak_period": int(g["period"].iloc[i]),
             "periods_short": int(len(g)),
+            "peak_funding_need": need,
         }
         p = partners[a]
-        parts.append(
-            f"{a} is short from period {p['first_period']} to {p['last_period']}, "
-            f"by up to {p['peak']:,.2f} (period {p['peak_period']})"
-        )
+        text = (f"{a} is short from period {p['first_period']} to {p['last_period']}, "
+                f"by up to {p['peak']:,.2f} (period {p['peak_period']})")
+        if due:
+            p["opening_balances_due"] = [{k: d[k] for k in ("instrument", "type", "amount", "period")} for d in due]
+            owed = ", ".join(f"{d['instrument']} ({d['type']}) {d['amount']:,.2f} {d['when']}" for d in due)
+            what = "opening balance" if len(due) == 1 else "opening balances"
+            if need <= 1e-6:
+                text += (f": its operations need no funding (peak need {need:,.2f}); what is short is the {what} "
+                         f"to repay within the horizon: {owed}")
+            else:
+                text += f", with the {what} to repay within the horizon on top of its operating need: {owed}"
+        parts.append(text)
     return {
         "method": "elastic: least unfunded cash per partner, then the cheapest financing",
         "message": "no mix of the instruments funds the plan: " + "; ".join(parts) if parts else "funded",
@@ -544,7 +518,7 @@ def read_funding(m: pyo.ConcreteModel, fm: InstrumentModel, s: _Setup) -> tuple[
     val = lambda v: 0.0 if v.value is None else float(v.value)  # noqa: E731
     dates = table.flows.set_index(["partner", "period"])["date"] if "date" in table.flows else None
     rows = []
-    debt_kinds = inst[~inst["type"].isin(NOT_DEBT)] if len(inst) else inst
+    debt_kinds = inst[~inst["type"].isin(not_debt_types())] if len(inst) else inst
     for pf in s.partners:
         a = pf.partner
         mine = inst[inst["partner"] == a] if len(inst) else inst
@@ -553,8 +527,7 @@ def read_funding(m: pyo.ConcreteModel, fm: InstrumentModel, s: _Setup) -> tuple[
         opening = s.opening_cash[a]
         before = opening
         for t in range(T):
-            d = float(s.deposit[a][t])
-            dep = d * (max(opening, 0.0) if t == 0 else val(m.cash[a, t - 1]))
+            dep = s.deposit[a].value(t, opening, val(m.cash[a, t - 1]) if t > 0 else 0.0)
             before += float(s.operating[a][t])
             g = by_t.loc[t] if by_t is not None and t in by_t.index else None
             closing = val(m.cash[a, t])
@@ -599,19 +572,6 @@ def _nan_to_none(df: pd.DataFrame) -> pd.DataFrame:
 
 def _none_if_nan(x: Any) -> Any:
     return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
-
-
-def forgone_discount_cost(spec: EarlyPaymentDiscount) -> dict[str, Any]:
-    """What forgoing an early-payment discount costs a year, on a 365-day year: 2/10 net 30 ->
-    2/98 x 365/20 = 37.24 % simple, (1 + 2/98)^(365/20) - 1 = 44.59 % effective. Reported for
-    every early-payment discount in the funding (finance.metrics.implied_cost_of_trade_credit)."""
-    args = (spec.discount, spec.discount_days, spec.net_days)
-    return {
-        "terms": f"{spec.discount * 100:g}/{spec.discount_days:g} net {spec.net_days:g}",
-        "forgone_discount_simple_rate": implied_cost_of_trade_credit(*args),
-        "forgone_discount_effective_rate": implied_cost_of_trade_credit(*args, compound=True),
-        "forgone_discount_days_per_year": 365,
-    }
 
 
 def working_capital_days(table: CashFlowTable, partner: str, horizon_days: float) -> tuple[float | None, ...]:
@@ -659,7 +619,7 @@ def _kpis(cash: pd.DataFrame, inst: pd.DataFrame, s: _Setup, fm: InstrumentModel
         debt = c["debt_outstanding"].to_numpy()
         i_debt = int(debt.argmax())
         mine = inst[inst["partner"] == a] if len(inst) else inst
-        debt_open = mine[~mine["type"].isin(NOT_DEBT)].groupby("period")["opening_balance"].sum() if len(mine) else pd.Series(dtype=float)
+        debt_open = mine[~mine["type"].isin(not_debt_types())].groupby("period")["opening_balance"].sum() if len(mine) else pd.Series(dtype=float)
         interest = float(c["interest"].sum())
         fees = float(c["fees"].sum())
         accrued = sum(cf * val(v) for i in fm.instruments if i.partner == a for cf, v in fm.accrued_terms(m.finance, i))
@@ -685,11 +645,11 @@ def _kpis(cash: pd.DataFrame, inst: pd.DataFrame, s: _Setup, fm: InstrumentModel
                 "fees": float(g["fees"].sum()),
                 "discount_taken": float(g["discount_taken"].sum()),
                 "min_headroom": _none_if_nan(float(g["headroom"].min()) if g["headroom"].notna().any() else None),
-                "label": INSTRUMENT_LABELS.get(str(g["type"].iloc[0]), "financing"),
+                "label": row_label(str(g["type"].iloc[0])),
             }
-            spec_of = next((i.spec for i in fm.instruments if i.partner == a and i.id == n), None)
-            if isinstance(spec_of, EarlyPaymentDiscount):
-                mix[n].update(forgone_discount_cost(spec_of))
+            own = next((i for i in fm.instruments if i.partner == a and i.id == n), None)
+            if own is not None:
+                mix[n].update(own.report())
         partners[a] = {
             "peak_funding_need": float(need[i_need]),
             "peak_funding_need_period": i_need,

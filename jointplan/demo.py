@@ -165,12 +165,12 @@ def finance_choices(d: DemoRun) -> bool:
     """Planning with finance: joint vs sequential"""
     from finance.compare import joint_vs_sequential, reverse_factoring_whatif
     from jointplan.finance_cli import print_comparison, print_whatif
-    from scenarios.finance import FinanceError, ReverseFactoring
+    from scenarios.finance import FinanceError
 
     scenario, spec = d.facts["scenario"], d.facts["spec"]
     try:
         print_comparison(d.console, joint_vs_sequential(scenario, spec))
-        if any(isinstance(i, ReverseFactoring) for pf in spec.partners for i in pf.instruments):
+        if any(i.type == "reverse_factoring" for pf in spec.partners for i in pf.instruments):
             print_whatif(d.console, reverse_factoring_whatif(scenario, spec))
     except FinanceError as exc:
         d.console.print("[red]Not compared[/]: " + "; ".join(str(p) for p in exc.problems))

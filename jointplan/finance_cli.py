@@ -65,14 +65,11 @@ def _days(x: Any) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-# An early payment is a payment brought forward, not borrowing: its "drawn" says so.
-_EARLY_PAYMENT_DRAWN = {"early_payment_discount": " paid early (not borrowing)",
-                        "early_payment_received": " received early (not borrowing)"}
-
-
 def print_funding(console: Console, result: Any, *, title: str | None = None) -> None:
     """A readable summary of a :class:`finance.sizing.FundingResult`: status, per-partner peak
     need, debt, cost, rates, headroom and working-capital days, the instrument mix, the diagnosis."""
+    from finance.instruments import drawn_note
+
     ok = has_solution(result.status)
     colour = "green" if result.status == "optimal" else ("yellow" if ok else "red")
     cur = result.currency or "currency"
@@ -118,7 +115,7 @@ def print_funding(console: Console, result: Any, *, title: str | None = None) ->
     rows = 0
     for a, k in partners.items():
         for n, i in k.get("instruments", {}).items():
-            drawn = _money(i["drawn"]) + _EARLY_PAYMENT_DRAWN.get(i["type"], "")
+            drawn = _money(i["drawn"]) + drawn_note(i["type"])  # a payment brought forward is not borrowing
             mix.add_row(escape(a), escape(n), i["type"], drawn, _money(i["peak_balance"]),
                         _money(i["ending_balance"]), _money(i["interest"]), _money(i["fees"]), _money(i.get("min_headroom")))
             rows += 1
@@ -352,7 +349,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         """Joint planning (operations and funding together) against sequential planning (plan,
         then fund), and the scenario with and without its buyers' reverse-factoring programmes."""
         from finance.compare import joint_vs_sequential, reverse_factoring_whatif
-        from scenarios.finance import FinanceError, ReverseFactoring
+        from scenarios.finance import FinanceError
         from scenarios.io import load_scenario
         from scenarios.validation import ScenarioError
 
@@ -369,7 +366,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
             _fail(f"Cannot compare planning with and without finance for {scenario}", exc.problems)
         print_comparison(console, comparison)
         payload: dict[str, Any] = {"comparison": comparison.to_dict()}
-        has_rf = any(isinstance(i, ReverseFactoring) for pf in (spec or _spec_of(scn)).partners for i in pf.instruments)
+        has_rf = any(i.type == "reverse_factoring" for pf in (spec or _spec_of(scn)).partners for i in pf.instruments)
         if whatif and has_rf:
             w = reverse_factoring_whatif(scn, spec, time_limit=time_limit)
             print_whatif(console, w)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Iterable, Literal, Union
+from typing import Annotated, Any, ClassVar, Iterable, Literal, Union, get_args
 
 import yaml
 from pydantic import Field, ValidationError
@@ -82,6 +82,34 @@ class _Instrument(StrictModel):
         description="repay: nothing may be outstanding at the end of the horizon; carry: it may, and is reported",
     )
 
+    # What the instrument leans on (checked against a scenario's trade and a cash-flow table):
+    # a subset of {"receivables", "receivables_by_customer", "inventory", "payables"}.
+    def collateral(self) -> frozenset[str]:
+        return frozenset()
+
+    pays_suppliers_early: ClassVar[bool] = False
+    """Brings a buyer's payments to ``supplier`` forward (one such instrument per supplier)."""
+
+    def check(self, path: str) -> list[Problem]:
+        """The instrument's own values: rates, fees and amounts not negative, the draw window
+        ordered; each kind adds its own (:meth:`check_kind`)."""
+        problems: list[Problem] = []
+        for name in RATE_FIELDS:
+            if name in type(self).model_fields:
+                problems += _nonneg(getattr(self, name), f"{path}.{name}", name.replace("_", " "))
+        for name in ("limit", "reserves", "inventory_reserve"):
+            if getattr(self, name, None) is not None:
+                problems += _nonneg(getattr(self, name), f"{path}.{name}", name.replace("_", " "))
+        problems += _nonneg(self.opening_balance, f"{path}.opening_balance", "opening balance")
+        if self.draw_until is not None and self.draw_until < self.draw_from:
+            problems.append(
+                Problem(f"{path}.draw_until", f"last draw period {self.draw_until} is before draw_from {self.draw_from}")
+            )
+        return problems + self.check_kind(path)
+
+    def check_kind(self, path: str) -> list[Problem]:
+        return []
+
 
 class RevolvingCredit(_Instrument):
     """A committed revolving credit line: draw and repay freely up to the limit."""
@@ -94,14 +122,44 @@ class RevolvingCredit(_Instrument):
     )
 
 
-class AssetBasedLine(_Instrument):
+class _InventoryCollateral(_Instrument):
+    """Lends against inventory at cost: the lender counts ``1 - ineligible_inventory_share`` of
+    the stock pledged to it, and deducts ``inventory_reserve`` from the borrowing base."""
+
+    ineligible_inventory_share: Series = _field(
+        0.0,
+        unit="fraction",
+        description=(
+            "Share of the inventory at cost the lender does not count (obsolete, consigned, in transit), "
+            "0..1, one number or one per period"
+        ),
+    )
+    inventory_reserve: Series = _field(
+        0.0,
+        unit="currency",
+        description=(
+            "Reserve against the inventory (shrink, slow-moving stock), deducted from the borrowing base; "
+            "it comes off the whole base (receivables and inventory), which is floored at 0"
+        ),
+    )
+
+    def check_kind(self, path: str) -> list[Problem]:
+        problems = []
+        for i, v in enumerate(_items(self.ineligible_inventory_share)):
+            where = f"{path}.ineligible_inventory_share" + (f"[{i}]" if isinstance(self.ineligible_inventory_share, list) else "")
+            problems += _fraction(v, where, "ineligible inventory share")
+        return problems
+
+
+class AssetBasedLine(_InventoryCollateral):
     """An asset-based line: a revolver whose availability is a borrowing base.
 
     availability[t] = receivables_advance_rate x eligible receivables[t]
-    + inventory_advance_rate x inventory pledged to the line[t] (at cost) - reserves[t],
-    capped by ``limit``. Receivables older than ``max_age_days``, owed by an excluded customer, or
-    owed by one customer above ``concentration_limit`` x the receivables that pass the other tests,
-    are ineligible; receivables sold to a factor are not collateral.
+    + inventory_advance_rate x (1 - ineligible_inventory_share[t]) x inventory pledged to the
+    line[t] (at cost) - reserves[t] - inventory_reserve[t], at least 0, capped by ``limit``.
+    Receivables older than ``max_age_days``, owed by an excluded customer, or owed by one customer
+    above ``concentration_limit`` x the receivables that pass the other tests, are ineligible;
+    receivables sold to a factor are not collateral.
     """
 
     type: Literal["asset_based"] = _field(description="Instrument kind")
@@ -138,14 +196,43 @@ class AssetBasedLine(_Instrument):
         default_factory=list, description="Customers whose receivables are ineligible (e.g. affiliates)"
     )
 
+    def collateral(self) -> frozenset[str]:
+        return frozenset({"receivables"} if self.receivables_advance_rate > 0 else set()) | (
+            {"inventory"} if self.inventory_advance_rate > 0 else set()
+        )
 
-class InventoryLoan(_Instrument):
-    """A loan against pledged stock (warehouse receipt): balance <= loan_to_value x pledged inventory."""
+    def check_kind(self, path: str) -> list[Problem]:
+        problems = super().check_kind(path)
+        problems += _fraction(self.receivables_advance_rate, f"{path}.receivables_advance_rate", "receivables advance rate")
+        problems += _fraction(self.inventory_advance_rate, f"{path}.inventory_advance_rate", "inventory advance rate")
+        problems += _fraction(self.concentration_limit, f"{path}.concentration_limit", "concentration limit", allow_zero=False)
+        if self.max_age_days is not None and self.max_age_days <= 0:
+            problems.append(Problem(f"{path}.max_age_days", f"must be positive (got {self.max_age_days})"))
+        if self.receivables_advance_rate == 0 and self.inventory_advance_rate == 0:
+            problems.append(
+                Problem(path, "an asset-based line needs receivables_advance_rate or inventory_advance_rate above 0")
+            )
+        if self.limit is None and any(v > 0 for v in _items(self.commitment_fee)):
+            problems.append(Problem(f"{path}.commitment_fee", "a commitment fee needs a limit to apply to"))
+        return problems
+
+
+class InventoryLoan(_InventoryCollateral):
+    """A loan against pledged stock (warehouse receipt):
+    balance <= loan_to_value x (1 - ineligible_inventory_share) x pledged inventory - inventory_reserve."""
 
     type: Literal["inventory_loan"] = _field(description="Instrument kind")
     loan_to_value: float = _field(unit="fraction", description="Share of the pledged inventory's value lent")
     rate: Series = _field(unit="1/period", description="Interest per period on the balance")
     limit: Series | None = _field(None, unit="currency", description="Maximum loan; omitted means none")
+
+    def collateral(self) -> frozenset[str]:
+        return frozenset({"inventory"})
+
+    def check_kind(self, path: str) -> list[Problem]:
+        return super().check_kind(path) + _fraction(
+            self.loan_to_value, f"{path}.loan_to_value", "loan-to-value", allow_zero=False
+        )
 
 
 class Factoring(_Instrument):
@@ -178,6 +265,16 @@ class Factoring(_Instrument):
         description="repay: no sold receivable outstanding at the end; carry (default): reported",
     )
 
+    def collateral(self) -> frozenset[str]:
+        return frozenset({"receivables"})
+
+    def check_kind(self, path: str) -> list[Problem]:
+        problems = _fraction(self.advance_rate, f"{path}.advance_rate", "advance rate", allow_zero=False)
+        problems += _fraction(self.fee, f"{path}.fee", "fee")
+        if self.max_age_days is not None and self.max_age_days <= 0:
+            problems.append(Problem(f"{path}.max_age_days", f"must be positive (got {self.max_age_days})"))
+        return problems
+
 
 class ReverseFactoring(_Instrument):
     """A buyer's supply-chain-finance programme: its supplier sells the buyer's approved invoices.
@@ -198,6 +295,14 @@ class ReverseFactoring(_Instrument):
         EndPolicy.carry,
         description="repay: no invoice paid early still outstanding at the end; carry (default): reported",
     )
+
+    def collateral(self) -> frozenset[str]:
+        return frozenset({"receivables", "receivables_by_customer"})
+
+    def check_kind(self, path: str) -> list[Problem]:
+        return _fraction(self.advance_rate, f"{path}.advance_rate", "advance rate", allow_zero=False) + _fraction(
+            self.fee, f"{path}.fee", "fee"
+        )
 
 
 class FixedTenorLoan(_Instrument):
@@ -233,6 +338,27 @@ class FixedTenorLoan(_Instrument):
         description="Cash repaid (principal and interest) in periods 0, 1, ... on loans taken before the horizon",
     )
 
+    def check_kind(self, path: str) -> list[Problem]:
+        problems: list[Problem] = []
+        if self.tenor_rate is not None:
+            problems += _nonneg(self.tenor_rate, f"{path}.tenor_rate", "tenor rate")
+            if any(v != 0 for v in _items(self.rate)):
+                problems.append(Problem(f"{path}.tenor_rate", "give rate or tenor_rate, not both"))
+        problems += _fraction(self.fee, f"{path}.fee", "fee")
+        problems += _nonneg(self.min_amount, f"{path}.min_amount", "minimum amount")
+        if self.max_amount is not None:
+            problems += _nonneg(self.max_amount, f"{path}.max_amount", "maximum amount")
+            if self.max_amount < self.min_amount:
+                problems.append(
+                    Problem(f"{path}.max_amount", f"{self.max_amount} is below min_amount {self.min_amount}")
+                )
+        problems += _nonneg(self.opening_repayments, f"{path}.opening_repayments", "opening repayment")
+        if self.opening_balance:
+            problems.append(
+                Problem(f"{path}.opening_balance", "give loans taken before the horizon as opening_repayments")
+            )
+        return problems
+
 
 class EarlyPaymentDiscount(_Instrument):
     """Trade-credit terms such as 2/10 net 30, as an option to pay suppliers early.
@@ -259,6 +385,97 @@ class EarlyPaymentDiscount(_Instrument):
     )
     at_end: EndPolicy = _field(EndPolicy.carry, description="Not used: nothing is outstanding")
 
+    pays_suppliers_early: ClassVar[bool] = True
+
+    def collateral(self) -> frozenset[str]:
+        return frozenset({"payables"})
+
+    def check_kind(self, path: str) -> list[Problem]:
+        problems = _fraction(self.discount, f"{path}.discount", "discount", allow_zero=False)
+        if self.discount == 1:
+            problems.append(Problem(f"{path}.discount", "a 100 % discount is not a payment term"))
+        if self.discount_days < 0:
+            problems.append(Problem(f"{path}.discount_days", f"must not be negative (got {self.discount_days})"))
+        if self.net_days <= self.discount_days:
+            problems.append(
+                Problem(f"{path}.net_days", f"net term {self.net_days:g} days must be after the discount period "
+                        f"{self.discount_days:g} days")
+            )
+        return problems
+
+
+DAY_COUNT_BASIS = {"actual/360": 360.0, "actual/365": 365.0}
+"""Days in the year an annual rate is spread over, by day-count convention."""
+
+
+class DynamicDiscount(_Instrument):
+    """Dynamic discounting: the supplier offers a discount for paying before the due date, quoted
+    as an annual rate (APR) on the days paid early; the buyer chooses how much of each payable to
+    pay, and how many periods early (1 .. ``max_periods_early``).
+
+    discount = amount x apr x days_early / basis, with days_early = periods early x days per period
+    and basis 360 (actual/360) or 365 (actual/365): 10,000 paid 7 days early at 18 % APR,
+    actual/360, is discounted by 35.00.
+
+    ``limit`` is the buyer's liquidity limit, on the money outstanding: at the end of each period,
+    the cash paid early on invoices not yet due (paid in or before the period, due after it) is at
+    most ``limit``.
+    """
+
+    type: Literal["dynamic_discount"] = _field(description="Instrument kind")
+    apr: float = _field(
+        unit="1/year", description="Discount offered, as an annual rate on the days paid early (0.18 = 18 % APR)"
+    )
+    day_count: Literal["actual/360", "actual/365"] = _field(
+        "actual/360", description="Day-count convention of the APR: the days paid early over 360 or 365"
+    )
+    max_days_early: float = _field(
+        unit="days", description="Most days before the due date the supplier accepts payment (e.g. 60 on net 60)"
+    )
+    max_periods_early: int | None = _field(
+        None,
+        ge=1,
+        unit="periods",
+        description=(
+            "Most periods before the due date a payment may leave; omitted means max_days_early / days "
+            "per period, rounded down (0: no period is short enough, the instrument is not used)"
+        ),
+    )
+    supplier: str | None = _field(
+        None, description="Supplier making the offer; omitted means every payable in the table"
+    )
+    limit: Series | None = _field(
+        None,
+        unit="currency",
+        description=(
+            "Liquidity limit: most cash paid early and outstanding (on invoices not yet due) at the end of "
+            "each period; omitted means none"
+        ),
+    )
+    at_end: EndPolicy = _field(EndPolicy.carry, description="Not used: nothing is outstanding at the end")
+
+    pays_suppliers_early: ClassVar[bool] = True
+
+    @property
+    def basis_days(self) -> float:
+        return DAY_COUNT_BASIS[self.day_count]
+
+    def collateral(self) -> frozenset[str]:
+        return frozenset({"payables"})
+
+    def check_kind(self, path: str) -> list[Problem]:
+        problems = _nonneg(self.apr, f"{path}.apr", "APR")
+        if self.apr == 0:
+            problems.append(Problem(f"{path}.apr", "an APR of 0 offers no discount"))
+        if self.max_days_early <= 0:
+            problems.append(Problem(f"{path}.max_days_early", f"must be positive (got {self.max_days_early:g})"))
+        elif self.apr * self.max_days_early / self.basis_days >= 1:
+            problems.append(
+                Problem(f"{path}.apr", f"{self.apr:g} a year over {self.max_days_early:g} days is a discount of "
+                        "100 % or more")
+            )
+        return problems
+
 
 Instrument = Annotated[
     Union[
@@ -269,12 +486,12 @@ Instrument = Annotated[
         ReverseFactoring,
         FixedTenorLoan,
         EarlyPaymentDiscount,
+        DynamicDiscount,
     ],
     Field(discriminator="type"),
 ]
-
-CREDIT_LINES = (RevolvingCredit, AssetBasedLine, InventoryLoan)
-RECEIVABLE_SALES = (Factoring, ReverseFactoring)
+INSTRUMENT_MODELS: tuple[type[_Instrument], ...] = get_args(get_args(Instrument)[0])
+"""The instrument input models, in the union's order."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -394,72 +611,9 @@ RATE_FIELDS = ("rate", "commitment_fee", "discount_rate")
 
 
 def check_instrument(inst: Any, path: str) -> list[Problem]:
-    """Rates, fees and amounts are not negative; advance rates and loan-to-value are at most 100 %;
-    the draw window is ordered."""
-    problems: list[Problem] = []
-    for name in RATE_FIELDS:
-        if hasattr(inst, name):
-            problems += _nonneg(getattr(inst, name), f"{path}.{name}", name.replace("_", " "))
-    for name in ("limit", "reserves"):
-        if getattr(inst, name, None) is not None:
-            problems += _nonneg(getattr(inst, name), f"{path}.{name}", name)
-    problems += _nonneg(inst.opening_balance, f"{path}.opening_balance", "opening balance")
-    if inst.draw_until is not None and inst.draw_until < inst.draw_from:
-        problems.append(
-            Problem(f"{path}.draw_until", f"last draw period {inst.draw_until} is before draw_from {inst.draw_from}")
-        )
-    if isinstance(inst, AssetBasedLine):
-        problems += _fraction(inst.receivables_advance_rate, f"{path}.receivables_advance_rate", "receivables advance rate")
-        problems += _fraction(inst.inventory_advance_rate, f"{path}.inventory_advance_rate", "inventory advance rate")
-        problems += _fraction(inst.concentration_limit, f"{path}.concentration_limit", "concentration limit", allow_zero=False)
-        if inst.max_age_days is not None and inst.max_age_days <= 0:
-            problems.append(Problem(f"{path}.max_age_days", f"must be positive (got {inst.max_age_days})"))
-        if inst.receivables_advance_rate == 0 and inst.inventory_advance_rate == 0:
-            problems.append(
-                Problem(path, "an asset-based line needs receivables_advance_rate or inventory_advance_rate above 0")
-            )
-        if inst.limit is None and any(v > 0 for v in _items(inst.commitment_fee)):
-            problems.append(Problem(f"{path}.commitment_fee", "a commitment fee needs a limit to apply to"))
-    elif isinstance(inst, InventoryLoan):
-        problems += _fraction(inst.loan_to_value, f"{path}.loan_to_value", "loan-to-value", allow_zero=False)
-    elif isinstance(inst, Factoring):
-        problems += _fraction(inst.advance_rate, f"{path}.advance_rate", "advance rate", allow_zero=False)
-        problems += _fraction(inst.fee, f"{path}.fee", "fee")
-        if inst.max_age_days is not None and inst.max_age_days <= 0:
-            problems.append(Problem(f"{path}.max_age_days", f"must be positive (got {inst.max_age_days})"))
-    elif isinstance(inst, ReverseFactoring):
-        problems += _fraction(inst.advance_rate, f"{path}.advance_rate", "advance rate", allow_zero=False)
-        problems += _fraction(inst.fee, f"{path}.fee", "fee")
-    elif isinstance(inst, FixedTenorLoan):
-        if inst.tenor_rate is not None:
-            problems += _nonneg(inst.tenor_rate, f"{path}.tenor_rate", "tenor rate")
-            if any(v != 0 for v in _items(inst.rate)):
-                problems.append(Problem(f"{path}.tenor_rate", "give rate or tenor_rate, not both"))
-        problems += _fraction(inst.fee, f"{path}.fee", "fee")
-        problems += _nonneg(inst.min_amount, f"{path}.min_amount", "minimum amount")
-        if inst.max_amount is not None:
-            problems += _nonneg(inst.max_amount, f"{path}.max_amount", "maximum amount")
-            if inst.max_amount < inst.min_amount:
-                problems.append(
-                    Problem(f"{path}.max_amount", f"{inst.max_amount} is below min_amount {inst.min_amount}")
-                )
-        problems += _nonneg(inst.opening_repayments, f"{path}.opening_repayments", "opening repayment")
-        if inst.opening_balance:
-            problems.append(
-                Problem(f"{path}.opening_balance", "give loans taken before the horizon as opening_repayments")
-            )
-    elif isinstance(inst, EarlyPaymentDiscount):
-        problems += _fraction(inst.discount, f"{path}.discount", "discount", allow_zero=False)
-        if inst.discount == 1:
-            problems.append(Problem(f"{path}.discount", "a 100 % discount is not a payment term"))
-        if inst.discount_days < 0:
-            problems.append(Problem(f"{path}.discount_days", f"must not be negative (got {inst.discount_days})"))
-        if inst.net_days <= inst.discount_days:
-            problems.append(
-                Problem(f"{path}.net_days", f"net term {inst.net_days:g} days must be after the discount period "
-                        f"{inst.discount_days:g} days")
-            )
-    return problems
+    """Rates, fees and amounts are not negative; advance rates, loan-to-value and shares are at
+    most 100 %; the draw window is ordered; each kind's own rules (the model's ``check``)."""
+    return inst.check(path)
 
 
 def check_finance(
@@ -490,7 +644,7 @@ def check_finance(
             problems += check_instrument(inst, path)
         known = customers.get(pf.partner) if customers is not None else getattr(pf, "customers", None)
         problems += check_reverse_factoring_buyers(pf, where, known)
-        suppliers = [inst.supplier for inst in pf.instruments if isinstance(inst, EarlyPaymentDiscount)]
+        suppliers = [inst.supplier for inst in pf.instruments if inst.pays_suppliers_early]
         if len(suppliers) != len(set(suppliers)):
             problems.append(Problem(f"{where}.instruments", "two early-payment discounts for the same supplier"))
     return problems
@@ -504,7 +658,7 @@ def check_reverse_factoring_buyers(
     known = None if customers is None else set(customers)
     problems = []
     for j, inst in enumerate(pf.instruments):
-        if isinstance(inst, ReverseFactoring):
+        if getattr(inst, "buyer", None) is not None:  # a buyer's programme (reverse factoring)
             if inst.buyer == pf.partner:
                 problems.append(Problem(f"{base}.instruments[{j}].buyer", "a partner cannot reverse-factor its own invoices"))
             elif known is not None and inst.buyer not in known:
@@ -530,7 +684,8 @@ def check_partners_known(fin: ScenarioFinance, base: str, known: Iterable[str], 
     ]
 
 
-SERIES_FIELDS = ("rate", "commitment_fee", "discount_rate", "limit", "reserves")
+SERIES_FIELDS = ("rate", "commitment_fee", "discount_rate", "limit", "reserves", "ineligible_inventory_share",
+                 "inventory_reserve")
 
 
 def check_periods(fin: ScenarioFinance, base: str, T: int, of: str, *, skip: Iterable[str] = ()) -> list[Problem]:
@@ -556,7 +711,7 @@ def check_periods(fin: ScenarioFinance, base: str, T: int, of: str, *, skip: Ite
                 length(getattr(inst, name, None), f"{path}.{name}")
             if inst.draw_from > T - 1:
                 problems.append(Problem(f"{path}.draw_from", f"period {inst.draw_from} is after the horizon's end {T - 1}: never available", "warning"))
-            if isinstance(inst, FixedTenorLoan) and len(inst.opening_repayments) > T:
+            if len(getattr(inst, "opening_repayments", ())) > T:
                 problems.append(Problem(f"{path}.opening_repayments", "repayments after the horizon are reported as debt at the end", "warning"))
     return problems
 
@@ -630,16 +785,13 @@ def check_scenario_finance(s: Any) -> list[Problem]:
         named = customers[pf.partner] | {EXTERNAL_PARTY, OPENING_PARTY}
         for j, inst in enumerate(pf.instruments):
             path = f"{base}[{i}].instruments[{j}]"
-            uses_receivables = isinstance(inst, (Factoring, ReverseFactoring)) or (
-                isinstance(inst, AssetBasedLine) and inst.receivables_advance_rate > 0
-            )
-            if uses_receivables and not grants_credit and not partner.opening_receivables:
+            if "receivables" in inst.collateral() and not grants_credit and not partner.opening_receivables:
                 problems.append(Problem(path, f"'{pf.partner}' is paid at once (collection lag 0): it has no receivables for a {inst.type}", "warning"))
             for field_name in ("customers", "excluded_customers"):
                 for k, c in enumerate(getattr(inst, field_name, None) or []):
                     if c not in named:
                         problems.append(Problem(f"{path}.{field_name}[{k}]", f"'{c}' is not a customer of '{pf.partner}' (customers: {', '.join(sorted(named))})", "warning"))
-            if isinstance(inst, EarlyPaymentDiscount) and inst.supplier is not None:
+            if inst.pays_suppliers_early and inst.supplier is not None:
                 mine = suppliers[pf.partner] | {EXTERNAL_PARTY}
                 if inst.supplier not in mine:
                     problems.append(Problem(f"{path}.supplier", f"'{inst.supplier}' is not a supplier of '{pf.partner}' (suppliers: {', '.join(sorted(mine))})"))
@@ -675,15 +827,7 @@ def finance_spec_from_scenario(s: Any) -> FinanceSpec | None:
 # Reading
 # ---------------------------------------------------------------------------------------------
 
-INSTRUMENT_TYPES = frozenset({
-    "revolver",
-    "asset_based",
-    "inventory_loan",
-    "factoring",
-    "reverse_factoring",
-    "fixed_tenor",
-    "early_payment_discount",
-})
+INSTRUMENT_TYPES = frozenset(get_args(m.model_fields["type"].annotation)[0] for m in INSTRUMENT_MODELS)
 """The instrument ``type`` tags (the tagged union's members)."""
 
 

@@ -333,3 +333,44 @@ def test_cost_of_forgoing_an_early_payment_discount_is_reported(tmp_path):
     values = [v for row in openpyxl.load_workbook(xlsx)["Funding"].iter_rows(values_only=True) for v in row]
     assert "Cost of forgoing the discount a year (effective)" in " ".join(str(v) for v in values if v)
     assert any(isinstance(v, float) and abs(v - 0.4459) < 5e-5 for v in values)
+
+
+def test_short_because_of_opening_balances_says_so(tmp_path):
+    """A cash forecast with no cash need (every operating flow 0, peak need 0) and two balances
+    from before the horizon: a revolver drawn 1,000,000 that must be repaid by the end, and a
+    fixed-tenor loan with a 500,000 repayment due in period 1 (rolled over at 1 % a month until
+    the end: 500,000 x 1.01^2 = 510,050 due in period 3). Short 1,510,050 in period 3. The message says what is short and why: the opening balances, by instrument,
+    amount and when they fall due, with the operations needing nothing."""
+    csv = tmp_path / "cash.csv"
+    csv.write_text("partner,period,operating_cash_flow\np,0,0\np,1,0\np,2,0\np,3,0\n")
+    spec = _write(tmp_path / "lines.yaml", {"partners": [{"partner": "p", "opening_cash": 0, "instruments": [
+        {"id": "rcf", "type": "revolver", "limit": 1_000_000, "rate": 0.0, "opening_balance": 1_000_000},
+        {"id": "term", "type": "fixed_tenor", "tenor": 1, "rate": 0.01, "opening_repayments": [0, 500_000]},
+    ]}]})
+    out = tmp_path / "funding.json"
+    result = runner.invoke(app, ["fund", str(csv), "--instruments", str(spec), "--out", str(out)])
+    assert result.exit_code == 3, result.output
+    text = " ".join(result.output.split())  # across rich's line wraps
+    assert "p is short from period 3 to 3, by up to 1,510,050.00 (period 3)" in text, text
+    assert "its operations need no funding (peak need 0.00)" in text, text
+    assert ("what is short is the opening balances to repay within the horizon: rcf (revolver) 1,000,000.00 "
+            "by period 3, the end of the horizon (at_end: repay), term (fixed_tenor) 500,000.00 in period 1") in text, text
+    diag = json.loads(out.read_text())["diagnosis"]["partners"]["p"]
+    assert diag["peak_funding_need"] == 0.0
+    assert diag["opening_balances_due"] == [
+        {"instrument": "rcf", "type": "revolver", "amount": 1_000_000.0, "period": 3},
+        {"instrument": "term", "type": "fixed_tenor", "amount": 500_000.0, "period": 1},
+    ]
+    # with an operating need as well, the opening balance is named as adding to it
+    from finance.cashflows import make_cashflow_table
+    from finance.sizing import size_funding
+    from scenarios.finance import parse_finance_spec
+
+    table = make_cashflow_table(pd.DataFrame({"partner": "p", "period": [0, 1, 2, 3],
+                                              "operating_cash_flow": [-100.0, 0.0, 0.0, 0.0]}), periods_per_year=12)
+    res = size_funding(table, parse_finance_spec({"partners": [{"partner": "p", "opening_cash": 0, "instruments": [
+        {"id": "rcf", "type": "revolver", "limit": 1_000, "rate": 0.0, "opening_balance": 1_000}]}]}))
+    assert res.diagnosis["message"] == (
+        "no mix of the instruments funds the plan: p is short from period 0 to 3, by up to 1,100.00 (period 3), "
+        "with the opening balance to repay within the horizon on top of its operating need: rcf (revolver) "
+        "1,000.00 by period 3, the end of the horizon (at_end: repay)")
