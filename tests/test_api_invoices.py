@@ -3,11 +3,14 @@ money, each invalid field named, CSV uploads all or nothing, invoices from a pla
 priced as its cash streams, the hash chain (every stored alteration reported at its first broken
 link, through the API and the CLI), and concurrent writers (no fork, no over-payment).
 
-Each guard was broken on purpose once and its test seen failing (see the report of the change):
-the chain head read after the invoice (two concurrent confirmations both pass), the open-amount
-check removed (over-payment), the retry on a collision removed (500s under concurrency), the row
-replay left out of the verification (status and amount edits pass as intact), the seq-gap check
-removed (a deleted event is reported one link later as a prev_hash mismatch, not as missing).
+Each guard was broken on purpose once and its test seen failing: the chain's head read after the
+invoice instead of before (``ChainWriter`` reading it at the first append): several concurrent
+confirmations of one invoice pass, on both databases; the unique ``seq`` left out of the model and
+the migration: the same; the open-amount check removed: the over-payment passes (lifecycle,
+concurrency); one attempt instead of the retries: concurrent writers get 503; the rows left out of
+the verification: every row alteration (status, amounts, a deleted last event) reads as intact;
+the ``seq`` gap check removed: a deleted event or invoice is reported as a prev_hash mismatch, not
+as the missing events.
 """
 
 from __future__ import annotations
