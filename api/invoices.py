@@ -119,8 +119,8 @@ def content_of(seller_id: str, inv: InvoiceIn) -> dict[str, Any]:
             "lines": lines, "total_minor": sum(ln["amount_minor"] for ln in lines)}
 
 
-def stored_content(invoice: Invoice, lines: Iterable[InvoiceLine] | None = None) -> dict[str, Any]:
-    """:func:`content_of` read back from an invoice row and its lines."""
+def stored_content(invoice: Any, lines: Iterable[Any] | None = None) -> dict[str, Any]:
+    """:func:`content_of` read back from an invoice and its lines (ORM objects or rows of the same columns)."""
     rows = sorted(invoice.lines if lines is None else lines, key=lambda ln: ln.position)
     return {"seller_id": invoice.seller_id, "buyer_id": invoice.buyer_id, "number": invoice.number,
             "issue_date": invoice.issue_date.isoformat(), "due_date": invoice.due_date.isoformat(),
@@ -564,26 +564,33 @@ def _changed_fields(session: Session, ev: Any) -> str:
     return f"; its payload's {', '.join(differ)} differ from the invoice row" if differ else ""
 
 
+INVOICE_COLUMNS = (Invoice.id, Invoice.seller_id, Invoice.buyer_id, Invoice.number, Invoice.issue_date,
+                   Invoice.due_date, Invoice.currency, Invoice.total_minor, Invoice.settled_minor, Invoice.status,
+                   Invoice.created_by_id)
+LINE_COLUMNS = (InvoiceLine.invoice_id, InvoiceLine.position, InvoiceLine.product, InvoiceLine.quantity_micro,
+                InvoiceLine.unit_price_micro, InvoiceLine.amount_minor)
+
+
 def _check_rows(session: Session, state: dict[int, _Replayed], rep: Verification, batch: int) -> int:
-    """Compare every invoice row (and its lines) with its replayed state; count the rows."""
+    """Compare every invoice row (and its lines) with its replayed state, a batch of rows at a
+    time; count the rows."""
     seen = 0
     last_id = 0
     while True:
-        invoices = session.scalars(select(Invoice).where(Invoice.id > last_id).order_by(Invoice.id).limit(batch)).all()
+        invoices = session.execute(select(*INVOICE_COLUMNS).where(Invoice.id > last_id).order_by(Invoice.id)
+                                   .limit(batch)).all()
         if not invoices:
             break
-        lines: dict[int, list[InvoiceLine]] = {}
-        for ln in session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id.in_([i.id for i in invoices]))):
+        lines: dict[int, list[Any]] = {}
+        for ln in session.execute(select(*LINE_COLUMNS).where(InvoiceLine.invoice_id.between(invoices[0].id,
+                                                                                             invoices[-1].id))):
             lines.setdefault(ln.invoice_id, []).append(ln)
         for inv in invoices:
             seen += 1
+            replayed = state.pop(inv.id, None)
             if rep.first_break is None:
-                rep.first_break = _row_break(session, inv, lines.get(inv.id, []), state.pop(inv.id, None))
-            else:
-                state.pop(inv.id, None)
+                rep.first_break = _row_break(session, inv, lines.get(inv.id, []), replayed)
         last_id = invoices[-1].id
-        for obj in (*invoices, *(ln for group in lines.values() for ln in group)):
-            session.expunge(obj)  # at most one batch of rows in memory
     if rep.first_break is None and state:
         gone = min(state, key=lambda i: state[i].recorded_seq)
         r = state[gone]
@@ -592,7 +599,8 @@ def _check_rows(session: Session, state: dict[int, _Replayed], rep: Verification
     return seen
 
 
-def _row_break(session: Session, inv: Invoice, lines: list[InvoiceLine], replayed: _Replayed | None) -> Break | None:
+def _row_break(session: Session, inv: Any, lines: list[Any], replayed: _Replayed | None) -> Break | None:
+    """Why an invoice row (``INVOICE_COLUMNS``) and its lines are not what its events recorded, or None."""
     label = f"invoice {inv.id} ({inv.number!r} of {inv.seller_id})"
     if replayed is None:
         return Break(f"{label} has no 'recorded' event in the chain: it was written around it", invoice_id=inv.id)
