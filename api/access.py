@@ -18,6 +18,14 @@ from api.models import ROLES, User
 
 ALL_ROLES = frozenset(ROLES)
 STAFF = frozenset({"admin", "planner", "finance"})
+# Invoices between partners (issue 18, api/routes/invoices.py): a partner user records its own
+# (as the seller) and confirms, disputes and pays those it buys; it sees only invoices it sells or
+# buys (another partner's is 404). Finance and admin read every invoice (finance: its programme's;
+# every invoice until programmes exist) and verify the chain, but act on none. Planners have no
+# access (403): partners' receivables and payables are not planning data.
+INVOICE_PARTIES = frozenset({"partner"})
+INVOICE_READERS = frozenset({"admin", "finance", "partner"})
+INVOICE_AUDITORS = frozenset({"admin", "finance"})
 
 
 @dataclass(frozen=True)

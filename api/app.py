@@ -19,6 +19,7 @@ from api.routes import compare, forecast_runs, funding, jobs, plans  # helper J'
 from api.routes import fva, health
 from api.routes import history
 from api.routes import auth
+from api.routes import invoices
 from api.settings import Settings, get_settings
 
 ROUTERS = [
@@ -40,6 +41,7 @@ ROUTERS = [
     funding.router,
     compare.router,
     jobs.router,
+    invoices.router,
 ]
 
 DESCRIPTION = """

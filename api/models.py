@@ -21,6 +21,9 @@ Conventions shared with the job runners:
   is a deferred column, never part of an API response.
 - ``cpfr_exceptions.partners`` (a JSON list) has its rows in ``exception_partners`` too (migration
   ``0008_exception_partners``), kept equal on every assignment, so lists filter a partner's scope in SQL.
+- ``invoices``, ``invoice_lines``, ``invoice_events`` (migration ``0010_invoices``): invoices between
+  partners, money in integer minor units, and their append-only, hash-chained history
+  (:mod:`api.invoices`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any
 from sqlalchemy import false as sa_false
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -464,3 +468,79 @@ class SeriesShare(Base):
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = _ts(default=utcnow)
+
+
+# ----------------------------------------------------------------------------- invoices
+
+INVOICE_STATUSES = ("recorded", "confirmed", "disputed", "settled")
+"""recorded → confirmed | disputed; confirmed → settled once paid in full (:mod:`api.invoices`)."""
+INVOICE_EVENT_KINDS = ("recorded", "confirmed", "disputed", "settlement")
+
+
+class Invoice(Base):
+    """An invoice of a seller partner to a buyer partner. Money is in integer minor units of
+    ``currency`` (:mod:`api.currencies`): ``total_minor`` = Σ line amounts, ``settled_minor`` = Σ
+    payments. Every change is an :class:`InvoiceEvent` of the hash chain, written in the same
+    transaction; the row is the chain's replayed state (``jointplan invoices verify`` compares them).
+    ``status`` is free text of at most 16 characters so later states (financed ...) need no migration."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("seller_id", "number", name="uq_invoice_seller_number"),
+        # "confirmed (unfinanced) invoices of supplier S to buyer B, by due date"
+        Index("ix_invoices_pair_status_due", "seller_id", "buyer_id", "status", "due_date"),
+        Index("ix_invoices_buyer_status_due", "buyer_id", "status", "due_date"),
+        Index("ix_invoices_status_due", "status", "due_date"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seller_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    number: Mapped[str] = mapped_column(String(100))
+    issue_date: Mapped[Day] = mapped_column(Date)
+    due_date: Mapped[Day] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    settled_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="recorded")
+    source: Mapped[str] = mapped_column(String(8))  # api, csv or plan
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), nullable=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = _ts(default=utcnow)
+    updated_at: Mapped[datetime] = _ts(default=utcnow)
+
+    lines: Mapped[list["InvoiceLine"]] = relationship(order_by="InvoiceLine.position")
+
+
+class InvoiceLine(Base):
+    """A line of an invoice: ``quantity_micro`` and ``unit_price_micro`` are millionths (exact on
+    every database), ``amount_minor`` = quantity × unit price rounded half up to a minor unit."""
+
+    __tablename__ = "invoice_lines"
+    __table_args__ = (UniqueConstraint("invoice_id", "position", name="uq_invoice_line_position"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 1, 2, ... in the order sent
+    product: Mapped[str] = mapped_column(String(200))
+    quantity_micro: Mapped[int] = mapped_column(BigInteger)
+    unit_price_micro: Mapped[int] = mapped_column(BigInteger)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+
+
+class InvoiceEvent(Base):
+    """One change of an invoice, in one chain over all invoices: ``seq`` 1, 2, ... (unique, so
+    two writers cannot both extend the chain from the same event), ``prev_hash`` = the ``hash`` of
+    event ``seq - 1`` (64 zeros for the first), ``hash`` = SHA-256 of the canonical JSON of the
+    event with ``prev_hash`` (:func:`api.invoices.event_hash`). Rows are only ever inserted."""
+
+    __tablename__ = "invoice_events"
+    __table_args__ = (UniqueConstraint("seq", name="uq_invoice_event_seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    actor_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    actor_partner_id: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = _ts(default=utcnow)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

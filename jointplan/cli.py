@@ -28,6 +28,7 @@ from jointplan.finance_cli import plan_command_finance, print_plan_funding
 from jointplan.finance_cli import register as register_finance
 from jointplan.worker_cli import register as register_worker
 from jointplan.service_cli import register as register_service
+from jointplan.invoices_cli import register as register_invoices
 
 if TYPE_CHECKING:
     from planning.plan import Plan
@@ -358,6 +359,7 @@ register_cpfr(app, console, err)
 register_finance(app, console, err)
 register_worker(app, console, err)
 register_service(app, console, err)
+register_invoices(app, console, err)
 
 
 def main() -> None:  # console_scripts entry point

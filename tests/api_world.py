@@ -30,6 +30,7 @@ USERS = {
     "ana": ("partner", "shops"),
     "wil": ("partner", "wholesale"),
     "spare": ("partner", "shops"),  # the object of the /users/{user_id} routes
+    "mo": ("partner", "maker"),  # sells the invoice the world's "own" partner buys
 }
 ROLE_USER = {"admin": "adm", "planner": "pl", "finance": "fi", "partner": "ana"}
 # every user's browser sign-in password (POST /auth/login)
@@ -92,6 +93,14 @@ def scenario_content() -> dict[str, Any]:
     from api.routes.scenarios import EXAMPLE_CONTENT
 
     return json.loads(json.dumps(EXAMPLE_CONTENT))
+
+
+def invoice_body(number: str, buyer: str, **changes: Any) -> dict[str, Any]:
+    """A ``POST /invoices`` body: two lines, 3,700.00 EUR."""
+    body = {"number": number, "buyer_id": buyer, "issue_date": "2027-01-31", "due_date": "2027-03-02",
+            "currency": "EUR", "lines": [{"product": "widget", "quantity": "100", "unit_price": "32.00"},
+                                         {"product": "gadget", "quantity": "10", "unit_price": "50"}]}
+    return {**body, **changes}
 
 
 _SHARED_APP: list = []
@@ -170,6 +179,10 @@ def build_world(url: str, plan_result: dict[str, Any] | None = None) -> World:
                                   limit=50.0, severity="medium", owner=owner, message="differ", partners=[owner]))
         s.commit()
     w.ids["exception"] = {"own": "EX-00000000a1", "other": "EX-00000000b2"}
+    # invoices: one the own partner buys (from maker), one between two others (wholesale to haul)
+    own_inv = ok(client.post("/invoices", json=invoice_body("INV-M-1", OWN), headers=w.headers("mo")))
+    other_inv = ok(client.post("/invoices", json=invoice_body("INV-W-1", "haul"), headers=w.headers("wil")))
+    w.ids["invoice"] = {"own": own_inv["id"], "other": other_inv["id"]}
     if plan_result is not None:  # a done plan of each version (as the plan runner stores them) and a review
         plans = []
         with w.session() as s:

@@ -184,6 +184,19 @@ SPEC: dict[str, Rule] = {
     "GET /jobs": R(A, P, F),
     "GET /jobs/{job_id}": R(A, P, F),
     "POST /jobs/{job_id}/cancel": R(A, P),
+    # invoices between partners (issue 18): a partner records its own sales and decides on and pays
+    # its own purchases; it sees only invoices it sells or buys. Finance and admin read them all and
+    # verify the chain; planners have no access (partners' receivables are not planning data).
+    "POST /invoices": R(PA),
+    "POST /invoices/upload": R(PA),
+    "POST /plans/{plan_id}/invoices": R(PA),  # the caller's shipments in a plan (200, none, for a retailer)
+    "GET /invoices": R(A, F, PA, partner="filtered"),
+    "GET /invoices/verify": R(A, F),
+    "GET /invoices/{invoice_id}": R(A, F, PA, partner="own"),
+    # the buyer only: the world's own invoice is one the partner buys (its seller would get 403)
+    "POST /invoices/{invoice_id}/confirm": R(PA, partner="own"),
+    "POST /invoices/{invoice_id}/dispute": R(PA, partner="own"),
+    "POST /invoices/{invoice_id}/settlements": R(PA, partner="own"),
 }
 
 # which object kind of the test world (tests/api_world.py ids) a path parameter names
@@ -550,6 +563,10 @@ def _funding(client, h, ids):
     return rows
 
 
+def _invoices(client, h, ids):
+    return [(i["id"], {i["seller_id"], i["buyer_id"]}) for i in _items(client.get("/invoices", headers=h))]
+
+
 VISIBILITY = {
     "GET /partners": _partners,
     "GET /uploads": _uploads,
@@ -562,6 +579,7 @@ VISIBILITY = {
     "GET /consensus/{version}": _consensus_detail,
     "GET /fva": _fva,
     "GET /plans/{plan_id}/funding": _funding,
+    "GET /invoices": _invoices,
 }
 FILTERED = sorted(k for k, rule in SPEC.items() if rule.partner == "filtered")
 

@@ -1,6 +1,6 @@
 """Existence leaks: a partner user must learn nothing about other partners' objects.
 
-Deliberate errors this module catches (each test was seen failing before its fix):
+Deliberate errors this module catches (each test was seen failing before its fix, or with its guard broken):
 
 - ``GET /consensus`` and ``GET /consensus/{version}`` showing a partner the other partners' ids
   and submission versions (``inputs.submissions``), the resolutions of other partners' series and
@@ -76,3 +76,33 @@ def test_accept_source_error_does_not_name_other_partners_to_a_partner(world):
     assert r.status_code == 422, r.text
     assert r.json()["detail"][0]["field"] == "body.source"
     assert not _other_names(r.text), r.text
+
+
+def test_another_partners_invoice_is_404_like_a_missing_one_and_never_listed(world):
+    """An invoice between two other partners (wholesale to haul; another, maker to wholesale, that
+    the wholesaler disputed): every invoice route answers the retailer's user as for an id that
+    does not exist (never 403 or 409 with its state), lists and counts leave it out, and no
+    response names its parties or users. Seen failing with the partner scope left out of
+    ``api.invoices.visible_invoice`` (200 with the invoice) and of ``GET /invoices``."""
+    from api_world import invoice_body
+
+    c, ana = world.client, world.headers("ana")
+    disputed = c.post("/invoices", json=invoice_body("INV-M-2", OTHER), headers=world.headers("mo")).json()["id"]
+    assert c.post(f"/invoices/{disputed}/dispute", json={"reason": "no"}, headers=world.headers("wil")).status_code == 200
+    calls = (("GET", "/invoices/{}", None), ("POST", "/invoices/{}/confirm", None),
+             ("POST", "/invoices/{}/dispute", {"reason": "x"}),
+             ("POST", "/invoices/{}/settlements", {"amount": "1", "paid_on": "2027-02-01"}))
+    for other in (world.ids["invoice"]["other"], disputed):
+        for method, path, body in calls:
+            r = c.request(method, path.format(other), json=body, headers=ana)
+            missing = c.request(method, path.format(999_999), json=body, headers=ana)
+            assert r.status_code == missing.status_code == 404, (path, r.text)
+            assert r.json()["detail"].replace(str(other), "N") == missing.json()["detail"].replace("999999", "N")
+    listed = c.get("/invoices", params={"limit": 200}, headers=ana).json()
+    assert [i["id"] for i in listed["items"]] == [world.ids["invoice"]["own"]] and listed["total"] == 1
+    for params in ({"counterparty": "haul"}, {"seller_id": OTHER}, {"buyer_id": OTHER}, {"status": "disputed"}):
+        assert c.get("/invoices", params=params, headers=ana).json()["total"] == 0, params
+    # the same number another seller used is free for this one (numbers are per seller)
+    assert c.post("/invoices", json=invoice_body("INV-W-1", OTHER), headers=ana).status_code == 201
+    text = json.dumps([listed, c.get(f"/invoices/{world.ids['invoice']['own']}", headers=ana).json()])
+    assert "haul" not in text and '"wil"' not in text and '"mo"' not in text, text

@@ -123,6 +123,19 @@ STATUSES: dict[str, set[int]] = {
     "GET /jobs": {200},
     "GET /jobs/{job_id}": {200, 404},
     "POST /jobs/{job_id}/cancel": {200, 404, 409},
+    # invoices: 200 the same invoice again; 409 its number with other content, or a status that
+    # does not allow the step, or a payment above what is open; 422 an unknown buyer, a due date
+    # before the issue date, a code outside ISO 4217, decimals the currency has not (rules the
+    # schema cannot express); 503 too many concurrent writers of the chain (not expected here)
+    "POST /invoices": {200, 201, 409, 422},
+    "POST /invoices/upload": {200, 201, 409, 413, 415, 422},
+    "POST /plans/{plan_id}/invoices": {200, 201, 404, 409, 422},
+    "GET /invoices": {200},
+    "GET /invoices/verify": {200},
+    "GET /invoices/{invoice_id}": {200, 404},
+    "POST /invoices/{invoice_id}/confirm": {200, 403, 404, 409},
+    "POST /invoices/{invoice_id}/dispute": {200, 403, 404, 409},
+    "POST /invoices/{invoice_id}/settlements": {201, 403, 404, 409, 422},
 }
 
 

@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AddUserData, AddUserErrors, AddUserResponses, AddVersionData, AddVersionErrors, AddVersionFromConsensusData, AddVersionFromConsensusErrors, AddVersionFromConsensusResponses, AddVersionResponses, AuthMeData, AuthMeErrors, AuthMeResponses, CancelData, CancelErrors, CancelPlanData, CancelPlanErrors, CancelPlanResponses, CancelResponses, ComparePlansData, ComparePlansErrors, ComparePlansResponses, CreateConsensusData, CreateConsensusErrors, CreateConsensusResponses, CreatePartnerData, CreatePartnerErrors, CreatePartnerResponses, CreatePlanData, CreatePlanErrors, CreatePlanResponses, CreateReviewData, CreateReviewErrors, CreateReviewResponses, CreateRunData, CreateRunErrors, CreateRunResponses, CreateScenarioData, CreateScenarioErrors, CreateScenarioResponses, CreateSubmissionData, CreateSubmissionErrors, CreateSubmissionResponses, CreateUploadData, CreateUploadErrors, CreateUploadResponses, DiffVersionsData, DiffVersionsErrors, DiffVersionsResponses, DisablePartnerData, DisablePartnerErrors, DisablePartnerResponses, DisableUserData, DisableUserErrors, DisableUserResponses, EnablePartnerData, EnablePartnerErrors, EnablePartnerResponses, ExceptionFacetsData, ExceptionFacetsErrors, ExceptionFacetsResponses, GetAccuracyData, GetAccuracyErrors, GetAccuracyResponses, GetConsensusData, GetConsensusErrors, GetConsensusResponses, GetExceptionData, GetExceptionErrors, GetExceptionResponses, GetForecastsData, GetForecastsErrors, GetForecastsResponses, GetFvaData, GetFvaErrors, GetFvaResponses, GetJobData, GetJobErrors, GetJobResponses, GetLineageData, GetLineageErrors, GetLineageResponses, GetOneVersionData, GetOneVersionErrors, GetOneVersionResponses, GetPartnerData, GetPartnerErrors, GetPartnerResponses, GetPlanData, GetPlanErrors, GetPlanResponses, GetReviewData, GetReviewErrors, GetReviewResponses, GetRulesData, GetRulesErrors, GetRulesResponses, GetRunData, GetRunErrors, GetRunResponses, GetScenarioData, GetScenarioErrors, GetScenarioResponses, GetSubmissionData, GetSubmissionErrors, GetSubmissionResponses, GetTableColumnsData, GetTableColumnsErrors, GetTableColumnsResponses, GetTableData, GetTableErrors, GetTableResponses, GetUploadData, GetUploadErrors, GetUploadResponses, GetUserData, GetUserErrors, GetUserResponses, GetWorkbookData, GetWorkbookErrors, GetWorkbookResponses, ListConsensusData, ListConsensusErrors, ListConsensusResponses, ListExceptionsData, ListExceptionsErrors, ListExceptionsResponses, ListJobsData, ListJobsErrors, ListJobsResponses, ListPartnersData, ListPartnersErrors, ListPartnersResponses, ListPlansData, ListPlansErrors, ListPlansResponses, ListResolutionsData, ListResolutionsErrors, ListResolutionsResponses, ListReviewsData, ListReviewsErrors, ListReviewsResponses, ListRunsData, ListRunsErrors, ListRunsResponses, ListScenariosData, ListScenariosErrors, ListScenariosResponses, ListSeriesData, ListSeriesErrors, ListSeriesResponses, ListSubmissionsData, ListSubmissionsErrors, ListSubmissionsResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ListUploadsData, ListUploadsErrors, ListUploadsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ListVersionsData, ListVersionsErrors, ListVersionsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, NewTokenData, NewTokenErrors, NewTokenResponses, PartnerFundingData, PartnerFundingErrors, PartnerFundingResponses, PlanFundingData, PlanFundingErrors, PlanFundingResponses, PlanReviewsData, PlanReviewsErrors, PlanReviewsResponses, PutOwnerData, PutOwnerErrors, PutOwnerResponses, PutRulesData, PutRulesErrors, PutRulesResponses, PutSharesData, PutSharesErrors, PutSharesResponses, ResolveData, ResolveErrors, ResolveResponses, RetractUploadData, RetractUploadErrors, RetractUploadResponses, RevokeOneTokenData, RevokeOneTokenErrors, RevokeOneTokenResponses, ScanData, ScanErrors, ScanResponses, SetPasswordData, SetPasswordErrors, SetPasswordResponses, UsersMeData, UsersMeErrors, UsersMeResponses } from './types.gen';
+import type { AddUserData, AddUserErrors, AddUserResponses, AddVersionData, AddVersionErrors, AddVersionFromConsensusData, AddVersionFromConsensusErrors, AddVersionFromConsensusResponses, AddVersionResponses, AuthMeData, AuthMeErrors, AuthMeResponses, CancelData, CancelErrors, CancelPlanData, CancelPlanErrors, CancelPlanResponses, CancelResponses, ComparePlansData, ComparePlansErrors, ComparePlansResponses, ConfirmInvoiceData, ConfirmInvoiceErrors, ConfirmInvoiceResponses, CreateConsensusData, CreateConsensusErrors, CreateConsensusResponses, CreateInvoiceData, CreateInvoiceErrors, CreateInvoiceResponses, CreatePartnerData, CreatePartnerErrors, CreatePartnerResponses, CreatePlanData, CreatePlanErrors, CreatePlanResponses, CreateReviewData, CreateReviewErrors, CreateReviewResponses, CreateRunData, CreateRunErrors, CreateRunResponses, CreateScenarioData, CreateScenarioErrors, CreateScenarioResponses, CreateSubmissionData, CreateSubmissionErrors, CreateSubmissionResponses, CreateUploadData, CreateUploadErrors, CreateUploadResponses, DiffVersionsData, DiffVersionsErrors, DiffVersionsResponses, DisablePartnerData, DisablePartnerErrors, DisablePartnerResponses, DisableUserData, DisableUserErrors, DisableUserResponses, DisputeInvoiceData, DisputeInvoiceErrors, DisputeInvoiceResponses, EnablePartnerData, EnablePartnerErrors, EnablePartnerResponses, ExceptionFacetsData, ExceptionFacetsErrors, ExceptionFacetsResponses, GetAccuracyData, GetAccuracyErrors, GetAccuracyResponses, GetConsensusData, GetConsensusErrors, GetConsensusResponses, GetExceptionData, GetExceptionErrors, GetExceptionResponses, GetForecastsData, GetForecastsErrors, GetForecastsResponses, GetFvaData, GetFvaErrors, GetFvaResponses, GetInvoiceData, GetInvoiceErrors, GetInvoiceResponses, GetJobData, GetJobErrors, GetJobResponses, GetLineageData, GetLineageErrors, GetLineageResponses, GetOneVersionData, GetOneVersionErrors, GetOneVersionResponses, GetPartnerData, GetPartnerErrors, GetPartnerResponses, GetPlanData, GetPlanErrors, GetPlanResponses, GetReviewData, GetReviewErrors, GetReviewResponses, GetRulesData, GetRulesErrors, GetRulesResponses, GetRunData, GetRunErrors, GetRunResponses, GetScenarioData, GetScenarioErrors, GetScenarioResponses, GetSubmissionData, GetSubmissionErrors, GetSubmissionResponses, GetTableColumnsData, GetTableColumnsErrors, GetTableColumnsResponses, GetTableData, GetTableErrors, GetTableResponses, GetUploadData, GetUploadErrors, GetUploadResponses, GetUserData, GetUserErrors, GetUserResponses, GetWorkbookData, GetWorkbookErrors, GetWorkbookResponses, InvoicesFromPlanData, InvoicesFromPlanErrors, InvoicesFromPlanResponses, ListConsensusData, ListConsensusErrors, ListConsensusResponses, ListExceptionsData, ListExceptionsErrors, ListExceptionsResponses, ListInvoicesData, ListInvoicesErrors, ListInvoicesResponses, ListJobsData, ListJobsErrors, ListJobsResponses, ListPartnersData, ListPartnersErrors, ListPartnersResponses, ListPlansData, ListPlansErrors, ListPlansResponses, ListResolutionsData, ListResolutionsErrors, ListResolutionsResponses, ListReviewsData, ListReviewsErrors, ListReviewsResponses, ListRunsData, ListRunsErrors, ListRunsResponses, ListScenariosData, ListScenariosErrors, ListScenariosResponses, ListSeriesData, ListSeriesErrors, ListSeriesResponses, ListSubmissionsData, ListSubmissionsErrors, ListSubmissionsResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ListUploadsData, ListUploadsErrors, ListUploadsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ListVersionsData, ListVersionsErrors, ListVersionsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, NewTokenData, NewTokenErrors, NewTokenResponses, PartnerFundingData, PartnerFundingErrors, PartnerFundingResponses, PlanFundingData, PlanFundingErrors, PlanFundingResponses, PlanReviewsData, PlanReviewsErrors, PlanReviewsResponses, PutOwnerData, PutOwnerErrors, PutOwnerResponses, PutRulesData, PutRulesErrors, PutRulesResponses, PutSharesData, PutSharesErrors, PutSharesResponses, ResolveData, ResolveErrors, ResolveResponses, RetractUploadData, RetractUploadErrors, RetractUploadResponses, RevokeOneTokenData, RevokeOneTokenErrors, RevokeOneTokenResponses, ScanData, ScanErrors, ScanResponses, SetPasswordData, SetPasswordErrors, SetPasswordResponses, SettleInvoiceData, SettleInvoiceErrors, SettleInvoiceResponses, UploadInvoicesData, UploadInvoicesErrors, UploadInvoicesResponses, UsersMeData, UsersMeErrors, UsersMeResponses, VerifyInvoicesData, VerifyInvoicesErrors, VerifyInvoicesResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -759,4 +759,118 @@ export const cancel = <ThrowOnError extends boolean = false>(options: Options<Ca
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/jobs/{job_id}/cancel',
     ...options
+});
+
+/**
+ * List invoices (a partner: those it sells or buys)
+ *
+ * Newest first. ``counterparty``: invoices this partner sells or buys; ``seller_id`` and
+ * ``buyer_id`` narrow further (a partner user sees only its own whatever it asks).
+ */
+export const listInvoices = <ThrowOnError extends boolean = false>(options?: Options<ListInvoicesData, ThrowOnError>) => (options?.client ?? client).get<ListInvoicesResponses, ListInvoicesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/invoices',
+    ...options
+});
+
+/**
+ * Record an invoice as the seller
+ */
+export const createInvoice = <ThrowOnError extends boolean = false>(options: Options<CreateInvoiceData, ThrowOnError>) => (options.client ?? client).post<CreateInvoiceResponses, CreateInvoiceErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/invoices',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Record invoices from a CSV file, all or none
+ */
+export const uploadInvoices = <ThrowOnError extends boolean = false>(options: Options<UploadInvoicesData, ThrowOnError>) => (options.client ?? client).post<UploadInvoicesResponses, UploadInvoicesErrors, ThrowOnError>({
+    bodySerializer: null,
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/invoices/upload',
+    ...options,
+    headers: {
+        'Content-Type': 'text/csv',
+        ...options.headers
+    }
+});
+
+/**
+ * Record the seller's invoices for its shipments in a finished plan
+ *
+ * One invoice per buyer and period of the caller's shipments to other partners, priced at
+ * the scenario's transfer prices, issued on the first day of the shipment's period and due on
+ * the first day of the period the plan pays it in (:func:`api.invoices.plan_invoices`).
+ */
+export const invoicesFromPlan = <ThrowOnError extends boolean = false>(options: Options<InvoicesFromPlanData, ThrowOnError>) => (options.client ?? client).post<InvoicesFromPlanResponses, InvoicesFromPlanErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/plans/{plan_id}/invoices',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Verify the invoices' hash chain
+ *
+ * Recompute every event's hash and link and replay the events against the invoice rows;
+ * the first broken link (event, invoice, what differs) or "intact, N events".
+ */
+export const verifyInvoices = <ThrowOnError extends boolean = false>(options?: Options<VerifyInvoicesData, ThrowOnError>) => (options?.client ?? client).get<VerifyInvoicesResponses, VerifyInvoicesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/invoices/verify',
+    ...options
+});
+
+/**
+ * One invoice with its lines and events
+ */
+export const getInvoice = <ThrowOnError extends boolean = false>(options: Options<GetInvoiceData, ThrowOnError>) => (options.client ?? client).get<GetInvoiceResponses, GetInvoiceErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/invoices/{invoice_id}',
+    ...options
+});
+
+/**
+ * The buyer confirms a recorded invoice
+ */
+export const confirmInvoice = <ThrowOnError extends boolean = false>(options: Options<ConfirmInvoiceData, ThrowOnError>) => (options.client ?? client).post<ConfirmInvoiceResponses, ConfirmInvoiceErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/invoices/{invoice_id}/confirm',
+    ...options
+});
+
+/**
+ * The buyer disputes a recorded invoice
+ */
+export const disputeInvoice = <ThrowOnError extends boolean = false>(options: Options<DisputeInvoiceData, ThrowOnError>) => (options.client ?? client).post<DisputeInvoiceResponses, DisputeInvoiceErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/invoices/{invoice_id}/dispute',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * The buyer records a payment of a confirmed invoice
+ *
+ * Settled when the payments reach the total; a payment above what is open is refused (409).
+ */
+export const settleInvoice = <ThrowOnError extends boolean = false>(options: Options<SettleInvoiceData, ThrowOnError>) => (options.client ?? client).post<SettleInvoiceResponses, SettleInvoiceErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/invoices/{invoice_id}/settlements',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
 });

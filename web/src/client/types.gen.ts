@@ -5,6 +5,94 @@ export type ClientOptions = {
 };
 
 /**
+ * ChainBreak
+ */
+export type ChainBreak = {
+    /**
+     * Seq
+     *
+     * Chain position of the event where it breaks (for a row: its invoice's last event)
+     */
+    seq: number | null;
+    /**
+     * Event Id
+     *
+     * That event's id
+     */
+    event_id: number | null;
+    /**
+     * Invoice Id
+     *
+     * The invoice concerned
+     */
+    invoice_id: number | null;
+    /**
+     * What
+     *
+     * What differs
+     */
+    what: string;
+};
+
+/**
+ * ChainHead
+ */
+export type ChainHead = {
+    /**
+     * Seq
+     *
+     * Position of the last event checked (0: none)
+     */
+    seq: number;
+    /**
+     * Hash
+     *
+     * Its hash: note it elsewhere, to check later that the chain still holds it
+     */
+    hash: string;
+};
+
+/**
+ * ChainVerification
+ *
+ * The chain recomputed and replayed against the invoice rows.
+ */
+export type ChainVerification = {
+    /**
+     * Intact
+     *
+     * No break found
+     */
+    intact: boolean;
+    /**
+     * Events
+     *
+     * Events in the chain
+     */
+    events: number;
+    /**
+     * Invoices
+     *
+     * Invoice rows
+     */
+    invoices: number;
+    /**
+     * The last intact link
+     */
+    head: ChainHead;
+    /**
+     * The first broken link, if any
+     */
+    first_break: ChainBreak | null;
+    /**
+     * Message
+     *
+     * 'intact, N events', or where and how it breaks
+     */
+    message: string;
+};
+
+/**
  * Change
  *
  * One difference between two versions.
@@ -285,6 +373,20 @@ export type Diff = {
 };
 
 /**
+ * DisputeCreate
+ *
+ * Why the buyer disputes the invoice.
+ */
+export type DisputeCreate = {
+    /**
+     * Reason
+     *
+     * The reason (required, shown to the seller)
+     */
+    reason: string;
+};
+
+/**
  * ErrorBody
  *
  * An error: what went wrong, naming the field where there is one.
@@ -296,6 +398,70 @@ export type ErrorBody = {
      * The reason: a message, or a list of {field, loc, msg, type} for invalid input
      */
     detail: unknown;
+};
+
+/**
+ * EventPublic
+ *
+ * A link of the invoices' hash chain.
+ */
+export type EventPublic = {
+    /**
+     * Id
+     *
+     * Event id
+     */
+    id: number;
+    /**
+     * Seq
+     *
+     * Position in the chain of every invoice's events (1, 2, ...)
+     */
+    seq: number;
+    /**
+     * Kind
+     *
+     * recorded, confirmed, disputed or settlement (a payment)
+     */
+    kind: string;
+    /**
+     * Actor
+     *
+     * Name of the user who did it (shown to staff and to that user's partner)
+     */
+    actor: string | null;
+    /**
+     * Actor Partner Id
+     *
+     * That user's partner
+     */
+    actor_partner_id: string | null;
+    /**
+     * At
+     *
+     * When [UTC]
+     */
+    at: string;
+    /**
+     * Payload
+     *
+     * What changed (recorded: the whole content, amounts in minor units)
+     */
+    payload: {
+        [key: string]: unknown;
+    };
+    /**
+     * Prev Hash
+     *
+     * The hash of the event before it in the chain
+     */
+    prev_hash: string;
+    /**
+     * Hash
+     *
+     * SHA-256 of the canonical JSON of this event with prev_hash
+     */
+    hash: string;
 };
 
 /**
@@ -684,6 +850,296 @@ export type FromConsensus = {
 };
 
 /**
+ * InvoiceBatch
+ *
+ * The invoices of an upload or of a plan, in order: recorded now or found already recorded.
+ */
+export type InvoiceBatch = {
+    /**
+     * Recorded
+     *
+     * Invoices recorded by this request
+     */
+    recorded: number;
+    /**
+     * Existing
+     *
+     * Invoices found already recorded with the same content (nothing changed)
+     */
+    existing: number;
+    /**
+     * Invoices
+     *
+     * Every invoice of the request
+     */
+    invoices: Array<InvoicePublic>;
+};
+
+/**
+ * InvoiceCreate
+ *
+ * An invoice of the caller's partner (the seller) to another partner (the buyer).
+ */
+export type InvoiceCreate = {
+    /**
+     * Number
+     *
+     * Invoice number, unique per seller: 1 to 100 characters, no control characters, no leading or trailing space
+     */
+    number: string;
+    /**
+     * Buyer Id
+     *
+     * The partner invoiced (not the seller)
+     */
+    buyer_id: string;
+    /**
+     * Issue Date
+     *
+     * Date of issue (ISO date)
+     */
+    issue_date: string;
+    /**
+     * Due Date
+     *
+     * Date payment is due (ISO date, not before the issue date)
+     */
+    due_date: string;
+    /**
+     * Currency
+     *
+     * ISO 4217 code of the invoice's currency (EUR, USD, JPY ...)
+     */
+    currency: string;
+    /**
+     * Lines
+     *
+     * 1 to 1000 lines
+     */
+    lines: Array<LineCreate>;
+};
+
+/**
+ * InvoiceDetail
+ *
+ * An invoice with its lines and its events (its links of the hash chain).
+ */
+export type InvoiceDetail = {
+    /**
+     * Id
+     *
+     * Invoice id
+     */
+    id: number;
+    /**
+     * Number
+     *
+     * Invoice number (unique per seller)
+     */
+    number: string;
+    /**
+     * Seller Id
+     *
+     * Partner selling
+     */
+    seller_id: string;
+    /**
+     * Buyer Id
+     *
+     * Partner buying
+     */
+    buyer_id: string;
+    /**
+     * Issue Date
+     *
+     * Date of issue
+     */
+    issue_date: string;
+    /**
+     * Due Date
+     *
+     * Date payment is due
+     */
+    due_date: string;
+    /**
+     * Currency
+     *
+     * ISO 4217 currency code
+     */
+    currency: string;
+    /**
+     * Total
+     *
+     * Sum of the line amounts [currency]
+     */
+    total: string;
+    /**
+     * Paid
+     *
+     * Sum of the payments recorded [currency]
+     */
+    paid: string;
+    /**
+     * Open
+     *
+     * total − paid [currency]
+     */
+    open: string;
+    /**
+     * Status
+     *
+     * recorded, confirmed (also while partly paid), disputed or settled
+     */
+    status: string;
+    /**
+     * Source
+     *
+     * How it was recorded: api, csv or plan
+     */
+    source: string;
+    /**
+     * Plan Id
+     *
+     * The plan it was drafted from (source plan)
+     */
+    plan_id: number | null;
+    /**
+     * Created By
+     *
+     * Name of the seller's user who recorded it (shown to staff and the seller)
+     */
+    created_by: string | null;
+    /**
+     * Created At
+     *
+     * When it was recorded [UTC]
+     */
+    created_at: string;
+    /**
+     * Updated At
+     *
+     * When it last changed [UTC]
+     */
+    updated_at: string;
+    /**
+     * Lines
+     *
+     * The lines
+     */
+    lines: Array<LinePublic>;
+    /**
+     * Events
+     *
+     * Its history, oldest first
+     */
+    events: Array<EventPublic>;
+};
+
+/**
+ * InvoicePublic
+ *
+ * An invoice (amounts as decimal strings in its currency).
+ */
+export type InvoicePublic = {
+    /**
+     * Id
+     *
+     * Invoice id
+     */
+    id: number;
+    /**
+     * Number
+     *
+     * Invoice number (unique per seller)
+     */
+    number: string;
+    /**
+     * Seller Id
+     *
+     * Partner selling
+     */
+    seller_id: string;
+    /**
+     * Buyer Id
+     *
+     * Partner buying
+     */
+    buyer_id: string;
+    /**
+     * Issue Date
+     *
+     * Date of issue
+     */
+    issue_date: string;
+    /**
+     * Due Date
+     *
+     * Date payment is due
+     */
+    due_date: string;
+    /**
+     * Currency
+     *
+     * ISO 4217 currency code
+     */
+    currency: string;
+    /**
+     * Total
+     *
+     * Sum of the line amounts [currency]
+     */
+    total: string;
+    /**
+     * Paid
+     *
+     * Sum of the payments recorded [currency]
+     */
+    paid: string;
+    /**
+     * Open
+     *
+     * total − paid [currency]
+     */
+    open: string;
+    /**
+     * Status
+     *
+     * recorded, confirmed (also while partly paid), disputed or settled
+     */
+    status: string;
+    /**
+     * Source
+     *
+     * How it was recorded: api, csv or plan
+     */
+    source: string;
+    /**
+     * Plan Id
+     *
+     * The plan it was drafted from (source plan)
+     */
+    plan_id: number | null;
+    /**
+     * Created By
+     *
+     * Name of the seller's user who recorded it (shown to staff and the seller)
+     */
+    created_by: string | null;
+    /**
+     * Created At
+     *
+     * When it was recorded [UTC]
+     */
+    created_at: string;
+    /**
+     * Updated At
+     *
+     * When it last changed [UTC]
+     */
+    updated_at: string;
+};
+
+/**
  * JobEvent
  *
  * One progress message of a job.
@@ -839,6 +1295,68 @@ export type JobPublic = {
      * Last change (a running job's heartbeat) [UTC]
      */
     updated_at: string;
+};
+
+/**
+ * LineCreate
+ *
+ * A line of an invoice; its amount is quantity × unit price, rounded half up to a minor unit.
+ */
+export type LineCreate = {
+    /**
+     * Product
+     *
+     * Product (as in the scenarios)
+     */
+    product: string;
+    /**
+     * Quantity
+     *
+     * Units delivered: positive, at most 10^9, at most 6 decimals (a decimal string keeps every digit)
+     */
+    quantity: number | string;
+    /**
+     * Unit Price
+     *
+     * Price of one unit [currency/unit]: 0 or more, below 10^9, at most 6 decimals
+     */
+    unit_price: number | string;
+};
+
+/**
+ * LinePublic
+ */
+export type LinePublic = {
+    /**
+     * Position
+     *
+     * 1, 2, ... in the order sent
+     */
+    position: number;
+    /**
+     * Product
+     *
+     * Product
+     */
+    product: string;
+    /**
+     * Quantity
+     *
+     * Units (decimal string)
+     */
+    quantity: string;
+    /**
+     * Unit Price
+     *
+     * Price of one unit (decimal string) [currency/unit]
+     */
+    unit_price: string;
+    /**
+     * Amount
+     *
+     * quantity × unit price, rounded half up to a minor unit (decimal string) [currency]
+     */
+    amount: string;
 };
 
 /**
@@ -1001,6 +1519,38 @@ export type PageOfForecastRunPublic = {
      * The items of this page
      */
     items: Array<ForecastRunPublic>;
+    /**
+     * Total
+     *
+     * Items in the whole list (visible to the caller)
+     */
+    total: number;
+    /**
+     * Limit
+     *
+     * Page size used
+     */
+    limit: number;
+    /**
+     * Offset
+     *
+     * Items skipped before this page
+     */
+    offset: number;
+};
+
+/**
+ * PageOf[InvoicePublic]
+ *
+ * One page of a list
+ */
+export type PageOfInvoicePublic = {
+    /**
+     * Items
+     *
+     * The items of this page
+     */
+    items: Array<InvoicePublic>;
     /**
      * Total
      *
@@ -1659,6 +2209,20 @@ export type PlanFunding = {
      * Funding per partner
      */
     partners: Array<PartnerFunding>;
+};
+
+/**
+ * PlanInvoicesCreate
+ *
+ * Which periods of the plan to invoice.
+ */
+export type PlanInvoicesCreate = {
+    /**
+     * Periods
+     *
+     * Periods (0 = the first of the plan) whose shipments to invoice; default all
+     */
+    periods?: Array<number> | null;
 };
 
 /**
@@ -2616,6 +3180,32 @@ export type SessionInfo = {
      * A session unused this long ends
      */
     idle_timeout_minutes: number;
+};
+
+/**
+ * SettlementCreate
+ *
+ * A payment of a confirmed invoice by its buyer.
+ */
+export type SettlementCreate = {
+    /**
+     * Amount
+     *
+     * Amount paid in the invoice's currency: positive, in its decimals, at most what is open (a decimal string keeps every digit)
+     */
+    amount: number | string;
+    /**
+     * Paid On
+     *
+     * Date of payment (ISO date, not before the issue date)
+     */
+    paid_on: string;
+    /**
+     * Reference
+     *
+     * Payment reference (optional)
+     */
+    reference?: string;
 };
 
 /**
@@ -7248,3 +7838,537 @@ export type CancelResponses = {
 };
 
 export type CancelResponse = CancelResponses[keyof CancelResponses];
+
+export type ListInvoicesData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Status
+         *
+         * Only invoices in this status
+         */
+        status?: 'recorded' | 'confirmed' | 'disputed' | 'settled' | null;
+        /**
+         * Seller Id
+         *
+         * Partner id
+         */
+        seller_id?: string | null;
+        /**
+         * Buyer Id
+         *
+         * Partner id
+         */
+        buyer_id?: string | null;
+        /**
+         * Counterparty
+         *
+         * Partner id
+         */
+        counterparty?: string | null;
+        /**
+         * Due Before
+         *
+         * Only invoices due before this date (ISO)
+         */
+        due_before?: string | null;
+        /**
+         * Limit
+         *
+         * Items per page (default and maximum in the service settings; 422 above the maximum)
+         */
+        limit?: number | null;
+        /**
+         * Offset
+         *
+         * Items skipped before the page
+         */
+        offset?: number;
+    };
+    url: '/invoices';
+};
+
+export type ListInvoicesErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type ListInvoicesError = ListInvoicesErrors[keyof ListInvoicesErrors];
+
+export type ListInvoicesResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageOfInvoicePublic;
+};
+
+export type ListInvoicesResponse = ListInvoicesResponses[keyof ListInvoicesResponses];
+
+export type CreateInvoiceData = {
+    body: InvoiceCreate;
+    path?: never;
+    query?: never;
+    url: '/invoices';
+};
+
+export type CreateInvoiceErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * Conflicts with the stored state (e.g. a name already taken)
+     */
+    409: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+    /**
+     * Too many concurrent changes of invoices: retry
+     */
+    503: ErrorBody;
+};
+
+export type CreateInvoiceError = CreateInvoiceErrors[keyof CreateInvoiceErrors];
+
+export type CreateInvoiceResponses = {
+    /**
+     * Already recorded with the same content
+     */
+    200: InvoicePublic;
+    /**
+     * Successful Response
+     */
+    201: InvoicePublic;
+};
+
+export type CreateInvoiceResponse = CreateInvoiceResponses[keyof CreateInvoiceResponses];
+
+export type UploadInvoicesData = {
+    /**
+     * CSV with a header row
+     */
+    body: string;
+    path?: never;
+    query?: never;
+    url: '/invoices/upload';
+};
+
+export type UploadInvoicesErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * Conflicts with the stored state (e.g. a name already taken)
+     */
+    409: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Body not text/csv
+     */
+    415: unknown;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+    /**
+     * Too many concurrent changes of invoices: retry
+     */
+    503: ErrorBody;
+};
+
+export type UploadInvoicesError = UploadInvoicesErrors[keyof UploadInvoicesErrors];
+
+export type UploadInvoicesResponses = {
+    /**
+     * Every invoice already recorded with the same content
+     */
+    200: InvoiceBatch;
+    /**
+     * Successful Response
+     */
+    201: InvoiceBatch;
+};
+
+export type UploadInvoicesResponse = UploadInvoicesResponses[keyof UploadInvoicesResponses];
+
+export type InvoicesFromPlanData = {
+    body: PlanInvoicesCreate;
+    path: {
+        /**
+         * Plan Id
+         *
+         * Plan id
+         */
+        plan_id: number;
+    };
+    query?: never;
+    url: '/plans/{plan_id}/invoices';
+};
+
+export type InvoicesFromPlanErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * No such object (or not visible to the caller)
+     */
+    404: ErrorBody;
+    /**
+     * Conflicts with the stored state (e.g. a name already taken)
+     */
+    409: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+    /**
+     * Too many concurrent changes of invoices: retry
+     */
+    503: ErrorBody;
+};
+
+export type InvoicesFromPlanError = InvoicesFromPlanErrors[keyof InvoicesFromPlanErrors];
+
+export type InvoicesFromPlanResponses = {
+    /**
+     * Every invoice already recorded
+     */
+    200: InvoiceBatch;
+    /**
+     * Successful Response
+     */
+    201: InvoiceBatch;
+};
+
+export type InvoicesFromPlanResponse = InvoicesFromPlanResponses[keyof InvoicesFromPlanResponses];
+
+export type VerifyInvoicesData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/invoices/verify';
+};
+
+export type VerifyInvoicesErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type VerifyInvoicesError = VerifyInvoicesErrors[keyof VerifyInvoicesErrors];
+
+export type VerifyInvoicesResponses = {
+    /**
+     * Successful Response
+     */
+    200: ChainVerification;
+};
+
+export type VerifyInvoicesResponse = VerifyInvoicesResponses[keyof VerifyInvoicesResponses];
+
+export type GetInvoiceData = {
+    body?: never;
+    path: {
+        /**
+         * Invoice Id
+         *
+         * Invoice id
+         */
+        invoice_id: number;
+    };
+    query?: never;
+    url: '/invoices/{invoice_id}';
+};
+
+export type GetInvoiceErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * No such object (or not visible to the caller)
+     */
+    404: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type GetInvoiceError = GetInvoiceErrors[keyof GetInvoiceErrors];
+
+export type GetInvoiceResponses = {
+    /**
+     * Successful Response
+     */
+    200: InvoiceDetail;
+};
+
+export type GetInvoiceResponse = GetInvoiceResponses[keyof GetInvoiceResponses];
+
+export type ConfirmInvoiceData = {
+    body?: never;
+    path: {
+        /**
+         * Invoice Id
+         *
+         * Invoice id
+         */
+        invoice_id: number;
+    };
+    query?: never;
+    url: '/invoices/{invoice_id}/confirm';
+};
+
+export type ConfirmInvoiceErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * No such object (or not visible to the caller)
+     */
+    404: ErrorBody;
+    /**
+     * The invoice's status does not allow it (or the amount is more than is open)
+     */
+    409: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+    /**
+     * Too many concurrent changes of invoices: retry
+     */
+    503: ErrorBody;
+};
+
+export type ConfirmInvoiceError = ConfirmInvoiceErrors[keyof ConfirmInvoiceErrors];
+
+export type ConfirmInvoiceResponses = {
+    /**
+     * Successful Response
+     */
+    200: InvoiceDetail;
+};
+
+export type ConfirmInvoiceResponse = ConfirmInvoiceResponses[keyof ConfirmInvoiceResponses];
+
+export type DisputeInvoiceData = {
+    body: DisputeCreate;
+    path: {
+        /**
+         * Invoice Id
+         *
+         * Invoice id
+         */
+        invoice_id: number;
+    };
+    query?: never;
+    url: '/invoices/{invoice_id}/dispute';
+};
+
+export type DisputeInvoiceErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * No such object (or not visible to the caller)
+     */
+    404: ErrorBody;
+    /**
+     * The invoice's status does not allow it (or the amount is more than is open)
+     */
+    409: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+    /**
+     * Too many concurrent changes of invoices: retry
+     */
+    503: ErrorBody;
+};
+
+export type DisputeInvoiceError = DisputeInvoiceErrors[keyof DisputeInvoiceErrors];
+
+export type DisputeInvoiceResponses = {
+    /**
+     * Successful Response
+     */
+    200: InvoiceDetail;
+};
+
+export type DisputeInvoiceResponse = DisputeInvoiceResponses[keyof DisputeInvoiceResponses];
+
+export type SettleInvoiceData = {
+    body: SettlementCreate;
+    path: {
+        /**
+         * Invoice Id
+         *
+         * Invoice id
+         */
+        invoice_id: number;
+    };
+    query?: never;
+    url: '/invoices/{invoice_id}/settlements';
+};
+
+export type SettleInvoiceErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * No such object (or not visible to the caller)
+     */
+    404: ErrorBody;
+    /**
+     * The invoice's status does not allow it (or the amount is more than is open)
+     */
+    409: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+    /**
+     * Too many concurrent changes of invoices: retry
+     */
+    503: ErrorBody;
+};
+
+export type SettleInvoiceError = SettleInvoiceErrors[keyof SettleInvoiceErrors];
+
+export type SettleInvoiceResponses = {
+    /**
+     * Successful Response
+     */
+    201: InvoiceDetail;
+};
+
+export type SettleInvoiceResponse = SettleInvoiceResponses[keyof SettleInvoiceResponses];
