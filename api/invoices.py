@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 
 from api import access
 from api.currencies import EXPONENT, format_minor
-from api.models import Invoice, InvoiceEvent, InvoiceLine, Partner, User, utcnow
+from api.models import Invoice, InvoiceEvent, InvoiceLine, PartnerRecord, User, utcnow
 
 GENESIS = "0" * 64
 """``prev_hash`` of the first event."""
@@ -246,7 +246,7 @@ def known_buyer_problem(session: Session, seller_id: str, buyer_id: str) -> str 
     """Why ``buyer_id`` cannot be invoiced by ``seller_id`` (None: it can)."""
     if buyer_id == seller_id:
         return "the buyer must be another partner than the seller"
-    if session.get(Partner, buyer_id) is None:
+    if session.get(PartnerRecord, buyer_id) is None:
         return f"no partner {buyer_id!r}: the buyer must be a registered partner of the chain"
     return None
 
