@@ -54,7 +54,7 @@ def plan_json(size, *, time_limit: float | None = None) -> dict:
     path = CACHE / f"plan-{'x'.join(map(str, size))}.json"
     if path.exists():
         return json.loads(path.read_text())
-    from planning.plan import _json_default, plan_scenario
+    from planning.plan import json_default, plan_scenario
     from planning.synthetic import synthetic_chain
     from scenarios.io import parse_scenario
 
@@ -63,7 +63,7 @@ def plan_json(size, *, time_limit: float | None = None) -> dict:
     scenario, _ = parse_scenario(synthetic_chain(*size, seed=1))
     plan = plan_scenario(scenario, time_limit=time_limit)
     print(f"# planned in {time.perf_counter() - t0:.0f} s: {plan.status}", file=sys.stderr, flush=True)
-    text = json.dumps(plan.to_dict(), default=_json_default)
+    text = json.dumps(plan.to_dict(), default=json_default)
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text)

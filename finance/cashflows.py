@@ -24,6 +24,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from planning.working_capital import (
+    EXTERNAL,
+    OPENING,
+    Affine,
+    WorkingCapitalBook,
+    book_of_streams,
+    cash_streams_of,
+)
 from scenarios.fields import Problem
 from scenarios.finance import FinanceError
 
@@ -100,8 +108,6 @@ COGS_KINDS = frozenset(
     {"material", "production", "subcontracting", "setup", "overtime", "wages", "purchases", "freight", "transport"}
 )
 FINANCING_KINDS = frozenset({"funding_gap_cost"})  # the plan's own price of a funding gap: replaced here
-OPENING = "(opening balance)"
-EXTERNAL = "(outside the chain)"
 
 
 @dataclass
@@ -419,14 +425,9 @@ def _periods_per_year_from_dates(dates: pd.Series) -> int | None:
 
 def cashflows_from_plan(plan: Any) -> CashFlowTable:
     """The cash-flow table of a plan (a :class:`planning.plan.Plan`, its ``to_dict()``, or the
-    path of a ``plan.json`` written by ``jointplan plan``).
-
-    Operating cash flow is every plan stream settled in the period except the plan's own funding-gap
-    charge (financing is what this module decides). Receivables are the invoices raised and not
-    yet settled at the end of each period, by customer and age, plus receivables from before the
-    horizon; payables due are the invoices from other partners (and outside suppliers) falling due
-    at their term; inventory is the plan's working-capital inventory value (at standard cost).
-    """
+    path of a ``plan.json`` written by ``jointplan plan``): its ``cash_flows`` table read back
+    as constant streams (:func:`planning.working_capital.cash_streams_of`) into the working-capital
+    book, inventory at cost from its ``working_capital`` table; see :func:`plan_cashflow_table`."""
     data = _plan_dict(plan)
     if data.get("status") not in ("optimal", "feasible"):
         raise FinanceError([Problem("plan.status", f"the plan has no solution (status {data.get('status')!r})")])
@@ -436,55 +437,60 @@ def cashflows_from_plan(plan: Any) -> CashFlowTable:
             raise FinanceError([Problem(f"plan.tables.{name}", "missing from the plan")])
     cf = pd.DataFrame(tables["cash_flows"])
     cash = pd.DataFrame(tables["cash"])
-    wc = pd.DataFrame(tables["working_capital"])
+    wc = pd.DataFrame(tables["working_capital"]).set_index(["partner", "period"])["inventory_value"]
     partners = list(dict.fromkeys(cash["partner"]))
     T = int(cash["period"].max()) + 1
-    ppy = _periods_per_year_from_dates(cash["date"]) if "date" in cash else None
-    days = 365.0 / (ppy or 12)
     if cf.empty:
         cf = pd.DataFrame(columns=["partner", "kind", "counterparty", "period_incurred", "period_settled", "amount"])
-    cf["counterparty"] = cf["counterparty"].where(cf["counterparty"].notna(), None)
+    inventory = {a: [Affine(float(wc.loc[(a, t)])) for t in range(T)] for a in partners}
+    book = book_of_streams(cash_streams_of(cf, T), partners, T, inventory=inventory)
+    return plan_cashflow_table(cf, cash, book, source=f"plan {data.get('scenario', '')}".strip())
 
+
+def plan_cashflow_table(cash_flows: pd.DataFrame, cash: pd.DataFrame, book: WorkingCapitalBook, *, source: str = "") -> CashFlowTable:
+    """The cash-flow table of a solved plan from its ``cash_flows`` (every stream, incurred and
+    settled), its ``cash`` table (``partner, period, date, opening_cash, min_cash``) and its
+    working-capital book in numbers (:mod:`planning.working_capital`).
+
+    Operating cash flow is every stream settled in the period except the plan's own funding-gap
+    charge (financing is what this module decides); sales and cogs are the revenue and cost of
+    sales invoiced in the period. From the book: receivables open at the end of each period by
+    customer and age ((t - u + 1) x days per period, days from the dates' spacing), those from
+    before the horizon included; collections; payables (those from before the horizon included)
+    and payables due at their term per supplier; inventory at cost (at least 0).
+    """
+    partners = list(dict.fromkeys(cash["partner"]))
+    T = book.T
+    ppy = _periods_per_year_from_dates(cash["date"]) if "date" in cash else None
+    days = 365.0 / (ppy or 12)
+    cf = cash_flows.copy()
+    cf["counterparty"] = cf["counterparty"].where(cf["counterparty"].notna(), None)
     operating = cf[~cf["kind"].isin(FINANCING_KINDS) & (cf["period_settled"] < T)]
     op = operating.groupby(["partner", "period_settled"])["amount"].sum()
     inc = cf[cf["period_incurred"] < T]
     sales = inc[inc["kind"].isin(REVENUE_KINDS)].groupby(["partner", "period_incurred"])["amount"].sum()
     cogs = -inc[inc["kind"].isin(COGS_KINDS)].groupby(["partner", "period_incurred"])["amount"].sum()
-    trade_in = cf[(cf["amount"] > 0) & (cf["period_settled"] > cf["period_incurred"])]
-    opening_in = cf[(cf["kind"] == "opening_receivables")]
-    coll = pd.concat([trade_in, opening_in]).groupby(["partner", "period_settled"])["amount"].sum()
-    opening_out = cf[(cf["kind"] == "opening_payables")]
 
-    rec_rows = []
-    for t in range(T):
-        open_ = trade_in[(trade_in["period_incurred"] <= t) & (trade_in["period_settled"] > t)]
-        for r in open_.itertuples(index=False):
-            rec_rows.append(
-                (r.partner, t, r.counterparty if r.counterparty is not None else EXTERNAL,
-                 (t - int(r.period_incurred) + 1) * days, float(r.amount))
-            )
-        for r in opening_in[opening_in["period_settled"] > t].itertuples(index=False):
-            rec_rows.append((r.partner, t, OPENING, (t + 1) * days, float(r.amount)))
-    rec = pd.DataFrame(rec_rows, columns=["partner", "period", "customer", "age_days", "amount"])
+    rec = pd.DataFrame(
+        [(a, t, customer, k * days, cell.value()) for a in partners for t in range(T)
+         for (customer, k), cell in book.receivables[a][t].items()],
+        columns=["partner", "period", "customer", "age_days", "amount"],
+    )
     if len(rec):
         rec = rec.groupby(["partner", "period", "customer", "age_days"], as_index=False)["amount"].sum()
-
-    trade_out = cf[(cf["amount"] < 0) & (cf["period_settled"] > cf["period_incurred"]) & (cf["period_settled"] < T)]
-    pay = trade_out.assign(
-        supplier=trade_out["counterparty"].map(lambda c: c if c is not None else EXTERNAL),
-        amount=-trade_out["amount"],
-    ).groupby(["partner", "period_settled", "supplier"], as_index=False)["amount"].sum()
-    pay = pay.rename(columns={"period_settled": "period"})
+    pay = pd.DataFrame(
+        [(a, s, supplier, cell.value()) for a in partners for s in range(T)
+         for supplier, cell in book.payables_due[a][s].items()],
+        columns=["partner", "period", "supplier", "amount"],
+    ).sort_values(["partner", "period", "supplier"], kind="stable", ignore_index=True)
 
     customers = {
         a: sorted({c for c in cf.loc[(cf["partner"] == a) & (cf["amount"] > 0), "counterparty"] if c is not None})
         for a in partners
     }
-    wc_idx = wc.set_index(["partner", "period"])
     rows = []
     for a in partners:
         ca = cash[cash["partner"] == a].set_index("period")
-        opening_pay = opening_out[opening_out["partner"] == a]
         for t in range(T):
             rows.append(
                 {
@@ -496,18 +502,9 @@ def cashflows_from_plan(plan: Any) -> CashFlowTable:
                     "operating_cash_flow": float(op.get((a, t), 0.0)),
                     "sales": float(sales.get((a, t), 0.0)),
                     "cogs": max(0.0, float(cogs.get((a, t), 0.0))),
-                    "inventory": max(0.0, float(wc_idx.loc[(a, t), "inventory_value"])),
-                    "payables": float(wc_idx.loc[(a, t), "payables"])
-                    - float(opening_pay.loc[opening_pay["period_settled"] > t, "amount"].sum()),
-                    "collections": float(coll.get((a, t), 0.0)),
+                    "inventory": max(0.0, book.inventory[a][t].value()),
+                    "payables": book.payables_total(a, t).value(),
+                    "collections": book.collections[a][t].value(),
                 }
             )
-    flows = pd.DataFrame(rows)
-    return make_cashflow_table(
-        flows,
-        rec,
-        pay,
-        periods_per_year=ppy,
-        customers=customers,
-        source=f"plan {data.get('scenario', '')}".strip(),
-    )
+    return make_cashflow_table(pd.DataFrame(rows), rec, pay, periods_per_year=ppy, customers=customers, source=source)

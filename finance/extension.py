@@ -4,9 +4,10 @@
 (:class:`planning.model.ModelExtension`), so ``plan_scenario(scenario, extensions=[FinanceExtension(spec)])``
 chooses operations and funding together. The instruments are the same code as the standalone
 sizer (:class:`finance.formulation.InstrumentModel`); what the sizer reads from a cash-flow table
-is here a linear expression of the plan's variables, derived from the planning data's cash
-streams exactly as :func:`finance.cashflows.cashflows_from_plan` derives the table from a solved
-plan:
+is here a linear expression of the plan's variables: the plan's working-capital book
+(:mod:`planning.working_capital`, the one derivation from the cash streams that also gives, in
+numbers, the plan's working-capital table and the table :func:`finance.cashflows.cashflows_from_plan`
+builds from a solved plan):
 
 - receivables open at the end of t, by customer and age: every lagged revenue stream incurred in
   u <= t and settled after t (age (t - u + 1) x days per period; consumers and outside parties are
@@ -40,18 +41,17 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression
 from pyomo.repn import generate_standard_repn
 
 from planning.data import PlanningData
-from planning.model import _relation, grid_row
-from planning.plan import Plan, Solution, period_dates, plan_scenario, stream_amounts, _working_capital
+from planning.model import grid_row, linear_relation
+from planning.plan import Plan, Solution, cash_flows_table, period_dates, plan_scenario
+from planning.working_capital import Affine, working_capital_book
 from scenarios.fields import Problem
 from scenarios.finance import (
     FinanceError,
@@ -63,7 +63,7 @@ from scenarios.finance import (
 )
 from scenarios.schema import Softness
 
-from .cashflows import EXTERNAL, FINANCING_KINDS, OPENING, cashflows_from_plan
+from .cashflows import CashFlowTable, cashflows_from_plan, plan_cashflow_table
 from .formulation import InstrumentModel, PartnerInputs, loan_bound
 from .instruments import Deposit, kind_of
 from .sizing import DEFAULT_PERIODS_PER_YEAR, _collection_rate, _shortfall_diagnosis, prepare, read_funding
@@ -73,107 +73,25 @@ ELASTIC_PENALTY = 1000.0  # per currency unit of outside money per period, in th
 
 
 # ---------------------------------------------------------------------------------------------
-# Affine expressions of plan variables
+# The working-capital book as expressions of the plan's variables
 # ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Affine:
-    """constant + sum(coef x var), kept as plain lists until a Pyomo expression is needed."""
-
-    constant: float = 0.0
-    coefs: list[float] | None = None
-    vars: list[Any] | None = None
-
-    def add(self, c: float, v: Any = None) -> None:
-        if v is None:
-            self.constant += c
-            return
-        if self.coefs is None:
-            self.coefs, self.vars = [], []
-        self.coefs.append(c)
-        self.vars.append(v)
-
-    def extend(self, other: "Affine", scale: float = 1.0) -> None:
-        self.constant += scale * other.constant
-        for c, v in zip(other.coefs or (), other.vars or ()):
-            self.add(scale * c, v)
-
-    def expr(self) -> Any:
-        """A number when there is no variable, else a LinearExpression."""
-        if not self.coefs:
-            return float(self.constant)
-        return LinearExpression(constant=float(self.constant), linear_coefs=list(self.coefs), linear_vars=list(self.vars))
-
-    def value(self) -> float:
-        return float(self.constant + sum(c * (v.value or 0.0) for c, v in zip(self.coefs or (), self.vars or ())))
 
 
 class PlanExpressions:
     """Per partner and period, the balances a funding model leans on, as affine expressions of
-    the planning model's variables (see the module docstring)."""
+    the planning model's variables: the plan's working-capital book
+    (:func:`planning.working_capital.working_capital_book` over the model's variables), ages in
+    days (``days_per_period`` a period)."""
 
     def __init__(self, m: pyo.ConcreteModel, d: PlanningData, days_per_period: float):
-        T = d.T
-        self.T = T
-        # receivables[a][t][(customer, age_days)] -> Affine
-        self.receivables: dict[str, list[dict[tuple[str, float], Affine]]] = {a: [defaultdict(Affine) for _ in range(T)] for a in d.partners}
-        self.payables_due: dict[str, list[dict[str, Affine]]] = {a: [defaultdict(Affine) for _ in range(T)] for a in d.partners}
-        self.inventory: dict[str, list[Affine]] = {a: [Affine() for _ in range(T)] for a in d.partners}
-        self.lags: dict[str, list[int]] = {a: [] for a in d.partners}
-        for st in d.streams:
-            if st.kind in FINANCING_KINDS:
-                continue
-            row = grid_row(m, st.var, st.key) if st.var else None
-            if st.kind == "opening_receivables":
-                for s_ in range(T):
-                    amount = st.sign * float(st.coef[s_])
-                    if amount > 0:
-                        for t in range(s_):  # open at the end of t < s_, collected in s_
-                            self.receivables[st.partner][t][OPENING, (t + 1) * days_per_period].add(amount)
-                continue
-            if st.lag <= 0:
-                continue
-            if st.sign > 0:
-                self.lags[st.partner].append(st.lag)
-                customer = st.counterparty if st.counterparty is not None else EXTERNAL
-                for u in range(T):
-                    c = float(st.coef[u])
-                    if c == 0.0:
-                        continue
-                    for t in range(u, min(u + st.lag, T)):
-                        cell = self.receivables[st.partner][t][customer, (t - u + 1) * days_per_period]
-                        cell.add(c, row[u] if row is not None else None)
-            else:
-                supplier = st.counterparty if st.counterparty is not None else EXTERNAL
-                for u in range(T - st.lag):
-                    c = float(st.coef[u])
-                    if c == 0.0:
-                        continue
-                    cell = self.payables_due[st.partner][u + st.lag][supplier]
-                    cell.add(c, row[u] if row is not None else None)
-        G = m.var_grid
-        for s, p in d.stock_keys:
-            cost = d.standard_cost[p]
-            if cost:
-                a = d.site_partner[s]
-                for t, v in enumerate(G["inventory"][s, p]):
-                    self.inventory[a][t].add(cost, v)
-        for ln, p in d.ship_keys:
-            lead, cost = d.lane_lead[ln], d.standard_cost[p]
-            if lead == 0 or cost == 0:
-                continue
-            owner = d.site_partner[d.lane_destination[ln]]
-            ship = G["ship"][ln, p]
-            for t in range(T):
-                for u in range(max(0, t - lead + 1), t + 1):
-                    self.inventory[owner][t].add(cost, ship[u])
+        self.T = d.T
+        self.days_per_period = days_per_period
+        self.book = working_capital_book(d, lambda family, key: grid_row(m, family, key))
+        self.inventory: dict[str, list[Affine]] = self.book.inventory
+        self.lags: dict[str, list[int]] = self.book.credit_lags
 
     def receivables_total(self, a: str, t: int) -> Affine:
-        out = Affine()
-        for cell in self.receivables[a][t].values():
-            out.extend(cell)
-        return out
+        return self.book.receivables_total(a, t)
 
     def eligible(
         self,
@@ -187,8 +105,8 @@ class PlanExpressions:
         """Receivables passing the age and customer tests, per customer."""
         excluded, only = set(excluded), (set(only) if only is not None else None)
         out: dict[str, Affine] = defaultdict(Affine)
-        for (customer, age), cell in self.receivables[a][t].items():
-            if max_age_days is not None and age > max_age_days:
+        for (customer, k), cell in self.book.receivables[a][t].items():
+            if max_age_days is not None and k * self.days_per_period > max_age_days:
                 continue
             if customer in excluded or (only is not None and customer not in only):
                 continue
@@ -196,11 +114,8 @@ class PlanExpressions:
         return out
 
     def payables(self, a: str, t: int, supplier: str | None) -> Affine:
-        out = Affine()
-        for sup, cell in self.payables_due[a][t].items():
-            if supplier is None or sup == supplier:
-                out.extend(cell)
-        return out
+        """Payments due in t at the net term, to one supplier (None: all)."""
+        return self.book.payables_due_total(a, t, supplier)
 
 
 def structural_collection_rates(d: PlanningData, x: PlanExpressions) -> dict[str, np.ndarray]:
@@ -224,15 +139,6 @@ def collection_rates_from_plan(plan: Any) -> dict[str, np.ndarray]:
 # ---------------------------------------------------------------------------------------------
 
 
-class _Zeros:
-    """Stands in for the sizer's ``unfunded`` variables when there are none."""
-
-    value = 0.0
-
-    def __getitem__(self, _key):
-        return self
-
-
 def _canonicalise(block: pyo.Block) -> int:
     """Rewrite every active constraint of the block as ``LinearExpression <= ub``, ``>= lb`` or
     ``== rhs`` (the shapes the planning model's direct compiler reads; the instrument families
@@ -252,7 +158,7 @@ def _canonicalise(block: pyo.Block) -> int:
             if (lb is None or lb <= 1e-9) and (ub is None or ub >= -1e-9):
                 con.deactivate()  # always true
             continue  # a row that can never hold is left for the compiler to report
-        con.set_value(_relation(coefs, list(repn.linear_vars), lb, ub))
+        con.set_value(linear_relation(coefs, list(repn.linear_vars), lb, ub))
         n += 1
     return n
 
@@ -439,28 +345,17 @@ class FinanceExtension:
             for c, v in values.items():
                 b.excess[a, n, t, c].set_value(max(0.0, v - limit * base), skip_validation=True)
 
-    def cashflow_table(self, m: pyo.ConcreteModel, d: PlanningData):
-        """The solved plan's cash-flow table, built as ``cashflows_from_plan`` builds it."""
-        T = d.T
-        values = {name: (None, np.array([v.value or 0.0 for v in getattr(m, name).values()], dtype=float))
-                  for name in m.family_keys}
-        sol = Solution(m, d, values)
-        rows = []
-        for st in d.streams:
-            amounts = stream_amounts(st, sol, T)
-            for t in np.flatnonzero(np.abs(amounts) > 1e-12):
-                rows.append((st.partner, st.kind, st.counterparty, int(t), int(t) + st.lag, float(amounts[t])))
-        flows = pd.DataFrame(rows, columns=["partner", "kind", "counterparty", "period_incurred", "period_settled", "amount"])
+    def cashflow_table(self, m: pyo.ConcreteModel, d: PlanningData) -> CashFlowTable:
+        """The solved plan's cash-flow table, from the model's values (what the sizer would read
+        from the finished plan: :func:`finance.cashflows.plan_cashflow_table`)."""
+        sol = Solution.from_model(m, d)
         dates = period_dates(d.scenario)
         cash = pd.DataFrame(
             [{"partner": a, "period": t, "date": dates[t].date().isoformat(), "opening_cash": float(d.opening_cash[a]),
-              "min_cash": float(d.min_cash[a][t])} for a in d.partners for t in range(T)]
+              "min_cash": float(d.min_cash[a][t])} for a in d.partners for t in range(d.T)]
         )
-        wc = _working_capital(d, sol, flows)
-        return cashflows_from_plan(
-            {"status": "optimal", "scenario": d.scenario.name,
-             "tables": {"cash_flows": flows, "cash": cash, "working_capital": wc}}
-        )
+        return plan_cashflow_table(cash_flows_table(d, sol), cash, working_capital_book(d, sol.series),
+                                   source=f"plan {d.scenario.name}".strip())
 
     def read_solution(self, m: pyo.ConcreteModel, d: PlanningData) -> dict[str, pd.DataFrame]:
         t0 = time.perf_counter()
@@ -469,8 +364,7 @@ class FinanceExtension:
         table = self.cashflow_table(m, d)
         spec = self.spec.model_copy(update={"partners": self.partners, "periods_per_year": self.periods_per_year})
         setup = prepare(spec, table)
-        proxy = SimpleNamespace(cash=m.cash, finance=b, unfunded=b.unfunded if self.elastic else _Zeros())
-        tables, kpis = read_funding(proxy, self.fm, setup)
+        tables, kpis = read_funding(m, self.fm, setup, b.unfunded if self.elastic else None)
         self.table = table
         self.kpis = kpis
         self.timings["read"] = time.perf_counter() - t0

@@ -39,7 +39,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from planning.data import as_array
-from planning.plan import _json_default, _records
+from planning.plan import json_default, table_records
 from planning.solve import solve_model
 from scenarios.fields import Problem
 from scenarios.finance import (
@@ -106,14 +106,14 @@ class FundingResult:
             "currency": self.currency,
             "periods_per_year": self.periods_per_year,
             "kpis": self.kpis,
-            "tables": {name: _records(_nan_to_none(df)) for name, df in self.tables.items()},
+            "tables": {name: table_records(_nan_to_none(df)) for name, df in self.tables.items()},
             "diagnosis": self.diagnosis,
             "warnings": [w.as_dict() for w in self.warnings],
             "timings": self.timings,
         }
 
     def write_json(self, path: str | Path) -> None:
-        text = json.dumps(self.to_dict(), indent=2, default=_json_default, allow_nan=False)
+        text = json.dumps(self.to_dict(), indent=2, default=json_default, allow_nan=False)
         Path(path).write_text(text, encoding="utf-8")
 
     def write_excel(self, path: str | Path | Any, plan: Any = None, mode: str | None = None) -> None:
@@ -434,7 +434,7 @@ def size_funding(
         out.timings = timings
         return out
     t0 = time.perf_counter()
-    out.tables, out.kpis = read_funding(m, fm, s)
+    out.tables, out.kpis = read_funding(m, fm, s, m.unfunded)
     out.objective = _objective_value(out, objective)
     if least is not None:
         out.diagnosis = _shortfall_diagnosis(out.tables["cash"], least, fm.opening_due())
@@ -505,7 +505,12 @@ def _shortfall_diagnosis(cash: pd.DataFrame, least: dict[str, float],
 # ---------------------------------------------------------------------------------------------
 
 
-def read_funding(m: pyo.ConcreteModel, fm: InstrumentModel, s: _Setup) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+def read_funding(
+    m: pyo.ConcreteModel, fm: InstrumentModel, s: _Setup, unfunded: Any = None
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """The funding tables and KPIs of a solved model holding ``cash[a, t]`` and the instruments'
+    block ``finance`` (the sizer's model, or the planning model in joint mode); ``unfunded``: the
+    elastic balances ``[a, t]`` of a diagnosis (None: there are none)."""
     T = fm.T
     table = s.table
     inst = fm.read(m.finance)
@@ -531,8 +536,8 @@ def read_funding(m: pyo.ConcreteModel, fm: InstrumentModel, s: _Setup) -> tuple[
             before += float(s.operating[a][t])
             g = by_t.loc[t] if by_t is not None and t in by_t.index else None
             closing = val(m.cash[a, t])
-            unf = val(m.unfunded[a, t])
-            unf_prev = val(m.unfunded[a, t - 1]) if t > 0 else 0.0
+            unf = val(unfunded[a, t]) if unfunded is not None else 0.0
+            unf_prev = val(unfunded[a, t - 1]) if unfunded is not None and t > 0 else 0.0
             row = {
                 "partner": a,
                 "period": t,

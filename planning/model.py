@@ -60,7 +60,7 @@ Row = tuple[Any, Sequence[float], Sequence[Any], float | None, float | None]
 """(index, coefficients, variables, lower bound, upper bound)"""
 
 
-def _relation(coefs: Sequence[float], variables: Sequence[Any], lb: float | None, ub: float | None):
+def linear_relation(coefs: Sequence[float], variables: Sequence[Any], lb: float | None, ub: float | None):
     """``lb <= sum(coef * var) <= ub`` as a finished Pyomo relational expression (built directly,
     which skips Pyomo's operator overloading and tuple conversion)."""
     body = LinearExpression(
@@ -78,7 +78,7 @@ def _relation(coefs: Sequence[float], variables: Sequence[Any], lb: float | None
 def _add_family(m: pyo.ConcreteModel, name: str, rows: list[Row]) -> None:
     """Declare one indexed constraint family ``lb <= sum(coef * var) <= ub`` from rows."""
     index = [r[0] for r in rows]
-    relations = {r[0]: _relation(r[1], r[2], r[3], r[4]) for r in rows}
+    relations = {r[0]: linear_relation(r[1], r[2], r[3], r[4]) for r in rows}
 
     def rule(_m, *idx):
         return relations[idx if len(idx) > 1 else idx[0]]

@@ -19,6 +19,7 @@ from .gc_pause import gc_paused
 from .model import CAPACITY_FAMILIES, NON_OPERATING_KINDS, ModelExtension, build_model
 from .solve import SolveResult, column_values, solve_model
 from .warm import SavedBasis
+from .working_capital import NEGLIGIBLE, working_capital_book, working_capital_table
 
 Progress = Callable[[str], None]
 
@@ -50,7 +51,7 @@ class Plan:
             "status": self.status,
             "objective": self.objective,
             "kpis": self.kpis,
-            "tables": {name: _records(df) for name, df in self.tables.items()},
+            "tables": {name: table_records(df) for name, df in self.tables.items()},
             "scenario": self.scenario_name,
             "currency": self.currency,
             "objective_sense": self.objective_sense,
@@ -74,7 +75,7 @@ class Plan:
         out = self.to_dict()
         if self.basis is not None:
             out["basis"] = self.basis.to_json()
-        Path(path).write_text(json.dumps(out, indent=2, default=_json_default), encoding="utf-8")
+        Path(path).write_text(json.dumps(out, indent=2, default=json_default), encoding="utf-8")
 
     def write_excel(self, path: str | Path | Any, funding: Any = None) -> None:
         """The plan's workbook (:func:`planning.workbook.build_workbook`): a summary with KPIs per
@@ -87,7 +88,8 @@ class Plan:
         write_workbook(path, self.to_dict(), funding)
 
 
-def _json_default(o: Any) -> Any:
+def json_default(o: Any) -> Any:
+    """JSON for numpy numbers and timestamps (dates), else the text."""
     if isinstance(o, (np.integer,)):
         return int(o)
     if isinstance(o, (np.floating,)):
@@ -97,7 +99,8 @@ def _json_default(o: Any) -> Any:
     return str(o)
 
 
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+def table_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """A table as JSON rows, dates as ``YYYY-MM-DD``."""
     out = df.copy()
     for col in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[col]):
@@ -123,6 +126,13 @@ class Solution:
             self.matrices[name] = vals.reshape(len(keys), d.T) if keys else np.zeros((0, d.T))
             self.row_of[name] = {k: i for i, k in enumerate(keys)}
 
+    @classmethod
+    def from_model(cls, m, d: PlanningData) -> "Solution":
+        """The values the model's variables hold (None read as 0)."""
+        values = {name: (None, np.array([v.value or 0.0 for v in getattr(m, name).values()], dtype=float))
+                  for name in m.family_keys}
+        return cls(m, d, values)
+
     def series(self, family: str, key: tuple) -> np.ndarray:
         return self.matrices[family][self.row_of[family][key]]
 
@@ -144,6 +154,18 @@ def stream_amounts(st: CashStream, sol: Solution | None, T: int) -> np.ndarray:
     if st.var is None:
         return base.astype(float)
     return base * sol.series(st.var, st.key)
+
+
+def cash_flows_table(d: PlanningData, sol: Solution) -> pd.DataFrame:
+    """The plan's ``cash_flows`` table: per stream and period with money (|amount| >
+    NEGLIGIBLE), ``partner, kind, counterparty, period_incurred, period_settled`` (incurred + the
+    stream's lag) and the signed ``amount``."""
+    rows = []
+    for st in d.streams:
+        amounts = stream_amounts(st, sol, d.T)
+        for t in np.flatnonzero(np.abs(amounts) > NEGLIGIBLE):
+            rows.append((st.partner, st.kind, st.counterparty, int(t), int(t) + st.lag, float(amounts[t])))
+    return pd.DataFrame(rows, columns=["partner", "kind", "counterparty", "period_incurred", "period_settled", "amount"])
 
 
 def read_plan(
@@ -250,18 +272,7 @@ def _read_plan(m, d, result, cm, extensions):
     tables["sales"] = with_dates(sales)
 
     # Money: every stream, incurred and settled
-    flow_rows = []
-    accrual_rows = []
-    for st in d.streams:
-        amounts = stream_amounts(st, sol, T)
-        for t in np.flatnonzero(np.abs(amounts) > 1e-12):
-            settle = int(t) + st.lag
-            flow_rows.append(
-                (st.partner, st.kind, st.counterparty, int(t), settle, float(amounts[t]))
-            )
-    flows = pd.DataFrame(
-        flow_rows, columns=["partner", "kind", "counterparty", "period_incurred", "period_settled", "amount"]
-    )
+    flows = cash_flows_table(d, sol)
     extension_cash: dict[tuple[str, int], float] = {}
     for ext in extensions:
         for a, t, c, v in ext.cash_terms(m, d):
@@ -296,7 +307,7 @@ def _read_plan(m, d, result, cm, extensions):
     tables["cash"] = cash
 
     # Working capital per partner and period
-    wc = _working_capital(d, sol, flows)
+    wc = working_capital_table(working_capital_book(d, sol.series))
     tables["working_capital"] = with_dates(wc)
 
     kpis = _kpis(d, sol, flows, tables, served_on_time, result)
@@ -308,44 +319,6 @@ def _read_plan(m, d, result, cm, extensions):
     for ext in extensions:
         tables.update(ext.read_solution(m, d) or {})
     return tables, kpis, binding
-
-
-def _working_capital(d: PlanningData, sol: Solution, flows: pd.DataFrame) -> pd.DataFrame:
-    """receivables + inventory at standard cost (owned, incl. in transit) - payables, per period."""
-    T = d.T
-    rows = []
-    inv_value = {a: np.zeros(T) for a in d.partners}
-    for key in d.stock_keys:
-        inv_value[d.site_partner[key[0]]] += sol.series("inventory", key) * d.standard_cost[key[1]]
-    for ln, p in d.ship_keys:
-        lead = d.lane_lead[ln]
-        if lead == 0 or d.standard_cost[p] == 0:
-            continue
-        owner = d.site_partner[d.lane_destination[ln]]
-        q = sol.series("ship", (ln, p)) * d.standard_cost[p]
-        for t in range(T):
-            inv_value[owner][t] += q[max(0, t - lead + 1) : t + 1].sum()
-    trade = flows[flows["period_settled"] > flows["period_incurred"]]
-    for a in d.partners:
-        mine = trade[trade["partner"] == a]
-        inc = mine["period_incurred"].to_numpy()
-        stl = mine["period_settled"].to_numpy()
-        amt = mine["amount"].to_numpy()
-        for t in range(T):
-            open_ = (inc <= t) & (stl > t)
-            ar = float(amt[open_ & (amt > 0)].sum())
-            ap = float(-amt[open_ & (amt < 0)].sum()) + 0.0  # + 0.0 turns -0.0 into 0.0
-            rows.append(
-                {
-                    "partner": a,
-                    "period": t,
-                    "receivables": ar,
-                    "inventory_value": float(inv_value[a][t]),
-                    "payables": ap,
-                    "working_capital": ar + float(inv_value[a][t]) - ap,
-                }
-            )
-    return pd.DataFrame(rows)
 
 
 def _kpis(d: PlanningData, sol: Solution, flows: pd.DataFrame, tables, served_on_time, result) -> dict[str, Any]:

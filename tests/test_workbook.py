@@ -22,7 +22,7 @@ from conftest import example
 from finance.extension import plan_with_finance
 from finance.sizing import size_plan_funding
 from planning import workbook
-from planning.plan import _json_default, plan_scenario
+from planning.plan import json_default, plan_scenario
 from planning.workbook import PARTNER_ROWS, TABLE_TITLES, build_workbook, money_format, write_workbook
 from scenarios.finance import finance_spec_from_scenario
 from scenarios.io import parse_scenario
@@ -44,7 +44,7 @@ PARTNERS = ["maker", "wholesale", "haul", "shops"]
 
 def as_json(obj) -> dict:
     """What ``--out`` writes and the service stores: the dict through JSON."""
-    return json.loads(json.dumps(obj.to_dict(), default=_json_default))
+    return json.loads(json.dumps(obj.to_dict(), default=json_default))
 
 
 @pytest.fixture(scope="module")
