@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import numpy as np
