@@ -242,11 +242,10 @@ class Walk:
 
     def run(self) -> None:
         """Each step of :data:`STEPS` under its number and title (the first line of its docstring)."""
-        for number, name in enumerate(STEPS):
-            step = getattr(self, name)
+        for number, step in enumerate(STEPS):
             self.step = f"{number}. {step.__doc__.strip().splitlines()[0]}"
             self.console.rule(escape(self.step))
-            step()
+            step(self)
 
     def partner(self, pid: str) -> Actor:
         return self.people[pid]
@@ -550,8 +549,8 @@ def _short(value: Any, limit: int = 60) -> str:
     return _clip(json.dumps(value, default=str), limit)
 
 
-STEPS = ("who", "upload_history", "forecast", "submissions", "exceptions", "resolve", "consensus",
-         "scenario_versions", "plan", "funding_review", "partners_funding")
+STEPS = (Walk.who, Walk.upload_history, Walk.forecast, Walk.submissions, Walk.exceptions, Walk.resolve, Walk.consensus,
+         Walk.scenario_versions, Walk.plan, Walk.funding_review, Walk.partners_funding)
 
 
 # ---------------------------------------------------------------------------------------------

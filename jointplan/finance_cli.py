@@ -31,10 +31,6 @@ EXIT_NOT_FUNDED = 3
 _consoles: dict[str, Console] = {}
 
 
-def _console() -> Console:
-    return _consoles.get("out") or Console()
-
-
 def _err() -> Console:
     return _consoles.get("err") or Console(stderr=True)
 
@@ -259,7 +255,7 @@ def _working_capital_only(console: Console, table: Any, periods_per_year: Option
 
 def register(app: typer.Typer, console: Console, err: Console) -> None:
     """Add ``fund`` and ``compare-finance`` to the ``jointplan`` app."""
-    _consoles["out"], _consoles["err"] = console, err
+    _consoles["err"] = err
 
     @app.command()
     def fund(
