@@ -12,6 +12,10 @@ It was seen to fail with ``from finance.sizing import prepare`` added inside a f
 ``planning/plan.py`` ("planning/plan.py:... planning.plan imports finance.sizing: planning must
 not import finance"), and the checker's own test below keeps that case covered.
 
+No package imports a private name (``_x``) of ``scenarios`` or ``planning``: the layers above use
+their public functions (seen to fail with ``from planning.model import _relation`` in
+``finance/extension.py``).
+
 docs/architecture.md carries the import table between the packages; it is checked against the
 code here (``import_table()``), so it cannot go stale.
 """
@@ -85,6 +89,33 @@ def project_imports() -> list[tuple[str, str, int, str]]:
     return rows
 
 
+PRIVATE_TO_THEIR_PACKAGE = ("scenarios", "planning")
+"""Packages whose private names (``_x``) no other package imports: the layers above use their
+public functions only."""
+
+
+def private_names_imported(source: str, module: str, *, is_package: bool = False) -> list[tuple[int, str]]:
+    """(line, ``module.name``) of each private name another package's module imports from one of
+    :data:`PRIVATE_TO_THEIR_PACKAGE` in ``source`` (``from planning.plan import _x``, at module
+    level or inside a function), the module being ``module``."""
+    package = module if is_package else module.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level:
+            base = package.split(".")
+            base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
+            name = ".".join(base + ([node.module] if node.module else []))
+        else:
+            name = node.module or ""
+        top = name.split(".")[0]
+        if top in PRIVATE_TO_THEIR_PACKAGE and top != module.split(".")[0]:
+            found += [(node.lineno, f"{name}.{alias.name}") for alias in node.names
+                      if alias.name.startswith("_") and not alias.name.startswith("__")]
+    return found
+
+
 def violations(rows: list[tuple[str, str, int, str]]) -> list[str]:
     found = []
     for file, module, line, imported in rows:
@@ -149,6 +180,33 @@ def test_allowed_imports_pass() -> None:
     rows = [("finance/x.py", "finance.x", line, imported) for line, imported in imports_of(source, "finance.x")]
     assert [r[3] for r in rows] == ["scenarios.finance", "finance.cashflows", "finance.sizing"]
     assert violations(rows) == []
+
+
+def test_no_package_imports_a_private_name_of_scenarios_or_planning() -> None:
+    found = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            module = module_name(path)
+            source = path.read_text(encoding="utf-8")
+            for line, name in private_names_imported(source, module, is_package=path.name == "__init__.py"):
+                found.append(f"{path.relative_to(ROOT)}:{line} {module} imports the private {name}")
+    assert not found, "private names used across packages (make them public):\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    "module, source, bad",
+    [
+        ("finance.extension", "from planning.plan import Plan, _working_capital\n", ["planning.plan._working_capital"]),
+        ("finance.sizing", "def f():\n    from planning.model import grid_row, _relation\n", ["planning.model._relation"]),
+        ("api.jobs.worker", "from planning import _x, plan\n", ["planning._x"]),
+        ("jointplan.cli", "from scenarios.io import _read\n", ["scenarios.io._read"]),
+        ("finance.cashflows", "from planning.working_capital import Affine, cash_streams_of\n", []),
+        ("planning.plan", "from .working_capital import _sum\nfrom planning.data import _x\n", []),
+        ("finance.extension", "from .sizing import _collection_rate\n", []),
+    ],
+)
+def test_a_private_import_is_named(module: str, source: str, bad: list[str]) -> None:
+    assert [name for _line, name in private_names_imported(source, module)] == bad
 
 
 def test_architecture_doc_has_the_current_table() -> None:
