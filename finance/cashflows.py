@@ -32,6 +32,7 @@ from planning.working_capital import (
     book_of_streams,
     cash_streams_of,
 )
+from planning.status import has_solution
 from scenarios.fields import Problem
 from scenarios.finance import FinanceError
 
@@ -429,7 +430,7 @@ def cashflows_from_plan(plan: Any) -> CashFlowTable:
     as constant streams (:func:`planning.working_capital.cash_streams_of`) into the working-capital
     book, inventory at cost from its ``working_capital`` table; see :func:`plan_cashflow_table`."""
     data = _plan_dict(plan)
-    if data.get("status") not in ("optimal", "feasible"):
+    if not has_solution(data.get("status")):
         raise FinanceError([Problem("plan.status", f"the plan has no solution (status {data.get('status')!r})")])
     tables = data.get("tables", {})
     for name in ("cash_flows", "cash", "working_capital"):

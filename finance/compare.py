@@ -20,14 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from planning.plan import Plan, plan_scenario
+from planning.status import has_solution
 from scenarios.fields import Problem
 from scenarios.finance import FinanceError, FinanceSpec, FundingObjective
 
 from .extension import _spec_for, needs_collection_rates, operations_only, plan_with_finance
 from .sizing import FundingResult, size_plan_funding
-
-SOLVED = ("optimal", "feasible")
-
 
 @dataclass
 class Answer:
@@ -46,7 +44,7 @@ class Answer:
 
     @property
     def funded(self) -> bool:
-        return self.status in SOLVED
+        return has_solution(self.status)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -77,7 +75,7 @@ def _partner_figures(fin_kpis: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def sequential_answer(scenario: Any, spec: FinanceSpec, *, plan: Plan | None = None, **solve: Any) -> Answer:
     """Plan ignoring financing (or take ``plan``), then fund the plan at least cost."""
     plan = plan or plan_scenario(operations_only(scenario), **solve)
-    if plan.status not in SOLVED:
+    if not has_solution(plan.status):
         return Answer("sequential", plan.status, diagnosis=plan.diagnosis, plan=plan)
     chain = plan.kpis["chain"]
     funding = size_plan_funding(plan, spec, objective=FundingObjective.min_cost, time_limit=solve.get("time_limit"))
@@ -109,13 +107,13 @@ def joint_answer(scenario: Any, spec: FinanceSpec, *, reference: Plan | None = N
         "joint",
         plan.status,
         operating_profit=chain["profit"] + cost,
-        financing_cost=cost if plan.status in SOLVED else None,
+        financing_cost=cost if has_solution(plan.status) else None,
         fill_rate=chain["fill_rate"],
-        diagnosis=plan.diagnosis if plan.status not in SOLVED else None,
+        diagnosis=plan.diagnosis if not has_solution(plan.status) else None,
         partners=_partner_figures(plan.kpis.get("finance", {})),
         plan=plan,
     )
-    if plan.status in SOLVED:
+    if has_solution(plan.status):
         ans.chain_profit = chain["profit"]
     return ans
 
@@ -151,7 +149,7 @@ def joint_vs_sequential(scenario: Any, spec: FinanceSpec | None = None, **solve:
     (after financing), financing cost, operating profit and fill rate when both are funded."""
     spec = _spec_for(scenario, spec)
     seq = sequential_answer(scenario, spec, **solve)
-    ref = seq.plan if seq.plan is not None and seq.plan.status in SOLVED else None
+    ref = seq.plan if seq.plan is not None and has_solution(seq.plan.status) else None
     joint = joint_answer(scenario, spec, reference=ref, **solve)
     difference = None
     if seq.funded and joint.funded:
@@ -167,7 +165,7 @@ def joint_vs_sequential(scenario: Any, spec: FinanceSpec | None = None, **solve:
             if gain > 0.005
             else "the joint plan is the sequential plan here: funding does not change the best operations"
         )
-    elif seq.plan is not None and seq.plan.status not in SOLVED:
+    elif seq.plan is not None and not has_solution(seq.plan.status):
         message = f"the plan that ignores financing has status {seq.plan.status}"
     elif not seq.funded:
         message = "the sequential plan cannot be funded: " + _short(seq.diagnosis)
@@ -246,7 +244,7 @@ def reverse_factoring_whatif(
             if mode == "sequential":
                 ans = sequential_answer(scenario, sp, plan=ops, **solve)
             else:
-                ans = joint_answer(scenario, sp, reference=ops if ops is not None and ops.status in SOLVED else None, **solve)
+                ans = joint_answer(scenario, sp, reference=ops if ops is not None and has_solution(ops.status) else None, **solve)
             row = {
                 "mode": mode,
                 "programme": label,

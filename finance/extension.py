@@ -49,9 +49,10 @@ from pyomo.repn import generate_standard_repn
 
 from planning.data import PlanningData
 from planning.model import grid_row, linear_relation
+from planning.status import has_solution
 from planning.plan import Plan, Solution, cash_flows_table, period_dates, plan_scenario
 from planning.working_capital import Affine, working_capital_book
-from scenarios.fields import Problem
+from scenarios.fields import Problem, periods_per_year
 from scenarios.finance import (
     FinanceError,
     FinanceSpec,
@@ -201,7 +202,7 @@ class FinanceExtension:
     def declare(self, m: pyo.ConcreteModel, d: PlanningData) -> None:
         t0 = time.perf_counter()
         T = d.T
-        ppy = self.spec.periods_per_year or (52 if d.scenario.time.freq.value == "weekly" else 12)
+        ppy = self.spec.periods_per_year or periods_per_year(d.scenario.time.freq)
         self.periods_per_year = ppy
         days = 365.0 / ppy
         self.m, self.d = m, d
@@ -441,7 +442,7 @@ def plan_with_finance(
     kwargs = dict(time_limit=time_limit, mip_gap=mip_gap, threads=threads, warnings=warnings, progress=progress, verbose=verbose)
     timings: dict[str, float] = {}
     if collection_rates is None and needs_collection_rates(spec):
-        if reference is None or reference.status not in ("optimal", "feasible"):
+        if reference is None or not has_solution(reference.status):
             say("planning operations alone (collection rates for factoring)")
             t0 = time.perf_counter()
             # the earlier joint plan's basis covers the operations-only model by name (the
@@ -449,7 +450,7 @@ def plan_with_finance(
             reference = plan_scenario(operations_only(scenario), time_limit=time_limit, mip_gap=mip_gap,
                                       threads=threads, warm=warm, warm_label=warm_label)
             timings["reference_plan"] = time.perf_counter() - t0
-        if reference.status in ("optimal", "feasible"):
+        if has_solution(reference.status):
             collection_rates = collection_rates_from_plan(reference)
     joint = joint_scenario(scenario)
     ext = FinanceExtension(spec, collection_rates=collection_rates, direct=direct)
@@ -461,7 +462,7 @@ def plan_with_finance(
         say("diagnosing the funding shortfall")
         elastic = FinanceExtension(spec, collection_rates=collection_rates, direct=direct, elastic=True)
         best = plan_scenario(joint, extensions=[elastic], **kwargs)
-        if best.status in ("optimal", "feasible"):
+        if has_solution(best.status):
             cash = best.tables["funding_cash"]
             least = cash.groupby("partner")["shortfall"].sum().to_dict()
             diag = _shortfall_diagnosis(cash, least, elastic.fm.opening_due())

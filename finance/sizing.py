@@ -41,6 +41,7 @@ import pyomo.environ as pyo
 from planning.data import as_array
 from planning.plan import json_default, table_records
 from planning.solve import solve_model
+from planning.status import has_solution
 from scenarios.fields import Problem
 from scenarios.finance import (
     FinanceError,
@@ -93,7 +94,7 @@ class FundingResult:
 
     @property
     def funded(self) -> bool:
-        return self.status in ("optimal", "feasible")
+        return has_solution(self.status)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -129,26 +130,6 @@ class FundingResult:
         if mode:
             data["mode"] = mode
         write_workbook(path, plan, data)
-
-    def summary_lines(self) -> list[str]:
-        """A short readable summary (one line per partner)."""
-        cur = f" {self.currency}" if self.currency else ""
-        lines = [f"{self.name or 'funding'}: status {self.status}" + (
-            f", {self.objective_name} {self.objective:,.2f}{cur}" if self.objective is not None else "")]
-        if self.diagnosis and self.diagnosis.get("message"):
-            lines.append(self.diagnosis["message"])
-        for a, k in self.kpis.get("partners", {}).items():
-            ear = k.get("effective_annual_rate")
-            ccc = k.get("cash_conversion_cycle_days")
-            lines.append(
-                f"{a}: peak need {k['peak_funding_need']:,.0f}@{k['peak_funding_need_period']}, "
-                f"peak debt {k['peak_debt']:,.0f}@{k['peak_debt_period']}, "
-                f"financing cost {k['financing_cost']:,.0f}"
-                + (f" ({ear:.2%} a year)" if ear is not None else "")
-                + (f", CCC {ccc:.0f} days" if ccc is not None else "")
-                + (f", SHORT {k['peak_shortfall']:,.0f}@{k['peak_shortfall_period']}" if k.get("peak_shortfall", 0) > 1e-6 else "")
-            )
-        return lines
 
 
 # ---------------------------------------------------------------------------------------------

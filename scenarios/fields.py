@@ -114,3 +114,9 @@ def problems_from_validation_error(exc: ValidationError, root: str, tags: Collec
             msg = "an instrument needs a 'type'"
         seen.setdefault(path, Problem(path, msg))
     return list(seen.values())
+
+
+def periods_per_year(freq: Any) -> int:
+    """Periods in a year of a scenario's calendar: 52 weekly, 12 monthly (``freq`` the
+    ``time.freq`` enum or its value)."""
+    return 52 if getattr(freq, "value", freq) == "weekly" else 12

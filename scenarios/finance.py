@@ -32,7 +32,7 @@ from typing import Annotated, Any, ClassVar, Iterable, Literal, Union, get_args
 import yaml
 from pydantic import Field, ValidationError
 
-from .fields import Identifier, Problem, Series, StrictModel, _field, problems_from_validation_error
+from .fields import Identifier, Problem, Series, StrictModel, _field, periods_per_year, problems_from_validation_error
 
 FINANCE_SCHEMA_VERSION = "1.0"
 
@@ -182,7 +182,7 @@ class AssetBasedLine(_InventoryCollateral):
     max_age_days: float | None = _field(
         90.0,
         unit="days",
-        description="Receivables older than this (days since invoice) are ineligible; omitted means no age test",
+        description="Receivables older than this (days since invoice) are ineligible; 90 when omitted, null for no age test",
     )
     concentration_limit: float | None = _field(
         None,
@@ -805,11 +805,10 @@ def finance_spec_from_scenario(s: Any) -> FinanceSpec | None:
     if fin is None:
         return None
     customers, _ = scenario_trade(s)
-    freq = getattr(s.time.freq, "value", s.time.freq)
     return FinanceSpec(
         name=f"{s.name} funding",
         currency=s.currency,
-        periods_per_year=52 if freq == "weekly" else 12,
+        periods_per_year=periods_per_year(s.time.freq),
         objective=fin.objective,
         partners=[
             PartnerFinance(
