@@ -46,7 +46,7 @@ from typing import Any, Iterable, TypeVar
 from fastapi import HTTPException
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from api import access
 from api.currencies import EXPONENT, format_minor
@@ -261,8 +261,8 @@ def conflicting(session: Session, seller_id: str, invoices: list[InvoiceIn], chu
     out = []
     for start in range(0, len(invoices), chunk):
         part = {inv.number: inv for inv in invoices[start:start + chunk]}
-        for existing in session.scalars(select(Invoice).where(Invoice.seller_id == seller_id,
-                                                              Invoice.number.in_(list(part)))):
+        for existing in session.scalars(select(Invoice).options(selectinload(Invoice.lines))
+                                        .where(Invoice.seller_id == seller_id, Invoice.number.in_(list(part)))):
             differ = differences(stored_content(existing), content_of(seller_id, part[existing.number]))
             if differ:
                 out.append(_conflict(seller_id, existing.number, existing, differ))

@@ -26,6 +26,7 @@ from api import invoices as inv_
 from api.currencies import format_minor, to_minor
 from api.models import Invoice, InvoiceEvent, InvoiceLine
 from api_world import OTHER, OWN, invoice_body
+from test_api_access_matrix import visibility_world  # noqa: F401 - a fixture
 
 CSV = {"Content-Type": "text/csv"}
 HEADER = "number,buyer_id,issue_date,due_date,currency,product,quantity,unit_price\n"
@@ -174,31 +175,9 @@ BAD = [
 ]
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def unchanged_world(request, tmp_path_factory):
-    """One world per database for the tests that change nothing (refused input)."""
-    from api.migrate import upgrade
-    from api_world import build_world
-    from test_api_access_matrix import _drop_schema, _pg_schema_url
-
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('invoices') / 'world.db'}"
-    else:
-        base = request.getfixturevalue("postgres_server")
-        schema, url = _pg_schema_url(base)
-    upgrade(url)
-    w = build_world(url)
-    yield w
-    w.client.close()
-    w.engine.dispose()
-    if schema:
-        _drop_schema(base, schema)
-
-
 @pytest.mark.parametrize("change, field", BAD, ids=[f for _, f in BAD])
-def test_each_invalid_field_is_named(unchanged_world, change, field):
-    world = unchanged_world
+def test_each_invalid_field_is_named(visibility_world, change, field):
+    world = visibility_world  # one world per database and module: refused input changes nothing
     r = world.client.post("/invoices", json={**invoice_body("INV-BAD", OWN), **change}, headers=world.headers("wil"))
     assert r.status_code == 422, r.text
     fields = [d["field"] for d in r.json()["detail"]]

@@ -117,6 +117,8 @@ class PlanInvoicesCreate(BaseModel):
 
 
 class LinePublic(BaseModel):
+    """A line of an invoice."""
+
     position: int = Field(description="1, 2, ... in the order sent")
     product: str = Field(description="Product")
     quantity: str = Field(description="Units (decimal string)")
@@ -175,6 +177,8 @@ class InvoiceBatch(BaseModel):
 
 
 class ChainBreak(BaseModel):
+    """Where the stored data stops agreeing with the chain."""
+
     seq: int | None = Field(description="Chain position of the event where it breaks (for a row: its invoice's last event)")
     event_id: int | None = Field(description="That event's id")
     invoice_id: int | None = Field(description="The invoice concerned")
@@ -182,6 +186,8 @@ class ChainBreak(BaseModel):
 
 
 class ChainHead(BaseModel):
+    """The last link the verification found intact."""
+
     seq: int = Field(description="Position of the last event checked (0: none)")
     hash: str = Field(description="Its hash: note it elsewhere, to check later that the chain still holds it")
 

@@ -6,6 +6,8 @@ export type ClientOptions = {
 
 /**
  * ChainBreak
+ *
+ * Where the stored data stops agreeing with the chain.
  */
 export type ChainBreak = {
     /**
@@ -36,6 +38,8 @@ export type ChainBreak = {
 
 /**
  * ChainHead
+ *
+ * The last link the verification found intact.
  */
 export type ChainHead = {
     /**
@@ -1325,6 +1329,8 @@ export type LineCreate = {
 
 /**
  * LinePublic
+ *
+ * A line of an invoice.
  */
 export type LinePublic = {
     /**
