@@ -116,14 +116,15 @@ def gather_accuracy(store: CPFRStore, actuals: pd.DataFrame | None,
     backtest = store.statistical_accuracy()
     if backtest is not None and {"unique_id", "wape", "selected"} <= set(backtest.columns):
         sel = backtest[backtest["selected"].astype(bool)]
-        frames.append(pd.DataFrame({"unique_id": sel["unique_id"], "source": STATISTICAL, "wape": sel["wape"]}))
+        frames.append(pd.DataFrame({"unique_id": sel["unique_id"], "source": STATISTICAL,
+                                   "wape": sel["wape"].astype(float)}))
     if actuals is not None:
         past = store.all_versions() if past is None else past
         partners = past[past["source"] != STATISTICAL] if not past.empty else past
         if not partners.empty:
             scored = source_accuracy(actuals, partners)
             if not scored.empty:
-                frames.append(scored[["unique_id", "source", "wape"]])
+                frames.append(scored[["unique_id", "source", "wape"]].astype({"wape": float}))
     if not frames:
         return None
     return pd.concat(frames, ignore_index=True).drop_duplicates(["unique_id", "source"], keep="last")

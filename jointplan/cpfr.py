@@ -29,14 +29,6 @@ STORE_ENV = "JOINTPLAN_STORE"
 DEFAULT_STORE = "jointplan-store"
 
 
-def __getattr__(name: str):
-    if name == "ACCURACY_FILE":  # the store's backtest table (forecasting.store), read without importing pandas early
-        from forecasting.store import ACCURACY_FILE
-
-        return ACCURACY_FILE
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _store_path(store: Optional[Path]) -> Path:
     return store or Path(os.environ.get(STORE_ENV, DEFAULT_STORE))
 
@@ -369,12 +361,6 @@ def print_exceptions(console: Console, table: pd.DataFrame, limit: int) -> None:
         )
     if len(table) > limit:
         console.print(f"... and {len(table) - limit} more")
-
-
-def run_consensus(console, err, out, store, history_file, freq, keys, rule, scenario_path, scenario_out, service_level):
-    """Positional form kept for ``jointplan demo`` (jointplan/cli.py): :func:`consensus_step`."""
-    return consensus_step(console, err, store, out, rule=rule, history_file=history_file, freq=freq, keys=keys,
-                          scenario=scenario_path, scenario_out=scenario_out, service_level=service_level)
 
 
 def consensus_step(console: Console, err: Console, store: Path, out: Path, *, rule: str = "weighted",

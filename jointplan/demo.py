@@ -56,22 +56,22 @@ def history(d: DemoRun) -> bool:
 
 def forecast(d: DemoRun) -> bool:
     """Statistical forecast (model competition per series)"""
-    from forecasting.submissions import SubmissionStore
+    from forecasting import workflow
+    from forecasting.store import FileStore
     from jointplan import cpfr
     from jointplan.cli import _load_or_exit
 
     hist = d.facts["history"]
     keys = cpfr.history_keys(hist)
     horizon = _load_or_exit(str(story.SCENARIO_FILE))[0].time.periods
-    store = SubmissionStore(d.store)
+    store = FileStore(d.store)
     for as_of, cutoff in AS_OF:
         part = hist if cutoff is None else hist[hist["ds"] < cutoff]
         d.console.print(f"Forecast as of {as_of} from {part['ds'].min():%b %Y} - {part['ds'].max():%b %Y}:")
         result = cpfr.run_forecast(part, horizon, story.FREQ, select=not d.fast, keys=keys)
-        saved = store.save_statistical(result.forecasts, "jointplan", submitted_at=as_of)
+        saved = workflow.save_statistical_run(store, result, author="jointplan", submitted_at=as_of)
         if cutoff is None:
             cpfr.forecast_output(result.forecasts, keys).to_csv(d.out / "forecast.csv", index=False)
-            result.accuracy.to_csv(d.store / cpfr.ACCURACY_FILE, index=False)
             if not d.fast:
                 cpfr.print_wins(d.console, result)
         d.console.print(f"  kept as statistical version {saved.version}")
@@ -83,15 +83,16 @@ def submissions(d: DemoRun) -> bool:
     """Partners submit their own forecasts"""
     import pandas as pd
 
-    from forecasting.submissions import SubmissionStore
+    from forecasting import workflow
+    from forecasting.store import FileStore
 
-    store = SubmissionStore(d.store)
+    store = FileStore(d.store)
     for partner in story.FORECASTERS:
         author = story.PARTNER_USERS[partner]
         table = pd.read_csv(EXAMPLES_DIR / story.SUBMISSIONS_FILE.format(partner))
         for round_date, rows in table.groupby("round", sort=True):
-            sub = store.submit(partner, author, rows.drop(columns="round"), submitted_at=round_date,
-                               keys=["product", "site"])
+            sub = workflow.submit_forecast(store, partner, rows.drop(columns="round"), author=author,
+                                           submitted_at=round_date, keys=["product", "site"])
             d.console.print(f"  {partner} version {sub.version}: {sub.rows} series-periods submitted {round_date} "
                             f"by {author}")
     return True
@@ -101,7 +102,9 @@ def exceptions(d: DemoRun) -> bool:
     """CPFR exceptions"""
     import pandas as pd
 
-    from forecasting.consensus import Resolution, ResolutionStore
+    from forecasting import workflow
+    from forecasting.consensus import Resolution
+    from forecasting.store import FileStore
     from jointplan import cpfr
 
     exc = cpfr.run_exceptions(d.err, story.COLLAB_FILE, d.store, str(d.history_file), story.FREQ, None)
@@ -110,7 +113,7 @@ def exceptions(d: DemoRun) -> bool:
     promo = exc[(exc["unique_id"] == story.PROMO_SERIES) & (exc["rule"] == story.PROMO_RULE)]
     if not promo.empty:
         periods = sorted(pd.to_datetime(promo["ds"]).dt.date.unique())
-        res = ResolutionStore(d.store).add(Resolution(
+        res = workflow.record_resolution(FileStore(d.store), Resolution(
             action="accept_source", source=story.PROMO_SOURCE, unique_id=story.PROMO_SERIES, ds=periods,
             author=PLANNER, reason=story.PROMO_REASON, exception_id=str(promo["exception_id"].iloc[0]),
         ))
@@ -123,8 +126,9 @@ def consensus(d: DemoRun) -> bool:
     """Consensus demand plan"""
     from jointplan import cpfr
 
-    cpfr.run_consensus(d.console, d.err, d.out / "consensus.csv", d.store, str(d.history_file), story.FREQ, None,
-                       story.CONSENSUS_RULE, str(story.SCENARIO_FILE), d.consensus_scenario, story.SERVICE_LEVEL)
+    cpfr.consensus_step(d.console, d.err, d.store, d.out / "consensus.csv", rule=story.CONSENSUS_RULE,
+                        history_file=str(d.history_file), freq=story.FREQ, scenario=str(story.SCENARIO_FILE),
+                        scenario_out=d.consensus_scenario, service_level=story.SERVICE_LEVEL)
     return True
 
 
