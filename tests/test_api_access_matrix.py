@@ -189,6 +189,7 @@ SPEC: dict[str, Rule] = {
     # verify the chain; planners have no access (partners' receivables are not planning data).
     "POST /invoices": R(PA),
     "POST /invoices/upload": R(PA),
+    "GET /invoices/upload": R(A, F, PA),  # the CSV template
     "POST /plans/{plan_id}/invoices": R(PA),  # the caller's shipments in a plan (200, none, for a retailer)
     "GET /invoices": R(A, F, PA, partner="filtered"),
     "GET /invoices/verify": R(A, F),

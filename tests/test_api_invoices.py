@@ -146,6 +146,8 @@ def test_lists_filter_and_page(world):
     assert ok(c.get("/invoices", params={"seller_id": OTHER, "buyer_id": "haul"}, headers=w.headers("ana")))["total"] == 0
     assert ok(c.get("/invoices", params={"seller_id": OTHER, "buyer_id": "haul"}, headers=w.headers("adm")))["total"] == 1
     assert c.get("/invoices", headers=w.headers("pl")).status_code == 403
+    bad = c.get("/invoices", params={"due_before": "0"}, headers=w.headers("fi"))
+    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "query.due_before"
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -157,6 +159,8 @@ BAD = [
     ({"buyer_id": "nobody"}, "body.buyer_id"),
     ({"buyer_id": OTHER}, "body.buyer_id"),  # the seller itself
     ({"issue_date": "2027-02-30"}, "body.issue_date"),
+    ({"issue_date": 0}, "body.issue_date"),  # not a Unix time
+    ({"issue_date": "20270131"}, "body.issue_date"),
     ({"due_date": "2027-01-30"}, "body.due_date"),  # before the issue date
     ({"currency": "eur"}, "body.currency"),
     ({"currency": "XYZ"}, "body.currency"),
@@ -229,6 +233,9 @@ def test_upload_records_all_or_nothing_naming_every_bad_row(world):
     assert clash.status_code == 409 and "'U-1'" in clash.json()["detail"] and "lines, total_minor differ" in clash.json()["detail"]
     with w.session() as s:
         assert s.scalar(sa.select(Invoice.id).where(Invoice.number == "U-5")) is None
+    template = c.get("/invoices/upload", headers=w.headers("ana"))  # the format, to fill in
+    assert template.headers["content-type"].startswith("text/csv") and template.text.startswith(HEADER)
+    assert ok(c.post("/invoices/upload", content=template.text, headers=w.headers("ana", **CSV)), 201)["recorded"] == 1
     missing = c.post("/invoices/upload", content="number,buyer_id\nU-9,shops\n", headers=w.headers("wil", **CSV))
     assert missing.status_code == 422 and "body.currency" in {d["field"] for d in missing.json()["detail"]}
     assert c.post("/invoices/upload", json={"rows": []}, headers=w.headers("wil")).status_code == 415
@@ -286,6 +293,7 @@ def test_plan_invoices_price_shipments_as_the_cash_streams(plan_world):
                                                   {inv_.period_start(scenario, t).isoformat() for t in (0, 1)}}
     outside = c.post(f"/plans/{plan_id}/invoices", json={"periods": [0, scenario.time.periods]}, headers=w.headers("wil"))
     assert outside.status_code == 422 and outside.json()["detail"][0]["field"] == "body.periods.1"
+    assert c.post(f"/plans/{plan_id}/invoices", json={"periods": [False]}, headers=w.headers("wil")).status_code == 422
     # a retailer sells to no partner: nothing; the buyer sees them; staff may not draft
     assert ok(c.post(f"/plans/{plan_id}/invoices", json={}, headers=w.headers("ana")))["invoices"] == []
     assert ok(c.get("/invoices", params={"seller_id": OTHER}, headers=w.headers("ana")))["total"] == r["recorded"]

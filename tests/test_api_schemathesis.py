@@ -129,6 +129,7 @@ STATUSES: dict[str, set[int]] = {
     # schema cannot express); 503 too many concurrent writers of the chain (not expected here)
     "POST /invoices": {200, 201, 409, 422},
     "POST /invoices/upload": {200, 201, 409, 413, 415, 422},
+    "GET /invoices/upload": {200},
     "POST /plans/{plan_id}/invoices": {200, 201, 404, 409, 422},
     "GET /invoices": {200},
     "GET /invoices/verify": {200},

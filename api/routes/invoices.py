@@ -10,12 +10,13 @@ have no access (403). Recording is idempotent per (seller, number).
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, TypeAdapter, ValidationError
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -56,6 +57,16 @@ def _iso_4217(code: str) -> str:
 Currency = Annotated[str, Field(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$",
                                 description="ISO 4217 code of the invoice's currency (EUR, USD, JPY ...)"),
                      AfterValidator(_iso_4217)]
+
+
+def _iso_date(value: Any) -> Any:
+    """Only ``YYYY-MM-DD`` (pydantic alone would read 0 or "0" as 1970-01-01)."""
+    if isinstance(value, date) or (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)):
+        return value
+    raise ValueError("expected an ISO date, YYYY-MM-DD")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 UNPROCESSABLE_OR_CONFLICT = {**CONFLICT, 503: _resp("Too many concurrent changes of invoices: retry")}
 
 
@@ -77,8 +88,8 @@ class InvoiceCreate(BaseModel):
                                      {"product": "gadget", "quantity": "20", "unit_price": "50"}]}]})
     number: Number
     buyer_id: Ident = Field(description="The partner invoiced (not the seller)")
-    issue_date: date = Field(description="Date of issue (ISO date)")
-    due_date: date = Field(description="Date payment is due (ISO date, not before the issue date)")
+    issue_date: IsoDate = Field(description="Date of issue (ISO date)")
+    due_date: IsoDate = Field(description="Date payment is due (ISO date, not before the issue date)")
     currency: Currency
     lines: list[LineCreate] = Field(min_length=1, max_length=inv_.MAX_LINES, description="1 to 1000 lines")
 
@@ -104,7 +115,7 @@ class SettlementCreate(BaseModel):
     amount: Decimal = Field(gt=0, le=inv_.MAX_AMOUNT, decimal_places=4,
                             description="Amount paid in the invoice's currency: positive, in its decimals, at most "
                                         "what is open (a decimal string keeps every digit)")
-    paid_on: date = Field(description="Date of payment (ISO date, not before the issue date)")
+    paid_on: IsoDate = Field(description="Date of payment (ISO date, not before the issue date)")
     reference: str = Field("", max_length=200, pattern=r"^[^\x00]*$", description="Payment reference (optional)")
 
 
@@ -112,7 +123,7 @@ class PlanInvoicesCreate(BaseModel):
     """Which periods of the plan to invoice."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"periods": [0, 1]}, {}]})
-    periods: list[Annotated[int, Field(ge=0, le=10_000)]] | None = Field(
+    periods: list[Annotated[int, Strict(), Field(ge=0, le=10_000)]] | None = Field(
         None, max_length=10_000, description="Periods (0 = the first of the plan) whose shipments to invoice; default all")
 
 
@@ -206,6 +217,7 @@ class ChainVerification(BaseModel):
 READ = access.INVOICE_READERS
 access.register("POST", "/invoices", access.INVOICE_PARTIES, note="a partner user records an invoice as the seller")
 access.register("POST", "/invoices/upload", access.INVOICE_PARTIES, note="a partner user records invoices as the seller")
+access.register("GET", "/invoices/upload", READ, note="the CSV format (a template): nothing stored is read")
 access.register("POST", "/plans/{plan_id}/invoices", access.INVOICE_PARTIES, obj="plan",
                 note="the seller's invoices for its shipments in a finished plan")
 access.register("GET", "/invoices", READ, partner_filtered=True, note="a partner user: the invoices it sells or buys")
@@ -303,7 +315,7 @@ UPLOAD_BODY = {"required": True, "description": "CSV with a header row: one row 
 
 
 CELL = {name: TypeAdapter(kind) for name, kind in (
-    ("number", Number), ("buyer_id", Ident), ("issue_date", date), ("due_date", date), ("currency", Currency),
+    ("number", Number), ("buyer_id", Ident), ("issue_date", IsoDate), ("due_date", IsoDate), ("currency", Currency),
     ("product", Product), ("quantity", Quantity), ("unit_price", UnitPrice))}
 """How each column's cells are read (as the same fields of ``POST /invoices``)."""
 
@@ -394,6 +406,13 @@ def _column_problem(column: str, msg: str) -> dict[str, Any]:
     return {"field": f"body.{column}", "loc": ["body", column], "msg": msg, "type": "value_error"}
 
 
+@router.get("/invoices/upload", response_class=Response, summary="The CSV format of an upload: a template",
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}, "example": UPLOAD_EXAMPLE}},
+                             "description": "The header row and two example lines of one invoice"}})
+def upload_template(user: AuthorizedUser):
+    return Response(UPLOAD_EXAMPLE, media_type="text/csv")
+
+
 @router.post("/invoices/upload", response_model=InvoiceBatch, status_code=201,
              summary="Record invoices from a CSV file, all or none",
              openapi_extra={"requestBody": UPLOAD_BODY},
@@ -471,7 +490,7 @@ def list_invoices(
     seller_id: PartnerFilter = None,
     buyer_id: PartnerFilter = None,
     counterparty: PartnerFilter = None,
-    due_before: Annotated[date | None, Query(description="Only invoices due before this date (ISO)")] = None,
+    due_before: Annotated[IsoDate | None, Query(description="Only invoices due before this date (ISO)")] = None,
 ):
     """Newest first. ``counterparty``: invoices this partner sells or buys; ``seller_id`` and
     ``buyer_id`` narrow further (a partner user sees only its own whatever it asks)."""

@@ -7982,6 +7982,47 @@ export type CreateInvoiceResponses = {
 
 export type CreateInvoiceResponse = CreateInvoiceResponses[keyof CreateInvoiceResponses];
 
+export type UploadTemplateData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/invoices/upload';
+};
+
+export type UploadTemplateErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type UploadTemplateError = UploadTemplateErrors[keyof UploadTemplateErrors];
+
+export type UploadTemplateResponses = {
+    /**
+     * The header row and two example lines of one invoice
+     */
+    200: string;
+};
+
+export type UploadTemplateResponse = UploadTemplateResponses[keyof UploadTemplateResponses];
+
 export type UploadInvoicesData = {
     /**
      * CSV with a header row
