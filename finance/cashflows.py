@@ -400,7 +400,9 @@ def read_cashflows_csv(
 # ---------------------------------------------------------------------------------------------
 
 
-def _plan_dict(plan: Any) -> dict[str, Any]:
+def plan_dict(plan: Any) -> dict[str, Any]:
+    """A finished plan as its dict: a :class:`~planning.plan.Plan`, its dict, or a ``plan.json`` path
+    (``FinanceError`` naming the file when it is missing or not JSON)."""
     if isinstance(plan, (str, Path)):
         path = Path(plan)
         if not path.exists():
@@ -429,7 +431,7 @@ def cashflows_from_plan(plan: Any) -> CashFlowTable:
     path of a ``plan.json`` written by ``jointplan plan``): its ``cash_flows`` table read back
     as constant streams (:func:`planning.working_capital.cash_streams_of`) into the working-capital
     book, inventory at cost from its ``working_capital`` table; see :func:`plan_cashflow_table`."""
-    data = _plan_dict(plan)
+    data = plan_dict(plan)
     if not has_solution(data.get("status")):
         raise FinanceError([Problem("plan.status", f"the plan has no solution (status {data.get('status')!r})")])
     tables = data.get("tables", {})

@@ -277,7 +277,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         time_limit: Optional[float] = typer.Option(None, callback=positive, help="Solver time limit in seconds (> 0)"),
     ) -> None:
         """Size each partner's funding of a plan or a cash forecast at the lowest cost."""
-        from finance.cashflows import _plan_dict, cashflows_from_plan, read_cashflows_csv
+        from finance.cashflows import cashflows_from_plan, plan_dict, read_cashflows_csv
         from scenarios.finance import FinanceError, parse_finance_spec
         from finance.sizing import size_funding
 
@@ -287,7 +287,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         data = None  # the plan, when funding one: its summary and tables go into the workbook too
         try:
             if suffix == ".json":
-                data = _plan_dict(path)
+                data = plan_dict(path)
                 table = cashflows_from_plan(data)
                 if instruments is not None:
                     spec = _load_spec(instruments)

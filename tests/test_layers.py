@@ -47,6 +47,16 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+def imported_from(node: ast.ImportFrom, package: str) -> str:
+    """The absolute module a ``from ... import`` reads from, relative levels resolved against
+    ``package`` (the importing module's package)."""
+    if not node.level:
+        return node.module or ""
+    base = package.split(".")
+    base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
+    return ".".join(base + ([node.module] if node.module else []))
+
+
 def imports_of(source: str, module: str, *, is_package: bool = False) -> list[tuple[int, str]]:
     """(line, absolute module name) of every import in ``source``, the module being ``module``."""
     package = module if is_package else module.rpartition(".")[0]
@@ -55,12 +65,7 @@ def imports_of(source: str, module: str, *, is_package: bool = False) -> list[tu
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
-                name = ".".join(base + ([node.module] if node.module else []))
-            else:
-                name = node.module or ""
+            name = imported_from(node, package)
             if node.module is None:  # `from . import x`: x is a module of the package
                 found += [(node.lineno, f"{name}.{alias.name}") for alias in node.names]
             else:
@@ -103,12 +108,7 @@ def private_names_imported(source: str, module: str, *, is_package: bool = False
     for node in ast.walk(ast.parse(source)):
         if not isinstance(node, ast.ImportFrom):
             continue
-        if node.level:
-            base = package.split(".")
-            base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
-            name = ".".join(base + ([node.module] if node.module else []))
-        else:
-            name = node.module or ""
+        name = imported_from(node, package)
         top = name.split(".")[0]
         if top in PRIVATE_TO_THEIR_PACKAGE and top != module.split(".")[0]:
             found += [(node.lineno, f"{name}.{alias.name}") for alias in node.names
