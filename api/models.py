@@ -95,7 +95,7 @@ class PartnerRecord(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = _ts(default=utcnow)
-    # a disabled partner's users are refused (401) on every route, their tokens kept for re-enabling
+    # a disabled partner's users are refused (403) on every route, their tokens kept for re-enabling
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 

@@ -35,7 +35,7 @@ from schemathesis.config import SchemathesisConfig
 
 from api.app import create_app
 from api.db import make_engine, session_factory
-from api.models import ApiToken, User
+from api.models import ApiToken, PartnerRecord as Partner, User
 from api.security import hash_token, new_token
 from api.settings import Settings
 from test_api_access_matrix import SPEC
@@ -247,11 +247,16 @@ def st_world(request, tmp_path_factory, example_plan_result):
         admin.dispose()
 
 
-def _restore_caller(world, name: str) -> None:
-    """Generated calls may disable the calling user: enable it and its token again."""
+def _restore_callers(world) -> None:
+    """Generated calls may disable a calling user or its partner, or revoke its token (an admin's
+    call may name any user id, the planner's among them, and a later test of this module calls as
+    that user in the same world): enable every caller, its partner and its known token again."""
     with world.session() as s:
-        s.execute(sa.update(User).where(User.name == name).values(disabled=False))
-        s.execute(sa.update(ApiToken).where(ApiToken.token_hash == hash_token(world.tokens[name])).values(revoked_at=None))
+        s.execute(sa.update(User).where(User.name.in_(CALLERS)).values(disabled=False))
+        callers_partners = sa.select(User.partner_id).where(User.name.in_(CALLERS), User.partner_id.is_not(None))
+        s.execute(sa.update(Partner).where(Partner.id.in_(callers_partners)).values(disabled=False))
+        s.execute(sa.update(ApiToken).where(ApiToken.token_hash.in_([hash_token(TOKENS[n]) for n in CALLERS]))
+                  .values(revoked_at=None))
         s.commit()
 
 
@@ -268,7 +273,7 @@ def _check(case, world, name: str) -> None:
                 f"{key} as {ROLE_OF[name]}: a schema-valid request got {response.status_code}, expected one of "
                 f"{sorted(allowed)}: {response.text[:300]}")
     finally:
-        _restore_caller(world, name)
+        _restore_callers(world)
 
 
 @small["adm"].parametrize()
