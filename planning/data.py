@@ -32,10 +32,18 @@ def as_array(value: Any, T: int, default: float = 0.0) -> np.ndarray:
 
 
 def product_array(value: Any, product: str, T: int, default: float = 0.0) -> np.ndarray:
-    """A ProductSeries resolved for one product."""
+    """A ProductSeries resolved for one product (``default`` where a map leaves it out)."""
     if isinstance(value, dict):
         return as_array(value.get(product), T, default)
     return as_array(value, T, default)
+
+
+def per_product_limits(value: Any, products: list[str], T: int) -> dict[str, np.ndarray] | None:
+    """A capacity ProductSeries given as a map: one limit array per named product among
+    ``products`` (a product not named is not limited); None when the limit is shared."""
+    if not isinstance(value, dict):
+        return None
+    return {p: as_array(value[p], T) for p in products if p in value}
 
 
 @dataclass(frozen=True)
@@ -74,8 +82,9 @@ class PlantData:
     products: list[str]
     capacity_in_hours: bool
     hours_per_unit: dict[str, np.ndarray]
-    regular_capacity: np.ndarray | None  # None: workforce hours or unlimited
+    regular_capacity: np.ndarray | None  # None: workforce hours, per product, or unlimited
     has_workforce: bool
+    regular_capacity_by_product: dict[str, np.ndarray] | None = None  # units only; unnamed: unlimited
     workforce_opening: float = 0.0
     hours_per_worker: np.ndarray | None = None
     min_workers: np.ndarray | None = None
@@ -85,8 +94,11 @@ class PlantData:
     has_overtime: bool = False
     overtime_max_total: np.ndarray | None = None
     overtime_max_per_worker: np.ndarray | None = None
+    overtime_by_product: bool = False  # units only: overtime_product[s,p,t] splits overtime[s,t]
+    overtime_product_max: dict[str, np.ndarray] = field(default_factory=dict)
     has_subcontracting: bool = False
     subcontract_max: np.ndarray | None = None
+    subcontract_product_max: dict[str, np.ndarray] = field(default_factory=dict)
     setup_products: list[str] = field(default_factory=list)
     setup_big_m: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -107,8 +119,8 @@ class PlanningData:
     lane_origin: dict[str, str]
     lane_destination: dict[str, str]
     lane_lead: dict[str, int]
-    lane_capacity: dict[str, np.ndarray]  # only capacitated lanes
-    storage_capacity: dict[str, np.ndarray]  # only capacitated sites
+    lane_capacity: dict[str, np.ndarray]  # only lanes with one shared limit
+    storage_capacity: dict[str, np.ndarray]  # only sites with one shared limit
     stock_keys: list[tuple[str, str]]  # (site, product) that may hold stock
     ship_keys: list[tuple[str, str]]  # (lane, product)
     demand_keys: list[tuple[str, str]]  # (site, product)
@@ -134,8 +146,12 @@ class PlanningData:
     cash_soft: bool
     funding_gap_rate: float
     safety_stock_soft: bool
-    safety_stock_penalty: float
+    safety_stock_penalty: Any  # the scenario's ProductSeries; per stock point in safety_stock_penalty_of
     objective: Objective
+    lane_product_capacity: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)  # (lane, product)
+    storage_product_capacity: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)  # (site, product)
+    overtime_product_keys: list[tuple[str, str]] = field(default_factory=list)  # (plant, product)
+    safety_stock_penalty_of: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     inflows_into: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     outflows_from: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
@@ -146,14 +162,16 @@ class PlanningData:
 
 
 def _transfer_price(s: Scenario, seller: str, buyer: str, product: str, T: int) -> np.ndarray:
+    """The price of ``product`` from seller to buyer: the row naming the product, else the row for
+    every product (a {product: price} map there: its entry for the product)."""
     specific = generic = None
     for tp in s.transfer_prices:
         if tp.seller == seller and tp.buyer == buyer:
             if tp.product == product:
                 specific = tp.price
-            elif tp.product is None:
+            elif tp.product is None and (not isinstance(tp.price, dict) or product in tp.price):
                 generic = tp.price
-    return as_array(specific if specific is not None else generic, T)
+    return product_array(specific if specific is not None else generic, product, T)
 
 
 def compile_data(s: Scenario) -> PlanningData:
@@ -186,6 +204,7 @@ def compile_data(s: Scenario) -> PlanningData:
         production_keys=production_keys,
         subcontract_keys=[(x, p) for x, plant in plants.items() if plant.has_subcontracting for p in plant.products],
         setup_keys=[(x, p) for x, plant in plants.items() for p in plant.setup_products],
+        overtime_product_keys=[(x, p) for x, plant in plants.items() if plant.overtime_by_product for p in plant.products],
         streams=[],
         penalties=[],
         opening_cash={a: partners[a].opening_cash for a in partners},
@@ -196,6 +215,11 @@ def compile_data(s: Scenario) -> PlanningData:
         safety_stock_penalty=s.safety_stock.penalty,
         objective=s.objective,
     )
+    d.safety_stock_penalty_of = {
+        key: product_array(s.safety_stock.penalty, key[1], T) for key in d.safety_stock
+    } if d.safety_stock_soft else {}
+    stock_set = set(stock_keys)
+    d.storage_product_capacity = {k: v for k, v in d.storage_product_capacity.items() if k in stock_set}
     d.inflows_into, d.outflows_from = _lanes_at_stock_points(d)
     d.streams = _money_streams(d)
     d.penalties = _penalties(d)
@@ -203,10 +227,30 @@ def compile_data(s: Scenario) -> PlanningData:
 
 
 def _network(s: Scenario, products: list[str], T: int) -> dict[str, Any]:
-    """Sites and lanes: owners, kinds, lead times, capacities, and the (lane, product) keys."""
+    """Sites and lanes: owners, kinds, lead times, capacities (one shared limit, or one per named
+    product), and the (lane, product) keys."""
     sites = {x.id: x for x in s.sites}
     lanes = {ln.id: ln for ln in s.lanes}
+    lane_products = {ln.id: list(ln.products or products) for ln in s.lanes}
+    stocked: dict[str, list[str]] = {x: [] for x in sites}
+    for ln in s.lanes:
+        for end in (ln.origin, ln.destination):
+            stocked[end] += lane_products[ln.id]
+    for x in s.sites:
+        stocked[x.id] += [sp.product for sp in x.products]
+        if x.production is not None:
+            stocked[x.id] += list(x.production.products or products)
+    for dm in s.demand:
+        stocked[dm.site].append(dm.product)
     return {
+        "lane_product_capacity": {
+            (ln, p): cap for ln in lanes
+            for p, cap in (per_product_limits(lanes[ln].capacity, lane_products[ln], T) or {}).items()
+        },
+        "storage_product_capacity": {
+            (x, p): cap for x in sites
+            for p, cap in (per_product_limits(sites[x].storage_capacity, sorted(set(stocked[x])), T) or {}).items()
+        },
         "sites": list(sites),
         "site_partner": {x: sites[x].partner for x in sites},
         "site_kind": {x: sites[x].kind for x in sites},
@@ -214,9 +258,13 @@ def _network(s: Scenario, products: list[str], T: int) -> dict[str, Any]:
         "lane_origin": {ln: lanes[ln].origin for ln in lanes},
         "lane_destination": {ln: lanes[ln].destination for ln in lanes},
         "lane_lead": {ln: lanes[ln].lead_time for ln in lanes},
-        "lane_capacity": {ln: as_array(lanes[ln].capacity, T) for ln in lanes if lanes[ln].capacity is not None},
+        "lane_capacity": {
+            ln: as_array(lanes[ln].capacity, T)
+            for ln in lanes if lanes[ln].capacity is not None and not isinstance(lanes[ln].capacity, dict)
+        },
         "storage_capacity": {
-            x: as_array(sites[x].storage_capacity, T) for x in sites if sites[x].storage_capacity is not None
+            x: as_array(sites[x].storage_capacity, T)
+            for x in sites if sites[x].storage_capacity is not None and not isinstance(sites[x].storage_capacity, dict)
         },
         "ship_keys": [(ln.id, p) for ln in s.lanes for p in (ln.products or products)],
     }
@@ -262,8 +310,11 @@ def _plants(s: Scenario, products: list[str], T: int) -> dict[str, PlantData]:
                 p: product_array(prod.hours_per_unit, p, T, 1.0) if prod.hours_per_unit is not None else np.ones(T)
                 for p in made
             },
-            regular_capacity=as_array(prod.regular_capacity, T) if prod.regular_capacity is not None else None,
+            regular_capacity=(as_array(prod.regular_capacity, T)
+                              if prod.regular_capacity is not None and not isinstance(prod.regular_capacity, dict)
+                              else None),
             has_workforce=prod.workforce is not None,
+            regular_capacity_by_product=per_product_limits(prod.regular_capacity, made, T),
         )
         if prod.workforce is not None:
             w = prod.workforce
@@ -276,12 +327,19 @@ def _plants(s: Scenario, products: list[str], T: int) -> dict[str, PlantData]:
         if prod.overtime is not None:
             o = prod.overtime
             plant.has_overtime = True
-            plant.overtime_max_total = as_array(o.max_total, T) if o.max_total is not None else None
+            by_product = per_product_limits(o.max_total, made, T)
+            plant.overtime_max_total = as_array(o.max_total, T) if o.max_total is not None and by_product is None else None
+            plant.overtime_product_max = by_product or {}
+            plant.overtime_by_product = not plant.capacity_in_hours and (
+                isinstance(o.cost, dict) or by_product is not None or plant.regular_capacity_by_product is not None
+            )
             plant.overtime_max_per_worker = as_array(o.max_per_worker, T) if o.max_per_worker is not None else None
         if prod.subcontracting is not None:
             plant.has_subcontracting = True
             max_units = prod.subcontracting.max_units
-            plant.subcontract_max = as_array(max_units, T) if max_units is not None else None
+            by_product = per_product_limits(max_units, made, T)
+            plant.subcontract_max = as_array(max_units, T) if max_units is not None and by_product is None else None
+            plant.subcontract_product_max = by_product or {}
         if prod.setup_cost is not None:
             plant.setup_products = [p for p in made if np.any(product_array(prod.setup_cost, p, T) > 0)]
         plants[site.id] = plant
@@ -321,8 +379,10 @@ def _stock_parameters(s: Scenario, stock_keys: list[tuple[str, str]], T: int) ->
             out["safety_stock"][key] = ss
         if sp and sp.ending_inventory > 0:
             out["ending_inventory"][key] = sp.ending_inventory
-        hc = sp.holding_cost if sp and sp.holding_cost is not None else sites[key[0]].holding_cost
-        out["holding_cost"][key] = as_array(hc, T)
+        if sp and sp.holding_cost is not None:
+            out["holding_cost"][key] = as_array(sp.holding_cost, T)
+        else:
+            out["holding_cost"][key] = product_array(sites[key[0]].holding_cost, key[1], T)
     return out
 
 
@@ -344,11 +404,15 @@ def _set_setup_big_m(
         for p in plant.setup_products:
             bound = np.full(T, total_need[p])
             hpu = plant.hours_per_unit[p]
-            if plant.regular_capacity is not None:
-                cap = plant.regular_capacity.copy()
+            regular = plant.regular_capacity
+            if plant.regular_capacity_by_product is not None:
+                regular = plant.regular_capacity_by_product.get(p)
+            if regular is not None:
+                cap = regular.copy()
                 if plant.has_overtime:
-                    if plant.overtime_max_total is not None:
-                        cap = cap + plant.overtime_max_total
+                    extra = plant.overtime_product_max.get(p, plant.overtime_max_total)
+                    if extra is not None:
+                        cap = cap + extra
                     else:
                         cap = np.full(T, np.inf)
                 with np.errstate(divide="ignore"):
@@ -404,8 +468,13 @@ def _production_streams(d: PlanningData) -> list[CashStream]:
             w = prod.workforce
             per_plant += [("wages", w.wage, "workforce"), ("hiring", w.hiring_cost, "hire"),
                           ("layoff", w.layoff_cost, "layoff")]
-        if plant.has_overtime:
+        if plant.has_overtime and not plant.overtime_by_product:
             per_plant.append(("overtime", prod.overtime.cost, "overtime"))
+        if plant.overtime_by_product:
+            for p in plant.products:
+                arr = product_array(prod.overtime.cost, p, T)
+                if np.any(arr):
+                    out.append(CashStream(owner, "overtime", -1, arr, 0, "overtime_product", (site_id, p)))
         for kind, value, var in per_plant:
             arr = as_array(value, T)
             if np.any(arr):
@@ -414,6 +483,7 @@ def _production_streams(d: PlanningData) -> list[CashStream]:
 
 
 def _holding_streams(d: PlanningData) -> list[CashStream]:
+    """Holding cost per unit in stock at the end of each period."""
     return [CashStream(d.site_partner[key[0]], "holding", -1, d.holding_cost[key], 0, "inventory", key)
             for key in d.stock_keys if np.any(d.holding_cost[key])]
 
@@ -435,13 +505,13 @@ def _lane_streams(d: PlanningData) -> list[CashStream]:
         ln = lanes[ln_id]
         key = (ln_id, p)
         shipper, receiver = d.site_partner[ln.origin], d.site_partner[ln.destination]
-        cost = as_array(ln.cost_per_unit, T)
+        cost = product_array(ln.cost_per_unit, p, T)
         if ln.transporter is None:
             if np.any(cost):
                 out.append(CashStream(shipper, "transport", -1, cost, pay_lag[shipper], "ship", key))
         else:
             k = ln.transporter
-            rate = as_array(ln.freight_rate if ln.freight_rate is not None else ln.cost_per_unit, T)
+            rate = product_array(ln.freight_rate if ln.freight_rate is not None else ln.cost_per_unit, p, T)
             if np.any(rate) and k != shipper:
                 lag = settle(k, shipper)
                 out.append(CashStream(shipper, "freight", -1, rate, lag, "ship", key, k))
@@ -496,16 +566,15 @@ def _penalties(d: PlanningData) -> list[Penalty]:
     services = {sv.site: sv for sv in d.scenario.service}
     out: list[Penalty] = []
     for key in d.backlog_keys:
-        pen = as_array(services[key[0]].backlog_penalty, T)
+        pen = product_array(services[key[0]].backlog_penalty, key[1], T)
         if np.any(pen):
             out.append(Penalty(d.site_partner[key[0]], "backlog_penalty", pen, "backlog", key))
     for key in d.lost_keys:
         sv = services.get(key[0])
-        pen = as_array(sv.lost_sale_penalty if sv else 0.0, T)
+        pen = product_array(sv.lost_sale_penalty if sv else 0.0, key[1], T)
         if np.any(pen):
             out.append(Penalty(d.site_partner[key[0]], "lost_sale_penalty", pen, "lost_sales", key))
-    if d.safety_stock_soft and d.safety_stock_penalty > 0:
-        for key in d.safety_stock:
-            out.append(Penalty(d.site_partner[key[0]], "safety_stock_penalty", np.full(T, d.safety_stock_penalty),
-                               "safety_shortfall", key))
+    for key, pen in d.safety_stock_penalty_of.items():
+        if np.any(pen):
+            out.append(Penalty(d.site_partner[key[0]], "safety_stock_penalty", pen, "safety_shortfall", key))
     return out

@@ -6,6 +6,8 @@ Notation (all indexed by period t = 0..T-1):
   ``ship[l,p,t]`` leaving on lane l in t and arriving in t + lead(l);
 - ``sales``, ``backlog``, ``lost_sales[s,p,t]`` at demand sites;
 - ``workforce``, ``hire``, ``layoff``, ``overtime[s,t]`` at plants; ``run[s,p,t]`` setups (binary);
+  ``overtime_product[s,p,t]`` the units of p made in overtime, where overtime is priced or limited
+  per product (capacity in units);
 - ``cash[a,t]`` closing cash of partner a (free), ``funding_gap[a,t]`` its shortfall below minimum.
 
 Every constraint family is an indexed ``Constraint`` whose name is stable so reports and
@@ -126,6 +128,7 @@ def declare_variables(m: pyo.ConcreteModel, d: PlanningData) -> None:
     m.hire = pyo.Var(keyed([(s,) for s in wf_plants]), domain=wf_domain)
     m.layoff = pyo.Var(keyed([(s,) for s in wf_plants]), domain=wf_domain)
     m.overtime = pyo.Var(keyed([(s,) for s, p in d.plants.items() if p.has_overtime]), domain=nn)
+    m.overtime_product = pyo.Var(keyed(d.overtime_product_keys), domain=nn)
     m.cash = pyo.Var(keyed([(a,) for a in d.partners]), domain=pyo.Reals)
     m.funding_gap = pyo.Var(keyed([(a,) for a in d.partners]) if d.cash_soft else [], domain=nn)
     # Each family is declared key-major, period-minor: its values reshape to (len(keys), T).
@@ -143,6 +146,7 @@ def declare_variables(m: pyo.ConcreteModel, d: PlanningData) -> None:
         "hire": [(s,) for s in wf_plants],
         "layoff": [(s,) for s in wf_plants],
         "overtime": [(s,) for s, p in d.plants.items() if p.has_overtime],
+        "overtime_product": d.overtime_product_keys,
         "cash": [(a,) for a in d.partners],
         "funding_gap": [(a,) for a in d.partners] if d.cash_soft else [],
     }
@@ -205,10 +209,21 @@ def inventory_balance(m: pyo.ConcreteModel, d: PlanningData) -> None:
 
 def production_capacity(m: pyo.ConcreteModel, d: PlanningData) -> None:
     """sum_p hours_per_unit[p,t] * produce[s,p,t] <= regular capacity[t] + overtime[s,t], where the
-    regular capacity is a given figure or hours_per_worker[t] * workforce[s,t]."""
+    regular capacity is a given figure or hours_per_worker[t] * workforce[s,t]. A regular capacity
+    per product (units): produce[s,p,t] <= regular[p,t] + overtime_product[s,p,t] for each named
+    p, row ``[s,p,t]``."""
     G = m.var_grid
     rows: list[Row] = []
     for s, pl in d.plants.items():
+        if pl.regular_capacity_by_product is not None:
+            for p, cap in pl.regular_capacity_by_product.items():
+                for t in range(d.T):
+                    coefs, vs = [1.0], [G["produce"][s, p][t]]
+                    if pl.overtime_by_product:
+                        coefs.append(-1.0)
+                        vs.append(G["overtime_product"][s, p][t])
+                    rows.append(((s, p, t), coefs, vs, None, float(cap[t])))
+            continue
         if pl.regular_capacity is None and not pl.has_workforce:
             continue  # unlimited
         for t in range(d.T):
@@ -228,11 +243,16 @@ def production_capacity(m: pyo.ConcreteModel, d: PlanningData) -> None:
 
 
 def overtime_limit(m: pyo.ConcreteModel, d: PlanningData) -> None:
-    """overtime[s,t] <= max_total[t]; overtime[s,t] <= max_per_worker[t] * workforce[s,t]."""
+    """overtime[s,t] <= max_total[t]; overtime[s,t] <= max_per_worker[t] * workforce[s,t]; per
+    product, overtime_product[s,p,t] <= max_total[p,t] (row ``[s,total,p,t]``)."""
+    G = m.var_grid
     rows: list[Row] = []
     for s, pl in d.plants.items():
         if not pl.has_overtime:
             continue
+        for p, cap in pl.overtime_product_max.items():
+            for t in range(d.T):
+                rows.append(((s, "total", p, t), [1.0], [G["overtime_product"][s, p][t]], None, float(cap[t])))
         for t in range(d.T):
             if pl.overtime_max_total is not None:
                 rows.append(((s, "total", t), [1.0], [m.overtime[s, t]], None, float(pl.overtime_max_total[t])))
@@ -249,11 +269,33 @@ def overtime_limit(m: pyo.ConcreteModel, d: PlanningData) -> None:
     _add_family(m, "overtime_limit", rows)
 
 
-def subcontract_limit(m: pyo.ConcreteModel, d: PlanningData) -> None:
-    """sum_p subcontract[s,p,t] <= max_units[t]."""
+def overtime_split(m: pyo.ConcreteModel, d: PlanningData) -> None:
+    """Where overtime is priced or limited per product: overtime[s,t] = sum_p overtime_product[s,p,t]
+    (row ``overtime_split[s,t]``) and overtime_product[s,p,t] <= produce[s,p,t] (row
+    ``overtime_split[s,p,t]``): the overtime units of a product are units of it made."""
     G = m.var_grid
     rows: list[Row] = []
     for s, pl in d.plants.items():
+        if not pl.overtime_by_product:
+            continue
+        for t in range(d.T):
+            vs = [m.overtime[s, t], *(G["overtime_product"][s, p][t] for p in pl.products)]
+            rows.append(((s, t), [1.0] + [-1.0] * len(pl.products), vs, 0.0, 0.0))
+        for p in pl.products:
+            for t in range(d.T):
+                rows.append(((s, p, t), [1.0, -1.0], [G["overtime_product"][s, p][t], G["produce"][s, p][t]], None, 0.0))
+    _add_family(m, "overtime_split", rows)
+
+
+def subcontract_limit(m: pyo.ConcreteModel, d: PlanningData) -> None:
+    """sum_p subcontract[s,p,t] <= max_units[t]; per product, subcontract[s,p,t] <= max_units[p,t]
+    (row ``[s,p,t]``)."""
+    G = m.var_grid
+    rows: list[Row] = []
+    for s, pl in d.plants.items():
+        for p, cap in pl.subcontract_product_max.items():
+            for t in range(d.T):
+                rows.append(((s, p, t), [1.0], [G["subcontract"][s, p][t]], None, float(cap[t])))
         if not pl.has_subcontracting or pl.subcontract_max is None:
             continue
         for t in range(d.T):
@@ -300,7 +342,8 @@ def workforce_ending(m: pyo.ConcreteModel, d: PlanningData) -> None:
 
 
 def lane_capacity(m: pyo.ConcreteModel, d: PlanningData) -> None:
-    """sum_p volume[p] * ship[l,p,t] <= capacity[l,t]."""
+    """sum_p volume[p] * ship[l,p,t] <= capacity[l,t]; a capacity per product:
+    volume[p] * ship[l,p,t] <= capacity[l,p,t] for each named p (row ``[l,p,t]``)."""
     G = m.var_grid
     by_lane: dict[str, list[str]] = defaultdict(list)
     for ln, p in d.ship_keys:
@@ -310,11 +353,15 @@ def lane_capacity(m: pyo.ConcreteModel, d: PlanningData) -> None:
         ps = by_lane[ln]
         for t in range(d.T):
             rows.append(((ln, t), [d.volume[p] for p in ps], [G["ship"][ln, p][t] for p in ps], None, float(cap[t])))
+    for (ln, p), cap in d.lane_product_capacity.items():
+        for t in range(d.T):
+            rows.append(((ln, p, t), [d.volume[p]], [G["ship"][ln, p][t]], None, float(cap[t])))
     _add_family(m, "lane_capacity", rows)
 
 
 def storage_capacity(m: pyo.ConcreteModel, d: PlanningData) -> None:
-    """sum_p volume[p] * inventory[s,p,t] <= capacity[s,t]."""
+    """sum_p volume[p] * inventory[s,p,t] <= capacity[s,t]; a capacity per product:
+    volume[p] * inventory[s,p,t] <= capacity[s,p,t] for each named p (row ``[s,p,t]``)."""
     G = m.var_grid
     by_site: dict[str, list[str]] = defaultdict(list)
     for s, p in d.stock_keys:
@@ -324,6 +371,9 @@ def storage_capacity(m: pyo.ConcreteModel, d: PlanningData) -> None:
         ps = by_site[s]
         for t in range(d.T):
             rows.append(((s, t), [d.volume[p] for p in ps], [G["inventory"][s, p][t] for p in ps], None, float(cap[t])))
+    for (s, p), cap in d.storage_product_capacity.items():
+        for t in range(d.T):
+            rows.append(((s, p, t), [d.volume[p]], [G["inventory"][s, p][t]], None, float(cap[t])))
     _add_family(m, "storage_capacity", rows)
 
 
@@ -460,6 +510,8 @@ FAMILIES: tuple[Family, ...] = (
            description="plant hours (or workforce hours) per period"),
     Family("overtime_limit", overtime_limit, elastic=True, capacity=True,
            description="overtime hours per period"),
+    Family("overtime_split", overtime_split, elastic=False, capacity=False,
+           description="overtime shared out over the products made in it"),
     Family("subcontract_limit", subcontract_limit, elastic=True, capacity=True,
            description="subcontracted quantity per period"),
     Family("setup_link", setup_link, elastic=False, capacity=False,

@@ -197,6 +197,10 @@ def _read_plan(m, d, result, cm, extensions):
     else:
         prod["subcontracting"] = 0.0
     prod["subcontracting"] = prod["subcontracting"].fillna(0.0)
+    if d.overtime_product_keys:  # units of each product made in overtime, where overtime is per product
+        ot = sol.table("overtime_product", ["site", "product"], "overtime")
+        prod = prod.merge(ot, on=["site", "product", "period"], how="left")
+        prod["overtime"] = prod["overtime"].fillna(0.0)
     if d.setup_keys:
         runs = sol.table("run", ["site", "product"], "setup")
         prod = prod.merge(runs, on=["site", "product", "period"], how="left")
@@ -219,6 +223,8 @@ def _read_plan(m, d, result, cm, extensions):
                 row["regular_capacity"] = float(pl.hours_per_worker[t]) * w
             elif pl.regular_capacity is not None:
                 row["regular_capacity"] = float(pl.regular_capacity[t])
+            elif pl.regular_capacity_by_product is not None and len(pl.regular_capacity_by_product) == len(pl.products):
+                row["regular_capacity"] = float(sum(c[t] for c in pl.regular_capacity_by_product.values()))
             else:
                 row["regular_capacity"] = np.nan
             row["overtime"] = sol.series("overtime", (s,))[t] if pl.has_overtime else 0.0

@@ -16,7 +16,13 @@ Series = Union[float, list[float]]
 """A number constant over the horizon, or one number per period (length T)."""
 
 ProductSeries = Union[float, list[float], dict[str, Union[float, list[float]]]]
-"""A Series for every product, or a mapping of product id to Series."""
+"""The one type of every cost, price, penalty and capacity of a product quantity: a Series for
+every product, or a mapping of product id to Series (see :func:`_product_field`)."""
+
+PER_PRODUCT_KEY = "per_product"
+"""JSON Schema key of a :data:`ProductSeries` field saying what a product map means: ``"price"``
+(every product the field applies to must be named) or ``"limit"`` (one limit per named product;
+a product not named is not limited by the field)."""
 
 Identifier = Annotated[
     str,
@@ -73,6 +79,25 @@ def _field(default: Any = ..., *, unit: str | None = None, description: str, **k
     return Field(default, description=text, json_schema_extra=extra or None, **kwargs)
 
 
+def _product_field(default: Any = ..., *, per_product: str, unit: str, description: str, **kwargs: Any) -> Any:
+    """A :data:`ProductSeries` field: ``per_product`` is ``"price"`` for a cost, price or penalty
+    (a map names every product it applies to: a product left out would silently cost nothing) or
+    ``"limit"`` for a capacity (a map is one limit per named product instead of one shared limit;
+    a product not named has no limit from this field)."""
+    if per_product not in ("price", "limit"):
+        raise ValueError(f"per_product must be 'price' or 'limit', not {per_product!r}")
+    extra = dict(kwargs.pop("json_schema_extra", {}) or {})
+    extra[PER_PRODUCT_KEY] = per_product
+    meaning = (
+        "{product: value} must name every product it applies to"
+        if per_product == "price"
+        else "{product: value} is one limit per named product (volume-weighted where the unit is capacity "
+        "units), replacing the shared limit; a product not named is not limited here"
+    )
+    return _field(default, unit=unit, description=f"{description}. One number, T numbers, or per product: "
+                  f"{meaning}", json_schema_extra=extra, **kwargs)
+
+
 @dataclass(frozen=True)
 class Problem:
     path: str
@@ -120,3 +145,35 @@ def periods_per_year(freq: Any) -> int:
     """Periods in a year of a scenario's calendar: 52 weekly, 12 monthly (``freq`` the
     ``time.freq`` enum or its value)."""
     return 52 if getattr(freq, "value", freq) == "weekly" else 12
+
+
+def product_fields(model: type[BaseModel]) -> dict[str, str]:
+    """The :data:`ProductSeries` fields of one model class: name -> ``"price"`` or ``"limit"``
+    (read from the field's JSON Schema extra, so a new field declared with
+    :func:`_product_field` is found without being listed anywhere)."""
+    out = {}
+    for name, info in model.model_fields.items():
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and PER_PRODUCT_KEY in extra:
+            out[name] = extra[PER_PRODUCT_KEY]
+    return out
+
+
+def walk_models(root: BaseModel, path: str = "") -> list[tuple[str, BaseModel, tuple[BaseModel, ...]]]:
+    """Every model inside ``root`` (itself first) as ``(path, model, ancestors)``, the path in the
+    problem style ``sites[0].production``, the ancestors outermost first."""
+    out: list[tuple[str, BaseModel, tuple[BaseModel, ...]]] = []
+    stack: list[tuple[str, BaseModel, tuple[BaseModel, ...]]] = [(path, root, ())]
+    while stack:
+        where, model, up = stack.pop()
+        out.append((where, model, up))
+        children = []
+        for name in type(model).model_fields:
+            value = getattr(model, name)
+            sub = f"{where}.{name}" if where else name
+            if isinstance(value, BaseModel):
+                children.append((sub, value, (*up, model)))
+            elif isinstance(value, list):
+                children += [(f"{sub}[{i}]", v, (*up, model)) for i, v in enumerate(value) if isinstance(v, BaseModel)]
+        stack.extend(reversed(children))
+    return out

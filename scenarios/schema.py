@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from enum import Enum
 from typing import Any, Literal
 
-from .fields import Identifier, ProductSeries, Series, StrictModel, _field
+from .fields import Identifier, ProductSeries, Series, StrictModel, _field, _product_field
 from .finance import ScenarioFinance
 
 SCHEMA_VERSION = "1.0"
@@ -168,7 +168,11 @@ class TransferPrice(StrictModel):
     product: Identifier | None = _field(
         None, description="Product id; omitted means every product"
     )
-    price: Series = _field(unit="currency/unit", description="Transfer price")
+    price: ProductSeries = _product_field(
+        per_product="price",
+        unit="currency/unit",
+        description="Transfer price; a {product: value} map only when product is omitted",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,12 +226,19 @@ class Workforce(StrictModel):
 
 
 class Overtime(StrictModel):
-    cost: Series = _field(
+    """Capacity beyond the regular one. With capacity in hours (hours_per_unit given) overtime is
+    hours of the shared resource, whatever product is made in them, so cost and max_total are
+    one number or T numbers. With capacity in units, a product map prices (or limits) the units
+    of each product made in overtime; the plan chooses which units those are."""
+
+    cost: ProductSeries = _product_field(
+        per_product="price",
         unit="currency/capacity unit",
         description="Cost of one overtime hour (or unit, when capacity is in units)",
     )
-    max_total: Series | None = _field(
+    max_total: ProductSeries | None = _product_field(
         None,
+        per_product="limit",
         unit="capacity units/period",
         description="Absolute limit on overtime per period; omitted means none",
     )
@@ -239,9 +250,11 @@ class Overtime(StrictModel):
 
 
 class Subcontracting(StrictModel):
-    cost: ProductSeries = _field(unit="currency/unit", description="Price paid per unit bought in")
-    max_units: Series | None = _field(
-        None, unit="units/period", description="Limit over all products; omitted means none"
+    cost: ProductSeries = _product_field(
+        per_product="price", unit="currency/unit", description="Price paid per unit bought in"
+    )
+    max_units: ProductSeries | None = _product_field(
+        None, per_product="limit", unit="units/period", description="Limit over all products; omitted means none"
     )
 
 
@@ -251,26 +264,29 @@ class Production(StrictModel):
     products: list[Identifier] | None = _field(
         None, description="Products this plant makes; omitted means every product"
     )
-    material_cost: ProductSeries = _field(
-        0.0, unit="currency/unit", description="Material bought per unit produced"
+    material_cost: ProductSeries = _product_field(
+        0.0, per_product="price", unit="currency/unit", description="Material bought per unit produced"
     )
-    variable_cost: ProductSeries = _field(
-        0.0, unit="currency/unit", description="Other variable conversion cost per unit produced"
+    variable_cost: ProductSeries = _product_field(
+        0.0, per_product="price", unit="currency/unit", description="Other variable conversion cost per unit produced"
     )
-    hours_per_unit: ProductSeries | None = _field(
+    hours_per_unit: ProductSeries | None = _product_field(
         None,
+        per_product="price",
         unit="hours/unit",
         description=(
             "Shared resource (machine or labour) hours one unit needs. Given: capacity is in hours. "
             "Omitted: capacity is in units"
         ),
     )
-    regular_capacity: Series | None = _field(
+    regular_capacity: ProductSeries | None = _product_field(
         None,
+        per_product="limit",
         unit="capacity units/period",
         description=(
             "Regular capacity in hours (with hours_per_unit) or units. Omitted with a workforce: "
-            "workers x hours_per_worker. Omitted without one: unlimited"
+            "workers x hours_per_worker. Omitted without one: unlimited. A product map needs "
+            "capacity in units (hours are one shared resource)"
         ),
     )
     workforce: Workforce | None = _field(None, description="Workforce setting regular hours")
@@ -278,8 +294,9 @@ class Production(StrictModel):
     subcontracting: Subcontracting | None = _field(
         None, description="Subcontracting lever; omitted means none"
     )
-    setup_cost: ProductSeries | None = _field(
+    setup_cost: ProductSeries | None = _product_field(
         None,
+        per_product="price",
         unit="currency/run",
         description="Fixed cost of a production run of a product in a period (makes a MIP)",
     )
@@ -290,11 +307,17 @@ class Site(StrictModel):
     name: str | None = _field(None, description="Display name")
     partner: Identifier = _field(description="Owning partner id")
     kind: SiteKind = _field(description="plant (manufacturer), dc, or store (retailer)")
-    storage_capacity: Series | None = _field(
-        None, unit="capacity units", description="Storage limit; omitted means unlimited"
+    storage_capacity: ProductSeries | None = _product_field(
+        None, per_product="limit", unit="capacity units", description="Storage limit; omitted means unlimited"
     )
-    holding_cost: Series = _field(
-        0.0, unit="currency/unit/period", description="Cost of holding one unit for one period"
+    holding_cost: ProductSeries = _product_field(
+        0.0,
+        per_product="price",
+        unit="currency/unit/period",
+        description=(
+            "Cost of holding one unit for one period (a product's own holding_cost under products "
+            "overrides it; a map need not name those products)"
+        ),
     )
     products: list[SiteProduct] = _field(
         default_factory=list, description="Per-product inventory settings at this site"
@@ -310,14 +333,15 @@ class Lane(StrictModel):
         None,
         description="Transporter partner operating the lane; omitted means the shipper's own fleet",
     )
-    capacity: Series | None = _field(
-        None, unit="capacity units/period", description="Lane capacity; omitted means unlimited"
+    capacity: ProductSeries | None = _product_field(
+        None, per_product="limit", unit="capacity units/period", description="Lane capacity; omitted means unlimited"
     )
-    cost_per_unit: Series = _field(
-        0.0, unit="currency/unit", description="Operating cost of moving one unit"
+    cost_per_unit: ProductSeries = _product_field(
+        0.0, per_product="price", unit="currency/unit", description="Operating cost of moving one unit"
     )
-    freight_rate: Series | None = _field(
+    freight_rate: ProductSeries | None = _product_field(
         None,
+        per_product="price",
         unit="currency/unit",
         description="Price the transporter charges the shipper; omitted means cost_per_unit",
     )
@@ -344,14 +368,14 @@ class Service(StrictModel):
 
     site: Identifier = _field(description="Demand site")
     policy: ServicePolicy = _field(description="backlog (served later) or lost_sales")
-    backlog_penalty: Series = _field(
-        0.0, unit="currency/unit/period", description="Penalty per unit backlogged per period"
+    backlog_penalty: ProductSeries = _product_field(
+        0.0, per_product="price", unit="currency/unit/period", description="Penalty per unit backlogged per period"
     )
     clear_backlog_by_end: bool = _field(
         True, description="Backlog must be zero at the end of the horizon"
     )
-    lost_sale_penalty: Series = _field(
-        0.0, unit="currency/unit", description="Penalty per unit of demand lost (beyond margin)"
+    lost_sale_penalty: ProductSeries = _product_field(
+        0.0, per_product="price", unit="currency/unit", description="Penalty per unit of demand lost (beyond margin)"
     )
 
 
@@ -362,8 +386,8 @@ class Service(StrictModel):
 
 class SafetyStockPolicy(StrictModel):
     mode: Softness = _field(Softness.soft, description="soft: shortfall is penalised; hard: enforced")
-    penalty: float = _field(
-        0.0, ge=0, unit="currency/unit/period", description="Penalty per unit below safety stock"
+    penalty: ProductSeries = _product_field(
+        0.0, per_product="price", unit="currency/unit/period", description="Penalty per unit below safety stock"
     )
 
 

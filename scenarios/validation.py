@@ -10,15 +10,23 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Callable, Iterable
 
-from .fields import Problem
+from .fields import Problem, product_fields, walk_models
 from .finance import check_scenario_finance
 from .schema import (
+    Lane,
     Objective,
+    Overtime,
+    Production,
     Role,
     Scenario,
     ServicePolicy,
+    Service,
+    SafetyStockPolicy,
+    Site,
     SiteKind,
     Softness,
+    Subcontracting,
+    TransferPrice,
 )
 
 
@@ -44,6 +52,12 @@ def _series_items(value: Any) -> list[float]:
     if isinstance(value, list):
         return list(value)
     return [value]
+
+
+def _peak(value: Any) -> float:
+    """The largest number in a Series or ProductSeries."""
+    values = value.values() if isinstance(value, dict) else [value]
+    return max((max(_series_items(v), default=0.0) for v in values), default=0.0)
 
 
 def _product_series_items(value: Any) -> Iterable[tuple[str | None, Any]]:
@@ -195,10 +209,11 @@ def check_series(s: Scenario) -> list[Problem]:
             for j, v in enumerate(values):
                 if v < 0:
                     problems.append(Problem(f"partners[{i}].{name}[{j}]", f"must not be negative (got {v})"))
+    for where, model, _ in walk_models(s):
+        for name in product_fields(type(model)):
+            problems += _check_series(getattr(model, name), f"{where}.{name}", T, product_ids=products)
     for i, site in enumerate(s.sites):
         base = f"sites[{i}]"
-        problems += _check_series(site.storage_capacity, f"{base}.storage_capacity", T)
-        problems += _check_series(site.holding_cost, f"{base}.holding_cost", T)
         for j, sp in enumerate(site.products):
             problems += _check_series(sp.safety_stock, f"{base}.products[{j}].safety_stock", T)
             problems += _check_series(sp.holding_cost, f"{base}.products[{j}].holding_cost", T)
@@ -206,23 +221,13 @@ def check_series(s: Scenario) -> list[Problem]:
         if prod is None:
             continue
         pb = f"{base}.production"
-        for name in ("material_cost", "variable_cost", "hours_per_unit", "setup_cost"):
-            problems += _check_series(getattr(prod, name), f"{pb}.{name}", T, product_ids=products)
-        problems += _check_series(prod.regular_capacity, f"{pb}.regular_capacity", T)
         if prod.workforce is not None:
             w = prod.workforce
             for name in ("hours_per_worker", "wage", "hiring_cost", "layoff_cost", "min_workers", "max_workers"):
                 problems += _check_series(getattr(w, name), f"{pb}.workforce.{name}", T)
         if prod.overtime is not None:
-            o = prod.overtime
-            for name in ("cost", "max_total", "max_per_worker"):
-                problems += _check_series(getattr(o, name), f"{pb}.overtime.{name}", T)
-        if prod.subcontracting is not None:
-            problems += _check_series(prod.subcontracting.cost, f"{pb}.subcontracting.cost", T, product_ids=products)
-            problems += _check_series(prod.subcontracting.max_units, f"{pb}.subcontracting.max_units", T)
+            problems += _check_series(prod.overtime.max_per_worker, f"{pb}.overtime.max_per_worker", T)
     for i, lane in enumerate(s.lanes):
-        for name in ("capacity", "cost_per_unit", "freight_rate"):
-            problems += _check_series(getattr(lane, name), f"lanes[{i}].{name}", T)
         if lane.lead_time >= T:
             problems.append(
                 Problem(
@@ -234,11 +239,82 @@ def check_series(s: Scenario) -> list[Problem]:
     for i, d in enumerate(s.demand):
         problems += _check_series(d.quantity, f"demand[{i}].quantity", T)
         problems += _check_series(d.price, f"demand[{i}].price", T)
-    for i, sv in enumerate(s.service):
-        problems += _check_series(sv.backlog_penalty, f"service[{i}].backlog_penalty", T)
-        problems += _check_series(sv.lost_sale_penalty, f"service[{i}].lost_sale_penalty", T)
-    for i, tp in enumerate(s.transfer_prices):
-        problems += _check_series(tp.price, f"transfer_prices[{i}].price", T)
+    return problems
+
+
+def site_stock_products(s: Scenario) -> dict[str, set[str]]:
+    """The products that may be stocked at each site: made, received, shipped, sold or listed
+    there (the stock points of the model)."""
+    all_products = [p.id for p in s.products]
+    out: dict[str, set[str]] = {x.id: {sp.product for sp in x.products} for x in s.sites}
+    for x in s.sites:
+        if x.production is not None:
+            out[x.id] |= set(x.production.products or all_products)
+    for lane in s.lanes:
+        for end in (lane.origin, lane.destination):
+            if end in out:
+                out[end] |= set(lane.products or all_products)
+    for d in s.demand:
+        if d.site in out:
+            out[d.site].add(d.product)
+    return out
+
+
+def _applies_to(s: Scenario, model: Any, ancestors: tuple, stock: dict[str, set[str]]) -> tuple[set[str], str]:
+    """The products a priced product map on ``model`` must name, and what makes them needed."""
+    all_products = {p.id for p in s.products}
+    if isinstance(model, Lane):
+        return set(model.products or all_products), "the lane carries it"
+    if isinstance(model, Service):
+        return {d.product for d in s.demand if d.site == model.site}, "the site has demand for it"
+    if isinstance(model, Site):
+        own = {sp.product for sp in model.products if sp.holding_cost is not None}
+        return stock.get(model.id, set()) - own, "the site may stock it and sets no holding_cost of its own for it"
+    plant = next((a for a in reversed(ancestors) if isinstance(a, Production)), model)
+    if isinstance(plant, Production):
+        return set(plant.products or all_products), "the plant makes it"
+    if isinstance(model, SafetyStockPolicy):
+        return {
+            sp.product for x in s.sites for sp in x.products if max(_series_items(sp.safety_stock)) > 0
+        }, "it has a safety stock"
+    if isinstance(model, TransferPrice):
+        return set(), ""  # a product left out is unpriced: check_prices_and_terms says where it crosses
+    return all_products, "every product"
+
+
+def check_product_maps(s: Scenario) -> list[Problem]:
+    """What a ``{product: value}`` map means where it is written. A cost, price or penalty map names
+    every product it applies to (a product left out would silently cost nothing); a capacity map
+    is one limit per named product. Refused: a map where capacity is hours of one shared resource
+    (overtime cost and limit, regular capacity with hours_per_unit), and a map on a transfer price
+    that already names its product."""
+    problems: list[Problem] = []
+    stock = site_stock_products(s)
+    for where, model, ancestors in walk_models(s):
+        for name, kind in product_fields(type(model)).items():
+            value = getattr(model, name)
+            if not isinstance(value, dict):
+                continue
+            path = f"{where}.{name}"
+            plant = next((a for a in reversed(ancestors) if isinstance(a, Production)), model)
+            in_hours = isinstance(plant, Production) and plant.hours_per_unit is not None
+            if in_hours and (isinstance(model, Overtime) or (isinstance(model, Production) and name == "regular_capacity")):
+                problems.append(Problem(path, "capacity here is hours of one resource shared by every product "
+                                        "(hours_per_unit is set), so it cannot be given per product: give one number "
+                                        "or T numbers (limit a product's share with its own hours_per_unit)"))
+                continue
+            if isinstance(model, TransferPrice) and model.product is not None:
+                problems.append(Problem(path, f"this price is for product '{model.product}' only; give one number "
+                                        "or T numbers (a {product: price} map needs product omitted)"))
+                continue
+            if kind != "price":
+                continue
+            needed, why = _applies_to(s, model, ancestors, stock)
+            missing = [p.id for p in s.products if p.id in needed and p.id not in value]
+            if missing:
+                names = ", ".join(f"'{p}'" for p in missing)
+                problems.append(Problem(path, f"no value for product {names} ({why}); a cost, price or penalty map "
+                                        "names every product it applies to (write 0 for none)"))
     return problems
 
 
@@ -305,7 +381,7 @@ def check_demand_and_service(s: Scenario) -> list[Problem]:
                 continue
             i, sv = policies[site]
             penalty = sv.backlog_penalty if sv.policy == ServicePolicy.backlog else sv.lost_sale_penalty
-            if max(_series_items(penalty)) <= 0 and not (
+            if _peak(penalty) <= 0 and not (
                 sv.policy == ServicePolicy.backlog and sv.clear_backlog_by_end
             ):
                 field = "backlog_penalty" if sv.policy == ServicePolicy.backlog else "lost_sale_penalty"
@@ -315,7 +391,7 @@ def check_demand_and_service(s: Scenario) -> list[Problem]:
                         "must be positive under minimize_cost, or unmet demand costs nothing",
                     )
                 )
-            elif sv.policy == ServicePolicy.backlog and max(_series_items(sv.backlog_penalty)) <= 0:
+            elif sv.policy == ServicePolicy.backlog and _peak(sv.backlog_penalty) <= 0:
                 # accepted (the backlog must clear by the end), but serving late costs nothing
                 problems.append(
                     Problem(
@@ -335,7 +411,10 @@ def check_prices_and_terms(s: Scenario) -> list[Problem]:
     all_products = [p.id for p in s.products]
     priced: set[tuple[str, str, str | None]] = set()
     for tp in s.transfer_prices:
-        priced.add((tp.seller, tp.buyer, tp.product))
+        if isinstance(tp.price, dict) and tp.product is None:
+            priced |= {(tp.seller, tp.buyer, p) for p in tp.price}
+        else:
+            priced.add((tp.seller, tp.buyer, tp.product))
     for i, lane in enumerate(s.lanes):
         o, d = sites.get(lane.origin), sites.get(lane.destination)
         if o is None or d is None or o.partner == d.partner:
@@ -358,7 +437,8 @@ def check_prices_and_terms(s: Scenario) -> list[Problem]:
 
 def check_policies(s: Scenario) -> list[Problem]:
     problems: list[Problem] = []
-    if s.safety_stock.mode == Softness.soft and s.safety_stock.penalty == 0:
+    penalty = s.safety_stock.penalty
+    if s.safety_stock.mode == Softness.soft and _peak(penalty) <= 0:
         has_ss = any(
             max(_series_items(sp.safety_stock)) > 0 for site in s.sites for sp in site.products
         )
@@ -384,6 +464,7 @@ CHECKS: tuple[Callable[[Scenario], list[Problem]], ...] = (
     check_unique_ids,
     check_references,
     check_series,
+    check_product_maps,
     check_production,
     check_demand_and_service,
     check_prices_and_terms,
