@@ -89,6 +89,8 @@ def ledger(data: dict, plan) -> list[tuple[str, str, int, int, float]]:
         if p.get("subcontracting"):
             book(a, "subcontracting", r.period,
                  -parr(p["subcontracting"]["cost"], r.product, T)[r.period] * r.subcontracting, pay(a))
+        if p.get("overtime") and isinstance(p["overtime"]["cost"], dict):  # per product: its overtime units
+            book(a, "overtime", r.period, -parr(p["overtime"]["cost"], r.product, T)[r.period] * r.overtime, 0)
         if p.get("setup_cost") is not None:
             run = getattr(r, "setup", 0)
             book(a, "setup", r.period, -parr(p["setup_cost"], r.product, T)[r.period] * run, 0)
@@ -102,24 +104,24 @@ def ledger(data: dict, plan) -> list[tuple[str, str, int, int, float]]:
                 book(a, "wages", r.period, -arr(w.get("wage", 0), T)[r.period] * r.workforce, 0)
                 book(a, "hiring", r.period, -arr(w.get("hiring_cost", 0), T)[r.period] * r.hired, 0)
                 book(a, "layoff", r.period, -arr(w.get("layoff_cost", 0), T)[r.period] * r.laid_off, 0)
-            if p.get("overtime"):
+            if p.get("overtime") and not isinstance(p["overtime"]["cost"], dict):
                 book(a, "overtime", r.period, -arr(p["overtime"]["cost"], T)[r.period] * r.overtime, 0)
     sp_holding = {(x["id"], sp["product"]): sp.get("holding_cost") for x in data["sites"] for sp in x.get("products", [])}
     for r in plan.tables["inventory"].itertuples(index=False):
         hc = sp_holding.get((r.site, r.product))
-        hc = sites[r.site].get("holding_cost", 0) if hc is None else hc
-        book(owner[r.site], "holding", r.period, -arr(hc, T)[r.period] * r.inventory, 0)
+        hc = parr(sites[r.site].get("holding_cost", 0), r.product, T) if hc is None else arr(hc, T)
+        book(owner[r.site], "holding", r.period, -hc[r.period] * r.inventory, 0)
     prices = {(tp["seller"], tp["buyer"], tp.get("product")): tp["price"] for tp in data.get("transfer_prices", [])}
     for r in plan.tables["shipments"].itertuples(index=False):
         ln = lanes[r.lane]
         shipper, receiver = owner[ln["origin"]], owner[ln["destination"]]
-        cost = arr(ln.get("cost_per_unit", 0), T)[r.period] * r.quantity
+        cost = parr(ln.get("cost_per_unit", 0), r.product, T)[r.period] * r.quantity
         k = ln.get("transporter")
         if k is None:
             book(shipper, "transport", r.period, -cost, pay(shipper))
         else:
             rate = ln.get("freight_rate")
-            rate = arr(ln.get("cost_per_unit", 0) if rate is None else rate, T)[r.period] * r.quantity
+            rate = parr(ln.get("cost_per_unit", 0) if rate is None else rate, r.product, T)[r.period] * r.quantity
             if k != shipper:
                 lag = terms.get((k, shipper), coll(k))
                 book(shipper, "freight", r.period, -rate, lag)
@@ -127,6 +129,8 @@ def ledger(data: dict, plan) -> list[tuple[str, str, int, int, float]]:
             book(k, "transport", r.period, -cost, pay(k))
         if shipper != receiver:
             price = prices.get((shipper, receiver, r.product), prices.get((shipper, receiver, None)))
+            if isinstance(price, dict) and (shipper, receiver, r.product) not in prices:
+                price = price[r.product]
             amount = arr(price, T)[r.period] * r.quantity
             lag = terms.get((shipper, receiver), coll(shipper))
             book(shipper, "transfer_revenue", r.period, amount, lag)
@@ -162,13 +166,15 @@ def penalties(data: dict, plan) -> list[tuple[str, str, float]]:
         sv = services.get(r.site, {})
         a = owner[r.site]
         if sv.get("policy") == "backlog":
-            out.append((a, "backlog_penalty", arr(sv.get("backlog_penalty", 0), T)[r.period] * r.backlog))
+            out.append((a, "backlog_penalty", parr(sv.get("backlog_penalty", 0), r.product, T)[r.period] * r.backlog))
         else:
-            out.append((a, "lost_sale_penalty", arr(sv.get("lost_sale_penalty", 0), T)[r.period] * r.lost_sales))
+            pen = parr(sv.get("lost_sale_penalty", 0), r.product, T)[r.period]
+            out.append((a, "lost_sale_penalty", pen * r.lost_sales))
     ss = data.get("safety_stock", {})
     if ss.get("mode", "soft") == "soft":
         for r in plan.tables["inventory"].itertuples(index=False):
-            out.append((owner[r.site], "safety_stock_penalty", ss.get("penalty", 0.0) * r.safety_shortfall))
+            pen = parr(ss.get("penalty", 0.0), r.product, T)[r.period]
+            out.append((owner[r.site], "safety_stock_penalty", pen * r.safety_shortfall))
     return out
 
 
@@ -279,7 +285,15 @@ def limit_violations(data: dict, plan) -> dict[str, float]:
                     x = g[c].to_numpy()
                     worst("workforce.integer", np.abs(x - np.round(x)))
             worst("nonnegative", -g[["hired", "laid_off"]].to_numpy().ravel())
-        if pr.get("regular_capacity") is not None:
+        per_product = pr.get("regular_capacity")
+        if isinstance(per_product, dict):  # units: each named product within its own regular + overtime units
+            ot_units = grid(prod_t, ["site", "product"], "overtime", T) if "overtime" in prod_t else {}
+            for p, cap_p in per_product.items():
+                if p in made:
+                    extra = ot_units[(s, p)] if ot_units else np.zeros(T)
+                    worst("production.regular_capacity (per product)", prod[(s, p)] - arr(cap_p, T) - extra)
+            regular = np.full(T, np.inf)
+        elif pr.get("regular_capacity") is not None:
             regular = arr(pr["regular_capacity"], T)
         elif wf:
             regular = arr(wf["hours_per_worker"], T) * g["workforce"].to_numpy()
@@ -291,7 +305,15 @@ def limit_violations(data: dict, plan) -> dict[str, float]:
             worst("production.overtime (none)", np.abs(overtime))
         else:
             worst("nonnegative", -overtime)
-            if ot.get("max_total") is not None:
+            if isinstance(ot.get("max_total"), dict) or isinstance(ot.get("cost"), dict) or isinstance(per_product, dict):
+                units = grid(prod_t[prod_t["site"] == s], ["product"], "overtime", T)
+                worst("overtime (split is the total)", np.abs(sum((units[(p,)] for p in made), np.zeros(T)) - overtime))
+                for p in made:
+                    worst("overtime (units of p are units of p made)", units[(p,)] - prod[(s, p)])
+                    worst("nonnegative", -units[(p,)])
+                    if isinstance(ot.get("max_total"), dict) and p in ot["max_total"]:
+                        worst("overtime.max_total (per product)", units[(p,)] - arr(ot["max_total"][p], T))
+            elif ot.get("max_total") is not None:
                 worst("overtime.max_total", overtime - arr(ot["max_total"], T))
             if ot.get("max_per_worker") is not None:
                 worst("overtime.max_per_worker", overtime - arr(ot["max_per_worker"], T) * g["workforce"].to_numpy())
@@ -299,6 +321,10 @@ def limit_violations(data: dict, plan) -> dict[str, float]:
         sc = pr.get("subcontracting")
         if sc is None:
             worst("production.subcontracting (none)", np.abs(bought))
+        elif isinstance(sc.get("max_units"), dict):
+            for p, cap_p in sc["max_units"].items():
+                if p in made:
+                    worst("subcontracting.max_units (per product)", sub[(s, p)] - arr(cap_p, T))
         elif sc.get("max_units") is not None:
             worst("subcontracting.max_units", bought - arr(sc["max_units"], T))
         if pr.get("setup_cost") is not None:
@@ -318,6 +344,10 @@ def limit_violations(data: dict, plan) -> dict[str, float]:
     for ln_id, ln in lanes.items():
         if ln.get("capacity") is None:
             continue
+        if isinstance(ln["capacity"], dict):
+            for p, cap_p in ln["capacity"].items():
+                worst("lane.capacity (per product)", volume[p] * ship[(ln_id, p)] - arr(cap_p, T))
+            continue
         load = sum((volume[p] * q for (l2, p), q in ship.items() if l2 == ln_id), np.zeros(T))
         worst("lane.capacity", load - arr(ln["capacity"], T))
 
@@ -325,6 +355,10 @@ def limit_violations(data: dict, plan) -> dict[str, float]:
     sp = {(x["id"], s["product"]): s for x in data["sites"] for s in x.get("products", [])}
     for s, site in sites.items():
         if site.get("storage_capacity") is None:
+            continue
+        if isinstance(site["storage_capacity"], dict):
+            for p, cap_p in site["storage_capacity"].items():
+                worst("site.storage_capacity (per product)", volume[p] * inv[(s, p)] - arr(cap_p, T))
             continue
         load = sum((volume[p] * q for (s2, p), q in inv.items() if s2 == s), np.zeros(T))
         worst("site.storage_capacity", load - arr(site["storage_capacity"], T))
@@ -340,7 +374,7 @@ def limit_violations(data: dict, plan) -> dict[str, float]:
             worst("site.products.safety_stock (hard)", target - level)
         else:
             worst("site.products.safety_stock (soft: shortfall covers the gap)", target - level - short)
-            if ss_policy.get("penalty", 0.0) > 0:  # priced, so never more than the gap
+            if np.all(parr(ss_policy.get("penalty", 0.0), p, T) > 0):  # priced, so never more than the gap
                 worst("site.products.safety_stock (soft: shortfall is the gap)",
                       np.abs(short - np.clip(target - level, 0, None)) * (target > 0))
         worst("site.products.ending_inventory", setting.get("ending_inventory", 0.0) - level[-1])

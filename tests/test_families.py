@@ -20,6 +20,7 @@ from planning.model import CAPACITY_FAMILIES, ELASTIC_FAMILIES, FAMILIES, build_
 from planning.solve import compile_model, elastic_rows
 from scenarios.io import parse_scenario
 from test_balances import small_mip
+from test_product_values import plant_sells
 
 # Written out on purpose: a limit or target a planner can move, and nothing structural.
 EXPECTED_ELASTIC = {
@@ -47,6 +48,7 @@ CASES = {
     "small_chain": lambda: example("small_chain"),
     "small_mip": small_mip,  # setups, whole workers, an ending workforce minimum
     "red_tomato": lambda: instance("red_tomato"),  # backlog cleared by the end
+    "overtime_per_product": plant_sells,  # overtime priced per product: overtime_split
 }
 
 
