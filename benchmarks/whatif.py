@@ -62,7 +62,9 @@ def _series(value: Any, T: int) -> list[float]:
     return list(map(float, value)) if isinstance(value, list) else [float(value)] * T
 
 
-def _scale(value: Any, factor: Any, T: int) -> list[float]:
+def _scale(value: Any, factor: Any, T: int) -> list[float] | dict[str, list[float]]:
+    if isinstance(value, dict):  # per product
+        return {p: _scale(v, factor, T) for p, v in value.items()}
     f = np.broadcast_to(np.asarray(factor, dtype=float), (T,))
     return [round(v * k, 4) for v, k in zip(_series(value, T), f)]
 

@@ -148,7 +148,7 @@ class SiteHierarchy:
                             f"aggregated under {origins[0]} (first lane, lane '{inbound[0].id}')"
                         )
                 else:
-                    caps = {o: _mean_capacity([lane for lane in inbound if lane.origin == o]) for o in origins}
+                    caps = {o: _mean_capacity([lane for lane in inbound if lane.origin == o], product) for o in origins}
                     if any(c is None for c in caps.values()):
                         shares = {o: 1.0 / len(origins) for o in origins}
                         how = "equal shares (a lane has no capacity limit)"
@@ -199,12 +199,17 @@ class SiteHierarchy:
                 self.ancestor_weights(site, product)
 
 
-def _mean_capacity(lanes) -> float | None:
+def _mean_capacity(lanes, product: str) -> float | None:
+    """Sum over the lanes of each one's mean capacity for ``product`` (its own limit where the
+    capacity is per product); None when one of them does not limit the product."""
     total = 0.0
     for lane in lanes:
-        if lane.capacity is None:
+        cap = lane.capacity
+        if isinstance(cap, dict):
+            cap = cap.get(product)
+        if cap is None:
             return None
-        values = lane.capacity if isinstance(lane.capacity, list) else [lane.capacity]
+        values = cap if isinstance(cap, list) else [cap]
         total += float(np.mean(values))
     return total
 

@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from jointplan.cli_options import fraction, positive, service_level_range
-from jointplan.numbers import money, num
+from jointplan.numbers import money, money_exact, num
 from planning.status import has_solution
 from jointplan.cpfr import register as register_cpfr
 from jointplan.finance_cli import plan_command_finance, print_plan_funding
@@ -105,12 +105,15 @@ def _money(x: float) -> str:
     return money(x)
 
 
-def print_plan_summary(plan: Plan, currency: str = "") -> None:
-    """A short readable summary of a plan on the terminal."""
+def print_plan_summary(plan: Plan, currency: str = "", gap_priced: bool = True) -> None:
+    """A short readable summary of a plan on the terminal: the objective to the currency's minor
+    unit, other money in whole units. ``gap_priced`` False (soft cash at funding_gap_rate 0): the
+    peak gaps are said to be reported, not priced."""
     colour = "green" if plan.status == "optimal" else ("yellow" if plan.status == "feasible" else "red")
     console.print(
         f"[bold]{plan.scenario_name}[/]: status [{colour}]{plan.status}[/]"
-        + (f", objective ({plan.objective_sense}) {_money(plan.objective)} {currency}" if plan.objective is not None else "")
+        + (f", objective ({plan.objective_sense}) {money_exact(plan.objective, currency)} {currency}"
+           if plan.objective is not None else "")
     )
     if plan.diagnosis:
         console.print("[red]Diagnosis[/] (" + plan.diagnosis.get("method", "") + "):")
@@ -151,6 +154,9 @@ def print_plan_summary(plan: Plan, currency: str = "") -> None:
             f"{_money(k['peak_funding_gap'])}@{k['peak_funding_gap_period']}",
         )
     console.print(table)
+    if not gap_priced:
+        console.print("Peak gap: the shortfall below minimum cash, reported but not priced "
+                      "(cash.funding_gap_rate is 0)")
     if plan.binding:
         shown = plan.binding[:8]
         console.print(
@@ -219,7 +225,8 @@ def run_plan(path: str, out: Optional[Path], xlsx: Optional[Path], time_limit, m
         plan.write_json(out)
     if xlsx:
         plan.write_excel(xlsx)
-    print_plan_summary(plan, scenario.currency)
+    unpriced = scenario.cash.mode.value == "soft" and scenario.cash.funding_gap_rate == 0
+    print_plan_summary(plan, scenario.currency, gap_priced=not unpriced)
     if finance:
         print_plan_funding(console, plan)
     if out:

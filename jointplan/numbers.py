@@ -26,3 +26,11 @@ def num(x: Any, spec: str = ",.0f") -> str:
 def money(x: Any) -> str:
     """A money amount, whole units with thousands separators."""
     return num(x, ",.0f")
+
+
+def money_exact(x: Any, currency: str) -> str:
+    """A money amount with as many decimals as ``currency`` has (ISO 4217 minor units: 2 for EUR,
+    0 for JPY, 3 for KWD; 2 for a code not in the table), thousands separated."""
+    from api.currencies import EXPONENT
+
+    return num(x, f",.{EXPONENT.get(currency, 2)}f")

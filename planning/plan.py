@@ -294,6 +294,8 @@ def _read_plan(m, d, result, cm, extensions):
         opening = d.opening_cash[a]
         closing_series = sol.series("cash", (a,))
         gap_series = sol.series("funding_gap", (a,)) if d.cash_soft else np.zeros(T)
+        if d.cash_soft and d.funding_gap_rate == 0:  # unpriced: any gap above the shortfall was optimal too
+            gap_series = np.clip(d.min_cash[a] - closing_series, 0.0, None)
         for t in range(T):
             cash_rows.append(
                 {
