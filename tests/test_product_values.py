@@ -445,3 +445,23 @@ def test_regular_capacity_per_product_by_hand():
     _, plan = solve(data)
     assert plan.objective == pytest.approx(2 * 550 * 100, abs=TOL)
     assert {b["constraint"] for b in plan.binding} == {"production_capacity[plant,A,0]", "production_capacity[plant,A,1]"}
+
+
+def test_the_docs_table_lists_every_product_field_with_its_meaning():
+    """docs/scenario-values.md's table between its markers: one row per product field of the
+    schema, the path with list indices dropped, the unit and the meaning of a map as declared."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "scenario-values.md").read_text()
+    table = text.split("<!-- product-fields")[1].split("<!-- /product-fields -->")[0]
+    rows = {}
+    for line in table.splitlines():
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0] not in {"field", "---"} and not set(cells[0]) <= {"-"}:
+            rows[cells[0]] = (cells[1], cells[2])
+    classes = {c.__name__: c for c in _models_reachable(Scenario)}
+    expected = {}
+    for (cls, name), path in PATHS.items():
+        info = classes[cls].model_fields[name]
+        expected[re.sub(r"\[\d+\]", "[]", path)] = (info.json_schema_extra["unit"], info.json_schema_extra[PER_PRODUCT_KEY])
+    assert rows == expected
