@@ -119,9 +119,11 @@ def problems_from_validation_error(exc: ValidationError, root: str, tags: Collec
     """Pydantic's errors as one problem per field path (``sites[0].production.capacity``; ``root``
     when the error is about the whole document). Location parts that name a union member are left
     out: pydantic's ``float`` / ``list[float]``, and the ``tags`` of a tagged union (the instrument
-    types), whose unknown or missing tag is said in words."""
+    types), whose unknown or missing tag is said in words. A number-or-series value that fits no
+    member is reported where it goes wrong deepest (``cost.A[1]``), not also at the field."""
     skip = VALUE_UNION_MEMBERS | set(tags)
     seen: dict[str, Problem] = {}
+    via_union: set[str] = set()
     for err in exc.errors():
         path = ""
         for part in err["loc"]:
@@ -129,6 +131,8 @@ def problems_from_validation_error(exc: ValidationError, root: str, tags: Collec
                 path += f"[{part}]"
             elif part not in skip:
                 path += f".{part}" if path else str(part)
+        if any(part in VALUE_UNION_MEMBERS for part in err["loc"]):
+            via_union.add(path or root)
         path = path or root
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
@@ -138,7 +142,10 @@ def problems_from_validation_error(exc: ValidationError, root: str, tags: Collec
         elif err["type"] == "union_tag_not_found":
             msg = "an instrument needs a 'type'"
         seen.setdefault(path, Problem(path, msg))
-    return list(seen.values())
+    # a value that fits no member of number / list / map: keep the deepest member's words only
+    # (``cost.A[1]: not a number``, not also ``cost: not a number`` from the number member)
+    deeper = {p for p in seen for q in seen if q != p and (q.startswith(p + ".") or q.startswith(p + "["))}
+    return [prob for path, prob in seen.items() if not (path in via_union and path in deeper)]
 
 
 def periods_per_year(freq: Any) -> int:

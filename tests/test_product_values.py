@@ -465,3 +465,16 @@ def test_the_docs_table_lists_every_product_field_with_its_meaning():
         info = classes[cls].model_fields[name]
         expected[re.sub(r"\[\d+\]", "[]", path)] = (info.json_schema_extra["unit"], info.json_schema_extra[PER_PRODUCT_KEY])
     assert rows == expected
+
+
+@pytest.mark.parametrize("field", sorted(PATHS), ids=lambda f: f"{f[0]}.{f[1]}")
+def test_a_bad_number_in_a_map_is_named_where_it_is(field):
+    """One problem, at the entry (``...cost_per_unit.A[1]``), not also at the field from the
+    number member of the union. (Broken on purpose: without the deepest-only rule in
+    problems_from_validation_error a second problem named the field itself.)"""
+    path = PATHS[field]
+    data = full_chain()
+    _set(data, path, {"A": [1, "y", 1], "B": 2})
+    with pytest.raises(ScenarioError) as exc:
+        parse_scenario(data)
+    assert [(p.path, "valid number" in p.message) for p in exc.value.problems] == [(f"{path}.A[1]", True)]
