@@ -96,6 +96,28 @@ def test_non_finite_numbers_in_a_scenario_are_422_naming_the_field(world, litera
     assert c.get(f"/scenarios/{sid}", headers=world.headers("pl")).headers["ETag"] == etag
 
 
+def test_product_maps_in_a_scenario_are_stored_or_422_naming_the_entry(world):
+    """Issue 20: a lane cost per product is stored; one naming an unknown product, or leaving out
+    a product the lane carries, is 422 naming the field (and the product) and nothing is stored."""
+    c = world.client
+    before = c.get("/scenarios", headers=world.headers("pl")).json()["total"]
+    content = scenario_content()
+    products = [p["id"] for p in content["products"]]
+    lane = content["lanes"][0]
+    for bad, field, words in (
+        ({**{p: 1.0 for p in products}, "nosuch": 1.0}, "body.content.lanes[0].cost_per_unit.nosuch", "unknown product"),
+        ({products[0]: 1.0}, "body.content.lanes[0].cost_per_unit", f"'{products[1]}'"),
+    ):
+        lane["cost_per_unit"] = bad
+        r = c.post("/scenarios", json={"name": "per-product", "content": content}, headers=world.headers("pl"))
+        assert r.status_code == 422, r.text
+        assert any(e["field"] == field and words in e["msg"] for e in r.json()["detail"]), r.text
+    assert c.get("/scenarios", headers=world.headers("pl")).json()["total"] == before
+    lane["cost_per_unit"] = {p: 1.0 + i for i, p in enumerate(products)}
+    r = c.post("/scenarios", json={"name": "per-product", "content": content}, headers=world.headers("pl"))
+    assert r.status_code == 201, r.text
+
+
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), [1.0, float("nan")]])
 def test_scenario_schema_refuses_non_finite_numbers(value):
     from scenarios.io import parse_scenario
