@@ -218,8 +218,12 @@ def compile_data(s: Scenario) -> PlanningData:
     d.safety_stock_penalty_of = {
         key: product_array(s.safety_stock.penalty, key[1], T) for key in d.safety_stock
     } if d.safety_stock_soft else {}
-    stock_set = set(stock_keys)
-    d.storage_product_capacity = {k: v for k, v in d.storage_product_capacity.items() if k in stock_set}
+    site_of = {x.id: x for x in s.sites}
+    d.storage_product_capacity = {
+        (x, p): as_array(site_of[x].storage_capacity[p], T)
+        for x, p in stock_keys
+        if isinstance(site_of[x].storage_capacity, dict) and p in site_of[x].storage_capacity
+    }
     d.inflows_into, d.outflows_from = _lanes_at_stock_points(d)
     d.streams = _money_streams(d)
     d.penalties = _penalties(d)
@@ -232,24 +236,10 @@ def _network(s: Scenario, products: list[str], T: int) -> dict[str, Any]:
     sites = {x.id: x for x in s.sites}
     lanes = {ln.id: ln for ln in s.lanes}
     lane_products = {ln.id: list(ln.products or products) for ln in s.lanes}
-    stocked: dict[str, list[str]] = {x: [] for x in sites}
-    for ln in s.lanes:
-        for end in (ln.origin, ln.destination):
-            stocked[end] += lane_products[ln.id]
-    for x in s.sites:
-        stocked[x.id] += [sp.product for sp in x.products]
-        if x.production is not None:
-            stocked[x.id] += list(x.production.products or products)
-    for dm in s.demand:
-        stocked[dm.site].append(dm.product)
     return {
         "lane_product_capacity": {
             (ln, p): cap for ln in lanes
             for p, cap in (per_product_limits(lanes[ln].capacity, lane_products[ln], T) or {}).items()
-        },
-        "storage_product_capacity": {
-            (x, p): cap for x in sites
-            for p, cap in (per_product_limits(sites[x].storage_capacity, sorted(set(stocked[x])), T) or {}).items()
         },
         "sites": list(sites),
         "site_partner": {x: sites[x].partner for x in sites},

@@ -91,8 +91,8 @@ def _product_field(default: Any = ..., *, per_product: str, unit: str, descripti
     meaning = (
         "{product: value} must name every product it applies to"
         if per_product == "price"
-        else "{product: value} is one limit per named product (volume-weighted where the unit is capacity "
-        "units), replacing the shared limit; a product not named is not limited here"
+        else "{product: value} is one limit per named product, in the field's unit, instead of the shared "
+        "limit; a product not named is not limited here"
     )
     return _field(default, unit=unit, description=f"{description}. One number, T numbers, or per product: "
                   f"{meaning}", json_schema_extra=extra, **kwargs)

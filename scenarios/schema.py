@@ -254,7 +254,7 @@ class Subcontracting(StrictModel):
         per_product="price", unit="currency/unit", description="Price paid per unit bought in"
     )
     max_units: ProductSeries | None = _product_field(
-        None, per_product="limit", unit="units/period", description="Limit over all products; omitted means none"
+        None, per_product="limit", unit="units/period", description="Limit on units bought in, over all products; omitted means none"
     )
 
 
@@ -308,7 +308,7 @@ class Site(StrictModel):
     partner: Identifier = _field(description="Owning partner id")
     kind: SiteKind = _field(description="plant (manufacturer), dc, or store (retailer)")
     storage_capacity: ProductSeries | None = _product_field(
-        None, per_product="limit", unit="capacity units", description="Storage limit; omitted means unlimited"
+        None, per_product="limit", unit="capacity units", description="Storage limit on volume x stock; omitted means unlimited"
     )
     holding_cost: ProductSeries = _product_field(
         0.0,
@@ -334,7 +334,7 @@ class Lane(StrictModel):
         description="Transporter partner operating the lane; omitted means the shipper's own fleet",
     )
     capacity: ProductSeries | None = _product_field(
-        None, per_product="limit", unit="capacity units/period", description="Lane capacity; omitted means unlimited"
+        None, per_product="limit", unit="capacity units/period", description="Lane capacity on volume x units shipped; omitted means unlimited"
     )
     cost_per_unit: ProductSeries = _product_field(
         0.0, per_product="price", unit="currency/unit", description="Operating cost of moving one unit"

@@ -478,3 +478,33 @@ def test_a_bad_number_in_a_map_is_named_where_it_is(field):
     with pytest.raises(ScenarioError) as exc:
         parse_scenario(data)
     assert [(p.path, "valid number" in p.message) for p in exc.value.problems] == [(f"{path}.A[1]", True)]
+
+
+def test_subcontracting_limit_per_product_by_hand():
+    """Regular capacity 100, 130 of A and 50 of B wanted at 100, buying in costs 50: at most 10
+    of A may be bought, B is not named so unlimited. Make 100 A, buy 10 A and 50 B: profit a
+    period = 160 x 100 - 60 x 50 = 13000 (with one shared limit of 10 it would be 10500)."""
+    data = plant_sells()
+    prod = data["sites"][0]["production"]
+    del prod["overtime"]
+    prod["subcontracting"] = {"cost": 50, "max_units": {"A": 10}}
+    data["demand"] = [{"site": "plant", "product": "A", "quantity": 130, "price": 100},
+                      {"site": "plant", "product": "B", "quantity": 50, "price": 100}]
+    _, plan = solve(data)
+    assert plan.objective == pytest.approx(2 * 13000, abs=TOL)
+    prod["subcontracting"]["max_units"] = 10
+    _, shared = solve(data)
+    assert shared.objective == pytest.approx(2 * 10500, abs=TOL)
+
+
+def test_storage_capacity_per_product_by_hand():
+    """100 a period can be made; 150 of A are wanted in period 1 only, so 50 must be made early,
+    but the plant stores at most 30 of A: 130 sold, less 30 x 0.1 of holding = 12997."""
+    data = plant_sells()
+    site = data["sites"][0]
+    del site["production"]["overtime"]
+    site["storage_capacity"] = {"A": 30}
+    data["demand"] = [{"site": "plant", "product": "A", "quantity": [0, 150], "price": 100}]
+    _, plan = solve(data)
+    assert plan.objective == pytest.approx(13000 - 3, abs=TOL)
+    assert any(b["constraint"] == "storage_capacity[plant,A,0]" for b in plan.binding)
