@@ -8,7 +8,8 @@ build on it, and every layer above reports input problems as :class:`Problem`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Collection, Union
+from functools import lru_cache
+from typing import Annotated, Any, Collection, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -166,16 +167,48 @@ def product_fields(model: type[BaseModel]) -> dict[str, str]:
     return out
 
 
+def _model_classes(annotation: Any) -> list[type[BaseModel]]:
+    """The model classes an annotation can hold (``X``, ``list[X]``, ``X | None`` ...)."""
+    out, todo = [], [annotation]
+    while todo:
+        t = todo.pop()
+        if isinstance(t, type) and issubclass(t, BaseModel):
+            out.append(t)
+        else:
+            todo.extend(get_args(t))
+    return out
+
+
+@lru_cache(maxsize=None)
+def _reaches_product_field(cls: type[BaseModel]) -> bool:
+    return bool(product_fields(cls)) or any(_reaches_product_field(c) for c in _descend_into(cls).values())
+
+
+@lru_cache(maxsize=None)
+def _descend_into(cls: type[BaseModel]) -> dict[str, type[BaseModel]]:
+    """The fields of ``cls`` holding models, by name (one model class each in this schema)."""
+    out = {}
+    for name, info in cls.model_fields.items():
+        classes = _model_classes(info.annotation)
+        if classes:
+            out[name] = classes[0]
+    return out
+
+
 def walk_models(root: BaseModel, path: str = "") -> list[tuple[str, BaseModel, tuple[BaseModel, ...]]]:
-    """Every model inside ``root`` (itself first) as ``(path, model, ancestors)``, the path in the
-    problem style ``sites[0].production``, the ancestors outermost first."""
+    """Every model inside ``root`` that has or holds a :data:`ProductSeries` field (``root``
+    first), as ``(path, model, ancestors)``: the path in the problem style
+    ``sites[0].production``, the ancestors outermost first. Fields whose class cannot lead to a
+    product field (demand rows, instruments ...) are not entered."""
     out: list[tuple[str, BaseModel, tuple[BaseModel, ...]]] = []
     stack: list[tuple[str, BaseModel, tuple[BaseModel, ...]]] = [(path, root, ())]
     while stack:
         where, model, up = stack.pop()
         out.append((where, model, up))
         children = []
-        for name in type(model).model_fields:
+        for name, cls in _descend_into(type(model)).items():
+            if not _reaches_product_field(cls):
+                continue
             value = getattr(model, name)
             sub = f"{where}.{name}" if where else name
             if isinstance(value, BaseModel):
