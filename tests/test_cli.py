@@ -212,3 +212,26 @@ def test_summary_says_an_unpriced_funding_gap_is_reported_not_priced(tmp_path):
     path.write_text(yaml.safe_dump(data))
     result = runner.invoke(app, ["plan", str(path)])
     assert result.exit_code == 0 and "not priced" not in result.output
+
+
+def test_product_maps_the_issue_found_refused_now_validate(tmp_path):
+    """Issue 20: lane cost_per_unit and freight_rate and the service penalties per product were
+    refused ("Input should be a valid number", exit 2); they validate now. The
+    plant's overtime is hours of its workforce, so a map there is still exit 2, saying why."""
+    data = example("small_chain")
+    for lane in data["lanes"]:
+        lane["cost_per_unit"] = {"widget": 0.6, "gadget": 1.1}
+        lane["freight_rate"] = {"widget": 0.9, "gadget": [1.5] * data["time"]["periods"]}
+    for sv in data["service"]:
+        sv["backlog_penalty"] = {"widget": 5, "gadget": 8}
+        sv["lost_sale_penalty"] = {"widget": 3, "gadget": 4}
+    path = tmp_path / "maps.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    data["sites"][0]["production"]["overtime"]["cost"] = {"widget": 20, "gadget": 25}
+    path.write_text(yaml.safe_dump(data))
+    result = runner.invoke(app, ["validate", str(path)])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2
+    assert "sites[0].production.overtime.cost: capacity here is hours of one resource shared by every product" in text
