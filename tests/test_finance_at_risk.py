@@ -4,6 +4,7 @@ giving the point plan's funding, cash conservation per scenario, seeding, and in
 from __future__ import annotations
 
 import copy
+import json
 import math
 
 import numpy as np
@@ -20,7 +21,7 @@ from finance.at_risk import (
 )
 from finance.cashflows import cashflows_from_plan
 from finance.sizing import size_funding
-from planning.plan import plan_scenario
+from planning.plan import period_dates, plan_scenario
 from scenarios.finance import FinanceError, finance_spec_from_scenario
 from scenarios.io import parse_scenario
 from test_finance_sizing import assert_conserved
@@ -249,3 +250,76 @@ def test_a_plan_of_another_scenario_is_refused(small_chain_plan):
     with pytest.raises(FinanceError) as exc:
         funding_at_risk(other, plan, uncertainty_from_cv(other, 0.1), scenarios=1)
     assert exc.value.problems[0].path == "scenario" and "consumer_revenue" in exc.value.problems[0].message
+
+
+# ---------------------------------------------------------------------------------------------
+# jointplan fund --at-risk
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def plan_json(tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from jointplan.cli import app
+
+    out = tmp_path_factory.mktemp("atrisk") / "plan.json"
+    result = CliRunner().invoke(app, ["plan", "small_chain", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _fund(*args: str):
+    from typer.testing import CliRunner
+
+    from jointplan.cli import app
+
+    return CliRunner().invoke(app, ["fund", *args])
+
+
+def test_fund_at_risk_writes_json_and_workbook(plan_json, tmp_path):
+    """The funding JSON gets an ``at_risk`` section (per partner and per period) and the
+    workbook a sheet with the table and fan charts; quantiles from a consensus-shaped CSV."""
+    import openpyxl
+
+    from scenarios.io import load_scenario
+
+    scenario, _ = load_scenario("small_chain")
+    q = _point_quantiles(scenario)
+    q["p10"], q["p90"] = q["p50"] * 0.8, q["p50"] * 1.3
+    q["unique_id"] = q["product"] + "/" + q["site"]
+    q["ds"] = [str(d) for d in pd.Series(period_dates(scenario))[q["period"]]]
+    qcsv = tmp_path / "q.csv"
+    q[["unique_id", "ds", "p10", "p50", "p90"]].to_csv(qcsv, index=False)
+    out, xlsx = tmp_path / "f.json", tmp_path / "f.xlsx"
+    res = _fund(str(plan_json), "--out", str(out), "--xlsx", str(xlsx), "--at-risk", "--scenario", "small_chain",
+                "--quantiles", str(qcsv), "--scenarios", "4", "--seed", "9", "--frozen-periods", "6")
+    assert res.exit_code == 0, res.output
+    assert "Funding at risk" in res.output
+    data = json.loads(out.read_text())
+    risk = data["at_risk"]
+    assert risk["settings"]["scenarios"] == 4 and risk["settings"]["frozen_periods"] == 6
+    assert {r["partner"] for r in risk["partners"]} == {"maker", "wholesale", "haul", "shops"}
+    assert len(risk["periods"]) == 4 * 12
+    assert data["kpis"]["partners"]["maker"]["peak_funding_need"] == pytest.approx(
+        next(r for r in risk["partners"] if r["partner"] == "maker")["point_peak_need"])
+    wb = openpyxl.load_workbook(xlsx)
+    assert "Funding at risk" in wb.sheetnames and "Funding at risk periods" in wb.sheetnames
+    assert len(wb["Funding at risk"]._charts) == 8  # a fan and a need chart per partner
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--at-risk", "--cv", "0.2"], "--scenario"),
+    (["--at-risk", "--scenario", "small_chain"], "--quantiles F.csv"),
+    (["--at-risk", "--scenario", "small_chain", "--cv", "0.2", "--quantiles", "q.csv"], "--quantiles F.csv"),
+    (["--cv", "0.2"], "go with --at-risk"),
+    (["--at-risk", "--scenario", "small_chain", "--cv", "nan"], "not a finite number"),
+    (["--at-risk", "--scenario", "small_chain", "--cv", "-1"], "less than 0"),
+    (["--at-risk", "--scenario", "small_chain", "--cv", "0.1", "--scenarios", "10001"], "less than or equal to 10000"),
+    (["--at-risk", "--scenario", "small_chain", "--cv", "0.1", "--frozen-periods", "13"], "frozen_periods"),
+    (["--at-risk", "--scenario", "small_chain", "--quantiles", "missing.csv"], "quantiles file not found"),
+])
+def test_fund_at_risk_bad_input_exits_2(plan_json, tmp_path, args, words):
+    res = _fund(str(plan_json), "--out", str(tmp_path / "f.json"), *args)
+    assert res.exit_code == 2, res.output
+    assert words in " ".join(res.output.split()), res.output
