@@ -113,10 +113,12 @@ class DemandUncertainty:
     p90: np.ndarray
     correlation: float = 0.0
     source: str = ""
+    left_out: int = 0  # rows of the quantile table outside the scenario's series and horizon
 
     def describe(self) -> dict[str, Any]:
         return {
             "source": self.source,
+            "rows_left_out": self.left_out,
             "distribution": "two-piece normal through P10/P50/P90 (half the mass each side of P50), "
                             "censored at 0",
             "correlation_across_periods": self.correlation,
@@ -172,7 +174,7 @@ def read_quantiles_csv(path: str | Path) -> pd.DataFrame:
 
 
 def uncertainty_from_quantiles(scenario: Scenario, table: pd.DataFrame, *, correlation: float = 0.0,
-                               source: str = "quantiles") -> DemandUncertainty:
+                               source: str = "quantiles", only_scenario: bool = False) -> DemandUncertainty:
     """Map a quantile table onto the scenario's demand (site, product) and periods.
 
     The table has ``p10, p50, p90`` and names its series by ``site`` and ``product`` columns, or
@@ -180,7 +182,9 @@ def uncertainty_from_quantiles(scenario: Scenario, table: pd.DataFrame, *, corre
     too); its periods by ``ds`` (or ``date``: the period's first day, as the consensus table) or
     ``period`` (0 .. T-1). Every demand (site, product) needs every period; a row that maps to no
     demand series or no period of the horizon, a duplicate, or a missing cell is refused, naming
-    it (nothing is silently dropped)."""
+    it (nothing is silently dropped). ``only_scenario`` (a whole consensus table, which covers
+    the collaboration's every series and its whole horizon): rows of other series or dates are
+    left out, counted in ``left_out``; the scenario's own series and periods are still all needed."""
     _check_correlation(correlation)
     d = compile_data(scenario)
     T = d.T
@@ -210,7 +214,12 @@ def uncertainty_from_quantiles(scenario: Scenario, table: pd.DataFrame, *, corre
     else:
         raise FinanceError([Problem("quantiles", "name the series by 'site' and 'product' columns or a 'unique_id' "
                                     "(product/site)")])
+    left_out = 0
     unknown = df[[(s, p) not in demand for s, p in zip(df["site"], df["product"])]]
+    if len(unknown) and only_scenario:
+        left_out += len(unknown)
+        df = df.drop(index=unknown.index)
+        unknown = unknown.iloc[0:0]
     if len(unknown):
         names = sorted({f"{p}" if s is None else f"{p}/{s}" for s, p in zip(unknown["site"], unknown["product"])})
         shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
@@ -232,6 +241,11 @@ def uncertainty_from_quantiles(scenario: Scenario, table: pd.DataFrame, *, corre
         index = {day: t for t, day in enumerate(starts)}
         days = pd.to_datetime(df[col], errors="coerce")
         ts = [index.get(x.date()) if not pd.isna(x) else None for x in days]
+        if only_scenario:  # dates outside the horizon are other periods' (unreadable ones are still refused)
+            keep = [t is not None or pd.isna(x) for t, x in zip(ts, days)]
+            left_out += len(keep) - sum(keep)
+            df = df[keep].copy()
+            ts = [t for t, k in zip(ts, keep) if k]
         bad = [i for i, t in enumerate(ts) if t is None]
         if bad:
             shown = ", ".join(sorted({str(df[col].iloc[i]) for i in bad})[:6])
@@ -267,7 +281,8 @@ def uncertainty_from_quantiles(scenario: Scenario, table: pd.DataFrame, *, corre
         raise FinanceError([Problem("quantiles", f"no quantiles for {text}")])
     names = [f"{p}/{s} period {t}" for s, p in d.demand_keys for t in range(T)]
     _check_quantile_arrays(out["p10"], out["p50"], out["p90"], names)
-    return DemandUncertainty(list(d.demand_keys), out["p10"], out["p50"], out["p90"], float(correlation), source)
+    return DemandUncertainty(list(d.demand_keys), out["p10"], out["p50"], out["p90"], float(correlation), source,
+                             left_out)
 
 
 def standard_normals(seed: int, i: int, K: int, T: int, correlation: float) -> np.ndarray:
