@@ -7,10 +7,13 @@ only what demand moves follows the scenario; the funding is then sized by
 :func:`finance.sizing.size_funding` on that scenario's cash flows, exactly as ``jointplan fund``
 sizes the point plan.
 
-**What stays fixed** (the frozen decisions, the whole horizon): production, subcontracting and
-setups, the workforce and its hiring, layoffs and overtime, and every shipment on every lane
-(the partners' purchases from each other, and the transporter's work). Hence the stock of every
-site that sells to no consumer is as planned.
+**What stays fixed** (the frozen decisions, in periods ``0 .. F-1``; ``frozen_periods`` F, default
+the whole horizon): production, subcontracting and setups, the workforce and its hiring, layoffs
+and overtime, and every shipment on every lane (the partners' purchases from each other, and the
+transporter's work). Hence the stock of every site that sells to no consumer is as planned.
+After the frozen periods the plan is made again for each scenario (:meth:`Simulation.replan`:
+the planning model with the frozen periods fixed and the scenario's demand, which it knows in
+advance: an optimistic re-plan); a scenario no re-plan can serve keeps the plan throughout.
 
 **What follows each scenario**, at every demand site (site, product), period by period (a direct
 simulation, not a re-solve)::
@@ -54,7 +57,9 @@ depends only on (seed, i): serial and parallel runs, and the first S of a larger
 **Report** per partner: P50, P90, P95 (and the mean) of the peak funding need ``max_t max(0,
 min_cash[t] - cash before financing[t])``, the probability that the committed instruments cannot
 fund the scenario (the sizing's elastic diagnosis leaves money unfunded, shortfall > 0), the
-expected financing cost (interest + fees + accrued, and net of deposit interest and discounts);
+expected financing cost (interest + fees + accrued, and net of deposit interest and discounts),
+P90 and P95 of the peak unfunded balance (what the instruments leave unfunded: roughly the extra
+committed headroom that would fund 90 % or 95 % of the scenarios, its own cost aside);
 per partner and period the same quantiles of the need, the probability of a shortfall, and the
 P5 .. P95 fan of the cash before financing. An unfunded scenario's cost is that of its best
 effort (every instrument used as well as possible).
@@ -490,8 +495,8 @@ class Simulation:
                                         f"decisions but {b.get((partner, kind, t), 0.0):,.2f} in the plan")])
 
     def point_check(self, plan_sales_tolerance: float = 1e-6) -> dict[str, Any]:
-        """The rule on the scenario's own demand against the plan's sales: units the plan did
-        not sell that the rule sells (0 when the rule reproduces the plan)."""
+        """The rule on the scenario's own demand against the plan's sales: sum over keys and
+        periods of |rule's sales - plan's sales| (0 when the rule reproduces the plan)."""
         demand = np.array([self.d.demand[k] for k in self.d.demand_keys], dtype=float).reshape(len(self.d.demand_keys), self.d.T)
         sold = self.sell(demand)["sales"]
         diff = sum(float(np.abs(sold[k] - self.values.get("sales", {}).get(k, np.zeros(self.d.T))).sum())
@@ -609,7 +614,7 @@ class AtRiskResult:
 
 
 def _q(values: np.ndarray, q: float) -> float:
-    return float(np.quantile(values, q, axis=0)) if values.ndim == 1 else np.quantile(values, q, axis=0)
+    return float(np.quantile(values, q))
 
 
 def summarise(outcomes: Sequence[ScenarioOutcome], point: FundingResult, dates: Sequence[Any]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -632,6 +637,8 @@ def summarise(outcomes: Sequence[ScenarioOutcome], point: FundingResult, dates: 
             "peak_need_p50": _q(peak, 0.5), "peak_need_p90": _q(peak, 0.9), "peak_need_p95": _q(peak, 0.95),
             "peak_need_mean": float(peak.mean()), "peak_need_max": float(peak.max()),
             "probability_lines_not_enough": float((short.max(axis=1) > SHORT).mean()),
+            "unfunded_peak_p90": _q(short.max(axis=1), 0.9),
+            "unfunded_peak_p95": _q(short.max(axis=1), 0.95),
             "expected_financing_cost": float(cost.mean()),
             "financing_cost_p90": _q(cost, 0.9),
             "expected_net_financing_cost": float(net.mean()),

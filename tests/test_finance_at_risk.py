@@ -73,7 +73,9 @@ def test_closed_form_one_period_normal_demand(one_period, S):
     The need falls as D rises, so its q-quantile is at demand's (1 - q)-quantile:
     ``need_q = K - (P + H) (mu - sigma z_q)`` (z_q = Phi^-1(q); positive here: K = 31,000 and
     (P + H)(mu + 5 sigma) = 30,600). A revolver of limit L funds the scenario iff need <= L, so
-    P(lines not enough) = P(D < (K - L) / (P + H)) = Phi(((K - L)/(P + H) - mu) / sigma).
+    P(lines not enough) = P(D < (K - L) / (P + H)) = Phi(((K - L)/(P + H) - mu) / sigma), and
+    the unfunded peak max(0, need - L) has the quantiles max(0, need_q - L) (no interest within one
+    period, no commitment fee).
 
     The sampled estimates converge: for S = 50, 200 (and 800) each quantile is within 4 standard
     errors of the closed form, SE = sqrt(q (1 - q) / S) (P + H) sigma / phi(z_q), a tolerance
@@ -93,6 +95,8 @@ def test_closed_form_one_period_normal_demand(one_period, S):
             exact = K - (P + H) * (MU - SIGMA * z)
             se = math.sqrt(q * (1 - q) / S) * (P + H) * SIGMA / norm.pdf(z)
             assert abs(row[col] - exact) <= 4 * se, (S, q, row[col], exact, se)
+            if q > 0.5:  # the unfunded peak is need - L where the need is above the line's limit
+                assert abs(row[f"unfunded_peak_p{round(q * 100)}"] - max(0.0, exact - LIMIT)) <= 4 * se
         assert abs(row["probability_lines_not_enough"] - p_short) <= 4 * math.sqrt(p_short * (1 - p_short) / S)
         if S == 50:
             draws = sample_demand(u, S, 7)[:, 0, 0]

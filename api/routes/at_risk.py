@@ -50,7 +50,8 @@ class AtRiskPublic(BaseModel):
     currency: str | None = Field(description="Currency of every amount")
     partners: list[dict[str, Any]] | None = Field(
         description="When done, per partner: peak_need_p50/p90/p95/mean/max, probability_lines_not_enough, "
-                    "expected_financing_cost, financing_cost_p90, expected_net_financing_cost and the point plan's "
+                    "unfunded_peak_p90/p95, expected_financing_cost, financing_cost_p90, expected_net_financing_cost and the "
+                    "point plan's "
                     "point_peak_need, point_financing_cost, point_funded")
     periods: list[dict[str, Any]] | None = Field(
         description="When done, per partner and period: need_p50/p90/p95/mean, probability_short, "
