@@ -456,6 +456,11 @@ def print_at_risk(console: Console, risk: dict[str, Any]) -> None:
                       num(r["probability_lines_not_enough"], ".1%"), _money(r["expected_financing_cost"]),
                       _money(r["point_financing_cost"]))
     console.print(table)
+    check = st.get("point_check") or {}
+    if check and not check.get("reproduces_plan"):
+        console.print(f"  [yellow]note[/]: on the forecast's own demand the sales rule sells "
+                      f"{num(check.get('units_sold_differently'), ',.0f')} units differently from the plan (the plan "
+                      "holds stock back, e.g. backlogging to keep a safety stock); the scenarios include that difference")
     t = risk.get("timings", {})
     console.print(f"  need = peak over the horizon of max(0, minimum cash - cash before financing); "
                   f"{t.get('per_scenario', 0) * 1000:,.0f} ms a scenario")

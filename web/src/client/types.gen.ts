@@ -121,7 +121,7 @@ export type AtRiskPublic = {
     /**
      * Partners
      *
-     * When done, per partner: peak_need_p50/p90/p95/mean/max, probability_lines_not_enough, expected_financing_cost, financing_cost_p90, expected_net_financing_cost and the point plan's point_peak_need, point_financing_cost, point_funded
+     * When done, per partner: peak_need_p50/p90/p95/mean/max, probability_lines_not_enough, unfunded_peak_p90/p95, expected_financing_cost, financing_cost_p90, expected_net_financing_cost and the point plan's point_peak_need, point_financing_cost, point_funded
      */
     partners: Array<{
         [key: string]: unknown;
