@@ -120,3 +120,14 @@ def test_from_a_consensus_version(service, done_plan):
     assert got["settings"]["uncertainty"]["rows_left_out"] == 1
     for row in got["partners"]:
         assert row["peak_need_p95"] == pytest.approx(row["point_peak_need"], abs=1e-6)
+
+
+def test_the_job_stops_at_its_time_limit(small_chain_plan):
+    """A job past its time limit fails (no retry) saying how many scenarios were done."""
+    from api.jobs.runners import JobInputError, execute_at_risk
+
+    scenario, plan = small_chain_plan
+    inputs = {"scenario": scenario.model_dump(mode="json", exclude_none=True), "plan": plan.to_dict(),
+              "options": {"scenarios": 60, "cv": 0.1}, "time_limit": 0.01}
+    with pytest.raises(JobInputError, match=r"time limit of 0.01 s was reached after \d+ of 60 demand scenarios"):
+        execute_at_risk(inputs, lambda _f, _m: None)

@@ -130,7 +130,10 @@ class AtRiskOptions(BaseModel):
         None, ge=1, le=10_000,
         description="Periods whose decisions stay as planned (default: the whole horizon); after them the plan is "
                     "re-made for each scenario")
-    time_limit: StrictFloat | None = Field(None, gt=0, le=86_400, description="Time limit of the whole job [s]")
+    time_limit: StrictFloat | None = Field(
+        None, gt=0, le=86_400,
+        description="Time limit of the whole job [s] (default: the service's `JOINTPLAN_SOLVER_TIME_LIMIT` plus 5 s a "
+                    "scenario, 10 s with a re-plan); reached, the job fails saying how many scenarios were done")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,6 +205,14 @@ def execute(kind: str, inputs: dict[str, Any], report: Report) -> dict[str, Any]
     raise JobInputError(f"unknown job kind {kind!r}")
 
 
+def at_risk_time_limit(options: AtRiskOptions, solver_time_limit: float) -> float:
+    """The whole at-risk job's time limit: the options', else the service's solver limit plus 5 s
+    a scenario (10 s when each scenario is re-planned)."""
+    if options.time_limit is not None:
+        return float(options.time_limit)
+    return float(solver_time_limit) + options.scenarios * (10.0 if options.frozen_periods is not None else 5.0)
+
+
 def execute_at_risk(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
     """A finished plan's funding at risk (:func:`finance.at_risk.funding_at_risk`), with the
     scenario version's finance instruments; progress = scenarios done / asked for."""
@@ -214,6 +225,8 @@ def execute_at_risk(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
 
     started = time.perf_counter()
     options = AtRiskOptions.model_validate(inputs.get("options") or {})
+    limit = float(inputs.get("time_limit") or at_risk_time_limit(options, get_settings().solver_time_limit))
+    deadline = started + limit
     report(0.02, "checking the scenario and the plan")
     try:
         scenario, _ = parse_scenario(inputs["scenario"])
@@ -221,6 +234,9 @@ def execute_at_risk(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
         raise JobInputError("the plan's scenario version is not valid", [p.as_dict() for p in exc.problems]) from None
 
     def progress(done: int, total: int) -> None:
+        if done < total and time.perf_counter() > deadline:
+            raise JobInputError(f"the job's time limit of {limit:g} s was reached after {done} of {total} demand "
+                                "scenarios: ask for fewer scenarios or a longer time_limit")
         report(0.05 + 0.9 * done / max(total, 1), f"{done} of {total} demand scenarios")
 
     try:
@@ -230,8 +246,7 @@ def execute_at_risk(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
         else:
             u = uncertainty_from_cv(scenario, options.cv, correlation=options.correlation)
         risk = funding_at_risk(scenario, inputs["plan"], u, scenarios=options.scenarios, seed=options.seed,
-                               frozen_periods=options.frozen_periods,
-                               time_limit=options.time_limit, progress=progress)
+                               frozen_periods=options.frozen_periods, time_limit=max(1.0, limit), progress=progress)
     except FinanceError as exc:
         raise JobInputError("the funding at risk cannot be computed", [p.as_dict() for p in exc.problems]) from None
     report(0.97, "storing the result")
@@ -454,7 +469,8 @@ def load_inputs(session: Session, job: Job, default_time_limit: float) -> dict[s
             raise JobInputError(f"the plan of funding-at-risk run {payload.get('at_risk_id')} no longer has a result")
         version = session.get(ScenarioVersion, plan.scenario_version_id)
         options = AtRiskOptions.model_validate(payload.get("options") or {})
-        inputs = {"scenario": version.content, "plan": plan.result, "options": options.model_dump(mode="json")}
+        inputs = {"scenario": version.content, "plan": plan.result, "options": options.model_dump(mode="json"),
+                  "time_limit": job.time_limit or at_risk_time_limit(options, default_time_limit)}
         if options.consensus_version is not None:
             cv = session.scalar(select(ConsensusVersion).where(ConsensusVersion.version == options.consensus_version))
             if cv is None:

@@ -23,7 +23,7 @@ from api.deps import AuthorizedUser, SessionDep, SettingsDep
 from api.errors import NOT_FOUND, _resp
 from api.jobs import queue
 from api.jobs.model import Job, JobKind
-from api.jobs.runners import AtRiskOptions
+from api.jobs.runners import AtRiskOptions, at_risk_time_limit
 from api.models import AtRiskRun, ConsensusVersion, PlanRecord, ScenarioVersion
 from api.routes.jobs import JobPublic, job_public
 from api.routes.plans import PlanId
@@ -122,7 +122,7 @@ def create_at_risk(plan_id: PlanId, body: AtRiskOptions, user: AuthorizedUser, s
     session.commit()
     job, created = queue.enqueue(request.app.state.engine, JobKind.at_risk.value,
                                  {"at_risk_id": run.id, "options": params}, dedupe_key=key,
-                                 time_limit=body.time_limit or settings.solver_time_limit, created_by=user.id)
+                                 time_limit=at_risk_time_limit(body, settings.solver_time_limit), created_by=user.id)
     if not created:  # the same run asked for concurrently: the winner's job fills the winner's row
         session.delete(run)
         session.commit()

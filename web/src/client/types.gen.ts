@@ -51,7 +51,7 @@ export type AtRiskOptions = {
     /**
      * Time Limit
      *
-     * Time limit of the whole job [s]
+     * Time limit of the whole job [s] (default: the service's `JOINTPLAN_SOLVER_TIME_LIMIT` plus 5 s a scenario, 10 s with a re-plan); reached, the job fails saying how many scenarios were done
      */
     time_limit?: number | null;
 };
