@@ -108,8 +108,8 @@ def test_closed_form_one_period_normal_demand(one_period, S):
 
 def test_zero_uncertainty_every_scenario_is_the_point_plan(small_chain_plan):
     """cv = 0 (and P10 = P50 = P90 = the scenario's demand): every scenario's funding is the point
-    plan's: the same cash before financing, need, shortfall and least cost. Seen to fail when the sales rule sold only up to the planned sales
-    minus one unit (the cash tables then differed by the price of a unit)."""
+    plan's: the same cash before financing, need, shortfall and least cost. Seen to fail with the sales rule selling one unit less than demand and
+    stock allow in each period (point_check.reproduces_plan false, then the cash tables differ)."""
     scenario, plan = small_chain_plan
     point = size_funding(cashflows_from_plan(plan), finance_spec_from_scenario(scenario))
     for u in (uncertainty_from_cv(scenario, 0.0),
