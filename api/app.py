@@ -20,6 +20,7 @@ from api.routes import fva, health
 from api.routes import history
 from api.routes import auth
 from api.routes import invoices
+from api.routes import at_risk
 from api.settings import Settings, get_settings
 
 ROUTERS = [
@@ -39,6 +40,7 @@ ROUTERS = [
     forecast_runs.router,
     plans.router,
     funding.router,
+    at_risk.router,
     compare.router,
     jobs.router,
     invoices.router,

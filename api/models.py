@@ -375,6 +375,22 @@ class FundingResultRecord(Base):
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class AtRiskRun(Base):
+    """A plan's funding at risk (``finance.at_risk``), computed by an ``at_risk`` job; its options
+    in ``params``, its result (settings, per-partner and per-period tables) in ``result``."""
+
+    __tablename__ = "funding_at_risk"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = _ts(default=utcnow)
+    finished_at: Mapped[datetime | None] = _ts(nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
 class PlanTable(Base):
     """One result table of a done plan, stored on its own and column by column (written with the
     plan's result by the plan job runner, :mod:`api.plan_tables`): a table page or the whole table

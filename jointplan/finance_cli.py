@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from jointplan.cli_options import positive
+from jointplan.cli_options import number, positive
 from jointplan.numbers import money, num
 from planning.status import has_solution
 
@@ -275,15 +275,43 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         periods_per_year: Optional[int] = typer.Option(None, min=1, max=366, help="With a CSV: 12 monthly, 52 weekly"),
         objective: Optional[str] = typer.Option(None, help="min_cost or max_ending_cash (default: the spec's)"),
         time_limit: Optional[float] = typer.Option(None, callback=positive, help="Solver time limit in seconds (> 0)"),
+        at_risk: bool = typer.Option(False, "--at-risk", help="With a plan: also the funding need under demand "
+                                     "uncertainty (needs --scenario and --quantiles or --cv)"),
+        scenario: Optional[str] = typer.Option(None, "--scenario", help="With --at-risk: the plan's scenario (file or "
+                                               "bundled example name)"),
+        scenarios: int = typer.Option(200, "--scenarios", min=1, max=10_000, help="With --at-risk: demand scenarios"),
+        seed: int = typer.Option(0, "--seed", min=0, help="With --at-risk: random seed (same seed, same scenarios)"),
+        quantiles: Optional[Path] = typer.Option(None, "--quantiles", help="With --at-risk: P10/P50/P90 CSV (the "
+                                                 "consensus table: unique_id, ds, p10, p50, p90)"),
+        cv: Optional[float] = typer.Option(None, "--cv", callback=number(ge=0), help="With --at-risk and no quantiles: "
+                                           "coefficient of variation of demand around the scenario's (normal)"),
+        correlation: float = typer.Option(0.0, "--correlation", callback=number(ge=0, le=1),
+                                          help="With --at-risk: correlation of demand across periods (0 .. 1)"),
+        frozen_periods: Optional[int] = typer.Option(None, "--frozen-periods", min=1, help="With --at-risk: periods "
+                                                     "whose decisions stay as planned (default all; after them the "
+                                                     "plan is re-made per scenario)"),
+        workers: int = typer.Option(1, "--workers", min=1, max=64, help="With --at-risk: worker processes"),
     ) -> None:
-        """Size each partner's funding of a plan or a cash forecast at the lowest cost."""
+        """Size each partner's funding of a plan or a cash forecast at the lowest cost; with
+        --at-risk, also its distribution when demand differs from the forecast."""
         from finance.cashflows import cashflows_from_plan, plan_dict, read_cashflows_csv
         from scenarios.finance import FinanceError, parse_finance_spec
         from finance.sizing import size_funding
+        from planning.plan import json_default
+        from planning.workbook import write_workbook
 
         obj = _objective(objective)
         path = Path(source)
         suffix = path.suffix.lower()
+        if at_risk:
+            if suffix != ".json":
+                _fail("--at-risk needs a plan (.json) and its scenario: a cash-flow table has no demand to vary")
+            if scenario is None:
+                _fail("--at-risk needs --scenario: the scenario the plan was made from")
+            if (quantiles is None) == (cv is None):
+                _fail("--at-risk needs one of --quantiles F.csv (P10/P50/P90) or --cv X (a coefficient of variation)")
+        elif any(x is not None for x in (scenario, quantiles, cv, frozen_periods)):
+            _fail("--scenario, --quantiles, --cv and --frozen-periods go with --at-risk")
         data = None  # the plan, when funding one: its summary and tables go into the workbook too
         try:
             if suffix == ".json":
@@ -314,18 +342,28 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
                 _fail(f"--periods-per-year {periods_per_year} conflicts with periods_per_year: {spec.periods_per_year} "
                       f"in {where}; give one of them, or the same value in both")
             result = size_funding(table, spec, objective=obj, time_limit=time_limit)
+            risk = None
+            if at_risk:
+                risk = _at_risk(data, spec, scenario, quantiles=quantiles, cv=cv, correlation=correlation,
+                                scenarios=scenarios, seed=seed, objective=obj, time_limit=time_limit,
+                                frozen_periods=frozen_periods, workers=workers)
         except FinanceError as exc:
             _fail(f"Cannot size the funding of {source}", exc.problems)
         for w in result.warnings:
             err.print(f"  [yellow]warning[/] {escape(w.path)}: {escape(w.message)}")
         written = []  # files first, then the terminal (a reader that stops early must not cost the files)
         if result.kpis or result.diagnosis:
-            result.write_json(out)
-            written.append(f"Funding written to {out}")
+            payload = result.to_dict()
+            if risk is not None:
+                payload["at_risk"] = risk.to_dict()
+            out.write_text(json.dumps(payload, indent=2, default=json_default, allow_nan=False), encoding="utf-8")
+            written.append(f"Funding written to {out}" + (" (with its at_risk section)" if risk is not None else ""))
             if xlsx and result.tables:
-                result.write_excel(xlsx, plan=data, mode="sized" if data is not None else None)
+                write_workbook(xlsx, data, {**payload, **({"mode": "sized"} if data is not None else {})})
                 written.append(f"Workbook written to {xlsx}")
         print_funding(console, result)
+        if risk is not None:
+            print_at_risk(console, risk.to_dict())
         for line in written:
             console.print(line)
         if not result.funded:
@@ -374,6 +412,58 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
             console.print(f"Comparison written to {out}")
         if not comparison.joint.funded and not comparison.sequential.funded:
             raise typer.Exit(EXIT_NOT_FUNDED)
+
+
+def _at_risk(plan: dict, spec: Any, scenario_path: str, *, quantiles: Optional[Path], cv: Optional[float],
+             correlation: float, **options: Any) -> Any:
+    """``fund --at-risk``: load the scenario and the uncertainty, run the scenarios with a
+    progress bar on stderr (:func:`finance.at_risk.funding_at_risk`)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from finance.at_risk import funding_at_risk, read_quantiles_csv, uncertainty_from_cv, uncertainty_from_quantiles
+    from scenarios.io import load_scenario
+    from scenarios.validation import ScenarioError
+
+    try:
+        scn, _problems = load_scenario(scenario_path)
+    except ScenarioError as exc:
+        _fail(f"Scenario {scenario_path} is not valid", exc.problems)
+    if quantiles is not None:
+        u = uncertainty_from_quantiles(scn, read_quantiles_csv(quantiles), correlation=correlation,
+                                       source=f"quantiles {quantiles}")
+    else:
+        u = uncertainty_from_cv(scn, cv, correlation=correlation)
+    with Progress(TextColumn("demand scenarios"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TimeRemainingColumn(), console=_err(), transient=True) as prog:
+        task = prog.add_task("at risk", total=options["scenarios"])
+        return funding_at_risk(scn, plan, u, spec, progress=lambda done, total: prog.update(task, completed=done),
+                               **options)
+
+
+def print_at_risk(console: Console, risk: dict[str, Any]) -> None:
+    """The at-risk table: per partner P50/P90/P95 of the peak need, the chance the committed
+    lines are not enough, the expected financing cost, against the point plan."""
+    st = risk["settings"]
+    cur = risk.get("currency") or "currency"
+    table = Table(title=f"Funding at risk ({cur}; {st['scenarios']} demand scenarios, seed {st['seed']}, "
+                        f"{escape(st['uncertainty']['source'])}; frozen periods {st['frozen_periods']} of {st['periods']})",
+                  box=None, padding=(0, 1))
+    for col in ("partner", "point need", "P50 need", "P90 need", "P95 need", "P(lines short)", "mean cost", "point cost"):
+        table.add_column(col, justify="left" if col == "partner" else "right", no_wrap=True)
+    for r in risk["partners"]:
+        table.add_row(escape(r["partner"]), _money(r["point_peak_need"]), _money(r["peak_need_p50"]),
+                      _money(r["peak_need_p90"]), _money(r["peak_need_p95"]),
+                      num(r["probability_lines_not_enough"], ".1%"), _money(r["expected_financing_cost"]),
+                      _money(r["point_financing_cost"]))
+    console.print(table)
+    check = st.get("point_check") or {}
+    if check and not check.get("reproduces_plan"):
+        console.print(f"  [yellow]note[/]: on the forecast's own demand the sales rule sells "
+                      f"{num(check.get('units_sold_differently'), ',.0f')} units differently from the plan (the plan "
+                      "holds stock back, e.g. backlogging to keep a safety stock); the scenarios include that difference")
+    t = risk.get("timings", {})
+    console.print(f"  need = peak over the horizon of max(0, minimum cash - cash before financing); "
+                  f"{t.get('per_scenario', 0) * 1000:,.0f} ms a scenario")
 
 
 def _spec_of(scenario: Any) -> FinanceSpec:

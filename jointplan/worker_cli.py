@@ -26,7 +26,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         database_url: Optional[str] = typer.Option(
             None, "--database-url", envvar="JOINTPLAN_DATABASE_URL", help="The service's database (SQLAlchemy URL)"
         ),
-        kind: Optional[List[str]] = typer.Option(None, "--kind", help="Only jobs of this kind (plan, forecast); repeatable"),
+        kind: Optional[List[str]] = typer.Option(None, "--kind", help="Only jobs of this kind (plan, forecast, at_risk); repeatable"),
         lease: Optional[float] = typer.Option(
             None, "--lease", callback=number(ge=1.0), help="Lease seconds: a job not renewed this long is given to another worker"
         ),
@@ -39,9 +39,9 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         from api.migrate import upgrade
         from api.settings import get_settings
 
-        bad = sorted(set(kind or []) - {"plan", "forecast"})
+        bad = sorted(set(kind or []) - {"plan", "forecast", "at_risk"})
         if bad:
-            err.print(f"[bold red]--kind[/]: unknown job kind(s) {', '.join(map(escape, bad))} (plan, forecast)")
+            err.print(f"[bold red]--kind[/]: unknown job kind(s) {', '.join(map(escape, bad))} (plan, forecast, at_risk)")
             raise typer.Exit(2)
         settings = get_settings()
         url = database_url or settings.database_url

@@ -18,6 +18,8 @@ Sheets, in order:
   instrument mix, and charts per partner: cash before and after financing against the minimum,
   instrument balances over time, and each limited instrument's availability against what is drawn
   (the headroom). A workbook of funding alone (``jointplan fund`` on a cash-flow CSV) starts here.
+- **Funding at risk**, **Funding at risk periods** (``jointplan fund --at-risk``): the funding
+  need's distribution over demand scenarios, with fan charts per partner.
 - **Funding cash**, **Funding instruments**: the funding's tables per period.
 - The plan's tables (Production, Capacity, Shipments, Inventory, Sales, Cash, Working capital,
   Cash flows, any extension's tables), then Binding limits, Warnings, Diagnosis when present.
@@ -865,6 +867,68 @@ class _Book:
         extra = [n for n in tables if n not in ("cash", "instruments", "partners")]
         for name in extra:
             self.table_sheet(f"Funding {name}", tables[name])
+        if funding.get("at_risk"):
+            self.at_risk_sheets(funding["at_risk"])
+
+    def at_risk_sheets(self, risk: Mapping[str, Any]) -> None:
+        """**Funding at risk** (``jointplan fund --at-risk``): what was simulated, per partner the
+        P50/P90/P95 of the peak need, the probability that the committed lines are not enough and
+        the expected financing cost against the point plan's; per partner a fan chart of the cash
+        before financing (P5 .. P95 over the scenarios) and one of the need (P50, P90, P95).
+        **Funding at risk periods**: the per-partner, per-period table."""
+        ws = self.new_sheet("Funding at risk")
+        st = risk.get("settings") or {}
+        unc = st.get("uncertainty") or {}
+        self.put(ws, 1, 1, "Funding at risk: the funding need when demand differs from the forecast").font = TITLE_FONT
+        row = self.facts(ws, 3, [
+            ("Demand scenarios", st.get("scenarios"), INT),
+            ("Seed", st.get("seed"), INT),
+            ("Demand uncertainty", unc.get("source"), TEXT),
+            ("Distribution", unc.get("distribution"), TEXT),
+            ("Correlation across periods", unc.get("correlation_across_periods"), NUM),
+            ("Frozen", st.get("frozen"), TEXT),
+            ("Sales", st.get("sales_rule"), TEXT),
+            ("Scenarios the lines cannot fund", st.get("scenarios_not_funded"), INT),
+        ])
+        ws.column_dimensions["A"].width = 40
+        cols = [("partner", "Partner", TEXT), ("point_peak_need", "Point plan: peak need", MONEY),
+                ("peak_need_p50", "Peak need P50", MONEY), ("peak_need_p90", "Peak need P90", MONEY),
+                ("peak_need_p95", "Peak need P95", MONEY), ("peak_need_mean", "Peak need mean", MONEY),
+                ("probability_lines_not_enough", "P(committed lines not enough)", PCT),
+                ("point_financing_cost", "Point plan: financing cost", MONEY),
+                ("expected_financing_cost", "Expected financing cost", MONEY),
+                ("financing_cost_p90", "Financing cost P90", MONEY)]
+        row += 1
+        self.put(ws, row, 1, "Per partner").font = SECTION_FONT
+        row += 1
+        self.header(ws, row, 1, [self.label(lab, kind) if kind == MONEY else lab for _, lab, kind in cols])
+        for r in risk.get("partners") or []:
+            row += 1
+            for j, (key, _, kind) in enumerate(cols):
+                self.put(ws, row, 1 + j, r.get(key), kind)
+        row += 1
+        self.put(ws, row, 1, "Need = the peak over the horizon of max(0, minimum cash - cash before financing). "
+                             "P90: in 9 scenarios of 10 the need is at most this; 1 in 10 needs more.").font = NOTE_FONT
+        for j in range(len(cols) - 1):
+            ws.column_dimensions[get_column_letter(2 + j)].width = 18
+        periods = risk.get("periods") or []
+        fans, needs = [], []
+        for partner, rows in list(_group(periods, "partner").items())[:MAX_CHARTS_PER_GROUP]:
+            bands = [(f"P{q}", f"cash_before_financing_p{q}", MONEY) for q in (5, 10, 50, 90, 95)]
+            block = self.chart_block(f"{partner}: cash before financing over the scenarios", rows, bands)
+            fans.append(self.combo_chart(
+                f"{partner}: cash before financing, P5 .. P95 of the scenarios", block, MONEY,
+                lines=[("P5", "AED6F1", "dash"), ("P10", "5DADE2", None), ("P50", BLUE, None),
+                       ("P90", "5DADE2", None), ("P95", "AED6F1", "dash")]))
+            block = self.chart_block(f"{partner}: funding need over the scenarios", rows, [
+                ("Need P50", "need_p50", MONEY), ("Need P90", "need_p90", MONEY), ("Need P95", "need_p95", MONEY)])
+            needs.append(self.combo_chart(
+                f"{partner}: funding need per period (P50, P90, P95)", block, MONEY,
+                bars=[("Need P50", BLUE)], lines=[("Need P90", ORANGE, None), ("Need P95", RED, "dash")]))
+        self.place_charts(ws, [fans, needs], 2 + len(cols))
+        _print_setup(ws)
+        if periods:
+            self.table_sheet("Funding at risk periods", periods)
 
     def _funding_charts(self, ws: Worksheet, funding: Mapping[str, Any], col: int) -> None:
         tables = funding.get("tables") or {}

@@ -174,6 +174,9 @@ SPEC: dict[str, Rule] = {
     # funding: a partner its own numbers of a plan (?: of a plan it may not otherwise read)
     "GET /plans/{plan_id}/funding": R(A, P, F, PA, partner="filtered"),
     "GET /plans/{plan_id}/funding/{partner_id}": R(A, P, F, PA, partner="own"),
+    # a plan's funding at risk (issue 18 part 3): staff, as the plan (every partner's cash)
+    "POST /plans/{plan_id}/at-risk": R(A, P, F),
+    "GET /plans/{plan_id}/at-risk/{at_risk_id}": R(A, P, F),
     "GET /compare/plans": R(A, P, F),
     # finance reviews: only finance decides (segregation of duties); staff read them
     "POST /plans/{plan_id}/reviews": R(F),

@@ -115,6 +115,8 @@ STATUSES: dict[str, set[int]] = {
     "POST /plans/{plan_id}/cancel": {200, 404, 409},
     "GET /plans/{plan_id}/funding": {200, 404, 409},
     "GET /plans/{plan_id}/funding/{partner_id}": {200, 404, 409},
+    "POST /plans/{plan_id}/at-risk": {200, 202, 404, 409, 422},
+    "GET /plans/{plan_id}/at-risk/{at_risk_id}": {200, 404},
     "GET /compare/plans": {200, 404, 409, 422},
     "POST /plans/{plan_id}/reviews": {201, 404, 409},
     "GET /plans/{plan_id}/reviews": {200, 404},

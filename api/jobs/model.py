@@ -1,4 +1,5 @@
-"""The ``jobs`` table: one row per forecast run or plan solve, from queued to a final state.
+"""The ``jobs`` table: one row per forecast run, plan solve or funding-at-risk run, from queued to
+a final state.
 
 Life of a job (see :mod:`api.jobs.queue`)::
 
@@ -29,6 +30,7 @@ from api.models import UTC, utcnow
 class JobKind(str, Enum):
     forecast = "forecast"
     plan = "plan"
+    at_risk = "at_risk"
 
 
 class JobStatus(str, Enum):

@@ -14,8 +14,10 @@
     plan keeps its own basis for the next one.
   - forecast: the stored uploads -> ``forecasting.history.prepare_history`` ->
     ``forecasting.engine.forecast_panel`` (progress = series done / total).
+  - at_risk: ``finance.at_risk.funding_at_risk`` on a finished plan and its scenario version
+    (progress = demand scenarios done / asked for).
 - **storage** (:func:`store_result`, :func:`mirror_status`): writes the result rows (``plans`` +
-  ``funding_results``, or ``forecast_runs``) inside the queue's completion transaction, keyed by
+  ``funding_results``, ``forecast_runs`` or ``funding_at_risk``) inside the queue's completion transaction, keyed by
   the job's record so a second write of the same job changes nothing.
 
 Bad input found while executing (an invalid scenario or history, unusable instruments) raises
@@ -36,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from api.jobs.model import Job, JobKind, JobStatus
 from api.settings import get_settings
-from api.models import ForecastRun, FundingResultRecord, PlanRecord, ScenarioVersion, utcnow
+from api.models import AtRiskRun, ConsensusVersion, ForecastRun, FundingResultRecord, PlanRecord, ScenarioVersion, utcnow
 from planning.status import has_solution
 
 Report = Callable[[float, str], None]
@@ -107,6 +109,33 @@ class ForecastRunOptions(BaseModel):
     )
 
 
+class AtRiskOptions(BaseModel):
+    """How to compute a plan's funding at risk (``finance.at_risk``, as ``jointplan fund --at-risk``):
+    demand from a consensus version's P10/P50/P90 or a coefficient of variation around the
+    scenario's demand (exactly one)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"scenarios": 20, "seed": 0, "cv": 0.2}]})
+
+    scenarios: StrictInt = Field(200, ge=1, le=10_000, description="Demand scenarios to simulate")
+    seed: StrictInt = Field(0, ge=0, le=2**53, description="Random seed: the same seed gives the same scenarios")
+    cv: StrictFloat | None = Field(None, ge=0, le=10, allow_inf_nan=False,
+                                   description="Coefficient of variation of demand around the scenario's (normal)")
+    consensus_version: StrictInt | None = Field(
+        None, ge=1, le=2**31 - 1,
+        description="Take P10/P50/P90 from this consensus version (its rows of the scenario's demand series and "
+                    "periods; every one needed)")
+    correlation: StrictFloat = Field(0.0, ge=0, le=1, allow_inf_nan=False,
+                                     description="Correlation of a series' demand across periods (0: independent)")
+    frozen_periods: StrictInt | None = Field(
+        None, ge=1, le=10_000,
+        description="Periods whose decisions stay as planned (default: the whole horizon); after them the plan is "
+                    "re-made for each scenario")
+    time_limit: StrictFloat | None = Field(
+        None, gt=0, le=86_400,
+        description="Time limit of the whole job [s] (default: the service's `JOINTPLAN_SOLVER_TIME_LIMIT` plus 5 s a "
+                    "scenario, 10 s with a re-plan); reached, the job fails saying how many scenarios were done")
+
+
 # ---------------------------------------------------------------------------------------------
 # JSON safety
 # ---------------------------------------------------------------------------------------------
@@ -171,7 +200,58 @@ def execute(kind: str, inputs: dict[str, Any], report: Report) -> dict[str, Any]
         return execute_plan(inputs, report)
     if kind == JobKind.forecast.value:
         return execute_forecast(inputs, report)
+    if kind == JobKind.at_risk.value:
+        return execute_at_risk(inputs, report)
     raise JobInputError(f"unknown job kind {kind!r}")
+
+
+def at_risk_time_limit(options: AtRiskOptions, solver_time_limit: float) -> float:
+    """The whole at-risk job's time limit: the options', else the service's solver limit plus 5 s
+    a scenario (10 s when each scenario is re-planned)."""
+    if options.time_limit is not None:
+        return float(options.time_limit)
+    return float(solver_time_limit) + options.scenarios * (10.0 if options.frozen_periods is not None else 5.0)
+
+
+def execute_at_risk(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
+    """A finished plan's funding at risk (:func:`finance.at_risk.funding_at_risk`), with the
+    scenario version's finance instruments; progress = scenarios done / asked for."""
+    import pandas as pd
+
+    from finance.at_risk import funding_at_risk, uncertainty_from_cv, uncertainty_from_quantiles
+    from scenarios.finance import FinanceError
+    from scenarios.io import parse_scenario
+    from scenarios.validation import ScenarioError
+
+    started = time.perf_counter()
+    options = AtRiskOptions.model_validate(inputs.get("options") or {})
+    limit = float(inputs.get("time_limit") or at_risk_time_limit(options, get_settings().solver_time_limit))
+    deadline = started + limit
+    report(0.02, "checking the scenario and the plan")
+    try:
+        scenario, _ = parse_scenario(inputs["scenario"])
+    except ScenarioError as exc:
+        raise JobInputError("the plan's scenario version is not valid", [p.as_dict() for p in exc.problems]) from None
+
+    def progress(done: int, total: int) -> None:
+        if done < total and time.perf_counter() > deadline:
+            raise JobInputError(f"the job's time limit of {limit:g} s was reached after {done} of {total} demand "
+                                "scenarios: ask for fewer scenarios or a longer time_limit")
+        report(0.05 + 0.9 * done / max(total, 1), f"{done} of {total} demand scenarios")
+
+    try:
+        if options.consensus_version is not None:
+            u = uncertainty_from_quantiles(scenario, pd.DataFrame(inputs["quantiles"]), correlation=options.correlation,
+                                           source=f"consensus version {options.consensus_version}", only_scenario=True)
+        else:
+            u = uncertainty_from_cv(scenario, options.cv, correlation=options.correlation)
+        risk = funding_at_risk(scenario, inputs["plan"], u, scenarios=options.scenarios, seed=options.seed,
+                               frozen_periods=options.frozen_periods, time_limit=max(1.0, limit), progress=progress)
+    except FinanceError as exc:
+        raise JobInputError("the funding at risk cannot be computed", [p.as_dict() for p in exc.problems]) from None
+    report(0.97, "storing the result")
+    return jsonable({"at_risk": risk.to_dict(), "log_excerpt": "",
+                     "timings": {**risk.timings, "job_total": time.perf_counter() - started}})
 
 
 def execute_plan(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
@@ -382,6 +462,21 @@ def load_inputs(session: Session, job: Job, default_time_limit: float) -> dict[s
         if source is not None:
             inputs["warm"] = {"plan_id": source[0], "basis": source[1]}
         return inputs
+    if job.kind == JobKind.at_risk.value:
+        run = session.get(AtRiskRun, payload.get("at_risk_id"))
+        plan = session.get(PlanRecord, run.plan_id) if run is not None else None
+        if plan is None or plan.result is None:
+            raise JobInputError(f"the plan of funding-at-risk run {payload.get('at_risk_id')} no longer has a result")
+        version = session.get(ScenarioVersion, plan.scenario_version_id)
+        options = AtRiskOptions.model_validate(payload.get("options") or {})
+        inputs = {"scenario": version.content, "plan": plan.result, "options": options.model_dump(mode="json"),
+                  "time_limit": job.time_limit or at_risk_time_limit(options, default_time_limit)}
+        if options.consensus_version is not None:
+            cv = session.scalar(select(ConsensusVersion).where(ConsensusVersion.version == options.consensus_version))
+            if cv is None:
+                raise JobInputError(f"consensus version {options.consensus_version} no longer exists")
+            inputs["quantiles"] = [{k: r.get(k) for k in ("unique_id", "ds", "p10", "p50", "p90")} for r in cv.rows]
+        return inputs
     if job.kind == JobKind.forecast.value:
         options = ForecastRunOptions.model_validate(payload.get("options") or {})
         history, keys, notes = shared_history(session, options.partner_ids)
@@ -439,9 +534,11 @@ def shared_history(session: Session, partner_ids: list[str] | None) -> tuple[dic
     return {c: complete[c].tolist() for c in complete.columns}, keys, notes
 
 
-def record_of(session: Session, job: Job) -> PlanRecord | ForecastRun | None:
-    """The plan or forecast run a job fills."""
+def record_of(session: Session, job: Job) -> PlanRecord | ForecastRun | AtRiskRun | None:
+    """The plan, forecast run or funding-at-risk run a job fills."""
     payload = job.payload or {}
+    if job.kind == JobKind.at_risk.value:
+        return session.get(AtRiskRun, payload.get("at_risk_id"))
     if job.kind == JobKind.plan.value:
         return session.get(PlanRecord, payload.get("plan_id"))
     if job.kind == JobKind.forecast.value:
@@ -455,6 +552,16 @@ def store_result(session: Session, job: Job, result: dict[str, Any]) -> str:
     if record is None:
         raise JobInputError(f"the {job.kind} record of job {job.id} no longer exists")
     now = utcnow()
+    if isinstance(record, AtRiskRun):
+        ref = f"at_risk:{record.plan_id}:{record.id}"
+        if record.status == JobStatus.done.value and record.result is not None and record.job_id == job.id:
+            return ref
+        record.result = result["at_risk"]
+        record.status = JobStatus.done.value
+        record.job_id = job.id
+        record.finished_at = now
+        session.flush()
+        return ref
     if isinstance(record, PlanRecord):
         ref = f"plan:{record.id}"
         if record.status == JobStatus.done.value and record.result is not None and record.job_id == job.id:

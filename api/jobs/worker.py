@@ -395,5 +395,7 @@ def _done_message(kind: str, result: dict[str, Any]) -> str:
         plan = result.get("plan") or {}
         obj = plan.get("objective")
         return f"done: plan {plan.get('status')}" + (f", objective {obj:,.2f}" if isinstance(obj, (int, float)) else "")
+    if kind == "at_risk":
+        return f"done: funding at risk over {(result.get('at_risk') or {}).get('settings', {}).get('scenarios', '?')} demand scenarios"
     summary = result.get("summary") or {}
     return f"done: {summary.get('series', '?')} series forecast"

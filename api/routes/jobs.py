@@ -46,7 +46,8 @@ class JobPublic(Out):
     """A job: status, progress, attempts, timings, solver log excerpt, and what it produced."""
 
     id: int = Field(description="Job id")
-    kind: Literal["plan", "forecast"] = Field(description="plan (a solve) or forecast (a forecast run)")
+    kind: Literal["plan", "forecast", "at_risk"] = Field(description="plan (a solve), forecast (a forecast run) or "
+                                                                     "at_risk (a plan's funding at risk)")
     status: Literal["queued", "running", "done", "failed", "cancelled"] = Field(description="Where the job is")
     progress: float = Field(description="Share of the work done [0..1]")
     message: str = Field(description="The latest progress message")
@@ -72,6 +73,9 @@ def result_link(job: Job) -> str | None:
         return f"/plans/{ref.split(':', 1)[1]}"
     if ref.startswith("forecast_run:"):
         return f"/forecast-runs/{ref.split(':', 1)[1]}"
+    if ref.startswith("at_risk:"):
+        _, plan_id, run_id = ref.split(":", 2)
+        return f"/plans/{plan_id}/at-risk/{run_id}"
     return None
 
 

@@ -5,6 +5,154 @@ export type ClientOptions = {
 };
 
 /**
+ * AtRiskOptions
+ *
+ * How to compute a plan's funding at risk (``finance.at_risk``, as ``jointplan fund --at-risk``):
+ * demand from a consensus version's P10/P50/P90 or a coefficient of variation around the
+ * scenario's demand (exactly one).
+ */
+export type AtRiskOptions = {
+    /**
+     * Scenarios
+     *
+     * Demand scenarios to simulate
+     */
+    scenarios?: number;
+    /**
+     * Seed
+     *
+     * Random seed: the same seed gives the same scenarios
+     */
+    seed?: number;
+    /**
+     * Cv
+     *
+     * Coefficient of variation of demand around the scenario's (normal)
+     */
+    cv?: number | null;
+    /**
+     * Consensus Version
+     *
+     * Take P10/P50/P90 from this consensus version (its rows of the scenario's demand series and periods; every one needed)
+     */
+    consensus_version?: number | null;
+    /**
+     * Correlation
+     *
+     * Correlation of a series' demand across periods (0: independent)
+     */
+    correlation?: number;
+    /**
+     * Frozen Periods
+     *
+     * Periods whose decisions stay as planned (default: the whole horizon); after them the plan is re-made for each scenario
+     */
+    frozen_periods?: number | null;
+    /**
+     * Time Limit
+     *
+     * Time limit of the whole job [s] (default: the service's `JOINTPLAN_SOLVER_TIME_LIMIT` plus 5 s a scenario, 10 s with a re-plan); reached, the job fails saying how many scenarios were done
+     */
+    time_limit?: number | null;
+};
+
+/**
+ * AtRiskPublic
+ *
+ * A funding-at-risk run of a plan: its options, its job's progress and, when done, the tables.
+ */
+export type AtRiskPublic = {
+    /**
+     * Id
+     *
+     * Funding-at-risk run id
+     */
+    id: number;
+    /**
+     * Plan Id
+     *
+     * The plan it is of
+     */
+    plan_id: number;
+    /**
+     * Status
+     *
+     * Status of its job
+     */
+    status: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+    /**
+     * Params
+     *
+     * Options it runs with (AtRiskOptions)
+     */
+    params: {
+        [key: string]: unknown;
+    };
+    /**
+     * The job computing it
+     */
+    job: JobPublic | null;
+    /**
+     * Created At
+     *
+     * When it was asked for [UTC]
+     */
+    created_at: string;
+    /**
+     * Finished At
+     *
+     * When its result was stored [UTC]
+     */
+    finished_at: string | null;
+    /**
+     * Settings
+     *
+     * When done: what was simulated (scenarios, seed, demand uncertainty, frozen decisions, sales rule, checks)
+     */
+    settings: {
+        [key: string]: unknown;
+    } | null;
+    /**
+     * Currency
+     *
+     * Currency of every amount
+     */
+    currency: string | null;
+    /**
+     * Partners
+     *
+     * When done, per partner: peak_need_p50/p90/p95/mean/max, probability_lines_not_enough, unfunded_peak_p90/p95, expected_financing_cost, financing_cost_p90, expected_net_financing_cost and the point plan's point_peak_need, point_financing_cost, point_funded
+     */
+    partners: Array<{
+        [key: string]: unknown;
+    }> | null;
+    /**
+     * Periods
+     *
+     * When done, per partner and period: need_p50/p90/p95/mean, probability_short, cash_before_financing_p5 .. p95 (the fan), debt_p50/p90/p95
+     */
+    periods: Array<{
+        [key: string]: unknown;
+    }> | null;
+    /**
+     * Point
+     *
+     * When done: the point plan's funding per partner
+     */
+    point: {
+        [key: string]: unknown;
+    } | null;
+    /**
+     * Timings
+     *
+     * When done: setup, scenarios and per-scenario seconds
+     */
+    timings: {
+        [key: string]: unknown;
+    } | null;
+};
+
+/**
  * ChainBreak
  *
  * Where the stored data stops agreeing with the chain.
@@ -1190,9 +1338,9 @@ export type JobPublic = {
     /**
      * Kind
      *
-     * plan (a solve) or forecast (a forecast run)
+     * plan (a solve), forecast (a forecast run) or at_risk (a plan's funding at risk)
      */
-    kind: 'plan' | 'forecast';
+    kind: 'plan' | 'forecast' | 'at_risk';
     /**
      * Status
      *
@@ -7618,6 +7766,124 @@ export type PartnerFundingResponses = {
 };
 
 export type PartnerFundingResponse = PartnerFundingResponses[keyof PartnerFundingResponses];
+
+export type CreateAtRiskData = {
+    body: AtRiskOptions;
+    path: {
+        /**
+         * Plan Id
+         *
+         * Plan id
+         */
+        plan_id: number;
+    };
+    query?: never;
+    url: '/plans/{plan_id}/at-risk';
+};
+
+export type CreateAtRiskErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * No such object (or not visible to the caller)
+     */
+    404: ErrorBody;
+    /**
+     * The plan has no result yet, or its scenario has no finance instruments
+     */
+    409: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type CreateAtRiskError = CreateAtRiskErrors[keyof CreateAtRiskErrors];
+
+export type CreateAtRiskResponses = {
+    /**
+     * The same options were computed before: the run
+     */
+    200: AtRiskPublic;
+    /**
+     * Queued (or still running): poll the Location
+     */
+    202: AtRiskPublic;
+};
+
+export type CreateAtRiskResponse = CreateAtRiskResponses[keyof CreateAtRiskResponses];
+
+export type GetAtRiskData = {
+    body?: never;
+    path: {
+        /**
+         * Plan Id
+         *
+         * Plan id
+         */
+        plan_id: number;
+        /**
+         * At Risk Id
+         *
+         * Funding-at-risk run id
+         */
+        at_risk_id: number;
+    };
+    query?: never;
+    url: '/plans/{plan_id}/at-risk/{at_risk_id}';
+};
+
+export type GetAtRiskErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * No such object (or not visible to the caller)
+     */
+    404: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type GetAtRiskError = GetAtRiskErrors[keyof GetAtRiskErrors];
+
+export type GetAtRiskResponses = {
+    /**
+     * Successful Response
+     */
+    200: AtRiskPublic;
+};
+
+export type GetAtRiskResponse = GetAtRiskResponses[keyof GetAtRiskResponses];
 
 export type ComparePlansData = {
     body?: never;
