@@ -137,22 +137,25 @@ const eventColumns: Column<EventPublic>[] = [
 /** The buyer confirms or disputes a recorded invoice and pays a confirmed one (the API refuses a
  *  step the invoice's status no longer allows with a 409, shown as it says). */
 function BuyerSteps({ invoice, session }: InvoicePanelProps) {
+  // a refusal (409: the invoice changed meanwhile) stays shown after the invoice is read again,
+  // even when the step it refused is no longer offered
+  const [refusal, setRefusal] = useState<unknown>(null)
   if (session.user.role !== 'partner' || session.user.partner_id !== invoice.buyer_id) return null
   const steps = buyerSteps(invoice.status)
-  if (!steps.confirm && !steps.pay) {
-    return (
-      <Section title="Your part as the buyer" id="buyer">
-        <p data-testid="buyer-done">{invoice.status === 'settled' ? 'Paid in full: nothing is open.' : 'Disputed: the seller records a corrected invoice under a new number.'}</p>
-      </Section>
-    )
-  }
   return (
     <Section title="Your part as the buyer" id="buyer">
-      {steps.confirm && <Decide invoice={invoice} />}
-      {steps.pay && <Pay invoice={invoice} />}
+      {!steps.confirm && !steps.pay && (
+        <p data-testid="buyer-done">{invoice.status === 'settled' ? 'Paid in full: nothing is open.' : 'Disputed: the seller records a corrected invoice under a new number.'}</p>
+      )}
+      {refusal ? <div data-testid="buyer-refusal"><ActionError error={refusal} /></div> : null}
+      {steps.confirm && <Decide invoice={invoice} onRefused={setRefusal} />}
+      {steps.pay && <Pay invoice={invoice} onRefused={setRefusal} />}
     </Section>
   )
 }
+
+/** A refusal other than a field's problem (422 with fields): shown by BuyerSteps. */
+const refused = (e: unknown) => !(e instanceof ApiError && e.status === 422 && e.fields.length > 0)
 
 function useRefresh(id: number) {
   const queryClient = useQueryClient()
@@ -162,12 +165,14 @@ function useRefresh(id: number) {
   }
 }
 
-function Decide({ invoice }: { invoice: InvoiceDetail }) {
+function Decide({ invoice, onRefused }: { invoice: InvoiceDetail; onRefused: (e: unknown) => void }) {
   const refresh = useRefresh(invoice.id)
   const [reason, setReason] = useState('')
   const [missing, setMissing] = useState(false)
-  const confirm = useMutation({ mutationFn: () => data(confirmInvoice({ path: { invoice_id: invoice.id } })), onSettled: refresh })
-  const dispute = useMutation({ mutationFn: (r: string) => data(disputeInvoice({ path: { invoice_id: invoice.id }, body: { reason: r } })), onSettled: refresh })
+  const onMutate = () => onRefused(null)
+  const onError = (e: unknown) => { if (refused(e)) onRefused(e) }
+  const confirm = useMutation({ mutationFn: () => data(confirmInvoice({ path: { invoice_id: invoice.id } })), onMutate, onError, onSettled: refresh })
+  const dispute = useMutation({ mutationFn: (r: string) => data(disputeInvoice({ path: { invoice_id: invoice.id }, body: { reason: r } })), onMutate, onError, onSettled: refresh })
   const busy = confirm.isPending || dispute.isPending
   const submitDispute = (e: FormEvent) => {
     e.preventDefault()
@@ -193,14 +198,13 @@ function Decide({ invoice }: { invoice: InvoiceDetail }) {
         </div>
         <div className="actions"><button type="submit" className="danger" disabled={busy}>Dispute invoice</button></div>
       </form>
-      <ActionError error={confirm.error ?? (dispute.error instanceof ApiError && dispute.error.status === 422 ? null : dispute.error)} />
     </div>
   )
 }
 
 const today = () => new Date().toISOString().slice(0, 10)
 
-function Pay({ invoice }: { invoice: InvoiceDetail }) {
+function Pay({ invoice, onRefused }: { invoice: InvoiceDetail; onRefused: (e: unknown) => void }) {
   const refresh = useRefresh(invoice.id)
   const [amount, setAmount] = useState('')
   const [paidOn, setPaidOn] = useState(today())
@@ -209,6 +213,8 @@ function Pay({ invoice }: { invoice: InvoiceDetail }) {
   const pay = useMutation({
     mutationFn: () => data(settleInvoice({ path: { invoice_id: invoice.id }, body: settlementBody(amount, paidOn, reference) })),
     onSuccess: (v) => { setDone(`${formatAmount(settlementBody(amount, paidOn, reference).amount as string, invoice.currency)} recorded; ${v.status === 'settled' ? 'the invoice is settled' : `${formatAmount(v.open, v.currency)} still open`}.`); setAmount(''); setReference('') },
+    onMutate: () => onRefused(null),
+    onError: (e) => { if (refused(e)) onRefused(e) },
     onSettled: refresh,
   })
   const after = amount.trim() ? openAfter(invoice.open, settlementBody(amount, paidOn, reference).amount as string) : null
@@ -249,7 +255,7 @@ function Pay({ invoice }: { invoice: InvoiceDetail }) {
           : `Open after this payment: ${formatAmount(after.open, invoice.currency)}.`}</p>}
       <div className="actions"><button type="submit" className="primary" disabled={pay.isPending}>{pay.isPending ? 'Recording…' : 'Record payment'}</button></div>
       {done && <p className="notice ok" role="status" data-testid="paid">{done}</p>}
-      {err && err.status === 422 ? (rest.length > 0 && <ActionError error={new ApiError(422, rest.map((r) => `${r.field}: ${r.msg}`).join('; '))} />) : <ActionError error={pay.error} />}
+      {rest.length > 0 && <ActionError error={new ApiError(422, rest.map((r) => `${r.field}: ${r.msg}`).join('; '))} />}
     </form>
   )
 }
