@@ -6,9 +6,9 @@
 // each figure the page shows is compared with what the API holds (the admin's bearer token).
 import type { Page } from '@playwright/test'
 
-import { adminApi, allItems, type Api, userApi } from './api'
+import { adminApi, allItems, type Api, fundedPlan, userApi } from './api'
 import { expect, expectAccessible, screenshot, signIn, test } from './fixtures'
-import { PASSWORD } from './stack'
+import { BUNDLED_SCENARIO, PASSWORD } from './stack'
 
 test.describe.configure({ mode: 'serial' })
 
@@ -310,5 +310,45 @@ test('a third partner sees none of them: not listed, and "not found" by URL as t
     await expect(page.getByText(eur(TOTAL1))).toHaveCount(0)
   }
   await expectAccessible(page, "another partner's invoice")
+  await admin.dispose()
+})
+
+test("the seller invoices its shipments in a finished plan, by the plan's number", async ({ page }) => {
+  const admin = await adminApi()
+  const planId = await fundedPlan(admin, () => userApi('planner'), BUNDLED_SCENARIO)
+  const fromPlan = async () => (await allItems<Invoice & { plan_id: number | null; issue_date: string; currency: string }>(admin, '/invoices?seller_id=wholesale'))
+    .filter((i) => i.plan_id === planId)
+  expect(await fromPlan()).toEqual([])
+  await signIn(page, 'partner2')
+  await page.goto('/app/invoices/new')
+  const form = page.getByTestId('plan-invoices-form')
+  await form.getByLabel('Plan number').fill(String(planId))
+  // a period the plan does not have: the API's 422 on the field
+  await form.getByLabel(/^Periods/).fill('0, 9999')
+  await form.getByRole('button', { name: 'Invoice the shipments' }).click()
+  await expect(page.getByTestId('plan-periods-problem')).toContainText('period 9999')
+  expect(await fromPlan()).toEqual([])
+  // the first two periods, then all: those two already there
+  await form.getByLabel(/^Periods/).fill('0, 1')
+  await form.getByRole('button', { name: 'Invoice the shipments' }).click()
+  const result = page.getByTestId('plan-invoices-result')
+  await expect(result).toContainText('recorded')
+  const two = await fromPlan()
+  expect(two.length).toBeGreaterThan(0)
+  await expect(result).toContainText(`${two.length} invoice${two.length === 1 ? '' : 's'} recorded.`)
+  await form.getByLabel(/^Periods/).fill('')
+  await form.getByRole('button', { name: 'Invoice the shipments' }).click()
+  await expect(result).toContainText('already recorded')
+  const all = await fromPlan()
+  expect(all.length).toBeGreaterThan(two.length)
+  await expect(result).toContainText(`${all.length - two.length} invoices recorded, ${two.length} already recorded with the same content.`)
+  const rows = result.locator('tbody tr')
+  await expect(rows).toHaveCount(all.length)
+  for (const inv of all) {
+    expect(inv.number).toBe(`PLAN${planId}-${inv.buyer_id}-${inv.issue_date}`)
+    const fmt = new Intl.NumberFormat('en-US', { style: 'currency', currency: inv.currency, minimumFractionDigits: inv.total.split('.')[1]?.length ?? 0 })
+    await expect(rows.filter({ hasText: inv.number })).toContainText(fmt.format(Number(inv.total)))
+  }
+  await expectAccessible(page, "a plan's invoices")
   await admin.dispose()
 })

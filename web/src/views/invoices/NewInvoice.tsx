@@ -199,14 +199,17 @@ function PlanForm() {
   const badPeriods = parsedPeriods.some((p) => !/^\d{1,4}$/.test(p))
   const badPlan = plan.trim() !== '' && !/^\d{1,9}$/.test(plan.trim())
   const make = useMutation({
-    mutationFn: () => data(invoicesFromPlan({ path: { plan_id: Number(plan.trim()) },
-      body: parsedPeriods.length ? { periods: parsedPeriods.map(Number) } : {} })),
+    mutationFn: (v: { plan: number; periods: number[] }) => data(invoicesFromPlan({ path: { plan_id: v.plan },
+      body: v.periods.length ? { periods: v.periods } : {} })),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: invoiceKeys.all }),
   })
   const err = make.error instanceof ApiError ? make.error : null
-  const periodProblems = badPeriods ? ['whole numbers, 0 for the first period'] : err?.status === 422 ? problemsByField(err.fields, (p) => p.startsWith('periods')).byField.get('periods') : undefined
+  // the API names a period by its place in the list sent (body.periods.1): shown on the one field
+  const apiPeriods = err?.status === 422 ? [...problemsByField(err.fields, (p) => /^periods(\.\d+)?$/.test(p)).byField.entries()]
+    .flatMap(([path, msgs]) => msgs.map((m) => (path === 'periods' ? m : `period ${make.variables?.periods[Number(path.split('.')[1])] ?? '?'}: ${m}`))) : []
+  const periodProblems = badPeriods ? ['whole numbers, 0 for the first period'] : apiPeriods.length ? apiPeriods : undefined
   return (
-    <form onSubmit={(e) => { e.preventDefault(); if (plan.trim() && !badPlan && !badPeriods) make.mutate() }} data-testid="plan-invoices-form">
+    <form onSubmit={(e) => { e.preventDefault(); if (plan.trim() && !badPlan && !badPeriods) make.mutate({ plan: Number(plan.trim()), periods: parsedPeriods.map(Number) }) }} data-testid="plan-invoices-form">
       <p>Your invoices for your shipments to other partners in a finished plan: one per buyer and period, a line per product, priced at the
         scenario's transfer prices and due when the plan settles them.</p>
       <div className="form-row">
