@@ -352,3 +352,38 @@ test("the seller invoices its shipments in a finished plan, by the plan's number
   await expectAccessible(page, "a plan's invoices")
   await admin.dispose()
 })
+
+test('the invoice pages by keyboard, and on a narrow screen', async ({ page }) => {
+  await signIn(page, 'partner')
+  // Tab from the top of the page reaches the main navigation's Invoices
+  const seen: string[] = []
+  for (let i = 0; i < 12 && seen.at(-1) !== 'Invoices'; i++) {
+    await page.keyboard.press('Tab')
+    seen.push((await page.evaluate(() => document.activeElement?.textContent ?? '')).trim())
+  }
+  expect(seen.at(-1)).toBe('Invoices')
+  await page.keyboard.press('Enter')
+  await expect(page.getByRole('heading', { level: 1, name: 'Invoices' })).toBeVisible()
+  // the filters in order; Enter in one applies them
+  await page.getByLabel('Side').focus()
+  await page.keyboard.press('Tab')
+  await expect(page.getByLabel('Status')).toBeFocused()
+  await page.keyboard.press('Tab')
+  await expect(page.getByLabel('Due before')).toBeFocused()
+  await page.getByLabel('Due before').fill('2027-03-01')
+  await page.keyboard.press('Enter')
+  await expect(page).toHaveURL(/due_before=2027-03-01/)
+  await expect(page.getByTestId('invoice-list').getByRole('link', { name: N1 })).toHaveCount(0) // due 2 March
+  // an invoice by keyboard
+  const link = page.getByTestId('invoice-list').getByRole('link', { name: N2 })
+  await link.focus()
+  await page.keyboard.press('Enter')
+  await expect(page.getByRole('heading', { level: 1, name: `Invoice ${N2}` })).toBeVisible()
+  for (const [what, url] of [['an invoice', page.url()], ['the invoices', '/app/invoices'], ['the invoice form', '/app/invoices/new']] as const) {
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.goto(url)
+    await expect(page.getByRole('heading', { level: 1 })).toBeVisible()
+    await expect(page.getByRole('status').filter({ hasText: 'Loading' })).toHaveCount(0)
+    await expectAccessible(page, `${what} (narrow screen)`)
+  }
+})
