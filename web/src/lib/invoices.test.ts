@@ -1,13 +1,14 @@
 // Invoice money and forms. Expected values are worked by hand from the rules of docs/invoices.md
 // (amounts in the currency's decimals, minor units as integers), not from the code under test.
 // Checked to fail: toMinor reading "12.5" as 125 (the fraction not padded to the decimals) fails
-// 'minor units'; formatAmount through Number() fails the 19-digit case (…567.89 becomes …568.00); invoiceRefusal keeping the "row 5 (line 6): " prefix fails 'a refused upload'.
+// 'minor units'; formatAmount through Number() fails the 19-digit case (…567.89 becomes …568.00); invoiceRefusal keeping the "row 5 (line 6): " prefix fails 'a refused upload'; plainDecimal
+// dropping every comma (as first written) fails on '1,5'.
 import { describe, expect, it } from 'vitest'
 
 import type { EventPublic } from '../client/types.gen'
 import {
   buyerSteps, decimalsOf, formatAmount, fromMinor, invoiceBody, invoiceListParams, invoiceRefusal, openAfter,
-  paymentsOf, problemsByField, sentLineIndex, settlementBody, toFormPaths, toMinor,
+  paymentsOf, plainDecimal, problemsByField, sentLineIndex, settlementBody, toFormPaths, toMinor,
 } from './invoices'
 
 describe('minor units', () => {
@@ -111,6 +112,13 @@ describe('the invoice form', () => {
 
   it('a payment body', () => {
     expect(settlementBody(' 1,500.10 ', '2027-02-01', ' T-1 ')).toEqual({ amount: '1500.10', paid_on: '2027-02-01', reference: 'T-1' })
+  })
+
+  it('drops only separators that group thousands', () => {
+    expect(plainDecimal('1,234,567.5')).toBe('1234567.5')
+    expect(plainDecimal('12')).toBe('12')
+    expect(plainDecimal('1,5')).toBe('1,5') // a decimal comma: left for the API to refuse, not read as 15
+    expect(plainDecimal('12,34.5')).toBe('12,34.5')
   })
 })
 

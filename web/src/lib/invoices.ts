@@ -94,6 +94,14 @@ export interface InvoiceDraft { number: string; buyer_id: string; issue_date: st
 
 export const emptyLine = (): LineDraft => ({ product: '', quantity: '', unit_price: '' })
 
+/** A typed amount as a plain decimal: thousands separators dropped only where they group
+ *  thousands ("1,500.10" → "1500.10"); anything else is left as typed for the API to refuse
+ *  ("1,5" is not read as 15). */
+export function plainDecimal(text: string): string {
+  const t = text.trim()
+  return /^\d{1,3}(,\d{3})+(\.\d+)?$/.test(t) ? t.replace(/,/g, '') : t
+}
+
 /** The body of POST /invoices from the form: texts trimmed, the currency upper-cased, quantities
  *  and prices sent as the decimal strings typed (every digit kept; the API checks them), lines
  *  left wholly empty dropped. */
@@ -106,13 +114,13 @@ export function invoiceBody(d: InvoiceDraft): InvoiceCreate {
     currency: d.currency.trim().toUpperCase(),
     lines: d.lines
       .filter((l) => l.product.trim() || l.quantity.trim() || l.unit_price.trim())
-      .map((l) => ({ product: l.product.trim(), quantity: l.quantity.trim().replace(/,/g, ''), unit_price: l.unit_price.trim().replace(/,/g, '') })),
+      .map((l) => ({ product: l.product.trim(), quantity: plainDecimal(l.quantity), unit_price: plainDecimal(l.unit_price) })),
   }
 }
 
 /** The body of POST /invoices/{id}/settlements from the form (the amount as a decimal string). */
 export function settlementBody(amount: string, paidOn: string, reference: string): SettlementCreate {
-  return { amount: amount.trim().replace(/,/g, ''), paid_on: paidOn, reference: reference.trim() }
+  return { amount: plainDecimal(amount), paid_on: paidOn, reference: reference.trim() }
 }
 
 /** The API's 422 problems by form field ("lines.0.quantity" → its messages); `rest` holds those
