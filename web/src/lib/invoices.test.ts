@@ -1,7 +1,8 @@
 // Invoice money and forms. Expected values are worked by hand from the rules of docs/invoices.md
 // (amounts in the currency's decimals, minor units as integers), not from the code under test.
 // Checked to fail: toMinor reading "12.5" as 125 (the fraction not padded to the decimals) fails
-// 'minor units'; formatAmount through Number() fails the 19-digit case (…567.89 becomes …568.00); invoiceRefusal keeping the "row 5 (line 6): " prefix fails 'a refused upload'; plainDecimal
+// 'minor units'; formatAmount through Number() fails the 19-digit case (…567.89 becomes …568.00);
+// invoiceRefusal keeping the "row 5 (line 6): " prefix fails 'a refused upload'; plainDecimal
 // dropping every comma (as first written) fails on '1,5'.
 import { describe, expect, it } from 'vitest'
 
