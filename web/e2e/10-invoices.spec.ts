@@ -353,7 +353,7 @@ test("the seller invoices its shipments in a finished plan, by the plan's number
   await admin.dispose()
 })
 
-test('the invoice pages by keyboard, and on a narrow screen', async ({ page }) => {
+test('the invoice pages by keyboard, and on a narrow screen (axe, no wider than a phone)', async ({ page }) => {
   await signIn(page, 'partner')
   // Tab from the top of the page reaches the main navigation's Invoices
   const seen: string[] = []
@@ -385,5 +385,7 @@ test('the invoice pages by keyboard, and on a narrow screen', async ({ page }) =
     await expect(page.getByRole('heading', { level: 1 })).toBeVisible()
     await expect(page.getByRole('status').filter({ hasText: 'Loading' })).toHaveCount(0)
     await expectAccessible(page, `${what} (narrow screen)`)
+    const width = await page.evaluate(() => document.documentElement.scrollWidth)
+    expect(width, `${what} is wider than the screen`).toBeLessThanOrEqual(390)
   }
 })

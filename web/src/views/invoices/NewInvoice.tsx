@@ -93,7 +93,7 @@ function InvoiceForm() {
       </div>
       <table className="invoice-lines" data-testid="invoice-form-lines">
         <caption className="visually-hidden">Invoice lines</caption>
-        <thead><tr><th scope="col">Line</th><th scope="col">Product</th><th scope="col">Quantity</th><th scope="col">Unit price [{draft.currency || 'currency'}]</th><th scope="col"><span className="visually-hidden">Remove</span></th></tr></thead>
+        <thead><tr><th scope="col" className="narrow-col">Line</th><th scope="col">Product</th><th scope="col">Quantity</th><th scope="col">Unit price [{draft.currency || 'currency'}]</th><th scope="col" className="narrow-col"><span className="visually-hidden">Remove</span></th></tr></thead>
         <tbody>
           {draft.lines.map((l, i) => (
             <tr key={i}>
