@@ -26,6 +26,9 @@ import { ForecastRuns } from './views/forecastRuns/ForecastRuns'
 import { Submissions } from './views/submissions/Submissions'
 import { Uploads } from './views/uploads/Uploads'
 import { UploadView } from './views/uploads/UploadView'
+import { InvoiceList, type InvoiceSearch } from './views/invoices/InvoiceList'
+import { InvoiceView } from './views/invoices/InvoiceView'
+import { NewInvoice } from './views/invoices/NewInvoice'
 
 const positiveInt = (x: unknown): number | undefined => {
   const n = typeof x === 'number' ? x : typeof x === 'string' && /^\d+$/.test(x) ? Number(x) : NaN
@@ -161,6 +164,24 @@ const fundingRoute = createRoute({
   component: lazyRouteComponent(() => import('./views/funding/FundingView'), 'FundingView'),
 })
 
+// invoices between partners: api/routes/invoices
+const isoDate = (x: unknown): string | undefined => (typeof x === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(x) ? x : undefined)
+const invoicesRoute = createRoute({
+  getParentRoute: () => authedRoute,
+  path: '/invoices',
+  validateSearch: (s: Record<string, unknown>): InvoiceSearch => ({
+    side: s.side === 'sales' || s.side === 'purchases' ? s.side : undefined,
+    status: text(s.status),
+    seller: text(s.seller),
+    buyer: text(s.buyer),
+    due_before: isoDate(s.due_before),
+    page: positiveInt(s.page),
+  }),
+  component: InvoiceList,
+})
+const newInvoiceRoute = createRoute({ getParentRoute: () => authedRoute, path: '/invoices/new', component: NewInvoice })
+const invoiceRoute = createRoute({ getParentRoute: () => authedRoute, path: '/invoices/$invoiceId', component: InvoiceView })
+
 // the chain's members: api/routes/users, partners (admins)
 const usersRoute = createRoute({ getParentRoute: () => authedRoute, path: '/users', validateSearch: pageSearch, component: Users })
 const userRoute = createRoute({ getParentRoute: () => authedRoute, path: '/users/$userId', component: UserView })
@@ -179,6 +200,7 @@ const routeTree = rootRoute.addChildren([
     homeRoute, scenariosRoute, scenarioRoute, scenarioEditRoute, plansRoute, planRoute,
     uploadsRoute, uploadRoute, submissionsRoute, submissionRoute, exceptionsRoute, exceptionRoute,
     consensusListRoute, consensusRoute, fvaRoute, runsRoute, runRoute, reviewsRoute, fundingRoute, compareRoute,
+    invoicesRoute, newInvoiceRoute, invoiceRoute,
     usersRoute, userRoute, partnersRoute,
   ]),
 ])

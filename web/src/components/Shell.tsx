@@ -6,12 +6,12 @@ import { Link, Outlet, useNavigate, useRouterState } from '@tanstack/react-route
 import { type Role, roleOf, signOut } from '../api/session'
 import { useSession } from '../session'
 
-type NavTarget = '/users' | '/partners' | '/scenarios' | '/plans' | '/compare' | '/reviews' | '/uploads' | '/submissions' | '/forecast-runs' | '/exceptions' | '/consensus' | '/fva'
+type NavTarget = '/users' | '/partners' | '/scenarios' | '/plans' | '/compare' | '/reviews' | '/uploads' | '/submissions' | '/forecast-runs' | '/exceptions' | '/consensus' | '/fva' | '/invoices'
 interface NavItem { to: NavTarget; label: string; roles: Role[]; cpfr?: true }
 
 // Only what the API lets each role read (api/access.py): scenarios and plans are staff-only;
 // a partner shares its history and forecasts and sees the exceptions, consensus and forecast
-// value added of its own items.
+// value added of its own items, and the invoices it sells or buys (finance and admin: all).
 export const NAV: NavItem[] = [
   { to: '/users', label: 'Users', roles: ['admin'] },
   { to: '/partners', label: 'Partners', roles: ['admin'] },
@@ -25,15 +25,17 @@ export const NAV: NavItem[] = [
   { to: '/exceptions', label: 'Exceptions', roles: ['admin', 'planner', 'partner'], cpfr: true },
   { to: '/consensus', label: 'Consensus', roles: ['admin', 'planner', 'partner'], cpfr: true },
   { to: '/fva', label: 'Value added', roles: ['admin', 'planner', 'partner'], cpfr: true },
+  { to: '/invoices', label: 'Invoices', roles: ['admin', 'finance', 'partner'] },
 ]
 
 /** The top navigation of a role, and the collaboration's pages as a second row when the role
- *  also has other pages (a partner has only those: they are its top navigation). */
+ *  also has staff pages (planning, reviewing, administering); a partner's pages (the
+ *  collaboration's and its invoices) are all its top navigation. */
 export function navFor(role: Role | null): { top: NavItem[]; cpfr: NavItem[]; grouped: boolean } {
   const items = NAV.filter((n) => role && n.roles.includes(role))
   const cpfr = items.filter((n) => n.cpfr)
   const other = items.filter((n) => !n.cpfr)
-  if (!other.length || cpfr.length < 2) return { top: items, cpfr: [], grouped: false }
+  if (!other.some((n) => !n.roles.includes('partner')) || cpfr.length < 2) return { top: items, cpfr: [], grouped: false }
   return { top: [...other, { to: cpfr[0]!.to, label: 'Collaboration', roles: [], cpfr: true }], cpfr, grouped: true }
 }
 
