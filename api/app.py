@@ -20,6 +20,7 @@ from api.routes import fva, health
 from api.routes import history
 from api.routes import auth
 from api.routes import invoices
+from api.routes import financing, financing_book
 from api.settings import Settings, get_settings
 
 ROUTERS = [
@@ -42,6 +43,8 @@ ROUTERS = [
     compare.router,
     jobs.router,
     invoices.router,
+    financing.router,
+    financing_book.router,
 ]
 
 DESCRIPTION = """
