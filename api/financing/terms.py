@@ -69,7 +69,7 @@ def amounts(kind: str, open_minor: int, advance_rate_micro: int, rate_micro: int
 # ----------------------------------------------------------------------------- from a scenario
 
 SCENARIO_KINDS = {"factoring": "factoring", "reverse_factoring": "reverse_factoring",
-                  "asset_based_line": "receivables_line"}
+                  "asset_based": "receivables_line"}
 """Scenario instrument ``type`` → programme kind (an asset-based line only with a receivables advance rate)."""
 
 
@@ -83,14 +83,14 @@ def _first(series: Any) -> tuple[float, str]:
 
 def terms_from_instrument(inst: Any, periods_per_year: int) -> tuple[dict[str, Any], list[str]]:
     """A programme's terms from a scenario instrument (Factoring, ReverseFactoring, or an
-    AssetBasedLine lending on receivables) and the notes explaining each conversion.
+    AssetBasedLine, type asset_based, lending on receivables) and the notes explaining each conversion.
 
     A period rate ``r_p`` becomes the annual rate ``r = r_p × P`` (``P`` periods a year: 12
     monthly, 52 weekly): simple, not compounded, as the planner charges it per period on the
     balance; its day count is actual/365 (a year of ``P`` periods). Rates are rounded half up to
     millionths."""
     kind = SCENARIO_KINDS.get(inst.type)
-    if kind is None or (inst.type == "asset_based_line" and not inst.receivables_advance_rate > 0):
+    if kind is None or (inst.type == "asset_based" and not inst.receivables_advance_rate > 0):
         raise ValueError(f"instrument {inst.id!r} ({inst.type}) is not factoring, reverse factoring or a "
                          "receivables-based line")
     notes = []
@@ -98,7 +98,7 @@ def terms_from_instrument(inst: Any, periods_per_year: int) -> tuple[dict[str, A
     annual = to_micro(Decimal(repr(period_rate)) * periods_per_year)
     notes.append(f"annual rate {micro_text(annual)} = the instrument's rate {period_rate:g} a period × "
                  f"{periods_per_year} periods a year (simple, not compounded), day count actual/365{series_note}")
-    if inst.type == "asset_based_line":
+    if inst.type == "asset_based":
         adv = to_micro(inst.receivables_advance_rate)
         notes.append(f"advance rate {micro_text(adv)} = the line's receivables_advance_rate; no fee (a line has a "
                      "commitment fee on its limit, not a fee per invoice)")

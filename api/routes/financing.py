@@ -58,7 +58,7 @@ class FromScenario(BaseModel):
     scenario_id: int = Field(ge=1, le=2**31 - 1, description="Scenario")
     version: int | None = Field(None, ge=1, le=2**31 - 1, description="Its version (default: the latest)")
     partner: Ident = Field(description="The partner of the scenario's finance section holding the instrument")
-    instrument_id: Ident = Field(description="The instrument: factoring, reverse_factoring or an asset_based_line "
+    instrument_id: Ident = Field(description="The instrument: factoring, reverse_factoring or an asset_based line "
                                              "lending on receivables")
 
 
