@@ -3,12 +3,10 @@ amounts worked by hand (factoring discount and fee, a line's interest), repaymen
 settlements into the ledger, every rule's reason and finance's inbox, the credit limit from the
 platform's own invoices, programmes copied from a scenario instrument, invalid input named.
 
-Guards broken on purpose once, each seen failing here: the advance rounded half up instead of
-down (``terms.advance``: 3330.00 stays, but the 0.9 × 1234.57 case gives 1111.12 not 1111.11);
-the repayment hook removed from ``api.invoices.settle`` (the ledger has no repayment, the advance
-stays outstanding); ``claim_invoice_id`` not set on approval (a second request on the same invoice
-passes the not_financed rule); the hard-rule re-check skipped in ``decisions.decide`` (finance's
-approval over the supplier limit passes).
+Guards broken on purpose once, each seen failing here: the repayment hook left out of
+``api.invoices.settle`` (the advance stays 3330.00 outstanding after the buyer's first payment);
+the hard-rule re-check skipped in ``decisions.decide`` (finance's approval of a request with an
+unconfirmed invoice passes instead of 409).
 """
 
 from __future__ import annotations
