@@ -58,9 +58,10 @@ def post_advance(session: Session, item: FinancingItem, on_date: date) -> None:
 def repay_from_payment(session: Session, invoice_id: int, amount: int, paid_on: date) -> dict[str, int] | None:
     """A buyer's payment of ``amount`` on a financed invoice, split (in the caller's transaction):
     the line's interest accrued to ``paid_on`` first, then the outstanding advance, the rest to the
-    supplier. None when the invoice has no advance outstanding (the payment is the supplier's)."""
+    supplier (also once the advance is repaid: every payment of a financed invoice passes through
+    its ledger). None when the invoice was never advanced (the payment is the supplier's)."""
     item = session.scalar(select(FinancingItem).where(FinancingItem.claim_invoice_id == invoice_id,
-                                                      FinancingItem.status == "advanced")
+                                                      FinancingItem.status.in_(("advanced", "repaid")))
                           .execution_options(populate_existing=True))
     if item is None:
         return None
