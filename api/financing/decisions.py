@@ -104,8 +104,10 @@ def supplier_limit(session: Session, prog: FinancingProgramme, supplier_id: str,
 
 
 def drawn(session: Session, prog: FinancingProgramme, supplier_id: str) -> tuple[int, int, dict[str, int]]:
-    """Outstanding advances: the programme's, the supplier's in it, and the supplier's by buyer."""
-    total = int(ledger.outstanding_by(session, where=(FinancingItem.programme_id == prog.id,))[0][0])
+    """Outstanding advances: the programme's (0 when it has no limit: not needed), the supplier's
+    in it, and the supplier's by buyer."""
+    total = 0 if prog.programme_limit_minor is None else int(
+        ledger.outstanding_by(session, where=(FinancingItem.programme_id == prog.id,))[0][0])
     by_buyer = {b: int(v) for b, v in ledger.outstanding_by(
         session, FinancingItem.buyer_id, where=(FinancingItem.programme_id == prog.id,
                                                 FinancingItem.supplier_id == supplier_id))}

@@ -139,7 +139,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_financing_ledger_supplier_prog", "financing_ledger", ["supplier_id", "programme_id", "id"])
-    op.create_index("ix_invoices_seller_issue", "invoices", ["seller_id", "issue_date"])
+    op.create_index("ix_invoices_seller_issue", "invoices", ["seller_id", "issue_date", "currency", "status", "total_minor"])
 
 
 def downgrade() -> None:
