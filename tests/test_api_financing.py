@@ -222,3 +222,38 @@ def test_invalid_requests_and_other_partners_invoices(world):
                          headers=w.headers("wil")).status_code == 404
     # nothing was stored by the refused requests
     assert ok(w.client.get("/financing-requests", headers=w.headers("fi")))["total"] == 0
+
+
+def test_book_shows_exposure_and_overdue_advances_and_limits_need_a_comment(world):
+    """The book's overdue advances: time is moved by setting an advanced item's due date to
+    yesterday in the database (as if the advance had been made 60 days ago)."""
+    import sqlalchemy as sa
+
+    from api.financing.models import FinancingItem
+
+    w = world
+    p = programme(w, programme_limit="20000")
+    set_limit(w, p["id"], "wholesale", "20000")
+    set_limit(w, p["id"], "maker", "20000")
+    a = invoice(w, "wholesale", "maker", "B-1")
+    b = invoice(w, "maker", OWN, "B-2", amount="1000.00")
+    assert request(w, "wholesale", p["id"], [a["id"]])["status"] == "approved"
+    assert request(w, "maker", p["id"], [b["id"]])["status"] == "approved"
+    with w.session() as s:
+        s.execute(sa.update(FinancingItem).where(FinancingItem.invoice_id == a["id"])
+                  .values(due_date=today() - timedelta(days=1)))
+        s.commit()
+    pay(w, b["id"], OWN, "1000.00")  # maker's advance repaid in full: no longer exposure
+    book = ok(w.client.get("/financing/book", headers=w.headers("adm")))
+    assert book["by_programme"] == [{"key": str(p["id"]), "currency": "EUR", "outstanding": "3330.00", "advances": 1,
+                                     "overdue": "3330.00", "limit": "20000.00", "usage": 0.1665}]
+    assert [(r["key"], r["outstanding"]) for r in book["by_supplier"]] == [("wholesale", "3330.00")]
+    assert [(r["key"], r["overdue"]) for r in book["by_buyer"]] == [("maker", "3330.00")]
+    assert [(o["invoice_id"], o["days_overdue"], o["outstanding"]) for o in book["overdue"]] == [(a["id"], 1, "3330.00")]
+    for body, field in (({"amount": "1"}, "body.comment"), ({"amount": "1", "comment": " "}, "body.comment"),
+                        ({"amount": "-1", "comment": "x"}, "body.amount"), ({"amount": "0.001", "comment": "x"}, "body.amount")):
+        r = w.client.put(f"/financing-programmes/{p['id']}/suppliers/maker/limit", json=body, headers=w.headers("fi"))
+        assert r.status_code == 422 and r.json()["detail"][0]["field"] == field, r.text
+    assert w.client.put(f"/financing-programmes/{p['id']}/suppliers/nosuch/limit", json={"amount": "1", "comment": "x"},
+                        headers=w.headers("fi")).status_code == 404
+    assert w.client.get("/financing/book", headers=w.headers("pl")).status_code == 403
