@@ -15,7 +15,7 @@ automatic decisions). The first five and the two limits are *hard*: finance cann
 request that fails them (a limit can be overridden first, ``PUT .../limit``); the others are
 finance's judgement.
 
-Concurrency: a decision holds the programme's row lock (PostgreSQL ``SELECT ... FOR UPDATE``;
+Concurrency: a decision holds the programme's row lock (PostgreSQL ``SELECT ... FOR NO KEY UPDATE``;
 SQLite: a write to the row first, which takes the database's single writer lock) and the
 invoices' row locks, so two decisions of one programme run one after the other and a payment of
 an invoice waits for (or is seen by) a decision on it; ``financing_items.claim_invoice_id`` is
@@ -188,21 +188,24 @@ def evaluate(session: Session, prog: FinancingProgramme, supplier_id: str, invoi
 
 
 def lock_programme(session: Session, programme_id: int) -> FinancingProgramme:
-    """Hold the programme for this transaction: PostgreSQL ``SELECT ... FOR UPDATE``; SQLite a
-    write to its row (the first write of the transaction takes the database's writer lock, so the
-    reads after it see every committed decision)."""
+    """Hold the programme for this transaction: PostgreSQL ``SELECT ... FOR NO KEY UPDATE`` (two
+    decisions wait for each other; a payment inserting ledger rows that reference the programme
+    takes only ``KEY SHARE`` on it and is not blocked, so a payment holding an invoice a decision
+    waits for cannot deadlock with it); SQLite a write to its row (the first write of the
+    transaction takes the database's writer lock, so the reads after it see every committed
+    decision)."""
     if session.get_bind().dialect.name == "sqlite":
         session.execute(update(FinancingProgramme).where(FinancingProgramme.id == programme_id)
                         .values(decisions=FinancingProgramme.decisions + 1))
         return session.get(FinancingProgramme, programme_id, populate_existing=True)
     return session.scalars(select(FinancingProgramme).where(FinancingProgramme.id == programme_id)
-                           .with_for_update().execution_options(populate_existing=True)).one()
+                           .with_for_update(key_share=True).execution_options(populate_existing=True)).one()
 
 
 def lock_invoices(session: Session, ids: list[int]) -> list[Invoice]:
     q = select(Invoice).where(Invoice.id.in_(sorted(ids))).order_by(Invoice.id).execution_options(populate_existing=True)
     if session.get_bind().dialect.name != "sqlite":
-        q = q.with_for_update()
+        q = q.with_for_update(key_share=True)  # FOR NO KEY UPDATE, as the payment's UPDATE of the row takes
     return list(session.scalars(q))
 
 
