@@ -16,7 +16,7 @@ from datetime import timedelta
 import pytest
 
 from api_world import OTHER, OWN
-from financing_helpers import day, invoice, ok, pay, programme, request, set_limit, today
+from financing_helpers import invoice, ok, pay, programme, request, set_limit, today
 
 
 def ledger(w, user="fi", **params):

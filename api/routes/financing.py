@@ -29,7 +29,7 @@ from api.financing import credit_rule, decisions, terms
 from api.financing.models import (DAY_COUNTS, PROGRAMME_KINDS, REQUEST_STATUSES, FinancingItem, FinancingProgramme,
                                   FinancingRequest, SupplierLimit)
 from api.invoices import field_problems
-from api.models import Invoice, PartnerRecord, ScenarioRecord, ScenarioVersion, User, utcnow
+from api.models import PartnerRecord, ScenarioRecord, ScenarioVersion, User, utcnow
 from api.routes.invoices import Currency
 from api.schemas import Ident, PageOf
 
