@@ -21,6 +21,7 @@ from api.routes import history
 from api.routes import auth
 from api.routes import invoices
 from api.routes import at_risk
+from api.routes import financing, financing_book
 from api.settings import Settings, get_settings
 
 ROUTERS = [
@@ -44,6 +45,8 @@ ROUTERS = [
     compare.router,
     jobs.router,
     invoices.router,
+    financing.router,
+    financing_book.router,
 ]
 
 DESCRIPTION = """

@@ -328,7 +328,9 @@ def decide(writer: ChainWriter, user: User, invoice_id: int, kind: str, reason: 
 def settle(writer: ChainWriter, user: User, invoice_id: int, amount: Decimal, paid_on: date,
         reference: str = "") -> Invoice:
     """The buyer records a payment of a confirmed invoice: 0 < amount ≤ open (409 above what is
-    open), in the currency's decimals (422), not before the issue date (422)."""
+    open), in the currency's decimals (422), not before the issue date (422). On a financed
+    invoice the payment repays the advance first, in the same transaction
+    (:func:`api.financing.ledger.repay_from_payment`)."""
     inv = _acting_buyer(writer, user, invoice_id, "settlement")
     cur = inv.currency
     scaled = amount.scaleb(EXPONENT[cur])
@@ -348,6 +350,10 @@ def settle(writer: ChainWriter, user: User, invoice_id: int, amount: Decimal, pa
     inv.updated_at = now
     writer.append(inv, "settlement", user, {"amount_minor": minor, "paid_on": paid_on.isoformat(), "reference": reference,
                                          "settled_minor": inv.settled_minor, "status": inv.status}, at=now)
+    from api.financing.ledger import repay_from_payment
+
+    writer.session.flush()  # the invoice row first: a decision on it (holding its row lock) is waited for
+    repay_from_payment(writer.session, inv.id, minor, paid_on)  # a financed invoice: the advance repaid first
     return inv
 
 

@@ -560,3 +560,8 @@ class InvoiceEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# the financing tables (issue 18 part 2) live beside their code; imported here so that every
+# importer of the models (the migrations' env, the metadata checks) has them
+from api.financing import models as _financing_models  # noqa: E402,F401

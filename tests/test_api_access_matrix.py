@@ -41,6 +41,7 @@ from fastapi.testclient import TestClient
 
 from api.app import ROUTERS, create_app
 from api.settings import Settings
+import api_world_financing
 from api_world import OTHER, OWN, ROLE_USER, build_world, copy_sqlite, make_app
 
 APP = create_app(Settings(database_url="sqlite://"))
@@ -201,10 +202,27 @@ SPEC: dict[str, Rule] = {
     "POST /invoices/{invoice_id}/confirm": R(PA, partner="own"),
     "POST /invoices/{invoice_id}/dispute": R(PA, partner="own"),
     "POST /invoices/{invoice_id}/settlements": R(PA, partner="own"),
+    # financing (issue 18 part 2): finance and admin create programmes and decide requests in
+    # review; only finance overrides a supplier's limit (a comment required). A supplier partner
+    # requests advances on its own invoices and reads its requests, limit, advances and ledger; a
+    # partner sees the programmes open to it. Planners have no access.
+    "POST /financing-programmes": R(A, F),
+    "GET /financing-programmes": R(A, F, PA, partner="filtered"),
+    "GET /financing-programmes/{programme_id}": R(A, F, PA, partner="own"),
+    "PUT /financing-programmes/{programme_id}/suppliers/{partner_id}/limit": R(F),
+    "GET /financing-programmes/{programme_id}/suppliers/{partner_id}/limit": R(A, F, PA, partner="own"),
+    "POST /financing-requests": R(PA),  # the example: the own partner's confirmed invoice 5
+    "GET /financing-requests": R(A, F, PA, partner="filtered"),
+    "GET /financing-requests/{request_id}": R(A, F, PA, partner="own"),
+    "POST /financing-requests/{request_id}/approve": R(A, F),  # 409: the world's requests are approved
+    "POST /financing-requests/{request_id}/decline": R(A, F),
+    "GET /financing/book": R(A, F),
+    "GET /financing/advances": R(A, F, PA, partner="filtered"),  # also a reverse-factoring buyer's (test_api_leaks)
+    "GET /financing/ledger": R(A, F, PA, partner="filtered"),
 }
 
 # which object kind of the test world (tests/api_world.py ids) a path parameter names
-PARAM_KIND = {"run_id": "forecast_run"}
+PARAM_KIND = {"run_id": "forecast_run", "request_id": "financing_request"}
 
 
 def all_routes(app) -> list[tuple[str, str]]:
@@ -294,6 +312,7 @@ def _built(url: str, plan_result) -> Backend:
 
     upgrade(url)
     w = build_world(url, plan_result)
+    api_world_financing.add_objects(w)
     w.client.close()
     sessions = {}
     with w.session() as s:  # a browser session of each role's user, as POST /auth/login opens them
@@ -571,6 +590,35 @@ def _invoices(client, h, ids):
     return [(i["id"], {i["seller_id"], i["buyer_id"]}) for i in _items(client.get("/invoices", headers=h))]
 
 
+ALL_PARTNERS = {"shops", "wholesale", "maker", "haul"}
+
+
+def _programmes(client, h, ids):
+    """A programme without a buyer is open to every partner; one with a buyer belongs to it and to
+    the partners that invoiced it (the world: wholesale invoiced haul)."""
+    sellers = {"haul": {"wholesale"}, "shops": {"maker"}, "maker": {"shops", "wholesale"}}
+    return [(i["id"], ALL_PARTNERS if i["buyer_id"] is None else {i["buyer_id"]} | sellers.get(i["buyer_id"], set()))
+            for i in _items(client.get("/financing-programmes", headers=h))]
+
+
+def _financing_requests(client, h, ids):
+    body = client.get("/financing-requests", headers=h).json()
+    assert body["total"] == len(body["items"]), body
+    return [(i["id"], {i["supplier_id"]}) for i in body["items"]]
+
+
+def _advances(client, h, ids):
+    rows = []
+    for i in _items(client.get("/financing/advances", headers=h)):
+        kind = client.get(f"/financing-programmes/{i['programme_id']}", headers=h).json()["kind"]
+        rows.append((i["invoice_id"], {i["supplier_id"]} | ({i["buyer_id"]} if kind == "reverse_factoring" else set())))
+    return rows
+
+
+def _ledger(client, h, ids):
+    return [(i["id"], {i["supplier_id"]}) for i in _items(client.get("/financing/ledger", headers=h))]
+
+
 VISIBILITY = {
     "GET /partners": _partners,
     "GET /uploads": _uploads,
@@ -584,6 +632,10 @@ VISIBILITY = {
     "GET /fva": _fva,
     "GET /plans/{plan_id}/funding": _funding,
     "GET /invoices": _invoices,
+    "GET /financing-programmes": _programmes,
+    "GET /financing-requests": _financing_requests,
+    "GET /financing/advances": _advances,
+    "GET /financing/ledger": _ledger,
 }
 FILTERED = sorted(k for k, rule in SPEC.items() if rule.partner == "filtered")
 
@@ -624,6 +676,7 @@ def visibility_world(request, tmp_path_factory, example_plan_result):
         schema, url = _pg_schema_url(base)
     upgrade(url)
     w = build_world(url, example_plan_result)
+    api_world_financing.add_objects(w)
     _backdate_and_add_statistical(w)
     yield w
     w.client.close()

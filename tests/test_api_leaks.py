@@ -106,3 +106,42 @@ def test_another_partners_invoice_is_404_like_a_missing_one_and_never_listed(wor
     assert c.post("/invoices", json=invoice_body("INV-W-1", OTHER), headers=ana).status_code == 201
     text = json.dumps([listed, c.get(f"/invoices/{world.ids['invoice']['own']}", headers=ana).json()])
     assert "haul" not in text and '"wil"' not in text and '"mo"' not in text, text
+
+
+def test_another_partners_financing_is_404_and_never_counted(world):
+    """wholesale's request, limit and ledger: 404 to shops exactly as a missing id, lists and
+    totals leave them out. The buyer of a reverse-factoring programme (shops) sees the advances on
+    what it owes under it, without the supplier's discount, fee, interest, request or ledger; as
+    the buyer of a plain factoring programme it sees nothing. Seen failing with the partner scope
+    left out of ``visible_request`` (200 with wholesale's request), and with the reverse-factoring
+    condition left out of the buyer's scope in ``GET /financing/advances``
+    (wholesale's factoring advance listed to shops)."""
+    from financing_helpers import invoice, programme, request, set_limit
+
+    c, ana = world.client, world.headers("ana")
+    fact = programme(world)
+    rf = programme(world, name="shops scf", kind="reverse_factoring", buyer_id=OWN, advance_rate="1", rate="0.04")
+    for p in (fact, rf):
+        set_limit(world, p["id"], OTHER, "50000")
+    req = request(world, OTHER, fact["id"], [invoice(world, OTHER, OWN, "LK-1")["id"]])
+    rf_req = request(world, OTHER, rf["id"], [invoice(world, OTHER, OWN, "LK-2")["id"]])
+    assert req["status"] == rf_req["status"] == "approved"
+    for path in ("/financing-requests/{}", "/financing-programmes/{}/suppliers/wholesale/limit"):
+        ident = req["id"] if "requests" in path else fact["id"]
+        r = c.get(path.format(ident), headers=ana)
+        missing = c.get(path.format(999_999), headers=ana)
+        assert r.status_code == 404 and missing.status_code == 404, (path, r.text)
+        if "requests" in path:
+            assert r.json()["detail"].replace(str(ident), "N") == missing.json()["detail"].replace("999999", "N")
+    assert c.get("/financing-requests", headers=ana).json()["total"] == 0
+    assert c.get("/financing-requests", params={"supplier_id": OTHER}, headers=ana).json()["total"] == 0
+    assert c.get("/financing/ledger", params={"supplier_id": OTHER}, headers=ana).json() == {
+        "items": [], "total": 0, "limit": 50, "offset": 0, "balances": {}}
+    seen = c.get("/financing/advances", headers=ana).json()
+    assert seen["total"] == 1 and seen["items"][0]["invoice_id"] == rf_req["items"][0]["invoice_id"]
+    row = seen["items"][0]
+    assert row["discount"] is None and row["fee"] is None and row["interest"] is None
+    assert row["advance"] == "3700.00" and row["outstanding"] == "3700.00"
+    assert c.post(f"/financing-requests/{req['id']}/approve", json={"comment": "x"}, headers=ana).status_code == 403
+    assert c.get("/financing/book", headers=ana).status_code == 403
+    assert c.get("/financing/book", headers=world.headers("pl")).status_code == 403

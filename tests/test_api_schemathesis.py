@@ -139,6 +139,23 @@ STATUSES: dict[str, set[int]] = {
     "POST /invoices/{invoice_id}/confirm": {200, 403, 404, 409},
     "POST /invoices/{invoice_id}/dispute": {200, 403, 404, 409},
     "POST /invoices/{invoice_id}/settlements": {201, 403, 404, 409, 422},
+    # financing: 404 a programme, scenario, partner or invoice the caller cannot see (or none);
+    # 409 a programme name taken, a request not in review or failing a hard rule; 422 rules the
+    # schema cannot express (amount decimals, a reverse factoring programme without its buyer,
+    # an instrument that is not receivables finance); 503 too many concurrent decisions
+    "POST /financing-programmes": {201, 404, 409, 422},
+    "GET /financing-programmes": {200},
+    "GET /financing-programmes/{programme_id}": {200, 404},
+    "PUT /financing-programmes/{programme_id}/suppliers/{partner_id}/limit": {200, 404, 422},
+    "GET /financing-programmes/{programme_id}/suppliers/{partner_id}/limit": {200, 404},
+    "POST /financing-requests": {201, 404, 503},
+    "GET /financing-requests": {200},
+    "GET /financing-requests/{request_id}": {200, 404},
+    "POST /financing-requests/{request_id}/approve": {200, 404, 409, 503},
+    "POST /financing-requests/{request_id}/decline": {200, 404, 409, 503},
+    "GET /financing/book": {200},
+    "GET /financing/advances": {200},
+    "GET /financing/ledger": {200},
 }
 
 

@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AddUserData, AddUserErrors, AddUserResponses, AddVersionData, AddVersionErrors, AddVersionFromConsensusData, AddVersionFromConsensusErrors, AddVersionFromConsensusResponses, AddVersionResponses, AuthMeData, AuthMeErrors, AuthMeResponses, CancelData, CancelErrors, CancelPlanData, CancelPlanErrors, CancelPlanResponses, CancelResponses, ComparePlansData, ComparePlansErrors, ComparePlansResponses, ConfirmInvoiceData, ConfirmInvoiceErrors, ConfirmInvoiceResponses, CreateAtRiskData, CreateAtRiskErrors, CreateAtRiskResponses, CreateConsensusData, CreateConsensusErrors, CreateConsensusResponses, CreateInvoiceData, CreateInvoiceErrors, CreateInvoiceResponses, CreatePartnerData, CreatePartnerErrors, CreatePartnerResponses, CreatePlanData, CreatePlanErrors, CreatePlanResponses, CreateReviewData, CreateReviewErrors, CreateReviewResponses, CreateRunData, CreateRunErrors, CreateRunResponses, CreateScenarioData, CreateScenarioErrors, CreateScenarioResponses, CreateSubmissionData, CreateSubmissionErrors, CreateSubmissionResponses, CreateUploadData, CreateUploadErrors, CreateUploadResponses, DiffVersionsData, DiffVersionsErrors, DiffVersionsResponses, DisablePartnerData, DisablePartnerErrors, DisablePartnerResponses, DisableUserData, DisableUserErrors, DisableUserResponses, DisputeInvoiceData, DisputeInvoiceErrors, DisputeInvoiceResponses, EnablePartnerData, EnablePartnerErrors, EnablePartnerResponses, ExceptionFacetsData, ExceptionFacetsErrors, ExceptionFacetsResponses, GetAccuracyData, GetAccuracyErrors, GetAccuracyResponses, GetAtRiskData, GetAtRiskErrors, GetAtRiskResponses, GetConsensusData, GetConsensusErrors, GetConsensusResponses, GetExceptionData, GetExceptionErrors, GetExceptionResponses, GetForecastsData, GetForecastsErrors, GetForecastsResponses, GetFvaData, GetFvaErrors, GetFvaResponses, GetInvoiceData, GetInvoiceErrors, GetInvoiceResponses, GetJobData, GetJobErrors, GetJobResponses, GetLineageData, GetLineageErrors, GetLineageResponses, GetOneVersionData, GetOneVersionErrors, GetOneVersionResponses, GetPartnerData, GetPartnerErrors, GetPartnerResponses, GetPlanData, GetPlanErrors, GetPlanResponses, GetReviewData, GetReviewErrors, GetReviewResponses, GetRulesData, GetRulesErrors, GetRulesResponses, GetRunData, GetRunErrors, GetRunResponses, GetScenarioData, GetScenarioErrors, GetScenarioResponses, GetSubmissionData, GetSubmissionErrors, GetSubmissionResponses, GetTableColumnsData, GetTableColumnsErrors, GetTableColumnsResponses, GetTableData, GetTableErrors, GetTableResponses, GetUploadData, GetUploadErrors, GetUploadResponses, GetUserData, GetUserErrors, GetUserResponses, GetWorkbookData, GetWorkbookErrors, GetWorkbookResponses, InvoicesFromPlanData, InvoicesFromPlanErrors, InvoicesFromPlanResponses, ListConsensusData, ListConsensusErrors, ListConsensusResponses, ListExceptionsData, ListExceptionsErrors, ListExceptionsResponses, ListInvoicesData, ListInvoicesErrors, ListInvoicesResponses, ListJobsData, ListJobsErrors, ListJobsResponses, ListPartnersData, ListPartnersErrors, ListPartnersResponses, ListPlansData, ListPlansErrors, ListPlansResponses, ListResolutionsData, ListResolutionsErrors, ListResolutionsResponses, ListReviewsData, ListReviewsErrors, ListReviewsResponses, ListRunsData, ListRunsErrors, ListRunsResponses, ListScenariosData, ListScenariosErrors, ListScenariosResponses, ListSeriesData, ListSeriesErrors, ListSeriesResponses, ListSubmissionsData, ListSubmissionsErrors, ListSubmissionsResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ListUploadsData, ListUploadsErrors, ListUploadsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ListVersionsData, ListVersionsErrors, ListVersionsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, NewTokenData, NewTokenErrors, NewTokenResponses, PartnerFundingData, PartnerFundingErrors, PartnerFundingResponses, PlanFundingData, PlanFundingErrors, PlanFundingResponses, PlanReviewsData, PlanReviewsErrors, PlanReviewsResponses, PutOwnerData, PutOwnerErrors, PutOwnerResponses, PutRulesData, PutRulesErrors, PutRulesResponses, PutSharesData, PutSharesErrors, PutSharesResponses, ResolveData, ResolveErrors, ResolveResponses, RetractUploadData, RetractUploadErrors, RetractUploadResponses, RevokeOneTokenData, RevokeOneTokenErrors, RevokeOneTokenResponses, ScanData, ScanErrors, ScanResponses, SetPasswordData, SetPasswordErrors, SetPasswordResponses, SettleInvoiceData, SettleInvoiceErrors, SettleInvoiceResponses, UploadInvoicesData, UploadInvoicesErrors, UploadInvoicesResponses, UploadTemplateData, UploadTemplateErrors, UploadTemplateResponses, UsersMeData, UsersMeErrors, UsersMeResponses, VerifyInvoicesData, VerifyInvoicesErrors, VerifyInvoicesResponses } from './types.gen';
+import type { AddUserData, AddUserErrors, AddUserResponses, AddVersionData, AddVersionErrors, AddVersionFromConsensusData, AddVersionFromConsensusErrors, AddVersionFromConsensusResponses, AddVersionResponses, AdvancesData, AdvancesErrors, AdvancesResponses, ApproveRequestData, ApproveRequestErrors, ApproveRequestResponses, AuthMeData, AuthMeErrors, AuthMeResponses, BookData, BookErrors, BookResponses, CancelData, CancelErrors, CancelPlanData, CancelPlanErrors, CancelPlanResponses, CancelResponses, ComparePlansData, ComparePlansErrors, ComparePlansResponses, ConfirmInvoiceData, ConfirmInvoiceErrors, ConfirmInvoiceResponses, CreateAtRiskData, CreateAtRiskErrors, CreateAtRiskResponses, CreateConsensusData, CreateConsensusErrors, CreateConsensusResponses, CreateInvoiceData, CreateInvoiceErrors, CreateInvoiceResponses, CreatePartnerData, CreatePartnerErrors, CreatePartnerResponses, CreatePlanData, CreatePlanErrors, CreatePlanResponses, CreateProgrammeData, CreateProgrammeErrors, CreateProgrammeResponses, CreateRequestData, CreateRequestErrors, CreateRequestResponses, CreateReviewData, CreateReviewErrors, CreateReviewResponses, CreateRunData, CreateRunErrors, CreateRunResponses, CreateScenarioData, CreateScenarioErrors, CreateScenarioResponses, CreateSubmissionData, CreateSubmissionErrors, CreateSubmissionResponses, CreateUploadData, CreateUploadErrors, CreateUploadResponses, DeclineRequestData, DeclineRequestErrors, DeclineRequestResponses, DiffVersionsData, DiffVersionsErrors, DiffVersionsResponses, DisablePartnerData, DisablePartnerErrors, DisablePartnerResponses, DisableUserData, DisableUserErrors, DisableUserResponses, DisputeInvoiceData, DisputeInvoiceErrors, DisputeInvoiceResponses, EnablePartnerData, EnablePartnerErrors, EnablePartnerResponses, ExceptionFacetsData, ExceptionFacetsErrors, ExceptionFacetsResponses, GetAccuracyData, GetAccuracyErrors, GetAccuracyResponses, GetAtRiskData, GetAtRiskErrors, GetAtRiskResponses, GetConsensusData, GetConsensusErrors, GetConsensusResponses, GetExceptionData, GetExceptionErrors, GetExceptionResponses, GetForecastsData, GetForecastsErrors, GetForecastsResponses, GetFvaData, GetFvaErrors, GetFvaResponses, GetInvoiceData, GetInvoiceErrors, GetInvoiceResponses, GetJobData, GetJobErrors, GetJobResponses, GetLimitData, GetLimitErrors, GetLimitResponses, GetLineageData, GetLineageErrors, GetLineageResponses, GetOneVersionData, GetOneVersionErrors, GetOneVersionResponses, GetPartnerData, GetPartnerErrors, GetPartnerResponses, GetPlanData, GetPlanErrors, GetPlanResponses, GetProgrammeData, GetProgrammeErrors, GetProgrammeResponses, GetRequestData, GetRequestErrors, GetRequestResponses, GetReviewData, GetReviewErrors, GetReviewResponses, GetRulesData, GetRulesErrors, GetRulesResponses, GetRunData, GetRunErrors, GetRunResponses, GetScenarioData, GetScenarioErrors, GetScenarioResponses, GetSubmissionData, GetSubmissionErrors, GetSubmissionResponses, GetTableColumnsData, GetTableColumnsErrors, GetTableColumnsResponses, GetTableData, GetTableErrors, GetTableResponses, GetUploadData, GetUploadErrors, GetUploadResponses, GetUserData, GetUserErrors, GetUserResponses, GetWorkbookData, GetWorkbookErrors, GetWorkbookResponses, InvoicesFromPlanData, InvoicesFromPlanErrors, InvoicesFromPlanResponses, LedgerEntriesData, LedgerEntriesErrors, LedgerEntriesResponses, ListConsensusData, ListConsensusErrors, ListConsensusResponses, ListExceptionsData, ListExceptionsErrors, ListExceptionsResponses, ListInvoicesData, ListInvoicesErrors, ListInvoicesResponses, ListJobsData, ListJobsErrors, ListJobsResponses, ListPartnersData, ListPartnersErrors, ListPartnersResponses, ListPlansData, ListPlansErrors, ListPlansResponses, ListProgrammesData, ListProgrammesErrors, ListProgrammesResponses, ListRequestsData, ListRequestsErrors, ListRequestsResponses, ListResolutionsData, ListResolutionsErrors, ListResolutionsResponses, ListReviewsData, ListReviewsErrors, ListReviewsResponses, ListRunsData, ListRunsErrors, ListRunsResponses, ListScenariosData, ListScenariosErrors, ListScenariosResponses, ListSeriesData, ListSeriesErrors, ListSeriesResponses, ListSubmissionsData, ListSubmissionsErrors, ListSubmissionsResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ListUploadsData, ListUploadsErrors, ListUploadsResponses, ListUsersData, ListUsersErrors, ListUsersResponses, ListVersionsData, ListVersionsErrors, ListVersionsResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, NewTokenData, NewTokenErrors, NewTokenResponses, PartnerFundingData, PartnerFundingErrors, PartnerFundingResponses, PlanFundingData, PlanFundingErrors, PlanFundingResponses, PlanReviewsData, PlanReviewsErrors, PlanReviewsResponses, PutOwnerData, PutOwnerErrors, PutOwnerResponses, PutRulesData, PutRulesErrors, PutRulesResponses, PutSharesData, PutSharesErrors, PutSharesResponses, ResolveData, ResolveErrors, ResolveResponses, RetractUploadData, RetractUploadErrors, RetractUploadResponses, RevokeOneTokenData, RevokeOneTokenErrors, RevokeOneTokenResponses, ScanData, ScanErrors, ScanResponses, SetLimitData, SetLimitErrors, SetLimitResponses, SetPasswordData, SetPasswordErrors, SetPasswordResponses, SettleInvoiceData, SettleInvoiceErrors, SettleInvoiceResponses, UploadInvoicesData, UploadInvoicesErrors, UploadInvoicesResponses, UploadTemplateData, UploadTemplateErrors, UploadTemplateResponses, UsersMeData, UsersMeErrors, UsersMeResponses, VerifyInvoicesData, VerifyInvoicesErrors, VerifyInvoicesResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -904,4 +904,146 @@ export const settleInvoice = <ThrowOnError extends boolean = false>(options: Opt
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * List financing programmes (a partner: those open to it)
+ */
+export const listProgrammes = <ThrowOnError extends boolean = false>(options?: Options<ListProgrammesData, ThrowOnError>) => (options?.client ?? client).get<ListProgrammesResponses, ListProgrammesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/financing-programmes',
+    ...options
+});
+
+/**
+ * Create a financing programme (or copy a scenario instrument's terms)
+ */
+export const createProgramme = <ThrowOnError extends boolean = false>(options: Options<CreateProgrammeData, ThrowOnError>) => (options.client ?? client).post<CreateProgrammeResponses, CreateProgrammeErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/financing-programmes',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * One financing programme
+ */
+export const getProgramme = <ThrowOnError extends boolean = false>(options: Options<GetProgrammeData, ThrowOnError>) => (options.client ?? client).get<GetProgrammeResponses, GetProgrammeErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/financing-programmes/{programme_id}',
+    ...options
+});
+
+/**
+ * A supplier's limit in a programme, explained
+ */
+export const getLimit = <ThrowOnError extends boolean = false>(options: Options<GetLimitData, ThrowOnError>) => (options.client ?? client).get<GetLimitResponses, GetLimitErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/financing-programmes/{programme_id}/suppliers/{partner_id}/limit',
+    ...options
+});
+
+/**
+ * Finance overrides a supplier's limit (a comment required; the history is kept)
+ */
+export const setLimit = <ThrowOnError extends boolean = false>(options: Options<SetLimitData, ThrowOnError>) => (options.client ?? client).put<SetLimitResponses, SetLimitErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/financing-programmes/{programme_id}/suppliers/{partner_id}/limit',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List financing requests (finance's inbox: status=in_review; a partner: its own)
+ *
+ * Oldest first (the inbox's order).
+ */
+export const listRequests = <ThrowOnError extends boolean = false>(options?: Options<ListRequestsData, ThrowOnError>) => (options?.client ?? client).get<ListRequestsResponses, ListRequestsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/financing-requests',
+    ...options
+});
+
+/**
+ * Request an advance on the caller's confirmed invoices: decided at once
+ *
+ * ``approved`` (and advanced) when every rule passes, else ``in_review`` for finance; every
+ * rule's reason either way. An invoice that is not the caller's is 404 like a missing one.
+ */
+export const createRequest = <ThrowOnError extends boolean = false>(options: Options<CreateRequestData, ThrowOnError>) => (options.client ?? client).post<CreateRequestResponses, CreateRequestErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/financing-requests',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * One financing request
+ */
+export const getRequest = <ThrowOnError extends boolean = false>(options: Options<GetRequestData, ThrowOnError>) => (options.client ?? client).get<GetRequestResponses, GetRequestErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/financing-requests/{request_id}',
+    ...options
+});
+
+/**
+ * Finance approves a request in review (hard rules checked again)
+ */
+export const approveRequest = <ThrowOnError extends boolean = false>(options: Options<ApproveRequestData, ThrowOnError>) => (options.client ?? client).post<ApproveRequestResponses, ApproveRequestErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/financing-requests/{request_id}/approve',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Finance declines a request in review
+ */
+export const declineRequest = <ThrowOnError extends boolean = false>(options: Options<DeclineRequestData, ThrowOnError>) => (options.client ?? client).post<DeclineRequestResponses, DeclineRequestErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/financing-requests/{request_id}/decline',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Finance's book: exposure, limit usage, overdue advances
+ */
+export const book = <ThrowOnError extends boolean = false>(options?: Options<BookData, ThrowOnError>) => (options?.client ?? client).get<BookResponses, BookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/financing/book',
+    ...options
+});
+
+/**
+ * Advances (a supplier: its own; a reverse-factoring buyer: those on what it owes)
+ */
+export const advances = <ThrowOnError extends boolean = false>(options?: Options<AdvancesData, ThrowOnError>) => (options?.client ?? client).get<AdvancesResponses, AdvancesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/financing/advances',
+    ...options
+});
+
+/**
+ * Ledger entries and balances (a partner: its own)
+ */
+export const ledgerEntries = <ThrowOnError extends boolean = false>(options?: Options<LedgerEntriesData, ThrowOnError>) => (options?.client ?? client).get<LedgerEntriesResponses, LedgerEntriesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/financing/ledger',
+    ...options
 });

@@ -5,6 +5,92 @@ export type ClientOptions = {
 };
 
 /**
+ * AdvancePublic
+ *
+ * An advance on an invoice.
+ */
+export type AdvancePublic = {
+    /**
+     * Invoice Id
+     *
+     * Invoice
+     */
+    invoice_id: number;
+    /**
+     * Programme Id
+     *
+     * Programme
+     */
+    programme_id: number;
+    /**
+     * Supplier Id
+     *
+     * Supplier
+     */
+    supplier_id: string;
+    /**
+     * Buyer Id
+     *
+     * Buyer
+     */
+    buyer_id: string;
+    /**
+     * Currency
+     *
+     * ISO 4217 code
+     */
+    currency: string;
+    /**
+     * Advance Date
+     *
+     * When advanced
+     */
+    advance_date: string | null;
+    /**
+     * Due Date
+     *
+     * Repayment date (the invoice's due date)
+     */
+    due_date: string;
+    /**
+     * Status
+     *
+     * advanced or repaid
+     */
+    status: string;
+    /**
+     * Advance
+     *
+     * Amount advanced [currency]
+     */
+    advance: string;
+    /**
+     * Outstanding
+     *
+     * advance − repaid [currency]
+     */
+    outstanding: string;
+    /**
+     * Discount
+     *
+     * Discount (shown to the supplier and staff)
+     */
+    discount: string | null;
+    /**
+     * Fee
+     *
+     * Fee (shown to the supplier and staff)
+     */
+    fee: string | null;
+    /**
+     * Interest
+     *
+     * Interest charged (shown to the supplier and staff)
+     */
+    interest: string | null;
+};
+
+/**
  * AtRiskOptions
  *
  * How to compute a plan's funding at risk (``finance.at_risk``, as ``jointplan fund --at-risk``):
@@ -153,6 +239,50 @@ export type AtRiskPublic = {
 };
 
 /**
+ * Book
+ *
+ * Finance's book of advances on a date (each breakdown at most 500 rows, largest first).
+ */
+export type Book = {
+    /**
+     * As Of
+     *
+     * Date of the book (today, UTC)
+     */
+    as_of: string;
+    /**
+     * By Programme
+     *
+     * Exposure and limit usage per programme
+     */
+    by_programme: Array<Exposure>;
+    /**
+     * By Supplier
+     *
+     * Exposure per supplier (and programme currency)
+     */
+    by_supplier: Array<Exposure>;
+    /**
+     * By Buyer
+     *
+     * Exposure per buyer
+     */
+    by_buyer: Array<Exposure>;
+    /**
+     * Overdue
+     *
+     * Advances past their due date and not repaid, oldest due first
+     */
+    overdue: Array<OverdueAdvance>;
+    /**
+     * In Review
+     *
+     * Requests waiting in finance's inbox
+     */
+    in_review: number;
+};
+
+/**
  * ChainBreak
  *
  * Where the stored data stops agreeing with the chain.
@@ -274,6 +404,42 @@ export type Change = {
      * Value in the second version
      */
     new?: unknown;
+};
+
+/**
+ * CheckPublic
+ */
+export type CheckPublic = {
+    /**
+     * Rule
+     *
+     * The rule (confirmed, currency, buyer, not_past_due, not_financed, days_to_due, age, supplier_limit, programme_limit, concentration, auto_ceiling)
+     */
+    rule: string;
+    /**
+     * Invoice Id
+     *
+     * The invoice it is about (None: the request)
+     */
+    invoice_id: number | null;
+    /**
+     * Passed
+     *
+     * Whether it passed
+     */
+    passed: boolean;
+    /**
+     * Hard
+     *
+     * A hard rule: finance cannot approve while it fails
+     */
+    hard: boolean;
+    /**
+     * Reason
+     *
+     * Why, with the figures
+     */
+    reason: string;
 };
 
 /**
@@ -490,6 +656,20 @@ export type ConsensusSummary = {
      * Series-periods in the version (visible to the caller)
      */
     rows: number;
+};
+
+/**
+ * DecisionCreate
+ *
+ * Finance's decision on a request in review.
+ */
+export type DecisionCreate = {
+    /**
+     * Comment
+     *
+     * Why (required)
+     */
+    comment: string;
 };
 
 /**
@@ -765,6 +945,54 @@ export type ExceptionPublic = {
 };
 
 /**
+ * Exposure
+ */
+export type Exposure = {
+    /**
+     * Key
+     *
+     * Supplier, buyer or programme id
+     */
+    key: string;
+    /**
+     * Currency
+     *
+     * ISO 4217 code
+     */
+    currency: string;
+    /**
+     * Outstanding
+     *
+     * Σ advance − repaid of the advances outstanding [currency]
+     */
+    outstanding: string;
+    /**
+     * Advances
+     *
+     * Advances outstanding
+     */
+    advances: number;
+    /**
+     * Overdue
+     *
+     * Of which past their due date [currency]
+     */
+    overdue: string;
+    /**
+     * Limit
+     *
+     * Programme: its limit; otherwise None
+     */
+    limit: string | null;
+    /**
+     * Usage
+     *
+     * outstanding / limit
+     */
+    usage: number | null;
+};
+
+/**
  * FVAReport
  *
  * Forecast value added per partner and per series, with remarks (e.g. why a partner has none).
@@ -999,6 +1227,38 @@ export type FromConsensus = {
      * What this version is (default: names the consensus version)
      */
     comment?: string;
+};
+
+/**
+ * FromScenario
+ *
+ * A scenario instrument whose terms the programme copies.
+ */
+export type FromScenario = {
+    /**
+     * Scenario Id
+     *
+     * Scenario
+     */
+    scenario_id: number;
+    /**
+     * Version
+     *
+     * Its version (default: the latest)
+     */
+    version?: number | null;
+    /**
+     * Partner
+     *
+     * The partner of the scenario's finance section holding the instrument
+     */
+    partner: string;
+    /**
+     * Instrument Id
+     *
+     * The instrument: factoring, reverse_factoring or an asset_based line lending on receivables
+     */
+    instrument_id: string;
 };
 
 /**
@@ -1292,6 +1552,84 @@ export type InvoicePublic = {
 };
 
 /**
+ * ItemPublic
+ */
+export type ItemPublic = {
+    /**
+     * Invoice Id
+     *
+     * Invoice
+     */
+    invoice_id: number;
+    /**
+     * Buyer Id
+     *
+     * Its buyer
+     */
+    buyer_id: string;
+    /**
+     * Due Date
+     *
+     * Its due date = the repayment date
+     */
+    due_date: string;
+    /**
+     * Status
+     *
+     * requested, advanced, repaid or declined
+     */
+    status: string;
+    /**
+     * Face
+     *
+     * Open amount financed [currency]
+     */
+    face: string;
+    /**
+     * Advance
+     *
+     * Advance = advance rate × open, rounded down [currency]
+     */
+    advance: string;
+    /**
+     * Discount
+     *
+     * Discount deducted upfront (factoring) [currency]
+     */
+    discount: string;
+    /**
+     * Fee
+     *
+     * Fee deducted upfront [currency]
+     */
+    fee: string;
+    /**
+     * Net
+     *
+     * Paid to the supplier: advance − discount − fee [currency]
+     */
+    net: string;
+    /**
+     * Repaid
+     *
+     * Advance repaid from the buyer's payments [currency]
+     */
+    repaid: string;
+    /**
+     * Interest
+     *
+     * Interest charged (receivables line) [currency]
+     */
+    interest: string;
+    /**
+     * Outstanding
+     *
+     * advance − repaid [currency]
+     */
+    outstanding: string;
+};
+
+/**
  * JobEvent
  *
  * One progress message of a job.
@@ -1450,6 +1788,164 @@ export type JobPublic = {
 };
 
 /**
+ * LedgerEntryPublic
+ */
+export type LedgerEntryPublic = {
+    /**
+     * Id
+     *
+     * Entry id
+     */
+    id: number;
+    /**
+     * Programme Id
+     *
+     * Programme
+     */
+    programme_id: number;
+    /**
+     * Supplier Id
+     *
+     * Supplier
+     */
+    supplier_id: string;
+    /**
+     * Invoice Id
+     *
+     * Invoice
+     */
+    invoice_id: number;
+    /**
+     * Kind
+     *
+     * advance, discount, fee, settlement, interest, repayment or remittance
+     */
+    kind: string;
+    /**
+     * From Account
+     *
+     * Account the amount comes from
+     */
+    from_account: string;
+    /**
+     * To Account
+     *
+     * Account it goes to
+     */
+    to_account: string;
+    /**
+     * Amount
+     *
+     * Amount [currency]
+     */
+    amount: string;
+    /**
+     * Currency
+     *
+     * ISO 4217 code
+     */
+    currency: string;
+    /**
+     * On Date
+     *
+     * Value date
+     */
+    on_date: string;
+};
+
+/**
+ * LedgerPage
+ *
+ * One page of a list
+ */
+export type LedgerPage = {
+    /**
+     * Items
+     *
+     * The items of this page
+     */
+    items: Array<LedgerEntryPublic>;
+    /**
+     * Total
+     *
+     * Items in the whole list (visible to the caller)
+     */
+    total: number;
+    /**
+     * Limit
+     *
+     * Page size used
+     */
+    limit: number;
+    /**
+     * Offset
+     *
+     * Items skipped before this page
+     */
+    offset: number;
+    /**
+     * Balances
+     *
+     * currency → account → balance (Σ received − Σ given); each currency's accounts sum to 0
+     */
+    balances: {
+        [key: string]: {
+            [key: string]: string;
+        };
+    };
+};
+
+/**
+ * LimitChange
+ */
+export type LimitChange = {
+    /**
+     * Amount
+     *
+     * The limit set [currency]
+     */
+    amount: string;
+    /**
+     * Comment
+     *
+     * Why
+     */
+    comment: string;
+    /**
+     * Set By
+     *
+     * Finance user who set it (shown to staff)
+     */
+    set_by: string | null;
+    /**
+     * Set At
+     *
+     * When [UTC]
+     */
+    set_at: string;
+};
+
+/**
+ * LimitSet
+ *
+ * Finance's limit for a supplier in a programme, replacing the computed one.
+ */
+export type LimitSet = {
+    /**
+     * Amount
+     *
+     * Amount in the programme's currency (a decimal string keeps every digit): 0 to 10^12, in its decimals
+     */
+    amount: number | string;
+    /**
+     * Comment
+     *
+     * Why (required)
+     */
+    comment: string;
+};
+
+/**
  * LineCreate
  *
  * A line of an invoice; its amount is quantity × unit price, rounded half up to a minor unit.
@@ -1578,6 +2074,60 @@ export type Login = {
 };
 
 /**
+ * OverdueAdvance
+ */
+export type OverdueAdvance = {
+    /**
+     * Invoice Id
+     *
+     * Invoice
+     */
+    invoice_id: number;
+    /**
+     * Programme Id
+     *
+     * Programme
+     */
+    programme_id: number;
+    /**
+     * Supplier Id
+     *
+     * Supplier
+     */
+    supplier_id: string;
+    /**
+     * Buyer Id
+     *
+     * Buyer
+     */
+    buyer_id: string;
+    /**
+     * Due Date
+     *
+     * Due (= repayment) date
+     */
+    due_date: string;
+    /**
+     * Days Overdue
+     *
+     * Days past the due date
+     */
+    days_overdue: number;
+    /**
+     * Currency
+     *
+     * ISO 4217 code
+     */
+    currency: string;
+    /**
+     * Outstanding
+     *
+     * advance − repaid [currency]
+     */
+    outstanding: string;
+};
+
+/**
  * OwnerDeclaration
  *
  * Declare the owner of a series.
@@ -1595,6 +2145,38 @@ export type OwnerDeclaration = {
      * Partner id
      */
     partner_id: string;
+};
+
+/**
+ * PageOf[AdvancePublic]
+ *
+ * One page of a list
+ */
+export type PageOfAdvancePublic = {
+    /**
+     * Items
+     *
+     * The items of this page
+     */
+    items: Array<AdvancePublic>;
+    /**
+     * Total
+     *
+     * Items in the whole list (visible to the caller)
+     */
+    total: number;
+    /**
+     * Limit
+     *
+     * Page size used
+     */
+    limit: number;
+    /**
+     * Offset
+     *
+     * Items skipped before this page
+     */
+    offset: number;
 };
 
 /**
@@ -1801,6 +2383,70 @@ export type PageOfPlanSummary = {
      * The items of this page
      */
     items: Array<PlanSummary>;
+    /**
+     * Total
+     *
+     * Items in the whole list (visible to the caller)
+     */
+    total: number;
+    /**
+     * Limit
+     *
+     * Page size used
+     */
+    limit: number;
+    /**
+     * Offset
+     *
+     * Items skipped before this page
+     */
+    offset: number;
+};
+
+/**
+ * PageOf[ProgrammePublic]
+ *
+ * One page of a list
+ */
+export type PageOfProgrammePublic = {
+    /**
+     * Items
+     *
+     * The items of this page
+     */
+    items: Array<ProgrammePublic>;
+    /**
+     * Total
+     *
+     * Items in the whole list (visible to the caller)
+     */
+    total: number;
+    /**
+     * Limit
+     *
+     * Page size used
+     */
+    limit: number;
+    /**
+     * Offset
+     *
+     * Items skipped before this page
+     */
+    offset: number;
+};
+
+/**
+ * PageOf[RequestPublic]
+ *
+ * One page of a list
+ */
+export type PageOfRequestPublic = {
+    /**
+     * Items
+     *
+     * The items of this page
+     */
+    items: Array<RequestPublic>;
     /**
      * Total
      *
@@ -2776,6 +3422,349 @@ export type PointVersion = {
 };
 
 /**
+ * ProgrammeCreate
+ *
+ * A financing programme: its terms given here, or copied from a scenario's instrument (then
+ * kind, currency, buyer, rates and fee come from it and may not be given).
+ */
+export type ProgrammeCreate = {
+    /**
+     * Name
+     *
+     * Unique name
+     */
+    name: string;
+    /**
+     * Kind
+     *
+     * factoring, reverse_factoring or receivables_line
+     */
+    kind?: 'factoring' | 'reverse_factoring' | 'receivables_line' | null;
+    /**
+     * Currency
+     */
+    currency?: string | null;
+    /**
+     * Buyer Id
+     *
+     * reverse_factoring: the buyer offering it (required); otherwise an optional restriction to invoices owed by this buyer
+     */
+    buyer_id?: string | null;
+    /**
+     * Advance Rate
+     *
+     * Share of the open amount advanced (0 < r ≤ 1)
+     */
+    advance_rate?: number | string | null;
+    /**
+     * Rate
+     *
+     * Annual discount (factoring, reverse factoring) or interest (line) rate
+     */
+    rate?: number | string | null;
+    /**
+     * Day Count
+     *
+     * actual/360 or actual/365
+     */
+    day_count?: 'actual/360' | 'actual/365';
+    /**
+     * Fee Rate
+     *
+     * Fee once, on the face value financed (default 0)
+     */
+    fee_rate?: number | string | null;
+    /**
+     * Max Invoice Age Days
+     *
+     * Cut-off: days from the issue date
+     */
+    max_invoice_age_days?: number | null;
+    /**
+     * Min Days To Due
+     *
+     * Days at least from the advance date to the due date
+     */
+    min_days_to_due?: number;
+    /**
+     * Buyer Concentration Limit
+     *
+     * Largest share of a supplier's outstanding advances in the programme one buyer may be
+     */
+    buyer_concentration_limit?: number | string | null;
+    /**
+     * Programme Limit
+     *
+     * Outstanding advances of the whole programme at most (reverse factoring: the buyer's programme limit)
+     */
+    programme_limit?: number | string | null;
+    /**
+     * Default Supplier Limit
+     *
+     * A supplier's limit at most (the credit rule may give less)
+     */
+    default_supplier_limit?: number | string | null;
+    /**
+     * Auto Decision Ceiling
+     *
+     * Requests advancing more go to review
+     */
+    auto_decision_ceiling?: number | string | null;
+    /**
+     * Credit Rule
+     *
+     * Parameters of the credit limit rule (defaults: months 6, cover_months 2, cv_weight 0.5, stability_floor 0.25, dispute_weight 2, accuracy_floor 0.5)
+     */
+    credit_rule?: {
+        [key: string]: number;
+    } | null;
+    /**
+     * Copy the terms of a scenario's instrument
+     */
+    from_scenario?: FromScenario | null;
+};
+
+/**
+ * ProgrammePublic
+ *
+ * A financing programme (rates as decimal strings, amounts in its currency).
+ */
+export type ProgrammePublic = {
+    /**
+     * Id
+     *
+     * Programme id
+     */
+    id: number;
+    /**
+     * Name
+     *
+     * Name
+     */
+    name: string;
+    /**
+     * Kind
+     *
+     * factoring, reverse_factoring or receivables_line
+     */
+    kind: string;
+    /**
+     * Currency
+     *
+     * ISO 4217 code
+     */
+    currency: string;
+    /**
+     * Buyer Id
+     *
+     * The buyer (offering it, or the only one financed)
+     */
+    buyer_id: string | null;
+    /**
+     * Advance Rate
+     *
+     * Share of the open amount advanced
+     */
+    advance_rate: string;
+    /**
+     * Rate
+     *
+     * Annual discount or interest rate
+     */
+    rate: string;
+    /**
+     * Day Count
+     *
+     * actual/360 or actual/365
+     */
+    day_count: string;
+    /**
+     * Fee Rate
+     *
+     * Fee on the face value financed
+     */
+    fee_rate: string;
+    /**
+     * Max Invoice Age Days
+     *
+     * Cut-off from the issue date [days]
+     */
+    max_invoice_age_days: number | null;
+    /**
+     * Min Days To Due
+     *
+     * Days at least to the due date
+     */
+    min_days_to_due: number;
+    /**
+     * Buyer Concentration Limit
+     *
+     * Largest share of one buyer
+     */
+    buyer_concentration_limit: string | null;
+    /**
+     * Programme Limit
+     *
+     * Limit of the programme [currency]
+     */
+    programme_limit: string | null;
+    /**
+     * Default Supplier Limit
+     *
+     * A supplier's limit at most [currency]
+     */
+    default_supplier_limit: string | null;
+    /**
+     * Auto Decision Ceiling
+     *
+     * Largest automatic advance [currency]
+     */
+    auto_decision_ceiling: string | null;
+    /**
+     * Credit Rule
+     *
+     * The credit rule's parameters (defaults filled in)
+     */
+    credit_rule: {
+        [key: string]: number;
+    };
+    /**
+     * Source
+     *
+     * The scenario instrument copied, with the conversion notes
+     */
+    source: {
+        [key: string]: unknown;
+    } | null;
+    /**
+     * Created At
+     *
+     * When [UTC]
+     */
+    created_at: string;
+};
+
+/**
+ * RequestCreate
+ *
+ * Invoices the caller's partner sold, to be financed under a programme.
+ */
+export type RequestCreate = {
+    /**
+     * Programme Id
+     *
+     * Programme
+     */
+    programme_id: number;
+    /**
+     * Invoice Ids
+     *
+     * 1 to 100 of its own confirmed invoices, each once
+     */
+    invoice_ids: Array<number>;
+};
+
+/**
+ * RequestPublic
+ *
+ * A financing request with its decision and every rule's reason.
+ */
+export type RequestPublic = {
+    /**
+     * Id
+     *
+     * Request id
+     */
+    id: number;
+    /**
+     * Programme Id
+     *
+     * Programme
+     */
+    programme_id: number;
+    /**
+     * Supplier Id
+     *
+     * Supplier (the invoices' seller)
+     */
+    supplier_id: string;
+    /**
+     * Status
+     *
+     * approved, in_review or declined
+     */
+    status: string;
+    /**
+     * Currency
+     *
+     * ISO 4217 code
+     */
+    currency: string;
+    /**
+     * Advance Date
+     *
+     * Date of the advance (of the decision)
+     */
+    advance_date: string;
+    /**
+     * Created At
+     *
+     * When requested [UTC]
+     */
+    created_at: string;
+    /**
+     * Decided At
+     *
+     * When decided (automatically at once, or by finance)
+     */
+    decided_at: string | null;
+    /**
+     * Decided By
+     *
+     * Finance user who decided (None: automatic; shown to staff)
+     */
+    decided_by: string | null;
+    /**
+     * Comment
+     *
+     * Finance's comment
+     */
+    comment: string;
+    /**
+     * Advance
+     *
+     * Σ advances [currency]
+     */
+    advance: string;
+    /**
+     * Net
+     *
+     * Σ paid to the supplier [currency]
+     */
+    net: string;
+    /**
+     * Checks
+     *
+     * Every rule evaluated, with its reason
+     */
+    checks: Array<CheckPublic>;
+    /**
+     * Credit Limit
+     *
+     * The effective supplier limit: amount_minor, basis, the credit rule's steps
+     */
+    credit_limit: {
+        [key: string]: unknown;
+    };
+    /**
+     * Items
+     *
+     * One per invoice
+     */
+    items: Array<ItemPublic>;
+};
+
+/**
  * ResolutionPublic
  *
  * A recorded resolution.
@@ -3512,6 +4501,64 @@ export type SubmissionPublic = {
      * SHA-256 of the stored rows
      */
     content_hash: string;
+};
+
+/**
+ * SupplierLimitPublic
+ *
+ * A supplier's effective limit in a programme and how it was found.
+ */
+export type SupplierLimitPublic = {
+    /**
+     * Programme Id
+     *
+     * Programme
+     */
+    programme_id: number;
+    /**
+     * Partner Id
+     *
+     * Supplier
+     */
+    partner_id: string;
+    /**
+     * Currency
+     *
+     * ISO 4217 code
+     */
+    currency: string;
+    /**
+     * Limit
+     *
+     * The effective limit [currency]
+     */
+    limit: string;
+    /**
+     * Basis
+     *
+     * Where it comes from: the credit rule, the programme's limit or finance's override
+     */
+    basis: string;
+    /**
+     * Credit Rule
+     *
+     * The rule's amount (minor units) and its explained steps
+     */
+    credit_rule: {
+        [key: string]: unknown;
+    };
+    /**
+     * Drawn
+     *
+     * Outstanding advances of the supplier in the programme [currency]
+     */
+    drawn: string;
+    /**
+     * Overrides
+     *
+     * Finance's overrides, newest first (the first is in force)
+     */
+    overrides: Array<LimitChange>;
 };
 
 /**
@@ -8685,3 +9732,744 @@ export type SettleInvoiceResponses = {
 };
 
 export type SettleInvoiceResponse = SettleInvoiceResponses[keyof SettleInvoiceResponses];
+
+export type ListProgrammesData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Limit
+         *
+         * Items per page (default and maximum in the service settings; 422 above the maximum)
+         */
+        limit?: number | null;
+        /**
+         * Offset
+         *
+         * Items skipped before the page
+         */
+        offset?: number;
+    };
+    url: '/financing-programmes';
+};
+
+export type ListProgrammesErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type ListProgrammesError = ListProgrammesErrors[keyof ListProgrammesErrors];
+
+export type ListProgrammesResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageOfProgrammePublic;
+};
+
+export type ListProgrammesResponse = ListProgrammesResponses[keyof ListProgrammesResponses];
+
+export type CreateProgrammeData = {
+    body: ProgrammeCreate;
+    path?: never;
+    query?: never;
+    url: '/financing-programmes';
+};
+
+export type CreateProgrammeErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * No such object (or not visible to the caller)
+     */
+    404: ErrorBody;
+    /**
+     * Conflicts with the stored state (e.g. a name already taken)
+     */
+    409: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type CreateProgrammeError = CreateProgrammeErrors[keyof CreateProgrammeErrors];
+
+export type CreateProgrammeResponses = {
+    /**
+     * Successful Response
+     */
+    201: ProgrammePublic;
+};
+
+export type CreateProgrammeResponse = CreateProgrammeResponses[keyof CreateProgrammeResponses];
+
+export type GetProgrammeData = {
+    body?: never;
+    path: {
+        /**
+         * Programme Id
+         *
+         * Financing programme id
+         */
+        programme_id: number;
+    };
+    query?: never;
+    url: '/financing-programmes/{programme_id}';
+};
+
+export type GetProgrammeErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * No such object (or not visible to the caller)
+     */
+    404: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type GetProgrammeError = GetProgrammeErrors[keyof GetProgrammeErrors];
+
+export type GetProgrammeResponses = {
+    /**
+     * Successful Response
+     */
+    200: ProgrammePublic;
+};
+
+export type GetProgrammeResponse = GetProgrammeResponses[keyof GetProgrammeResponses];
+
+export type GetLimitData = {
+    body?: never;
+    path: {
+        /**
+         * Programme Id
+         *
+         * Financing programme id
+         */
+        programme_id: number;
+        /**
+         * Partner Id
+         *
+         * Partner id (the supplier)
+         */
+        partner_id: string;
+    };
+    query?: never;
+    url: '/financing-programmes/{programme_id}/suppliers/{partner_id}/limit';
+};
+
+export type GetLimitErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * No such object (or not visible to the caller)
+     */
+    404: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type GetLimitError = GetLimitErrors[keyof GetLimitErrors];
+
+export type GetLimitResponses = {
+    /**
+     * Successful Response
+     */
+    200: SupplierLimitPublic;
+};
+
+export type GetLimitResponse = GetLimitResponses[keyof GetLimitResponses];
+
+export type SetLimitData = {
+    body: LimitSet;
+    path: {
+        /**
+         * Programme Id
+         *
+         * Financing programme id
+         */
+        programme_id: number;
+        /**
+         * Partner Id
+         *
+         * Partner id (the supplier)
+         */
+        partner_id: string;
+    };
+    query?: never;
+    url: '/financing-programmes/{programme_id}/suppliers/{partner_id}/limit';
+};
+
+export type SetLimitErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * No such object (or not visible to the caller)
+     */
+    404: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type SetLimitError = SetLimitErrors[keyof SetLimitErrors];
+
+export type SetLimitResponses = {
+    /**
+     * Successful Response
+     */
+    200: SupplierLimitPublic;
+};
+
+export type SetLimitResponse = SetLimitResponses[keyof SetLimitResponses];
+
+export type ListRequestsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Status
+         *
+         * Only this status
+         */
+        status?: 'approved' | 'in_review' | 'declined' | null;
+        /**
+         * Programme Id
+         *
+         * Only this programme
+         */
+        programme_id?: number | null;
+        /**
+         * Supplier Id
+         *
+         * Only this supplier
+         */
+        supplier_id?: string | null;
+        /**
+         * Limit
+         *
+         * Items per page (default and maximum in the service settings; 422 above the maximum)
+         */
+        limit?: number | null;
+        /**
+         * Offset
+         *
+         * Items skipped before the page
+         */
+        offset?: number;
+    };
+    url: '/financing-requests';
+};
+
+export type ListRequestsErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type ListRequestsError = ListRequestsErrors[keyof ListRequestsErrors];
+
+export type ListRequestsResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageOfRequestPublic;
+};
+
+export type ListRequestsResponse = ListRequestsResponses[keyof ListRequestsResponses];
+
+export type CreateRequestData = {
+    body: RequestCreate;
+    path?: never;
+    query?: never;
+    url: '/financing-requests';
+};
+
+export type CreateRequestErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * No such object (or not visible to the caller)
+     */
+    404: ErrorBody;
+    /**
+     * Not in review, or a hard rule fails (named)
+     */
+    409: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+    /**
+     * Too many concurrent decisions: retry
+     */
+    503: ErrorBody;
+};
+
+export type CreateRequestError = CreateRequestErrors[keyof CreateRequestErrors];
+
+export type CreateRequestResponses = {
+    /**
+     * Successful Response
+     */
+    201: RequestPublic;
+};
+
+export type CreateRequestResponse = CreateRequestResponses[keyof CreateRequestResponses];
+
+export type GetRequestData = {
+    body?: never;
+    path: {
+        /**
+         * Request Id
+         *
+         * Financing request id
+         */
+        request_id: number;
+    };
+    query?: never;
+    url: '/financing-requests/{request_id}';
+};
+
+export type GetRequestErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * No such object (or not visible to the caller)
+     */
+    404: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type GetRequestError = GetRequestErrors[keyof GetRequestErrors];
+
+export type GetRequestResponses = {
+    /**
+     * Successful Response
+     */
+    200: RequestPublic;
+};
+
+export type GetRequestResponse = GetRequestResponses[keyof GetRequestResponses];
+
+export type ApproveRequestData = {
+    body: DecisionCreate;
+    path: {
+        /**
+         * Request Id
+         *
+         * Financing request id
+         */
+        request_id: number;
+    };
+    query?: never;
+    url: '/financing-requests/{request_id}/approve';
+};
+
+export type ApproveRequestErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * No such object (or not visible to the caller)
+     */
+    404: ErrorBody;
+    /**
+     * Not in review, or a hard rule fails (named)
+     */
+    409: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+    /**
+     * Too many concurrent decisions: retry
+     */
+    503: ErrorBody;
+};
+
+export type ApproveRequestError = ApproveRequestErrors[keyof ApproveRequestErrors];
+
+export type ApproveRequestResponses = {
+    /**
+     * Successful Response
+     */
+    200: RequestPublic;
+};
+
+export type ApproveRequestResponse = ApproveRequestResponses[keyof ApproveRequestResponses];
+
+export type DeclineRequestData = {
+    body: DecisionCreate;
+    path: {
+        /**
+         * Request Id
+         *
+         * Financing request id
+         */
+        request_id: number;
+    };
+    query?: never;
+    url: '/financing-requests/{request_id}/decline';
+};
+
+export type DeclineRequestErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * No such object (or not visible to the caller)
+     */
+    404: ErrorBody;
+    /**
+     * Not in review, or a hard rule fails (named)
+     */
+    409: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+    /**
+     * Too many concurrent decisions: retry
+     */
+    503: ErrorBody;
+};
+
+export type DeclineRequestError = DeclineRequestErrors[keyof DeclineRequestErrors];
+
+export type DeclineRequestResponses = {
+    /**
+     * Successful Response
+     */
+    200: RequestPublic;
+};
+
+export type DeclineRequestResponse = DeclineRequestResponses[keyof DeclineRequestResponses];
+
+export type BookData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/financing/book';
+};
+
+export type BookErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type BookError = BookErrors[keyof BookErrors];
+
+export type BookResponses = {
+    /**
+     * Successful Response
+     */
+    200: Book;
+};
+
+export type BookResponse = BookResponses[keyof BookResponses];
+
+export type AdvancesData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Supplier Id
+         *
+         * Only this supplier
+         */
+        supplier_id?: string | null;
+        /**
+         * Programme Id
+         *
+         * Only this programme
+         */
+        programme_id?: number | null;
+        /**
+         * Limit
+         *
+         * Items per page (default and maximum in the service settings; 422 above the maximum)
+         */
+        limit?: number | null;
+        /**
+         * Offset
+         *
+         * Items skipped before the page
+         */
+        offset?: number;
+    };
+    url: '/financing/advances';
+};
+
+export type AdvancesErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type AdvancesError = AdvancesErrors[keyof AdvancesErrors];
+
+export type AdvancesResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageOfAdvancePublic;
+};
+
+export type AdvancesResponse = AdvancesResponses[keyof AdvancesResponses];
+
+export type LedgerEntriesData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Supplier Id
+         *
+         * Only this supplier
+         */
+        supplier_id?: string | null;
+        /**
+         * Programme Id
+         *
+         * Only this programme
+         */
+        programme_id?: number | null;
+        /**
+         * Limit
+         *
+         * Items per page (default and maximum in the service settings; 422 above the maximum)
+         */
+        limit?: number | null;
+        /**
+         * Offset
+         *
+         * Items skipped before the page
+         */
+        offset?: number;
+    };
+    url: '/financing/ledger';
+};
+
+export type LedgerEntriesErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type LedgerEntriesError = LedgerEntriesErrors[keyof LedgerEntriesErrors];
+
+export type LedgerEntriesResponses = {
+    /**
+     * Successful Response
+     */
+    200: LedgerPage;
+};
+
+export type LedgerEntriesResponse = LedgerEntriesResponses[keyof LedgerEntriesResponses];

@@ -1,8 +1,8 @@
 """A plan's funding at risk (issue 18 part 3): ``funding_at_risk``, one row per run of an
 ``at_risk`` job on a finished plan. Only adds a table.
 
-Revision ID: 0011_funding_at_risk
-Revises: 0010_invoices
+Revision ID: 0012_funding_at_risk
+Revises: 0011_financing
 Create Date: 2026-12-03 11:30:00
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_funding_at_risk"
-down_revision = "0010_invoices"
+revision = "0012_funding_at_risk"
+down_revision = "0011_financing"
 branch_labels = None
 depends_on = None
 
