@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from jointplan import demo_platform
 from jointplan import demo_story as story
 from jointplan.demo_story import Actor
 from planning.status import has_solution
@@ -550,7 +551,8 @@ def _short(value: Any, limit: int = 60) -> str:
 
 
 STEPS = (Walk.who, Walk.upload_history, Walk.forecast, Walk.submissions, Walk.exceptions, Walk.resolve, Walk.consensus,
-         Walk.scenario_versions, Walk.plan, Walk.funding_review, Walk.partners_funding)
+         Walk.scenario_versions, Walk.plan, Walk.funding_review, Walk.partners_funding,
+         demo_platform.invoices_and_advance, demo_platform.funding_at_risk)
 
 
 # ---------------------------------------------------------------------------------------------
