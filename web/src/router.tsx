@@ -157,6 +157,11 @@ const reviewsRoute = createRoute({
   }),
   component: ReviewInbox,
 })
+const financingRoute = createRoute({
+  getParentRoute: () => authedRoute,
+  path: '/financing',
+  component: lazyRouteComponent(() => import('./views/financing/FinancingBook'), 'FinancingBook'),
+})
 const fundingRoute = createRoute({
   getParentRoute: () => authedRoute,
   path: '/plans/$planId/funding',
@@ -199,7 +204,7 @@ const routeTree = rootRoute.addChildren([
   authedRoute.addChildren([
     homeRoute, scenariosRoute, scenarioRoute, scenarioEditRoute, plansRoute, planRoute,
     uploadsRoute, uploadRoute, submissionsRoute, submissionRoute, exceptionsRoute, exceptionRoute,
-    consensusListRoute, consensusRoute, fvaRoute, runsRoute, runRoute, reviewsRoute, fundingRoute, compareRoute,
+    consensusListRoute, consensusRoute, fvaRoute, runsRoute, runRoute, reviewsRoute, financingRoute, fundingRoute, compareRoute,
     invoicesRoute, newInvoiceRoute, invoiceRoute,
     usersRoute, userRoute, partnersRoute,
   ]),

@@ -2,7 +2,7 @@
 // each a generated SDK call.
 import { queryOptions } from '@tanstack/react-query'
 
-import { comparePlans, listPlans, listReviews, planFunding, planReviews } from '../client/sdk.gen'
+import { book, comparePlans, listPlans, listReviews, planFunding, planReviews } from '../client/sdk.gen'
 import { data } from './client'
 
 export const financeKeys = {
@@ -10,6 +10,7 @@ export const financeKeys = {
   reviews: ['reviews'] as const,
   planReviews: (planId: number) => ['reviews', 'plan', planId] as const,
   compare: (ids: number[]) => ['compare', ...ids] as const,
+  book: ['financing', 'book'] as const,
 }
 
 /** A plan's funding per partner (a partner user: its own only). */
@@ -43,4 +44,10 @@ export const voidedReviewsQuery = (limit: number, offset: number) => queryOption
 export const compareQuery = (ids: number[]) => queryOptions({
   queryKey: financeKeys.compare(ids),
   queryFn: () => data(comparePlans({ query: { plan_id: ids } })),
+})
+
+/** Finance's book of advances (GET /financing/book): exposure, limit usage, overdue advances. */
+export const financingBookQuery = () => queryOptions({
+  queryKey: financeKeys.book,
+  queryFn: () => data(book()),
 })

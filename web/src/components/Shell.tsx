@@ -6,7 +6,7 @@ import { Link, Outlet, useNavigate, useRouterState } from '@tanstack/react-route
 import { type Role, roleOf, signOut } from '../api/session'
 import { useSession } from '../session'
 
-type NavTarget = '/users' | '/partners' | '/scenarios' | '/plans' | '/compare' | '/reviews' | '/uploads' | '/submissions' | '/forecast-runs' | '/exceptions' | '/consensus' | '/fva' | '/invoices'
+type NavTarget = '/users' | '/partners' | '/scenarios' | '/plans' | '/compare' | '/reviews' | '/financing' | '/uploads' | '/submissions' | '/forecast-runs' | '/exceptions' | '/consensus' | '/fva' | '/invoices'
 interface NavItem { to: NavTarget; label: string; roles: Role[]; cpfr?: true }
 
 // Only what the API lets each role read (api/access.py): scenarios and plans are staff-only;
@@ -17,6 +17,7 @@ export const NAV: NavItem[] = [
   { to: '/partners', label: 'Partners', roles: ['admin'] },
   { to: '/scenarios', label: 'Scenarios', roles: ['admin', 'planner', 'finance'] },
   { to: '/reviews', label: 'Reviews', roles: ['finance', 'admin'] },
+  { to: '/financing', label: 'Financing', roles: ['finance', 'admin'] },
   { to: '/plans', label: 'Plans', roles: ['admin', 'planner', 'finance'] },
   { to: '/compare', label: 'Compare', roles: ['admin', 'planner', 'finance'] },
   { to: '/uploads', label: 'Sales history', roles: ['admin', 'planner', 'partner'], cpfr: true },
