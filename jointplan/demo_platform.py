@@ -123,7 +123,7 @@ def invoices_and_advance(walk) -> None:
 
 
 def funding_at_risk(walk) -> None:
-    """Finance: the plan's funding at risk (demand 20 % around the plan's, 100 scenarios)"""
+    """Finance: the plan's funding at risk (demand scenarios 20 % around the plan's)"""
     from jointplan.demo_api import DemoFailed, PLAN_TIMEOUT, _money, _table
 
     api, console = walk.api, walk.console

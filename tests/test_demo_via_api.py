@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import func, select
 
 from api.db import make_engine, session_factory
-from api.models import ConsensusVersion, ExceptionRecord, FinanceReview, FundingResultRecord, PlanRecord, ResolutionRecord
+from api.financing.models import FinancingItem, FinancingRequest, LedgerEntry
+from api.models import AtRiskRun, ConsensusVersion, ExceptionRecord, FinanceReview, FundingResultRecord, PlanRecord, ResolutionRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 EXE = str(Path(sys.executable).with_name("jointplan"))
@@ -89,10 +90,28 @@ def test_demo_via_api_walks_every_role_through_the_service(tmp_path):
             assert s.scalar(select(func.count(ResolutionRecord.id))) == 1
             cv = s.scalar(select(ConsensusVersion))
             assert cv.inputs["submissions"] == {"shops": 2, "wholesale": 2} and cv.inputs["resolutions"] == [1]
+            # platform finance: the advance decided at once, repaid in full by the buyer's payment, and every
+            # ledger account back to what the entries say (advance out, discount kept, the rest back to the financier)
+            request = s.scalar(select(FinancingRequest))
+            item = s.scalar(select(FinancingItem))
+            assert request.status == "approved" and request.decided_by_id is None
+            assert item.status == "repaid" and item.repaid_minor == item.advance_minor == item.face_minor > 0
+            balance = Counter()
+            for e in s.scalars(select(LedgerEntry)):
+                balance[e.debit] += e.amount_minor
+                balance[e.credit] -= e.amount_minor
+            assert sum(balance.values()) == 0 and balance["collection"] == 0 and balance["financier"] == 0
+            assert balance["income"] == item.discount_minor + item.fee_minor > 0
+            assert balance["supplier"] == item.face_minor - item.discount_minor - item.fee_minor == -balance["buyer"] - balance["income"]
+            run = s.scalar(select(AtRiskRun))
+            assert run is not None and run.plan_id == 1 and {p["partner"] for p in run.result["partners"]} == {
+                "maker", "wholesale", "haul", "shops"}
     finally:
         engine.dispose()
     saved = json.loads((tmp_path / "small_chain.api.plan.json").read_text())
     assert saved["id"] == 1 and saved["scenario_name"] == "small-chain" and saved["version"] == 2
+    assert "request 1: approved at once" in out and "the advance is repaid, outstanding 0.00" in out
+    assert "Funding at risk of plan 1 (20 demand scenarios" in out
 
 
 def test_demo_via_api_stops_at_a_refused_request_and_stops_the_service(tmp_path):
