@@ -74,7 +74,7 @@ class ProgrammeCreate(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]*[^\x00-\x20\x7f][^\x00-\x1f\x7f]*$",
                                description="Unique name")]
     kind: Literal[PROGRAMME_KINDS] | None = Field(None, description="factoring, reverse_factoring or receivables_line")  # type: ignore[valid-type]
-    currency: Currency | None = None
+    currency: Currency | None = Field(None, description="ISO 4217 code; only invoices in it are financed (from_scenario: the scenario's)")
     buyer_id: Ident | None = Field(None, description="reverse_factoring: the buyer offering it (required); otherwise "
                                                      "an optional restriction to invoices owed by this buyer")
     advance_rate: Fraction | None = Field(None, description="Share of the open amount advanced (0 < r ≤ 1)")
@@ -137,6 +137,8 @@ class LimitSet(BaseModel):
 
 
 class LimitChange(BaseModel):
+    """One override of a supplier's limit by finance, with its reason."""
+
     amount: str = Field(description="The limit set [currency]")
     comment: str = Field(description="Why")
     set_by: str | None = Field(description="Finance user who set it (shown to staff)")
@@ -180,6 +182,8 @@ class DecisionCreate(BaseModel):
 
 
 class CheckPublic(BaseModel):
+    """One rule of a financing decision, evaluated with its reason and figures."""
+
     rule: str = Field(description="The rule (confirmed, currency, buyer, not_past_due, not_financed, days_to_due, age, "
                                   "supplier_limit, programme_limit, concentration, auto_ceiling)")
     invoice_id: int | None = Field(description="The invoice it is about (None: the request)")
@@ -189,6 +193,8 @@ class CheckPublic(BaseModel):
 
 
 class ItemPublic(BaseModel):
+    """One invoice of a financing request: its amounts under the programme's terms."""
+
     invoice_id: int = Field(description="Invoice")
     buyer_id: str = Field(description="Its buyer")
     due_date: date = Field(description="Its due date = the repayment date")

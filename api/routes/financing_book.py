@@ -39,6 +39,8 @@ access.register("GET", "/financing/ledger", {"admin", "finance", "partner"}, par
 
 
 class Exposure(BaseModel):
+    """Outstanding advances of one supplier, buyer or programme, with the overdue part."""
+
     key: str = Field(description="Supplier, buyer or programme id")
     currency: str = Field(description="ISO 4217 code")
     outstanding: str = Field(description="Σ advance − repaid of the advances outstanding [currency]")
@@ -49,6 +51,8 @@ class Exposure(BaseModel):
 
 
 class OverdueAdvance(BaseModel):
+    """An advance past its due date and not repaid."""
+
     invoice_id: int = Field(description="Invoice")
     programme_id: int = Field(description="Programme")
     supplier_id: str = Field(description="Supplier")
@@ -89,6 +93,8 @@ class AdvancePublic(BaseModel):
 
 
 class LedgerEntryPublic(BaseModel):
+    """One ledger entry: an amount moved from one account to another."""
+
     id: int = Field(description="Entry id")
     programme_id: int = Field(description="Programme")
     supplier_id: str = Field(description="Supplier")

@@ -408,6 +408,8 @@ export type Change = {
 
 /**
  * CheckPublic
+ *
+ * One rule of a financing decision, evaluated with its reason and figures.
  */
 export type CheckPublic = {
     /**
@@ -946,6 +948,8 @@ export type ExceptionPublic = {
 
 /**
  * Exposure
+ *
+ * Outstanding advances of one supplier, buyer or programme, with the overdue part.
  */
 export type Exposure = {
     /**
@@ -1553,6 +1557,8 @@ export type InvoicePublic = {
 
 /**
  * ItemPublic
+ *
+ * One invoice of a financing request: its amounts under the programme's terms.
  */
 export type ItemPublic = {
     /**
@@ -1789,6 +1795,8 @@ export type JobPublic = {
 
 /**
  * LedgerEntryPublic
+ *
+ * One ledger entry: an amount moved from one account to another.
  */
 export type LedgerEntryPublic = {
     /**
@@ -1897,6 +1905,8 @@ export type LedgerPage = {
 
 /**
  * LimitChange
+ *
+ * One override of a supplier's limit by finance, with its reason.
  */
 export type LimitChange = {
     /**
@@ -2075,6 +2085,8 @@ export type Login = {
 
 /**
  * OverdueAdvance
+ *
+ * An advance past its due date and not repaid.
  */
 export type OverdueAdvance = {
     /**
@@ -3442,6 +3454,8 @@ export type ProgrammeCreate = {
     kind?: 'factoring' | 'reverse_factoring' | 'receivables_line' | null;
     /**
      * Currency
+     *
+     * ISO 4217 code; only invoices in it are financed (from_scenario: the scenario's)
      */
     currency?: string | null;
     /**
