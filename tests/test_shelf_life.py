@@ -13,11 +13,12 @@ Checked against the outside world:
 - a two-period case derived by hand below;
 - conservation recomputed from the plan's tables for a chain with lanes and lead times.
 
-Broken on purpose to see these fail: the shelf_life rows dropped (prod.mod gives the relaxed
-4,428,377.62; the hand case 86 instead of 81); the window one period too long (``t - life``:
-prod.mod 4,428,377.62 again); waste left out of inventory_balance (the hand case infeasible
-at 81: opening stock that cannot stay has nowhere to go; the conservation test's residual is
-the waste); arrivals dated at arrival instead of shipment (the window test below fails).
+Broken on purpose to see these fail (each run of this file): the shelf_life rows dropped (prod.mod
+gives the relaxed 4,428,377.62, the hand case 86 instead of 81, the conservation test's window
+check fails); the window one period too long (``t - life``: prod.mod and the window check
+fail); waste left out of inventory_balance (the hand case is infeasible: opening stock that
+cannot stay has nowhere to go; on the chain HiGHS's IIS then crashed the process); arrivals
+dated when they arrive instead of when shipped (the window check fails).
 """
 
 from __future__ import annotations
