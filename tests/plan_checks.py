@@ -94,6 +94,12 @@ def ledger(data: dict, plan) -> list[tuple[str, str, int, int, float]]:
         if p.get("setup_cost") is not None:
             run = getattr(r, "setup", 0)
             book(a, "setup", r.period, -parr(p["setup_cost"], r.product, T)[r.period] * run, 0)
+    scrap = {pr["id"]: pr.get("scrap_cost", 0.0) for pr in data["products"]}
+    waste = plan.tables.get("waste")
+    if waste is not None:  # perishable stock scrapped, on the site owner's payment terms
+        for r in waste.itertuples(index=False):
+            a = owner[r.site]
+            book(a, "scrap", r.period, -scrap[r.product] * r.units, pay(a))
     cap = plan.tables.get("capacity")
     if cap is not None and len(cap):
         for r in cap.itertuples(index=False):
@@ -416,15 +422,16 @@ def limit_violations(data: dict, plan) -> dict[str, float]:
 
 
 def inventory_residuals(data: dict, plan) -> float:
-    """Largest |inventory[t] - inventory[t-1] - made - bought - arrivals + departures + sales|,
-    arrivals placed at ship period + the scenario lane's lead_time, opening stock from the
-    scenario."""
+    """Largest |inventory[t] - inventory[t-1] - made - bought - arrivals + departures + sales
+    + waste|, arrivals placed at ship period + the scenario lane's lead_time, opening stock from
+    the scenario."""
     T = data["time"]["periods"]
     lanes = {ln["id"]: ln for ln in data.get("lanes", [])}
     inv = grid(plan.tables["inventory"], ["site", "product"], "inventory", T)
     prod = grid(plan.tables["production"], ["site", "product"], "production", T)
     sub = grid(plan.tables["production"], ["site", "product"], "subcontracting", T)
     sales = grid(plan.tables["sales"], ["site", "product"], "sales", T)
+    waste = grid(plan.tables["waste"], ["site", "product"], "units", T) if "waste" in plan.tables else defaultdict(lambda: np.zeros(T))
     arrivals = defaultdict(lambda: np.zeros(T))
     departures = defaultdict(lambda: np.zeros(T))
     for r in plan.tables["shipments"].itertuples(index=False):
@@ -439,6 +446,6 @@ def inventory_residuals(data: dict, plan) -> float:
     for key in keys:
         level = inv[key]
         prev = np.concatenate([[opening.get(key, 0.0)], level[:-1]])
-        residual = level - prev - prod[key] - sub[key] - arrivals[key] + departures[key] + sales[key]
+        residual = level - prev - prod[key] - sub[key] - arrivals[key] + departures[key] + sales[key] + waste[key]
         worst = max(worst, float(np.abs(residual).max()))
     return worst

@@ -120,7 +120,7 @@ def test_two_periods_by_hand():
         assert plan.kpis["chain"]["waste_units"] == pytest.approx(0, abs=1e-6)
 
 
-def _perishable_chain() -> dict:
+def perishable_chain() -> dict:
     """small_chain with both products perishable (life 2), scrapped at a cost, and opening stock
     at the DC two periods old and more than its lanes can carry away in period 0: waste is
     forced."""
@@ -141,7 +141,7 @@ def test_waste_is_reported_and_stock_is_conserved():
     over the horizon: production + opening + arrivals = sales + shipments + ending stock + waste.
     And the life itself: stock at the end of t <= what entered in t-1, t (shipments dated when
     shipped), plus opening stock entered in -opening_age when within the window."""
-    data = _perishable_chain()
+    data = perishable_chain()
     s, plan = solve(data)
     assert plan.status == "optimal"
     waste = plan.tables["waste"]
