@@ -357,6 +357,28 @@ def limit_violations(data: dict, plan) -> dict[str, float]:
         load = sum((volume[p] * q for (l2, p), q in ship.items() if l2 == ln_id), np.zeros(T))
         worst("lane.capacity", load - arr(ln["capacity"], T))
 
+    # shelf life: stock at the end of t <= what entered in t-L+1 .. t (made, bought in, or shipped
+    # toward the site in that window and arrived by t), plus the opening stock if it entered
+    # (in period -opening_age) within the window; waste never negative
+    if "waste" in plan.tables:
+        worst("nonnegative", -plan.tables["waste"]["units"].to_numpy())
+    life_of = {p["id"]: p.get("shelf_life") for p in data["products"]}
+    for (s, p), level in inv.items():
+        sp = next((e for e in sites[s].get("products", []) if e["product"] == p), {})
+        life = sp.get("shelf_life") or life_of[p]
+        if life is None:
+            continue
+        entered = prod[(s, p)] + sub[(s, p)]
+        for t in range(T):
+            window = range(max(0, t - life + 1), t + 1)
+            total = sum(entered[u] for u in window)
+            for ln_id, ln in lanes.items():
+                if ln["destination"] == s:
+                    total += sum(ship[(ln_id, p)][u] for u in window if u + ln.get("lead_time", 0) <= t)
+            if -sp.get("opening_age", 0) >= t - life + 1:
+                total += sp.get("opening_inventory", 0.0)
+            worst("product.shelf_life", level[t] - total)
+
     # sites: storage, safety stock, ending inventory
     sp = {(x["id"], s["product"]): s for x in data["sites"] for s in x.get("products", [])}
     for s, site in sites.items():
