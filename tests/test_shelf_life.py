@@ -234,3 +234,20 @@ def test_schema_shows_the_new_fields():
     assert defs["Product"]["properties"]["scrap_cost"]["unit"] == "currency/unit"
     assert defs["SiteProduct"]["properties"]["shelf_life"]["unit"] == "periods"
     assert defs["SiteProduct"]["properties"]["opening_age"]["unit"] == "periods"
+
+
+def test_the_terminal_summary_names_the_waste(tmp_path):
+    """The hand-worked case through ``jointplan plan``: the chain line gives the waste, its value
+    at standard cost and its scrap cost; a plan without perishable stock says nothing of waste."""
+    from typer.testing import CliRunner
+
+    from jointplan.cli import app
+
+    path = tmp_path / "hand.yaml"
+    path.write_text(yaml.safe_dump(_two_period(1, opening_age=1)))
+    result = CliRunner().invoke(app, ["plan", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "waste 2 units (value 6, scrap cost 4)" in " ".join(result.output.split())  # the console wraps
+    path.write_text(yaml.safe_dump(_two_period(None, opening_age=1)))
+    result = CliRunner().invoke(app, ["plan", str(path)])
+    assert result.exit_code == 0 and "waste" not in result.output, result.output
