@@ -493,7 +493,8 @@ def _longest_path_to(s: Scenario, product: str, target: str) -> tuple[int, list[
 def check_shelf_life(s: Scenario) -> list[Problem]:
     """A perishable product's shelf life at a demand site (the site's own, else the product's)
     must be at least the lead time of the longest lane path from a plant making it to that site:
-    a unit in transit ages, so a longer path delivers only expired stock."""
+    a unit in transit ages, so a longer path delivers only expired stock. An opening_age where
+    the product does not perish is a warning (it has no effect)."""
     problems: list[Problem] = []
     life_path = {p.id: (f"products[{k}].shelf_life", p.shelf_life) for k, p in enumerate(s.products)}
     site_index = {x.id: i for i, x in enumerate(s.sites)}
@@ -513,6 +514,12 @@ def check_shelf_life(s: Scenario) -> list[Problem]:
                 f"shelf life {life} period{'s' if life != 1 else ''} is shorter than the lead time {longest[0]} of the path "
                 f"{' -> '.join(sites)} (lanes {', '.join(longest[1])}) that demand[{i}] "
                 f"({d.site}, {d.product}) depends on")))
+    lives = {p.id: p.shelf_life for p in s.products}
+    for i, site in enumerate(s.sites):
+        for j, sp in enumerate(site.products):
+            if sp.opening_age > 0 and sp.shelf_life is None and lives.get(sp.product) is None:
+                problems.append(Problem(f"sites[{i}].products[{j}].opening_age",
+                                        f"has no effect: product '{sp.product}' has no shelf life here", "warning"))
     return problems
 
 

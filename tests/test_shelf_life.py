@@ -221,6 +221,11 @@ def test_validation_refuses_a_life_shorter_than_the_longest_path():
     data["products"][0]["shelf_life"] = 2
     assert not [p for p in validate_scenario(parse_scenario(data, check=False)[0]) if p.severity == "error"]
 
+    data = example("small_chain")
+    data["sites"][south]["products"][j]["opening_age"] = 3  # widget does not perish
+    warned = [p for p in validate_scenario(parse_scenario(data, check=False)[0]) if "opening_age" in p.path]
+    assert [(p.path, p.severity) for p in warned] == [(f"sites[{south}].products[{j}].opening_age", "warning")]
+
 
 def test_schema_shows_the_new_fields():
     from typer.testing import CliRunner
