@@ -114,6 +114,11 @@ def test_two_periods_by_hand():
     assert plan.kpis["partners"]["maker"]["waste_units"] == pytest.approx(2, abs=1e-6)
     np.testing.assert_allclose(plan.tables["production"]["production"], [0, 5], atol=1e-6)
 
+    site_life = _two_period(None, opening_age=1)  # the same life set at the site instead
+    site_life["sites"][0]["products"][0]["shelf_life"] = 1
+    _, plan = solve(site_life)
+    assert plan.objective == pytest.approx(81, abs=1e-6)
+
     for life, age in ((1, 0), (None, 1)):
         _, plan = solve(_two_period(life, opening_age=age))
         assert plan.objective == pytest.approx(86, abs=1e-6), (life, age)
