@@ -153,10 +153,10 @@ class PlanningData:
     overtime_product_keys: list[tuple[str, str]] = field(default_factory=list)  # (plant, product)
     safety_stock_penalty_of: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     inflows_into: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    outflows_from: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     shelf_life: dict[tuple[str, str], int] = field(default_factory=dict)  # perishable stock points only
     opening_age: dict[tuple[str, str], int] = field(default_factory=dict)  # perishable stock points only
     scrap_cost: dict[str, float] = field(default_factory=dict)  # per product
-    outflows_from: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     @property
     def is_mip(self) -> bool:
