@@ -138,6 +138,8 @@ def print_plan_summary(plan: Plan, currency: str = "", gap_priced: bool = True) 
         f"Chain: revenue {_money(chain['revenue'])}, cost {_money(chain['total_cost'])}, "
         f"penalties {_money(sum(chain['penalties'].values()))}, profit {_money(chain['profit'])}; "
         f"fill rate {num(chain['fill_rate'], '.1%')}, unmet demand {num(chain['unmet_demand'])} units"
+        + (f"; waste {num(chain['waste_units'])} units (value {_money(chain['waste_value'])}, scrap cost "
+           f"{_money(chain['costs'].get('scrap', 0.0))})" if "waste" in plan.tables else "")
     )
     table = Table(title="Partners (money in " + (currency or "currency") + "; @ period)", box=None, padding=(0, 1))
     for col in ("partner", "role", "revenue", "cost", "profit", "end cash", "peak WC", "peak gap"):

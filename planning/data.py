@@ -154,6 +154,9 @@ class PlanningData:
     safety_stock_penalty_of: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     inflows_into: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     outflows_from: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    shelf_life: dict[tuple[str, str], int] = field(default_factory=dict)  # perishable stock points only
+    opening_age: dict[tuple[str, str], int] = field(default_factory=dict)  # perishable stock points only
+    scrap_cost: dict[str, float] = field(default_factory=dict)  # per product
 
     @property
     def is_mip(self) -> bool:
@@ -225,6 +228,8 @@ def compile_data(s: Scenario) -> PlanningData:
         if isinstance(site_of[x].storage_capacity, dict) and p in site_of[x].storage_capacity
     }
     d.inflows_into, d.outflows_from = _lanes_at_stock_points(d)
+    d.shelf_life, d.opening_age = _shelf_lives(s, stock_keys)
+    d.scrap_cost = {p.id: p.scrap_cost for p in s.products}
     d.streams = _money_streams(d)
     d.penalties = _penalties(d)
     return d
@@ -376,6 +381,22 @@ def _stock_parameters(s: Scenario, stock_keys: list[tuple[str, str]], T: int) ->
     return out
 
 
+def _shelf_lives(s: Scenario, stock_keys: list[tuple[str, str]]) -> tuple[dict, dict]:
+    """Shelf life L (the site's products entry, else the product's) and opening age of every
+    perishable stock point, in stock-key order."""
+    life_of = {p.id: p.shelf_life for p in s.products}
+    site_products = {(site.id, sp.product): sp for site in s.sites for sp in site.products}
+    lives: dict[tuple[str, str], int] = {}
+    ages: dict[tuple[str, str], int] = {}
+    for key in stock_keys:
+        sp = site_products.get(key)
+        life = sp.shelf_life if sp is not None and sp.shelf_life is not None else life_of[key[1]]
+        if life is not None:
+            lives[key] = life
+            ages[key] = sp.opening_age if sp is not None else 0
+    return lives, ages
+
+
 def _set_setup_big_m(
     plants: dict[str, PlantData], products: list[str], demand: dict, stock: dict[str, dict], T: int
 ) -> None:
@@ -422,8 +443,9 @@ def _lanes_at_stock_points(d: PlanningData) -> tuple[dict, dict]:
 
 def _money_streams(d: PlanningData) -> list[CashStream]:
     """Every priced quantity of the plan as cash streams with their lags, in a fixed order:
-    production, holding, lanes, sales, then each partner's own."""
-    return [*_production_streams(d), *_holding_streams(d), *_lane_streams(d), *_sales_streams(d), *_partner_streams(d)]
+    production, holding, scrap, lanes, sales, then each partner's own."""
+    return [*_production_streams(d), *_holding_streams(d), *_scrap_streams(d), *_lane_streams(d), *_sales_streams(d),
+            *_partner_streams(d)]
 
 
 def _payment_lags(s: Scenario) -> dict[str, int]:
@@ -476,6 +498,18 @@ def _holding_streams(d: PlanningData) -> list[CashStream]:
     """Holding cost per unit in stock at the end of each period."""
     return [CashStream(d.site_partner[key[0]], "holding", -1, d.holding_cost[key], 0, "inventory", key)
             for key in d.stock_keys if np.any(d.holding_cost[key])]
+
+
+def _scrap_streams(d: PlanningData) -> list[CashStream]:
+    """Scrap cost per unit of waste, paid by the site's owner on its payment terms."""
+    pay_lag = _payment_lags(d.scenario)
+    out = []
+    for key in d.shelf_life:
+        cost = d.scrap_cost[key[1]]
+        if cost:
+            owner = d.site_partner[key[0]]
+            out.append(CashStream(owner, "scrap", -1, np.full(d.T, cost), pay_lag[owner], "waste", key))
+    return out
 
 
 def _lane_streams(d: PlanningData) -> list[CashStream]:

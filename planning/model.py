@@ -5,6 +5,7 @@ Notation (all indexed by period t = 0..T-1):
 - ``inventory[s,p,t]`` on hand at the end of t; ``produce``/``subcontract[s,p,t]`` at plants;
   ``ship[l,p,t]`` leaving on lane l in t and arriving in t + lead(l);
 - ``sales``, ``backlog``, ``lost_sales[s,p,t]`` at demand sites;
+- ``waste[s,p,t]`` units scrapped in t at a stock point with a shelf life;
 - ``workforce``, ``hire``, ``layoff``, ``overtime[s,t]`` at plants; ``run[s,p,t]`` setups (binary);
   ``overtime_product[s,p,t]`` the units of p made in overtime, where overtime is priced or limited
   per product (capacity in units);
@@ -103,6 +104,8 @@ def declare_variables(m: pyo.ConcreteModel, d: PlanningData) -> None:
 
     m.T = pyo.Set(initialize=list(T), ordered=True)
     m.inventory = pyo.Var(keyed(d.stock_keys), domain=nn)
+    waste_keys = list(d.shelf_life)
+    m.waste = pyo.Var(keyed(waste_keys), domain=nn)
     m.produce = pyo.Var(keyed(d.production_keys), domain=nn)
     m.subcontract = pyo.Var(keyed(d.subcontract_keys), domain=nn)
     m.run = pyo.Var(keyed(d.setup_keys), domain=pyo.Binary)
@@ -134,6 +137,7 @@ def declare_variables(m: pyo.ConcreteModel, d: PlanningData) -> None:
     # Each family is declared key-major, period-minor: its values reshape to (len(keys), T).
     m.family_keys = {
         "inventory": d.stock_keys,
+        "waste": waste_keys,
         "produce": d.production_keys,
         "subcontract": d.subcontract_keys,
         "run": d.setup_keys,
@@ -172,7 +176,7 @@ def grid_row(m: pyo.ConcreteModel, family: str, key: tuple) -> list:
 
 def inventory_balance(m: pyo.ConcreteModel, d: PlanningData) -> None:
     """inventory[s,p,t] = inventory[s,p,t-1] + produce + subcontract + sum_in ship[l,p,t-lead(l)]
-    - sum_out ship[l,p,t] - sales[s,p,t]; inventory[s,p,-1] = opening inventory."""
+    - sum_out ship[l,p,t] - sales[s,p,t] - waste[s,p,t]; inventory[s,p,-1] = opening inventory."""
     G = m.var_grid
     produce, sub, ship, sales, inv = G["produce"], G["subcontract"], G["ship"], G["sales"], G["inventory"]
     made, bought, sold = set(d.production_keys), set(d.subcontract_keys), set(d.demand_keys)
@@ -202,9 +206,46 @@ def inventory_balance(m: pyo.ConcreteModel, d: PlanningData) -> None:
             if key in sold:
                 coefs.append(1.0)
                 vs.append(sales[s, p][t])
+            if key in d.shelf_life:
+                coefs.append(1.0)
+                vs.append(G["waste"][s, p][t])
             rhs = d.opening_inventory[key] if t == 0 else 0.0
             rows.append(((s, p, t), coefs, vs, rhs, rhs))
     _add_family(m, "inventory_balance", rows)
+
+
+def shelf_life(m: pyo.ConcreteModel, d: PlanningData) -> None:
+    """At a stock point with shelf life L: inventory[s,p,t] <= what entered in periods
+    t-L+1 .. t, i.e. sum over u of produce + subcontract [s,p,u] + ship[l,p,u] over lanes in
+    (shipped in u, arrived by t: transit counts toward age), + the opening inventory if it
+    entered (in period -opening_age) within the window. Issues may take any units; the oldest
+    first is always the best choice, so the bound is exact at a stock point (it equals tracking
+    stock by age, as prod.mod's Inv[p,t,a] <= Inv[p,t-1,a-1] does). Stock that cannot stay is
+    scrapped: waste[s,p,t] in inventory_balance."""
+    G = m.var_grid
+    made, bought = set(d.production_keys), set(d.subcontract_keys)
+    rows: list[Row] = []
+    for key, life in d.shelf_life.items():
+        s, p = key
+        ins = [(ln, d.lane_lead[ln]) for ln in d.inflows_into.get(key, [])]
+        for t in range(d.T):
+            fresh_opening = -d.opening_age[key] >= t - life + 1
+            if fresh_opening and t - life + 1 <= 0:
+                continue  # everything that ever entered is within its life: the balance implies it
+            coefs, vs = [1.0], [G["inventory"][s, p][t]]
+            for u in range(max(0, t - life + 1), t + 1):
+                if key in made:
+                    coefs.append(-1.0)
+                    vs.append(G["produce"][s, p][u])
+                if key in bought:
+                    coefs.append(-1.0)
+                    vs.append(G["subcontract"][s, p][u])
+                for ln, lead in ins:
+                    if u + lead <= t:
+                        coefs.append(-1.0)
+                        vs.append(G["ship"][ln, p][u])
+            rows.append(((s, p, t), coefs, vs, None, d.opening_inventory[key] if fresh_opening else 0.0))
+    _add_family(m, "shelf_life", rows)
 
 
 def production_capacity(m: pyo.ConcreteModel, d: PlanningData) -> None:
@@ -505,7 +546,9 @@ class Family:
 
 FAMILIES: tuple[Family, ...] = (
     Family("inventory_balance", inventory_balance, elastic=False, capacity=False,
-           description="stock flow: opening + receipts - issues = closing"),
+           description="stock flow: opening + receipts - issues - waste = closing"),
+    Family("shelf_life", shelf_life, elastic=False, capacity=False,
+           description="stock no older than its shelf life"),
     Family("production_capacity", production_capacity, elastic=True, capacity=True,
            description="plant hours (or workforce hours) per period"),
     Family("overtime_limit", overtime_limit, elastic=True, capacity=True,

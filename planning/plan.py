@@ -254,6 +254,13 @@ def _read_plan(m, d, result, cm, extensions):
     inv["value"] = inv["inventory"] * inv["product"].map(d.standard_cost)
     tables["inventory"] = with_dates(inv)
 
+    # Waste (only with perishable stock): scrapped units, at scrap_cost and at standard cost
+    if d.shelf_life:
+        waste = sol.table("waste", ["site", "product"], "units")
+        waste["cost"] = waste["units"] * waste["product"].map(d.scrap_cost).astype(float)
+        waste["value_lost"] = waste["units"] * waste["product"].map(d.standard_cost).astype(float)
+        tables["waste"] = with_dates(waste)
+
     # Sales and service
     sales = sol.table("sales", ["site", "product"], "sales")
     sales.insert(3, "demand", np.concatenate([d.demand[k] for k in d.demand_keys]) if d.demand_keys else [])
@@ -340,8 +347,11 @@ def _kpis(d: PlanningData, sol: Solution, flows: pd.DataFrame, tables, served_on
         bucket[pen.kind] = bucket.get(pen.kind, 0.0) + amount
     wc = tables["working_capital"]
     cash = tables["cash"]
+    waste = tables.get("waste", pd.DataFrame(columns=["site", "units", "value_lost"]))
+    waste_partner = waste["site"].map(d.site_partner)
     for a in d.partners:
         mine = operating[operating["partner"] == a]
+        my_waste = waste[waste_partner == a]
         by_kind = mine.groupby("kind")["amount"].sum()
         revenue = float(by_kind[by_kind > 0].sum())
         costs = {k: float(-v) for k, v in by_kind.items() if v < 0}
@@ -365,6 +375,8 @@ def _kpis(d: PlanningData, sol: Solution, flows: pd.DataFrame, tables, served_on
             "total_funding_gap": float(gap.sum()),
             "receivables_at_end": float(wca["receivables"].iloc[-1]) if len(wca) else 0.0,
             "payables_at_end": float(wca["payables"].iloc[-1]) if len(wca) else 0.0,
+            "waste_units": float(my_waste["units"].sum()),
+            "waste_value": float(my_waste["value_lost"].sum()),
         }
     chain_costs: dict[str, float] = {}
     for a in d.partners:
@@ -398,6 +410,8 @@ def _kpis(d: PlanningData, sol: Solution, flows: pd.DataFrame, tables, served_on
             "average_inventory_value": float(inv_value_by_t.mean()) if len(inv_value_by_t) else 0.0,
             "ending_inventory_value": float(inv_value_by_t.iloc[-1]) if len(inv_value_by_t) else 0.0,
             "total_funding_gap": float(tables["cash"]["funding_gap"].sum()),
+            "waste_units": float(waste["units"].sum()),
+            "waste_value": float(waste["value_lost"].sum()),
         },
         "partners": per_partner,
     }

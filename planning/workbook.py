@@ -92,7 +92,7 @@ COLUMN_KINDS: dict[str, str] = {
     "setup": INT,
     # quantities (product units)
     "production": QTY, "subcontracting": QTY, "quantity": QTY, "inventory": QTY, "safety_stock": QTY,
-    "safety_shortfall": QTY, "demand": QTY, "sales": QTY, "backlog": QTY, "lost_sales": QTY,
+    "safety_shortfall": QTY, "demand": QTY, "sales": QTY, "backlog": QTY, "lost_sales": QTY, "units": QTY,
     # capacity (hours or units, per the row's capacity_unit) and workforce
     "capacity_used": HOURS, "regular_capacity": HOURS, "overtime": HOURS,
     "workforce": WORKERS, "hired": WORKERS, "laid_off": WORKERS,
@@ -109,6 +109,8 @@ COLUMN_KINDS: dict[str, str] = {
     "ineligible_concentration": MONEY, "eligible_receivables": MONEY, "coverage": RATIO,
     # binding limits: the limit is in the constraint's own unit; the shadow price is money per unit of it
     "shadow_price": MONEY,
+    # waste: scrap cost paid and the standard-cost value of the stock lost
+    "cost": MONEY, "value_lost": MONEY,
 }
 
 # Readable names where the column name is not one
@@ -125,6 +127,7 @@ HEADERS: dict[str, str] = {
 TABLE_TITLES = {
     "production": "Production", "capacity": "Capacity", "shipments": "Shipments", "inventory": "Inventory",
     "sales": "Sales", "cash": "Cash", "working_capital": "Working capital", "cash_flows": "Cash flows",
+    "waste": "Waste",
 }
 # The plan's copies of the funding tables (joint planning): shown on the funding sheets instead
 PLAN_FUNDING_TABLES = {"funding_partners": "partners", "funding_cash": "cash", "funding_instruments": "instruments"}

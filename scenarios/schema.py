@@ -100,6 +100,25 @@ class Product(StrictModel):
         unit="currency/unit",
         description="Value of one unit of inventory, used for inventory value and working capital",
     )
+    shelf_life: int | None = _field(
+        None,
+        ge=1,
+        le=1040,
+        unit="periods",
+        description=(
+            "Perishable stock: the number of period ends a unit may spend in stock, in transit "
+            "counted. A unit entering in period t (made, bought in, or shipped toward a site) may "
+            "be held at the ends of periods t .. t+L-1 and must be sold or shipped by period t+L; "
+            "what is left is scrapped (waste). A site's products entry may override it; omitted "
+            "means the product does not perish"
+        ),
+    )
+    scrap_cost: float = _field(
+        0.0,
+        ge=0,
+        unit="currency/unit",
+        description="Cost of scrapping one unit of expired stock, paid by the site's owner on its payment_lag",
+    )
 
 
 class PaymentTerms(StrictModel):
@@ -200,6 +219,23 @@ class SiteProduct(StrictModel):
     )
     opening_backlog: float = _field(
         0.0, ge=0, unit="units", description="Demand owed to customers at the start of period 0"
+    )
+    shelf_life: int | None = _field(
+        None,
+        ge=1,
+        le=1040,
+        unit="periods",
+        description="Shelf life of the product at this site, overriding the product's shelf_life",
+    )
+    opening_age: int = _field(
+        0,
+        ge=0,
+        le=1040,
+        unit="periods",
+        description=(
+            "Periods the opening inventory has already spent in stock: it counts as having "
+            "entered in period -opening_age (0: as fresh as period 0's production)"
+        ),
     )
 
 

@@ -460,6 +460,69 @@ def check_policies(s: Scenario) -> list[Problem]:
     return problems
 
 
+PATH_SEARCH_LIMIT = 100_000
+"""Most lane steps the shelf-life check takes looking for a demand's longest path."""
+
+
+def _longest_path_to(s: Scenario, product: str, target: str) -> tuple[int, list[str]] | None:
+    """The longest total lead time of a simple lane path carrying ``product`` from a plant making
+    it to ``target``, with its lane ids (origin first); None when no plant reaches it."""
+    all_products = [p.id for p in s.products]
+    makers = {x.id for x in s.sites if x.production is not None and product in (x.production.products or all_products)}
+    into: dict[str, list[Lane]] = {}
+    for lane in s.lanes:
+        if lane.products is None or product in lane.products:
+            into.setdefault(lane.destination, []).append(lane)
+    best: tuple[int, list[str]] | None = (0, []) if target in makers else None
+    stack: list[tuple[str, int, list[str], frozenset[str]]] = [(target, 0, [], frozenset([target]))]
+    steps = 0
+    while stack and steps < PATH_SEARCH_LIMIT:
+        site, lead, lanes, seen = stack.pop()
+        for lane in into.get(site, []):
+            steps += 1
+            if lane.origin in seen:
+                continue
+            path = [lane.id, *lanes]
+            total = lead + lane.lead_time
+            if lane.origin in makers and (best is None or total > best[0]):
+                best = (total, path)
+            stack.append((lane.origin, total, path, seen | {lane.origin}))
+    return best
+
+
+def check_shelf_life(s: Scenario) -> list[Problem]:
+    """A perishable product's shelf life at a demand site (the site's own, else the product's)
+    must be at least the lead time of the longest lane path from a plant making it to that site:
+    a unit in transit ages, so a longer path delivers only expired stock. An opening_age where
+    the product does not perish is a warning (it has no effect)."""
+    problems: list[Problem] = []
+    life_path = {p.id: (f"products[{k}].shelf_life", p.shelf_life) for k, p in enumerate(s.products)}
+    site_index = {x.id: i for i, x in enumerate(s.sites)}
+    for i, d in enumerate(s.demand):
+        path, life = life_path.get(d.product, ("", None))
+        if d.site in site_index:
+            for j, sp in enumerate(s.sites[site_index[d.site]].products):
+                if sp.product == d.product and sp.shelf_life is not None:
+                    path, life = f"sites[{site_index[d.site]}].products[{j}].shelf_life", sp.shelf_life
+        if life is None:
+            continue
+        longest = _longest_path_to(s, d.product, d.site)
+        if longest is not None and longest[0] > life:
+            lanes = {ln.id: ln for ln in s.lanes}
+            sites = [lanes[longest[1][0]].origin] + [lanes[ln].destination for ln in longest[1]]
+            problems.append(Problem(path, (
+                f"shelf life {life} period{'s' if life != 1 else ''} is shorter than the lead time {longest[0]} of the path "
+                f"{' -> '.join(sites)} (lanes {', '.join(longest[1])}) that demand[{i}] "
+                f"({d.site}, {d.product}) depends on")))
+    lives = {p.id: p.shelf_life for p in s.products}
+    for i, site in enumerate(s.sites):
+        for j, sp in enumerate(site.products):
+            if sp.opening_age > 0 and sp.shelf_life is None and lives.get(sp.product) is None:
+                problems.append(Problem(f"sites[{i}].products[{j}].opening_age",
+                                        f"has no effect: product '{sp.product}' has no shelf life here", "warning"))
+    return problems
+
+
 CHECKS: tuple[Callable[[Scenario], list[Problem]], ...] = (
     check_unique_ids,
     check_references,
@@ -469,6 +532,7 @@ CHECKS: tuple[Callable[[Scenario], list[Problem]], ...] = (
     check_demand_and_service,
     check_prices_and_terms,
     check_policies,
+    check_shelf_life,
     check_scenario_finance,
 )
 

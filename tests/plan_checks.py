@@ -94,6 +94,12 @@ def ledger(data: dict, plan) -> list[tuple[str, str, int, int, float]]:
         if p.get("setup_cost") is not None:
             run = getattr(r, "setup", 0)
             book(a, "setup", r.period, -parr(p["setup_cost"], r.product, T)[r.period] * run, 0)
+    scrap = {pr["id"]: pr.get("scrap_cost", 0.0) for pr in data["products"]}
+    waste = plan.tables.get("waste")
+    if waste is not None:  # perishable stock scrapped, on the site owner's payment terms
+        for r in waste.itertuples(index=False):
+            a = owner[r.site]
+            book(a, "scrap", r.period, -scrap[r.product] * r.units, pay(a))
     cap = plan.tables.get("capacity")
     if cap is not None and len(cap):
         for r in cap.itertuples(index=False):
@@ -351,6 +357,28 @@ def limit_violations(data: dict, plan) -> dict[str, float]:
         load = sum((volume[p] * q for (l2, p), q in ship.items() if l2 == ln_id), np.zeros(T))
         worst("lane.capacity", load - arr(ln["capacity"], T))
 
+    # shelf life: stock at the end of t <= what entered in t-L+1 .. t (made, bought in, or shipped
+    # toward the site in that window and arrived by t), plus the opening stock if it entered
+    # (in period -opening_age) within the window; waste never negative
+    if "waste" in plan.tables:
+        worst("nonnegative", -plan.tables["waste"]["units"].to_numpy())
+    life_of = {p["id"]: p.get("shelf_life") for p in data["products"]}
+    for (s, p), level in inv.items():
+        sp = next((e for e in sites[s].get("products", []) if e["product"] == p), {})
+        life = sp.get("shelf_life") or life_of[p]
+        if life is None:
+            continue
+        entered = prod[(s, p)] + sub[(s, p)]
+        for t in range(T):
+            window = range(max(0, t - life + 1), t + 1)
+            total = sum(entered[u] for u in window)
+            for ln_id, ln in lanes.items():
+                if ln["destination"] == s:
+                    total += sum(ship[(ln_id, p)][u] for u in window if u + ln.get("lead_time", 0) <= t)
+            if -sp.get("opening_age", 0) >= t - life + 1:
+                total += sp.get("opening_inventory", 0.0)
+            worst("product.shelf_life", level[t] - total)
+
     # sites: storage, safety stock, ending inventory
     sp = {(x["id"], s["product"]): s for x in data["sites"] for s in x.get("products", [])}
     for s, site in sites.items():
@@ -416,15 +444,16 @@ def limit_violations(data: dict, plan) -> dict[str, float]:
 
 
 def inventory_residuals(data: dict, plan) -> float:
-    """Largest |inventory[t] - inventory[t-1] - made - bought - arrivals + departures + sales|,
-    arrivals placed at ship period + the scenario lane's lead_time, opening stock from the
-    scenario."""
+    """Largest |inventory[t] - inventory[t-1] - made - bought - arrivals + departures + sales
+    + waste|, arrivals placed at ship period + the scenario lane's lead_time, opening stock from
+    the scenario."""
     T = data["time"]["periods"]
     lanes = {ln["id"]: ln for ln in data.get("lanes", [])}
     inv = grid(plan.tables["inventory"], ["site", "product"], "inventory", T)
     prod = grid(plan.tables["production"], ["site", "product"], "production", T)
     sub = grid(plan.tables["production"], ["site", "product"], "subcontracting", T)
     sales = grid(plan.tables["sales"], ["site", "product"], "sales", T)
+    waste = grid(plan.tables["waste"], ["site", "product"], "units", T) if "waste" in plan.tables else defaultdict(lambda: np.zeros(T))
     arrivals = defaultdict(lambda: np.zeros(T))
     departures = defaultdict(lambda: np.zeros(T))
     for r in plan.tables["shipments"].itertuples(index=False):
@@ -439,6 +468,6 @@ def inventory_residuals(data: dict, plan) -> float:
     for key in keys:
         level = inv[key]
         prev = np.concatenate([[opening.get(key, 0.0)], level[:-1]])
-        residual = level - prev - prod[key] - sub[key] - arrivals[key] + departures[key] + sales[key]
+        residual = level - prev - prod[key] - sub[key] - arrivals[key] + departures[key] + sales[key] + waste[key]
         worst = max(worst, float(np.abs(residual).max()))
     return worst

@@ -49,6 +49,7 @@ from plan_checks import (
     recompute_kpis,
 )
 from planning.synthetic import synthetic_chain
+from test_shelf_life import perishable_chain
 
 
 def small_mip() -> dict:
@@ -90,6 +91,8 @@ CASES = {
     "sailco": lambda: instance("sailco"),
     "wagner_whitin": lambda: instance("wagner_whitin"),
     "small_mip": small_mip,
+    "prod_mod": lambda: instance("prod_mod"),  # perishable (shelf life 2)
+    "perishable_chain": perishable_chain,  # perishable with lanes, lead times, waste scrapped at a cost
 }
 
 

@@ -49,6 +49,7 @@ CASES = {
     "small_mip": small_mip,  # setups, whole workers, an ending workforce minimum
     "red_tomato": lambda: instance("red_tomato"),  # backlog cleared by the end
     "overtime_per_product": plant_sells,  # overtime priced per product: overtime_split
+    "prod_mod": lambda: instance("prod_mod"),  # perishable stock: shelf_life
 }
 
 

@@ -127,7 +127,7 @@ NOT_PER_PRODUCT = {
     ("Partner", "opening_receivables"), ("Partner", "opening_payables"),
     ("Workforce", "wage"), ("Workforce", "hiring_cost"), ("Workforce", "layoff_cost"),
     ("Overtime", "max_per_worker"),  # hours per worker: needs a workforce, so capacity in hours
-    ("Product", "standard_cost"), ("Product", "volume"), ("SiteProduct", "holding_cost"), ("Demand", "price"),
+    ("Product", "standard_cost"), ("Product", "volume"), ("Product", "scrap_cost"), ("SiteProduct", "holding_cost"), ("Demand", "price"),
 }
 
 

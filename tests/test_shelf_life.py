@@ -1,0 +1,263 @@
+"""Perishable stock: shelf life, waste and its validation.
+
+Model (docs/model.md, "Shelf life"): at a stock point with life L, stock at the end of t is at
+most what entered in t-L+1 .. t (made, bought in, or shipped toward it: transit counts); what
+cannot stay is scrapped (``waste``) at the product's ``scrap_cost``.
+
+Checked against the outside world:
+- prod.mod (Fourer, Gay & Kernighan 1990), the file GLPK ships as an example (Debian
+  glpk-utils 5.0-1: /usr/share/doc/glpk-utils/examples/prod.mod, model and data in one file):
+  glpsol 5.0 solves it to 4,428,412.468 with its life of 2 periods, and to 4,428,377.618 with
+  life = 13 (no limit). The transcription is tests/instances/prod_mod.yaml (how each parameter
+  maps is written there); it is planned here through the CLI, ``jointplan plan FILE``.
+- a two-period case derived by hand below;
+- conservation recomputed from the plan's tables for a chain with lanes and lead times.
+
+Broken on purpose to see these fail (each run of this file): the shelf_life rows dropped (prod.mod
+gives the relaxed 4,428,377.62, the hand case 86 instead of 81, the conservation test's window
+check fails); the window one period too long (``t - life``: prod.mod and the window check
+fail); waste left out of inventory_balance (the hand case is infeasible: opening stock that
+cannot stay has nowhere to go; on the chain HiGHS's IIS then crashed the process); arrivals
+dated when they arrive instead of when shipped (the window check fails).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import INSTANCES, example, instance, solve
+from scenarios.io import parse_scenario
+from scenarios.validation import validate_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cli_plan(path: Path, out: Path) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-m", "jointplan", "plan", str(path), "--out", str(out)],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return json.loads(out.read_text())
+
+
+def test_prod_mod_published_optimum_with_life_2_through_the_cli(tmp_path):
+    """prod.mod's published optimum, life = 2: 4,428,412.47 (glpsol: 4428412.468), to the cent;
+    without the life (products' shelf_life removed): the relaxed 4,428,377.62 (glpsol with
+    life = 13: 4428377.618). No waste: prod.mod has no scrapping, and none is needed."""
+    plan = _cli_plan(INSTANCES / "prod_mod.yaml", tmp_path / "plan.json")
+    assert plan["status"] == "optimal"
+    assert round(plan["objective"], 2) == 4_428_412.47
+    assert plan["kpis"]["chain"]["waste_units"] == pytest.approx(0, abs=1e-6)
+    # prod.mod's age limit, recomputed from the tables: stock at the end of t <= made in t-1 and t
+    prod = {(r["product"], r["period"]): r["production"] for r in plan["tables"]["production"]}
+    for r in plan["tables"]["inventory"]:
+        made = prod[r["product"], r["period"]] + prod.get((r["product"], r["period"] - 1), 0.0)
+        assert r["inventory"] <= made + 1e-6, r  # prod.mod's opening stock is netted out of demand
+
+    data = instance("prod_mod")
+    for p in data["products"]:
+        del p["shelf_life"]
+    relaxed = tmp_path / "relaxed.yaml"
+    relaxed.write_text(yaml.safe_dump(data))
+    plan = _cli_plan(relaxed, tmp_path / "relaxed.json")
+    assert round(plan["objective"], 2) == 4_428_377.62
+
+
+def _two_period(life: int | None, opening_age: int) -> dict:
+    sp = {"product": "A", "opening_inventory": 6, "opening_age": opening_age}
+    product = {"id": "A", "standard_cost": 3, "scrap_cost": 2}
+    if life is not None:
+        product["shelf_life"] = life
+    return {
+        "name": "two-period-perishable",
+        "time": {"freq": "weekly", "periods": 2, "start": "2027-01-04"},
+        "products": [product],
+        "partners": [{"id": "maker", "role": "manufacturer"}],
+        "sites": [{"id": "plant", "partner": "maker", "kind": "plant", "holding_cost": 0.5,
+                   "products": [sp],
+                   "production": {"material_cost": 1, "regular_capacity": 10}}],
+        "demand": [{"site": "plant", "product": "A", "quantity": [4, 5], "price": 10}],
+        "service": [{"site": "plant", "policy": "lost_sales"}],
+        "cash": {"mode": "soft", "funding_gap_rate": 0},
+    }
+
+
+def test_two_periods_by_hand():
+    """One plant selling A: opening 6 units, demand 4 then 5 at price 10, capacity 10 a period at
+    material 1, holding 0.5 a unit-period, scrap 2 a unit, standard cost 3; life L = 1.
+
+    L = 1: a unit entering in t may be held at the end of t only. The opening stock is one
+    period old (opening_age 1: it entered in period -1), so none of it may be held at the end
+    of period 0: 4 are sold, 2 are scrapped (cost 4). Making units in period 0 to hold them
+    costs 1 + 0.5 against 1 in period 1, so period 1 makes its 5. Profit = 10 x 9 - 5 x 1 - 2 x 2
+    = 81; waste 2 units in period 0, cost 4, value 2 x 3 = 6.
+    Opening stock of age 0 (as fresh as period 0's output) may be held to the end of period 0:
+    2 kept (holding 1), 3 made in period 1: 90 - 1 - 3 = 86, the same as without a shelf life."""
+    _, plan = solve(_two_period(1, opening_age=1))
+    assert plan.status == "optimal"
+    assert plan.objective == pytest.approx(81, abs=1e-6)
+    waste = plan.tables["waste"]
+    assert waste[["site", "product", "period"]].values.tolist() == [["plant", "A", 0], ["plant", "A", 1]]
+    np.testing.assert_allclose(waste["units"], [2, 0], atol=1e-6)
+    np.testing.assert_allclose(waste["cost"], [4, 0], atol=1e-6)
+    chain = plan.kpis["chain"]
+    assert chain["costs"]["scrap"] == pytest.approx(4, abs=1e-6)
+    assert (chain["waste_units"], chain["waste_value"]) == pytest.approx((2, 6), abs=1e-6)
+    assert plan.kpis["partners"]["maker"]["waste_units"] == pytest.approx(2, abs=1e-6)
+    np.testing.assert_allclose(plan.tables["production"]["production"], [0, 5], atol=1e-6)
+
+    site_life = _two_period(None, opening_age=1)  # the same life set at the site instead
+    site_life["sites"][0]["products"][0]["shelf_life"] = 1
+    _, plan = solve(site_life)
+    assert plan.objective == pytest.approx(81, abs=1e-6)
+
+    for life, age in ((1, 0), (None, 1)):
+        _, plan = solve(_two_period(life, opening_age=age))
+        assert plan.objective == pytest.approx(86, abs=1e-6), (life, age)
+        assert plan.kpis["chain"]["waste_units"] == pytest.approx(0, abs=1e-6)
+
+
+def perishable_chain() -> dict:
+    """small_chain with both products perishable (life 2), scrapped at a cost, and opening stock
+    at the DC two periods old and more than its lanes can carry away in period 0: waste is
+    forced."""
+    data = example("small_chain")
+    for p in data["products"]:
+        p["shelf_life"] = 2
+        p["scrap_cost"] = 1.5
+    dc = next(x for x in data["sites"] if x["id"] == "dc")
+    for sp in dc["products"]:
+        sp["opening_age"] = 2
+        sp["opening_inventory"] = 10_000
+    return data
+
+
+def test_waste_is_reported_and_stock_is_conserved():
+    """For every site, product and period, recomputed from the tables: opening (or last period's
+    stock) + production + subcontracting + arrivals = sales + departures + ending stock + waste;
+    over the horizon: production + opening + arrivals = sales + shipments + ending stock + waste.
+    And the life itself: stock at the end of t <= what entered in t-1, t (shipments dated when
+    shipped), plus opening stock entered in -opening_age when within the window."""
+    data = perishable_chain()
+    s, plan = solve(data)
+    assert plan.status == "optimal"
+    waste = plan.tables["waste"]
+    assert waste["units"].sum() > 1, "aged opening stock at the DC must be scrapped"
+    np.testing.assert_allclose(waste["cost"], waste["units"] * 1.5, atol=1e-9)
+    by_partner = {a: k["waste_units"] for a, k in plan.kpis["partners"].items()}
+    assert sum(by_partner.values()) == pytest.approx(plan.kpis["chain"]["waste_units"], abs=1e-6)
+    assert plan.kpis["chain"]["costs"]["scrap"] == pytest.approx(waste["cost"].sum(), abs=1e-6)
+
+    T = data["time"]["periods"]
+    opening = {(x["id"], sp["product"]): sp.get("opening_inventory", 0.0)
+               for x in data["sites"] for sp in x.get("products", [])}
+    age = {(x["id"], sp["product"]): sp.get("opening_age", 0) for x in data["sites"] for sp in x.get("products", [])}
+    lead = {ln["id"]: ln.get("lead_time", 0) for ln in data["lanes"]}
+
+    def flows(table, site_col, value):
+        out = {}
+        for r in plan.tables[table].to_dict("records"):
+            out[r[site_col], r["product"], r["period"]] = out.get((r[site_col], r["product"], r["period"]), 0.0) + r[value]
+        return out
+
+    made = flows("production", "site", "production")
+    bought = flows("production", "site", "subcontracting")
+    sold = flows("sales", "site", "sales")
+    stock = flows("inventory", "site", "inventory")
+    wasted = flows("waste", "site", "units")
+    out_, arrived, shipped_to = {}, {}, {}
+    for r in plan.tables["shipments"].to_dict("records"):
+        k = (r["origin"], r["product"], r["period"])
+        out_[k] = out_.get(k, 0.0) + r["quantity"]
+        a = (r["destination"], r["product"], r["period"] + lead[r["lane"]])
+        arrived[a] = arrived.get(a, 0.0) + r["quantity"]
+        e = (r["destination"], r["product"], r["period"], r["period"] + lead[r["lane"]])
+        shipped_to[e] = shipped_to.get(e, 0.0) + r["quantity"]
+    keys = {(x, p) for x, p, _ in stock}
+    for x, p in keys:
+        g = lambda m, t: m.get((x, p, t), 0.0)  # noqa: E731
+        prev = opening.get((x, p), 0.0)
+        for t in range(T):
+            lhs = prev + g(made, t) + g(bought, t) + g(arrived, t)
+            rhs = g(sold, t) + g(out_, t) + g(stock, t) + g(wasted, t)
+            assert lhs == pytest.approx(rhs, abs=1e-6), (x, p, t)
+            prev = g(stock, t)
+            window = [u for u in range(max(0, t - 1), t + 1)]
+            entered = sum(g(made, u) + g(bought, u) for u in window)
+            entered += sum(q for (dst, pp, u, arr), q in shipped_to.items()
+                           if (dst, pp) == (x, p) and u in window and arr <= t)
+            if -age.get((x, p), 0) >= t - 1:
+                entered += opening.get((x, p), 0.0)
+            assert g(stock, t) <= entered + 1e-6, (x, p, t)
+        total_in = opening.get((x, p), 0.0) + sum(g(made, t) + g(bought, t) + g(arrived, t) for t in range(T))
+        total_out = sum(g(sold, t) + g(out_, t) + g(wasted, t) for t in range(T)) + g(stock, T - 1)
+        assert total_in == pytest.approx(total_out, abs=1e-6), (x, p)
+
+
+def test_validation_refuses_a_life_shorter_than_the_longest_path():
+    """small_chain's store-south is reached by plant -> dc (1 period) -> store-south (1 period):
+    a life of 1 is refused naming the field and the path; a site's own life names its field."""
+    data = example("small_chain")
+    data["products"][0]["shelf_life"] = 1
+    problems = [p for p in validate_scenario(parse_scenario(data, check=False)[0]) if p.severity == "error"]
+    msgs = [(p.path, p.message) for p in problems]
+    assert any(path == "products[0].shelf_life" and "plant -> dc -> store-south" in msg
+               and "lanes plant-dc, dc-south" in msg and "lead time 2" in msg for path, msg in msgs), msgs
+    # store-north's longest path is 1 period: a life of 1 is enough there
+    assert not any("store-north" in msg for _, msg in msgs), msgs
+
+    data = example("small_chain")
+    data["products"][0]["shelf_life"] = 2
+    south = next(i for i, x in enumerate(data["sites"]) if x["id"] == "store-south")
+    j = next(j for j, sp in enumerate(data["sites"][south]["products"]) if sp["product"] == "widget")
+    data["sites"][south]["products"][j]["shelf_life"] = 1
+    problems = [p for p in validate_scenario(parse_scenario(data, check=False)[0]) if p.severity == "error"]
+    assert [p.path for p in problems] == [f"sites[{south}].products[{j}].shelf_life"]
+
+    data = example("small_chain")
+    data["products"][0]["shelf_life"] = 2
+    assert not [p for p in validate_scenario(parse_scenario(data, check=False)[0]) if p.severity == "error"]
+
+    data = example("small_chain")
+    data["sites"][south]["products"][j]["opening_age"] = 3  # widget does not perish
+    warned = [p for p in validate_scenario(parse_scenario(data, check=False)[0]) if "opening_age" in p.path]
+    assert [(p.path, p.severity) for p in warned] == [(f"sites[{south}].products[{j}].opening_age", "warning")]
+
+
+def test_schema_shows_the_new_fields():
+    from typer.testing import CliRunner
+
+    from jointplan.cli import app
+
+    result = CliRunner().invoke(app, ["schema"])
+    assert result.exit_code == 0
+    defs = json.loads(result.output)["$defs"]
+    assert defs["Product"]["properties"]["shelf_life"]["unit"] == "periods"
+    assert defs["Product"]["properties"]["scrap_cost"]["unit"] == "currency/unit"
+    assert defs["SiteProduct"]["properties"]["shelf_life"]["unit"] == "periods"
+    assert defs["SiteProduct"]["properties"]["opening_age"]["unit"] == "periods"
+
+
+def test_the_terminal_summary_names_the_waste(tmp_path):
+    """The hand-worked case through ``jointplan plan``: the chain line gives the waste, its value
+    at standard cost and its scrap cost; a plan without perishable stock says nothing of waste."""
+    from typer.testing import CliRunner
+
+    from jointplan.cli import app
+
+    path = tmp_path / "hand.yaml"
+    path.write_text(yaml.safe_dump(_two_period(1, opening_age=1)))
+    result = CliRunner().invoke(app, ["plan", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "waste 2 units (value 6, scrap cost 4)" in " ".join(result.output.split())  # the console wraps
+    path.write_text(yaml.safe_dump(_two_period(None, opening_age=1)))
+    result = CliRunner().invoke(app, ["plan", str(path)])
+    assert result.exit_code == 0 and "waste" not in result.output, result.output
