@@ -164,7 +164,8 @@ class RequestCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"programme_id": 1, "invoice_ids": [5]}]})
     programme_id: int = Field(ge=1, le=2**31 - 1, description="Programme")
     invoice_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(
-        min_length=1, max_length=100, description="1 to 100 of its own confirmed invoices, each once")
+        min_length=1, max_length=100, description="1 to 100 of its own confirmed invoices, each once",
+        json_schema_extra={"uniqueItems": True})
 
     @field_validator("invoice_ids")
     @classmethod
