@@ -168,6 +168,7 @@ test('the buyer pays and the seller sees the advance repaid; its ledger balances
   const buyer = await userApi('partner')
   await buyer.call('POST', `/invoices/${state.inv1}/settlements`, { json: { amount: '3700.00', paid_on: TODAY }, expect: 201 })
   await buyer.dispose()
+  const seller = await userApi('partner2')
   await signIn(page, 'partner2')
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Financing' }).click()
   await expect(page.getByRole('heading', { level: 1, name: 'Financing' })).toBeVisible()
@@ -184,7 +185,20 @@ test('the buyer pays and the seller sees the advance repaid; its ledger balances
   const requests = page.getByTestId('my-requests')
   await expect(requests).toContainText(`Request ${state.req1}`)
   await expect(requests).toContainText(`Request ${state.req2}`)
-  await expect(page.getByTestId('my-balances')).toContainText('financier')
+  // by hand: advance 1 pays 3,330.00 − 33.30 − 7.40 = 3,289.30; advance 2 pays 5,400.00 − 54.00
+  // (5,400 × 0.06 × 60/360) − 12.00 (0.2 % of 6,000) = 5,334.00; the payment of 3,700.00 repays
+  // 3,330.00 and remits 370.00. Balances (received − given): supplier 3,289.30 + 5,334.00 + 370.00
+  // = 8,993.30; financier −3,330.00 − 5,400.00 + 3,330.00 = −5,400.00; income 33.30 + 7.40 +
+  // 54.00 + 12.00 = 106.70; buyer −3,700.00; collection 0.00: they sum to 0
+  const want: [string, string][] = [['buyer', '-3700.00'], ['collection', '0.00'], ['financier', '-5400.00'], ['income', '106.70'], ['supplier', '8993.30']]
+  expect(want.reduce((t, [, a]) => t + BigInt(a.replace('.', '')), 0n)).toBe(0n)
+  const mine = await seller.call<{ balances: Record<string, Record<string, string>> }>('GET', '/financing/ledger?limit=1')
+  for (const [account, amount] of want) {
+    if (amount !== '0.00' || mine.balances.EUR?.[account] !== undefined) expect(mine.balances.EUR?.[account], account).toBe(amount)
+    const row = page.getByTestId('my-balances').getByRole('row').filter({ has: page.getByText(account, { exact: true }) })
+    if (mine.balances.EUR?.[account] !== undefined) await expect(row, account).toContainText(amount.startsWith('-') ? `-${eur(amount.slice(1))}` : eur(amount))
+  }
+  await seller.dispose()
   await expectAccessible(page, "the supplier's financing page")
   await admin.dispose()
 })
@@ -215,6 +229,7 @@ test('finance runs funding at risk on a finished plan and sees the API\'s figure
   await form.getByLabel('Demand scenarios').fill('20')
   await form.getByLabel('Seed').fill('7')
   await form.getByLabel('Coefficient of variation', { exact: true }).fill('0.25')
+  await form.getByLabel('Frozen periods (blank: all)').fill('1')
   await form.getByRole('button', { name: 'Compute funding at risk' }).click()
   const result = page.getByTestId('at-risk-result')
   await expect(result).toBeVisible({ timeout: 180_000 })
@@ -222,17 +237,24 @@ test('finance runs funding at risk on a finished plan and sees the API\'s figure
   const run = await admin.call<{ status: string; currency: string; params: Record<string, unknown>; partners: Record<string, number | string | null>[] }>(
     'GET', `/plans/${state.plan}/at-risk/${runId}`)
   expect(run.status).toBe('done')
-  expect(run.params).toMatchObject({ scenarios: 20, seed: 7, cv: 0.25 })
+  expect(run.params).toMatchObject({ scenarios: 20, seed: 7, cv: 0.25, frozen_periods: 1 })
   const money = (x: unknown) => (typeof x === 'number'
     ? new Intl.NumberFormat('en-US', { style: 'currency', currency: run.currency, minimumFractionDigits: 0, maximumFractionDigits: 0 }).format(x)
     : '—')
   const table = page.getByTestId('at-risk-partners')
   expect(run.partners.length).toBeGreaterThan(0)
+  // with every period frozen only the retailer's sales move (and small_chain's retailer needs no
+  // funding): one frozen period lets the re-plan move the upstream partners' needs
+  expect(run.partners.some((p) => Number(p.peak_need_p95) > Number(p.peak_need_p50)), 'the scenarios spread some need').toBe(true)
   for (const p of run.partners) {
     const row = table.getByRole('row').filter({ has: page.getByRole('cell', { name: String(p.partner), exact: true }) })
-    for (const k of ['peak_need_p50', 'peak_need_p90', 'peak_need_p95', 'point_peak_need', 'expected_financing_cost']) {
-      await expect(row, `${String(p.partner)} ${k}`).toContainText(money(p[k]))
-    }
+    // each figure in its own column (the row holds all of them: P90 beside P95)
+    const cells = row.getByRole('cell')
+    const columns: [string, number, string][] = [['point_peak_need', 1, money(p.point_peak_need)], ['peak_need_p50', 2, money(p.peak_need_p50)],
+      ['peak_need_p90', 3, money(p.peak_need_p90)], ['peak_need_p95', 4, money(p.peak_need_p95)],
+      ['probability_lines_not_enough', 5, `${(100 * Number(p.probability_lines_not_enough)).toFixed(1)}%`],
+      ['expected_financing_cost', 6, money(p.expected_financing_cost)]]
+    for (const [k, i, text] of columns) await expect(cells.nth(i), `${String(p.partner)} ${k}`).toHaveText(text)
     await expect(page.getByTestId(`at-risk-fan-${String(p.partner)}`)).toBeVisible()
   }
   await expectAccessible(page, 'funding at risk')
