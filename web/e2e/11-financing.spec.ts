@@ -260,3 +260,42 @@ test('finance runs funding at risk on a finished plan and sees the API\'s figure
   await expectAccessible(page, 'funding at risk')
   await admin.dispose()
 })
+
+test('the financing pages by keyboard and on a narrow screen (axe, no wider than a phone)', async ({ page }) => {
+  const pages: ['finance' | 'partner2', string][] = [
+    ['finance', '/app/financing'], ['finance', '/app/financing/inbox'], ['finance', '/app/financing/programmes'],
+    ['partner2', '/app/financing'], ['partner2', `/app/invoices/${state.inv2}`],
+  ]
+  let who = ''
+  for (const [role, url] of pages) {
+    if (who !== role) {
+      await page.setViewportSize({ width: 1280, height: 800 })
+      if (who) await page.getByRole('button', { name: 'Sign out' }).click()
+      await signIn(page, role)
+      who = role
+    }
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.goto(url)
+    await expect(page.getByRole('heading', { level: 1 })).toBeVisible()
+    await expect(page.locator('.state-loading')).toHaveCount(0)
+    await expectAccessible(page, `${url} as ${role} (narrow screen)`)
+    const width = await page.evaluate(() => document.documentElement.scrollWidth)
+    expect(width, `${url} as ${role} is wider than the screen`).toBeLessThanOrEqual(390)
+  }
+  // the seller's request by keyboard: its confirmed invoice's programme, then the button
+  await page.setViewportSize({ width: 1280, height: 800 })
+  const seller = await userApi('partner2')
+  const buyer = await userApi('partner')
+  const id = await invoice(seller, buyer, `FIN-${RUN}-3`, '10', '10.00')
+  await seller.dispose(); await buyer.dispose()
+  await page.goto(`/app/invoices/${id}`)
+  await page.getByLabel('Programme').focus()
+  await page.keyboard.press('Tab')
+  for (let i = 0; i < 12; i++) {
+    if (await page.getByRole('button', { name: 'Request an advance' }).evaluate((b) => b === document.activeElement)) break
+    await page.keyboard.press('Tab')
+  }
+  await expect(page.getByRole('button', { name: 'Request an advance' })).toBeFocused()
+  await page.keyboard.press('Enter')
+  await expect(page.getByTestId('decision').getByTestId('request-status')).toHaveText('approved')
+})

@@ -63,7 +63,7 @@ function RequestForm({ invoice, me }: { invoice: InvoicePanelProps['invoice']; m
           request.mutate({ programme_id: chosen.id, invoice_ids: [invoice.id, ...[...extra].filter((id) => candidates.some((c) => c.id === id))] })
         }
         return (
-          <form onSubmit={submit} data-testid="request-form">
+          <form onSubmit={submit} data-testid="request-form" className="request-form">
             <p>Ask for an advance on this invoice ({formatAmount(invoice.open, invoice.currency)} open, due {formatDate(invoice.due_date)}); the
               decision comes at once, with the reason of every rule.</p>
             <div className="form-row">
