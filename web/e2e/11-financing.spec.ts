@@ -12,7 +12,7 @@
 import type { Page } from '@playwright/test'
 
 import { adminApi, type Api, fundedPlan, userApi } from './api'
-import { expect, expectAccessible, signIn, test } from './fixtures'
+import { expect, expectAccessible, screenshot, signIn, test } from './fixtures'
 import { BUNDLED_SCENARIO, PASSWORD } from './stack'
 
 test.describe.configure({ mode: 'serial' })
@@ -123,6 +123,11 @@ test('the seller requests an advance on a confirmed invoice and sees it approved
   expect([r1.status, r1.advance, r1.net, r1.items[0]!.discount, r1.items[0]!.fee]).toEqual(['approved', '3330.00', '3289.30', '33.30', '7.40'])
   state.req1 = r1.id
   await expectAccessible(page, 'an invoice with its financing decision')
+  await screenshot(page, 'workbench-financing-request.png')
+  // read again, the invoice says it is financed instead of offering another request
+  await page.reload()
+  await expect(page.getByTestId('already-financed')).toContainText(`request ${r1.id}`)
+  await expect(page.getByRole('button', { name: 'Request an advance' })).toHaveCount(0)
 
   // the second: its advance 5,400.00 is above the 5,000.00 ceiling of automatic decisions
   await page.goto(`/app/invoices/${state.inv2}`)
@@ -148,6 +153,7 @@ test('finance approves the request in review in its inbox, with a comment', asyn
   await expect(item).toContainText(eur('5400.00'))
   await expect(item.getByTestId(`inbox-failed-${state.req2}`)).toContainText('Automatic decision ceiling')
   await expectAccessible(page, 'the financing inbox')
+  await screenshot(page, 'workbench-financing-inbox.png')
   await item.getByRole('button', { name: 'Approve' }).click()
   await expect(item.getByTestId(`comment-${state.req2}-problem`)).toContainText('comment is required')
   await item.getByLabel('Comment (required)').fill('e2e: a known buyer, above the ceiling on purpose')
@@ -258,6 +264,8 @@ test('finance runs funding at risk on a finished plan and sees the API\'s figure
     await expect(page.getByTestId(`at-risk-fan-${String(p.partner)}`)).toBeVisible()
   }
   await expectAccessible(page, 'funding at risk')
+  await page.getByTestId('at-risk-result').scrollIntoViewIfNeeded()
+  await screenshot(page, 'workbench-at-risk.png')
   await admin.dispose()
 })
 

@@ -7,7 +7,7 @@ import { Link } from '@tanstack/react-router'
 import { type FormEvent, useState } from 'react'
 
 import { data } from '../../api/client'
-import { financingKeys, limitQuery, programmesQuery } from '../../api/financing'
+import { financingKeys, limitQuery, programmesQuery, requestsQuery } from '../../api/financing'
 import { invoiceKeys, invoiceListQuery } from '../../api/invoices'
 import { createRequest } from '../../client/sdk.gen'
 import type { InvoicePublic, ProgrammePublic, RequestPublic } from '../../client/types.gen'
@@ -37,6 +37,7 @@ export function RequestAdvance({ invoice, session }: InvoicePanelProps) {
 
 function RequestForm({ invoice, me }: { invoice: InvoicePanelProps['invoice']; me: string }) {
   const programmes = useQuery(programmesQuery())
+  const mine = useQuery(requestsQuery(null, 200, 0))
   const others = useQuery(invoiceListQuery({ side: 'sales', status: 'confirmed' }, me, 200, 0))
   const [programmeId, setProgrammeId] = useState<number | null>(null)
   const [extra, setExtra] = useState<Set<number>>(new Set())
@@ -53,6 +54,18 @@ function RequestForm({ invoice, me }: { invoice: InvoicePanelProps['invoice']; m
   return (
     <Loaded query={programmes} label="Reading the programmes open to you">
       {(page) => {
+        // an invoice a request of its holds (in review) or an advance is on: not again (the API's
+        // not_financed rule would send it to review); the decision shown instead
+        const live = decision ? undefined : mine.data?.items.find((r) => r.items.some((i) => i.invoice_id === invoice.id && (i.status === 'requested' || i.status === 'advanced')))
+        if (live) {
+          return (
+            <div data-testid="already-financed">
+              <p>{live.status === 'in_review' ? `This invoice waits in finance's review in request ${live.id}.` : `An advance on this invoice was made in request ${live.id}.`}
+                {' '}<Link to="/financing">Your financing</Link></p>
+              <Decision request={live} testId="live-request" />
+            </div>
+          )
+        }
         const usable = page.items.filter((p) => fits(p, invoice.currency, invoice.buyer_id))
         if (!usable.length) return <p data-testid="no-programme">No financing programme open to you finances {invoice.currency} invoices owed by {invoice.buyer_id}.</p>
         const chosen = usable.find((p) => p.id === programmeId) ?? usable[0]!
