@@ -36,10 +36,10 @@ test('every new page passes axe at 1280 px and 390 px and fits a phone', async (
   const byRole: [RoleName, string[]][] = [
     ['partner', ['/app/', '/app/uploads', `/app/uploads/${x.upload}`, '/app/submissions', `/app/submissions/${x.submission}`,
       '/app/exceptions', `/app/exceptions/${x.exception}`, '/app/consensus', `/app/consensus/${x.consensus}`, '/app/fva',
-      `/app/plans/${x.plan}/funding`]],
+      `/app/plans/${x.plan}/funding`, '/app/financing']],
     ['planner', ['/app/forecast-runs', `/app/forecast-runs/${x.run}`, '/app/exceptions?state=open', `/app/exceptions/${x.exception}`,
       `/app/consensus/${x.consensus}`, '/app/fva', `/app/compare?plans=${x.plans.join(',')}`, `/app/scenarios/${x.scenario}/edit`]],
-    ['finance', ['/app/reviews', `/app/plans/${x.plan}/funding`]],
+    ['finance', ['/app/reviews', `/app/plans/${x.plan}/funding`, '/app/financing', '/app/financing/inbox', '/app/financing/programmes']],
     ['admin', ['/app/users', `/app/users/${x.user}`, '/app/partners']],
   ]
   for (const [role, urls] of byRole) {

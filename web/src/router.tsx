@@ -162,6 +162,16 @@ const financingRoute = createRoute({
   path: '/financing',
   component: lazyRouteComponent(() => import('./views/financing/FinancingBook'), 'FinancingBook'),
 })
+const financingInboxRoute = createRoute({
+  getParentRoute: () => authedRoute,
+  path: '/financing/inbox',
+  component: lazyRouteComponent(() => import('./views/financing/FinanceInbox'), 'FinanceInbox'),
+})
+const programmesRoute = createRoute({
+  getParentRoute: () => authedRoute,
+  path: '/financing/programmes',
+  component: lazyRouteComponent(() => import('./views/financing/Programmes'), 'Programmes'),
+})
 const fundingRoute = createRoute({
   getParentRoute: () => authedRoute,
   path: '/plans/$planId/funding',
@@ -204,7 +214,7 @@ const routeTree = rootRoute.addChildren([
   authedRoute.addChildren([
     homeRoute, scenariosRoute, scenarioRoute, scenarioEditRoute, plansRoute, planRoute,
     uploadsRoute, uploadRoute, submissionsRoute, submissionRoute, exceptionsRoute, exceptionRoute,
-    consensusListRoute, consensusRoute, fvaRoute, runsRoute, runRoute, reviewsRoute, financingRoute, fundingRoute, compareRoute,
+    consensusListRoute, consensusRoute, fvaRoute, runsRoute, runRoute, reviewsRoute, financingRoute, financingInboxRoute, programmesRoute, fundingRoute, compareRoute,
     invoicesRoute, newInvoiceRoute, invoiceRoute,
     usersRoute, userRoute, partnersRoute,
   ]),

@@ -11,13 +11,14 @@ interface NavItem { to: NavTarget; label: string; roles: Role[]; cpfr?: true }
 
 // Only what the API lets each role read (api/access.py): scenarios and plans are staff-only;
 // a partner shares its history and forecasts and sees the exceptions, consensus and forecast
-// value added of its own items, and the invoices it sells or buys (finance and admin: all).
+// value added of its own items, the invoices it sells or buys (finance and admin: all) and its
+// financing (its requests, advances and ledger; finance and admin: the book).
 export const NAV: NavItem[] = [
   { to: '/users', label: 'Users', roles: ['admin'] },
   { to: '/partners', label: 'Partners', roles: ['admin'] },
   { to: '/scenarios', label: 'Scenarios', roles: ['admin', 'planner', 'finance'] },
   { to: '/reviews', label: 'Reviews', roles: ['finance', 'admin'] },
-  { to: '/financing', label: 'Financing', roles: ['finance', 'admin'] },
+  { to: '/financing', label: 'Financing', roles: ['finance', 'admin', 'partner'] },
   { to: '/plans', label: 'Plans', roles: ['admin', 'planner', 'finance'] },
   { to: '/compare', label: 'Compare', roles: ['admin', 'planner', 'finance'] },
   { to: '/uploads', label: 'Sales history', roles: ['admin', 'planner', 'partner'], cpfr: true },

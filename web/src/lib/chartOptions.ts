@@ -180,3 +180,35 @@ export function barsAndLinesOption(labels: string[], bars: [string, (number | nu
   ]
   return option
 }
+
+/** A fan of quantiles per period (e.g. a partner's cash before financing over the demand
+ *  scenarios): P5–P95 and P10–P90 bands shaded, the median drawn. The bands are stacked widths
+ *  on a transparent P5 base with `stackStrategy: 'all'`, so negative values stack as they are
+ *  (ECharts' default stacks only values of one sign). */
+export function fanOption(labels: string[], fan: { base: (number | null)[]; low: (number | null)[]; mid: (number | null)[];
+  high: (number | null)[]; p50: (number | null)[] }, yName: string, valueFormatter: (v: number) => string,
+  quantile: { p5: (number | null)[]; p10: (number | null)[]; p90: (number | null)[]; p95: (number | null)[] }): ChartOption {
+  const option = base(labels, yName, formatCompact, valueFormatter)
+  option.legend = { top: 0, left: 0, data: ['P50', { name: 'P10–P90', icon: 'rect' }, { name: 'P5–P95', icon: 'rect' }], textStyle: { color: AXIS_TEXT } }
+  const band = (name: string, data: (number | null)[], opacity: number, q: (number | null)[] | null): LineSeriesOption => ({
+    type: 'line', name, stack: 'fan', stackStrategy: 'all', data, symbol: 'none', color: PALETTE[0],
+    lineStyle: { opacity: 0 }, areaStyle: { color: PALETTE[0], opacity },
+    ...(q ? { tooltip: { valueFormatter: () => '' } } : { silent: true, tooltip: { show: false } }),
+  })
+  option.tooltip = {
+    trigger: 'axis',
+    formatter: (params: unknown) => {
+      const i = Array.isArray(params) && params[0] ? (params[0] as { dataIndex: number }).dataIndex : 0
+      const f = (x: number | null | undefined) => (typeof x === 'number' ? valueFormatter(x) : '—')
+      return `${labels[i] ?? ''}<br>P95 ${f(quantile.p95[i])}<br>P90 ${f(quantile.p90[i])}<br>P50 ${f(fan.p50[i])}<br>P10 ${f(quantile.p10[i])}<br>P5 ${f(quantile.p5[i])}`
+    },
+  }
+  option.series = [
+    { ...band('fan-base', fan.base, 0, null) },
+    band('P5–P95', fan.low, 0.18, fan.low),
+    band('P10–P90', fan.mid, 0.35, fan.mid),
+    { ...band('P5–P95', fan.high, 0.18, fan.high) },
+    { type: 'line', name: 'P50', data: fan.p50, color: PALETTE[0], symbol: 'circle', symbolSize: 4, lineStyle: { width: 2 } },
+  ]
+  return option
+}

@@ -1,6 +1,6 @@
 // Finance's book of advances (GET /financing/book): exposure and limit usage by programme,
 // exposure by supplier and by buyer, the advances past their due date, and how many requests
-// wait in review. Amounts are the API's decimal strings in each row's currency.
+// wait in review (the inbox). A partner's /financing is its own page (PartnerFinancing). Amounts are the API's decimal strings in each row's currency.
 import { useQuery } from '@tanstack/react-query'
 
 import { financingBookQuery } from '../../api/finance'
@@ -9,6 +9,10 @@ import { type Column, DataTable } from '../../components/DataTable'
 import { PageHeader, Section } from '../../components/Page'
 import { Loaded } from '../../components/States'
 import { formatPercent } from '../../lib/format'
+import { roleOf } from '../../api/session'
+import { useSession } from '../../session'
+import { FinancingNav } from './FinancingNav'
+import { PartnerFinancing } from './PartnerFinancing'
 
 const money = (amount: string, currency: string) => `${amount} ${currency}`
 
@@ -37,11 +41,18 @@ const overdueColumns: Column<OverdueAdvance>[] = [
   { id: 'outstanding', header: 'Outstanding', value: (r) => Number(r.outstanding), numeric: true, cell: (r) => money(r.outstanding, r.currency) },
 ]
 
+/** /financing: a partner's own financing; finance's and admins' book. */
 export function FinancingBook() {
+  const role = roleOf(useSession())
+  return role === 'partner' ? <PartnerFinancing /> : <Book />
+}
+
+function Book() {
   const query = useQuery(financingBookQuery())
   return (
     <>
       <PageHeader title="Financing book" subtitle="Advances on confirmed invoices: exposure, limit usage and what is overdue." />
+      <FinancingNav />
       <Loaded query={query} label="Reading the book">{(book) => <BookBody book={book} />}</Loaded>
     </>
   )

@@ -2,7 +2,7 @@
 // after financing against the minimum, each instrument's balance and cost over time, the
 // borrowing base (availability) and headroom, the peak need and its period, DSO/DIO/DPO and the
 // cash conversion cycle; and the finance review of the plan (api/routes/reviews.py): approve or
-// reject with a comment, the workbook to forward. A partner user sees its own funding only;
+// reject with a comment, the workbook to forward; for staff, its funding at risk (AtRiskPanel). A partner user sees its own funding only;
 // another partner's is "Not found", as the API answers.
 import { useQuery } from '@tanstack/react-query'
 import { useNavigate, useParams, useSearch } from '@tanstack/react-router'
@@ -22,6 +22,7 @@ import { formatMoney, formatPercent, formatPeriod, humanize } from '../../lib/fo
 import { fundingCash, fundingTiles, instrumentSeries, type PartnerFundingLike } from '../../lib/funding'
 import { useSession } from '../../session'
 import { parseId } from '../scenarios/ScenarioView'
+import { AtRiskPanel } from './AtRiskPanel'
 import { ReviewPanel } from './ReviewPanel'
 
 export function FundingView() {
@@ -46,6 +47,7 @@ function FundingPage({ planId }: { planId: number }) {
           : [{ label: `Funding of plan ${planId}` }]}
         actions={staff ? <a className="button secondary" href={`/plans/${planId}/xlsx`} download>Download workbook</a> : undefined} />
       {staff && <ReviewPanel planId={planId} canDecide={role === 'finance'} />}
+      {staff && <AtRiskPanel planId={planId} />}
       <Loaded query={funding} label="Loading the funding">{(f) => <FundingBody funding={f} />}</Loaded>
     </>
   )

@@ -4,8 +4,8 @@
 // is "not found", as the API answers.
 //
 // Panels that act on an invoice are the components of ACTION_PANELS, each given the invoice and
-// the session and rendering nothing when its user has nothing to do there: the buyer's steps now;
-// a financing request (a supplier asking for an advance against it) goes in the same list.
+// the session and rendering nothing when its user has nothing to do there: the buyer's steps, and
+// the seller's request for an advance against it (views/financing/RequestAdvance.tsx).
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useParams } from '@tanstack/react-router'
 import { type ComponentType, type FormEvent, useState } from 'react'
@@ -24,13 +24,14 @@ import { ActionError, isNotFound, Loaded, NotFound } from '../../components/Stat
 import { formatDate, formatDateTime, formatNumber } from '../../lib/format'
 import { buyerSteps, formatAmount, openAfter, type Payment, paymentsOf, problemsByField, settlementBody, shortHash } from '../../lib/invoices'
 import { useSession } from '../../session'
+import { RequestAdvance } from '../financing/RequestAdvance'
 import { parseId } from '../scenarios/ScenarioView'
 import { InvoiceStatusBadge } from './InvoiceList'
 
 export interface InvoicePanelProps { invoice: InvoiceDetail; session: Session }
 
 /** What can be done with an invoice, in the order shown (see the file's comment). */
-export const ACTION_PANELS: ComponentType<InvoicePanelProps>[] = [BuyerSteps]
+export const ACTION_PANELS: ComponentType<InvoicePanelProps>[] = [BuyerSteps, RequestAdvance]
 
 export function InvoiceView() {
   const { invoiceId: raw } = useParams({ from: '/authed/invoices/$invoiceId' })
