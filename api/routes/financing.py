@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,17 @@ from api.routes.invoices import Currency
 from api.schemas import Ident, PageOf
 
 router = APIRouter(tags=["financing"], route_class=StrictJSONRoute)
+
+
+def _not_bool(value):
+    """JSON true/false is not an integer (pydantic's lax int would read it as 1/0); 3.0 is one."""
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number, not true or false")
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_not_bool)]
+
 
 ProgrammeId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Financing programme id")]
 RequestId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Financing request id")]
@@ -55,8 +66,8 @@ class FromScenario(BaseModel):
     """A scenario instrument whose terms the programme copies."""
 
     model_config = ConfigDict(extra="forbid")
-    scenario_id: int = Field(ge=1, le=2**31 - 1, description="Scenario")
-    version: int | None = Field(None, ge=1, le=2**31 - 1, description="Its version (default: the latest)")
+    scenario_id: Whole = Field(ge=1, le=2**31 - 1, description="Scenario")
+    version: Whole | None = Field(None, ge=1, le=2**31 - 1, description="Its version (default: the latest)")
     partner: Ident = Field(description="The partner of the scenario's finance section holding the instrument")
     instrument_id: Ident = Field(description="The instrument: factoring, reverse_factoring or an asset_based line "
                                              "lending on receivables")
@@ -82,8 +93,8 @@ class ProgrammeCreate(BaseModel):
     day_count: Literal[DAY_COUNTS] = Field("actual/360", description="actual/360 or actual/365")  # type: ignore[valid-type]
     fee_rate: Annotated[Decimal, Field(ge=0, le=1, decimal_places=6)] | None = Field(
         None, description="Fee once, on the face value financed (default 0)")
-    max_invoice_age_days: int | None = Field(None, ge=1, le=3650, description="Cut-off: days from the issue date")
-    min_days_to_due: int = Field(0, ge=0, le=3650, description="Days at least from the advance date to the due date")
+    max_invoice_age_days: Whole | None = Field(None, ge=1, le=3650, description="Cut-off: days from the issue date")
+    min_days_to_due: Whole = Field(0, ge=0, le=3650, description="Days at least from the advance date to the due date")
     buyer_concentration_limit: Fraction | None = Field(
         None, description="Largest share of a supplier's outstanding advances in the programme one buyer may be")
     programme_limit: Amount | None = Field(None, description="Outstanding advances of the whole programme at most "
@@ -162,8 +173,8 @@ class RequestCreate(BaseModel):
     """Invoices the caller's partner sold, to be financed under a programme."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"programme_id": 1, "invoice_ids": [5]}]})
-    programme_id: int = Field(ge=1, le=2**31 - 1, description="Programme")
-    invoice_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(
+    programme_id: Whole = Field(ge=1, le=2**31 - 1, description="Programme")
+    invoice_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(_not_bool)]] = Field(
         min_length=1, max_length=100, description="1 to 100 of its own confirmed invoices, each once",
         json_schema_extra={"uniqueItems": True})
 
