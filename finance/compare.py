@@ -24,6 +24,7 @@ from planning.status import has_solution
 from scenarios.fields import Problem
 from scenarios.finance import FinanceError, FinanceSpec, FundingObjective
 
+from .explain import Explanation, explain_comparison
 from .extension import _spec_for, needs_collection_rates, operations_only, plan_with_finance
 from .sizing import FundingResult, size_plan_funding
 
@@ -132,6 +133,7 @@ class JointComparison:
     joint: Answer
     difference: dict[str, float] | None
     message: str
+    explanation: Explanation | None = None  # what the joint plan did differently (both funded)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -141,12 +143,14 @@ class JointComparison:
             "joint": self.joint.to_dict(),
             "difference": self.difference,
             "message": self.message,
+            "explanation": self.explanation.to_dict() if self.explanation is not None else None,
         }
 
 
 def joint_vs_sequential(scenario: Any, spec: FinanceSpec | None = None, **solve: Any) -> JointComparison:
     """The sequential and the joint answer side by side, with joint - sequential for chain profit
-    (after financing), financing cost, operating profit and fill rate when both are funded."""
+    (after financing), financing cost, operating profit and fill rate when both are funded, and
+    what the joint plan did differently (:func:`finance.explain.explain_comparison`)."""
     spec = _spec_for(scenario, spec)
     seq = sequential_answer(scenario, spec, **solve)
     ref = seq.plan if seq.plan is not None and has_solution(seq.plan.status) else None
@@ -176,7 +180,9 @@ def joint_vs_sequential(scenario: Any, spec: FinanceSpec | None = None, **solve:
         )
     else:
         message = "the joint plan cannot be funded: " + _short(joint.diagnosis)
-    return JointComparison(scenario.name, scenario.currency, seq, joint, difference, message)
+    out = JointComparison(scenario.name, scenario.currency, seq, joint, difference, message)
+    out.explanation = explain_comparison(out, scenario)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
