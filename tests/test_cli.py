@@ -93,6 +93,9 @@ def test_console_script_runs_demo(tmp_path):
     proc = subprocess.run([str(exe), "demo", "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "status optimal" in proc.stdout
+    # the story ends on a non-zero, explained value of planning with finance (credit_chain)
+    assert "planning with finance adds" in proc.stdout and "What the joint plan does differently" in proc.stdout
+    assert "the joint plan is the sequential plan here" not in proc.stdout
     assert (tmp_path / "small_chain.plan.json").exists()
     # the demo's workbook, rewritten once the plan's funding is sized: its funding sheets follow the summary
     book = openpyxl.load_workbook(tmp_path / "small_chain.plan.xlsx", read_only=True)
