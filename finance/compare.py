@@ -228,12 +228,14 @@ def reverse_factoring_whatif(
     buyer: str | None = None,
     supplier: str | None = None,
     modes: tuple[str, ...] = ("sequential", "joint"),
+    comparison: JointComparison | None = None,
     **solve: Any,
 ) -> WhatIf:
     """The scenario with and without the buyers' reverse-factoring programmes: each supplier's net
     financing cost, the chain's financing cost and profit after financing, fill rate; for the
     sequential answer (the same plan funded both ways) and the joint answer (plan and funding
-    chosen again)."""
+    chosen again). ``comparison``: :func:`joint_vs_sequential` of the same scenario and spec,
+    whose answers are the "with" rows and whose operations plan is reused (not solved again)."""
     spec = _spec_for(scenario, spec)
     bare, programmes = without_reverse_factoring(spec, buyer, supplier)
     if not programmes:
@@ -243,11 +245,15 @@ def reverse_factoring_whatif(
     suppliers = sorted({p["supplier"] for p in programmes})
     rows: list[dict[str, Any]] = []
     ops = None
-    if "sequential" in modes or needs_collection_rates(spec):
+    if comparison is not None and comparison.sequential.plan is not None:
+        ops = comparison.sequential.plan
+    elif "sequential" in modes or needs_collection_rates(spec):
         ops = plan_scenario(operations_only(scenario), **solve)
     for mode in modes:
         for label, sp in (("with", spec), ("without", bare)):
-            if mode == "sequential":
+            if comparison is not None and label == "with":
+                ans = comparison.sequential if mode == "sequential" else comparison.joint
+            elif mode == "sequential":
                 ans = sequential_answer(scenario, sp, plan=ops, **solve)
             else:
                 ans = joint_answer(scenario, sp, reference=ops if ops is not None and has_solution(ops.status) else None, **solve)

@@ -176,13 +176,15 @@ def finance_choices(d: DemoRun) -> bool:
 
     scenario = _load_or_exit(str(story.FINANCE_SCENARIO_FILE))[0]
     spec = finance_spec_from_scenario(scenario)
-    d.console.print(f"On {story.FINANCE_SCENARIO_NAME} ({escape(scenario.description.strip())}): "
-                    "its plan made ignoring financing, then funded, against operations and funding "
-                    "planned together.")
+    d.console.print(f"On {story.FINANCE_SCENARIO_NAME}, a chain whose credit is tight: "
+                    f"{escape(' '.join(scenario.description.split()))}")
+    d.console.print("Its plan made ignoring financing and then funded (sequential), against operations "
+                    "and funding planned together (joint):")
     try:
-        print_comparison(d.console, joint_vs_sequential(scenario, spec))
+        comparison = joint_vs_sequential(scenario, spec)
+        print_comparison(d.console, comparison)
         if any(i.type == "reverse_factoring" for pf in spec.partners for i in pf.instruments):
-            print_whatif(d.console, reverse_factoring_whatif(scenario, spec))
+            print_whatif(d.console, reverse_factoring_whatif(scenario, spec, comparison=comparison))
     except FinanceError as exc:
         d.console.print("[red]Not compared[/]: " + "; ".join(str(p) for p in exc.problems))
     return True

@@ -408,7 +408,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         payload: dict[str, Any] = {"comparison": comparison.to_dict()}
         has_rf = any(i.type == "reverse_factoring" for pf in (spec or _spec_of(scn)).partners for i in pf.instruments)
         if whatif and has_rf:
-            w = reverse_factoring_whatif(scn, spec, time_limit=time_limit)
+            w = reverse_factoring_whatif(scn, spec, comparison=comparison, time_limit=time_limit)
             print_whatif(console, w)
             payload["reverse_factoring_whatif"] = w.to_dict()
         elif whatif:

@@ -231,7 +231,6 @@ def test_plan_command_finance_and_its_summary():
     assert exc.value.exit_code == 2
 
 
-@pytest.mark.slow  # ~20 s: credit_chain's comparison and reverse-factoring what-if
 def test_demo_finance_steps_print_funding_and_comparison(small_chain_plan, tmp_path):
     from jointplan import demo
 

@@ -138,10 +138,18 @@ def test_explanation_figures_recomputed_from_the_tables(comparison, chain):
 
 
 @pytest.mark.slow
-def test_without_the_buyers_programme_only_the_joint_plan_can_be_funded(chain):
+def test_without_the_buyers_programme_only_the_joint_plan_can_be_funded(chain, comparison):
     """Central Wholesale's programme is what lets the sequential plan be funded at all; planning
-    with finance funds the chain without it, at a lower profit than with it."""
+    with finance funds the chain without it, at a lower profit than with it. Reusing the
+    comparison's answers (as compare-finance and the demo do) gives the same rows."""
     w = reverse_factoring_whatif(chain)
+    reused = reverse_factoring_whatif(chain, comparison=comparison)
+    for r in w.rows:
+        other = reused.row(r["mode"], r["programme"])
+        assert other["status"] == r["status"]
+        if r["chain_profit"] is not None:
+            assert other["chain_profit"] == pytest.approx(r["chain_profit"], rel=1e-9)
+            assert other["supplier_financing_cost"]["maker"] == pytest.approx(r["supplier_financing_cost"]["maker"], abs=1e-4)
     assert w.row("sequential", "without")["status"] == "infeasible"
     assert w.row("sequential", "without")["diagnosis"]["partners"].keys() == {"maker"}
     assert w.row("joint", "without")["status"] == "optimal"
