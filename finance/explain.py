@@ -8,7 +8,7 @@ funding together), per period t and in the scenario's currency:
   (production-weighted mean period) says whether the joint plan makes the goods earlier or later;
   workers hired per period;
 - stock[a, t] = sum over partner a's sites of inventory at standard cost (the plan's inventory
-  ``value``); per partner its peak (and when) and its mean over the horizon;
+  ``value``); per partner and for the chain (``"(chain)"``) its peak (and when) and its mean;
 - per instrument: peak closing balance, interest + fees, early-payment discounts taken, face
   value of receivables sold (a buyer's programme or factoring) and of payables paid early;
 - the net financing cost split into interest + fees + interest accrued past the horizon,
@@ -35,6 +35,7 @@ from planning.plan import period_dates
 
 TOL_UNITS = 0.5  # units: a production difference below this is solver dust
 TOL_MONEY = 0.5  # currency
+CHAIN = "(chain)"  # the stock entry summed over partners
 
 
 @dataclass
@@ -44,7 +45,7 @@ class Explanation:
     scenario: str
     currency: str
     periods: list[str]
-    figures: dict[str, dict[str, float | None]]  # name -> {sequential, joint, difference}
+    figures: dict[str, Any]  # name -> {sequential, joint, difference}; net_financing_cost_by_partner: partner -> that
     production: dict[str, Any]
     stock: dict[str, dict[str, Any]]
     instruments: list[dict[str, Any]]
@@ -202,6 +203,8 @@ def explain_comparison(comparison: Any, scenario: Any) -> Explanation | None:
     }
 
     ss, sj = stock_by_partner(seq.plan, site_partner, T), stock_by_partner(joint.plan, site_partner, T)
+    ss[CHAIN] = sum(ss.values(), np.zeros(T))
+    sj[CHAIN] = sum(sj.values(), np.zeros(T))
     stock = {}
     for a in dict.fromkeys([*ss, *sj]):
         xs, xj = ss.get(a, np.zeros(T)), sj.get(a, np.zeros(T))
@@ -236,6 +239,9 @@ def explain_comparison(comparison: Any, scenario: Any) -> Explanation | None:
             "at_joint": b["at"] if b else None,
         })
 
+    partners = {a: trio(seq.partners.get(a, {}).get("net_financing_cost"), joint.partners.get(a, {}).get("net_financing_cost"))
+                for a in dict.fromkeys([*seq.partners, *joint.partners])}
+    figures["net_financing_cost_by_partner"] = partners  # type: ignore[assignment]
     ex = Explanation(scenario.name, cur, labels, figures, production, stock, instruments, binding)
     ex.sentences = _sentences(ex, scenario)
     return ex
@@ -310,7 +316,7 @@ def _sentences(ex: Explanation, scenario: Any) -> list[str]:
             at = [f"{h[t]:,.2f} in {labels[t]}" for t in range(len(h)) if h[t] > 1e-3]
             return ", ".join(at) or "none"
         out.append(f"Workers hired: {hires(hs)} in the sequential plan; {hires(hj)} in the joint one.")
-    names = {a.id: a.name or a.id for a in scenario.partners}
+    names = {a.id: a.name or a.id for a in scenario.partners} | {CHAIN: "the chain"}
     moved = []
     for a, s in ex.stock.items():
         if abs(s["peak_joint"] - s["peak_sequential"]) > TOL_MONEY or abs(s["mean_joint"] - s["mean_sequential"]) > TOL_MONEY:
@@ -320,6 +326,11 @@ def _sentences(ex: Explanation, scenario: Any) -> list[str]:
                 + f", {_m(s['mean_sequential'])} -> {_m(s['mean_joint'])} on average")
     if moved:
         out.append("Stock at cost: " + "; ".join(moved) + ".")
+    by_partner = [f"{names.get(a, a)} {_m(v['sequential'])} -> {_m(v['joint'])}"
+                  for a, v in f["net_financing_cost_by_partner"].items()
+                  if v["difference"] is not None and abs(v["difference"]) > TOL_MONEY]
+    if by_partner:
+        out.append("Net financing cost by partner: " + "; ".join(by_partner) + ".")
     used = []
     for r in ex.instruments:
         pb, cost = r["peak_balance"], r["interest_and_fees"]

@@ -164,7 +164,7 @@ def test_examples_lists_only_scenarios_and_labels_the_other_files():
     from scenarios.io import list_example_files, list_examples
 
     assert "small_chain_collab" not in list_examples()
-    assert {"small_chain", "medium_chain"} <= set(list_examples())
+    assert {"small_chain", "medium_chain", "credit_chain"} <= set(list_examples())
     for name in list_examples():
         assert runner.invoke(app, ["validate", name]).exit_code == 0, name
     kinds = dict(list_example_files())

@@ -100,9 +100,18 @@ def test_explanation_figures_recomputed_from_the_tables(comparison, chain):
     for a in ("maker", "wholesale", "shops"):
         assert ex.stock[a]["peak_sequential"] == pytest.approx(ss.loc[a].max(), abs=1e-4)
         assert ex.stock[a]["mean_joint"] == pytest.approx(sj.loc[a].mean(), abs=1e-4)
-    # the stock for the peak is held downstream, at the DC, instead of at the plant whose lines are tight
+    # the stock for the peak is held downstream, at the DC, instead of at the plant whose lines are
+    # tight; the chain's stock is built later, and less of it
     assert sj.loc["maker"].max() < 0.1 * ss.loc["maker"].max()
     assert sj.loc["wholesale"].mean() > 2 * ss.loc["wholesale"].mean()
+    chain_s, chain_j = ss.sum(), sj.sum()
+    assert ex.stock["(chain)"]["mean_sequential"] == pytest.approx(chain_s.mean(), abs=1e-4)
+    assert ex.stock["(chain)"]["peak_joint"] == pytest.approx(chain_j.max(), abs=1e-4)
+    assert chain_j.mean() < chain_s.mean() and chain_j.idxmax() > chain_s.idxmax()
+    # each partner's net financing cost from its funding cash table
+    for side, cash in (("sequential", cash_s), ("joint", cash_j)):
+        for a, g in cash.groupby("partner"):
+            assert f["net_financing_cost_by_partner"][a][side] == pytest.approx(net_financing_cost(g), abs=1e-4)
 
     # instruments: the platform loans at their maximum amount in the sequential funding, unused
     # jointly; at least as many materials invoices paid early; the buyer's programme used in both
