@@ -79,7 +79,8 @@ def test_explanation_figures_recomputed_from_the_tables(comparison, chain):
     # production per period: produced + bought in, from each plan's production table
     def units(plan):
         p = plan.tables["production"]
-        return p.pivot_table(index="period", values=["production", "subcontracting"], aggfunc="sum").sum(axis=1).reindex(range(T), fill_value=0).to_numpy()
+        made = p.pivot_table(index="period", values=["production", "subcontracting"], aggfunc="sum").sum(axis=1)
+        return made.reindex(range(T), fill_value=0).to_numpy()
 
     us, uj = units(seq.plan), units(joint.plan)
     assert us.sum() == pytest.approx(uj.sum(), rel=1e-6)  # the same units, made at other times
