@@ -47,7 +47,7 @@ def postgres_server() -> str:
     pytest.skip(f"PostgreSQL unreachable at the default {url} ({why}); set {POSTGRES_ENV} or run .ci/run")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def db_url(request, tmp_path):
     """URL of an empty database: a SQLite file, or a fresh PostgreSQL schema (dropped afterwards)."""
     if request.param == "sqlite":

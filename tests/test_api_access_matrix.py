@@ -341,7 +341,7 @@ def pg_shared(postgres_server, example_plan_result):
     _drop_schema(postgres_server, schema)
 
 
-@pytest.fixture(params=["sqlite", "sqlite-cookie", "postgresql"])
+@pytest.fixture(params=["sqlite", "sqlite-cookie", pytest.param("postgresql", marks=pytest.mark.slow)])
 def backend(request, tmp_path):
     """The world each route is called on: SQLite with bearer tokens, SQLite with browser sessions
     (a browser user must get exactly what the same user's token gets), PostgreSQL with tokens."""
@@ -661,7 +661,7 @@ def test_every_list_a_partner_reads_is_filtered_or_own():
     assert set(FILTERED) == set(VISIBILITY), f"filtered routes without a visibility check: {set(FILTERED) - set(VISIBILITY)}"
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def visibility_world(request, tmp_path_factory, example_plan_result):
     """A populated world with a statistical run the submissions can be scored against (FVA)."""
     from test_api_fva import _backdate_and_add_statistical

@@ -40,6 +40,7 @@ def done_plan(service):
     return plan_id
 
 
+@pytest.mark.slow
 def test_at_risk_job_computes_the_table(service, done_plan):
     """Finance asks for 6 scenarios at cv 0.2: 202 with a Location; a worker computes it (its
     events count the scenarios); the run holds per-partner and per-period rows equal to

@@ -215,7 +215,7 @@ def _schema(caller: str, examples: int, coverage: bool):
 
 # default run: documented examples + a few generated cases; slow run: also the coverage phase
 # (boundary and invalid values), for every role
-small = {c: _schema(c, examples=5, coverage=False) for c in ("adm", "ana")}
+small = {c: _schema(c, examples=3, coverage=False) for c in ("adm", "ana")}
 large = {c: _schema(c, examples=25, coverage=True) for c in CALLERS}
 
 
@@ -225,7 +225,7 @@ def test_every_operation_has_its_statuses():
                                   f"statuses of no operation: {sorted(set(STATUSES) - ops)}")
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def st_world(request, tmp_path_factory, example_plan_result):
     """The populated world in a fresh database, with the callers' known tokens; the app is
     pointed at it."""

@@ -144,6 +144,7 @@ def test_bad_sign_in_input_is_422_naming_the_field(world):
 # ------------------------------------------------------------------------------------- rate limit
 
 
+@pytest.mark.slow
 def test_failed_sign_ins_are_limited_across_processes(world):
     """The count is in the database: two apps (two worker processes) share it. Past the limit a
     sign-in gets 429 with Retry-After, even with the right password, until the window has passed."""
@@ -379,6 +380,7 @@ def test_users_change_their_own_password_only(world):
     assert r.status_code == 200
 
 
+@pytest.mark.slow
 @SQLITE_ONLY
 def test_wrong_current_passwords_are_rate_limited(world):
     app = make_app(world.url, world.engine, login_max_failures_per_name=2)

@@ -88,6 +88,7 @@ def test_plan_of_a_new_version_starts_from_the_parent_versions_plan(service):
     assert third["result"]["objective"] == pytest.approx(second["result"]["objective"], rel=1e-6)
 
 
+@pytest.mark.slow
 def test_same_version_other_options_and_an_unreadable_basis(service):
     client, engine, tokens = service
     r = client.post("/scenarios", json={"name": "one", "content": scenario_content()}, headers=auth(tokens))

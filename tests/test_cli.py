@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import openpyxl
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -88,6 +89,7 @@ def test_schema_is_json_schema_with_units():
             assert spec.get("description"), f"{name}.{prop} has no description"
 
 
+@pytest.mark.slow
 def test_console_script_runs_demo(tmp_path):
     exe = Path(sys.executable).parent / "jointplan"
     proc = subprocess.run([str(exe), "demo", "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)

@@ -49,6 +49,7 @@ def test_forecast_file_has_keys_date_quantiles_method(workspace):
     assert pd.to_datetime(df["date"]).min() == pd.Timestamp("2027-01-01")
 
 
+@pytest.mark.slow
 def test_backtest_writes_accuracy_table(tmp_path):
     short = pd.read_csv(HISTORY)
     short = short[short["site"] == "store-south"]

@@ -105,6 +105,7 @@ def both(tmp_path_factory):
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_both_sides_forecast_the_same(both):
     """The premise: the command line's and the worker's model competitions agree."""
     with session_factory(both["engine"])() as s:

@@ -114,6 +114,7 @@ def test_demo_via_api_walks_every_role_through_the_service(tmp_path):
     assert "Funding at risk of plan 1 (20 demand scenarios" in out
 
 
+@pytest.mark.slow
 def test_demo_via_api_stops_at_a_refused_request_and_stops_the_service(tmp_path):
     """A service that refuses the history upload (body limit below the file's size): the demo
     exits 1 naming the request and the reason, and leaves no service running."""

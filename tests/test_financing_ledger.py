@@ -17,6 +17,7 @@ import random
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from api.financing.models import FinancingItem, LedgerEntry
@@ -43,6 +44,7 @@ def db_state(w):
     return bal, items
 
 
+@pytest.mark.slow
 def test_random_sequence_every_ledger_reconciles_after_every_step(world):
     w, c = world, world.client
     rng = random.Random(18)

@@ -38,6 +38,7 @@ def _sign_in(client: TestClient, name: str, password: str):
     return client.post("/auth/login", json={"name": name, "password": password})
 
 
+@pytest.mark.slow
 def test_demo_seeds_the_chain_and_users(db_url):
     demo = seed_demo(db_url)
     assert demo.seeded
@@ -80,6 +81,7 @@ def test_demo_seeds_the_chain_and_users(db_url):
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_demo_holds_forecasts_made_before_their_periods_and_fva_scores_them(db_url):
     """The retailer's and the wholesaler's forecast rounds and a statistical run, each made before
     the periods it forecasts, with the history of those periods after them: GET /fva scores both

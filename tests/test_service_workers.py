@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import psutil
+import pytest
 
 import sqlalchemy as sa
 
@@ -48,6 +49,7 @@ def _get(port: int, path: str, token: str | None = None) -> tuple[int, dict]:
         conn.close()
 
 
+@pytest.mark.slow
 def test_serve_with_two_workers_on_sqlite(tmp_path):
     url = f"sqlite:///{tmp_path / 'served.db'}"
     upgrade(url, "0001_core")  # a user to call an authenticated route with; serve must migrate the rest
