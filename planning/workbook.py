@@ -127,7 +127,7 @@ HEADERS: dict[str, str] = {
 TABLE_TITLES = {
     "production": "Production", "capacity": "Capacity", "shipments": "Shipments", "inventory": "Inventory",
     "sales": "Sales", "cash": "Cash", "working_capital": "Working capital", "cash_flows": "Cash flows",
-    "waste": "Waste",
+    "waste": "Waste", "stock_ages": "Stock by age", "shipment_ages": "Shipments by age",
 }
 # The plan's copies of the funding tables (joint planning): shown on the funding sheets instead
 PLAN_FUNDING_TABLES = {"funding_partners": "partners", "funding_cash": "cash", "funding_instruments": "instruments"}

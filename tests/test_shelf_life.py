@@ -34,6 +34,7 @@ import pytest
 import yaml
 
 from conftest import INSTANCES, example, instance, solve
+from plan_checks import limit_violations
 from scenarios.io import parse_scenario
 from scenarios.validation import validate_scenario
 
@@ -200,6 +201,64 @@ def test_waste_is_reported_and_stock_is_conserved():
         total_in = opening.get((x, p), 0.0) + sum(g(made, t) + g(bought, t) + g(arrived, t) for t in range(T))
         total_out = sum(g(sold, t) + g(out_, t) + g(wasted, t) for t in range(T)) + g(stock, T - 1)
         assert total_in == pytest.approx(total_out, abs=1e-6), (x, p)
+
+
+def plant_to_store(life: int) -> dict:
+    """A plant that can make 10 units of A in period 0 only (material 1 a unit) and a store one
+    period away (lane lead 1, at most 5 units a period) selling 5 in period 1 and 5 in period 2
+    at 10; no holding cost, unsold demand lost."""
+    return {
+        "name": "plant-to-store",
+        "time": {"freq": "weekly", "periods": 3, "start": "2027-01-04"},
+        "products": [{"id": "A", "standard_cost": 1, "shelf_life": life}],
+        "partners": [{"id": "maker", "role": "manufacturer"}],
+        "sites": [{"id": "plant", "partner": "maker", "kind": "plant", "holding_cost": 0,
+                   "products": [{"product": "A"}],
+                   "production": {"material_cost": 1, "regular_capacity": [10, 0, 0]}},
+                  {"id": "store", "partner": "maker", "kind": "dc", "holding_cost": 0,
+                   "products": [{"product": "A"}]}],
+        "lanes": [{"id": "plant-store", "origin": "plant", "destination": "store", "lead_time": 1,
+                   "capacity": 5}],
+        "demand": [{"site": "store", "product": "A", "quantity": [0, 5, 5], "price": 10}],
+        "service": [{"site": "store", "policy": "lost_sales"}],
+        "cash": {"mode": "soft", "funding_gap_rate": 0},
+    }
+
+
+def test_age_is_carried_across_a_lane_by_hand():
+    """plant_to_store with life L = 1: a unit made in period 0 may be held at the end of period 0
+    only, and transit counts, so it must leave the plant in period 0 (arriving in 1, sold on
+    arrival). The lane carries 5 then: 5 made, 5 sold, profit 5 x 10 - 5 x 1 = 45. The period-2
+    demand cannot be met: a unit made in 0, held at the plant at the end of 0 and in transit at the
+    end of 1 has spent two period ends in the chain.
+    The former one-row bound dated a shipment's age from when it left the plant, so it made 10,
+    shipped 5 in period 0 and 5 in period 1 and sold all 10: 90 (what the code before this gave).
+    With L = 2 that plan is allowed, and is the optimum: 90."""
+    data = plant_to_store(1)
+    _, plan = solve(data)
+    assert plan.status == "optimal"
+    assert plan.objective == pytest.approx(45, abs=1e-6)
+    np.testing.assert_allclose(plan.tables["production"]["production"], [5, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(plan.tables["shipments"]["quantity"], [5, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(plan.tables["sales"]["sales"], [0, 5, 0], atol=1e-6)
+    ages = plan.tables["shipment_ages"]
+    assert ages[["period", "cohort", "age", "units"]].values.tolist() == [[0, 0, 0, 5.0]]
+    assert {k: x for k, x in limit_violations(data, plan).items() if x > 1e-6} == {}
+
+    _, plan = solve(plant_to_store(2))
+    assert plan.objective == pytest.approx(90, abs=1e-6)
+    np.testing.assert_allclose(plan.tables["shipments"]["quantity"], [5, 5, 0], atol=1e-6)
+    ages = plan.tables["shipment_ages"]
+    assert ages[["period", "cohort", "age", "units"]].values.tolist() == [[0, 0, 0, 5.0], [1, 0, 1, 5.0]]
+
+
+def test_the_age_check_catches_a_unit_shipped_too_old():
+    """plan_checks recomputes ages from the scenario and the tables: the life-2 plan read
+    against the life-1 scenario delivers 5 units past their life at the store (made in 0, held
+    at the plant at the end of 0, in transit at the end of 1: arriving in 2 > 0 + 1)."""
+    _, plan = solve(plant_to_store(2))
+    bad = {k: x for k, x in limit_violations(plant_to_store(1), plan).items() if x > 1e-6}
+    assert bad == {"shelf_life (arrives past its life)": pytest.approx(5)}
 
 
 def test_validation_refuses_a_life_shorter_than_the_longest_path():
