@@ -1,8 +1,10 @@
 """Perishable stock: shelf life, waste and its validation.
 
-Model (docs/model.md, "Shelf life"): at a stock point with life L, stock at the end of t is at
-most what entered in t-L+1 .. t (made, bought in, or shipped toward it: transit counts); what
-cannot stay is scrapped (``waste``) at the product's ``scrap_cost``.
+Model (docs/shelf-life.md): a unit's age runs from when it entered the chain (made, bought in,
+or opening stock at -opening_age); transit and every site count. At a stock point on no lane of
+the product, stock at the end of t is at most what entered in t-L+1 .. t; on lanes, stock and
+shipments are tracked by entry cohort. What cannot stay is scrapped (``waste``) at the
+product's ``scrap_cost``.
 
 Checked against the outside world:
 - prod.mod (Fourer, Gay & Kernighan 1990), the file GLPK ships as an example (Debian
@@ -10,15 +12,20 @@ Checked against the outside world:
   glpsol 5.0 solves it to 4,428,412.468 with its life of 2 periods, and to 4,428,377.618 with
   life = 13 (no limit). The transcription is tests/instances/prod_mod.yaml (how each parameter
   maps is written there); it is planned here through the CLI, ``jointplan plan FILE``.
-- a two-period case derived by hand below;
-- conservation recomputed from the plan's tables for a chain with lanes and lead times.
+- a two-period case derived by hand below, and two plant-to-store cases: age carried across a
+  lane (45, where the former bound, dating a shipment's age from when it left, gave 90) and the
+  fresher unit shipped while the older one is sold (90);
+- conservation and the ages recomputed from the plan's tables for a chain with lanes and lead
+  times (plan_checks.age_violations).
 
-Broken on purpose to see these fail (each run of this file): the shelf_life rows dropped (prod.mod
-gives the relaxed 4,428,377.62, the hand case 86 instead of 81, the conservation test's window
-check fails); the window one period too long (``t - life``: prod.mod and the window check
-fail); waste left out of inventory_balance (the hand case is infeasible: opening stock that
-cannot stay has nowhere to go; on the chain HiGHS's IIS then crashed the process); arrivals
-dated when they arrive instead of when shipped (the window check fails).
+Broken on purpose to see these fail: the shelf_life rows dropped (prod.mod gives the relaxed
+4,428,377.62, the hand case 86 instead of 81); the window one period too long (``t - life``:
+prod.mod fails); waste left out of inventory_balance (the hand case is infeasible: opening stock
+that cannot stay has nowhere to go; on the chain HiGHS's IIS then crashed the process, see
+test_infeasible_and_shortage); a lane allowed to deliver a unit one period past its life
+(``arrive <= c + L_d + 1``: the plant-to-store case gives 90, and the chain's age check finds
+1,173 units delivered past their life); the cohorts no longer tied to the stock (age_stock
+rows dropped: the plant-to-store case sells in period 2, the chain's cohorts stop adding up).
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ import pytest
 import yaml
 
 from conftest import INSTANCES, example, instance, solve
-from plan_checks import limit_violations
+from plan_checks import age_tracked, age_violations, limit_violations
 from scenarios.io import parse_scenario
 from scenarios.validation import validate_scenario
 
@@ -145,8 +152,9 @@ def test_waste_is_reported_and_stock_is_conserved():
     """For every site, product and period, recomputed from the tables: opening (or last period's
     stock) + production + subcontracting + arrivals = sales + departures + ending stock + waste;
     over the horizon: production + opening + arrivals = sales + shipments + ending stock + waste.
-    And the life itself: stock at the end of t <= what entered in t-1, t (shipments dated when
-    shipped), plus opening stock entered in -opening_age when within the window."""
+    And the life itself, exactly: every site of the chain is on a lane, so its stock and
+    shipments come by entry cohort, and plan_checks.age_violations recomputes them from the
+    scenario's fields (no unit held, shipped or delivered past its life; cohorts conserved)."""
     data = perishable_chain()
     s, plan = solve(data)
     assert plan.status == "optimal"
@@ -160,7 +168,6 @@ def test_waste_is_reported_and_stock_is_conserved():
     T = data["time"]["periods"]
     opening = {(x["id"], sp["product"]): sp.get("opening_inventory", 0.0)
                for x in data["sites"] for sp in x.get("products", [])}
-    age = {(x["id"], sp["product"]): sp.get("opening_age", 0) for x in data["sites"] for sp in x.get("products", [])}
     lead = {ln["id"]: ln.get("lead_time", 0) for ln in data["lanes"]}
 
     def flows(table, site_col, value):
@@ -174,14 +181,12 @@ def test_waste_is_reported_and_stock_is_conserved():
     sold = flows("sales", "site", "sales")
     stock = flows("inventory", "site", "inventory")
     wasted = flows("waste", "site", "units")
-    out_, arrived, shipped_to = {}, {}, {}
+    out_, arrived = {}, {}
     for r in plan.tables["shipments"].to_dict("records"):
         k = (r["origin"], r["product"], r["period"])
         out_[k] = out_.get(k, 0.0) + r["quantity"]
         a = (r["destination"], r["product"], r["period"] + lead[r["lane"]])
         arrived[a] = arrived.get(a, 0.0) + r["quantity"]
-        e = (r["destination"], r["product"], r["period"], r["period"] + lead[r["lane"]])
-        shipped_to[e] = shipped_to.get(e, 0.0) + r["quantity"]
     keys = {(x, p) for x, p, _ in stock}
     for x, p in keys:
         g = lambda m, t: m.get((x, p, t), 0.0)  # noqa: E731
@@ -191,16 +196,12 @@ def test_waste_is_reported_and_stock_is_conserved():
             rhs = g(sold, t) + g(out_, t) + g(stock, t) + g(wasted, t)
             assert lhs == pytest.approx(rhs, abs=1e-6), (x, p, t)
             prev = g(stock, t)
-            window = [u for u in range(max(0, t - 1), t + 1)]
-            entered = sum(g(made, u) + g(bought, u) for u in window)
-            entered += sum(q for (dst, pp, u, arr), q in shipped_to.items()
-                           if (dst, pp) == (x, p) and u in window and arr <= t)
-            if -age.get((x, p), 0) >= t - 1:
-                entered += opening.get((x, p), 0.0)
-            assert g(stock, t) <= entered + 1e-6, (x, p, t)
         total_in = opening.get((x, p), 0.0) + sum(g(made, t) + g(bought, t) + g(arrived, t) for t in range(T))
         total_out = sum(g(sold, t) + g(out_, t) + g(wasted, t) for t in range(T)) + g(stock, T - 1)
         assert total_in == pytest.approx(total_out, abs=1e-6), (x, p)
+    assert age_tracked(data) == keys
+    assert len(plan.tables["stock_ages"]) and len(plan.tables["shipment_ages"])
+    assert {k: x for k, x in age_violations(data, plan).items() if x > 1e-6} == {}
 
 
 def plant_to_store(life: int) -> dict:
@@ -259,6 +260,30 @@ def test_the_age_check_catches_a_unit_shipped_too_old():
     _, plan = solve(plant_to_store(2))
     bad = {k: x for k, x in limit_violations(plant_to_store(1), plan).items() if x > 1e-6}
     assert bad == {"shelf_life (arrives past its life)": pytest.approx(5)}
+
+
+def test_the_fresher_unit_is_shipped_and_the_older_sold_by_hand():
+    """Not oldest-first: life 2 everywhere; the plant makes 5 in period 0 and 5 in period 1 (its
+    only capacity), sells 5 itself in period 2, and the lane (lead 0) carries 5 in period 1 only
+    to the store, which sells 5 in period 3, at 10 each, material 1. Period 0's units may be sold
+    by period 2 at the latest, so they must be the plant's; the store's units wait at the ends of
+    periods 1 and 2 and must be period 1's. Profit 10 x 10 - 10 x 1 = 90. Shipping the oldest
+    first would leave the store with units too old to sell in period 3."""
+    data = plant_to_store(2)
+    data["time"]["periods"] = 4
+    data["sites"][0]["production"]["regular_capacity"] = [5, 5, 0, 0]
+    data["lanes"][0].update({"lead_time": 0, "capacity": [0, 5, 0, 0]})
+    data["demand"] = [{"site": "plant", "product": "A", "quantity": [0, 0, 5, 0], "price": 10},
+                      {"site": "store", "product": "A", "quantity": [0, 0, 0, 5], "price": 10}]
+    data["service"].append({"site": "plant", "policy": "lost_sales"})
+    _, plan = solve(data)
+    assert plan.objective == pytest.approx(90, abs=1e-6)
+    ages = plan.tables["shipment_ages"]
+    assert ages[["period", "cohort", "units"]].values.tolist() == [[1, 1, 5.0]]
+    stock = plan.tables["stock_ages"]
+    held = {(r.site, r.period, r.cohort): r.units for r in stock.itertuples() if r.units > 1e-9}
+    assert held == {("plant", 0, 0): 5, ("plant", 1, 0): 5, ("store", 1, 1): 5, ("store", 2, 1): 5}
+    assert {k: x for k, x in limit_violations(data, plan).items() if x > 1e-6} == {}
 
 
 def test_validation_refuses_a_life_shorter_than_the_longest_path():
