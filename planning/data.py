@@ -163,6 +163,7 @@ class PlanningData:
     age_sites: dict[tuple[str, str], int | None] = field(default_factory=dict)
     age_opening: dict[tuple[str, str], int] = field(default_factory=dict)
     age_lanes: list[tuple[str, str]] = field(default_factory=list)
+    age_delay: dict[tuple[str, str], int] = field(default_factory=dict)  # least lead from where units enter
     age_cohorts: dict[str, list[int]] = field(default_factory=dict)
 
     @property
@@ -442,6 +443,18 @@ def _age_chains(d: PlanningData, s: Scenario) -> None:
     for cohorts in d.age_cohorts.values():
         cohorts.sort()
     d.age_lanes = [(ln, p) for ln, p in d.ship_keys if (d.lane_origin[ln], p) in d.age_sites]
+    # Least total lead time from a site where units are made or bought in (T where none leads
+    # there): a unit entering in c >= 1 cannot be at s before c + age_delay[s] (Bellman-Ford).
+    entry = set(d.production_keys) | set(d.subcontract_keys)
+    d.age_delay = {k: (0 if k in entry else d.T) for k in d.age_sites}
+    changed = True
+    while changed:
+        changed = False
+        for ln, p in d.age_lanes:
+            o, dst = (d.lane_origin[ln], p), (d.lane_destination[ln], p)
+            if d.age_delay[o] + d.lane_lead[ln] < d.age_delay[dst]:
+                d.age_delay[dst] = d.age_delay[o] + d.lane_lead[ln]
+                changed = True
 
 
 def _set_setup_big_m(

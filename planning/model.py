@@ -173,20 +173,23 @@ def declare_variables(m: pyo.ConcreteModel, d: PlanningData) -> None:
 def stock_cohorts(d: PlanningData, key: tuple[str, str], t: int) -> list[int]:
     """Cohorts c that may be counted in stock at the end of t at an age-tracked stock point with
     life L: c <= t and c >= t - L, the last one (c = t - L, one period past its life) held at 0 by
-    its ``shelf_life`` row; all cohorts up to t where the site has no life."""
-    life = d.age_sites[key]
-    return [c for c in d.age_cohorts[key[1]] if c <= t and (life is None or c >= t - life)]
+    its ``shelf_life`` row; all cohorts up to t where the site has no life. A cohort c >= 1 only
+    from c <= t - age_delay (units made in c need that long to reach the site); opening cohorts
+    and cohort 0 always."""
+    life, latest = d.age_sites[key], t - d.age_delay[key]
+    return [c for c in d.age_cohorts[key[1]] if (c <= latest or c <= 0) and c <= t and (life is None or c >= t - life)]
 
 
 def ship_cohorts(d: PlanningData, ln: str, p: str, u: int) -> list[int]:
     """Cohorts c that lane ln may carry when shipping in u: held at the origin (life L_o) at the
     end of u-1 within its life or entered there in u (u - L_o <= c <= u), and arriving in
-    u + lead while still sellable at the destination (life L_d): u + lead <= c + L_d."""
+    u + lead while still sellable at the destination (life L_d): u + lead <= c + L_d; and, as in
+    :func:`stock_cohorts`, c <= u - age_delay at the origin for c >= 1."""
     lo = d.age_sites[d.lane_origin[ln], p]
     ld = d.age_sites[d.lane_destination[ln], p]
-    arrive = u + d.lane_lead[ln]
-    return [c for c in d.age_cohorts[p]
-            if c <= u and (lo is None or c >= u - lo) and (ld is None or arrive <= c + ld)]
+    arrive, latest = u + d.lane_lead[ln], u - d.age_delay[d.lane_origin[ln], p]
+    return [c for c in d.age_cohorts[p] if (c <= latest or c <= 0) and c <= u
+            and (lo is None or c >= u - lo) and (ld is None or arrive <= c + ld)]
 
 
 def age_keys(d: PlanningData) -> tuple[list[tuple], list[tuple]]:
@@ -346,7 +349,7 @@ def stock_age_balance(m: pyo.ConcreteModel, d: PlanningData) -> None:
                         coefs.append(1.0)
                         vs.append(ZA[ln, p, t, c])
                 rhs = d.opening_inventory[key] if t == 0 and c == d.age_opening[key] else 0.0
-                if vs:
+                if any(x > 0 for x in coefs):  # else trivially true (e.g. the expired slot's last row)
                     rows.append(((s, p, t, c), coefs, vs, None, rhs))
     _add_family(m, "stock_age_balance", rows)
 
