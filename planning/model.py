@@ -255,7 +255,9 @@ def shelf_life(m: pyo.ConcreteModel, d: PlanningData) -> None:
     At a stock point on no lane of the product (stock enters only as production, subcontracting
     or opening stock) with life L: inventory[s,p,t] <= what entered in t-L+1 .. t, i.e. sum of
     produce + subcontract [s,p,u] over u in the window, + the opening inventory if it entered
-    (in period -opening_age) within the window. Issues may take any units; the oldest first is
+    (in period -opening_age) within the window. (Shipments in, dated when shipped, count too;
+    there are none unless the cohorts are switched off by emptying ``d.age_sites``, which gives
+    the former, optimistic bound: benchmarks/shelf_life_ages.py compares the two.) Issues may take any units; the oldest first is
     always among the best choices, so the bound equals tracking stock by age (prod.mod's
     Inv[p,t,a] <= Inv[p,t-1,a-1]). A row is left out while everything that ever entered is within
     its life.

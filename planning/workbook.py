@@ -111,6 +111,8 @@ COLUMN_KINDS: dict[str, str] = {
     "shadow_price": MONEY,
     # waste: scrap cost paid and the standard-cost value of the stock lost
     "cost": MONEY, "value_lost": MONEY,
+    # stock and shipments by age: the period the units entered the chain, and periods since
+    "cohort": PERIOD, "age": PERIOD,
 }
 
 # Readable names where the column name is not one
@@ -122,6 +124,7 @@ HEADERS: dict[str, str] = {
     "unfunded_cover": "Unfunded cover", "ineligible_over_age": "Ineligible: over age",
     "ineligible_excluded": "Ineligible: excluded", "ineligible_concentration": "Ineligible: concentration",
     "face_sold": "Face value sold", "face_outstanding": "Face value outstanding",
+    "cohort": "Entered in period no.", "age": "Age (periods)",
 }
 
 TABLE_TITLES = {

@@ -345,3 +345,25 @@ def test_the_terminal_summary_names_the_waste(tmp_path):
     path.write_text(yaml.safe_dump(_two_period(None, opening_age=1)))
     result = CliRunner().invoke(app, ["plan", str(path)])
     assert result.exit_code == 0 and "waste" not in result.output, result.output
+
+
+def test_the_age_tables_reach_the_json_and_the_workbook(tmp_path):
+    """The plan's JSON (what --out writes and the service stores) carries stock_ages and
+    shipment_ages, and the workbook shows them as sheets with the same rows."""
+    import openpyxl
+
+    from planning.plan import json_default
+    from planning.workbook import write_workbook
+
+    _, plan = solve(plant_to_store(2))
+    doc = json.loads(json.dumps(plan.to_dict(), default=json_default))
+    rows = doc["tables"]["shipment_ages"]
+    assert [(r["lane"], r["period"], r["cohort"], r["age"], r["units"]) for r in rows] == [
+        ("plant-store", 0, 0, 0, 5.0), ("plant-store", 1, 0, 1, 5.0)]
+    assert [(r["site"], r["period"], r["cohort"], r["age"]) for r in doc["tables"]["stock_ages"]] == [("plant", 0, 0, 0)]
+    write_workbook(tmp_path / "plan.xlsx", doc)
+    wb = openpyxl.load_workbook(tmp_path / "plan.xlsx")
+    values = [[c.value for c in row] for row in wb["Shipments by age"].iter_rows()]
+    header, body = values[0], values[1:]
+    assert [(r[header.index("Entered in period no.")], r[header.index("Age (periods)")]) for r in body] == [(0, 0), (0, 1)]
+    assert len(list(wb["Stock by age"].iter_rows())) == 2
