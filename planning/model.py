@@ -109,6 +109,9 @@ def declare_variables(m: pyo.ConcreteModel, d: PlanningData) -> None:
     m.inventory = pyo.Var(keyed(d.stock_keys), domain=nn)
     waste_keys = list(d.shelf_life)
     m.waste = pyo.Var(keyed(waste_keys), domain=nn)
+    for key in waste_keys:  # opening stock already past its life (opening_age > L) can only be scrapped
+        if d.opening_age[key] > d.shelf_life[key] and d.opening_inventory[key] > 0:
+            m.waste[(*key, 0)].setlb(float(d.opening_inventory[key]))
     m.produce = pyo.Var(keyed(d.production_keys), domain=nn)
     m.subcontract = pyo.Var(keyed(d.subcontract_keys), domain=nn)
     m.run = pyo.Var(keyed(d.setup_keys), domain=pyo.Binary)
@@ -272,9 +275,8 @@ def shelf_life(m: pyo.ConcreteModel, d: PlanningData) -> None:
     for key, life in d.shelf_life.items():
         s, p = key
         if key in d.age_sites:
-            cohorts = set(d.age_cohorts[p])
             for t in range(d.T):
-                if t - life in cohorts:
+                if (s, p, t, t - life) in m.stock_age:
                     rows.append(((s, p, t), [1.0], [m.stock_age[s, p, t, t - life]], None, 0.0))
             continue
         ins = [(ln, d.lane_lead[ln]) for ln in d.inflows_into.get(key, [])]

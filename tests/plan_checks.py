@@ -365,6 +365,13 @@ def limit_violations(data: dict, plan) -> dict[str, float]:
         worst("nonnegative", -plan.tables["waste"]["units"].to_numpy())
     life_of = {p["id"]: p.get("shelf_life") for p in data["products"]}
     tracked = age_tracked(data)
+    waste_t = plan.tables.get("waste")
+    for x in data["sites"]:  # opening stock already past its life can only be scrapped, in period 0
+        for sp in x.get("products", []):
+            life = life_at(data, x["id"], sp["product"])
+            if life is not None and sp.get("opening_age", 0) > life and sp.get("opening_inventory", 0.0) > 0:
+                w = waste_t[(waste_t["site"] == x["id"]) & (waste_t["product"] == sp["product"]) & (waste_t["period"] == 0)]
+                worst("shelf_life (expired opening stock scrapped)", sp["opening_inventory"] - w["units"].sum())
     for (s, p), level in inv.items():
         sp = next((e for e in sites[s].get("products", []) if e["product"] == p), {})
         life = sp.get("shelf_life") or life_of[p]

@@ -107,6 +107,8 @@ def test_two_periods_by_hand():
     of period 0: 4 are sold, 2 are scrapped (cost 4). Making units in period 0 to hold them
     costs 1 + 0.5 against 1 in period 1, so period 1 makes its 5. Profit = 10 x 9 - 5 x 1 - 2 x 2
     = 81; waste 2 units in period 0, cost 4, value 2 x 3 = 6.
+    Opening stock two periods old (opening_age 2) was past its life before period 0: all 6 are
+    scrapped (12), and 4 + 5 made: 90 - 9 - 12 = 69 (the code before sold 4 of them: 81).
     Opening stock of age 0 (as fresh as period 0's output) may be held to the end of period 0:
     2 kept (holding 1), 3 made in period 1: 90 - 1 - 3 = 86, the same as without a shelf life."""
     _, plan = solve(_two_period(1, opening_age=1))
@@ -126,6 +128,12 @@ def test_two_periods_by_hand():
     site_life["sites"][0]["products"][0]["shelf_life"] = 1
     _, plan = solve(site_life)
     assert plan.objective == pytest.approx(81, abs=1e-6)
+
+    expired = _two_period(1, opening_age=2)  # past its life before period 0: scrapped, not sold
+    _, plan = solve(expired)
+    assert plan.objective == pytest.approx(90 - 9 * 1 - 6 * 2, abs=1e-6)  # 69: all 6 scrapped, 9 made
+    np.testing.assert_allclose(plan.tables["waste"]["units"], [6, 0], atol=1e-6)
+    assert {k: x for k, x in limit_violations(expired, plan).items() if x > 1e-6} == {}
 
     for life, age in ((1, 0), (None, 1)):
         _, plan = solve(_two_period(life, opening_age=age))
@@ -367,3 +375,24 @@ def test_the_age_tables_reach_the_json_and_the_workbook(tmp_path):
     header, body = values[0], values[1:]
     assert [(r[header.index("Entered in period no.")], r[header.index("Age (periods)")]) for r in body] == [(0, 0), (0, 1)]
     assert len(list(wb["Stock by age"].iter_rows())) == 2
+
+
+def test_age_travels_from_a_site_where_the_product_does_not_perish():
+    """The product perishes only at the store (site life 2); the plant holds 5 units of opening
+    stock and makes nothing; the lane takes 1 period; the store sells 5 in period 1 at 10. A unit
+    of opening_age a entered in -a and must arrive by -a + 2: with a = 1 it arrives in 1 and
+    sells (50); with a = 2 it would arrive a period past its life, so nothing sells (0). The
+    opening_age at the plant has an effect, so it draws no warning."""
+    profits = {}
+    for age in (1, 2):
+        data = plant_to_store(1)
+        del data["products"][0]["shelf_life"]
+        data["sites"][1]["products"][0]["shelf_life"] = 2
+        data["sites"][0]["products"][0].update({"opening_inventory": 5, "opening_age": age})
+        data["sites"][0]["production"]["regular_capacity"] = [0, 0, 0]
+        data["demand"][0]["quantity"] = [0, 5, 0]
+        scenario, plan = solve(data)
+        assert not [w for w in validate_scenario(scenario) if "opening_age" in w.path]
+        assert {k: x for k, x in limit_violations(data, plan).items() if x > 1e-6} == {}
+        profits[age] = plan.objective
+    assert profits == {1: pytest.approx(50, abs=1e-6), 2: pytest.approx(0, abs=1e-6)}
