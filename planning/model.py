@@ -24,6 +24,7 @@ record per family, in build order: its builder, whether the infeasibility diagno
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Protocol, Sequence
@@ -258,12 +259,13 @@ def shelf_life(m: pyo.ConcreteModel, d: PlanningData) -> None:
     At a stock point on no lane of the product (stock enters only as production, subcontracting
     or opening stock) with life L: inventory[s,p,t] <= what entered in t-L+1 .. t, i.e. sum of
     produce + subcontract [s,p,u] over u in the window, + the opening inventory if it entered
-    (in period -opening_age) within the window. (Shipments in, dated when shipped, count too;
-    there are none unless the cohorts are switched off by emptying ``d.age_sites``, which gives
-    the former, optimistic bound: benchmarks/shelf_life_ages.py compares the two.) Issues may take any units; the oldest first is
-    always among the best choices, so the bound equals tracking stock by age (prod.mod's
-    Inv[p,t,a] <= Inv[p,t-1,a-1]). A row is left out while everything that ever entered is within
-    its life.
+    (in period -opening_age) within the window. Units enter in cohort order and all issues are
+    local, so issuing the oldest first is always among the best choices and the bound equals
+    tracking stock by age (prod.mod's Inv[p,t,a] <= Inv[p,t-1,a-1]). A row is left out while
+    everything that ever entered is within its life. (Shipments in, dated when shipped, count
+    too; there are none unless the cohorts are switched off by emptying ``d.age_sites``, which
+    gives the former, optimistic bound: benchmarks/shelf_life_ages.py compares the two.)
+    Opening stock already past its life (opening_age > L) has waste[s,p,0] >= it as a bound.
 
     At an age-tracked stock point (``d.age_sites``, see :func:`stock_age_balance`) with life L:
     stock_age[s,p,t,t-L] <= 0, no unit is held one period past its life. Stock that cannot stay
@@ -326,10 +328,10 @@ def stock_age_balance(m: pyo.ConcreteModel, d: PlanningData) -> None:
         s, p = key
         ins = [(ln, d.lane_lead[ln]) for ln in d.inflows_into.get(key, [])]
         outs = d.outflows_from.get(key, [])
+        cohorts = d.age_cohorts[p]
         for t in range(d.T):
-            for c in d.age_cohorts[p]:
-                if c > t or (life is not None and c < t - 1 - life):
-                    continue
+            lo = 0 if life is None else bisect.bisect_left(cohorts, t - 1 - life)
+            for c in cohorts[lo : bisect.bisect_right(cohorts, t)]:
                 coefs: list[float] = []
                 vs: list[Any] = []
                 if (s, p, t, c) in SA:
