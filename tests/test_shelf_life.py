@@ -12,9 +12,10 @@ Checked against the outside world:
   glpsol 5.0 solves it to 4,428,412.468 with its life of 2 periods, and to 4,428,377.618 with
   life = 13 (no limit). The transcription is tests/instances/prod_mod.yaml (how each parameter
   maps is written there); it is planned here through the CLI, ``jointplan plan FILE``.
-- a two-period case derived by hand below, and two plant-to-store cases: age carried across a
-  lane (45, where the former bound, dating a shipment's age from when it left, gave 90) and the
-  fresher unit shipped while the older one is sold (90);
+- a two-period case derived by hand below, and three chain cases: age carried across a lane
+  (45, where the former bound, dating a shipment's age from when it left, gave 90), waiting at
+  the plant and at a DC (90; the former bound 135) and the fresher unit shipped while the older
+  one is sold (90);
 - conservation and the ages recomputed from the plan's tables for a chain with lanes and lead
   times (plan_checks.age_violations).
 
@@ -259,6 +260,28 @@ def test_age_is_carried_across_a_lane_by_hand():
     np.testing.assert_allclose(plan.tables["shipments"]["quantity"], [5, 5, 0], atol=1e-6)
     ages = plan.tables["shipment_ages"]
     assert ages[["period", "cohort", "age", "units"]].values.tolist() == [[0, 0, 0, 5.0], [1, 0, 1, 5.0]]
+
+
+def test_waiting_at_two_sites_by_hand():
+    """Plant -> DC (lead 1) -> store (lead 0), life 2, the plant can make 15 in period 0 only
+    (material 1); the store sells 5 in each of periods 1, 2, 3 at 10. A unit made in 0 may spend
+    the ends of periods 0 and 1 in the chain and be sold by period 2, wherever it waits: 10 sell
+    (periods 1 and 2), profit 100 - 10 = 90, and none is made for period 3. The former bound let
+    a unit wait at the plant (end of 0), travel (end of 1), wait at the DC (end of 2) and sell in
+    3, restarting its age at each lane: all 15 sold, 135."""
+    data = plant_to_store(2)
+    data["time"]["periods"] = 4
+    data["sites"][0]["production"]["regular_capacity"] = [15, 0, 0, 0]
+    data["sites"].insert(1, {"id": "dc", "partner": "maker", "kind": "dc", "holding_cost": 0,
+                             "products": [{"product": "A"}]})
+    data["lanes"] = [{"id": "plant-dc", "origin": "plant", "destination": "dc", "lead_time": 1},
+                     {"id": "dc-store", "origin": "dc", "destination": "store", "lead_time": 0}]
+    data["demand"][0]["quantity"] = [0, 5, 5, 5]
+    _, plan = solve(data)
+    assert plan.objective == pytest.approx(90, abs=1e-6)
+    np.testing.assert_allclose(plan.tables["sales"]["sales"], [0, 5, 5, 0], atol=1e-6)
+    assert plan.tables["production"]["production"].sum() == pytest.approx(10, abs=1e-6)
+    assert {k: x for k, x in limit_violations(data, plan).items() if x > 1e-6} == {}
 
 
 def test_the_age_check_catches_a_unit_shipped_too_old():
