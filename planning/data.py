@@ -157,6 +157,14 @@ class PlanningData:
     shelf_life: dict[tuple[str, str], int] = field(default_factory=dict)  # perishable stock points only
     opening_age: dict[tuple[str, str], int] = field(default_factory=dict)  # perishable stock points only
     scrap_cost: dict[str, float] = field(default_factory=dict)  # per product
+    # Age by entry cohort (see planning.model.stock_age_balance): the stock points of a perishable
+    # product on its lanes, each with its life (None: no life there) and opening cohort
+    # (-opening_age); the lanes between them; the cohorts of each such product.
+    age_sites: dict[tuple[str, str], int | None] = field(default_factory=dict)
+    age_opening: dict[tuple[str, str], int] = field(default_factory=dict)
+    age_lanes: list[tuple[str, str]] = field(default_factory=list)
+    age_delay: dict[tuple[str, str], int] = field(default_factory=dict)  # least lead from where units enter
+    age_cohorts: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def is_mip(self) -> bool:
@@ -229,6 +237,7 @@ def compile_data(s: Scenario) -> PlanningData:
     }
     d.inflows_into, d.outflows_from = _lanes_at_stock_points(d)
     d.shelf_life, d.opening_age = _shelf_lives(s, stock_keys)
+    _age_chains(d, s)
     d.scrap_cost = {p.id: p.scrap_cost for p in s.products}
     d.streams = _money_streams(d)
     d.penalties = _penalties(d)
@@ -395,6 +404,57 @@ def _shelf_lives(s: Scenario, stock_keys: list[tuple[str, str]]) -> tuple[dict, 
             lives[key] = life
             ages[key] = sp.opening_age if sp is not None else 0
     return lives, ages
+
+
+def _age_chains(d: PlanningData, s: Scenario) -> None:
+    """The stock points whose stock is tracked by entry cohort: for each product, the lanes
+    carrying it fall into connected groups of sites; a group with a shelf life at any of its
+    sites is tracked at all of its sites (their shipments carry age between them). Stock points
+    on no lane keep the one-row bound of :func:`planning.model.shelf_life`. Cohorts: the periods
+    0 .. T-1 plus the opening cohorts (-opening_age) of the group's sites holding opening stock."""
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find(k):
+        while parent.setdefault(k, k) != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for ln, p in d.ship_keys:
+        a, b = find((d.lane_origin[ln], p)), find((d.lane_destination[ln], p))
+        parent[a] = b
+    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for k in parent:
+        groups.setdefault(find(k), []).append(k)
+    site_products = {(site.id, sp.product): sp for site in s.sites for sp in site.products}
+    tracked: set[tuple[str, str]] = set()
+    for members in groups.values():
+        if any(k in d.shelf_life for k in members):
+            tracked.update(members)
+    for key in d.stock_keys:
+        if key not in tracked:
+            continue
+        sp = site_products.get(key)
+        d.age_sites[key] = d.shelf_life.get(key)
+        d.age_opening[key] = -(sp.opening_age if sp is not None else 0)
+        cohorts = d.age_cohorts.setdefault(key[1], list(range(d.T)))
+        if d.opening_inventory.get(key, 0.0) > 0 and d.age_opening[key] not in cohorts:
+            cohorts.append(d.age_opening[key])
+    for cohorts in d.age_cohorts.values():
+        cohorts.sort()
+    d.age_lanes = [(ln, p) for ln, p in d.ship_keys if (d.lane_origin[ln], p) in d.age_sites]
+    # Least total lead time from a site where units are made or bought in (T where none leads
+    # there): a unit entering in c >= 1 cannot be at s before c + age_delay[s] (Bellman-Ford).
+    entry = set(d.production_keys) | set(d.subcontract_keys)
+    d.age_delay = {k: (0 if k in entry else d.T) for k in d.age_sites}
+    changed = True
+    while changed:
+        changed = False
+        for ln, p in d.age_lanes:
+            o, dst = (d.lane_origin[ln], p), (d.lane_destination[ln], p)
+            if d.age_delay[o] + d.lane_lead[ln] < d.age_delay[dst]:
+                d.age_delay[dst] = d.age_delay[o] + d.lane_lead[ln]
+                changed = True
 
 
 def _set_setup_big_m(

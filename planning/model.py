@@ -6,6 +6,9 @@ Notation (all indexed by period t = 0..T-1):
   ``ship[l,p,t]`` leaving on lane l in t and arriving in t + lead(l);
 - ``sales``, ``backlog``, ``lost_sales[s,p,t]`` at demand sites;
 - ``waste[s,p,t]`` units scrapped in t at a stock point with a shelf life;
+- ``stock_age[s,p,t,c]`` / ``ship_age[l,p,t,c]`` the part of ``inventory`` / ``ship`` that first
+  entered the chain in period c (its cohort), for a perishable product's stock points on lanes
+  (``PlanningData.age_sites``; see :func:`stock_age_balance`);
 - ``workforce``, ``hire``, ``layoff``, ``overtime[s,t]`` at plants; ``run[s,p,t]`` setups (binary);
   ``overtime_product[s,p,t]`` the units of p made in overtime, where overtime is priced or limited
   per product (capacity in units);
@@ -21,6 +24,7 @@ record per family, in build order: its builder, whether the infeasibility diagno
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Protocol, Sequence
@@ -107,6 +111,9 @@ def declare_variables(m: pyo.ConcreteModel, d: PlanningData) -> None:
     m.inventory = pyo.Var(keyed(d.stock_keys), domain=nn)
     waste_keys = list(d.shelf_life)
     m.waste = pyo.Var(keyed(waste_keys), domain=nn)
+    for key in waste_keys:  # opening stock already past its life (opening_age > L) can only be scrapped
+        if d.opening_age[key] > d.shelf_life[key] and d.opening_inventory[key] > 0:
+            m.waste[(*key, 0)].setlb(float(d.opening_inventory[key]))
     m.produce = pyo.Var(keyed(d.production_keys), domain=nn)
     m.subcontract = pyo.Var(keyed(d.subcontract_keys), domain=nn)
     m.run = pyo.Var(keyed(d.setup_keys), domain=pyo.Binary)
@@ -114,6 +121,9 @@ def declare_variables(m: pyo.ConcreteModel, d: PlanningData) -> None:
     m.sales = pyo.Var(keyed(d.demand_keys), domain=nn)
     m.backlog = pyo.Var(keyed(d.backlog_keys), domain=nn)
     m.lost_sales = pyo.Var(keyed(d.lost_keys), domain=nn)
+    stock_age_keys, ship_age_keys = age_keys(d)
+    m.stock_age = pyo.Var(stock_age_keys, domain=nn)
+    m.ship_age = pyo.Var(ship_age_keys, domain=nn)
     ss_keys = list(d.safety_stock) if d.safety_stock_soft else []
     m.safety_shortfall = pyo.Var(keyed(ss_keys), domain=nn)
 
@@ -163,6 +173,35 @@ def declare_variables(m: pyo.ConcreteModel, d: PlanningData) -> None:
         for i, k in enumerate(keys):
             grid[k if len(k) > 1 else k[0]] = data[i * d.T : (i + 1) * d.T]
         m.var_grid[name] = grid
+
+
+def stock_cohorts(d: PlanningData, key: tuple[str, str], t: int) -> list[int]:
+    """Cohorts c that may be counted in stock at the end of t at an age-tracked stock point with
+    life L: c <= t and c >= t - L, the last one (c = t - L, one period past its life) held at 0 by
+    its ``shelf_life`` row; all cohorts up to t where the site has no life. A cohort c >= 1 only
+    from c <= t - age_delay (units made in c need that long to reach the site); opening cohorts
+    and cohort 0 always."""
+    life, latest = d.age_sites[key], t - d.age_delay[key]
+    return [c for c in d.age_cohorts[key[1]] if (c <= latest or c <= 0) and c <= t and (life is None or c >= t - life)]
+
+
+def ship_cohorts(d: PlanningData, ln: str, p: str, u: int) -> list[int]:
+    """Cohorts c that lane ln may carry when shipping in u: held at the origin (life L_o) at the
+    end of u-1 within its life or entered there in u (u - L_o <= c <= u), and arriving in
+    u + lead while still sellable at the destination (life L_d): u + lead <= c + L_d; and, as in
+    :func:`stock_cohorts`, c <= u - age_delay at the origin for c >= 1."""
+    lo = d.age_sites[d.lane_origin[ln], p]
+    ld = d.age_sites[d.lane_destination[ln], p]
+    arrive, latest = u + d.lane_lead[ln], u - d.age_delay[d.lane_origin[ln], p]
+    return [c for c in d.age_cohorts[p] if (c <= latest or c <= 0) and c <= u
+            and (lo is None or c >= u - lo) and (ld is None or arrive <= c + ld)]
+
+
+def age_keys(d: PlanningData) -> tuple[list[tuple], list[tuple]]:
+    """The indices of ``stock_age`` [s,p,t,c] and ``ship_age`` [l,p,t,c]."""
+    stock = [(s, p, t, c) for (s, p) in d.age_sites for t in range(d.T) for c in stock_cohorts(d, (s, p), t)]
+    ship = [(ln, p, u, c) for ln, p in d.age_lanes for u in range(d.T) for c in ship_cohorts(d, ln, p, u)]
+    return stock, ship
 
 
 def grid_row(m: pyo.ConcreteModel, family: str, key: tuple) -> list:
@@ -216,18 +255,33 @@ def inventory_balance(m: pyo.ConcreteModel, d: PlanningData) -> None:
 
 
 def shelf_life(m: pyo.ConcreteModel, d: PlanningData) -> None:
-    """At a stock point with shelf life L: inventory[s,p,t] <= what entered in periods
-    t-L+1 .. t, i.e. sum over u of produce + subcontract [s,p,u] + ship[l,p,u] over lanes in
-    (shipped in u, arrived by t: transit counts toward age), + the opening inventory if it
-    entered (in period -opening_age) within the window. Issues may take any units; the oldest
-    first is always the best choice, so the bound is exact at a stock point (it equals tracking
-    stock by age, as prod.mod's Inv[p,t,a] <= Inv[p,t-1,a-1] does). Stock that cannot stay is
-    scrapped: waste[s,p,t] in inventory_balance."""
+    """The life limit, row ``[s,p,t]`` per perishable stock point and period.
+
+    At a stock point on no lane of the product (stock enters only as production, subcontracting
+    or opening stock) with life L: inventory[s,p,t] <= what entered in t-L+1 .. t, i.e. sum of
+    produce + subcontract [s,p,u] over u in the window, + the opening inventory if it entered
+    (in period -opening_age) within the window. Units enter in cohort order and all issues are
+    local, so issuing the oldest first is always among the best choices and the bound equals
+    tracking stock by age (prod.mod's Inv[p,t,a] <= Inv[p,t-1,a-1]). A row is left out while
+    everything that ever entered is within its life. (Shipments in, dated when shipped, count
+    too; there are none unless the cohorts are switched off by emptying ``d.age_sites``, which
+    gives the former, optimistic bound: benchmarks/shelf_life_ages.py compares the two.)
+    Opening stock already past its life (opening_age > L) has waste[s,p,0] >= it as a bound.
+
+    At an age-tracked stock point (``d.age_sites``, see :func:`stock_age_balance`) with life L:
+    stock_age[s,p,t,t-L] <= 0, no unit is held one period past its life. Stock that cannot stay
+    is scrapped: waste[s,p,t] in inventory_balance. Elastic: the diagnosis may keep units past
+    their life (at a tracked site: one period past) and says how many."""
     G = m.var_grid
     made, bought = set(d.production_keys), set(d.subcontract_keys)
     rows: list[Row] = []
     for key, life in d.shelf_life.items():
         s, p = key
+        if key in d.age_sites:
+            for t in range(d.T):
+                if (s, p, t, t - life) in m.stock_age:
+                    rows.append(((s, p, t), [1.0], [m.stock_age[s, p, t, t - life]], None, 0.0))
+            continue
         ins = [(ln, d.lane_lead[ln]) for ln in d.inflows_into.get(key, [])]
         for t in range(d.T):
             fresh_opening = -d.opening_age[key] >= t - life + 1
@@ -247,6 +301,88 @@ def shelf_life(m: pyo.ConcreteModel, d: PlanningData) -> None:
                         vs.append(G["ship"][ln, p][u])
             rows.append(((s, p, t), coefs, vs, None, d.opening_inventory[key] if fresh_opening else 0.0))
     _add_family(m, "shelf_life", rows)
+
+
+def stock_age_balance(m: pyo.ConcreteModel, d: PlanningData) -> None:
+    """Stock by entry cohort at the stock points of a perishable product on its lanes
+    (``d.age_sites``): a unit's cohort c is the period it first entered the chain (made or bought
+    in: c = t; opening stock: c = -opening_age) and it keeps it across lanes, so time at every
+    site and in transit counts toward its age. Row ``[s,p,t,c]`` for each cohort present in t:
+
+        stock_age[s,p,t,c] <= stock_age[s,p,t-1,c] + [c = t] (produce + subcontract)[s,p,t]
+                              + sum_in ship_age[l,p,t-lead(l),c] - sum_out ship_age[l,p,t,c]
+
+    (stock_age[s,p,-1,c] = opening inventory for c = -opening_age). The slack is what the site
+    issues locally (sold or scrapped) from cohort c; with ``age_stock`` / ``age_ship``
+    (sum_c stock_age = inventory, sum_c ship_age = ship) and inventory_balance, the slacks add up
+    to sales + waste, so sales and waste need no cohort. Ages live in the index sets: a unit is
+    held at the end of t only while t <= c + L - 1 (:func:`stock_cohorts`, one more slot held at 0
+    by ``shelf_life``), shipped only if held or entered at the origin (:func:`ship_cohorts`) and
+    only if it arrives by c + L at the destination, so every unit present in t may be sold in t.
+    Exact: any plan by units and ages gives cohort quantities meeting these rows and vice versa.
+    The optimiser chooses which cohorts to ship and to issue; oldest-first is not assumed (a fresh
+    unit may go to the store while an older one is sold at the DC)."""
+    rows: list[Row] = []
+    made, bought = set(d.production_keys), set(d.subcontract_keys)
+    SA, ZA, G = m.stock_age, m.ship_age, m.var_grid
+    for key, life in d.age_sites.items():
+        s, p = key
+        ins = [(ln, d.lane_lead[ln]) for ln in d.inflows_into.get(key, [])]
+        outs = d.outflows_from.get(key, [])
+        cohorts = d.age_cohorts[p]
+        for t in range(d.T):
+            lo = 0 if life is None else bisect.bisect_left(cohorts, t - 1 - life)
+            for c in cohorts[lo : bisect.bisect_right(cohorts, t)]:
+                coefs: list[float] = []
+                vs: list[Any] = []
+                if (s, p, t, c) in SA:
+                    coefs.append(1.0)
+                    vs.append(SA[s, p, t, c])
+                if t > 0 and (s, p, t - 1, c) in SA:
+                    coefs.append(-1.0)
+                    vs.append(SA[s, p, t - 1, c])
+                if c == t and key in made:
+                    coefs.append(-1.0)
+                    vs.append(G["produce"][s, p][t])
+                if c == t and key in bought:
+                    coefs.append(-1.0)
+                    vs.append(G["subcontract"][s, p][t])
+                for ln, lead in ins:
+                    if t - lead >= 0 and (ln, p, t - lead, c) in ZA:
+                        coefs.append(-1.0)
+                        vs.append(ZA[ln, p, t - lead, c])
+                for ln in outs:
+                    if (ln, p, t, c) in ZA:
+                        coefs.append(1.0)
+                        vs.append(ZA[ln, p, t, c])
+                rhs = d.opening_inventory[key] if t == 0 and c == d.age_opening[key] else 0.0
+                if any(x > 0 for x in coefs):  # else trivially true (e.g. the expired slot's last row)
+                    rows.append(((s, p, t, c), coefs, vs, None, rhs))
+    _add_family(m, "stock_age_balance", rows)
+
+
+def age_stock(m: pyo.ConcreteModel, d: PlanningData) -> None:
+    """sum_c stock_age[s,p,t,c] = inventory[s,p,t] at each age-tracked stock point."""
+    rows: list[Row] = []
+    for key in d.age_sites:
+        s, p = key
+        inv = m.var_grid["inventory"][s, p]
+        for t in range(d.T):
+            vs = [m.stock_age[s, p, t, c] for c in stock_cohorts(d, key, t)]
+            rows.append(((s, p, t), [1.0] * len(vs) + [-1.0], vs + [inv[t]], 0.0, 0.0))
+    _add_family(m, "age_stock", rows)
+
+
+def age_ship(m: pyo.ConcreteModel, d: PlanningData) -> None:
+    """sum_c ship_age[l,p,t,c] = ship[l,p,t] on each lane between age-tracked stock points (a lane
+    with no cohort it may carry in t ships nothing then)."""
+    rows: list[Row] = []
+    for ln, p in d.age_lanes:
+        ship = m.var_grid["ship"][ln, p]
+        for u in range(d.T):
+            vs = [m.ship_age[ln, p, u, c] for c in ship_cohorts(d, ln, p, u)]
+            rows.append(((ln, p, u), [1.0] * len(vs) + [-1.0], vs + [ship[u]], 0.0, 0.0))
+    _add_family(m, "age_ship", rows)
 
 
 def production_capacity(m: pyo.ConcreteModel, d: PlanningData) -> None:
@@ -548,8 +684,14 @@ class Family:
 FAMILIES: tuple[Family, ...] = (
     Family("inventory_balance", inventory_balance, elastic=False, capacity=False,
            description="stock flow: opening + receipts - issues - waste = closing"),
-    Family("shelf_life", shelf_life, elastic=False, capacity=False,
+    Family("shelf_life", shelf_life, elastic=True, capacity=False,
            description="stock no older than its shelf life"),
+    Family("stock_age_balance", stock_age_balance, elastic=False, capacity=False,
+           description="perishable stock on lanes by entry cohort: held, shipped and issued"),
+    Family("age_stock", age_stock, elastic=False, capacity=False,
+           description="stock by cohort adds up to the stock"),
+    Family("age_ship", age_ship, elastic=False, capacity=False,
+           description="shipments by cohort add up to the shipment"),
     Family("production_capacity", production_capacity, elastic=True, capacity=True,
            description="plant hours (or workforce hours) per period"),
     Family("overtime_limit", overtime_limit, elastic=True, capacity=True,

@@ -113,6 +113,26 @@ def period_dates(s: Scenario) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(period_starts(s.time))
 
 
+def _age_tables(sol: "Solution", d: PlanningData, with_dates) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tables ``stock_ages`` (site, product, period, cohort, age = period - cohort, units) and
+    ``shipment_ages`` (lane, origin, destination, product, period, cohort, age at departure,
+    units): the nonzero parts of inventory and shipments by the period the units entered the chain."""
+    out = []
+    for var, names in (("stock_age", ["site", "product"]), ("ship_age", ["lane", "product"])):
+        keys, vals = sol.values[var]
+        keep = np.flatnonzero(np.abs(vals) > 1e-9)
+        df = pd.DataFrame([keys[i] for i in keep], columns=[*names, "period", "cohort"])
+        df["period"] = df["period"].astype(int)
+        df["cohort"] = df["cohort"].astype(int)
+        df["age"] = df["period"] - df["cohort"]
+        df["units"] = vals[keep]
+        if var == "ship_age":
+            df.insert(1, "origin", df["lane"].map(d.lane_origin))
+            df.insert(2, "destination", df["lane"].map(d.lane_destination))
+        out.append(with_dates(df))
+    return out[0], out[1]
+
+
 class Solution:
     """Variable values of a solved model, each family as a (keys x T) matrix."""
 
@@ -260,6 +280,8 @@ def _read_plan(m, d, result, cm, extensions):
         waste["cost"] = waste["units"] * waste["product"].map(d.scrap_cost).astype(float)
         waste["value_lost"] = waste["units"] * waste["product"].map(d.standard_cost).astype(float)
         tables["waste"] = with_dates(waste)
+    if d.age_sites:  # perishable stock on lanes: stock and shipments by entry cohort (nonzero rows)
+        tables["stock_ages"], tables["shipment_ages"] = _age_tables(sol, d, with_dates)
 
     # Sales and service
     sales = sol.table("sales", ["site", "product"], "sales")

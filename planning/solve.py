@@ -7,10 +7,15 @@ persistent interface is kept. Solver status is returned as a value (:class:`Solv
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import highspy
@@ -691,10 +696,50 @@ def diagnose_infeasibility(h: highspy.Highs, cm: CompiledModel) -> dict[str, Any
                 "note": "the plan exists once these limits or targets move by the amounts given "
                 "(the least total movement)",
             }
-    return _iis(h, cm)
+    return iis_diagnosis(h, cm)
 
 
-def _iis(h: highspy.Highs, cm: CompiledModel) -> dict[str, Any]:
+IIS_TIME_LIMIT = 300.0
+"""Seconds the child process computing an IIS may take before the diagnosis goes without it."""
+
+
+def isolated_iis(h: highspy.Highs, time_limit: float = IIS_TIME_LIMIT) -> dict[str, Any]:
+    """HiGHS's IIS of ``h``'s model (as an LP), computed in a child process
+    (``planning/iis_child.py``): HiGHS 1.15's ``getIis`` can crash with a segmentation fault on a
+    real conflict (tests/instances/iis_crash.npz is one), which in this process would take the
+    CLI or the API's worker down. The LP goes to the child as arrays, in order, so the indices
+    it returns are ``h``'s. Returns ``{"rows": [...], "cols": [...]}``, ``{"rows": None}`` when
+    HiGHS finds no IIS, or ``{"error": reason}`` when the child crashed, failed or ran out of time."""
+    lp = h.getLp()
+    m = lp.a_matrix_
+    with tempfile.TemporaryDirectory(prefix="jointplan-iis-") as tmp:
+        path = os.path.join(tmp, "lp.npz")
+        np.savez(path, num_col=lp.num_col_, num_row=lp.num_row_, sense=int(lp.sense_), offset=lp.offset_,
+                 col_cost=np.asarray(lp.col_cost_),
+                 col_lower=np.asarray(lp.col_lower_), col_upper=np.asarray(lp.col_upper_),
+                 row_lower=np.asarray(lp.row_lower_), row_upper=np.asarray(lp.row_upper_),
+                 format=int(m.format_), start=np.asarray(m.start_, dtype=np.int32),
+                 index=np.asarray(m.index_, dtype=np.int32), value=np.asarray(m.value_, dtype=np.float64))
+        child = str(Path(__file__).with_name("iis_child.py"))
+        try:
+            run = subprocess.run([sys.executable, child, path], capture_output=True, text=True, timeout=time_limit)
+        except subprocess.TimeoutExpired:
+            return {"error": f"HiGHS's IIS took longer than {time_limit:g} s and was stopped; see the solver log"}
+    if run.returncode < 0:
+        try:
+            name = signal.Signals(-run.returncode).name
+        except ValueError:
+            name = str(-run.returncode)
+        return {"error": f"HiGHS crashed computing the IIS (signal {name}), so none is given; "
+                "the plan is infeasible among its balances (stock, workforce, cash), not its limits"}
+    lines = run.stdout.strip().splitlines()
+    if run.returncode != 0 or not lines:
+        tail = (run.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"HiGHS's IIS failed ({tail}), so none is given"}
+    return json.loads(lines[-1])
+
+
+def iis_diagnosis(h: highspy.Highs, cm: CompiledModel) -> dict[str, Any]:
     """HiGHS's IIS on the LP (relaxation, for a MIP): rows and bounds that conflict."""
     if cm.is_mip:
         h.changeColsIntegrality(
@@ -711,28 +756,20 @@ def _iis(h: highspy.Highs, cm: CompiledModel) -> dict[str, Any]:
                 "bounds": [],
                 "note": "the LP relaxation is feasible: only integrality (setups, whole workers) makes it infeasible",
             }
-    # iis_strategy 0 (HiGHS's default) only runs a cheap bound test; strategy 2 computes an IIS
-    # from the LP, and 4 is HiGHS's alternative ordering if that finds nothing.
-    iis = None
-    for strategy in (2, 4):
-        h.setOptionValue("iis_strategy", strategy)
-        status, candidate = h.getIis()
-        if status != highspy.HighsStatus.kError and candidate.valid_ and (
-            len(candidate.row_index_) or len(candidate.col_index_)
-        ):
-            iis = candidate
-            break
-    if iis is None:
+    found = isolated_iis(h)
+    if "error" in found:
+        return {"method": "HiGHS IIS", "families": {}, "constraints": [], "bounds": [], "note": found["error"]}
+    if found["rows"] is None:
         return {"method": "HiGHS IIS", "families": {}, "constraints": [], "bounds": [],
                 "note": "HiGHS could not isolate the conflict; see the solver log"}
-    names = sorted({cm.rows[i].name for i in iis.row_index_})
+    names = sorted({cm.rows[i].name for i in found["rows"]})
     families: dict[str, int] = {}
-    for i in iis.row_index_:
+    for i in found["rows"]:
         fam = cm.rows[i].parent_component().local_name
         families[fam] = families.get(fam, 0) + 1
     bounds = [
         {"variable": cm.columns[j].name, "lower": cm.columns[j].lb, "upper": cm.columns[j].ub}
-        for j in iis.col_index_
+        for j in found["cols"]
     ]
     return {
         "method": "HiGHS IIS",

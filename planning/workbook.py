@@ -111,6 +111,8 @@ COLUMN_KINDS: dict[str, str] = {
     "shadow_price": MONEY,
     # waste: scrap cost paid and the standard-cost value of the stock lost
     "cost": MONEY, "value_lost": MONEY,
+    # stock and shipments by age: the period the units entered the chain, and periods since
+    "cohort": PERIOD, "age": PERIOD,
 }
 
 # Readable names where the column name is not one
@@ -122,12 +124,13 @@ HEADERS: dict[str, str] = {
     "unfunded_cover": "Unfunded cover", "ineligible_over_age": "Ineligible: over age",
     "ineligible_excluded": "Ineligible: excluded", "ineligible_concentration": "Ineligible: concentration",
     "face_sold": "Face value sold", "face_outstanding": "Face value outstanding",
+    "cohort": "Entered in period no.", "age": "Age (periods)",
 }
 
 TABLE_TITLES = {
     "production": "Production", "capacity": "Capacity", "shipments": "Shipments", "inventory": "Inventory",
     "sales": "Sales", "cash": "Cash", "working_capital": "Working capital", "cash_flows": "Cash flows",
-    "waste": "Waste",
+    "waste": "Waste", "stock_ages": "Stock by age", "shipment_ages": "Shipments by age",
 }
 # The plan's copies of the funding tables (joint planning): shown on the funding sheets instead
 PLAN_FUNDING_TABLES = {"funding_partners": "partners", "funding_cash": "cash", "funding_instruments": "instruments"}

@@ -494,7 +494,8 @@ def check_shelf_life(s: Scenario) -> list[Problem]:
     """A perishable product's shelf life at a demand site (the site's own, else the product's)
     must be at least the lead time of the longest lane path from a plant making it to that site:
     a unit in transit ages, so a longer path delivers only expired stock. An opening_age where
-    the product does not perish is a warning (it has no effect)."""
+    the product does not perish is a warning (it has no effect), unless the site ships or
+    receives the product by lane and the product perishes at some site (its age then travels)."""
     problems: list[Problem] = []
     life_path = {p.id: (f"products[{k}].shelf_life", p.shelf_life) for k, p in enumerate(s.products)}
     site_index = {x.id: i for i, x in enumerate(s.sites)}
@@ -515,8 +516,13 @@ def check_shelf_life(s: Scenario) -> list[Problem]:
                 f"{' -> '.join(sites)} (lanes {', '.join(longest[1])}) that demand[{i}] "
                 f"({d.site}, {d.product}) depends on")))
     lives = {p.id: p.shelf_life for p in s.products}
+    perishes_somewhere = {sp.product for site in s.sites for sp in site.products if sp.shelf_life is not None}
+    all_products = [p.id for p in s.products]
+    on_lane = {(end, p) for ln in s.lanes for p in (ln.products or all_products) for end in (ln.origin, ln.destination)}
     for i, site in enumerate(s.sites):
         for j, sp in enumerate(site.products):
+            if sp.product in perishes_somewhere and (site.id, sp.product) in on_lane:
+                continue  # its age travels with its shipments to sites where the product perishes
             if sp.opening_age > 0 and sp.shelf_life is None and lives.get(sp.product) is None:
                 problems.append(Problem(f"sites[{i}].products[{j}].opening_age",
                                         f"has no effect: product '{sp.product}' has no shelf life here", "warning"))

@@ -357,27 +357,35 @@ def limit_violations(data: dict, plan) -> dict[str, float]:
         load = sum((volume[p] * q for (l2, p), q in ship.items() if l2 == ln_id), np.zeros(T))
         worst("lane.capacity", load - arr(ln["capacity"], T))
 
-    # shelf life: stock at the end of t <= what entered in t-L+1 .. t (made, bought in, or shipped
-    # toward the site in that window and arrived by t), plus the opening stock if it entered
-    # (in period -opening_age) within the window; waste never negative
+    # shelf life. At a stock point on no lane of the product: stock at the end of t <= what
+    # entered in t-L+1 .. t (made or bought in), plus the opening stock if it entered (in period
+    # -opening_age) within the window (exact there: issuing oldest first is always possible).
+    # On lanes of a perishable product: ages by entry cohort, checked in age_violations.
     if "waste" in plan.tables:
         worst("nonnegative", -plan.tables["waste"]["units"].to_numpy())
     life_of = {p["id"]: p.get("shelf_life") for p in data["products"]}
+    tracked = age_tracked(data)
+    waste_t = plan.tables.get("waste")
+    for x in data["sites"]:  # opening stock already past its life can only be scrapped, in period 0
+        for sp in x.get("products", []):
+            life = life_at(data, x["id"], sp["product"])
+            if life is not None and sp.get("opening_age", 0) > life and sp.get("opening_inventory", 0.0) > 0:
+                w = waste_t[(waste_t["site"] == x["id"]) & (waste_t["product"] == sp["product"]) & (waste_t["period"] == 0)]
+                worst("shelf_life (expired opening stock scrapped)", sp["opening_inventory"] - w["units"].sum())
     for (s, p), level in inv.items():
         sp = next((e for e in sites[s].get("products", []) if e["product"] == p), {})
         life = sp.get("shelf_life") or life_of[p]
-        if life is None:
+        if life is None or (s, p) in tracked:
             continue
         entered = prod[(s, p)] + sub[(s, p)]
         for t in range(T):
             window = range(max(0, t - life + 1), t + 1)
             total = sum(entered[u] for u in window)
-            for ln_id, ln in lanes.items():
-                if ln["destination"] == s:
-                    total += sum(ship[(ln_id, p)][u] for u in window if u + ln.get("lead_time", 0) <= t)
             if -sp.get("opening_age", 0) >= t - life + 1:
                 total += sp.get("opening_inventory", 0.0)
             worst("product.shelf_life", level[t] - total)
+    for name, excess in age_violations(data, plan).items():
+        worst(name, np.asarray([excess]))
 
     # sites: storage, safety stock, ending inventory
     sp = {(x["id"], s["product"]): s for x in data["sites"] for s in x.get("products", [])}
@@ -440,6 +448,108 @@ def limit_violations(data: dict, plan) -> dict[str, float]:
             worst("partner.min_cash (soft: gap covers the shortfall)", minimum - closing - gap)
             if cash_policy.get("funding_gap_rate", 0.01) > 0:
                 worst("partner.min_cash (soft: gap is the shortfall)", np.abs(gap - np.clip(minimum - closing, 0, None)))
+    return dict(v)
+
+
+def life_at(data: dict, site: str, product: str):
+    """The scenario's shelf life at a site (its products entry, else the product's), or None."""
+    x = next(x for x in data["sites"] if x["id"] == site)
+    sp = next((e for e in x.get("products", []) if e["product"] == product), {})
+    if sp.get("shelf_life") is not None:
+        return sp["shelf_life"]
+    return next(p for p in data["products"] if p["id"] == product).get("shelf_life")
+
+
+def age_tracked(data: dict) -> set[tuple[str, str]]:
+    """(site, product) on a lane carrying the product, in a group of lane-connected sites with a
+    shelf life at one of them: there a unit's age runs from when it entered the chain."""
+    products = [p["id"] for p in data["products"]]
+    out: set[tuple[str, str]] = set()
+    for p in products:
+        lanes = [ln for ln in data.get("lanes", []) if p in (ln.get("products") or products)]
+        groups: list[set[str]] = []
+        for ln in lanes:
+            ends = {ln["origin"], ln["destination"]}
+            touching = [g for g in groups if g & ends]
+            merged = ends.union(*touching)
+            groups = [g for g in groups if not g & ends] + [merged]
+        for g in groups:
+            if any(life_at(data, x, p) is not None for x in g):
+                out.update((x, p) for x in g)
+    return out
+
+
+def age_violations(data: dict, plan) -> dict[str, float]:
+    """Exact ages on lanes, from the scenario's fields and the plan's tables. A unit's cohort is
+    the period it entered the chain (made or bought in: that period; opening stock:
+    -opening_age); tables ``stock_ages`` and ``shipment_ages`` split stock and shipments by
+    cohort. Checked: they add up to the inventory and shipments tables; per site, cohort and
+    period, what is issued locally (previous stock + entries + arrivals - departures - stock,
+    arrivals dated by the scenario's lead times) is never negative and all of it adds up to
+    sales + waste; no unit is held at the end of t past its life (t - c <= L - 1), shipped unless
+    held at the origin within its life or entered there (u - L_o <= c <= u), nor arrives past
+    its life at the destination (u + lead > c + L_d). Largest excess of each."""
+    tracked = age_tracked(data)
+    v: dict[str, float] = defaultdict(float)
+    if not tracked:
+        return dict(v)
+
+    def worst(name, excess):
+        v[name] = max(v[name], float(excess))
+
+    T = data["time"]["periods"]
+    lanes = {ln["id"]: ln for ln in data.get("lanes", [])}
+    tab = plan.tables
+    stock_c: dict = defaultdict(float)
+    for r in tab["stock_ages"].itertuples(index=False):
+        stock_c[r.site, r.product, int(r.period), int(r.cohort)] += r.units
+        life = life_at(data, r.site, r.product)
+        if life is not None:
+            worst("shelf_life (held past its life)", (r.units if r.period - r.cohort > life - 1 else 0.0))
+    out_c: dict = defaultdict(float)
+    in_c: dict = defaultdict(float)
+    ship_sum: dict = defaultdict(float)
+    for r in tab["shipment_ages"].itertuples(index=False):
+        ln = lanes[r.lane]
+        u, c = int(r.period), int(r.cohort)
+        lo, ld = life_at(data, ln["origin"], r.product), life_at(data, ln["destination"], r.product)
+        if c > u or (lo is not None and c < u - lo):
+            worst("shelf_life (shipped past its life or before it entered)", r.units)
+        arrive = u + int(ln.get("lead_time", 0))
+        if ld is not None and arrive > c + ld:
+            worst("shelf_life (arrives past its life)", r.units)
+        out_c[ln["origin"], r.product, u, c] += r.units
+        in_c[ln["destination"], r.product, arrive, c] += r.units
+        ship_sum[r.lane, r.product, u] += r.units
+    for r in tab["shipments"].itertuples(index=False):
+        ends = (lanes[r.lane]["origin"], r.product)
+        if ends in tracked:
+            worst("shipment_ages add up to shipments", abs(ship_sum[r.lane, r.product, int(r.period)] - r.quantity))
+    inv = grid(tab["inventory"], ["site", "product"], "inventory", T)
+    prod = grid(tab["production"], ["site", "product"], "production", T)
+    sub = grid(tab["production"], ["site", "product"], "subcontracting", T)
+    sales = grid(tab["sales"], ["site", "product"], "sales", T)
+    waste = grid(tab["waste"], ["site", "product"], "units", T) if "waste" in tab else defaultdict(lambda: np.zeros(T))
+    sp_of = {(x["id"], e["product"]): e for x in data["sites"] for e in x.get("products", [])}
+    for s, p in tracked:
+        sp = sp_of.get((s, p), {})
+        prev: dict[int, float] = defaultdict(float)
+        if sp.get("opening_inventory", 0.0):
+            prev[-sp.get("opening_age", 0)] = sp["opening_inventory"]
+        for t in range(T):
+            cohorts = set(prev) | {t} | {c for (x, q, u, c) in list(in_c) + list(out_c) + list(stock_c)
+                                         if (x, q, u) == (s, p, t)}
+            local, now = 0.0, {}
+            for c in cohorts:
+                entered = prod[(s, p)][t] + sub[(s, p)][t] if c == t else 0.0
+                now[c] = stock_c[s, p, t, c]
+                issued = prev[c] + entered + in_c[s, p, t, c] - out_c[s, p, t, c] - now[c]
+                worst("cohort issued locally >= 0", -issued)
+                local += issued
+            worst("stock_ages add up to inventory", abs(sum(now.values()) - inv[(s, p)][t]))
+            worst("cohorts issued add up to sales + waste",
+                  abs(local - sales.get((s, p), np.zeros(T))[t] - waste[(s, p)][t]))
+            prev = defaultdict(float, now)
     return dict(v)
 
 

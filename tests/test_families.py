@@ -21,6 +21,7 @@ from planning.solve import compile_model, elastic_rows
 from scenarios.io import parse_scenario
 from test_balances import small_mip
 from test_product_values import plant_sells
+from test_shelf_life import perishable_chain
 
 # Written out on purpose: a limit or target a planner can move, and nothing structural.
 EXPECTED_ELASTIC = {
@@ -34,6 +35,7 @@ EXPECTED_ELASTIC = {
     "safety_stock",
     "ending_inventory",
     "minimum_cash",
+    "shelf_life",  # relaxed: units kept past their life (at an age-tracked site, one period past)
 }
 EXPECTED_CAPACITY = {
     "production_capacity",
@@ -50,6 +52,7 @@ CASES = {
     "red_tomato": lambda: instance("red_tomato"),  # backlog cleared by the end
     "overtime_per_product": plant_sells,  # overtime priced per product: overtime_split
     "prod_mod": lambda: instance("prod_mod"),  # perishable stock: shelf_life
+    "perishable_chain": perishable_chain,  # perishable on lanes: stock_age_balance, age_stock, age_ship
 }
 
 
