@@ -70,3 +70,14 @@ def world(migrated_db_url):
     yield w
     w.client.close()
     w.engine.dispose()
+
+
+def pytest_ignore_collect(collection_path, config):
+    """The default run (``-m 'not slow'``) skips collecting the modules that are slow as a whole and
+    costly to collect (schemathesis builds its coverage cases at collection time)."""
+    if collection_path.name in SLOW_MODULES and (config.option.markexpr or "").strip() == "not slow":
+        return True
+    return None
+
+
+SLOW_MODULES = {"test_api_schemathesis_thorough.py"}

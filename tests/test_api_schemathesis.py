@@ -213,10 +213,9 @@ def _schema(caller: str, examples: int, coverage: bool):
     return schemathesis.openapi.from_asgi("/openapi.json", APP, config=config)
 
 
-# default run: documented examples + a few generated cases; slow run: also the coverage phase
-# (boundary and invalid values), for every role
+# default run: documented examples + a few generated cases; the slow run also has the coverage phase
+# (boundary and invalid values), for every role, in test_api_schemathesis_thorough.py
 small = {c: _schema(c, examples=3, coverage=False) for c in ("adm", "ana")}
-large = {c: _schema(c, examples=25, coverage=True) for c in CALLERS}
 
 
 def test_every_operation_has_its_statuses():
@@ -305,33 +304,9 @@ def test_api_conforms_to_its_schema_as_partner(case, st_world):
     _check(case, st_world, "ana")
 
 
-@pytest.mark.slow
-@large["adm"].parametrize()
-def test_api_thoroughly_as_admin(case, st_world):
-    _check(case, st_world, "adm")
-
-
-@pytest.mark.slow
-@large["pl"].parametrize()
-def test_api_thoroughly_as_planner(case, st_world):
-    _check(case, st_world, "pl")
-
-
-@pytest.mark.slow
-@large["fi"].parametrize()
-def test_api_thoroughly_as_finance(case, st_world):
-    _check(case, st_world, "fi")
-
-
-@pytest.mark.slow
-@large["ana"].parametrize()
-def test_api_thoroughly_as_partner(case, st_world):
-    _check(case, st_world, "ana")
-
-
-def test_generated_calls_were_authenticated():
-    """Runs after the tests above (same module): schema-valid calls of operations the caller's
-    role may use carried a working token and mostly succeeded, on each database."""
+def check_calls_authenticated() -> None:
+    """Schema-valid calls of operations the caller's role may use carried a working token and
+    mostly succeeded, on each database (STATUS_LOG of the tests run so far in this process)."""
     for backend in ("sqlite", "postgresql"):
         positive = [code for db, is_positive, code in STATUS_LOG if is_positive and db == backend]
         if not positive:
@@ -343,3 +318,8 @@ def test_generated_calls_were_authenticated():
             assert sum(200 <= c < 300 for c in positive) > len(positive) // 4, (backend, positive)
     if not STATUS_LOG:
         pytest.skip("the schemathesis tests did not run in this process")
+
+
+def test_generated_calls_were_authenticated():
+    """Runs after the tests above (same module)."""
+    check_calls_authenticated()
