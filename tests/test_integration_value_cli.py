@@ -1,6 +1,11 @@
 """`jointplan value-of-integration`: the table on the terminal, CSV/JSON, the workbook sheet with
 its chart, the SVG chart; bad grid input exits 2 naming the option. The figures are the
-two-period case worked by hand in tests/test_integration_value.py."""
+two-period case worked by hand in tests/test_integration_value.py.
+
+Broken on purpose (2026-12-03), reverted: the workbook's "Joint - sequential" column reading the
+sequential profit (test_study_writes_table_workbook_and_chart fails); a grid value that is not
+a number read as 0.5 (test_bad_grid_input_exits_2_naming_the_option[--demand scenario] fails).
+"""
 
 from __future__ import annotations
 
@@ -28,10 +33,10 @@ def scenario_file(tmp_path_factory):
 
 @pytest.mark.slow
 def test_study_writes_table_workbook_and_chart(scenario_file, tmp_path):
-    """Two points at R = 3.6 a year, k = 1: s = 0.5 (plan-then-fund not funded; joint 100) and
-    s = 1 (plan-then-fund 50, joint 100, gain 50)."""
+    """Two points at R = 3.6 a year, k = 2: s = 0.5 (plan-then-fund not funded; joint 100) and
+    s = 1 (plan-then-fund -50, joint 100, gain 150)."""
     csv, js, xlsx, svg = (tmp_path / n for n in ("t.csv", "t.json", "t.xlsx", "img/t.svg"))
-    args = ["value-of-integration", str(scenario_file), "--limit-share", "0.5,1", "--rate", "3.6"]
+    args = ["value-of-integration", str(scenario_file), "--limit-share", "0.5,1", "--rate", "3.6", "--demand", "2"]
     res = runner.invoke(app, args + ["--out", str(csv), "--workbook", str(xlsx), "--chart", str(svg)])
     assert res.exit_code == 0, res.output
     assert "not funded" in res.output and "hold at every point" in res.output
@@ -39,15 +44,17 @@ def test_study_writes_table_workbook_and_chart(scenario_file, tmp_path):
     assert list(t["limit_share"]) == [0.5, 1.0]
     assert list(t["sequential_funded"]) == [False, True]
     assert t["joint_chain_profit"].tolist() == pytest.approx([100, 100], abs=1e-6)
-    assert t["gain"].iloc[1] == pytest.approx(50, abs=1e-6) and pd.isna(t["gain"].iloc[0])
+    assert t["sequential_chain_profit"].iloc[1] == pytest.approx(-50, abs=1e-6)
+    assert t["gain"].iloc[1] == pytest.approx(150, abs=1e-6) and pd.isna(t["gain"].iloc[0])
     ws = openpyxl.load_workbook(xlsx)["Value of integration"]
     header = next(r for r in ws.iter_rows(values_only=True) if r[0] == "Demand scale")
-    body = [r for r in ws.iter_rows(values_only=True) if r[0] == 1 and r[3] is not None]
-    assert len(body) == 2 and body[1][header.index("Joint - sequential (EUR)")] == pytest.approx(50, abs=1e-6)
+    body = [r for r in ws.iter_rows(values_only=True) if r[0] == 2 and r[3] is not None]
+    assert len(body) == 2 and body[1][header.index("Joint - sequential (EUR)")] == pytest.approx(150, abs=1e-6)
+    assert body[0][header.index("Sequential funded")] == "no"
     assert len(ws._charts) == 1
     root = ET.parse(svg).getroot()
     assert root.tag.endswith("svg") and len(root.findall("{http://www.w3.org/2000/svg}polyline")) >= 2
-    res = runner.invoke(app, args[:-2] + ["--rate", "3.6", "--out", str(js)])
+    res = runner.invoke(app, args + ["--out", str(js)])
     assert res.exit_code == 0, res.output
     payload = json.loads(js.read_text())
     assert payload["summary"]["joint_strictly_better"] == 1 and payload["summary"]["sequential_not_funded"] == 1
