@@ -356,6 +356,8 @@ class _Run:
             "conserved": all(r is None or r <= CONSERVATION_TOL for r in (res_seq, res_joint)),
             "warm_started_operations": ops_warm,
             "warm_started_joint": bool(ws and ws.get("used")),
+            "highs_seconds_joint": float(joint.plan.timings.get("highs", 0.0)) if joint.plan is not None else None,
+            "simplex_iterations_joint": joint.plan.simplex_iterations if joint.plan is not None else None,
             "seconds_operations_plan": ops_s,
             "seconds_sequential_funding": t_seq,
             "seconds_joint": t_joint,
