@@ -72,6 +72,8 @@ def test_study_job_reproduces_the_hand_worked_points(service, scenario_id):
 BAD = [
     ({"limit_share": [-0.5]}, "body.limit_share"),
     ({"limit_share": []}, "body.limit_share"),
+    ({"limit_share": [True]}, "body.limit_share"),  # lax float read true as 1.0 (seen before StrictFloat)
+    ({"rate": ["0.1"]}, "body.rate"),
     ({"rate": [11]}, "body.rate"),
     ({"buyer_terms": [1.5]}, "body.buyer_terms"),
     ({"buyer_terms": [3]}, "body.buyer_terms"),  # the horizon is 2 periods

@@ -140,10 +140,10 @@ class AtRiskOptions(BaseModel):
 
 
 MAX_AXIS = 20  # values per grid axis in a request (the grid's points are capped by finance.integration_value)
-LimitShare = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
-YearRate = Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)]
+LimitShare = Annotated[StrictFloat, Field(ge=0, le=100, allow_inf_nan=False)]
+YearRate = Annotated[StrictFloat, Field(ge=0, le=10, allow_inf_nan=False)]
 Terms = Annotated[StrictInt, Field(ge=0, le=10_000)]
-DemandScale = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]
+DemandScale = Annotated[StrictFloat, Field(gt=0, le=100, allow_inf_nan=False)]
 
 
 class IntegrationOptions(BaseModel):
