@@ -24,6 +24,7 @@ from planning.status import has_solution
 from scenarios.fields import Problem
 from scenarios.finance import FinanceError, FinanceSpec, FundingObjective
 
+from .explain import Explanation, explain_comparison
 from .extension import _spec_for, needs_collection_rates, operations_only, plan_with_finance
 from .sizing import FundingResult, size_plan_funding
 
@@ -132,6 +133,7 @@ class JointComparison:
     joint: Answer
     difference: dict[str, float] | None
     message: str
+    explanation: Explanation | None = None  # what the joint plan did differently (both funded)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -141,6 +143,7 @@ class JointComparison:
             "joint": self.joint.to_dict(),
             "difference": self.difference,
             "message": self.message,
+            "explanation": self.explanation.to_dict() if self.explanation is not None else None,
         }
 
 
@@ -159,7 +162,8 @@ def answer_difference(seq: Answer, joint: Answer) -> dict[str, float] | None:
 
 def joint_vs_sequential(scenario: Any, spec: FinanceSpec | None = None, **solve: Any) -> JointComparison:
     """The sequential and the joint answer side by side, with joint - sequential for chain profit
-    (after financing), financing cost, operating profit and fill rate when both are funded."""
+    (after financing), financing cost, operating profit and fill rate when both are funded, and
+    what the joint plan did differently (:func:`finance.explain.explain_comparison`)."""
     spec = _spec_for(scenario, spec)
     seq = sequential_answer(scenario, spec, **solve)
     ref = seq.plan if seq.plan is not None and has_solution(seq.plan.status) else None
@@ -183,7 +187,9 @@ def joint_vs_sequential(scenario: Any, spec: FinanceSpec | None = None, **solve:
         )
     else:
         message = "the joint plan cannot be funded: " + _short(joint.diagnosis)
-    return JointComparison(scenario.name, scenario.currency, seq, joint, difference, message)
+    out = JointComparison(scenario.name, scenario.currency, seq, joint, difference, message)
+    out.explanation = explain_comparison(out, scenario)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,12 +235,14 @@ def reverse_factoring_whatif(
     buyer: str | None = None,
     supplier: str | None = None,
     modes: tuple[str, ...] = ("sequential", "joint"),
+    comparison: JointComparison | None = None,
     **solve: Any,
 ) -> WhatIf:
     """The scenario with and without the buyers' reverse-factoring programmes: each supplier's net
     financing cost, the chain's financing cost and profit after financing, fill rate; for the
     sequential answer (the same plan funded both ways) and the joint answer (plan and funding
-    chosen again)."""
+    chosen again). ``comparison``: :func:`joint_vs_sequential` of the same scenario and spec,
+    whose answers are the "with" rows and whose operations plan is reused (not solved again)."""
     spec = _spec_for(scenario, spec)
     bare, programmes = without_reverse_factoring(spec, buyer, supplier)
     if not programmes:
@@ -244,11 +252,15 @@ def reverse_factoring_whatif(
     suppliers = sorted({p["supplier"] for p in programmes})
     rows: list[dict[str, Any]] = []
     ops = None
-    if "sequential" in modes or needs_collection_rates(spec):
+    if comparison is not None and comparison.sequential.plan is not None:
+        ops = comparison.sequential.plan
+    elif "sequential" in modes or needs_collection_rates(spec):
         ops = plan_scenario(operations_only(scenario), **solve)
     for mode in modes:
         for label, sp in (("with", spec), ("without", bare)):
-            if mode == "sequential":
+            if comparison is not None and label == "with":
+                ans = comparison.sequential if mode == "sequential" else comparison.joint
+            elif mode == "sequential":
                 ans = sequential_answer(scenario, sp, plan=ops, **solve)
             else:
                 ans = joint_answer(scenario, sp, reference=ops if ops is not None and has_solution(ops.status) else None, **solve)

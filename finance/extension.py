@@ -64,7 +64,7 @@ from scenarios.finance import (
 from scenarios.schema import Softness
 
 from .cashflows import CashFlowTable, cashflows_from_plan, plan_cashflow_table
-from .formulation import InstrumentModel, PartnerInputs, loan_bound
+from .formulation import FINANCE_LIMIT_FAMILIES, InstrumentModel, PartnerInputs, loan_bound
 from .instruments import Deposit, kind_of
 from .sizing import DEFAULT_PERIODS_PER_YEAR, _collection_rate, _shortfall_diagnosis, prepare, read_funding
 
@@ -178,6 +178,7 @@ class FinanceExtension:
     """
 
     name = "finance"
+    binding_families = (*FINANCE_LIMIT_FAMILIES, "minimum_cash")  # reported as binding limits
 
     def __init__(
         self,

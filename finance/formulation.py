@@ -37,6 +37,10 @@ from .instruments.base import Row
 
 FINANCE_CONSTRAINT_FAMILIES = constraint_families()
 """The constraint families of the registered instrument kinds (stable names)."""
+FINANCE_LIMIT_FAMILIES = tuple(f for f in FINANCE_CONSTRAINT_FAMILIES if f not in ("draw_window", "factoring_rollforward"))
+"""The families that are limits (a line's limit, a borrowing base, a programme's pool, ...): what
+a plan or a funding reports as binding, with shadow prices; not the draw windows (bounds) nor
+the balances rolled forward (equalities)."""
 
 Affine = Any  # a number or a linear Pyomo expression
 

@@ -39,7 +39,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from planning.data import as_array
-from planning.plan import json_default, table_records
+from planning.plan import binding_limits, json_default, table_records
 from planning.solve import solve_model
 from planning.status import has_solution
 from scenarios.fields import Problem
@@ -56,7 +56,7 @@ from scenarios.finance import (
 
 from .cashflows import CashFlowTable
 from .collateral import UNNAMED, eligible_receivables
-from .formulation import FINANCE_CONSTRAINT_FAMILIES, InstrumentModel, PartnerInputs, loan_bound
+from .formulation import FINANCE_CONSTRAINT_FAMILIES, FINANCE_LIMIT_FAMILIES, InstrumentModel, PartnerInputs, loan_bound
 from .instruments import Deposit, kind_of, not_debt_types, row_label
 from .metrics import (
     cash_conversion_cycle,
@@ -67,6 +67,7 @@ from .metrics import (
 )
 
 SIZING_CONSTRAINT_FAMILIES = ("cash_balance", "minimum_cash") + FINANCE_CONSTRAINT_FAMILIES
+SIZING_LIMIT_FAMILIES = ("minimum_cash",) + FINANCE_LIMIT_FAMILIES  # reported as binding, with shadow prices
 TIE_BREAK = 1e-6  # per currency unit still owed at the end: among equal mixes, the one owing least
 DEFAULT_PERIODS_PER_YEAR = 12
 
@@ -91,6 +92,8 @@ class FundingResult:
     timings: dict[str, float] = field(default_factory=dict)
     source: str = ""
     name: str = ""
+    # limits at their bound with the solver's shadow price (cost per unit the limit moves)
+    binding: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def funded(self) -> bool:
@@ -317,6 +320,7 @@ def build_sizing_model(s: _Setup, objective: FundingObjective) -> tuple[pyo.Conc
 
 
 def _solve(m, *, time_limit=None, verbose=False):
+    """Solve and load the values into the model; (result, compiled model)."""
     result, cm = solve_model(m, time_limit=time_limit, verbose=verbose)
     if result.has_solution and cm is not None:
         for v in m.component_data_objects(pyo.Var, descend_into=True):
@@ -326,7 +330,7 @@ def _solve(m, *, time_limit=None, verbose=False):
                 v.set_value(None, skip_validation=True)
         for v, x in zip(cm.columns, result.x):
             v.set_value(float(x), skip_validation=True)
-    return result
+    return result, cm
 
 
 def _elastic(m, *, time_limit=None, verbose=False):
@@ -335,7 +339,7 @@ def _elastic(m, *, time_limit=None, verbose=False):
         v.setub(None)
     m.objective.deactivate()
     m.shortfall_objective = pyo.Objective(expr=sum(m.unfunded.values()), sense=pyo.minimize)
-    first = _solve(m, time_limit=time_limit, verbose=verbose)
+    first, _cm = _solve(m, time_limit=time_limit, verbose=verbose)
     if not first.has_solution:
         return first, None
     least = {a: sum(m.unfunded[a, t].value or 0.0 for t in m.T) for a in m.partners}
@@ -349,7 +353,7 @@ def _elastic(m, *, time_limit=None, verbose=False):
     weight = 1.0 if sense == pyo.minimize else -1.0
     m.objective.deactivate()
     m.elastic_objective = pyo.Objective(expr=m.objective.expr + weight * sum(m.unfunded.values()), sense=sense)
-    second = _solve(m, time_limit=time_limit, verbose=verbose)
+    second, _cm = _solve(m, time_limit=time_limit, verbose=verbose)
     return second, least
 
 
@@ -380,7 +384,7 @@ def size_funding(
     m, fm = build_sizing_model(s, objective)
     timings["build"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    result = _solve(m, time_limit=time_limit, verbose=verbose)
+    result, cm = _solve(m, time_limit=time_limit, verbose=verbose)
     least = None
     out = FundingResult(
         status=result.status,
@@ -417,6 +421,8 @@ def size_funding(
     t0 = time.perf_counter()
     out.tables, out.kpis = read_funding(m, fm, s, m.unfunded)
     out.objective = _objective_value(out, objective)
+    if least is None and cm is not None:
+        out.binding = binding_limits(result, cm, SIZING_LIMIT_FAMILIES)
     if least is not None:
         out.diagnosis = _shortfall_diagnosis(out.tables["cash"], least, fm.opening_due())
     timings["readback"] = time.perf_counter() - t0

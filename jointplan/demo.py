@@ -1,8 +1,9 @@
 """``jointplan demo``: the demo's story (:mod:`jointplan.demo_story`) from files, with the same
-code as the ``forecast``, ``submit``, ``exceptions``, ``resolve``, ``consensus``, ``plan`` and
-``fund`` commands. Each step is a function titled by its docstring, run in :data:`STEPS` order
-and numbered as it runs; a step may end the story early (no plan, no finance section). The
-plan's workbook is written once at the end, with the plan's funding when it was sized.
+code as the ``forecast``, ``submit``, ``exceptions``, ``resolve``, ``consensus``, ``plan``,
+``fund`` and ``compare-finance`` commands (the last on ``credit_chain``, the bundled chain whose
+credit is tight). Each step is a function titled by its docstring, run in :data:`STEPS` order and
+numbered as it runs; a step may end the story early (no plan, no finance section). The plan's
+workbook is written once at the end, with the plan's funding when it was sized.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Callable
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from jointplan import demo_story as story
 from scenarios.io import EXAMPLES_DIR
@@ -168,14 +170,21 @@ def funding(d: DemoRun) -> bool:
 def finance_choices(d: DemoRun) -> bool:
     """Planning with finance: joint vs sequential"""
     from finance.compare import joint_vs_sequential, reverse_factoring_whatif
+    from jointplan.cli import _load_or_exit
     from jointplan.finance_cli import print_comparison, print_whatif
-    from scenarios.finance import FinanceError
+    from scenarios.finance import FinanceError, finance_spec_from_scenario
 
-    scenario, spec = d.facts["scenario"], d.facts["spec"]
+    scenario = _load_or_exit(str(story.FINANCE_SCENARIO_FILE))[0]
+    spec = finance_spec_from_scenario(scenario)
+    d.console.print(f"On {story.FINANCE_SCENARIO_NAME}, a chain whose credit is tight: "
+                    f"{escape(' '.join(scenario.description.split()))}")
+    d.console.print("Its plan made ignoring financing and then funded (sequential), against operations "
+                    "and funding planned together (joint):")
     try:
-        print_comparison(d.console, joint_vs_sequential(scenario, spec))
+        comparison = joint_vs_sequential(scenario, spec)
+        print_comparison(d.console, comparison)
         if any(i.type == "reverse_factoring" for pf in spec.partners for i in pf.instruments):
-            print_whatif(d.console, reverse_factoring_whatif(scenario, spec))
+            print_whatif(d.console, reverse_factoring_whatif(scenario, spec, comparison=comparison))
     except FinanceError as exc:
         d.console.print("[red]Not compared[/]: " + "; ".join(str(p) for p in exc.problems))
     return True

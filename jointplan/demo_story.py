@@ -20,6 +20,10 @@ from scenarios.io import EXAMPLES_DIR
 SCENARIO_NAME = "small_chain"
 SCENARIO_FILE = EXAMPLES_DIR / f"{SCENARIO_NAME}.yaml"
 COLLAB_FILE = EXAMPLES_DIR / "small_chain_collab.yaml"
+# planning with finance against plan-then-fund: on the chain whose credit is tight (small_chain's
+# lines are roomy, so there the joint plan is the sequential one)
+FINANCE_SCENARIO_NAME = "credit_chain"
+FINANCE_SCENARIO_FILE = EXAMPLES_DIR / f"{FINANCE_SCENARIO_NAME}.yaml"
 HISTORY_FILE = "small_chain_history.csv"
 HISTORY_OWNER = "shops"  # the retailer: its point-of-sale history
 FORECASTERS = ("shops", "wholesale")  # the partners whose forecasts small_chain_collab.yaml compares

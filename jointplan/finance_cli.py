@@ -144,7 +144,8 @@ def _num(x: Any, fmt: str = "{:,.0f}") -> str:
 
 
 def print_comparison(console: Console, comparison: Any) -> None:
-    """Sequential against joint: operating profit, financing cost, chain profit, fill rate."""
+    """Sequential against joint: operating profit, financing cost, chain profit, fill rate; when
+    the joint plan earns more, what it does differently (the explanation's sentences)."""
     seq, joint, diff = comparison.sequential, comparison.joint, comparison.difference or {}
     table = Table(title=f"Joint vs sequential planning, {escape(comparison.scenario)} ({comparison.currency})",
                   box=None, padding=(0, 1))
@@ -158,6 +159,11 @@ def print_comparison(console: Console, comparison: Any) -> None:
     console.print(table)
     colour = "red" if not (seq.funded and joint.funded) else "green"
     console.print(f"[{colour}]{escape(comparison.message)}[/]")
+    explanation = getattr(comparison, "explanation", None)
+    if explanation is not None and (comparison.difference or {}).get("chain_profit", 0.0) > 0.005:
+        console.print("What the joint plan does differently:")
+        for sentence in explanation.sentences:
+            console.print(f"  - {escape(sentence)}")
 
 
 def print_whatif(console: Console, whatif: Any) -> None:
@@ -404,7 +410,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         payload: dict[str, Any] = {"comparison": comparison.to_dict()}
         has_rf = any(i.type == "reverse_factoring" for pf in (spec or _spec_of(scn)).partners for i in pf.instruments)
         if whatif and has_rf:
-            w = reverse_factoring_whatif(scn, spec, time_limit=time_limit)
+            w = reverse_factoring_whatif(scn, spec, comparison=comparison, time_limit=time_limit)
             print_whatif(console, w)
             payload["reverse_factoring_whatif"] = w.to_dict()
         elif whatif:

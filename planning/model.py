@@ -43,7 +43,8 @@ class ModelExtension(Protocol):
     ``objective_terms`` (added to profit, i.e. a cost is a negative coefficient).
     ``read_solution`` gets the solved model and returns extra tables for the plan.
     The constraints an extension adds have no :class:`Family` record: the infeasibility
-    diagnosis does not relax them and the plan does not report them as binding limits.
+    diagnosis does not relax them; the plan reports the inequality rows of the families an
+    extension names in an optional ``binding_families`` attribute as binding limits.
     """
 
     name: str

@@ -6,7 +6,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -330,7 +330,8 @@ def _read_plan(m, d, result, cm, extensions):
         value = sum(c * (v.value or 0.0) for c, v in ext.objective_terms(m, d))
         kpis["chain"].setdefault("extensions", {})[ext.name] = value
         kpis["chain"]["profit"] += value
-    binding = _binding_limits(result, cm)
+    families = CAPACITY_FAMILIES.union(*(getattr(ext, "binding_families", ()) for ext in extensions))
+    binding = binding_limits(result, cm, families)
     for ext in extensions:
         tables.update(ext.read_solution(m, d) or {})
     return tables, kpis, binding
@@ -417,10 +418,12 @@ def _kpis(d: PlanningData, sol: Solution, flows: pd.DataFrame, tables, served_on
     }
 
 
-def _binding_limits(result: SolveResult, cm) -> list[dict[str, Any]]:
-    """Capacity constraints at their bound (with a non-zero shadow price where duals exist)."""
+def binding_limits(result: SolveResult, cm, families: Iterable[str] = CAPACITY_FAMILIES) -> list[dict[str, Any]]:
+    """Inequality rows of ``families`` at their bound, with a non-zero shadow price where duals
+    exist (the solver's row dual: objective change per unit the limit moves)."""
     if result.row_activity is None:
         return []
+    families = frozenset(families)
     out = []
     lp = cm.lp
     upper = np.asarray(lp.row_upper_)
@@ -428,7 +431,7 @@ def _binding_limits(result: SolveResult, cm) -> list[dict[str, Any]]:
     act = result.row_activity
     for i, con in enumerate(cm.rows):
         family = con.parent_component().local_name
-        if family not in CAPACITY_FAMILIES:
+        if family not in families or cm.row_sense[i] == 0:
             continue
         bound = upper[i] if cm.row_sense[i] == 1 else lower[i]
         tight = abs(act[i] - bound) <= 1e-7 * max(1.0, abs(bound))

@@ -93,6 +93,9 @@ def test_console_script_runs_demo(tmp_path):
     proc = subprocess.run([str(exe), "demo", "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "status optimal" in proc.stdout
+    # the story ends on a non-zero, explained value of planning with finance (credit_chain)
+    assert "planning with finance adds" in proc.stdout and "What the joint plan does differently" in proc.stdout
+    assert "the joint plan is the sequential plan here" not in proc.stdout
     assert (tmp_path / "small_chain.plan.json").exists()
     # the demo's workbook, rewritten once the plan's funding is sized: its funding sheets follow the summary
     book = openpyxl.load_workbook(tmp_path / "small_chain.plan.xlsx", read_only=True)
@@ -161,7 +164,7 @@ def test_examples_lists_only_scenarios_and_labels_the_other_files():
     from scenarios.io import list_example_files, list_examples
 
     assert "small_chain_collab" not in list_examples()
-    assert {"small_chain", "medium_chain"} <= set(list_examples())
+    assert {"small_chain", "medium_chain", "credit_chain"} <= set(list_examples())
     for name in list_examples():
         assert runner.invoke(app, ["validate", name]).exit_code == 0, name
     kinds = dict(list_example_files())

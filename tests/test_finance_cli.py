@@ -243,6 +243,11 @@ def test_demo_finance_steps_print_funding_and_comparison(small_chain_plan, tmp_p
     text = console.export_text()
     for words in ("Funding per partner", "Joint vs sequential", "Reverse-factoring what-if"):
         assert words in text, words
+    # planning with finance is shown on credit_chain, where it pays, with what the joint plan does
+    assert "Joint vs sequential planning, credit-chain" in text
+    assert "planning with finance adds" in text and "What the joint plan does differently" in text
+    assert "Production moves later" in text and "Binding in the sequential answer" in text
+    assert "the joint plan is the sequential plan here" not in text
 
 
 def test_fund_periods_per_year_conflicting_with_the_instruments_file_exits_2(tmp_path):

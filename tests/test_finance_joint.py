@@ -146,7 +146,11 @@ def test_joint_plan_is_optimal_and_cash_is_conserved(comparison):
     """Recomputed from the plan and its funding tables, for every partner and period (1e-6):
     the plan's cash adds up with the instruments' and deposits' money (other_flows), the funding
     cash table adds up, both agree on closing cash, and minimum cash holds."""
-    plan = comparison.joint.plan
+    assert_joint_plan_conserved(comparison.joint.plan)
+
+
+def assert_joint_plan_conserved(plan):
+    """The joint plan's cash, recomputed from its tables (see the test above)."""
     assert plan.status == "optimal"
     c = plan.tables["cash"]
     assert (c["opening_cash"] + c["inflows"] - c["outflows"] + c["other_flows"] - c["closing_cash"]).abs().max() < 1e-6

@@ -285,6 +285,24 @@ def test_carry_policy_reports_debt_at_the_end():
     assert repay.diagnosis["shortfalls"] == [{"partner": "c", "period": 1, "amount": pytest.approx(5_000.0, abs=1e-6)}]
 
 
+def test_binding_limits_and_shadow_prices_by_hand():
+    """Period 0 spends 7,000 and must keep 1,000 (minimum cash), repaid from period 1's 10,000. A
+    cheap line (limit 5,000, 1 % a period) and a dear one (3 %, no limit to speak of): draw 5,000
+    cheap and 3,000 dear, interest 50 + 90 = 140. One euro more of the cheap limit in period 0
+    saves 3 % - 1 % = 0.02; one euro more of minimum cash in period 0 costs the dear line's 0.03.
+    Nothing else binds (period 1 ends with 10,000 - 8,000 - 140 = 1,860 above its 1,000)."""
+    table = _table({"partner": "s", "period": [0, 1], "operating_cash_flow": [-7_000.0, 10_000.0]})
+    spec = _spec("s", [{"id": "cheap", "type": "revolver", "limit": 5_000, "rate": 0.01},
+                       {"id": "dear", "type": "revolver", "limit": 1_000_000, "rate": 0.03}], min_cash=1_000)
+    res = size_funding(table, spec)
+    assert res.status == "optimal" and res.kpis["total"]["interest"] == pytest.approx(140.0, abs=1e-6)
+    prices = {b["constraint"]: abs(b["shadow_price"]) for b in res.binding}
+    assert prices.keys() == {"finance.credit_limit[s,cheap,0]", "minimum_cash[s,0]"}, res.binding
+    assert prices["finance.credit_limit[s,cheap,0]"] == pytest.approx(0.02, abs=1e-9)
+    assert prices["minimum_cash[s,0]"] == pytest.approx(0.03, abs=1e-9)
+    assert {b["family"] for b in res.binding} == {"credit_limit", "minimum_cash"}
+
+
 def test_commitment_fee_and_deposit_interest():
     """Revolver limit 10,000, 1 % interest, 0.2 % commitment fee on the undrawn part; deposit
     0.5 % a period on cash. Period 0 needs 4,000 (opening cash 1,000 earns 5 in period 0):

@@ -78,7 +78,7 @@ def test_short_term_financing_published_solution_is_optimal_here():
     m.finance.borrow["company", "commercial_paper", 0].setub(150.0)
     for t in (0, 1, 3, 4):
         m.cash["company", t].setub(0.0)
-    result = _solve(m)
+    result, _compiled = _solve(m)
     assert result.status == "optimal"
     assert line["company", "credit_line", 1].value == pytest.approx(50.98, abs=0.005)
     cp = m.finance.borrow
