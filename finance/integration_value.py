@@ -21,9 +21,9 @@ axes (each a list; ``None`` in a list means "as the scenario has it"):
 
 Per point: both answers' status, chain profit after financing, operating profit, net financing
 cost and fill rate; joint - sequential; whether the sequential plan could be funded at all; the
-credit limits set; the limit families at their bound in the plan ignoring financing and in the
-joint plan, with their rows and summed shadow prices (``Plan.binding``: why integration pays, or
-not, at that point); seconds spent (operations plan, sizing, joint solve) and whether the joint
+credit limits set; the limit families at their bound in plan-then-fund (its operations plan and
+its funding LP) and in the joint plan, with their rows and summed shadow prices (``binding``:
+why integration pays, or not, at that point); seconds spent (operations plan, sizing, joint solve) and whether the joint
 solve was warm-started. Two invariants are checked at every point and reported:
 
 - **joint >= sequential**: the sequential plan with its funding is a feasible joint plan (same
@@ -254,14 +254,16 @@ def answer_conservation(ans: Answer) -> float | None:
     return max(res.values())
 
 
-def binding_families(plan: Plan | None) -> dict[str, dict[str, float]]:
-    """Per limit family at its bound in ``plan`` (``Plan.binding``): how many rows, and the sum of
-    their shadow prices (money per unit of the limit; 0 where the solve gave no duals)."""
+def binding_families(*sources: Any) -> dict[str, dict[str, float]]:
+    """Per limit family at its bound in the sources (plans or funding results: their ``binding``):
+    how many rows, and the sum of their shadow prices' sizes (money per unit of the limit; 0 where
+    the solve gave no duals; sizes, because the funding LP minimises cost and the plan maximises
+    profit, so their signs differ)."""
     out: dict[str, dict[str, float]] = {}
-    for b in (plan.binding if plan is not None else []) or []:
-        f = out.setdefault(str(b.get("family")), {"rows": 0, "shadow_price_sum": 0.0})
+    for b in [b for src in sources if src is not None for b in (getattr(src, "binding", None) or [])]:
+        f = out.setdefault(str(b.get("family")), {"rows": 0, "shadow_price_abs_sum": 0.0})
         f["rows"] += 1
-        f["shadow_price_sum"] += float(b.get("shadow_price") or 0.0)
+        f["shadow_price_abs_sum"] += abs(float(b.get("shadow_price") or 0.0))
     return out
 
 
@@ -369,7 +371,7 @@ class _Run:
             "conserved": all(r is None or r <= CONSERVATION_TOL for r in (res_seq, res_joint)),
             "warm_started_operations": ops_warm,
             "warm_started_joint": bool(ws and ws.get("used")),
-            "binding_sequential": binding_families(ops),
+            "binding_sequential": binding_families(ops, seq.funding),
             "binding_joint": binding_families(joint.plan),
             "highs_seconds_joint": float(joint.plan.timings.get("highs", 0.0)) if joint.plan is not None else None,
             "simplex_iterations_joint": joint.plan.simplex_iterations if joint.plan is not None else None,

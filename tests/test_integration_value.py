@@ -37,7 +37,8 @@ k     rho   s     L       sequential        joint (q)                       gain
 
 (k = 2, rho = 0.3, s = 1: period 1 has 2400 - 1500 x 1.3 = 450 >= 0, so the sequential plan is
 funded, at a loss; the joint plan makes what opening cash pays for.) Fill rate: sequential 1;
-joint q / D.
+joint q / D. At rho = 0.3 the joint plan's binding limit is period 0's minimum cash, with shadow
+price ``(p - c) / c = 0.2``: a unit more of opening cash makes a tenth of a unit more, earning 2.
 
 Broken on purpose (2026-12-03), each reverted: ``spec_at`` setting the rate without dividing by
 the periods a year (test_study_reproduces_the_hand_worked_points and
@@ -153,6 +154,10 @@ def test_invariants_hold_and_are_recomputable(study):
         assert_conserved(_Tables(joint.plan))
         assert r["conservation_residual_joint"] <= 1e-6
     assert all(r["warm_started_joint"] for r in study.rows[1:])
+    for r in (r for r in study.rows if r["rate"] == 3.6):
+        assert set(r["binding_joint"]) == {"minimum_cash"}
+        assert r["binding_joint"]["minimum_cash"]["rows"] == 1
+        assert r["binding_joint"]["minimum_cash"]["shadow_price_abs_sum"] == pytest.approx(0.2, abs=1e-6)
     assert all(r["seconds"] > 0 for r in study.rows)
 
 
