@@ -44,7 +44,8 @@ Broken on purpose (2026-12-03), each reverted: ``spec_at`` setting the rate with
 the periods a year (test_study_reproduces_the_hand_worked_points and
 test_invariants_hold_and_are_recomputable fail: R = 1.2 became 1.2 a period, no plan funded);
 the peak need taken a third of the sequential plan's (the same two fail: limits 250 / 500 where
-750 / 1500 were due, and the sequential plan at s = 1 no longer funded).
+750 / 1500 were due, and the sequential plan at s = 1 no longer funded); the joint plan's
+binding families read from the operations plan (test_invariants_hold_and_are_recomputable fails).
 """
 
 from __future__ import annotations
