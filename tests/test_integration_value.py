@@ -209,3 +209,21 @@ def test_a_buyer_terms_axis_needs_a_buyer(scenario):
     with pytest.raises(FinanceError) as exc:
         value_of_integration(scenario, Grid(limit_share=(1.0,), buyer_terms=(0,)))
     assert exc.value.problems[0].path == "buyer_terms" and "no partner buys" in exc.value.problems[0].message
+
+
+@pytest.mark.slow
+def test_the_scenario_as_written_is_compare_finance():
+    """With every axis as written the study's point is `compare-finance`'s answer (one
+    derivation): on credit_chain, both profits after financing, the gain (+15,309 EUR) and both
+    fill rates equal joint_vs_sequential's."""
+    from finance.compare import joint_vs_sequential
+    from scenarios.io import load_scenario
+
+    scenario, _ = load_scenario("credit_chain")
+    (row,) = value_of_integration(scenario, Grid(limit_share=(None,))).rows
+    cmp = joint_vs_sequential(scenario)
+    assert row["sequential_chain_profit"] == pytest.approx(cmp.sequential.chain_profit, rel=1e-9)
+    assert row["joint_chain_profit"] == pytest.approx(cmp.joint.chain_profit, rel=1e-9)
+    assert row["gain"] == pytest.approx(cmp.difference["chain_profit"], abs=1e-6) and row["gain"] > 10_000
+    assert row["joint_fill_rate"] == pytest.approx(cmp.joint.fill_rate, abs=1e-12)
+    assert row["sequential_fill_rate"] == pytest.approx(cmp.sequential.fill_rate, abs=1e-12)
