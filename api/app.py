@@ -21,6 +21,7 @@ from api.routes import history
 from api.routes import auth
 from api.routes import invoices
 from api.routes import at_risk
+from api.routes import integration
 from api.routes import financing, financing_book
 from api.settings import Settings, get_settings
 
@@ -42,6 +43,7 @@ ROUTERS = [
     plans.router,
     funding.router,
     at_risk.router,
+    integration.router,
     compare.router,
     jobs.router,
     invoices.router,

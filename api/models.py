@@ -391,6 +391,23 @@ class AtRiskRun(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class IntegrationStudyRecord(Base):
+    """A scenario version's value-of-integration study (``finance.integration_value``), computed by
+    an ``integration`` job; its grid and options in ``params``, its result (settings, summary, a
+    row per grid point) in ``result``."""
+
+    __tablename__ = "integration_studies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scenario_version_id: Mapped[int] = mapped_column(ForeignKey("scenario_versions.id"), index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = _ts(default=utcnow)
+    finished_at: Mapped[datetime | None] = _ts(nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
 class PlanTable(Base):
     """One result table of a done plan, stored on its own and column by column (written with the
     plan's result by the plan job runner, :mod:`api.plan_tables`): a table page or the whole table

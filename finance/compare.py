@@ -147,6 +147,19 @@ class JointComparison:
         }
 
 
+def answer_difference(seq: Answer, joint: Answer) -> dict[str, float] | None:
+    """joint - sequential for chain profit (after financing), financing cost, operating profit and
+    fill rate; None unless both are funded."""
+    if not (seq.funded and joint.funded):
+        return None
+    return {
+        "chain_profit": joint.chain_profit - seq.chain_profit,
+        "financing_cost": joint.financing_cost - seq.financing_cost,
+        "operating_profit": joint.operating_profit - seq.operating_profit,
+        "fill_rate": joint.fill_rate - seq.fill_rate,
+    }
+
+
 def joint_vs_sequential(scenario: Any, spec: FinanceSpec | None = None, **solve: Any) -> JointComparison:
     """The sequential and the joint answer side by side, with joint - sequential for chain profit
     (after financing), financing cost, operating profit and fill rate when both are funded, and
@@ -155,14 +168,8 @@ def joint_vs_sequential(scenario: Any, spec: FinanceSpec | None = None, **solve:
     seq = sequential_answer(scenario, spec, **solve)
     ref = seq.plan if seq.plan is not None and has_solution(seq.plan.status) else None
     joint = joint_answer(scenario, spec, reference=ref, **solve)
-    difference = None
-    if seq.funded and joint.funded:
-        difference = {
-            "chain_profit": joint.chain_profit - seq.chain_profit,
-            "financing_cost": joint.financing_cost - seq.financing_cost,
-            "operating_profit": joint.operating_profit - seq.operating_profit,
-            "fill_rate": joint.fill_rate - seq.fill_rate,
-        }
+    difference = answer_difference(seq, joint)
+    if difference is not None:
         gain = difference["chain_profit"]
         message = (
             f"planning with finance adds {gain:,.2f} {scenario.currency} to the chain's profit after financing"
@@ -275,6 +282,7 @@ def reverse_factoring_whatif(
 __all__ = [
     "Answer",
     "JointComparison",
+    "answer_difference",
     "WhatIf",
     "joint_answer",
     "joint_vs_sequential",

@@ -685,3 +685,54 @@ def size_plan_funding(plan: Any, spec: FinanceSpec | None = None, **kwargs: Any)
     from .cashflows import cashflows_from_plan
 
     return size_funding(cashflows_from_plan(plan), spec, **kwargs)
+
+
+DEBT_TYPES = frozenset({"revolver", "asset_based", "inventory_loan", "factoring", "reverse_factoring", "fixed_tenor"})
+
+
+def conservation_residuals(cash: pd.DataFrame, instruments: pd.DataFrame | None = None) -> dict[str, float]:
+    """The funding tables' cash conservation, recomputed from the tables (the checks the sizing
+    tests make), each as its largest absolute residual (0 when it holds exactly):
+
+    - ``cash_identity``: opening + operating + financing inflows - outflows - interest - fees +
+      deposit interest + unfunded cover - closing, per partner and period;
+    - ``cash_roll``: opening cash of t+1 - closing cash of t;
+    - ``instruments_add_up``: the per-instrument inflow, outflow, interest and fees against the
+      cash table's;
+    - ``balances_roll``: each debt instrument's opening + inflow - outflow - closing, and its
+      opening of t+1 - closing of t; a negative closing balance counts too;
+    - ``minimum_cash``: how far closing cash is below minimum where nothing is left unfunded."""
+    c = cash
+    out: dict[str, float] = {}
+    lhs = (c["opening_cash"] + c["operating_cash_flow"] + c["financing_inflows"] - c["financing_outflows"]
+           - c["interest"] - c["fees"] + c["deposit_interest"] + c["unfunded_cover"])
+    out["cash_identity"] = float((lhs - c["closing_cash"]).abs().max()) if len(c) else 0.0
+    roll = 0.0
+    for _, g in c.groupby("partner"):
+        g = g.sort_values("period")
+        if len(g) > 1:
+            roll = max(roll, float(np.abs(g["opening_cash"].to_numpy()[1:] - g["closing_cash"].to_numpy()[:-1]).max()))
+    out["cash_roll"] = roll
+    adds, balances = 0.0, 0.0
+    inst = instruments if instruments is not None else pd.DataFrame()
+    if len(inst):
+        sums = inst.groupby(["partner", "period"])[["inflow", "outflow", "interest", "fees"]].sum()
+        merged = c.set_index(["partner", "period"]).join(sums, how="left", rsuffix="_inst").fillna(0.0)
+        for a, b in (("financing_inflows", "inflow"), ("financing_outflows", "outflow"),
+                     ("interest", "interest_inst"), ("fees", "fees_inst")):
+            adds = max(adds, float((merged[a] - merged[b]).abs().max()))
+        debt = inst[inst["type"].isin(DEBT_TYPES)]
+        if len(debt):
+            r = debt["opening_balance"] + debt["inflow"] - debt["outflow"] - debt["closing_balance"]
+            balances = max(float(r.abs().max()), float((-debt["closing_balance"]).clip(lower=0).max()))
+            for _, g in debt.groupby(["partner", "instrument"]):
+                g = g.sort_values("period")
+                if len(g) > 1:
+                    balances = max(balances, float(np.abs(g["opening_balance"].to_numpy()[1:]
+                                                          - g["closing_balance"].to_numpy()[:-1]).max()))
+    out["instruments_add_up"] = adds
+    out["balances_roll"] = balances
+    funded = c["shortfall"] <= 1e-6
+    below = (c.loc[funded, "min_cash"] - c.loc[funded, "closing_cash"]).clip(lower=0)
+    out["minimum_cash"] = float(below.max()) if len(below) else 0.0
+    return out

@@ -1,5 +1,6 @@
 """The funding commands: ``fund`` (size a plan's or a cash forecast's funding) and
-``compare-finance`` (joint against sequential planning, and the reverse-factoring what-if), plus
+``compare-finance`` (joint against sequential planning, and the reverse-factoring what-if),
+``value-of-integration`` (the two over a grid: :mod:`finance.integration_value`), plus
 what ``plan --finance`` and ``demo`` use (:func:`plan_command_finance`, :func:`print_plan_funding`,
 :func:`print_funding`, :func:`print_comparison`, :func:`print_whatif`).
 
@@ -10,6 +11,7 @@ diagnosis says which partner is short, when and by how much).
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
@@ -260,7 +262,7 @@ def _working_capital_only(console: Console, table: Any, periods_per_year: Option
 
 
 def register(app: typer.Typer, console: Console, err: Console) -> None:
-    """Add ``fund`` and ``compare-finance`` to the ``jointplan`` app."""
+    """Add ``fund``, ``compare-finance`` and ``value-of-integration`` to the ``jointplan`` app."""
     _consoles["err"] = err
 
     @app.command()
@@ -418,6 +420,177 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
             console.print(f"Comparison written to {out}")
         if not comparison.joint.funded and not comparison.sequential.funded:
             raise typer.Exit(EXIT_NOT_FUNDED)
+
+    @app.command("value-of-integration")
+    def value_of_integration_command(
+        scenario: str = typer.Argument(..., help="Scenario file (YAML or JSON) or a bundled example's name"),
+        instruments: Optional[Path] = typer.Option(
+            None, "--instruments", "-i", help="Finance spec YAML; defaults to the scenario's finance section"),
+        limit_share: str = typer.Option("0.25,0.5,0.75,1,1.5", "--limit-share", help="Credit limits to try, as shares "
+                                        "of each partner's peak funding need under plan-then-fund (comma-separated; "
+                                        "'scenario': the limits as written)"),
+        rate: str = typer.Option("scenario", "--rate", help="Credit-line interest rates to try, a year (0.08 = 8 %; "
+                                 "comma-separated; 'scenario': as written)"),
+        buyer_terms: str = typer.Option("scenario", "--buyer-terms", help="Payment terms of the largest buyer to try, "
+                                        "in periods from invoice to payment (comma-separated; 'scenario': as written)"),
+        buyer: Optional[str] = typer.Option(None, "--buyer", help="With --buyer-terms: this partner instead of the "
+                                            "largest buyer"),
+        demand: str = typer.Option("1", "--demand", help="Demand levels to try, as multiples of the scenario's "
+                                   "(comma-separated)"),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the table here: .csv (one row a point) "
+                                           "or .json (settings, summary, rows)"),
+        workbook: Optional[Path] = typer.Option(None, "--workbook", help="Write the table and its chart as .xlsx"),
+        chart: Optional[Path] = typer.Option(None, "--chart", help="Write the chart as .svg"),
+        workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes (each runs a contiguous "
+                                    "part of the grid, warm-started within it)"),
+        warm: bool = typer.Option(True, "--warm/--cold", help="Start each point's solves from the previous point's"),
+        time_limit: Optional[float] = typer.Option(None, callback=positive, help="Solver time limit in seconds per solve (> 0)"),
+    ) -> None:
+        """What planning operations and funding together is worth: plan-then-fund against the joint
+        plan over a grid of credit limits, line rates, the largest buyer's terms and demand levels;
+        per point both chain profits after financing, the difference, fill rates, whether
+        plan-then-fund could be funded at all, and the time the point took."""
+        from finance.integration_value import Grid, value_of_integration
+        from scenarios.finance import FinanceError
+        from scenarios.io import load_scenario
+        from scenarios.validation import ScenarioError
+
+        grid = Grid(limit_share=_grid_axis("--limit-share", limit_share, float),
+                    rate=_grid_axis("--rate", rate, float),
+                    buyer_terms=_grid_axis("--buyer-terms", buyer_terms, int),
+                    demand=_grid_axis("--demand", demand, float, allow_scenario=False), buyer=buyer)
+        for opt, path, suffixes in (("--out", out, (".csv", ".json")), ("--workbook", workbook, (".xlsx",)),
+                                    ("--chart", chart, (".svg",))):
+            if path is not None and path.suffix.lower() not in suffixes:
+                _fail(f"{opt} {path}: expected a {' or '.join(suffixes)} file")
+        try:
+            scn, problems = load_scenario(scenario)
+        except ScenarioError as exc:
+            _fail(f"Scenario {scenario} is not valid", exc.problems)
+        for p in problems:
+            err.print(f"  [yellow]warning[/] {escape(p.path)}: {escape(p.message)}")
+        spec = _load_spec(instruments) if instruments is not None else None
+        n = len(grid.points())
+
+        def say(done: int, total: int, row: dict) -> None:
+            err.print(f"  point {done}/{total} ({escape(_point_label(row))}): {row.get('seconds', 0.0):.2f} s"
+                      + ("" if row.get("warm_started_joint") else " (cold)"))
+
+        err.print(f"{n} grid point(s) on {workers} worker process(es)")
+        try:
+            study = value_of_integration(scn, grid, spec, workers=workers, time_limit=time_limit, warm=warm, progress=say)
+        except FinanceError as exc:
+            _fail(f"Cannot run the value-of-integration study on {scenario}",
+                  [_as_option(p) for p in exc.problems])
+        payload = study.to_dict()
+        written = []
+        if out is not None:
+            if out.suffix.lower() == ".csv":
+                study.table().to_csv(out, index=False)
+            else:
+                out.write_text(json.dumps(payload, indent=2, default=str, allow_nan=False), encoding="utf-8")
+            written.append(f"Table written to {out}")
+        if workbook is not None:
+            from planning.workbook import integration_workbook
+
+            integration_workbook(payload).save(workbook)
+            written.append(f"Workbook written to {workbook}")
+        if chart is not None:
+            from jointplan.integration_chart import study_svg
+
+            chart.parent.mkdir(parents=True, exist_ok=True)
+            chart.write_text(study_svg(payload), encoding="utf-8")
+            written.append(f"Chart written to {chart}")
+        print_integration(console, payload)
+        for line in written:
+            console.print(line)
+        if not study.invariants_hold:
+            _fail("An invariant failed at some point (joint below plan-then-fund, or cash not conserved): "
+                  "see the joint_not_worse and conserved columns", code=EXIT_INVARIANT)
+
+
+OPTION_OF = {"limit_share": "--limit-share", "rate": "--rate", "buyer_terms": "--buyer-terms", "demand": "--demand",
+             "buyer": "--buyer", "workers": "--workers", "grid": "the grid"}
+EXIT_INVARIANT = 4
+
+
+def _as_option(p: Any) -> Any:
+    """A study problem named by its command-line option."""
+    from scenarios.fields import Problem
+
+    name = OPTION_OF.get(getattr(p, "path", ""))
+    return Problem(name, p.message, p.severity) if name else p
+
+
+def _grid_axis(option: str, text: str, kind: type, *, allow_scenario: bool = True) -> tuple:
+    """A comma-separated grid axis: numbers (``kind``), and 'scenario' for the value as written."""
+    values: list[Any] = []
+    for part in text.split(","):
+        part = part.strip()
+        if allow_scenario and part.lower() == "scenario":
+            values.append(None)
+            continue
+        try:
+            v = float(part)
+        except ValueError:
+            _fail(f"{option}: {part!r} is not a number" + (" (or 'scenario')" if allow_scenario else ""))
+        if kind is int:
+            if not math.isfinite(v) or v != int(v):
+                _fail(f"{option}: {part!r} is not a whole number of periods")
+            v = int(v)
+        values.append(v)
+    return tuple(values)
+
+
+def _point_label(r: dict) -> str:
+    parts = [f"limit {r['limit_share']:.0%}" if r.get("limit_share") is not None else "limit as written"]
+    if r.get("rate") is not None:
+        parts.append(f"rate {r['rate']:.1%}/yr")
+    if r.get("buyer_terms") is not None:
+        parts.append(f"terms {r['buyer_terms']}")
+    if r.get("demand") not in (None, 1.0):
+        parts.append(f"demand x{r['demand']:g}")
+    return ", ".join(parts)
+
+
+def print_integration(console: Console, study: dict[str, Any]) -> None:
+    """The study's table: per point plan-then-fund and joint profit after financing, the gain and
+    fill rates (an axis with one value is said in the title, not repeated per row); then the
+    summary and the checks."""
+    cur = study.get("currency") or "currency"
+    st = study.get("settings") or {}
+    rows = study.get("rows") or []
+    axes = [("demand", "demand", lambda v: num(v, "g")),
+            ("buyer_terms", "terms", lambda v: "as written" if v is None else str(v)),
+            ("rate", "rate/yr", lambda v: "as written" if v is None else num(v, ".1%")),
+            ("limit_share", "limit", lambda v: "as written" if v is None else num(v, ".0%"))]
+    varied = [a for a in axes if len({r.get(a[0]) for r in rows}) > 1 or a[0] == "limit_share"]
+    fixed = [f"{label} {fmt(rows[0].get(key))}" for key, label, fmt in axes if rows and (key, label, fmt) not in varied]
+    table = Table(title=f"Value of planning with finance: {escape(study.get('scenario', ''))} ({cur})"
+                        + (f"; {', '.join(fixed)}" if fixed else ""), box=None, padding=(0, 1))
+    for col in [label for _, label, _ in varied] + ["peak need", "plan+fund", "joint", "gain", "fill p+f", "fill joint"]:
+        table.add_column(col, justify="right", no_wrap=True)
+    for r in rows:
+        seq = _money(r.get("sequential_chain_profit")) if r.get("sequential_funded") else "[red]not funded[/]"
+        table.add_row(*[fmt(r.get(key)) for key, _, fmt in varied], _money(r.get("peak_need")), seq,
+                      _money(r.get("joint_chain_profit")) if r.get("joint_funded") else "[red]not funded[/]",
+                      _money(r.get("gain")) if r.get("gain") is not None else "-",
+                      num(r.get("sequential_fill_rate"), ".1%"), num(r.get("joint_fill_rate"), ".1%"))
+    console.print(table)
+    sm = study.get("summary") or {}
+    console.print("  plan+fund = plan operations ignoring financing, then fund that plan at least cost; gain = joint - "
+                  "plan+fund, in profit after financing; peak need = plan+fund's, the base of the limit")
+    if st.get("buyer"):
+        console.print(f"  buyer whose terms vary: {escape(st['buyer'])} (pays {escape(', '.join(st.get('buyer_sellers') or []))})")
+    console.print(f"  plan+fund cannot be funded at {sm.get('sequential_not_funded')} of {sm.get('points')} points; "
+                  f"the joint plan is strictly better at {sm.get('joint_strictly_better')}"
+                  + (f"; largest gain {_money(sm.get('largest_gain'))} {cur}" if sm.get("largest_gain") else ""))
+    ok = sm.get("joint_not_worse_everywhere") and sm.get("conserved_everywhere")
+    console.print("  checks: joint >= plan+fund where it is funded, and cash conserved in both: "
+                  + ("[green]hold at every point[/]" if ok else "[red]FAIL somewhere[/]"))
+    t = study.get("timings") or {}
+    console.print(f"  {t.get('per_point', 0.0):.2f} s a point ({t.get('points', 0.0):.1f} s for the grid; "
+                  f"{sm.get('warm_started_joint')} joint solves warm-started)")
 
 
 def _at_risk(plan: dict, spec: Any, scenario_path: str, *, quantiles: Optional[Path], cv: Optional[float],

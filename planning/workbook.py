@@ -23,6 +23,10 @@ Sheets, in order:
 - **Funding cash**, **Funding instruments**: the funding's tables per period.
 - The plan's tables (Production, Capacity, Shipments, Inventory, Sales, Cash, Working capital,
   Cash flows, any extension's tables), then Binding limits, Warnings, Diagnosis when present.
+- **Value of integration** (``jointplan value-of-integration --workbook``, a workbook of its own,
+  :func:`integration_workbook`): the study's settings and summary, its table (a row per grid
+  point) and a chart of the chain's profit after financing against the credit limit, joint and
+  plan-then-fund, one pair of lines per combination of the other axes.
 - **Chart data**: the per-chart series the charts plot (aggregated where a chart sums rows, e.g.
   inventory over a site's products), each block headed by the chart's title.
 
@@ -58,7 +62,7 @@ from zipfile import ZIP_DEFLATED, ZipFile
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
-from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart import BarChart, LineChart, Reference, ScatterChart, Series
 from openpyxl.chart.text import RichText, Text
 from openpyxl.chart.title import Title
 from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, SpreadsheetDrawing, TwoCellAnchor
@@ -284,6 +288,96 @@ def build_workbook(plan: Mapping[str, Any] | None, funding: Mapping[str, Any] | 
         book.diagnosis_sheet(diagnoses)
     book.finish()
     return wb
+
+
+INTEGRATION_COLUMNS = (
+    ("demand", "Demand scale", NUM), ("buyer_terms", "Buyer terms (periods)", NUM), ("rate", "Line rate a year", PCT),
+    ("limit_share", "Limit / peak need", PCT), ("peak_need", "Peak need (sequential)", MONEY),
+    ("credit_limit", "Credit limit", MONEY), ("sequential_funded", "Sequential funded", "bool"),
+    ("sequential_chain_profit", "Sequential profit after financing", MONEY),
+    ("joint_chain_profit", "Joint profit after financing", MONEY), ("gain", "Joint - sequential", MONEY),
+    ("sequential_fill_rate", "Sequential fill rate", PCT), ("joint_fill_rate", "Joint fill rate", PCT),
+    ("sequential_financing_cost", "Sequential financing cost", MONEY),
+    ("joint_financing_cost", "Joint financing cost", MONEY),
+    ("joint_not_worse", "Joint >= sequential", "bool"), ("conserved", "Cash conserved", "bool"),
+    ("seconds", "Seconds", NUM),
+)
+
+
+def integration_workbook(study: Mapping[str, Any]) -> Workbook:
+    """The **Value of integration** sheet of a study (``IntegrationStudy.to_dict()``): settings,
+    summary, the table and a scatter chart with lines (x: credit limit / peak need, y: chain
+    profit after financing; per combination of demand, terms and rate a solid joint line and a
+    dashed plan-then-fund line, which has gaps where that plan cannot be funded)."""
+    book = _Book(_currency_code(study.get("currency") or ""), {})
+    ws = book.new_sheet("Value of integration")
+    st, sm = study.get("settings") or {}, study.get("summary") or {}
+    book.put(ws, 1, 1, f"Value of planning with finance: {study.get('scenario', '')}").font = TITLE_FONT
+    row = book.facts(ws, 3, [
+        ("Grid points", sm.get("points"), INT),
+        ("Plan-then-fund cannot be funded at", sm.get("sequential_not_funded"), INT),
+        ("Joint strictly better at", sm.get("joint_strictly_better"), INT),
+        ("Largest gain", sm.get("largest_gain"), MONEY),
+        ("Joint >= sequential everywhere", sm.get("joint_not_worse_everywhere"), "bool"),
+        ("Cash conserved everywhere", sm.get("conserved_everywhere"), "bool"),
+        ("Credit lines set by the grid", ", ".join(st.get("credit_lines") or []), TEXT),
+        ("Limit share of", st.get("limit_share_of"), TEXT),
+        ("Rate", st.get("rate_unit"), TEXT),
+        ("Buyer whose terms vary", st.get("buyer"), TEXT),
+        ("Buyer terms", st.get("buyer_terms_unit"), TEXT),
+    ])
+    ws.column_dimensions["A"].width = 34
+    row += 1
+    first = row + 1
+    book.header(ws, row, 1, [book.label(lab, kind) if kind == MONEY else lab for _, lab, kind in INTEGRATION_COLUMNS])
+    rows = study.get("rows") or []
+    for r in rows:
+        row += 1
+        for j, (key, _, kind) in enumerate(INTEGRATION_COLUMNS):
+            book.put(ws, row, 1 + j, r.get(key), kind)
+    for j in range(1, len(INTEGRATION_COLUMNS)):
+        ws.column_dimensions[get_column_letter(1 + j)].width = 16
+    col = {key: 1 + j for j, (key, _, _) in enumerate(INTEGRATION_COLUMNS)}
+    chart = ScatterChart()
+    chart.style = 13
+    chart.title = _title("Chain profit after financing against the credit limit")
+    chart.x_axis.title = "Credit limit / peak funding need"
+    chart.y_axis.title = book.currency or "currency"
+    chart.x_axis.number_format = "0%"
+    chart.y_axis.number_format = "#,##0"
+    for ax in (chart.x_axis, chart.y_axis):
+        ax.delete = False
+    blocks: list[tuple[int, int, Mapping[str, Any]]] = []  # consecutive rows sharing demand, terms, rate
+    for i, r in enumerate(rows):
+        key = (r.get("demand"), r.get("buyer_terms"), r.get("rate"))
+        if blocks and blocks[-1][2] == key:
+            blocks[-1] = (blocks[-1][0], i, key)
+        else:
+            blocks.append((i, i, key))
+    for k, (a, b, (demand, terms, rate)) in enumerate(blocks[:len(SERIES_COLOURS)]):
+        name = ", ".join(x for x in (f"demand x{demand:g}" if demand not in (None, 1, 1.0) else "",
+                                      f"terms {terms:g}" if terms is not None else "",
+                                      f"rate {rate:.1%}" if rate is not None else "") if x) or "scenario"
+        xref = Reference(ws, min_col=col["limit_share"], min_row=first + a, max_row=first + b)
+        colour = SERIES_COLOURS[k]
+        for key, label, dash in (("joint_chain_profit", "joint", None), ("sequential_chain_profit", "plan, then fund", "dash")):
+            yref = Reference(ws, min_col=col[key], min_row=first + a, max_row=first + b)
+            s = Series(yref, xref, title=f"{label}: {name}")
+            s.marker.symbol = "circle"
+            s.graphicalProperties.line.solidFill = colour
+            s.graphicalProperties.line.width = 28575
+            if dash:
+                s.graphicalProperties.line.dashStyle = dash
+            chart.series.append(s)
+    chart.legend.position = "b"
+    chart.anchor = TwoCellAnchor(_from=AnchorMarker(col=len(INTEGRATION_COLUMNS) + 1, row=1),
+                                 to=AnchorMarker(col=len(INTEGRATION_COLUMNS) + 1 + 2 * CHART_COLS, row=1 + 2 * CHART_ROWS))
+    if rows:
+        ws.add_chart(chart)
+    ws.freeze_panes = ws.cell(row=first, column=1)
+    _print_setup(ws)
+    book.finish()
+    return book.wb
 
 
 def _in_plan_order(funding: Mapping[str, Any], plan: Mapping[str, Any]) -> Mapping[str, Any]:

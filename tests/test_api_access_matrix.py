@@ -178,6 +178,9 @@ SPEC: dict[str, Rule] = {
     # a plan's funding at risk (issue 18 part 3): staff, as the plan (every partner's cash)
     "POST /plans/{plan_id}/at-risk": R(A, P, F),
     "GET /plans/{plan_id}/at-risk/{at_risk_id}": R(A, P, F),
+    # a scenario's value-of-integration study (issue 21): staff, as the scenario and its plans
+    "POST /scenarios/{scenario_id}/value-of-integration": R(A, P, F),
+    "GET /scenarios/{scenario_id}/value-of-integration/{study_id}": R(A, P, F),
     "GET /compare/plans": R(A, P, F),
     # finance reviews: only finance decides (segregation of duties); staff read them
     "POST /plans/{plan_id}/reviews": R(F),

@@ -117,6 +117,8 @@ STATUSES: dict[str, set[int]] = {
     "GET /plans/{plan_id}/funding/{partner_id}": {200, 404, 409},
     "POST /plans/{plan_id}/at-risk": {200, 202, 404, 409, 422},
     "GET /plans/{plan_id}/at-risk/{at_risk_id}": {200, 404},
+    "POST /scenarios/{scenario_id}/value-of-integration": {200, 202, 404, 409, 422},
+    "GET /scenarios/{scenario_id}/value-of-integration/{study_id}": {200, 404},
     "GET /compare/plans": {200, 404, 409, 422},
     "POST /plans/{plan_id}/reviews": {201, 404, 409},
     "GET /plans/{plan_id}/reviews": {200, 404},

@@ -1,4 +1,4 @@
-"""The ``jobs`` table: one row per forecast run, plan solve or funding-at-risk run, from queued to
+"""The ``jobs`` table: one row per forecast run, plan solve, funding-at-risk run or value-of-integration study, from queued to
 a final state.
 
 Life of a job (see :mod:`api.jobs.queue`)::
@@ -31,6 +31,7 @@ class JobKind(str, Enum):
     forecast = "forecast"
     plan = "plan"
     at_risk = "at_risk"
+    integration = "integration"
 
 
 class JobStatus(str, Enum):

@@ -16,8 +16,10 @@
     ``forecasting.engine.forecast_panel`` (progress = series done / total).
   - at_risk: ``finance.at_risk.funding_at_risk`` on a finished plan and its scenario version
     (progress = demand scenarios done / asked for).
+  - integration: ``finance.integration_value.value_of_integration`` on a scenario version
+    (progress = grid points done / the grid's; each point's seconds in the message).
 - **storage** (:func:`store_result`, :func:`mirror_status`): writes the result rows (``plans`` +
-  ``funding_results``, ``forecast_runs`` or ``funding_at_risk``) inside the queue's completion transaction, keyed by
+  ``funding_results``, ``forecast_runs``, ``funding_at_risk`` or ``integration_studies``) inside the queue's completion transaction, keyed by
   the job's record so a second write of the same job changes nothing.
 
 Bad input found while executing (an invalid scenario or history, unusable instruments) raises
@@ -38,7 +40,8 @@ from sqlalchemy.orm import Session
 
 from api.jobs.model import Job, JobKind, JobStatus
 from api.settings import get_settings
-from api.models import AtRiskRun, ConsensusVersion, ForecastRun, FundingResultRecord, PlanRecord, ScenarioVersion, utcnow
+from api.models import (AtRiskRun, ConsensusVersion, ForecastRun, FundingResultRecord, IntegrationStudyRecord, PlanRecord,
+                        ScenarioVersion, utcnow)
 from planning.status import has_solution
 
 Report = Callable[[float, str], None]
@@ -136,6 +139,47 @@ class AtRiskOptions(BaseModel):
                     "scenario, 10 s with a re-plan); reached, the job fails saying how many scenarios were done")
 
 
+MAX_AXIS = 20  # values per grid axis in a request (the grid's points are capped by finance.integration_value)
+LimitShare = Annotated[StrictFloat, Field(ge=0, le=100, allow_inf_nan=False)]
+YearRate = Annotated[StrictFloat, Field(ge=0, le=10, allow_inf_nan=False)]
+Terms = Annotated[StrictInt, Field(ge=0, le=10_000)]
+DemandScale = Annotated[StrictFloat, Field(gt=0, le=100, allow_inf_nan=False)]
+
+
+class IntegrationOptions(BaseModel):
+    """The grid of a value-of-integration study (``finance.integration_value``, as ``jointplan
+    value-of-integration``): per point the scenario's credit lines, rate, the largest buyer's
+    terms and demand set as said, then planned first and funded after (sequential) and planned
+    with its funding (joint). ``null`` in an axis: as in the scenario."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"limit_share": [0.5, 1.0], "rate": [None, 0.2]}]})
+
+    version: StrictInt | None = Field(None, ge=1, le=2**31 - 1,
+                                      description="Scenario version to study (default: the latest)")
+    limit_share: list[LimitShare | None] = Field(
+        [0.25, 0.5, 0.75, 1.0, 1.5], min_length=1, max_length=MAX_AXIS,
+        description="Credit limits to try, as shares of each partner's peak funding need under plan-then-fund "
+                    "(0 .. 100; null: the limits as written)")
+    rate: list[YearRate | None] = Field(
+        [None], min_length=1, max_length=MAX_AXIS,
+        description="Credit-line interest rates to try, a year (0.08 = 8 %; 0 .. 10; null: as written)")
+    buyer_terms: list[Terms | None] = Field(
+        [None], min_length=1, max_length=MAX_AXIS,
+        description="Payment terms of the largest buyer to try, periods from invoice to payment (0 .. the horizon; "
+                    "null: as written)")
+    demand: list[DemandScale] = Field([1.0], min_length=1, max_length=MAX_AXIS,
+                                      description="Demand levels to try, multiples of the scenario's (above 0, at most 100)")
+    buyer: PartnerRef | None = Field(None, description="With buyer_terms: this partner instead of the largest buyer")
+    time_limit: StrictFloat | None = Field(
+        None, gt=0, le=86_400, allow_inf_nan=False,
+        description="Time limit of the whole job [s] (default: the service's `JOINTPLAN_SOLVER_TIME_LIMIT` plus 10 s a "
+                    "grid point); reached, the job fails saying how many points were done")
+
+    def grid_points(self) -> int:
+        return len(self.limit_share) * len(self.rate) * len(self.buyer_terms) * len(self.demand)
+
+
 # ---------------------------------------------------------------------------------------------
 # JSON safety
 # ---------------------------------------------------------------------------------------------
@@ -202,6 +246,8 @@ def execute(kind: str, inputs: dict[str, Any], report: Report) -> dict[str, Any]
         return execute_forecast(inputs, report)
     if kind == JobKind.at_risk.value:
         return execute_at_risk(inputs, report)
+    if kind == JobKind.integration.value:
+        return execute_integration(inputs, report)
     raise JobInputError(f"unknown job kind {kind!r}")
 
 
@@ -252,6 +298,50 @@ def execute_at_risk(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
     report(0.97, "storing the result")
     return jsonable({"at_risk": risk.to_dict(), "log_excerpt": "",
                      "timings": {**risk.timings, "job_total": time.perf_counter() - started}})
+
+
+def integration_time_limit(options: IntegrationOptions, solver_time_limit: float) -> float:
+    """The whole study job's time limit: the options', else the service's solver limit plus 10 s a
+    grid point."""
+    if options.time_limit is not None:
+        return float(options.time_limit)
+    return float(solver_time_limit) + 10.0 * options.grid_points()
+
+
+def execute_integration(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
+    """A scenario version's value-of-integration study
+    (:func:`finance.integration_value.value_of_integration`) with its finance section; progress =
+    grid points done / the grid's."""
+    from finance.integration_value import Grid, value_of_integration
+    from scenarios.finance import FinanceError
+    from scenarios.io import parse_scenario
+    from scenarios.validation import ScenarioError
+
+    started = time.perf_counter()
+    options = IntegrationOptions.model_validate(inputs.get("options") or {})
+    limit = float(inputs.get("time_limit") or integration_time_limit(options, get_settings().solver_time_limit))
+    deadline = started + limit
+    report(0.02, "checking the scenario")
+    try:
+        scenario, _ = parse_scenario(inputs["scenario"])
+    except ScenarioError as exc:
+        raise JobInputError("the scenario version is not valid", [p.as_dict() for p in exc.problems]) from None
+    grid = Grid(limit_share=tuple(options.limit_share), rate=tuple(options.rate), buyer_terms=tuple(options.buyer_terms),
+                demand=tuple(options.demand), buyer=options.buyer)
+
+    def progress(done: int, total: int, row: dict[str, Any]) -> None:
+        if done < total and time.perf_counter() > deadline:
+            raise JobInputError(f"the job's time limit of {limit:g} s was reached after {done} of {total} grid points: "
+                                "ask for fewer points or a longer time_limit")
+        report(0.05 + 0.9 * done / max(total, 1), f"{done} of {total} grid points ({row.get('seconds', 0.0):.2f} s the last)")
+
+    try:
+        study = value_of_integration(scenario, grid, time_limit=max(1.0, limit), progress=progress)
+    except FinanceError as exc:
+        raise JobInputError("the value-of-integration study cannot be run", [p.as_dict() for p in exc.problems]) from None
+    report(0.97, "storing the result")
+    return jsonable({"study": study.to_dict(), "log_excerpt": "",
+                     "timings": {**study.timings, "job_total": time.perf_counter() - started}})
 
 
 def execute_plan(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
@@ -477,6 +567,14 @@ def load_inputs(session: Session, job: Job, default_time_limit: float) -> dict[s
                 raise JobInputError(f"consensus version {options.consensus_version} no longer exists")
             inputs["quantiles"] = [{k: r.get(k) for k in ("unique_id", "ds", "p10", "p50", "p90")} for r in cv.rows]
         return inputs
+    if job.kind == JobKind.integration.value:
+        study = session.get(IntegrationStudyRecord, payload.get("study_id"))
+        version = session.get(ScenarioVersion, study.scenario_version_id) if study is not None else None
+        if version is None:
+            raise JobInputError(f"the scenario version of value-of-integration study {payload.get('study_id')} no longer exists")
+        options = IntegrationOptions.model_validate(payload.get("options") or {})
+        return {"scenario": version.content, "options": options.model_dump(mode="json"),
+                "time_limit": job.time_limit or integration_time_limit(options, default_time_limit)}
     if job.kind == JobKind.forecast.value:
         options = ForecastRunOptions.model_validate(payload.get("options") or {})
         history, keys, notes = shared_history(session, options.partner_ids)
@@ -534,9 +632,11 @@ def shared_history(session: Session, partner_ids: list[str] | None) -> tuple[dic
     return {c: complete[c].tolist() for c in complete.columns}, keys, notes
 
 
-def record_of(session: Session, job: Job) -> PlanRecord | ForecastRun | AtRiskRun | None:
-    """The plan, forecast run or funding-at-risk run a job fills."""
+def record_of(session: Session, job: Job) -> PlanRecord | ForecastRun | AtRiskRun | IntegrationStudyRecord | None:
+    """The plan, forecast run, funding-at-risk run or value-of-integration study a job fills."""
     payload = job.payload or {}
+    if job.kind == JobKind.integration.value:
+        return session.get(IntegrationStudyRecord, payload.get("study_id"))
     if job.kind == JobKind.at_risk.value:
         return session.get(AtRiskRun, payload.get("at_risk_id"))
     if job.kind == JobKind.plan.value:
@@ -557,6 +657,17 @@ def store_result(session: Session, job: Job, result: dict[str, Any]) -> str:
         if record.status == JobStatus.done.value and record.result is not None and record.job_id == job.id:
             return ref
         record.result = result["at_risk"]
+        record.status = JobStatus.done.value
+        record.job_id = job.id
+        record.finished_at = now
+        session.flush()
+        return ref
+    if isinstance(record, IntegrationStudyRecord):
+        version = session.get(ScenarioVersion, record.scenario_version_id)
+        ref = f"integration:{version.scenario_id if version else 0}:{record.id}"
+        if record.status == JobStatus.done.value and record.result is not None and record.job_id == job.id:
+            return ref
+        record.result = result["study"]
         record.status = JobStatus.done.value
         record.job_id = job.id
         record.finished_at = now

@@ -397,5 +397,8 @@ def _done_message(kind: str, result: dict[str, Any]) -> str:
         return f"done: plan {plan.get('status')}" + (f", objective {obj:,.2f}" if isinstance(obj, (int, float)) else "")
     if kind == "at_risk":
         return f"done: funding at risk over {(result.get('at_risk') or {}).get('settings', {}).get('scenarios', '?')} demand scenarios"
+    if kind == "integration":
+        sm = (result.get("study") or {}).get("summary") or {}
+        return f"done: value of integration over {sm.get('points', '?')} grid points"
     summary = result.get("summary") or {}
     return f"done: {summary.get('series', '?')} series forecast"

@@ -46,8 +46,9 @@ class JobPublic(Out):
     """A job: status, progress, attempts, timings, solver log excerpt, and what it produced."""
 
     id: int = Field(description="Job id")
-    kind: Literal["plan", "forecast", "at_risk"] = Field(description="plan (a solve), forecast (a forecast run) or "
-                                                                     "at_risk (a plan's funding at risk)")
+    kind: Literal["plan", "forecast", "at_risk", "integration"] = Field(
+        description="plan (a solve), forecast (a forecast run), at_risk (a plan's funding at risk) or integration "
+                    "(a scenario's value-of-integration study)")
     status: Literal["queued", "running", "done", "failed", "cancelled"] = Field(description="Where the job is")
     progress: float = Field(description="Share of the work done [0..1]")
     message: str = Field(description="The latest progress message")
@@ -76,6 +77,9 @@ def result_link(job: Job) -> str | None:
     if ref.startswith("at_risk:"):
         _, plan_id, run_id = ref.split(":", 2)
         return f"/plans/{plan_id}/at-risk/{run_id}"
+    if ref.startswith("integration:"):
+        _, scenario_id, study_id = ref.split(":", 2)
+        return f"/scenarios/{scenario_id}/value-of-integration/{study_id}"
     return None
 
 

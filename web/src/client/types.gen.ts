@@ -1266,6 +1266,154 @@ export type FromScenario = {
 };
 
 /**
+ * IntegrationOptions
+ *
+ * The grid of a value-of-integration study (``finance.integration_value``, as ``jointplan
+ * value-of-integration``): per point the scenario's credit lines, rate, the largest buyer's
+ * terms and demand set as said, then planned first and funded after (sequential) and planned
+ * with its funding (joint). ``null`` in an axis: as in the scenario.
+ */
+export type IntegrationOptions = {
+    /**
+     * Version
+     *
+     * Scenario version to study (default: the latest)
+     */
+    version?: number | null;
+    /**
+     * Limit Share
+     *
+     * Credit limits to try, as shares of each partner's peak funding need under plan-then-fund (0 .. 100; null: the limits as written)
+     */
+    limit_share?: Array<number | null>;
+    /**
+     * Rate
+     *
+     * Credit-line interest rates to try, a year (0.08 = 8 %; 0 .. 10; null: as written)
+     */
+    rate?: Array<number | null>;
+    /**
+     * Buyer Terms
+     *
+     * Payment terms of the largest buyer to try, periods from invoice to payment (0 .. the horizon; null: as written)
+     */
+    buyer_terms?: Array<number | null>;
+    /**
+     * Demand
+     *
+     * Demand levels to try, multiples of the scenario's (above 0, at most 100)
+     */
+    demand?: Array<number>;
+    /**
+     * Buyer
+     *
+     * With buyer_terms: this partner instead of the largest buyer
+     */
+    buyer?: string | null;
+    /**
+     * Time Limit
+     *
+     * Time limit of the whole job [s] (default: the service's `JOINTPLAN_SOLVER_TIME_LIMIT` plus 10 s a grid point); reached, the job fails saying how many points were done
+     */
+    time_limit?: number | null;
+};
+
+/**
+ * IntegrationPublic
+ *
+ * A value-of-integration study of a scenario version: its grid, its job's progress and, when
+ * done, a row per grid point and the summary.
+ */
+export type IntegrationPublic = {
+    /**
+     * Id
+     *
+     * Value-of-integration study id
+     */
+    id: number;
+    /**
+     * Scenario Id
+     *
+     * The scenario it is of
+     */
+    scenario_id: number;
+    /**
+     * Version
+     *
+     * The scenario version it is of
+     */
+    version: number;
+    /**
+     * Status
+     *
+     * Status of its job
+     */
+    status: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+    /**
+     * Params
+     *
+     * Grid and options it runs with (IntegrationOptions)
+     */
+    params: {
+        [key: string]: unknown;
+    };
+    /**
+     * The job computing it
+     */
+    job: JobPublic | null;
+    /**
+     * Created At
+     *
+     * When it was asked for [UTC]
+     */
+    created_at: string;
+    /**
+     * Finished At
+     *
+     * When its result was stored [UTC]
+     */
+    finished_at: string | null;
+    /**
+     * Currency
+     *
+     * When done: currency of every amount
+     */
+    currency: string | null;
+    /**
+     * Settings
+     *
+     * When done: the grid, the buyer whose terms vary, the credit lines the grid sets, units
+     */
+    settings: {
+        [key: string]: unknown;
+    } | null;
+    /**
+     * Summary
+     *
+     * When done: points, sequential_not_funded, joint_strictly_better, largest_gain (and where), joint_not_worse_everywhere, conserved_everywhere, warm_started_joint
+     */
+    summary: {
+        [key: string]: unknown;
+    } | null;
+    /**
+     * Rows
+     *
+     * When done, per grid point: demand, buyer_terms, rate, limit_share, peak_need, credit_limit, sequential_* and joint_* (status, funded, chain_profit, operating_profit, financing_cost, fill_rate), gain, joint_not_worse, conserved, seconds
+     */
+    rows: Array<{
+        [key: string]: unknown;
+    }> | null;
+    /**
+     * Timings
+     *
+     * When done: setup, points and per-point seconds
+     */
+    timings: {
+        [key: string]: unknown;
+    } | null;
+};
+
+/**
  * InvoiceBatch
  *
  * The invoices of an upload or of a plan, in order: recorded now or found already recorded.
@@ -1682,9 +1830,9 @@ export type JobPublic = {
     /**
      * Kind
      *
-     * plan (a solve), forecast (a forecast run) or at_risk (a plan's funding at risk)
+     * plan (a solve), forecast (a forecast run), at_risk (a plan's funding at risk) or integration (a scenario's value-of-integration study)
      */
-    kind: 'plan' | 'forecast' | 'at_risk';
+    kind: 'plan' | 'forecast' | 'at_risk' | 'integration';
     /**
      * Status
      *
@@ -8945,6 +9093,124 @@ export type GetAtRiskResponses = {
 };
 
 export type GetAtRiskResponse = GetAtRiskResponses[keyof GetAtRiskResponses];
+
+export type CreateIntegrationData = {
+    body: IntegrationOptions;
+    path: {
+        /**
+         * Scenario Id
+         *
+         * Scenario id
+         */
+        scenario_id: number;
+    };
+    query?: never;
+    url: '/scenarios/{scenario_id}/value-of-integration';
+};
+
+export type CreateIntegrationErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * No such object (or not visible to the caller)
+     */
+    404: ErrorBody;
+    /**
+     * The scenario version has no finance instruments
+     */
+    409: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type CreateIntegrationError = CreateIntegrationErrors[keyof CreateIntegrationErrors];
+
+export type CreateIntegrationResponses = {
+    /**
+     * The same grid was computed before: the study
+     */
+    200: IntegrationPublic;
+    /**
+     * Queued (or still running): poll the Location
+     */
+    202: IntegrationPublic;
+};
+
+export type CreateIntegrationResponse = CreateIntegrationResponses[keyof CreateIntegrationResponses];
+
+export type GetIntegrationData = {
+    body?: never;
+    path: {
+        /**
+         * Scenario Id
+         *
+         * Scenario id
+         */
+        scenario_id: number;
+        /**
+         * Study Id
+         *
+         * Value-of-integration study id
+         */
+        study_id: number;
+    };
+    query?: never;
+    url: '/scenarios/{scenario_id}/value-of-integration/{study_id}';
+};
+
+export type GetIntegrationErrors = {
+    /**
+     * The body cannot be read (e.g. not UTF-8 JSON)
+     */
+    400: ErrorBody;
+    /**
+     * Missing or invalid bearer token (with `WWW-Authenticate: Bearer`)
+     */
+    401: ErrorBody;
+    /**
+     * The caller's role may not do this
+     */
+    403: ErrorBody;
+    /**
+     * No such object (or not visible to the caller)
+     */
+    404: ErrorBody;
+    /**
+     * Request body larger than the service's limit (`JOINTPLAN_MAX_BODY_BYTES`)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: each field named with the reason
+     */
+    422: ValidationErrorBody;
+};
+
+export type GetIntegrationError = GetIntegrationErrors[keyof GetIntegrationErrors];
+
+export type GetIntegrationResponses = {
+    /**
+     * Successful Response
+     */
+    200: IntegrationPublic;
+};
+
+export type GetIntegrationResponse = GetIntegrationResponses[keyof GetIntegrationResponses];
 
 export type ComparePlansData = {
     body?: never;
