@@ -68,7 +68,7 @@ class PlanResult(BaseModel):
     kpis: dict[str, Any] = Field(description="Chain KPIs and per-partner KPIs (revenue, costs, profit, cash, peaks); "
                                              "with finance, kpis.finance")
     diagnosis: dict[str, Any] | None = Field(description="When no plan exists: the limits that must move, by how much")
-    binding_limits: list[dict[str, Any]] = Field(description="Capacity constraints at their bound, with shadow prices")
+    binding_limits: list[dict[str, Any]] = Field(description="Limits at their bound (capacity rows; in a plan with finance, also the instruments' limits and minimum cash), with shadow prices")
     warnings: list[dict[str, Any]] = Field(description="Scenario warnings: path, message, severity")
     timings: dict[str, float] = Field(description="Build, hand-over, HiGHS and read-back times [s]")
     simplex_iterations: int | None = Field(None, description="HiGHS's simplex iterations for this plan's solve "

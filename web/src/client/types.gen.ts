@@ -3350,7 +3350,7 @@ export type PlanResult = {
     /**
      * Binding Limits
      *
-     * Capacity constraints at their bound, with shadow prices
+     * Limits at their bound (capacity rows; in a plan with finance, also the instruments' limits and minimum cash), with shadow prices
      */
     binding_limits: Array<{
         [key: string]: unknown;
