@@ -59,6 +59,25 @@ was stopped). Neither robust pool passed: both were worse than the mean on every
 both panels; on Tourism's pooled WAPE the trimmed mean had 0.185 and the median 0.188, against
 0.174 for the mean.
 
+Decisions written down before their runs (2026-12-03, issue 19, forecast throughput; runs on an
+even spread of 150 series per panel, ``--limit 150``, for time):
+
+- Reuse of searched forms (``--reuse-fits on``: AutoARIMA's orders and AutoETS's form searched
+  on the first backtest window only, refitted with those forms in the later windows and for the
+  forecast) becomes the default if no measure (mean MASE, pooled WAPE, mean WAPE) of ``pool5``
+  on either panel is worse than with the search in every fit (``--reuse-fits off``, same
+  series) by more than 1 % (relative).
+- Pruning candidates (e.g. Prophet configurations that rarely enter the pool) is scored offline
+  from the same run's kept backtest forecasts (rules ``prune:...``: the ranking recomputed without
+  the pruned candidates, combo_all re-formed with the best remaining Prophet configuration); a
+  pruned set is adopted under the same 1 % rule against ``pool5`` with the search in every fit.
+- Fast mode (``--fast``, no backtest; rules ``fast:...``, from the forms searched on the whole
+  fit part, as the fast mode does): a method for regular series qualifies only if it beats
+  ``seasonal_naive`` on all three measures of both panels (intermittent series keep Croston SBA,
+  short ones (seasonal) naive). Among those that qualify, the fast mode takes the one with the
+  lowest sum over the six measures of (measure / seasonal naive's measure); if none qualifies,
+  Prophet stays and the requirement is reported unmet.
+
 The per-series forecasts of a run are kept in ``benchmarks/results/`` (not in git), so a rule
 added later can be scored with ``--cached`` without refitting.
 
@@ -87,7 +106,16 @@ from forecast_accuracy import SEASON, load_panel  # noqa: E402
 
 from forecasting.backtest import DEFAULT_WINDOWS, backtest_series, mase, rank_models  # noqa: E402
 from forecasting.engine import combine_forecasts, pool_members  # noqa: E402
-from forecasting.models import ARIMA_OPTIONS, COMBINATIONS, candidate_set, members_of, window_forecasts  # noqa: E402
+from forecasting.models import (  # noqa: E402
+    ARIMA_OPTIONS,
+    COMBINATIONS,
+    PROPHET_CONFIGS,
+    FitClock,
+    candidate_set,
+    forecast_models,
+    members_of,
+    window_forecasts,
+)
 from forecasting.statistical import classify, quiet_model_logging  # noqa: E402
 
 OUT = Path(__file__).with_name("last_validation.json")
@@ -97,9 +125,11 @@ SINGLES = ("seasonal_naive", "theta", "ets", "arima")
 POOL_SIZES = (1, 2, 3, 5, 7)
 
 
-def validate_series(s: dict, split: str = "validation", n_windows: int = DEFAULT_WINDOWS) -> dict:
+def validate_series(s: dict, split: str = "validation", n_windows: int = DEFAULT_WINDOWS, reuse: bool = False) -> dict:
     """Backtest ranking on the training part minus its tail, and every candidate's P50 over the
-    tail. ``split="test"``: the whole training part is fitted and the tail is the test tail."""
+    tail. ``split="test"``: the whole training part is fitted and the tail is the test tail.
+    ``reuse``: the engine's reuse path (ARIMA/ETS forms searched on the first backtest window,
+    refitted in the later windows and for the tail's forecast)."""
     quiet_model_logging()
     h = s["h"]
     full = s["train"] if split == "validation" else np.concatenate([s["train"], s["test"]])
@@ -109,18 +139,30 @@ def validate_series(s: dict, split: str = "validation", n_windows: int = DEFAULT
     fit_part = history.iloc[:n_fit]
     kind = classify(fit_part["y"].to_numpy(), min_history=max(SEASON // 2, 10)).kind
     candidates = candidate_set(kind)
-    bt = backtest_series(fit_part, h, "M", candidates, n_windows=n_windows)
+    clock = FitClock()
+    bt = backtest_series(fit_part, h, "M", candidates, n_windows=n_windows, reuse=reuse, clock=clock)
     ranking = rank_models(bt.metrics) if bt is not None else []
     best_prophet = (bt.best_prophet if bt is not None else None) or "prophet"
     scores = dict(zip(bt.metrics["model"], bt.metrics["mase"])) if bt is not None else {}
+    specs = (bt.specs or {}) if bt is not None else {}
     names = list(dict.fromkeys([*candidates, *SINGLES]))
     base = list(dict.fromkeys(m for n in names for m in members_of(n, best_prophet)))
-    preds = {n: p[0] for n, p in window_forecasts(base, history, "M", [n_fit], h).items()}
+    # every Prophet configuration's tail forecast too, so that pruned sets can be scored offline
+    if any(m in PROPHET_CONFIGS for m in base):
+        base += [p for p in PROPHET_CONFIGS if p not in base]
+    fixed = [m for m in base if m in specs]
+    preds = {n: p[0] for n, p in window_forecasts([m for m in base if m not in specs], history, "M", [n_fit], h, clock=clock).items()}
+    if fixed:
+        fcs = forecast_models(fixed, fit_part, h, "M", specs=specs, clock=clock)
+        for m in fixed:
+            preds[m] = np.full(h, np.nan) if isinstance(fcs[m], Exception) else fcs[m]["p50"].to_numpy()
     for c in names:
         if c in COMBINATIONS:
             preds[c] = np.mean([preds[m] for m in members_of(c, best_prophet)], axis=0)
     return {"id": s["id"], "kind": kind, "ranking": ranking, "scores": scores, "preds": preds,
-            "fit": full[:n_fit], "val": full[n_fit:]}
+            "fit": full[:n_fit], "val": full[n_fit:], "cpu": dict(clock.cpu),
+            "bt_preds": bt.preds if bt is not None else None,
+            "cutoffs": list(bt.plan.cutoffs) if bt is not None else None}
 
 
 def _mean_of(preds: dict, names: list[str], weights: list[float] | None = None) -> np.ndarray:
@@ -178,23 +220,28 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--cached", action="store_true", help="score the forecasts kept from the last run")
     ap.add_argument("--windows", type=int, default=DEFAULT_WINDOWS, help="backtest windows per series")
+    ap.add_argument("--reuse-fits", default="on", choices=["on", "off"],
+                    help="on: the engine's default (ARIMA/ETS forms searched once per series); off: searched in every fit")
     ap.add_argument("--split", default="validation", choices=["validation", "test"],
                     help="test: score the rules on the test tail (only once a rule has been chosen)")
     args = ap.parse_args()
     panels = ["m3-shipments", "tourism-monthly"] if args.panel == "all" else [args.panel]
     report = {"when": time.strftime("%Y-%m-%d %H:%M"), "split": args.split, "windows": args.windows,
+              "reuse_fits": args.reuse_fits == "on", "limit": args.limit,
               "arima": dict(ARIMA_OPTIONS), "panels": {}}
     for name in panels:
         series = load_panel(name, args.limit)
         if args.split == "validation":
             series = [s for s in series if len(s["train"]) - s["h"] >= 8]
         t0 = time.perf_counter()
-        cache = CACHE / f"validation_{name}_{args.split}_w{args.windows}_n{len(series)}.pkl"
+        tag = "" if args.reuse_fits == "on" else "_search"
+        cache = CACHE / f"validation_{name}_{args.split}_w{args.windows}_n{len(series)}{tag}.pkl"
         if args.cached and cache.exists():
             results = pickle.loads(cache.read_bytes())
         else:
             with ProcessPoolExecutor(args.workers) as pool:
-                results = list(pool.map(partial(validate_series, split=args.split, n_windows=args.windows), series, chunksize=2))
+                results = list(pool.map(partial(validate_series, split=args.split, n_windows=args.windows,
+                                                 reuse=args.reuse_fits == "on"), series, chunksize=2))
             CACHE.mkdir(exist_ok=True)
             cache.write_bytes(pickle.dumps(results))
         table = score_panel(results)
@@ -202,11 +249,19 @@ def main() -> None:
         tail = "validation tail (test tail untouched)" if args.split == "validation" else "test tail"
         print(f"\n== {name}: {len(series)} series, {tail} of {series[0]['h']} months, {elapsed:.0f} s ==")
         print(table.round(4).to_string())
-        report["panels"][name] = {"series": len(series), "seconds": elapsed,
+        cpu: dict[str, float] = {}
+        for r in results:
+            for k, v in r.get("cpu", {}).items():
+                cpu[k] = cpu.get(k, 0.0) + v / len(results)
+        if cpu:
+            print(f"model CPU per series {sum(cpu.values()):.2f}s: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])))
+        report["panels"][name] = {"series": len(series), "seconds": elapsed, "cpu_per_series_by_model": cpu,
                                   "rules": table.round(6).reset_index().to_dict(orient="records")}
     out = OUT if args.split == "validation" else OUT_TEST
     if args.windows != DEFAULT_WINDOWS:
         out = out.with_name(f"{out.stem}_w{args.windows}.json")
+    if args.reuse_fits == "off":
+        out = out.with_name(f"{out.stem}_search_every_fit.json")
     out.write_text(json.dumps(report, indent=2))
     print(f"\nwritten to {out}")
 

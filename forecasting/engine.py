@@ -89,6 +89,11 @@ class ForecastOptions(BaseModel):
         DEFAULT_POOL, ge=1, le=10,
         description="forecast with the mean of the best `pool` candidates on the backtest (1: the single best)",
     )
+    reuse_fits: bool = Field(
+        True,
+        description="search AutoARIMA's orders and AutoETS's form once per series (first backtest window) "
+        "and refit that form in the later windows and for the forecast (False: search in every fit)",
+    )
     combine: Combine = Field(
         DEFAULT_COMBINE,
         description="how the pool's forecasts are averaged, period by period and quantile by quantile: "
@@ -113,6 +118,7 @@ class SeriesResult:
     accuracy: pd.DataFrame  # ACCURACY_COLUMNS without unique_id
     fit_seconds: dict[str, float]  # inside model fit + predict, by family
     wall_seconds: float  # whole unit in the worker
+    fit_cpu: dict[str, float] = field(default_factory=dict)  # CPU inside model fit + predict, by base model
 
 
 @dataclass
@@ -132,8 +138,10 @@ class PanelForecast:
       it is optimistic by construction; accuracy on a held-out tail is the honest measure.
     - ``timings``: total_seconds (wall), model_seconds (sum of per-series fit + predict time,
       also split into prophet_seconds and statsforecast_seconds), series_seconds (sum of
-      per-series work), workers, backend, and overhead = 1 - model_seconds / (total_seconds x
-      workers): the share of the workers' time not spent inside the models.
+      per-series work), workers, backend, overhead = 1 - model_seconds / (total_seconds x
+      workers): the share of the workers' time not spent inside the models; model_cpu_seconds
+      and cpu_by_model: CPU seconds inside the models (Stan's child processes included), in
+      total and by base model (a combination's members are counted once, under their names).
     """
 
     forecasts: pd.DataFrame
@@ -161,16 +169,22 @@ def forecast_unit(unit: SeriesUnit, options: ForecastOptions) -> SeriesResult:
     accuracy = pd.DataFrame(columns=ACCURACY_COLUMNS[1:])
     ranking: list[str] = []
     prophet_config = "prophet"
+    specs = None
     if options.select:
         bt = backtest_series(
             history, horizon, freq, candidate_set(kind),
             n_windows=options.n_windows, country=options.country, regressors=regressors, clock=clock,
+            reuse=options.reuse_fits,
         )
         if bt is not None:
             ranking = rank_models(bt.metrics)
             prophet_config = bt.best_prophet or "prophet"
             accuracy = bt.metrics
-    context = dict(country=options.country, regressors=regressors, future=unit.future, prophet_config=prophet_config, clock=clock)
+            specs = bt.specs
+    context = dict(
+        country=options.country, regressors=regressors, future=unit.future, prophet_config=prophet_config,
+        clock=clock, specs=specs,
+    )
     forecast, method, pooled = None, None, []
     if len(ranking) > 1 and options.pool > 1:
         forecast, pooled = _pooled_forecast(
@@ -194,7 +208,8 @@ def forecast_unit(unit: SeriesUnit, options: ForecastOptions) -> SeriesResult:
     winner = ranking[0] if ranking else method
     accuracy = accuracy.assign(selected=accuracy["model"] == winner, pooled=accuracy["model"].isin(pooled))
     return SeriesResult(
-        unit.unique_id, kind, method, forecast, winner, accuracy, dict(clock.seconds), time.perf_counter() - start
+        unit.unique_id, kind, method, forecast, winner, accuracy, dict(clock.seconds), time.perf_counter() - start,
+        dict(clock.cpu),
     )
 
 
@@ -463,6 +478,7 @@ def forecast_panel(
     n_windows: int = DEFAULT_WINDOWS,
     pool: int = DEFAULT_POOL,
     combine: Combine = DEFAULT_COMBINE,
+    reuse_fits: bool = True,
     backend: Backend = "auto",
     workers: int | None = None,
     scheduler_address: str | None = None,
@@ -491,6 +507,7 @@ def forecast_panel(
     options = ForecastOptions(
         horizon=horizon, freq=freq, select=select, n_windows=n_windows, country=country,
         regressors=tuple(regressors or ()), min_history=min_history, pool=pool, combine=combine,
+        reuse_fits=reuse_fits,
     )
     if backend not in ("auto", "serial", "processes", "dask"):
         raise ValueError(f"backend must be auto, serial, processes or dask, got {backend!r}")
@@ -517,6 +534,10 @@ def forecast_panel(
     out = _assemble(results, key_table, options)
     total = time.perf_counter() - started
     model = sum(sum(r.fit_seconds.values()) for r in results)
+    cpu_by_model: dict[str, float] = {}
+    for r in results:
+        for name, sec in r.fit_cpu.items():
+            cpu_by_model[name] = cpu_by_model.get(name, 0.0) + sec
     out.timings = {
         "total_seconds": total,
         "model_seconds": model,
@@ -527,6 +548,8 @@ def forecast_panel(
         "backend": backend,
         "start_method": start_method,
         "overhead": 1.0 - model / (total * n_workers) if total > 0 else 0.0,
+        "model_cpu_seconds": sum(cpu_by_model.values()),
+        "cpu_by_model": dict(sorted(cpu_by_model.items(), key=lambda kv: -kv[1])),
     }
     return out
 
