@@ -105,6 +105,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from forecast_accuracy import SEASON, load_panel  # noqa: E402
 
 from forecasting.backtest import DEFAULT_WINDOWS, backtest_series, mase, rank_models  # noqa: E402
+from forecasting.models import SIMPLICITY  # noqa: E402
 from forecasting.engine import combine_forecasts, pool_members  # noqa: E402
 from forecasting.models import (  # noqa: E402
     ARIMA_OPTIONS,
@@ -173,9 +174,77 @@ def _mean_of(preds: dict, names: list[str], weights: list[float] | None = None) 
     return np.clip(np.average([preds[n] for n, _ in ok], axis=0, weights=w), 0, None)
 
 
+REGULAR = ("smooth", "erratic")
+# fast-mode candidates for regular series: the mean of these models' forecasts (no backtest)
+FAST_RULES = {
+    "fast:prophet": ("prophet",),
+    "fast:ets": ("ets",),
+    "fast:theta": ("theta",),
+    "fast:ets+theta": ("ets", "theta"),
+    "fast:ets+theta+snaive": ("ets", "theta", "seasonal_naive"),
+}
+# candidate sets removed from the competition, scored from the kept backtest forecasts
+PRUNE_RULES = {
+    "prune:-mult-flex": ("prophet_mult", "prophet_flex"),
+    "prune:-mult-log": ("prophet_mult", "prophet_log"),
+    "prune:-flex-log": ("prophet_flex", "prophet_log"),
+    "prune:prophet-only": ("prophet_mult", "prophet_flex", "prophet_log"),
+    "prune:log-only": ("prophet_mult", "prophet_flex", "prophet"),
+    "prune:flex-only": ("prophet_mult", "prophet_log", "prophet"),
+    "prune:-mult": ("prophet_mult",),
+    "prune:-arima": ("arima", "combo_stat"),
+}
+
+
+def fast_forecast(r: dict, members: tuple[str, ...]) -> np.ndarray:
+    """The fast mode's P50: the mean of ``members`` for regular series, Croston SBA for
+    intermittent/lumpy ones, seasonal naive (naive under a season) for short ones."""
+    preds = r["preds"]
+    if r["kind"] in REGULAR:
+        return _mean_of(preds, list(members))
+    if r["kind"] in ("intermittent", "lumpy") and "croston_sba" in preds:
+        return preds["croston_sba"]
+    return preds["seasonal_naive"]
+
+
+def pruned_pool(r: dict, removed: tuple[str, ...], size: int = 5) -> np.ndarray | None:
+    """pool``size`` with ``removed`` left out of the competition, from the kept backtest
+    forecasts: the ranking is recomputed and combo_all re-formed with the best remaining Prophet
+    configuration (dropped when none remains). None without kept backtest forecasts."""
+    bp, cutoffs = r.get("bt_preds"), r.get("cutoffs")
+    if bp is None or not cutoffs:
+        return None
+    y = np.asarray(r["fit"], dtype=float)
+    scores = {n: v for n, v in r["scores"].items() if n not in removed}
+    prophets = [p for p in PROPHET_CONFIGS if p in scores and np.isfinite(scores[p])]
+    best = min(prophets, key=lambda p: (scores[p], SIMPLICITY[p])) if prophets else None
+    if "combo_all" in scores:
+        if best is None:
+            scores.pop("combo_all")
+        else:
+            members = members_of("combo_all", best)
+            stacked = np.mean([bp[m] for m in members], axis=0)
+            h = stacked.shape[1]
+            per = [mase(y[c : c + h], stacked[i], y[:c], SEASON) if np.isfinite(stacked[i]).all() else np.nan
+                   for i, c in enumerate(cutoffs)]
+            scores["combo_all"] = float(np.mean(per))
+    ranking = rank_models(pd.DataFrame({"model": list(scores), "mase": list(scores.values())}))
+    preds = dict(r["preds"])
+    if best is not None and "combo_all" in preds:
+        preds["combo_all"] = np.mean([preds[m] for m in members_of("combo_all", best)], axis=0)
+    members = pool_members(ranking, size)
+    return _mean_of(preds, members) if members else preds["seasonal_naive"]
+
+
 def rule_forecasts(r: dict) -> dict[str, np.ndarray]:
     preds, ranking = r["preds"], r["ranking"]
     out = {name: preds[name] for name in SINGLES}
+    for rule, members in FAST_RULES.items():
+        out[rule] = fast_forecast(r, members)
+    for rule, removed in PRUNE_RULES.items():
+        pooled = pruned_pool(r, removed)
+        if pooled is not None:
+            out[rule] = pooled
     fallback = preds["seasonal_naive"]
     for k in POOL_SIZES:
         members = pool_members(ranking, k)

@@ -41,6 +41,8 @@ Combinations (the members' forecasts are reused, never refitted):
 - ``combo_stat`` = mean(ets, arima, theta).
 - ``combo_all`` = mean(P, ets, theta) where P is the Prophet configuration with the lowest
   backtest MASE on that series (``prophet`` when there was no backtest).
+- ``combo_fast`` = mean(ets, theta, seasonal_naive): the fast mode's forecast for regular series
+  (no backtest; not a competition candidate).
 
 Quantile rules:
 
@@ -105,7 +107,10 @@ STATS_WITHOUT_INTERVALS = ("croston_sba", "tsb", "adida", "imapa")
 COMBINATIONS: dict[str, tuple[str, ...]] = {
     "combo_stat": ("ets", "arima", "theta"),
     "combo_all": (BEST_PROPHET, "ets", "theta"),
+    "combo_fast": ("ets", "theta", "seasonal_naive"),
 }
+# the fast mode's method for regular series (chosen on the validation tails, see default_method)
+FAST_REGULAR = "combo_fast"
 
 
 def cpu_seconds() -> float:
@@ -144,7 +149,8 @@ def _clock(clock: FitClock | None) -> FitClock:
     return clock if clock is not None else FitClock()
 
 
-def _tidy(ds: Iterable, p10: np.ndarray, p50: np.ndarray, p90: np.ndarray) -> pd.DataFrame:
+def tidy_quantiles(ds: Iterable, p10: np.ndarray, p50: np.ndarray, p90: np.ndarray) -> pd.DataFrame:
+    """ds, p10, p50, p90 clipped at zero, with P10 <= P50 <= P90."""
     p50 = np.clip(np.asarray(p50, dtype=float), 0, None)
     p10 = np.minimum(np.clip(np.asarray(p10, dtype=float), 0, None), p50)
     p90 = np.maximum(np.clip(np.asarray(p90, dtype=float), 0, None), p50)
@@ -154,7 +160,7 @@ def _tidy(ds: Iterable, p10: np.ndarray, p50: np.ndarray, p90: np.ndarray) -> pd
 # --- statsforecast -------------------------------------------------------------------------
 
 
-def _stats_model(name: str, season: int, n_obs: int):
+def stats_model(name: str, season: int, n_obs: int):
     # statsforecast (with statsmodels) takes ~3 s to import: a worker that only fits Prophet never does
     from statsforecast.models import (
         ADIDA,
@@ -254,7 +260,7 @@ def _stats_forecasts(
             if fc is None:
                 try:
                     with clock.measure("statsforecast", n):
-                        fc = _sf_run([_stats_model(n, season, n_obs)], freq, lambda sf: sf.forecast(df=frame, h=horizon, level=level))
+                        fc = _sf_run([stats_model(n, season, n_obs)], freq, lambda sf: sf.forecast(df=frame, h=horizon, level=level))
                 except Exception as exc:  # noqa: BLE001 - recorded as this candidate's failure
                     result[n] = exc
                     continue
@@ -267,7 +273,7 @@ def _stats_forecasts(
             if not np.isfinite(p50).all():
                 result[n] = ValueError(f"{n}: non-finite forecast")
             else:
-                result[n] = _tidy(dates, p10, p50, p90)
+                result[n] = tidy_quantiles(dates, p10, p50, p90)
         return result
 
     with_iv = [n for n in names if n in STATS_WITH_INTERVALS]
@@ -293,7 +299,7 @@ def _searched_windows(
         warnings.simplefilter("ignore")
         with clock.measure("statsforecast", name):
             try:
-                searched = _stats_model(name, season, n_obs).fit(y[: cutoffs[0]])
+                searched = stats_model(name, season, n_obs).fit(y[: cutoffs[0]])
                 rows[0] = searched.predict(h)["mean"]
                 spec = model_spec(name, searched)
             except Exception:  # noqa: BLE001 - a failed search: the model has no backtest
@@ -303,7 +309,7 @@ def _searched_windows(
                     rows[i] = _fixed_model(name, spec, season).fit(y[:cut]).predict(h)["mean"]
                 except Exception:  # noqa: BLE001 - this window searched afresh
                     try:
-                        rows[i] = _stats_model(name, season, n_obs).fit(y[:cut]).predict(h)["mean"]
+                        rows[i] = stats_model(name, season, n_obs).fit(y[:cut]).predict(h)["mean"]
                     except Exception:  # noqa: BLE001 - scored as a failed window
                         pass
     return rows, spec
@@ -339,7 +345,7 @@ def _stats_windows(
             try:
                 with clock.measure("statsforecast", n):
                     cv = _sf_run(
-                        [_stats_model(n, season, n_obs)],
+                        [stats_model(n, season, n_obs)],
                         freq,
                         lambda sf: sf.cross_validation(df=frame, h=h, n_windows=len(cutoffs), step_size=step, refit=True),
                     )
@@ -482,7 +488,7 @@ def forecast_models(
             continue
         frames = [results[m] for m in members]
         mean = {q: np.mean([f[q].to_numpy() for f in frames], axis=0) for q in QUANTILES}
-        out[n] = _tidy(frames[0]["ds"], mean["p10"], mean["p50"], mean["p90"])
+        out[n] = tidy_quantiles(frames[0]["ds"], mean["p10"], mean["p50"], mean["p90"])
     return out
 
 
@@ -544,10 +550,11 @@ def candidate_set(kind: str) -> list[str]:
 
 
 def default_method(kind: str, n_obs: int, freq: str) -> str:
-    """The one method per class used without selection: prophet for smooth/erratic, croston_sba
-    for intermittent/lumpy, seasonal naive for short series (naive below one season)."""
+    """The one method per class used without selection (the fast mode): :data:`FAST_REGULAR` for
+    smooth/erratic series, croston_sba for intermittent/lumpy, seasonal naive for short series
+    (naive below one season)."""
     if kind in ("smooth", "erratic"):
-        return "prophet"
+        return FAST_REGULAR
     if kind in ("intermittent", "lumpy"):
         return "croston_sba"
     return "seasonal_naive" if n_obs >= SEASON[freq] else "naive"
