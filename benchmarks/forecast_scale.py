@@ -75,11 +75,11 @@ def compare_forecasts(forecasts: dict[str, pd.DataFrame]) -> tuple[bool | None, 
     return same, f"identical forecasts across {', '.join(names)}: {same}"
 
 
-def run_once(history, args, backend: str, address: str | None, reuse_fits: bool = True):
+def run_once(history, args, backend: str, address: str | None, lean: bool = True):
     workers = 1 if backend == "serial" else args.workers
     t0 = time.perf_counter()
     out = forecast_panel(history, args.horizon, "M", select=not args.fast, backend=backend, workers=workers,
-                         scheduler_address=address, progress=True, reuse_fits=reuse_fits)
+                         scheduler_address=address, progress=True, lean=lean)
     return out, time.perf_counter() - t0
 
 
@@ -91,9 +91,10 @@ def main() -> None:
     ap.add_argument("--horizon", type=int, default=24)
     ap.add_argument("--fast", action="store_true", help="No model competition: one method per series class")
     ap.add_argument("--backends", default="serial,processes,dask")
-    ap.add_argument("--reuse-fits", default="on", choices=["on", "off", "both"],
-                    help="ARIMA/ETS forms searched once per series (on, the default), in every fit (off: the "
-                    "path before 2026-12-03), or both, off first, in this process: the same-process reference")
+    ap.add_argument("--lean", default="on", choices=["on", "off", "both"],
+                    help="the lean competition (on, the default: ARIMA/ETS forms searched once per series, one "
+                    "Prophet configuration), the competition before 2026-12-03 (off), or both, off first, in "
+                    "this process: the same-process reference")
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--warm", action=argparse.BooleanOptionalAction, default=None,
                     help="Also time each backend with its workers already up (default: with --fast)")
@@ -114,7 +115,7 @@ def main() -> None:
             ap.error(f"--backends: unknown backend {backend!r} (serial, processes, dask, dask-defaults)")
         # dask-defaults: a standing cluster with Dask's own worker settings, for comparison
         runs = ([] if backend == "dask-defaults" else ["cold"]) + (["warm"] if warm or backend == "dask-defaults" else [])
-        reuse_modes = {"on": [True], "off": [False], "both": [False, True]}[args.reuse_fits]
+        reuse_modes = {"on": [True], "off": [False], "both": [False, True]}[args.lean]
         runs = [(start, reuse) for start in runs for reuse in reuse_modes]
         cluster = None
         for start, reuse in runs:
@@ -131,10 +132,10 @@ def main() -> None:
             if backend == "serial":
                 reference[start] = wall
             ref = reference.get(start) or reference.get("cold")
-            label = "" if args.reuse_fits != "both" else ("/reuse" if reuse else "/search-every-fit")
+            label = "" if args.lean != "both" else ("/lean" if reuse else "/before")
             forecasts[f"{backend}/{start}{label}"] = out.forecasts
             row = {
-                "backend": backend, "start": start, "reuse_fits": reuse, "workers": t["workers"], "wall_seconds": wall,
+                "backend": backend, "start": start, "lean": reuse, "workers": t["workers"], "wall_seconds": wall,
                 "series_per_second": n / wall, "speedup_vs_serial": (ref / wall) if ref else None,
                 "model_seconds": t["model_seconds"], "prophet_seconds": t["prophet_seconds"],
                 "statsforecast_seconds": t["statsforecast_seconds"], "overhead": t["overhead"],
@@ -150,16 +151,16 @@ def main() -> None:
                   + ", ".join(f"{k} {v / n:.2f}" for k, v in t["cpu_by_model"].items()), flush=True)
         if cluster is not None:
             cluster.close()
-    if args.reuse_fits == "both":  # the two paths differ by design: compare each path's backends
-        groups = {lab: {k: v for k, v in forecasts.items() if k.endswith(lab)} for lab in ("/reuse", "/search-every-fit")}
+    if args.lean == "both":  # the two paths differ by design: compare each path's backends
+        groups = {lab: {k: v for k, v in forecasts.items() if k.endswith(lab)} for lab in ("/lean", "/before")}
         checks = [compare_forecasts(g) for g in groups.values()]
         known = [c[0] for c in checks if c[0] is not None]
         same, line = (all(known) if known else None), "; ".join(c[1] for c in checks)
-        by_path = {lab: [r for r in rows if r["reuse_fits"] == (lab == "/reuse")] for lab in groups}
-        if by_path["/reuse"] and by_path["/search-every-fit"]:
-            old, new = by_path["/search-every-fit"][0], by_path["/reuse"][0]
-            print(f"model CPU per series: {old['cpu_per_series']:.2f}s searching every fit, {new['cpu_per_series']:.2f}s "
-                  f"reusing forms: x{old['cpu_per_series'] / new['cpu_per_series']:.2f} less")
+        by_path = {lab: [r for r in rows if r["lean"] == (lab == "/lean")] for lab in groups}
+        if by_path["/lean"] and by_path["/before"]:
+            old, new = by_path["/before"][0], by_path["/lean"][0]
+            print(f"model CPU per series: {old['cpu_per_series']:.2f}s before, {new['cpu_per_series']:.2f}s "
+                  f"lean: x{old['cpu_per_series'] / new['cpu_per_series']:.2f} less")
             for k in old["cpu_per_series_by_model"]:
                 print(f"  {k:15s} {old['cpu_per_series_by_model'][k]:6.2f}s -> {new['cpu_per_series_by_model'].get(k, 0.0):6.2f}s")
     else:

@@ -139,7 +139,7 @@ def validate_series(s: dict, split: str = "validation", n_windows: int = DEFAULT
     history = pd.DataFrame({"ds": ds, "y": full})
     fit_part = history.iloc[:n_fit]
     kind = classify(fit_part["y"].to_numpy(), min_history=max(SEASON // 2, 10)).kind
-    candidates = candidate_set(kind)
+    candidates = candidate_set(kind, lean=False)  # the full set: pruned sets are scored offline (prune:...)
     clock = FitClock()
     bt = backtest_series(fit_part, h, "M", candidates, n_windows=n_windows, reuse=reuse, clock=clock)
     ranking = rank_models(bt.metrics) if bt is not None else []
@@ -192,6 +192,9 @@ PRUNE_RULES = {
     "prune:log-only": ("prophet_mult", "prophet_flex", "prophet"),
     "prune:flex-only": ("prophet_mult", "prophet_log", "prophet"),
     "prune:-mult": ("prophet_mult",),
+    "prune:mult+log": ("prophet", "prophet_flex"),
+    "prune:mult-only": ("prophet", "prophet_flex", "prophet_log"),
+    "prune:-flex": ("prophet_flex",),
     "prune:-arima": ("arima", "combo_stat"),
 }
 

@@ -102,10 +102,12 @@ class ForecastOptions(BaseModel):
         DEFAULT_POOL, ge=1, le=10,
         description="forecast with the mean of the best `pool` candidates on the backtest (1: the single best)",
     )
-    reuse_fits: bool = Field(
+    lean: bool = Field(
         True,
-        description="search AutoARIMA's orders and AutoETS's form once per series (first backtest window) "
-        "and refit that form in the later windows and for the forecast (False: search in every fit)",
+        description="lean competition: AutoARIMA's orders and AutoETS's form searched once per series (first "
+        "backtest window) and refitted in the later windows and for the forecast, and only the Prophet "
+        "configurations of forecasting.models.COMPETING_PROPHETS; False: the competition before 2026-12-03 "
+        "(every fit searched, all four Prophet configurations)",
     )
     combine: Combine = Field(
         DEFAULT_COMBINE,
@@ -185,9 +187,9 @@ def forecast_unit(unit: SeriesUnit, options: ForecastOptions) -> SeriesResult:
     specs = None
     if options.select:
         bt = backtest_series(
-            history, horizon, freq, candidate_set(kind),
+            history, horizon, freq, candidate_set(kind, lean=options.lean),
             n_windows=options.n_windows, country=options.country, regressors=regressors, clock=clock,
-            reuse=options.reuse_fits,
+            reuse=options.lean,
         )
         if bt is not None:
             ranking = rank_models(bt.metrics)
@@ -558,7 +560,7 @@ def forecast_panel(
     n_windows: int = DEFAULT_WINDOWS,
     pool: int = DEFAULT_POOL,
     combine: Combine = DEFAULT_COMBINE,
-    reuse_fits: bool = True,
+    lean: bool = True,
     backend: Backend = "auto",
     workers: int | None = None,
     scheduler_address: str | None = None,
@@ -587,7 +589,7 @@ def forecast_panel(
     options = ForecastOptions(
         horizon=horizon, freq=freq, select=select, n_windows=n_windows, country=country,
         regressors=tuple(regressors or ()), min_history=min_history, pool=pool, combine=combine,
-        reuse_fits=reuse_fits,
+        lean=lean,
     )
     if backend not in ("auto", "serial", "processes", "dask"):
         raise ValueError(f"backend must be auto, serial, processes or dask, got {backend!r}")

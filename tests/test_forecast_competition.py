@@ -15,7 +15,7 @@ from forecasting.backtest import (
     rank_models,
     wape,
 )
-from forecasting.models import CANDIDATES, candidate_set, forecast_models, window_forecasts
+from forecasting.models import CANDIDATES, PROPHET_CONFIGS, candidate_set, forecast_models, window_forecasts
 from forecasting.statistical import bucket_holidays, classify, prophet_forecast
 
 
@@ -188,7 +188,8 @@ def test_holidays_are_moved_to_their_bucket():
 
 
 def test_candidate_sets_follow_the_series_class():
-    assert "prophet" in candidate_set("smooth") and "combo_all" in candidate_set("erratic")
+    assert "prophet_log" in candidate_set("smooth") and "combo_all" in candidate_set("erratic")
+    assert set(PROPHET_CONFIGS) <= set(candidate_set("smooth", lean=False))
     assert set(candidate_set("lumpy")) == {"seasonal_naive", "croston_sba", "tsb", "adida", "imapa"}
     assert candidate_set("short") == ["naive", "seasonal_naive"]
     with pytest.raises(ValueError, match="series class"):

@@ -90,24 +90,25 @@ def test_panel_forecast_tables():
     assert 0 <= t["prophet_seconds"] <= t["model_seconds"]
 
 
-@pytest.mark.parametrize("reuse_fits", [True, False])
-def test_pooled_forecast_is_the_mean_of_its_members_forecasts(reuse_fits):
-    """With ``reuse_fits`` the members are fitted in the ARIMA/ETS forms the backtest searched."""
+@pytest.mark.parametrize("lean", [True, False])
+def test_pooled_forecast_is_the_mean_of_its_members_forecasts(lean):
+    """In the lean competition the members are fitted in the ARIMA/ETS forms the backtest searched."""
     history = _panel()
     uid = "north/A"
     out = forecast_panel(history[history["unique_id"] == uid], 6, "M", backend="serial", n_windows=2, progress=False,
-                         reuse_fits=reuse_fits)
+                         lean=lean)
     members = out.series.set_index("unique_id").loc[uid, "method"].split(":")[1].split("+")
     one = history[history["unique_id"] == uid][["ds", "y"]].reset_index(drop=True)
     accuracy = out.accuracy
     best_prophet = accuracy[accuracy["model"].str.startswith("prophet")].sort_values("mase", kind="stable")["model"].iloc[0]
     kind = out.series.set_index("unique_id").loc[uid, "series_class"]
-    specs = backtest_series(one, 6, "M", candidate_set(kind), n_windows=2, reuse=True).specs if reuse_fits else None
-    assert not reuse_fits or set(specs) == {"arima", "ets"}
+    specs = backtest_series(one, 6, "M", candidate_set(kind), n_windows=2, reuse=True).specs if lean else None
+    assert not lean or set(specs) == {"arima", "ets"}
     singles = forecast_models(members, one, 6, "M", prophet_config=best_prophet, specs=specs)
     expected = np.mean([singles[m]["p50"].to_numpy() for m in members], axis=0)
     np.testing.assert_allclose(out.forecasts["p50"].to_numpy(), np.clip(expected, 0, None), rtol=1e-9, atol=1e-9)
-    single = forecast_panel(history[history["unique_id"] == uid], 6, "M", backend="serial", n_windows=2, pool=1, progress=False)
+    single = forecast_panel(history[history["unique_id"] == uid], 6, "M", backend="serial", n_windows=2, pool=1,
+                            progress=False, lean=lean)
     assert single.series["method"].iloc[0] == out.series["winner"].iloc[0]
 
 
@@ -212,7 +213,8 @@ def test_robust_averages_of_a_pool():
 
 def test_pool_can_be_averaged_by_a_trimmed_mean():
     history = _panel()
-    out = forecast_panel(history, 6, "M", backend="serial", n_windows=2, combine="trimmed", progress=False)
+    # the competition before 2026-12-03 (every form searched in each fit): members refitted alone below
+    out = forecast_panel(history, 6, "M", backend="serial", n_windows=2, combine="trimmed", progress=False, lean=False)
     series = out.series.set_index("unique_id")
     uid = "north/A"
     method = series.loc[uid, "method"]
