@@ -24,6 +24,14 @@ Backends: ``serial``, ``processes``, ``dask`` (jointplan's LocalCluster, with it
 ``dask-defaults`` (warm only: a standing LocalCluster with Dask's default worker settings, to
 measure what those settings cost).
 
+Model time by candidate (issue 19): every run prints the CPU seconds per series inside each base
+model's fit and predict (process CPU plus Prophet's Stan child processes, summed over backtest
+windows and the final fit; stable on a loaded machine, unlike wall time). ``--longest`` takes the
+``--series`` longest Tourism series uncut; ``--lean both`` runs the competition as it was before
+2026-12-03 and then the lean one (forms searched once, two Prophet configurations) in the same
+process and prints the per-candidate CPU side by side, e.g.
+``--longest --series 8 --backends processes --lean both --out benchmarks/last_scale_longest.json``.
+
 Run: ``python benchmarks/forecast_scale.py [--series 300] [--fast] [--backends serial,processes,dask]``;
 figures go to the terminal and ``benchmarks/last_scale.json`` (``last_scale_fast.json`` with ``--fast``).
 """

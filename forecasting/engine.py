@@ -6,8 +6,9 @@ Per series (:func:`forecast_unit`, the unit of parallel work):
 
 1. classify the series (:func:`forecasting.statistical.classify`: short, smooth, erratic,
    intermittent, lumpy);
-2. ``select=True``: backtest the class's candidate set (:func:`forecasting.models.candidate_set`)
-   and rank the models by mean MASE (:mod:`forecasting.backtest`); the best ``pool`` (default 5),
+2. ``select=True``: backtest the class's candidate set (:func:`forecasting.models.candidate_set`;
+   ``lean``, the default: two Prophet configurations, ARIMA/ETS forms searched once and reused for
+   the final fit) and rank the models by mean MASE (:mod:`forecasting.backtest`); the best ``pool`` (default 5),
    with at most one Prophet configuration among them (:func:`pool_members`), are refitted on the
    whole history and their forecasts averaged, quantile by quantile (forecast pooling:
    Kourentzes, Barrow & Petropoulos 2019, "Another look at forecast selection and combination:
