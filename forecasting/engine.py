@@ -6,8 +6,9 @@ Per series (:func:`forecast_unit`, the unit of parallel work):
 
 1. classify the series (:func:`forecasting.statistical.classify`: short, smooth, erratic,
    intermittent, lumpy);
-2. ``select=True``: backtest the class's candidate set (:func:`forecasting.models.candidate_set`)
-   and rank the models by mean MASE (:mod:`forecasting.backtest`); the best ``pool`` (default 5),
+2. ``select=True``: backtest the class's candidate set (:func:`forecasting.models.candidate_set`;
+   ``lean``, the default: two Prophet configurations, ARIMA/ETS forms searched once and reused for
+   the final fit) and rank the models by mean MASE (:mod:`forecasting.backtest`); the best ``pool`` (default 5),
    with at most one Prophet configuration among them (:func:`pool_members`), are refitted on the
    whole history and their forecasts averaged, quantile by quantile (forecast pooling:
    Kourentzes, Barrow & Petropoulos 2019, "Another look at forecast selection and combination:
@@ -17,7 +18,8 @@ Per series (:func:`forecast_unit`, the unit of parallel work):
    picking the single best on both (README, benchmarks/forecast_accuracy.py). ``pool=1``
    forecasts with the single best. If fewer than two of the pool fit, the best single model that
    fits forecasts.
-   ``select=False``: :func:`forecasting.models.default_method` of the class, no backtest;
+   ``select=False``: :func:`forecasting.models.default_method` of the class, no backtest
+   (Prophet for regular series when regressors are given: the other models ignore them);
 3. the forecast has P10/P50/P90, never negative, and names its method.
 
 Parallel runs send the model competition one series per task (each takes seconds); the fast
@@ -37,6 +39,7 @@ import multiprocessing
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -48,7 +51,18 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from forecasting.backtest import BASELINE, DEFAULT_WINDOWS, backtest_series, rank_models
-from forecasting.models import PROPHET_CONFIGS, FitClock, candidate_set, default_method, forecast_models
+from forecasting.models import (
+    FAST_REGULAR,
+    INTERVAL_LEVEL,
+    PROPHET_CONFIGS,
+    FitClock,
+    candidate_set,
+    default_method,
+    forecast_models,
+    members_of,
+    stats_model,
+    tidy_quantiles,
+)
 from forecasting.statistical import PANDAS_FREQ, SEASON, classify, quiet_model_logging
 
 SCHEDULER_ENV = "JOINTPLAN_DASK_SCHEDULER"
@@ -89,6 +103,13 @@ class ForecastOptions(BaseModel):
         DEFAULT_POOL, ge=1, le=10,
         description="forecast with the mean of the best `pool` candidates on the backtest (1: the single best)",
     )
+    lean: bool = Field(
+        True,
+        description="lean competition: AutoARIMA's orders and AutoETS's form searched once per series (first "
+        "backtest window) and refitted in the later windows and for the forecast, and only the Prophet "
+        "configurations of forecasting.models.COMPETING_PROPHETS; False: the competition before 2026-12-03 "
+        "(every fit searched, all four Prophet configurations)",
+    )
     combine: Combine = Field(
         DEFAULT_COMBINE,
         description="how the pool's forecasts are averaged, period by period and quantile by quantile: "
@@ -113,6 +134,7 @@ class SeriesResult:
     accuracy: pd.DataFrame  # ACCURACY_COLUMNS without unique_id
     fit_seconds: dict[str, float]  # inside model fit + predict, by family
     wall_seconds: float  # whole unit in the worker
+    fit_cpu: dict[str, float] = field(default_factory=dict)  # CPU inside model fit + predict, by base model
 
 
 @dataclass
@@ -132,8 +154,10 @@ class PanelForecast:
       it is optimistic by construction; accuracy on a held-out tail is the honest measure.
     - ``timings``: total_seconds (wall), model_seconds (sum of per-series fit + predict time,
       also split into prophet_seconds and statsforecast_seconds), series_seconds (sum of
-      per-series work), workers, backend, and overhead = 1 - model_seconds / (total_seconds x
-      workers): the share of the workers' time not spent inside the models.
+      per-series work), workers, backend, overhead = 1 - model_seconds / (total_seconds x
+      workers): the share of the workers' time not spent inside the models; model_cpu_seconds
+      and cpu_by_model: CPU seconds inside the models (Stan's child processes included), in
+      total and by base model (a combination's members are counted once, under their names).
     """
 
     forecasts: pd.DataFrame
@@ -161,16 +185,22 @@ def forecast_unit(unit: SeriesUnit, options: ForecastOptions) -> SeriesResult:
     accuracy = pd.DataFrame(columns=ACCURACY_COLUMNS[1:])
     ranking: list[str] = []
     prophet_config = "prophet"
+    specs = None
     if options.select:
         bt = backtest_series(
-            history, horizon, freq, candidate_set(kind),
+            history, horizon, freq, candidate_set(kind, lean=options.lean),
             n_windows=options.n_windows, country=options.country, regressors=regressors, clock=clock,
+            reuse=options.lean,
         )
         if bt is not None:
             ranking = rank_models(bt.metrics)
             prophet_config = bt.best_prophet or "prophet"
             accuracy = bt.metrics
-    context = dict(country=options.country, regressors=regressors, future=unit.future, prophet_config=prophet_config, clock=clock)
+            specs = bt.specs
+    context = dict(
+        country=options.country, regressors=regressors, future=unit.future, prophet_config=prophet_config,
+        clock=clock, specs=specs,
+    )
     forecast, method, pooled = None, None, []
     if len(ranking) > 1 and options.pool > 1:
         forecast, pooled = _pooled_forecast(
@@ -179,7 +209,10 @@ def forecast_unit(unit: SeriesUnit, options: ForecastOptions) -> SeriesResult:
         if forecast is not None:
             label = "" if options.combine == "mean" else f"-{options.combine}"
             method = f"pool{len(pooled)}{label}:" + "+".join(pooled)
-    fallback = [default_method(kind, len(y), freq), BASELINE, "naive"]
+    fast = default_method(kind, len(y), freq)
+    if regressors and fast == FAST_REGULAR:
+        fast = "prophet"  # the statsforecast models would ignore the regressors
+    fallback = [fast, BASELINE, "naive"]
     errors = []
     if forecast is None:
         for name in dict.fromkeys([*ranking, *fallback]):
@@ -194,7 +227,8 @@ def forecast_unit(unit: SeriesUnit, options: ForecastOptions) -> SeriesResult:
     winner = ranking[0] if ranking else method
     accuracy = accuracy.assign(selected=accuracy["model"] == winner, pooled=accuracy["model"].isin(pooled))
     return SeriesResult(
-        unit.unique_id, kind, method, forecast, winner, accuracy, dict(clock.seconds), time.perf_counter() - start
+        unit.unique_id, kind, method, forecast, winner, accuracy, dict(clock.seconds), time.perf_counter() - start,
+        dict(clock.cpu),
     )
 
 
@@ -360,17 +394,81 @@ def task_batches(units: list, workers: int, select: bool) -> list[list]:
 
 
 def forecast_batch(units: list[SeriesUnit], options: ForecastOptions) -> list[SeriesResult]:
-    """:func:`forecast_unit` of each unit, in order (one parallel task)."""
-    return [forecast_unit(unit, options) for unit in units]
+    """:func:`forecast_unit` of each unit, in order (one parallel task). In the fast mode the
+    batch's regular series are fitted by :func:`_fast_regular` (statsforecast's batch path);
+    the others, and any the batch path could not forecast, one by one."""
+    done = {} if options.select else _fast_regular(units, options)
+    return [done.get(unit.unique_id) or forecast_unit(unit, options) for unit in units]
+
+
+def _fast_regular(units: list[SeriesUnit], options: ForecastOptions) -> dict[str, SeriesResult]:
+    """Fast mode, regular (smooth/erratic) series of at least one season: the members of
+    :data:`forecasting.models.FAST_REGULAR` fitted on all of them at once, one statsforecast call
+    per model over the panel (each series is still fitted on its own, so the forecasts equal the
+    one-series path's), combined quantile by quantile as the combination is. CPU and wall time
+    are shared evenly among the series. Series with a non-finite forecast, and every series when
+    a call fails, are left to :func:`forecast_unit`."""
+    from statsforecast import StatsForecast
+
+    quiet_model_logging()
+    freq, horizon, season = options.freq, options.horizon, SEASON[options.freq]
+    if options.regressors:  # regular series with regressors get Prophet, which uses them
+        return {}
+    picked = []
+    for unit in units:
+        y = unit.history["y"].to_numpy(dtype=float)
+        min_history = options.min_history if options.min_history is not None else max(season // 2, 10)
+        kind = classify(y, min_history=min_history).kind
+        if kind in ("smooth", "erratic") and len(y) >= season:
+            picked.append((unit, kind))
+    if not picked:
+        return {}
+    members = members_of(FAST_REGULAR)
+    panel = pd.concat(
+        [pd.DataFrame({"unique_id": u.unique_id, "ds": pd.DatetimeIndex(u.history["ds"]),
+                       "y": u.history["y"].to_numpy(dtype=float)}) for u, _ in picked],
+        ignore_index=True,
+    )
+    start = time.perf_counter()
+    clock = FitClock()
+    try:
+        fcs = {}
+        for m in members:
+            with clock.measure("statsforecast", m), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sf = StatsForecast(models=[stats_model(m, season, season)], freq=PANDAS_FREQ[freq], n_jobs=1)
+                fcs[m] = sf.forecast(df=panel, h=horizon, level=[INTERVAL_LEVEL]).set_index("unique_id")
+    except Exception:  # noqa: BLE001 - every series of the batch goes the one-by-one way
+        return {}
+    share = 1.0 / len(picked)
+    wall = (time.perf_counter() - start) * share
+    out = {}
+    for unit, kind in picked:
+        dates = fcs[members[0]].loc[[unit.unique_id], "ds"]
+        tidied = [
+            tidy_quantiles(dates, *(fcs[m].loc[[unit.unique_id], f"{m}{suffix}"].to_numpy(dtype=float)
+                                    for suffix in (f"-lo-{INTERVAL_LEVEL}", "", f"-hi-{INTERVAL_LEVEL}")))
+            for m in members
+        ]
+        q = {col: np.mean([t[col].to_numpy() for t in tidied], axis=0) for col in ("p10", "p50", "p90")}
+        if not all(np.isfinite(v).all() and len(v) == horizon for v in q.values()):
+            continue
+        out[unit.unique_id] = SeriesResult(
+            unit.unique_id, kind, FAST_REGULAR, tidy_quantiles(dates, q["p10"], q["p50"], q["p90"]), FAST_REGULAR,
+            pd.DataFrame(columns=ACCURACY_COLUMNS[1:]).assign(selected=False, pooled=False),
+            {k: v * share for k, v in clock.seconds.items()}, wall,
+            {k: v * share for k, v in clock.cpu.items()},
+        )
+    return out
 
 
 def _run_serial(units, options, progress) -> list[SeriesResult]:
     results = []
     with _progress_hook(progress) as hook:
         hook(0, len(units))
-        for i, unit in enumerate(units, 1):
-            results.append(forecast_unit(unit, options))
-            hook(i, len(units))
+        for batch in task_batches(units, 1, options.select):
+            results.extend(forecast_batch(batch, options))
+            hook(len(results), len(units))
     return results
 
 
@@ -463,6 +561,7 @@ def forecast_panel(
     n_windows: int = DEFAULT_WINDOWS,
     pool: int = DEFAULT_POOL,
     combine: Combine = DEFAULT_COMBINE,
+    lean: bool = True,
     backend: Backend = "auto",
     workers: int | None = None,
     scheduler_address: str | None = None,
@@ -491,6 +590,7 @@ def forecast_panel(
     options = ForecastOptions(
         horizon=horizon, freq=freq, select=select, n_windows=n_windows, country=country,
         regressors=tuple(regressors or ()), min_history=min_history, pool=pool, combine=combine,
+        lean=lean,
     )
     if backend not in ("auto", "serial", "processes", "dask"):
         raise ValueError(f"backend must be auto, serial, processes or dask, got {backend!r}")
@@ -517,6 +617,10 @@ def forecast_panel(
     out = _assemble(results, key_table, options)
     total = time.perf_counter() - started
     model = sum(sum(r.fit_seconds.values()) for r in results)
+    cpu_by_model: dict[str, float] = {}
+    for r in results:
+        for name, sec in r.fit_cpu.items():
+            cpu_by_model[name] = cpu_by_model.get(name, 0.0) + sec
     out.timings = {
         "total_seconds": total,
         "model_seconds": model,
@@ -527,6 +631,8 @@ def forecast_panel(
         "backend": backend,
         "start_method": start_method,
         "overhead": 1.0 - model / (total * n_workers) if total > 0 else 0.0,
+        "model_cpu_seconds": sum(cpu_by_model.values()),
+        "cpu_by_model": dict(sorted(cpu_by_model.items(), key=lambda kv: -kv[1])),
     }
     return out
 

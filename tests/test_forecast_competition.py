@@ -15,7 +15,7 @@ from forecasting.backtest import (
     rank_models,
     wape,
 )
-from forecasting.models import CANDIDATES, candidate_set, forecast_models, window_forecasts
+from forecasting.models import CANDIDATES, PROPHET_CONFIGS, candidate_set, forecast_models, window_forecasts
 from forecasting.statistical import bucket_holidays, classify, prophet_forecast
 
 
@@ -123,6 +123,35 @@ def test_backtest_windows_forecast_what_the_candidates_forecast():
     np.testing.assert_allclose(short["theta"][1], forecast_models(["theta"], hist.iloc[:11], 2, "M")["theta"]["p50"], rtol=1e-9)
 
 
+def test_reused_forms_are_searched_on_the_first_window_and_refitted_after():
+    """With reuse, AutoARIMA/AutoETS search their form on the first window's data only; each
+    later window fits that form on its own data (never its test periods); the final forecast
+    fits the form on the whole history, as forecast_models with ``specs`` does."""
+    from statsforecast.models import AutoARIMA, AutoETS
+
+    from forecasting.models import ARIMA_OPTIONS, _fixed_model, model_spec
+
+    rng = np.random.default_rng(5)
+    t = np.arange(72)
+    hist = _monthly(100 + 0.8 * t + 20 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 4, 72))
+    y = hist["y"].to_numpy()
+    cutoffs, h = [48, 54, 60], 12
+    specs: dict = {}
+    windows = window_forecasts(["arima", "ets", "theta"], hist, "M", cutoffs, h, specs=specs)
+    searched = {"arima": AutoARIMA(season_length=12, **ARIMA_OPTIONS).fit(y[:48]),
+                "ets": AutoETS(season_length=12).fit(y[:48])}
+    for name, fitted in searched.items():
+        assert specs[name] == model_spec(name, fitted)
+        np.testing.assert_allclose(windows[name][0], np.clip(fitted.predict(h)["mean"], 0, None), rtol=1e-9)
+        for i, cut in enumerate(cutoffs[1:], 1):
+            refit = _fixed_model(name, specs[name], 12).fit(y[:cut]).predict(h)["mean"]
+            np.testing.assert_allclose(windows[name][i], np.clip(refit, 0, None), rtol=1e-9, err_msg=f"{name} {i}")
+        final = forecast_models([name], hist, h, "M", specs=specs)[name]["p50"].to_numpy()
+        np.testing.assert_allclose(final, np.clip(_fixed_model(name, specs[name], 12).fit(y).predict(h)["mean"], 0, None), rtol=1e-9)
+    assert "theta" not in specs  # theta has no form to search: cross-validated as before
+    np.testing.assert_allclose(windows["theta"], window_forecasts(["theta"], hist, "M", cutoffs, h)["theta"], rtol=1e-12)
+
+
 def test_prophet_quantiles_are_reproducible_and_leave_numpy_state_alone():
     rng = np.random.default_rng(2)
     hist = _monthly(50 + rng.normal(0, 5, 30))
@@ -159,7 +188,8 @@ def test_holidays_are_moved_to_their_bucket():
 
 
 def test_candidate_sets_follow_the_series_class():
-    assert "prophet" in candidate_set("smooth") and "combo_all" in candidate_set("erratic")
+    assert "prophet_log" in candidate_set("smooth") and "combo_all" in candidate_set("erratic")
+    assert set(PROPHET_CONFIGS) <= set(candidate_set("smooth", lean=False))
     assert set(candidate_set("lumpy")) == {"seasonal_naive", "croston_sba", "tsb", "adida", "imapa"}
     assert candidate_set("short") == ["naive", "seasonal_naive"]
     with pytest.raises(ValueError, match="series class"):

@@ -8,8 +8,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.models import PROPHET_CONFIGS, forecast_models
-from forecasting.engine import BATCHES_PER_WORKER, SCHEDULER_ENV, combine_forecasts, forecast_panel, task_batches
+from forecasting.backtest import backtest_series
+from forecasting.models import PROPHET_CONFIGS, candidate_set, forecast_models
+from forecasting.engine import (
+    BATCHES_PER_WORKER,
+    SCHEDULER_ENV,
+    ForecastOptions,
+    _fast_regular,
+    _split_panel,
+    combine_forecasts,
+    forecast_panel,
+    forecast_unit,
+    task_batches,
+)
 
 
 def _panel(n_obs: int = 30) -> pd.DataFrame:
@@ -79,18 +90,25 @@ def test_panel_forecast_tables():
     assert 0 <= t["prophet_seconds"] <= t["model_seconds"]
 
 
-def test_pooled_forecast_is_the_mean_of_its_members_forecasts():
+@pytest.mark.parametrize("lean", [True, False])
+def test_pooled_forecast_is_the_mean_of_its_members_forecasts(lean):
+    """In the lean competition the members are fitted in the ARIMA/ETS forms the backtest searched."""
     history = _panel()
     uid = "north/A"
-    out = forecast_panel(history[history["unique_id"] == uid], 6, "M", backend="serial", n_windows=2, progress=False)
+    out = forecast_panel(history[history["unique_id"] == uid], 6, "M", backend="serial", n_windows=2, progress=False,
+                         lean=lean)
     members = out.series.set_index("unique_id").loc[uid, "method"].split(":")[1].split("+")
     one = history[history["unique_id"] == uid][["ds", "y"]].reset_index(drop=True)
     accuracy = out.accuracy
     best_prophet = accuracy[accuracy["model"].str.startswith("prophet")].sort_values("mase", kind="stable")["model"].iloc[0]
-    singles = forecast_models(members, one, 6, "M", prophet_config=best_prophet)
+    kind = out.series.set_index("unique_id").loc[uid, "series_class"]
+    specs = backtest_series(one, 6, "M", candidate_set(kind), n_windows=2, reuse=True).specs if lean else None
+    assert not lean or set(specs) == {"arima", "ets"}
+    singles = forecast_models(members, one, 6, "M", prophet_config=best_prophet, specs=specs)
     expected = np.mean([singles[m]["p50"].to_numpy() for m in members], axis=0)
     np.testing.assert_allclose(out.forecasts["p50"].to_numpy(), np.clip(expected, 0, None), rtol=1e-9, atol=1e-9)
-    single = forecast_panel(history[history["unique_id"] == uid], 6, "M", backend="serial", n_windows=2, pool=1, progress=False)
+    single = forecast_panel(history[history["unique_id"] == uid], 6, "M", backend="serial", n_windows=2, pool=1,
+                            progress=False, lean=lean)
     assert single.series["method"].iloc[0] == out.series["winner"].iloc[0]
 
 
@@ -99,7 +117,7 @@ def test_without_selection_each_class_gets_its_default_method():
     methods = out.series.set_index("unique_id")["method"]
     classes = out.series.set_index("unique_id")["series_class"]
     for uid, kind in classes.items():
-        expected = {"smooth": "prophet", "erratic": "prophet", "intermittent": "croston_sba",
+        expected = {"smooth": "combo_fast", "erratic": "combo_fast", "intermittent": "croston_sba",
                     "lumpy": "croston_sba", "short": "naive"}[kind]  # east/B has 6 < 12 months
         assert methods[uid] == expected, uid
     assert out.accuracy.empty and "mean_mase_selected" not in out.summary
@@ -195,7 +213,8 @@ def test_robust_averages_of_a_pool():
 
 def test_pool_can_be_averaged_by_a_trimmed_mean():
     history = _panel()
-    out = forecast_panel(history, 6, "M", backend="serial", n_windows=2, combine="trimmed", progress=False)
+    # the competition before 2026-12-03 (every form searched in each fit): members refitted alone below
+    out = forecast_panel(history, 6, "M", backend="serial", n_windows=2, combine="trimmed", progress=False, lean=False)
     series = out.series.set_index("unique_id")
     uid = "north/A"
     method = series.loc[uid, "method"]
@@ -232,6 +251,24 @@ def test_fast_mode_batches_give_the_serial_result(monkeypatch):
                                  progress=lambda done, total: seen.append((done, total)))
         pd.testing.assert_frame_equal(serial.forecasts, batched.forecasts, check_exact=True)
         assert seen == [(0, 6), (3, 6), (6, 6)]
+
+
+def test_fast_mode_batch_path_equals_the_one_series_path():
+    """Regular series of a fast-mode batch are fitted on the panel at once (statsforecast's batch
+    path); each must get exactly the forecast the one-series path gives it."""
+    history = _panel()
+    options = ForecastOptions(horizon=6, freq="M", select=False)
+    units, _ = _split_panel(history, "M", 6, None, [], None)
+    batched = _fast_regular(units, options)
+    assert batched, "no regular series went the batch path"
+    for unit in units:
+        if unit.unique_id not in batched:
+            continue
+        one = forecast_unit(unit, options)
+        assert batched[unit.unique_id].method == one.method == "combo_fast"
+        pd.testing.assert_frame_equal(batched[unit.unique_id].forecast, one.forecast, check_exact=True)
+        fc = one.forecast
+        assert (fc["p10"] <= fc["p50"]).all() and (fc["p50"] <= fc["p90"]).all() and (fc["p10"] >= 0).all()
 
 
 def test_local_cluster_workers_run_without_the_stack_profiler():
