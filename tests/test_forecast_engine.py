@@ -90,7 +90,7 @@ def test_panel_forecast_tables():
     assert 0 <= t["prophet_seconds"] <= t["model_seconds"]
 
 
-@pytest.mark.parametrize("lean", [True, False])
+@pytest.mark.parametrize("lean", [True, pytest.param(False, marks=pytest.mark.slow)])
 def test_pooled_forecast_is_the_mean_of_its_members_forecasts(lean):
     """In the lean competition the members are fitted in the ARIMA/ETS forms the backtest searched."""
     history = _panel()
@@ -167,6 +167,7 @@ def test_bad_options_are_refused():
         forecast_panel(history, 3, "M", backend="processes", scheduler_address="tcp://127.0.0.1:1", progress=False)
 
 
+@pytest.mark.slow
 def test_serial_processes_and_dask_give_identical_results(monkeypatch):
     from distributed import LocalCluster
 
@@ -211,6 +212,7 @@ def test_robust_averages_of_a_pool():
         combine_forecasts(stack, "mode")
 
 
+@pytest.mark.slow
 def test_pool_can_be_averaged_by_a_trimmed_mean():
     history = _panel()
     # the competition before 2026-12-03 (every form searched in each fit): members refitted alone below
@@ -241,6 +243,7 @@ def test_fast_mode_batches_series_into_fewer_tasks():
     assert task_batches([], 2, select=False) == []
 
 
+@pytest.mark.slow
 def test_fast_mode_batches_give_the_serial_result(monkeypatch):
     history = _panel()
     serial = forecast_panel(history, 6, "M", select=False, backend="serial", progress=False)
@@ -286,6 +289,7 @@ def test_local_cluster_workers_run_without_the_stack_profiler():
     assert dask.config.get("distributed.worker.profile.enabled") is True
 
 
+@pytest.mark.slow
 def test_dask_backend_starts_its_own_local_cluster():
     history = _panel()
     serial = forecast_panel(history, 6, "M", backend="serial", n_windows=2, progress=False)
