@@ -215,17 +215,29 @@ class ForecastSubmission(Base):
     rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # unique_id, ds (ISO), value, keys...
 
 
-class ForecastRun(Base):
+class JobColumns:
+    """The columns of a record filled by a background job: its state, the job that fills it, who
+    asked and when, and when it finished."""
+
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = _ts(default=utcnow)
+    finished_at: Mapped[datetime | None] = _ts(nullable=True)
+
+
+class JobResultColumns(JobColumns):
+    """A job's record whose result is one JSON document (None until the job is done)."""
+
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ForecastRun(JobColumns, Base):
     """A statistical forecast run and its results (written by the forecast job runner)."""
 
     __tablename__ = "forecast_runs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = _ts(default=utcnow)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    job_id: Mapped[int | None] = mapped_column(Integer)
-    finished_at: Mapped[datetime | None] = _ts(nullable=True)
     forecasts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     accuracy: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -345,7 +357,7 @@ class ScenarioVersion(Base):
     scenario: Mapped[ScenarioRecord] = relationship(back_populates="versions")
 
 
-class PlanRecord(Base):
+class PlanRecord(JobResultColumns, Base):
     """A solve of one scenario version with given options (filled by the plan job runner)."""
 
     __tablename__ = "plans"
@@ -354,12 +366,6 @@ class PlanRecord(Base):
     scenario_version_id: Mapped[int] = mapped_column(ForeignKey("scenario_versions.id"), index=True)
     options: Mapped[dict[str, Any]] = mapped_column(JSON)
     options_hash: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="queued")
-    job_id: Mapped[int | None] = mapped_column(Integer)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = _ts(default=utcnow)
-    finished_at: Mapped[datetime | None] = _ts(nullable=True)
-    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # read only where a warm start needs it (api.jobs.runners.load_inputs)
     basis: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
 
@@ -375,7 +381,7 @@ class FundingResultRecord(Base):
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class AtRiskRun(Base):
+class AtRiskRun(JobResultColumns, Base):
     """A plan's funding at risk (``finance.at_risk``), computed by an ``at_risk`` job; its options
     in ``params``, its result (settings, per-partner and per-period tables) in ``result``."""
 
@@ -383,15 +389,9 @@ class AtRiskRun(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
-    job_id: Mapped[int | None] = mapped_column(Integer)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = _ts(default=utcnow)
-    finished_at: Mapped[datetime | None] = _ts(nullable=True)
-    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
-class IntegrationStudyRecord(Base):
+class IntegrationStudyRecord(JobResultColumns, Base):
     """A scenario version's value-of-integration study (``finance.integration_value``), computed by
     an ``integration`` job; its grid and options in ``params``, its result (settings, summary, a
     row per grid point) in ``result``."""
@@ -400,12 +400,6 @@ class IntegrationStudyRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     scenario_version_id: Mapped[int] = mapped_column(ForeignKey("scenario_versions.id"), index=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
-    job_id: Mapped[int | None] = mapped_column(Integer)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = _ts(default=utcnow)
-    finished_at: Mapped[datetime | None] = _ts(nullable=True)
-    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class PlanTable(Base):
