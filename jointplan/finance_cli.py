@@ -261,6 +261,21 @@ def _working_capital_only(console: Console, table: Any, periods_per_year: Option
     console.print(f"Working capital written to {out}")
 
 
+def _scenario_and_spec(scenario: str, instruments: Path | None, err: Console) -> tuple[Any, FinanceSpec | None]:
+    """The scenario (exit 2 naming its problems; its warnings printed) and the instruments file
+    when one is given (None: the scenario's finance section)."""
+    from scenarios.io import load_scenario
+    from scenarios.validation import ScenarioError
+
+    try:
+        scn, problems = load_scenario(scenario)
+    except ScenarioError as exc:
+        _fail(f"Scenario {scenario} is not valid", exc.problems)
+    for p in problems:
+        err.print(f"  [yellow]warning[/] {escape(p.path)}: {escape(p.message)}")
+    return scn, (_load_spec(instruments) if instruments is not None else None)
+
+
 def register(app: typer.Typer, console: Console, err: Console) -> None:
     """Add ``fund``, ``compare-finance`` and ``value-of-integration`` to the ``jointplan`` app."""
     _consoles["err"] = err
@@ -392,16 +407,8 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         then fund), and the scenario with and without its buyers' reverse-factoring programmes."""
         from finance.compare import joint_vs_sequential, reverse_factoring_whatif
         from scenarios.finance import FinanceError
-        from scenarios.io import load_scenario
-        from scenarios.validation import ScenarioError
 
-        try:
-            scn, problems = load_scenario(scenario)
-        except ScenarioError as exc:
-            _fail(f"Scenario {scenario} is not valid", exc.problems)
-        for p in problems:
-            err.print(f"  [yellow]warning[/] {escape(p.path)}: {escape(p.message)}")
-        spec = _load_spec(instruments) if instruments is not None else None
+        scn, spec = _scenario_and_spec(scenario, instruments, err)
         try:
             comparison = joint_vs_sequential(scn, spec, time_limit=time_limit)
         except FinanceError as exc:
@@ -452,8 +459,6 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         plan-then-fund could be funded at all, and the time the point took."""
         from finance.integration_value import Grid, value_of_integration
         from scenarios.finance import FinanceError
-        from scenarios.io import load_scenario
-        from scenarios.validation import ScenarioError
 
         grid = Grid(limit_share=_grid_axis("--limit-share", limit_share, float),
                     rate=_grid_axis("--rate", rate, float),
@@ -463,13 +468,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
                                     ("--chart", chart, (".svg",))):
             if path is not None and path.suffix.lower() not in suffixes:
                 _fail(f"{opt} {path}: expected a {' or '.join(suffixes)} file")
-        try:
-            scn, problems = load_scenario(scenario)
-        except ScenarioError as exc:
-            _fail(f"Scenario {scenario} is not valid", exc.problems)
-        for p in problems:
-            err.print(f"  [yellow]warning[/] {escape(p.path)}: {escape(p.message)}")
-        spec = _load_spec(instruments) if instruments is not None else None
+        scn, spec = _scenario_and_spec(scenario, instruments, err)
         n = len(grid.points())
 
         def say(done: int, total: int, row: dict) -> None:
