@@ -63,8 +63,9 @@ endif
 # the workbench in a real browser (Playwright driving Debian's /usr/bin/chromium) against
 # `jointplan serve` and a worker on a fresh database: SQLite, or PostgreSQL when
 # JOINTPLAN_TEST_POSTGRES_URL is set (a new database per run); about two minutes
+# E2E_SPECS: only these spec files (e.g. E2E_SPECS="e2e/1-planner.spec.ts"); default every spec
 web-e2e: $(STAMP) $(WEB_BUILD)
-	cd web && JOINTPLAN_PYTHON=$(abspath $(PY)) $(NPM) run e2e
+	cd web && JOINTPLAN_PYTHON=$(abspath $(PY)) $(NPM) run e2e -- $(E2E_SPECS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/plan_scale.py

@@ -241,6 +241,8 @@ class ForecastRun(JobColumns, Base):
     forecasts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     accuracy: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # the model selection kept for the next run of the same options (forecasting.selection; internal)
+    selection: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
 
 
 class ExceptionRecord(Base):

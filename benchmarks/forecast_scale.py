@@ -31,6 +31,9 @@ windows and the final fit; stable on a loaded machine, unlike wall time). ``--lo
 2026-12-03 and then the lean one (forms searched once, two Prophet configurations) in the same
 process and prints the per-candidate CPU side by side, e.g.
 ``--longest --series 8 --backends processes --lean both --out benchmarks/last_scale_longest.json``.
+``--lean cycle`` adds a forecast cycle: the lean competition on the history one period short (the
+previous cycle, not counted), then the full history reusing that run's model selection
+(:mod:`forecasting.selection`), and prints its CPU per series against the run before 2026-12-03.
 
 Run: ``python benchmarks/forecast_scale.py [--series 300] [--fast] [--backends serial,processes,dask]``;
 figures go to the terminal and ``benchmarks/last_scale.json`` (``last_scale_fast.json`` with ``--fast``).
@@ -83,12 +86,18 @@ def compare_forecasts(forecasts: dict[str, pd.DataFrame]) -> tuple[bool | None, 
     return same, f"identical forecasts across {', '.join(names)}: {same}"
 
 
-def run_once(history, args, backend: str, address: str | None, lean: bool = True):
+def run_once(history, args, backend: str, address: str | None, lean: bool = True, selection=None):
     workers = 1 if backend == "serial" else args.workers
     t0 = time.perf_counter()
     out = forecast_panel(history, args.horizon, "M", select=not args.fast, backend=backend, workers=workers,
-                         scheduler_address=address, progress=True, lean=lean)
+                         scheduler_address=address, progress=True, lean=lean, selection=selection)
     return out, time.perf_counter() - t0
+
+
+def one_period_short(history: pd.DataFrame) -> pd.DataFrame:
+    """Each series without its last period: the history of the previous forecast cycle."""
+    last = history.groupby("unique_id")["ds"].transform("max")
+    return history[history["ds"] < last].reset_index(drop=True)
 
 
 def main() -> None:
@@ -99,10 +108,12 @@ def main() -> None:
     ap.add_argument("--horizon", type=int, default=24)
     ap.add_argument("--fast", action="store_true", help="No model competition: one method per series class")
     ap.add_argument("--backends", default="serial,processes,dask")
-    ap.add_argument("--lean", default="on", choices=["on", "off", "both"],
+    ap.add_argument("--lean", default="on", choices=["on", "off", "both", "cycle"],
                     help="the lean competition (on, the default: ARIMA/ETS forms searched once per series, one "
                     "Prophet configuration), the competition before 2026-12-03 (off), or both, off first, in "
-                    "this process: the same-process reference")
+                    "this process: the same-process reference; cycle: off, on, then a forecast cycle: the lean "
+                    "competition on the history one period short, then the full history reusing its selection "
+                    "(forecasting.selection)")
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--warm", action=argparse.BooleanOptionalAction, default=None,
                     help="Also time each backend with its workers already up (default: with --fast)")
@@ -123,10 +134,11 @@ def main() -> None:
             ap.error(f"--backends: unknown backend {backend!r} (serial, processes, dask, dask-defaults)")
         # dask-defaults: a standing cluster with Dask's own worker settings, for comparison
         runs = ([] if backend == "dask-defaults" else ["cold"]) + (["warm"] if warm or backend == "dask-defaults" else [])
-        reuse_modes = {"on": [True], "off": [False], "both": [False, True]}[args.lean]
-        runs = [(start, reuse) for start in runs for reuse in reuse_modes]
+        paths = {"on": ["lean"], "off": ["before"], "both": ["before", "lean"], "cycle": ["before", "lean", "cycle"]}[args.lean]
+        runs = [(start, path) for start in runs for path in paths]
         cluster = None
-        for start, reuse in runs:
+        for start, path in runs:
+            reuse = path != "before"
             address = None
             if backend.startswith("dask") and start == "warm":
                 # a standing cluster, as with --scheduler: started and warmed up before the clock runs
@@ -135,20 +147,26 @@ def main() -> None:
                 address = cluster.scheduler_address
                 run_once(history[history["unique_id"].isin(history["unique_id"].unique()[:2 * args.workers])],
                          args, "dask", address)
-            out, wall = run_once(history, args, "dask" if backend == "dask-defaults" else backend, address, reuse)
+            selection = None
+            if path == "cycle":  # the previous cycle's competition, untimed here (it is the lean run's work)
+                previous, _ = run_once(one_period_short(history), args, "dask" if backend == "dask-defaults" else backend,
+                                       address, True)
+                selection = previous.selection
+            out, wall = run_once(history, args, "dask" if backend == "dask-defaults" else backend, address, reuse, selection)
             t = out.timings
             if backend == "serial":
                 reference[start] = wall
             ref = reference.get(start) or reference.get("cold")
-            label = "" if args.lean != "both" else ("/lean" if reuse else "/before")
+            label = "" if len(paths) == 1 else f"/{path}"
             forecasts[f"{backend}/{start}{label}"] = out.forecasts
             row = {
-                "backend": backend, "start": start, "lean": reuse, "workers": t["workers"], "wall_seconds": wall,
+                "backend": backend, "start": start, "lean": reuse, "path": path, "workers": t["workers"], "wall_seconds": wall,
                 "series_per_second": n / wall, "speedup_vs_serial": (ref / wall) if ref else None,
                 "model_seconds": t["model_seconds"], "prophet_seconds": t["prophet_seconds"],
                 "statsforecast_seconds": t["statsforecast_seconds"], "overhead": t["overhead"],
                 "model_cpu_seconds": t["model_cpu_seconds"], "cpu_per_series": t["model_cpu_seconds"] / n,
                 "cpu_per_series_by_model": {k: v / n for k, v in t["cpu_by_model"].items()},
+                "selection": out.summary.get("selection"),
             }
             rows.append(row)
             print(f"{backend:>9} {start}{label}: {wall:7.1f}s  {n / wall:6.2f} series/s  workers {t['workers']}  "
@@ -159,18 +177,20 @@ def main() -> None:
                   + ", ".join(f"{k} {v / n:.2f}" for k, v in t["cpu_by_model"].items()), flush=True)
         if cluster is not None:
             cluster.close()
-    if args.lean == "both":  # the two paths differ by design: compare each path's backends
-        groups = {lab: {k: v for k, v in forecasts.items() if k.endswith(lab)} for lab in ("/lean", "/before")}
+    if len(paths) > 1:  # the paths differ by design: compare each path's backends
+        groups = {p: {k: v for k, v in forecasts.items() if k.endswith(f"/{p}")} for p in paths}
         checks = [compare_forecasts(g) for g in groups.values()]
         known = [c[0] for c in checks if c[0] is not None]
         same, line = (all(known) if known else None), "; ".join(c[1] for c in checks)
-        by_path = {lab: [r for r in rows if r["lean"] == (lab == "/lean")] for lab in groups}
-        if by_path["/lean"] and by_path["/before"]:
-            old, new = by_path["/before"][0], by_path["/lean"][0]
-            print(f"model CPU per series: {old['cpu_per_series']:.2f}s before, {new['cpu_per_series']:.2f}s "
-                  f"lean: x{old['cpu_per_series'] / new['cpu_per_series']:.2f} less")
-            for k in old["cpu_per_series_by_model"]:
-                print(f"  {k:15s} {old['cpu_per_series_by_model'][k]:6.2f}s -> {new['cpu_per_series_by_model'].get(k, 0.0):6.2f}s")
+        by_path = {p: [r for r in rows if r["path"] == p] for p in paths}
+        old = by_path["before"][0] if by_path.get("before") else None
+        for p in paths[1:]:
+            if old and by_path[p]:
+                new = by_path[p][0]
+                print(f"model CPU per series: {old['cpu_per_series']:.2f}s before, {new['cpu_per_series']:.2f}s "
+                      f"{p}: x{old['cpu_per_series'] / new['cpu_per_series']:.2f} less")
+                for k in old["cpu_per_series_by_model"]:
+                    print(f"  {k:15s} {old['cpu_per_series_by_model'][k]:6.2f}s -> {new['cpu_per_series_by_model'].get(k, 0.0):6.2f}s")
     else:
         same, line = compare_forecasts(forecasts)
     print(line)

@@ -102,6 +102,20 @@ every rule below scored on both):
   0.93 / 0.93 / 0.90 (sum 5.11): the fast mode (``combo_fast``), MASE 0.7987 on M3 and 2.1649 on
   Tourism against the default's 0.7975 and 2.0734 and seasonal naive's 0.9775 and 2.3246.
 
+Decisions written down before their run (2026-12-03, session 14; ``--cycle``, an even spread of
+150 series per panel, the engine's own ``forecast_unit`` with default options):
+
+- Reusing a kept selection (:mod:`forecasting.selection`, ``jointplan forecast --selection``):
+  the default ``reselect_after`` for monthly data is the largest K of 6, 3 and 1 for which
+  ``cycleK`` (the competition run K periods earlier, its selection reused with its checks) keeps
+  every measure (mean MASE, pooled WAPE, mean WAPE) of both panels within 1 % (relative) of a
+  fresh lean competition on the same series, or better. If none passes, the default is 0 (every
+  run competes; the file only records). Weekly data get the same span in weeks (K x 52 / 12,
+  rounded), there being no weekly panel to validate on.
+- The same run confirms the lean competition (``lean``) against the one before 2026-12-03
+  (``before``) on 150 series per panel with the issue's rule: no measure of either panel worse by
+  more than 1 %.
+
 The per-series forecasts of a run are kept in ``benchmarks/results/`` (not in git), so a rule
 added later can be scored with ``--cached`` without refitting.
 
@@ -142,10 +156,13 @@ from forecasting.models import (  # noqa: E402
     window_forecasts,
 )
 from forecasting.statistical import classify, quiet_model_logging  # noqa: E402
+from forecasting.engine import ForecastOptions, SeriesUnit, forecast_unit  # noqa: E402
 
 OUT = Path(__file__).with_name("last_validation.json")
 CACHE = Path(__file__).with_name("results")
 OUT_TEST = Path(__file__).with_name("last_validation_test.json")
+OUT_CYCLE = Path(__file__).with_name("last_validation_cycle.json")
+CYCLE_AGES = (1, 3, 6)
 SINGLES = ("seasonal_naive", "theta", "ets", "arima")
 POOL_SIZES = (1, 2, 3, 5, 7)
 
@@ -188,6 +205,94 @@ def validate_series(s: dict, split: str = "validation", n_windows: int = DEFAULT
             "fit": full[:n_fit], "val": full[n_fit:], "cpu": dict(clock.cpu),
             "bt_preds": bt.preds if bt is not None else None,
             "cutoffs": list(bt.plan.cutoffs) if bt is not None else None}
+
+
+def cycle_series(s: dict, ages: tuple[int, ...] = CYCLE_AGES, before: bool = True) -> dict:
+    """The engine itself (:func:`forecasting.engine.forecast_unit`, default options) on the fit
+    part, forecasting the validation tail: ``lean`` (the default competition), ``before``
+    (``lean=False``, the competition before 2026-12-03) and ``cycleK``: the competition run K
+    periods earlier (on the fit part without its last K periods), its kept selection
+    (:mod:`forecasting.selection`) then forecasting from the whole fit part, with its checks
+    (a series whose check fails competes afresh, as in a real cycle). P50 and model CPU per path."""
+    quiet_model_logging()
+    h = s["h"]
+    full = np.asarray(s["train"], dtype=float)
+    n_fit = len(full) - h
+    fit = pd.DataFrame({"ds": pd.date_range("2000-01-01", periods=n_fit, freq="MS"), "y": full[:n_fit]})
+    options = ForecastOptions(horizon=h, freq="M")
+    out: dict = {"id": s["id"], "fit": full[:n_fit], "val": full[n_fit:], "preds": {}, "cpu": {}, "status": {}}
+
+    def run(name: str, unit: SeriesUnit, opts: ForecastOptions):
+        result = forecast_unit(unit, opts)
+        out["preds"][name] = result.forecast["p50"].to_numpy()
+        out["cpu"][name] = sum(result.fit_cpu.values())
+        out["status"][name] = result.selection_status
+        return result
+
+    fresh = run("lean", SeriesUnit(s["id"], fit), options)
+    out["kind"] = fresh.series_class
+    if before:
+        run("before", SeriesUnit(s["id"], fit), options.model_copy(update={"lean": False}))
+    for k in ages:
+        previous = forecast_unit(SeriesUnit(s["id"], fit.iloc[: n_fit - k].reset_index(drop=True)), options) if n_fit - k >= 8 else None
+        record = previous.record if previous is not None else None
+        if record is None:  # no competition k periods earlier: the series competes now
+            out["preds"][f"cycle{k}"], out["cpu"][f"cycle{k}"] = out["preds"]["lean"], out["cpu"]["lean"]
+            out["status"][f"cycle{k}"] = "new"
+            continue
+        run(f"cycle{k}", SeriesUnit(s["id"], fit, selection=record), options.model_copy(update={"reselect_after": k}))
+    return out
+
+
+def score_cycle(results: list[dict]) -> tuple[pd.DataFrame, dict]:
+    """Mean MASE, pooled WAPE and mean WAPE of each path on the validation tails, model CPU per
+    series, and how often each selection status occurred."""
+    rows = []
+    for r in results:
+        for path, f in r["preds"].items():
+            err = np.abs(r["val"] - f)
+            rows.append({"path": path, "mase": mase(r["val"], f, r["fit"], SEASON), "abs_error": float(err.sum()),
+                         "actual": float(np.abs(r["val"]).sum()), "wape": float(err.sum() / max(np.abs(r["val"]).sum(), 1e-12)),
+                         "cpu": r["cpu"][path], "status": r["status"][path]})
+    df = pd.DataFrame(rows)
+    table = df.groupby("path").agg(mean_mase=("mase", "mean"), abs_error=("abs_error", "sum"), actual=("actual", "sum"),
+                                   mean_wape=("wape", "mean"), cpu_per_series=("cpu", "mean"))
+    table["pooled_wape"] = table["abs_error"] / table["actual"]
+    statuses = {p: g["status"].value_counts().to_dict() for p, g in df.groupby("path")}
+    return table[["mean_mase", "pooled_wape", "mean_wape", "cpu_per_series"]], statuses
+
+
+def main_cycle(args) -> None:
+    panels = ["m3-shipments", "tourism-monthly"] if args.panel == "all" else [args.panel]
+    report = {"when": time.strftime("%Y-%m-%d %H:%M"), "split": "validation", "limit": args.limit,
+              "ages": list(CYCLE_AGES), "panels": {}}
+    for name in panels:
+        series = [s for s in load_panel(name, args.limit) if len(s["train"]) - s["h"] >= 8]
+        t0 = time.perf_counter()
+        cache = CACHE / f"cycle_{name}_n{len(series)}.pkl"
+        if args.cached and cache.exists():
+            results = pickle.loads(cache.read_bytes())
+        else:
+            with ProcessPoolExecutor(args.workers) as pool:
+                results = list(pool.map(cycle_series, series, chunksize=1))
+            CACHE.mkdir(exist_ok=True)
+            cache.write_bytes(pickle.dumps(results))
+        table, statuses = score_cycle(results)
+        elapsed = time.perf_counter() - t0
+        print(f"\n== {name}: {len(series)} series, validation tail of {series[0]['h']} months, {elapsed:.0f} s ==")
+        print(table.round(4).to_string())
+        for path, counts in statuses.items():
+            print(f"  {path}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        ref = table.loc["lean"]
+        for path in table.index:
+            if path != "lean":
+                rel = {m: table.loc[path, m] / ref[m] - 1 for m in ("mean_mase", "pooled_wape", "mean_wape")}
+                print(f"  {path} against lean: " + ", ".join(f"{m} {v:+.2%}" for m, v in rel.items())
+                      + f"; CPU x{ref['cpu_per_series'] / table.loc[path, 'cpu_per_series']:.2f} less")
+        report["panels"][name] = {"series": len(series), "seconds": elapsed, "statuses": statuses,
+                                  "paths": table.round(6).reset_index().to_dict(orient="records")}
+        OUT_CYCLE.write_text(json.dumps(report, indent=2, default=int))
+    print(f"\nwritten to {OUT_CYCLE}")
 
 
 def _mean_of(preds: dict, names: list[str], weights: list[float] | None = None) -> np.ndarray:
@@ -320,7 +425,13 @@ def main() -> None:
                     help="on: the engine's default (ARIMA/ETS forms searched once per series); off: searched in every fit")
     ap.add_argument("--split", default="validation", choices=["validation", "test"],
                     help="test: score the rules on the test tail (only once a rule has been chosen)")
+    ap.add_argument("--cycle", action="store_true",
+                    help="score the engine's paths instead: lean, before, and a kept selection reused 1, 3 and 6 "
+                    "periods after its competition (cycle_series); writes last_validation_cycle.json")
     args = ap.parse_args()
+    if args.cycle:
+        main_cycle(args)
+        return
     panels = ["m3-shipments", "tourism-monthly"] if args.panel == "all" else [args.panel]
     report = {"when": time.strftime("%Y-%m-%d %H:%M"), "split": args.split, "windows": args.windows,
               "reuse_fits": args.reuse_fits == "on", "limit": args.limit,

@@ -63,6 +63,17 @@ from forecasting.models import (
     stats_model,
     tidy_quantiles,
 )
+from forecasting.selection import (
+    COMPETED,
+    NO_COMPETITION,
+    RESELECT_AFTER,
+    REUSED,
+    Selection,
+    SelectionOptions,
+    SeriesSelection,
+    reuse_status,
+    series_record,
+)
 from forecasting.statistical import PANDAS_FREQ, SEASON, classify, quiet_model_logging
 
 SCHEDULER_ENV = "JOINTPLAN_DASK_SCHEDULER"
@@ -110,6 +121,11 @@ class ForecastOptions(BaseModel):
         "configurations of forecasting.models.COMPETING_PROPHETS; False: the competition before 2026-12-03 "
         "(every fit searched, all four Prophet configurations)",
     )
+    reselect_after: int = Field(
+        6, ge=0, le=520,
+        description="periods a kept model selection is reused for before the competition runs again "
+        "(forecasting.selection; 0: every run competes)",
+    )
     combine: Combine = Field(
         DEFAULT_COMBINE,
         description="how the pool's forecasts are averaged, period by period and quantile by quantile: "
@@ -122,6 +138,7 @@ class SeriesUnit:
     unique_id: str
     history: pd.DataFrame  # ds, y (+ regressors)
     future: pd.DataFrame | None = None  # ds + regressors over the horizon
+    selection: SeriesSelection | None = None  # the kept selection to reuse, if it passes its checks
 
 
 @dataclass
@@ -135,6 +152,8 @@ class SeriesResult:
     fit_seconds: dict[str, float]  # inside model fit + predict, by family
     wall_seconds: float  # whole unit in the worker
     fit_cpu: dict[str, float] = field(default_factory=dict)  # CPU inside model fit + predict, by base model
+    record: SeriesSelection | None = None  # the selection to keep for the next run
+    selection_status: str = NO_COMPETITION  # reused, competition, none, or why a kept selection was not reused
 
 
 @dataclass
@@ -147,11 +166,15 @@ class PanelForecast:
       (part of the forecast's pool).
     - ``wins``: method, series (count), share: how often each candidate ranked first on the
       backtest; ``series``: unique_id, series_class, method (``poolK:a+b+...`` for a pooled
-      forecast), winner.
+      forecast), winner, selection (``reused``: a kept selection forecast it without a backtest;
+      ``competition``; ``none``; or the check that sent it back to the competition,
+      :mod:`forecasting.selection`).
     - ``summary``: series, classes, mean MASE of the selected models and of seasonal naive on
       the backtested series, share of series where the selection beats the baseline, wins.
       The selected model's backtest MASE is the best of the candidates on the same windows, so
       it is optimistic by construction; accuracy on a held-out tail is the honest measure.
+    - ``selection``: the model selection to keep for the next run (:class:`forecasting.selection.Selection`),
+      one record per series forecast from a competition's pool.
     - ``timings``: total_seconds (wall), model_seconds (sum of per-series fit + predict time,
       also split into prophet_seconds and statsforecast_seconds), series_seconds (sum of
       per-series work), workers, backend, overhead = 1 - model_seconds / (total_seconds x
@@ -166,13 +189,14 @@ class PanelForecast:
     series: pd.DataFrame
     summary: dict
     timings: dict = field(default_factory=dict)
+    selection: Selection | None = None
 
 
 # --- one series ----------------------------------------------------------------------------
 
 
 def forecast_unit(unit: SeriesUnit, options: ForecastOptions) -> SeriesResult:
-    """Classify, (backtest and select,) and forecast one series."""
+    """Classify, (backtest and select, or reuse a kept selection,) and forecast one series."""
     quiet_model_logging()
     start = time.perf_counter()
     clock = FitClock()
@@ -182,6 +206,33 @@ def forecast_unit(unit: SeriesUnit, options: ForecastOptions) -> SeriesResult:
     min_history = options.min_history if options.min_history is not None else max(SEASON[freq] // 2, 10)
     kind = classify(y, min_history=min_history).kind
     regressors = list(options.regressors) or None
+    context = dict(country=options.country, regressors=regressors, future=unit.future, clock=clock)
+    status = NO_COMPETITION
+    reused = None
+    if options.select and unit.selection is not None:
+        status = reuse_status(unit.selection, history, kind, freq, options.reselect_after)
+        if status == REUSED:
+            reused = _reused_forecast(unit, history, options, context)
+            status = REUSED if reused is not None else "failed"
+    if reused is not None:
+        forecast, method, pooled, winner, accuracy, record = reused
+    else:
+        forecast, method, pooled, winner, accuracy, record, competed = _competition_forecast(
+            unit, history, kind, options, context
+        )
+        if competed and status == NO_COMPETITION:
+            status = COMPETED
+    return SeriesResult(
+        unit.unique_id, kind, method, forecast, winner, accuracy, dict(clock.seconds), time.perf_counter() - start,
+        dict(clock.cpu), record, status,
+    )
+
+
+def _competition_forecast(unit: SeriesUnit, history: pd.DataFrame, kind: str, options: ForecastOptions, context: dict):
+    """The model competition (``options.select``) and the forecast of its pool, or the class's one
+    method. Returns forecast, method, pooled members, winner, accuracy, the selection record
+    (None without a competition) and whether a competition ran."""
+    freq, horizon = options.freq, options.horizon
     accuracy = pd.DataFrame(columns=ACCURACY_COLUMNS[1:])
     ranking: list[str] = []
     prophet_config = "prophet"
@@ -189,28 +240,24 @@ def forecast_unit(unit: SeriesUnit, options: ForecastOptions) -> SeriesResult:
     if options.select:
         bt = backtest_series(
             history, horizon, freq, candidate_set(kind, lean=options.lean),
-            n_windows=options.n_windows, country=options.country, regressors=regressors, clock=clock,
-            reuse=options.lean,
+            n_windows=options.n_windows, country=options.country, regressors=context["regressors"],
+            clock=context["clock"], reuse=options.lean,
         )
         if bt is not None:
             ranking = rank_models(bt.metrics)
             prophet_config = bt.best_prophet or "prophet"
             accuracy = bt.metrics
             specs = bt.specs
-    context = dict(
-        country=options.country, regressors=regressors, future=unit.future, prophet_config=prophet_config,
-        clock=clock, specs=specs,
-    )
+    context = dict(context, prophet_config=prophet_config, specs=specs)
     forecast, method, pooled = None, None, []
     if len(ranking) > 1 and options.pool > 1:
         forecast, pooled = _pooled_forecast(
             pool_members(ranking, options.pool), history, horizon, freq, context, options.combine
         )
         if forecast is not None:
-            label = "" if options.combine == "mean" else f"-{options.combine}"
-            method = f"pool{len(pooled)}{label}:" + "+".join(pooled)
-    fast = default_method(kind, len(y), freq)
-    if regressors and fast == FAST_REGULAR:
+            method = _pool_label(pooled, options.combine)
+    fast = default_method(kind, len(history), freq)
+    if context["regressors"] and fast == FAST_REGULAR:
         fast = "prophet"  # the statsforecast models would ignore the regressors
     fallback = [fast, BASELINE, "naive"]
     errors = []
@@ -226,10 +273,43 @@ def forecast_unit(unit: SeriesUnit, options: ForecastOptions) -> SeriesResult:
         raise RuntimeError(f"series {unit.unique_id}: every method failed ({'; '.join(errors)})")
     winner = ranking[0] if ranking else method
     accuracy = accuracy.assign(selected=accuracy["model"] == winner, pooled=accuracy["model"].isin(pooled))
-    return SeriesResult(
-        unit.unique_id, kind, method, forecast, winner, accuracy, dict(clock.seconds), time.perf_counter() - start,
-        dict(clock.cpu),
+    record = None
+    if ranking and all(m in ranking for m in pooled):
+        record = series_record(
+            unit.unique_id, kind, history, pool=pooled, winner=winner, prophet_config=prophet_config, specs=specs,
+            accuracy=accuracy, p50=forecast["p50"].to_numpy(),
+        )
+    return forecast, method, pooled, winner, accuracy, record, bool(ranking)
+
+
+def _reused_forecast(unit: SeriesUnit, history: pd.DataFrame, options: ForecastOptions, context: dict):
+    """The forecast of a kept selection's pool (its forms refitted, no backtest), with the
+    competition's accuracy rows; None when fewer than two of the pool (or a pool of one) fit."""
+    rec = unit.selection
+    context = dict(context, prophet_config=rec.prophet_config, specs=rec.specs())
+    if len(rec.pool) > 1:
+        forecast, pooled = _pooled_forecast(rec.pool, history, options.horizon, options.freq, context, options.combine)
+        if forecast is None:
+            return None
+        method = _pool_label(pooled, options.combine)
+    else:
+        forecast = forecast_models(rec.pool, history, options.horizon, options.freq, **context)[rec.pool[0]]
+        if isinstance(forecast, Exception):
+            return None
+        method, pooled = rec.pool[0], list(rec.pool)
+    accuracy = rec.accuracy_frame()
+    accuracy = accuracy.assign(selected=accuracy["model"] == rec.winner, pooled=accuracy["model"].isin(pooled))
+    record = series_record(
+        unit.unique_id, rec.series_class, history, pool=pooled, winner=rec.winner, prophet_config=rec.prophet_config,
+        specs=rec.specs(), accuracy=accuracy, p50=forecast["p50"].to_numpy(), selected_n_obs=rec.selected_n_obs,
+        backtest_mase=rec.backtest_mase,
     )
+    return forecast, method, pooled, rec.winner, accuracy[ACCURACY_COLUMNS[1:]], record
+
+
+def _pool_label(pooled: list[str], combine: Combine) -> str:
+    label = "" if combine == "mean" else f"-{combine}"
+    return f"pool{len(pooled)}{label}:" + "+".join(pooled)
 
 
 def pool_members(ranking: list[str], size: int) -> list[str]:
@@ -562,6 +642,8 @@ def forecast_panel(
     pool: int = DEFAULT_POOL,
     combine: Combine = DEFAULT_COMBINE,
     lean: bool = True,
+    selection: Selection | None = None,
+    reselect_after: int | None = None,
     backend: Backend = "auto",
     workers: int | None = None,
     scheduler_address: str | None = None,
@@ -582,7 +664,10 @@ def forecast_panel(
     ``progress``: True for a rich progress bar, or a ``progress(done, total)`` callable.
     ``keys``: key columns copied onto the forecasts (default: every column other than
     unique_id, ds, y and the regressors). ``future``: unique_id, ds and the regressors' values
-    over the horizon (needed with ``regressors``).
+    over the horizon (needed with ``regressors``). ``selection``: the previous run's
+    :attr:`PanelForecast.selection`, reused for the series whose history only gained periods
+    (checks in :mod:`forecasting.selection`; ``reselect_after`` periods at most, default 6 months
+    or 13 weeks); ignored when the run's options differ from those it was made with.
 
     The processes and dask backends start worker processes that import the calling script's
     main module, so a script needs the usual ``if __name__ == "__main__":`` guard."""
@@ -590,7 +675,7 @@ def forecast_panel(
     options = ForecastOptions(
         horizon=horizon, freq=freq, select=select, n_windows=n_windows, country=country,
         regressors=tuple(regressors or ()), min_history=min_history, pool=pool, combine=combine,
-        lean=lean,
+        lean=lean, reselect_after=RESELECT_AFTER.get(freq, 0) if reselect_after is None else reselect_after,
     )
     if backend not in ("auto", "serial", "processes", "dask"):
         raise ValueError(f"backend must be auto, serial, processes or dask, got {backend!r}")
@@ -602,6 +687,12 @@ def forecast_panel(
     if address is None and backend in ("auto", "dask"):
         address = os.environ.get(SCHEDULER_ENV) or None
     units, key_table = _split_panel(history, options.freq, options.horizon, keys, list(options.regressors), future)
+    kept_options = _selection_options(options)
+    options_match = selection is not None and selection.options == kept_options
+    if options_match and options.select:
+        kept = selection.by_id()
+        for unit in units:
+            unit.selection = kept.get(unit.unique_id)
     n_workers = workers or os.cpu_count() or 1
     if backend == "auto":
         backend = "dask" if address else ("processes" if n_workers > 1 and len(units) > 1 else "serial")
@@ -614,7 +705,13 @@ def forecast_panel(
     else:
         results, n_workers = _run_dask(units, options, progress, n_workers, address)
     results.sort(key=lambda r: r.unique_id)
+    if options.select and selection is not None:
+        for r in results:
+            if r.selection_status == "competition":
+                r.selection_status = "new" if options_match else "options"
     out = _assemble(results, key_table, options)
+    if options.select:
+        out.selection = Selection(options=kept_options, series=[r.record for r in results if r.record is not None])
     total = time.perf_counter() - started
     model = sum(sum(r.fit_seconds.values()) for r in results)
     cpu_by_model: dict[str, float] = {}
@@ -637,6 +734,13 @@ def forecast_panel(
     return out
 
 
+def _selection_options(options: ForecastOptions) -> SelectionOptions:
+    return SelectionOptions(
+        freq=options.freq, horizon=options.horizon, n_windows=options.n_windows, pool=options.pool,
+        lean=options.lean, country=options.country, regressors=options.regressors,
+    )
+
+
 def _assemble(results: list[SeriesResult], key_table: pd.DataFrame, options: ForecastOptions) -> PanelForecast:
     keys = [c for c in key_table.columns if c != "unique_id"]
     frames = [r.forecast.assign(unique_id=r.unique_id, method=r.method) for r in results]
@@ -652,7 +756,8 @@ def _assemble(results: list[SeriesResult], key_table: pd.DataFrame, options: For
         accuracy = pd.DataFrame(columns=ACCURACY_COLUMNS)
     series = pd.DataFrame(
         {"unique_id": [r.unique_id for r in results], "series_class": [r.series_class for r in results],
-         "method": [r.method for r in results], "winner": [r.winner for r in results]}
+         "method": [r.method for r in results], "winner": [r.winner for r in results],
+         "selection": [r.selection_status for r in results]}
     )
     counts = series["winner"].value_counts()
     wins = pd.DataFrame({"method": counts.index, "series": counts.to_numpy()})
@@ -668,6 +773,7 @@ def _summary(series: pd.DataFrame, accuracy: pd.DataFrame, wins: pd.DataFrame, o
         "select": options.select,
         "n_windows": options.n_windows if options.select else 0,
         "wins": {str(m): int(n) for m, n in zip(wins["method"], wins["series"])},
+        "selection": {str(k): int(v) for k, v in series["selection"].value_counts().sort_index().items()},
     }
     if len(accuracy):
         selected = accuracy[accuracy["selected"]].set_index("unique_id")["mase"]

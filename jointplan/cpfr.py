@@ -127,28 +127,48 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address (or $JOINTPLAN_DASK_SCHEDULER)"),
         store: Optional[Path] = typer.Option(None, help="Also keep this run as a version of source 'statistical' in this store"),
         author: str = typer.Option("jointplan", help="Author recorded with the stored run"),
+        selection_file: Optional[Path] = typer.Option(
+            None, "--selection",
+            help="Model selection kept between runs (JSON): reused for the series whose history only gained periods, "
+            "then rewritten",
+        ),
+        reselect: bool = typer.Option(False, "--reselect", help="Run the model competition for every series (the --selection file is rewritten)"),
+        reselect_after: Optional[int] = typer.Option(
+            None, min=0, max=520, help="Periods a kept selection is reused for before its series compete again (default 6 months, 13 weeks)",
+        ),
     ) -> None:
         """Forecast every series of a sales history, with P10/P50/P90.
 
         Prophet configurations and statistical challengers compete per series on a
-        rolling-origin backtest; the best forecasts."""
+        rolling-origin backtest; the best forecasts. With --selection, the next run reuses the
+        winners for the series whose history only gained periods (a new competition on a
+        schedule, or when the forecast drifts)."""
         if freq not in ("W", "M"):
             _fail(err, f"--freq: must be W or M, got {freq!r}")
         if backend not in ("auto", "serial", "processes", "dask"):
             _fail(err, f"--backend: must be auto, serial, processes or dask, got {backend!r}")
         if combine not in ("mean", "median", "trimmed"):
             _fail(err, f"--combine: must be mean, median or trimmed, got {combine!r}")
+        if fast and (selection_file is not None or reselect or reselect_after is not None):
+            _fail(err, "--selection, --reselect and --reselect-after: the fast mode has no model competition to keep")
+        kept = None if reselect or selection_file is None else read_kept_selection(err, selection_file)
         history, _ = read_history(err, history_file, freq, keys, date_column, quantity_column, None, gaps, console=console)
         key_cols = history_keys(history)
         result = run_forecast(history, horizon, freq, select=not fast, n_windows=windows, backend=backend,
                               workers=workers, scheduler=scheduler, country=country, keys=key_cols, pool=pool,
-                              combine=combine)
+                              combine=combine, selection=kept, reselect_after=reselect_after)
         frame = forecast_output(result.forecasts, key_cols)
         out.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(out, index=False)
         console.print(f"Forecast of {result.summary['series']} series x {horizon} periods written to {out}")
         if not fast:
             print_wins(console, result)
+        if selection_file is not None:
+            from forecasting.selection import write_selection
+
+            selection_file.parent.mkdir(parents=True, exist_ok=True)
+            write_selection(selection_file, result.selection)
+            console.print(selection_line(result.summary.get("selection", {}), selection_file))
         if backtest:
             path = out.with_name(out.stem + ".accuracy.csv")
             accuracy_output(result.accuracy, history, key_cols).to_csv(path, index=False)
@@ -286,12 +306,40 @@ def _validation_lines(exc: Exception) -> list[str]:
 
 
 def run_forecast(history, horizon, freq, *, select=True, n_windows=3, backend="auto", workers=None, scheduler=None,
-                 country=None, keys=None, progress=True, pool=5, combine="mean"):
+                 country=None, keys=None, progress=True, pool=5, combine="mean", selection=None, reselect_after=None):
     from forecasting.engine import forecast_panel
 
     return forecast_panel(history, horizon, freq, select=select, n_windows=n_windows, backend=backend, workers=workers,
                           scheduler_address=scheduler, progress=progress, country=country, keys=keys, pool=pool,
-                          combine=combine)
+                          combine=combine, selection=selection, reselect_after=reselect_after)
+
+
+def read_kept_selection(err: Console, path: Path):
+    """The selection file of ``--selection``; None when it does not exist yet (the first run);
+    exit 2 naming the field when it cannot be used."""
+    from forecasting.selection import SelectionError, read_selection
+
+    if not path.exists():
+        return None
+    if not path.is_file():
+        _fail(err, f"--selection {path}: not a file")
+    try:
+        return read_selection(path)
+    except SelectionError as exc:
+        _fail(err, f"--selection {path}: {exc}")
+
+
+def selection_line(counts: dict[str, int], path: Path) -> str:
+    """What the run did with the kept selection, e.g. ``reused for 140 of 150 series; competed: 6
+    new, 4 drift``."""
+    words = {"competition": "without a kept selection", "new": "new series", "options": "run options changed",
+             "revised": "history revised", "class": "class changed", "schedule": "on schedule",
+             "drift": "forecast drifted", "failed": "pool failed to fit"}
+    total = sum(counts.values())
+    reused = counts.get("reused", 0)
+    why = ", ".join(f"{n} {words.get(k, k)}" for k, n in sorted(counts.items()) if k not in ("reused", "none") and n)
+    return (f"Model selection reused for {reused} of {total} series" + (f"; competed: {why}" if why else "")
+            + f"; kept in {path}")
 
 
 def accuracy_output(accuracy: pd.DataFrame, history: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

@@ -412,6 +412,57 @@ def test_forecast_run_via_a_worker(service):
         assert latest_forecast_run(s).id == run_id
 
 
+def test_a_forecast_run_reuses_the_selection_of_the_last_run_of_its_options(service):
+    """The history gained a month: the next run with the same options forecasts with the kept
+    selection (forecasting.selection), without a competition; other options or ``reselect`` compete."""
+    import pandas as pd
+
+    from api_world import history_csv
+    from api.models import ForecastRun
+
+    client, engine, tokens = service
+    h = auth(tokens, "pl")
+
+    def upload(user: str, site: str, drop_last: bool) -> None:
+        df = pd.read_csv(io.StringIO(history_csv(site)), dtype=str)
+        if drop_last:
+            df = df[df["date"] != df["date"].max()]
+        r = client.post("/uploads", content=df.to_csv(index=False), headers={**auth(tokens, user), "Content-Type": "text/csv"})
+        assert r.status_code == 201, r.text
+
+    def run(body: dict) -> dict:
+        r = client.post("/forecast-runs", json=body, headers=h)
+        assert r.status_code == 202, r.text
+        assert Worker(engine, lease_seconds=60).run(once=True) == 1
+        out = client.get(f"/forecast-runs/{r.json()['id']}", headers=h).json()
+        assert out["status"] == "done", out["job"]
+        return out
+
+    upload("ana", "store-north", drop_last=True)
+    upload("wil", "store-south", drop_last=True)
+    first = run({"horizon": 6, "n_windows": 2})
+    assert first["summary"]["selection"] == {"competition": 4}
+    upload("ana", "store-north", drop_last=False)
+    upload("wil", "store-south", drop_last=False)
+    second = run({"horizon": 6, "n_windows": 2})
+    # a series whose last month fell far from the kept forecast (drift) competes again
+    counts = second["summary"]["selection"]
+    assert set(counts) <= {"reused", "drift"} and counts.get("reused", 0) >= 1 and sum(counts.values()) == 4
+    methods = {r["unique_id"]: r["method"] for r in first["summary"]["series_methods"]}
+    for row in second["summary"]["series_methods"]:
+        assert (row["method"] == methods[row["unique_id"]]) or row["selection"] == "drift"
+    assert second["summary"]["series"] == 4
+    assert "selection" not in second  # the kept selection stays inside the service
+    assert run({"horizon": 4, "n_windows": 2})["summary"]["selection"] == {"competition": 4}  # other options
+    assert run({"horizon": 6, "n_windows": 2, "reselect": True})["summary"]["selection"] == {"competition": 4}
+    with session_factory(engine)() as s:
+        kept = s.scalars(select(ForecastRun.selection).order_by(ForecastRun.id)).all()
+    assert [len(k["series"]) for k in kept] == [4, 4, 4, 4]
+    reused = [i for i, row in enumerate(second["summary"]["series_methods"]) if row["selection"] == "reused"]
+    assert [kept[1]["series"][i]["selected_n_obs"] for i in reused] == [59] * len(reused)  # kept from the first run
+    assert {r["selected_n_obs"] for k in kept[2:] for r in k["series"]} == {60}
+
+
 @pytest.mark.slow
 def test_with_a_dask_scheduler_the_job_runs_on_the_cluster(service):
     from distributed import LocalCluster

@@ -110,6 +110,13 @@ class ForecastRunOptions(BaseModel):
         description="Forecast the history uploaded by these partners (default: every upload). Where two uploads "
         "hold the same series and date, the later upload wins",
     )
+    reselect: StrictBool = Field(
+        False,
+        description="Run the model competition for every series. Otherwise the latest finished run with the same "
+        "horizon, bucket, windows, pool and partners lends its model selection to the series whose history only "
+        "gained periods since (up to 6 months or 13 weeks after their competition, while the forecast does not "
+        "drift); the summary's `selection` counts what happened",
+    )
 
 
 class AtRiskOptions(BaseModel):
@@ -517,8 +524,16 @@ def execute_forecast(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
         if total:
             report(0.05 + 0.9 * done / total, f"forecast {done} of {total} series")
 
+    kept = None
+    if inputs.get("selection") and not options.fast and not options.reselect:
+        from forecasting.selection import SelectionError, parse_selection
+
+        try:
+            kept = parse_selection(inputs["selection"])
+        except SelectionError:
+            kept = None  # a selection from an older format: every series competes
     result = forecast_panel(history, options.horizon, options.freq, select=not options.fast, n_windows=options.n_windows,
-                            pool=options.pool, backend="serial", progress=hook, keys=keys)
+                            pool=options.pool, backend="serial", progress=hook, keys=keys, selection=kept)
     report(0.97, "storing the result")
     summary = dict(result.summary)
     summary["cleaning"] = list(inputs.get("notes") or []) + cleaning.lines()
@@ -528,6 +543,7 @@ def execute_forecast(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
         "summary": summary,
         "log_excerpt": "\n".join(summary["cleaning"]),
         "timings": {**result.timings, "job_total": time.perf_counter() - started},
+        "selection": result.selection.model_dump(mode="json") if result.selection is not None else None,
     })
 
 
@@ -578,8 +594,31 @@ def load_inputs(session: Session, job: Job, default_time_limit: float) -> dict[s
     if job.kind == JobKind.forecast.value:
         options = ForecastRunOptions.model_validate(payload.get("options") or {})
         history, keys, notes = shared_history(session, options.partner_ids)
-        return {"history": history, "keys": keys, "notes": notes, "options": options.model_dump()}
+        inputs = {"history": history, "keys": keys, "notes": notes, "options": options.model_dump()}
+        if not options.fast and not options.reselect:
+            inputs["selection"] = kept_selection(session, options, payload.get("forecast_run_id"))
+        return inputs
     raise JobInputError(f"unknown job kind {job.kind!r}")
+
+
+def kept_selection(session: Session, options: ForecastRunOptions, run_id: Any) -> dict[str, Any] | None:
+    """The model selection of the latest finished forecast run (other than ``run_id``) made with the
+    same horizon, bucket, windows, pool and partners; None when there is none."""
+    same = ("horizon", "freq", "n_windows", "pool", "partner_ids")
+    wanted = options.model_dump(mode="json")
+    rows = session.execute(
+        select(ForecastRun.id, ForecastRun.params).where(
+            ForecastRun.status == JobStatus.done.value, ForecastRun.id != (run_id if isinstance(run_id, int) else -1))
+        .order_by(ForecastRun.finished_at.desc(), ForecastRun.id.desc())
+    ).all()
+    for run_id_, params in rows:
+        try:
+            theirs = ForecastRunOptions.model_validate(params or {}).model_dump(mode="json")
+        except ValueError:
+            continue
+        if not theirs["fast"] and all(theirs[k] == wanted[k] for k in same):
+            return session.scalar(select(ForecastRun.selection).where(ForecastRun.id == run_id_))
+    return None
 
 
 def warm_source(session: Session, version: ScenarioVersion, plan_id: Any, finance: Any = None) -> tuple[int, bytes] | None:
@@ -705,6 +744,7 @@ def store_result(session: Session, job: Job, result: dict[str, Any]) -> str:
     record.forecasts = result["forecasts"]
     record.accuracy = result["accuracy"]
     record.summary = result["summary"]
+    record.selection = result.get("selection")
     record.status = JobStatus.done.value
     record.job_id = job.id
     record.finished_at = now

@@ -1134,6 +1134,12 @@ export type ForecastRunOptions = {
      * Forecast the history uploaded by these partners (default: every upload). Where two uploads hold the same series and date, the later upload wins
      */
     partner_ids?: Array<string> | null;
+    /**
+     * Reselect
+     *
+     * Run the model competition for every series. Otherwise the latest finished run with the same horizon, bucket, windows, pool and partners lends its model selection to the series whose history only gained periods since (up to 6 months or 13 weeks after their competition, while the forecast does not drift); the summary's `selection` counts what happened
+     */
+    reselect?: boolean;
 };
 
 /**

@@ -21,6 +21,23 @@ import { parseId } from '../scenarios/ScenarioView'
 import { StatusBadge } from '../plans/StatusBadge'
 import { runOptionsText } from './ForecastRuns'
 
+const SELECTION_WORDS: Record<string, string> = {
+  competition: 'competed', new: 'new series', options: 'other options than the last run', revised: 'history revised',
+  class: 'class changed', schedule: 'competed again on schedule', drift: 'forecast drifted', failed: 'kept pool failed to fit',
+}
+
+/** What the run did with the last run's model selection (forecasting.selection), e.g.
+ *  "kept for 140 of 150 series; 6 new series, 4 forecast drifted"; '' for the fast mode. */
+export function selectionText(selection: unknown): string {
+  if (!selection || typeof selection !== 'object') return ''
+  const counts = selection as Record<string, number>
+  const total = Object.values(counts).reduce((a, b) => a + b, 0)
+  const others = Object.entries(counts).filter(([k, n]) => k !== 'reused' && k !== 'none' && n > 0)
+  if (!counts.reused && others.every(([k]) => k === 'competition')) return '' // no earlier run to keep from
+  const why = others.map(([k, n]) => `${n} ${SELECTION_WORDS[k] ?? k}`).join(', ')
+  return `kept from the last run for ${counts.reused ?? 0} of ${total} series` + (why ? `; ${why}` : '')
+}
+
 export function ForecastRunView() {
   const { runId: raw } = useParams({ from: '/authed/forecast-runs/$runId' })
   const id = parseId(raw)
@@ -83,6 +100,8 @@ function RunResult({ run }: { run: ForecastRunPublic }) {
           <div><dt>Chosen methods</dt><dd>{Object.entries(wins).map(([m, n]) => `${m} ${n}`).join(', ') || '—'}</dd></div>
           {typeof summary.mean_mase_selected === 'number' && <div><dt>Mean MASE (chosen / seasonal naive)</dt>
             <dd>{formatNumber(summary.mean_mase_selected, 3)} / {formatNumber(summary.mean_mase_seasonal_naive as number, 3)}</dd></div>}
+          {selectionText(summary.selection) && <div><dt>Model selection</dt>
+            <dd data-testid="run-selection">{selectionText(summary.selection)}</dd></div>}
           {typeof summary.share_beating_seasonal_naive === 'number' && <div><dt>Series beating seasonal naive</dt>
             <dd>{formatPercent(summary.share_beating_seasonal_naive)}</dd></div>}
           <div><dt>Finished</dt><dd>{formatDateTime(run.finished_at)}</dd></div>

@@ -22,6 +22,7 @@ const PAGE = 50
 export function runOptionsText(p: Record<string, unknown>): string {
   const parts = [`${String(p.horizon ?? '?')} ${p.freq === 'W' ? 'weeks' : 'months'}`]
   parts.push(p.fast ? 'fast (no model competition)' : `model competition, ${String(p.n_windows ?? 3)} backtest windows`)
+  if (!p.fast && p.reselect) parts.push('every series competes again')
   if (Array.isArray(p.partner_ids)) parts.push(`history of ${p.partner_ids.join(', ')}`)
   return parts.join(' · ')
 }
@@ -65,6 +66,7 @@ function StartRun() {
   const [horizon, setHorizon] = useState('12')
   const [freq, setFreq] = useState<'M' | 'W'>('M')
   const [fast, setFast] = useState(true)
+  const [reselect, setReselect] = useState(false)
   const [localError, setLocalError] = useState<string | null>(null)
   const start = useMutation({
     mutationFn: (body: ForecastRunOptions) => data(createRun({ body })),
@@ -79,7 +81,7 @@ function StartRun() {
     const h = Number(horizon)
     if (!Number.isInteger(h) || h < 1) return setLocalError('The horizon is a whole number of periods, 1 or more.')
     setLocalError(null)
-    start.mutate({ horizon: h, freq, fast })
+    start.mutate(fast ? { horizon: h, freq, fast } : { horizon: h, freq, fast, reselect })
   }
   return (
     <form className="form-row" onSubmit={submit}>
@@ -97,6 +99,13 @@ function StartRun() {
         <legend>Method</legend>
         <label className="radio"><input type="radio" name="fast" checked={fast} onChange={() => setFast(true)} /> Fast: one method per series class</label>
         <label className="radio"><input type="radio" name="fast" checked={!fast} onChange={() => setFast(false)} /> Model competition on a backtest (slower)</label>
+        {!fast && (
+          <label className="checkbox">
+            <input type="checkbox" checked={reselect} onChange={(e) => setReselect(e.target.checked)} /> Every series competes
+            again (otherwise a series whose history only gained periods keeps the last run&apos;s choice, for up to
+            6 months or 13 weeks)
+          </label>
+        )}
       </fieldset>
       <button type="submit" className="primary" disabled={start.isPending}>{start.isPending ? 'Starting…' : 'Start forecast run'}</button>
       {localError && <p className="action-error" role="alert">{localError}</p>}
