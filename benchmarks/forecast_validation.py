@@ -116,6 +116,14 @@ Decisions written down before their run (2026-12-03, session 14; ``--cycle``, an
   (``before``) on 150 series per panel with the issue's rule: no measure of either panel worse by
   more than 1 %.
 
+Outcomes (2026-12-03, ``last_validation_cycle.json``; changes against ``lean``, MASE / pooled WAPE
+/ mean WAPE): M3 cycle1 -0.05 / -0.33 / -0.52 %, cycle3 -0.23 / +0.80 / +0.29 %, cycle6 +0.94 /
++2.86 / +2.20 %; Tourism cycle1 +0.50 / +1.29 / +0.39 %, cycle3 -0.03 / +1.05 / -0.20 %, cycle6
+-1.34 / -0.06 / -0.99 %. No K passes on both panels: ``reselect_after`` defaults to 0. ``before``
+against ``lean``: M3 +1.72 / +2.27 / +2.37 %, Tourism +0.10 / +0.45 / -0.09 % (lean no worse
+anywhere: the lean default is confirmed on 150 series per panel). Model CPU per series: M3 before
+2.07 s, lean 0.74 s, cycle 0.11-0.15 s; Tourism 6.83 s, 2.18 s, 0.29-0.30 s.
+
 The per-series forecasts of a run are kept in ``benchmarks/results/`` (not in git), so a rule
 added later can be scored with ``--cached`` without refitting.
 

@@ -122,7 +122,7 @@ class ForecastOptions(BaseModel):
         "(every fit searched, all four Prophet configurations)",
     )
     reselect_after: int = Field(
-        6, ge=0, le=520,
+        0, ge=0, le=520,
         description="periods a kept model selection is reused for before the competition runs again "
         "(forecasting.selection; 0: every run competes)",
     )

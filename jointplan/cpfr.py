@@ -134,7 +134,7 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         ),
         reselect: bool = typer.Option(False, "--reselect", help="Run the model competition for every series (the --selection file is rewritten)"),
         reselect_after: Optional[int] = typer.Option(
-            None, min=0, max=520, help="Periods a kept selection is reused for before its series compete again (default 6 months, 13 weeks)",
+            None, min=0, max=520, help="Periods a kept selection is reused for before its series compete again (default 0: only an unchanged history)",
         ),
     ) -> None:
         """Forecast every series of a sales history, with P10/P50/P90.

@@ -445,22 +445,20 @@ def test_a_forecast_run_reuses_the_selection_of_the_last_run_of_its_options(serv
     upload("ana", "store-north", drop_last=False)
     upload("wil", "store-south", drop_last=False)
     second = run({"horizon": 6, "n_windows": 2})
-    # a series whose last month fell far from the kept forecast (drift) competes again
-    counts = second["summary"]["selection"]
-    assert set(counts) <= {"reused", "drift"} and counts.get("reused", 0) >= 1 and sum(counts.values()) == 4
-    methods = {r["unique_id"]: r["method"] for r in first["summary"]["series_methods"]}
-    for row in second["summary"]["series_methods"]:
-        assert (row["method"] == methods[row["unique_id"]]) or row["selection"] == "drift"
+    # by default (RESELECT_AFTER 0, the validation rule) a history that gained a month competes again
+    assert second["summary"]["selection"] == {"schedule": 4}
+    third = run({"horizon": 6, "n_windows": 2})  # the same history again: the kept choice is reused
+    assert third["summary"]["selection"] == {"reused": 4}
+    methods = {r["unique_id"]: r["method"] for r in second["summary"]["series_methods"]}
+    assert {r["unique_id"]: r["method"] for r in third["summary"]["series_methods"]} == methods
     assert second["summary"]["series"] == 4
     assert "selection" not in second  # the kept selection stays inside the service
     assert run({"horizon": 4, "n_windows": 2})["summary"]["selection"] == {"competition": 4}  # other options
     assert run({"horizon": 6, "n_windows": 2, "reselect": True})["summary"]["selection"] == {"competition": 4}
     with session_factory(engine)() as s:
         kept = s.scalars(select(ForecastRun.selection).order_by(ForecastRun.id)).all()
-    assert [len(k["series"]) for k in kept] == [4, 4, 4, 4]
-    reused = [i for i, row in enumerate(second["summary"]["series_methods"]) if row["selection"] == "reused"]
-    assert [kept[1]["series"][i]["selected_n_obs"] for i in reused] == [59] * len(reused)  # kept from the first run
-    assert {r["selected_n_obs"] for k in kept[2:] for r in k["series"]} == {60}
+    assert [len(k["series"]) for k in kept] == [4, 4, 4, 4, 4]
+    assert [{r["selected_n_obs"] for r in k["series"]} for k in kept] == [{59}, {60}, {60}, {60}, {60}]
 
 
 @pytest.mark.slow

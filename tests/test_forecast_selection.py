@@ -40,7 +40,7 @@ def _drop_last(history: pd.DataFrame, k: int = 1) -> pd.DataFrame:
     return history.groupby("unique_id", group_keys=False)[["unique_id", "ds", "y"]].apply(lambda g: g.iloc[:-k]).reset_index(drop=True)
 
 
-RUN = dict(horizon=6, freq="M", backend="serial", n_windows=2, progress=False)
+RUN = dict(horizon=6, freq="M", backend="serial", n_windows=2, progress=False, reselect_after=6)
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +48,7 @@ def kept():
     """The competition on the history one month short, and its selection."""
     full = _panel()
     first = forecast_panel(_drop_last(full), **RUN)
+    assert forecast_panel(full, **{**RUN, "reselect_after": None}, selection=first.selection).summary["selection"] == {"schedule": 2}
     return full, first
 
 
@@ -245,7 +246,7 @@ def test_cli_keeps_and_reuses_the_selection(tmp_path):
     full.to_csv(tmp_path / "full.csv", index=False)
     sel = tmp_path / "kept" / "selection.json"
     runner = CliRunner()
-    args = ["-H", "6", "--windows", "2", "--backend", "serial", "--selection", str(sel)]
+    args = ["-H", "6", "--windows", "2", "--backend", "serial", "--selection", str(sel), "--reselect-after", "6"]
     first = runner.invoke(app, ["forecast", str(tmp_path / "prev.csv"), "-o", str(tmp_path / "f1.csv"), *args])
     assert first.exit_code == 0, first.output
     assert "reused for 0 of 2 series; competed: 2 without a kept selection" in " ".join(first.output.split())

@@ -102,8 +102,7 @@ function StartRun() {
         {!fast && (
           <label className="checkbox">
             <input type="checkbox" checked={reselect} onChange={(e) => setReselect(e.target.checked)} /> Every series competes
-            again (otherwise a series whose history only gained periods keeps the last run&apos;s choice, for up to
-            6 months or 13 weeks)
+            again (otherwise a series whose history is unchanged keeps the last run&apos;s choice)
           </label>
         )}
       </fieldset>
