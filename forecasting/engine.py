@@ -122,7 +122,7 @@ class ForecastOptions(BaseModel):
         "(every fit searched, all four Prophet configurations)",
     )
     reselect_after: int = Field(
-        0, ge=0, le=520,
+        RESELECT_AFTER, ge=0, le=520,
         description="periods a kept model selection is reused for before the competition runs again "
         "(forecasting.selection; 0: every run competes)",
     )
@@ -286,7 +286,8 @@ def _reused_forecast(unit: SeriesUnit, history: pd.DataFrame, options: ForecastO
     """The forecast of a kept selection's pool (its forms refitted, no backtest), with the
     competition's accuracy rows; None when fewer than two of the pool (or a pool of one) fit."""
     rec = unit.selection
-    context = dict(context, prophet_config=rec.prophet_config, specs=rec.specs())
+    specs = rec.specs()
+    context = dict(context, prophet_config=rec.prophet_config, specs=specs)
     if len(rec.pool) > 1:
         forecast, pooled = _pooled_forecast(rec.pool, history, options.horizon, options.freq, context, options.combine)
         if forecast is None:
@@ -301,7 +302,7 @@ def _reused_forecast(unit: SeriesUnit, history: pd.DataFrame, options: ForecastO
     accuracy = accuracy.assign(selected=accuracy["model"] == rec.winner, pooled=accuracy["model"].isin(pooled))
     record = series_record(
         unit.unique_id, rec.series_class, history, pool=pooled, winner=rec.winner, prophet_config=rec.prophet_config,
-        specs=rec.specs(), accuracy=accuracy, p50=forecast["p50"].to_numpy(), selected_n_obs=rec.selected_n_obs,
+        specs=specs, accuracy=accuracy, p50=forecast["p50"].to_numpy(), selected_n_obs=rec.selected_n_obs,
         backtest_mase=rec.backtest_mase,
     )
     return forecast, method, pooled, rec.winner, accuracy[ACCURACY_COLUMNS[1:]], record
@@ -666,8 +667,8 @@ def forecast_panel(
     unique_id, ds, y and the regressors). ``future``: unique_id, ds and the regressors' values
     over the horizon (needed with ``regressors``). ``selection``: the previous run's
     :attr:`PanelForecast.selection`, reused for the series whose history only gained periods
-    (checks in :mod:`forecasting.selection`; ``reselect_after`` periods at most, default 6 months
-    or 13 weeks); ignored when the run's options differ from those it was made with.
+    (checks in :mod:`forecasting.selection`; ``reselect_after`` periods at most, default
+    :data:`forecasting.selection.RESELECT_AFTER`); ignored when the run's options differ from those it was made with.
 
     The processes and dask backends start worker processes that import the calling script's
     main module, so a script needs the usual ``if __name__ == "__main__":`` guard."""
@@ -675,7 +676,7 @@ def forecast_panel(
     options = ForecastOptions(
         horizon=horizon, freq=freq, select=select, n_windows=n_windows, country=country,
         regressors=tuple(regressors or ()), min_history=min_history, pool=pool, combine=combine,
-        lean=lean, reselect_after=RESELECT_AFTER.get(freq, 0) if reselect_after is None else reselect_after,
+        lean=lean, reselect_after=RESELECT_AFTER if reselect_after is None else reselect_after,
     )
     if backend not in ("auto", "serial", "processes", "dask"):
         raise ValueError(f"backend must be auto, serial, processes or dask, got {backend!r}")

@@ -56,7 +56,7 @@ DRIFT_FACTOR = 2.0
 # Tourism pooled WAPE was 1.29 %, 1.05 %, -0.06 % and M3's -0.33 %, +0.80 %, +2.86 % off a fresh
 # competition; no K kept both panels within 1 %), so by default every run competes and the
 # selection is reused only for an unchanged history or with --reselect-after
-RESELECT_AFTER = {"M": 0, "W": 0}
+RESELECT_AFTER = 0
 KEPT_P50 = 52  # periods of the run's P50 kept for the next run's drift check
 MAX_SERIES = 200_000
 MAX_FILE_BYTES = 1 << 30

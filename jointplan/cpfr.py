@@ -129,8 +129,8 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
         author: str = typer.Option("jointplan", help="Author recorded with the stored run"),
         selection_file: Optional[Path] = typer.Option(
             None, "--selection",
-            help="Model selection kept between runs (JSON): reused for the series whose history only gained periods, "
-            "then rewritten",
+            help="Model selection kept between runs (JSON): reused for the series whose history is unchanged (or "
+            "gained at most --reselect-after periods), then rewritten",
         ),
         reselect: bool = typer.Option(False, "--reselect", help="Run the model competition for every series (the --selection file is rewritten)"),
         reselect_after: Optional[int] = typer.Option(
@@ -141,8 +141,8 @@ def register(app: typer.Typer, console: Console, err: Console) -> None:
 
         Prophet configurations and statistical challengers compete per series on a
         rolling-origin backtest; the best forecasts. With --selection, the next run reuses the
-        winners for the series whose history only gained periods (a new competition on a
-        schedule, or when the forecast drifts)."""
+        winners for the series whose history is unchanged, or gained at most --reselect-after
+        periods without the forecast drifting."""
         if freq not in ("W", "M"):
             _fail(err, f"--freq: must be W or M, got {freq!r}")
         if backend not in ("auto", "serial", "processes", "dask"):

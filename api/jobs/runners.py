@@ -531,7 +531,7 @@ def execute_forecast(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
         try:
             kept = parse_selection(inputs["selection"])
         except SelectionError:
-            kept = None  # a selection from an older format: every series competes
+            pass  # a selection from an older format: every series competes
     result = forecast_panel(history, options.horizon, options.freq, select=not options.fast, n_windows=options.n_windows,
                             pool=options.pool, backend="serial", progress=hook, keys=keys, selection=kept)
     report(0.97, "storing the result")
