@@ -92,6 +92,9 @@ TSB_ALPHA_DEMAND = 0.1
 TSB_ALPHA_PROBABILITY = 0.05
 # order limits, and no approximation in the order search: see the module doc
 ARIMA_OPTIONS = {"max_p": 2, "max_q": 2, "max_P": 1, "max_Q": 1, "approximation": False}
+# the lean competition's single order search uses the approximation on windows longer than this
+# (None: never): see the module doc
+ARIMA_APPROXIMATE_ABOVE: int | None = None
 BEST_PROPHET = "<best prophet>"  # placeholder member of combo_all
 
 
@@ -166,7 +169,9 @@ def tidy_quantiles(ds: Iterable, p10: np.ndarray, p50: np.ndarray, p90: np.ndarr
 # --- statsforecast -------------------------------------------------------------------------
 
 
-def stats_model(name: str, season: int, n_obs: int):
+def stats_model(name: str, season: int, n_obs: int, approximate: bool = False):
+    """The statsforecast model ``name`` for a history of ``n_obs`` periods; ``approximate``: an
+    AutoARIMA whose order search scores candidates by conditional sums of squares."""
     # statsforecast (with statsmodels) takes ~3 s to import: a worker that only fits Prophet never does
     from statsforecast.models import (
         ADIDA,
@@ -186,7 +191,8 @@ def stats_model(name: str, season: int, n_obs: int):
         "naive": lambda: Naive(alias=name),
         "ets": lambda: AutoETS(season_length=season, alias=name),
         # seasonal ARIMA at period 52 takes ~10 s a series here: weekly data get a non-seasonal one
-        "arima": lambda: AutoARIMA(season_length=season, seasonal=season <= 24, alias=name, **ARIMA_OPTIONS),
+        "arima": lambda: AutoARIMA(season_length=season, seasonal=season <= 24, alias=name,
+                                   **{**ARIMA_OPTIONS, "approximation": approximate}),
         "theta": lambda: DynamicOptimizedTheta(season_length=season, alias=name),
         "croston_sba": lambda: CrostonSBA(alias=name),
         "adida": lambda: ADIDA(alias=name),
@@ -301,11 +307,12 @@ def _searched_windows(
     season, n_obs = SEASON[freq], len(history)
     y = history["y"].to_numpy(dtype=float)
     rows = np.full((len(cutoffs), h), np.nan)
+    approximate = ARIMA_APPROXIMATE_ABOVE is not None and cutoffs[0] > ARIMA_APPROXIMATE_ABOVE
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         with clock.measure("statsforecast", name):
             try:
-                searched = stats_model(name, season, n_obs).fit(y[: cutoffs[0]])
+                searched = stats_model(name, season, n_obs, approximate).fit(y[: cutoffs[0]])
                 rows[0] = searched.predict(h)["mean"]
                 spec = model_spec(name, searched)
             except Exception:  # noqa: BLE001 - a failed search: the model has no backtest
