@@ -32,7 +32,7 @@ windows and the final fit; stable on a loaded machine, unlike wall time). ``--lo
 process and prints the per-candidate CPU side by side, e.g.
 ``--longest --series 8 --backends processes --lean both --out benchmarks/last_scale_longest.json``.
 ``--lean cycle`` adds a forecast cycle: the lean competition on the history one period short (the
-previous cycle, not counted), then the full history reusing that run's model selection
+previous cycle, not counted), then the full history reusing that run's model selection one period later (``reselect_after=1``)
 (:mod:`forecasting.selection`), and prints its CPU per series against the run before 2026-12-03.
 
 Run: ``python benchmarks/forecast_scale.py [--series 300] [--fast] [--backends serial,processes,dask]``;
@@ -89,8 +89,10 @@ def compare_forecasts(forecasts: dict[str, pd.DataFrame]) -> tuple[bool | None, 
 def run_once(history, args, backend: str, address: str | None, lean: bool = True, selection=None):
     workers = 1 if backend == "serial" else args.workers
     t0 = time.perf_counter()
+    # a kept selection is reused one period later (--reselect-after 1; the default 0 would compete again)
     out = forecast_panel(history, args.horizon, "M", select=not args.fast, backend=backend, workers=workers,
-                         scheduler_address=address, progress=True, lean=lean, selection=selection)
+                         scheduler_address=address, progress=True, lean=lean, selection=selection,
+                         reselect_after=1 if selection is not None else None)
     return out, time.perf_counter() - t0
 
 

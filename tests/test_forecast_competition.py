@@ -129,7 +129,7 @@ def test_reused_forms_are_searched_on_the_first_window_and_refitted_after():
     fits the form on the whole history, as forecast_models with ``specs`` does."""
     from statsforecast.models import AutoARIMA, AutoETS
 
-    from forecasting.models import ARIMA_OPTIONS, _fixed_model, model_spec
+    from forecasting.models import ARIMA_APPROXIMATE_ABOVE, ARIMA_OPTIONS, _fixed_model, model_spec
 
     rng = np.random.default_rng(5)
     t = np.arange(72)
@@ -138,7 +138,8 @@ def test_reused_forms_are_searched_on_the_first_window_and_refitted_after():
     cutoffs, h = [48, 54, 60], 12
     specs: dict = {}
     windows = window_forecasts(["arima", "ets", "theta"], hist, "M", cutoffs, h, specs=specs)
-    searched = {"arima": AutoARIMA(season_length=12, **ARIMA_OPTIONS).fit(y[:48]),
+    approximate = ARIMA_APPROXIMATE_ABOVE is not None and cutoffs[0] > ARIMA_APPROXIMATE_ABOVE
+    searched = {"arima": AutoARIMA(season_length=12, **{**ARIMA_OPTIONS, "approximation": approximate}).fit(y[:48]),
                 "ets": AutoETS(season_length=12).fit(y[:48])}
     for name, fitted in searched.items():
         assert specs[name] == model_spec(name, fitted)
@@ -150,6 +151,41 @@ def test_reused_forms_are_searched_on_the_first_window_and_refitted_after():
         np.testing.assert_allclose(final, np.clip(_fixed_model(name, specs[name], 12).fit(y).predict(h)["mean"], 0, None), rtol=1e-9)
     assert "theta" not in specs  # theta has no form to search: cross-validated as before
     np.testing.assert_allclose(windows["theta"], window_forecasts(["theta"], hist, "M", cutoffs, h)["theta"], rtol=1e-12)
+
+
+def test_the_lean_order_search_approximates_above_its_window_length(monkeypatch):
+    """The lean competition's one ARIMA order search (first backtest window) is Hyndman &
+    Khandakar's approximation (candidates scored by conditional sums of squares, the chosen
+    order refitted by maximum likelihood) when that window is longer than
+    ``ARIMA_APPROXIMATE_ABOVE`` (0 by default: always), the exact search otherwise. On this
+    series the two searches choose different orders, so the test tells them apart."""
+    from statsforecast.models import AutoARIMA
+
+    from forecasting import models
+    from forecasting.models import ARIMA_OPTIONS, model_spec
+
+    rng = np.random.default_rng(0)
+    t = np.arange(184)
+    hist = _monthly(100 + 0.5 * t + 20 * np.sin(2 * np.pi * t / 12) + np.cumsum(rng.normal(0, 3, 184)))
+    y = hist["y"].to_numpy()
+    cutoffs, h = [160, 166, 172], 12
+    approx = model_spec("arima", AutoARIMA(season_length=12, **{**ARIMA_OPTIONS, "approximation": True}).fit(y[:160]))
+    exact = model_spec("arima", AutoARIMA(season_length=12, **ARIMA_OPTIONS).fit(y[:160]))
+    assert approx != exact
+
+    def searched_form() -> dict:
+        specs: dict = {}
+        window_forecasts(["arima"], hist, "M", cutoffs, h, specs=specs)
+        return specs["arima"]
+
+    assert models.ARIMA_APPROXIMATE_ABOVE == 0
+    assert searched_form() == approx
+    monkeypatch.setattr(models, "ARIMA_APPROXIMATE_ABOVE", 160)  # the window is not longer than 160
+    assert searched_form() == exact
+    monkeypatch.setattr(models, "ARIMA_APPROXIMATE_ABOVE", 159)
+    assert searched_form() == approx
+    monkeypatch.setattr(models, "ARIMA_APPROXIMATE_ABOVE", None)
+    assert searched_form() == exact
 
 
 def test_prophet_quantiles_are_reproducible_and_leave_numpy_state_alone():
