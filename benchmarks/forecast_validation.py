@@ -155,7 +155,9 @@ The per-series forecasts of a run are kept in ``benchmarks/results/`` (not in gi
 added later can be scored with ``--cached`` without refitting.
 
 Run: ``python benchmarks/forecast_validation.py [--panel m3-shipments|tourism-monthly|all]
-[--limit N] [--workers 2] [--windows 3]``; prints the table and writes
+[--limit N] [--workers 2] [--windows 3] [--cycle | --arima-search | --fast-compare]``; the last
+three run the engine's own ``forecast_unit`` per path (``--fast-compare``: default mode, fast mode
+and seasonal naive, ``last_validation_fast.json``); prints the table and writes
 ``benchmarks/last_validation.json`` (``last_validation_w5.json`` etc. for other window counts).
 """
 
@@ -199,6 +201,7 @@ CACHE = Path(__file__).with_name("results")
 OUT_TEST = Path(__file__).with_name("last_validation_test.json")
 OUT_CYCLE = Path(__file__).with_name("last_validation_cycle.json")
 OUT_SEARCH = Path(__file__).with_name("last_validation_arima_search.json")
+OUT_FAST = Path(__file__).with_name("last_validation_fast.json")
 # rules of the --arima-search run: the window length above which the order search approximates
 SEARCH_RULES = {"lean": None, "approx150": 150, "approx": 0}
 LONG_SEARCH = 150
@@ -247,6 +250,28 @@ def validate_series(s: dict, split: str = "validation", n_windows: int = DEFAULT
             "cutoffs": list(bt.plan.cutoffs) if bt is not None else None}
 
 
+def _engine_fit(s: dict) -> tuple[pd.DataFrame, ForecastOptions, dict]:
+    """A series' fit part (its training part without the validation tail) as the engine's history,
+    the engine's default options for its horizon, and the record its paths fill in."""
+    quiet_model_logging()
+    h = s["h"]
+    full = np.asarray(s["train"], dtype=float)
+    n_fit = len(full) - h
+    fit = pd.DataFrame({"ds": pd.date_range("2000-01-01", periods=n_fit, freq="MS"), "y": full[:n_fit]})
+    out: dict = {"id": s["id"], "fit": full[:n_fit], "val": full[n_fit:], "preds": {}, "cpu": {}, "status": {}}
+    return fit, ForecastOptions(horizon=h, freq="M"), out
+
+
+def _engine_path(out: dict, name: str, unit: SeriesUnit, options: ForecastOptions):
+    """:func:`forecasting.engine.forecast_unit` on ``unit``: its P50, model CPU and selection status
+    kept in ``out`` under ``name``."""
+    result = forecast_unit(unit, options)
+    out["preds"][name] = result.forecast["p50"].to_numpy()
+    out["cpu"][name] = sum(result.fit_cpu.values())
+    out["status"][name] = result.selection_status
+    return result
+
+
 def cycle_series(s: dict, ages: tuple[int, ...] = CYCLE_AGES, before: bool = True) -> dict:
     """The engine itself (:func:`forecasting.engine.forecast_unit`, default options) on the fit
     part, forecasting the validation tail: ``lean`` (the default competition), ``before``
@@ -254,20 +279,11 @@ def cycle_series(s: dict, ages: tuple[int, ...] = CYCLE_AGES, before: bool = Tru
     periods earlier (on the fit part without its last K periods), its kept selection
     (:mod:`forecasting.selection`) then forecasting from the whole fit part, with its checks
     (a series whose check fails competes afresh, as in a real cycle). P50 and model CPU per path."""
-    quiet_model_logging()
-    h = s["h"]
-    full = np.asarray(s["train"], dtype=float)
-    n_fit = len(full) - h
-    fit = pd.DataFrame({"ds": pd.date_range("2000-01-01", periods=n_fit, freq="MS"), "y": full[:n_fit]})
-    options = ForecastOptions(horizon=h, freq="M")
-    out: dict = {"id": s["id"], "fit": full[:n_fit], "val": full[n_fit:], "preds": {}, "cpu": {}, "status": {}}
+    fit, options, out = _engine_fit(s)
+    n_fit = len(fit)
 
     def run(name: str, unit: SeriesUnit, opts: ForecastOptions):
-        result = forecast_unit(unit, opts)
-        out["preds"][name] = result.forecast["p50"].to_numpy()
-        out["cpu"][name] = sum(result.fit_cpu.values())
-        out["status"][name] = result.selection_status
-        return result
+        return _engine_path(out, name, unit, opts)
 
     fresh = run("lean", SeriesUnit(s["id"], fit), options)
     out["kind"] = fresh.series_class
@@ -292,27 +308,29 @@ def search_series(s: dict) -> dict:
     from forecasting import models
     from forecasting.backtest import plan_windows
 
-    quiet_model_logging()
-    h = s["h"]
-    full = np.asarray(s["train"], dtype=float)
-    n_fit = len(full) - h
-    fit = pd.DataFrame({"ds": pd.date_range("2000-01-01", periods=n_fit, freq="MS"), "y": full[:n_fit]})
-    options = ForecastOptions(horizon=h, freq="M")
-    plan = plan_windows(n_fit, h, "M")
-    out: dict = {"id": s["id"], "fit": full[:n_fit], "val": full[n_fit:], "preds": {}, "cpu": {}, "status": {},
-                 "long": plan is not None and plan.cutoffs[0] > LONG_SEARCH}
+    fit, options, out = _engine_fit(s)
+    plan = plan_windows(len(fit), s["h"], "M")
+    out["long"] = plan is not None and plan.cutoffs[0] > LONG_SEARCH
     paths = [*((name, above, options) for name, above in SEARCH_RULES.items()),
              ("before", None, options.model_copy(update={"lean": False}))]
     default = models.ARIMA_APPROXIMATE_ABOVE
     try:
         for name, above, opts in paths:
             models.ARIMA_APPROXIMATE_ABOVE = above
-            result = forecast_unit(SeriesUnit(s["id"], fit), opts)
-            out["preds"][name] = result.forecast["p50"].to_numpy()
-            out["cpu"][name] = sum(result.fit_cpu.values())
-            out["status"][name] = result.selection_status
+            _engine_path(out, name, SeriesUnit(s["id"], fit), opts)
     finally:
         models.ARIMA_APPROXIMATE_ABOVE = default
+    return out
+
+
+def fast_series(s: dict) -> dict:
+    """The engine's default mode (``default``), its fast mode (``fast``, ``select=False``) and
+    seasonal naive on the fit part, forecasting the validation tail: the README's comparison."""
+    fit, options, out = _engine_fit(s)
+    _engine_path(out, "default", SeriesUnit(s["id"], fit), options)
+    _engine_path(out, "fast", SeriesUnit(s["id"], fit), options.model_copy(update={"select": False}))
+    naive = forecast_models(["seasonal_naive"], fit, s["h"], "M")["seasonal_naive"]
+    out["preds"]["seasonal_naive"], out["cpu"]["seasonal_naive"], out["status"]["seasonal_naive"] = naive["p50"].to_numpy(), 0.0, "-"
     return out
 
 
@@ -339,11 +357,13 @@ def _against(table: pd.DataFrame, reference: str) -> None:
     for path in table.index:
         if path != reference:
             rel = {m: table.loc[path, m] / ref[m] - 1 for m in ("mean_mase", "pooled_wape", "mean_wape")}
+            cpu = table.loc[path, "cpu_per_series"]
             print(f"  {path} against {reference}: " + ", ".join(f"{m} {v:+.2%}" for m, v in rel.items())
-                  + f"; CPU x{ref['cpu_per_series'] / table.loc[path, 'cpu_per_series']:.2f} less")
+                  + (f"; CPU x{ref['cpu_per_series'] / cpu:.2f} less" if cpu > 0 else ""))
 
 
-def main_paths(args, series_fn: Callable[[dict], dict], kind: str, out: Path, report_extra: dict) -> None:
+def main_paths(args, series_fn: Callable[[dict], dict], kind: str, out: Path, report_extra: dict,
+               reference: str = "lean") -> None:
     """Run ``series_fn`` on each series of the panels (kept in ``results/<kind>_<panel>_n<N>.pkl``),
     print each path's measures against ``lean`` (and ``before``) and write ``out``."""
     panels = ["m3-shipments", "tourism-monthly"] if args.panel == "all" else [args.panel]
@@ -366,7 +386,7 @@ def main_paths(args, series_fn: Callable[[dict], dict], kind: str, out: Path, re
         print(table.round(4).to_string())
         for path, counts in statuses.items():
             print(f"  {path}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-        _against(table, "lean")
+        _against(table, reference)
         if "before" in table.index:
             _against(table, "before")
         entry = {"series": len(series), "seconds": elapsed, "statuses": statuses,
@@ -384,6 +404,10 @@ def main_paths(args, series_fn: Callable[[dict], dict], kind: str, out: Path, re
 
 def main_cycle(args) -> None:
     main_paths(args, cycle_series, "cycle", OUT_CYCLE, {"ages": list(CYCLE_AGES)})
+
+
+def main_fast(args) -> None:
+    main_paths(args, fast_series, "fast", OUT_FAST, {}, reference="default")
 
 
 def main_search(args) -> None:
@@ -526,7 +550,13 @@ def main() -> None:
     ap.add_argument("--arima-search", action="store_true",
                     help="score ARIMA's order search exact and approximated (search_series); "
                     "writes last_validation_arima_search.json")
+    ap.add_argument("--fast-compare", action="store_true",
+                    help="score the default mode, the fast mode and seasonal naive (fast_series); "
+                    "writes last_validation_fast.json")
     args = ap.parse_args()
+    if args.fast_compare:
+        main_fast(args)
+        return
     if args.cycle:
         main_cycle(args)
         return
