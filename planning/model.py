@@ -519,39 +519,37 @@ def workforce_ending(m: pyo.ConcreteModel, d: PlanningData) -> None:
     _add_family(m, "workforce_ending", ending)
 
 
+def _volume_capacity_rows(
+    variables: dict, keys, capacity: dict, product_capacity: dict, volume: dict, T: int
+) -> list[Row]:
+    """Rows sum_p volume[p] * x[k,p,t] <= capacity[k,t] over the products p of each key k, then
+    volume[p] * x[k,p,t] <= capacity[k,p,t] for each (k, p) with a capacity of its own."""
+    by_key: dict[str, list[str]] = defaultdict(list)
+    for k, p in keys:
+        by_key[k].append(p)
+    rows: list[Row] = []
+    for k, cap in capacity.items():
+        ps = by_key[k]
+        for t in range(T):
+            rows.append(((k, t), [volume[p] for p in ps], [variables[k, p][t] for p in ps], None, float(cap[t])))
+    for (k, p), cap in product_capacity.items():
+        for t in range(T):
+            rows.append(((k, p, t), [volume[p]], [variables[k, p][t]], None, float(cap[t])))
+    return rows
+
+
 def lane_capacity(m: pyo.ConcreteModel, d: PlanningData) -> None:
     """sum_p volume[p] * ship[l,p,t] <= capacity[l,t]; a capacity per product:
     volume[p] * ship[l,p,t] <= capacity[l,p,t] for each named p (row ``[l,p,t]``)."""
-    G = m.var_grid
-    by_lane: dict[str, list[str]] = defaultdict(list)
-    for ln, p in d.ship_keys:
-        by_lane[ln].append(p)
-    rows: list[Row] = []
-    for ln, cap in d.lane_capacity.items():
-        ps = by_lane[ln]
-        for t in range(d.T):
-            rows.append(((ln, t), [d.volume[p] for p in ps], [G["ship"][ln, p][t] for p in ps], None, float(cap[t])))
-    for (ln, p), cap in d.lane_product_capacity.items():
-        for t in range(d.T):
-            rows.append(((ln, p, t), [d.volume[p]], [G["ship"][ln, p][t]], None, float(cap[t])))
+    rows = _volume_capacity_rows(m.var_grid["ship"], d.ship_keys, d.lane_capacity, d.lane_product_capacity, d.volume, d.T)
     _add_family(m, "lane_capacity", rows)
 
 
 def storage_capacity(m: pyo.ConcreteModel, d: PlanningData) -> None:
     """sum_p volume[p] * inventory[s,p,t] <= capacity[s,t]; a capacity per product:
     volume[p] * inventory[s,p,t] <= capacity[s,p,t] for each named p (row ``[s,p,t]``)."""
-    G = m.var_grid
-    by_site: dict[str, list[str]] = defaultdict(list)
-    for s, p in d.stock_keys:
-        by_site[s].append(p)
-    rows: list[Row] = []
-    for s, cap in d.storage_capacity.items():
-        ps = by_site[s]
-        for t in range(d.T):
-            rows.append(((s, t), [d.volume[p] for p in ps], [G["inventory"][s, p][t] for p in ps], None, float(cap[t])))
-    for (s, p), cap in d.storage_product_capacity.items():
-        for t in range(d.T):
-            rows.append(((s, p, t), [d.volume[p]], [G["inventory"][s, p][t]], None, float(cap[t])))
+    rows = _volume_capacity_rows(m.var_grid["inventory"], d.stock_keys, d.storage_capacity,
+                                 d.storage_product_capacity, d.volume, d.T)
     _add_family(m, "storage_capacity", rows)
 
 
