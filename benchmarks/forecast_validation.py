@@ -334,7 +334,7 @@ def fast_series(s: dict) -> dict:
     return out
 
 
-def score_cycle(results: list[dict]) -> tuple[pd.DataFrame, dict]:
+def score_paths(results: list[dict]) -> tuple[pd.DataFrame, dict]:
     """Mean MASE, pooled WAPE and mean WAPE of each path on the validation tails, model CPU per
     series, and how often each selection status occurred."""
     rows = []
@@ -365,7 +365,7 @@ def _against(table: pd.DataFrame, reference: str) -> None:
 def main_paths(args, series_fn: Callable[[dict], dict], kind: str, out: Path, report_extra: dict,
                reference: str = "lean") -> None:
     """Run ``series_fn`` on each series of the panels (kept in ``results/<kind>_<panel>_n<N>.pkl``),
-    print each path's measures against ``lean`` (and ``before``) and write ``out``."""
+    print each path's measures against ``reference`` (and ``before``, when run) and write ``out``."""
     panels = ["m3-shipments", "tourism-monthly"] if args.panel == "all" else [args.panel]
     report = {"when": time.strftime("%Y-%m-%d %H:%M"), "split": "validation", "limit": args.limit,
               **report_extra, "panels": {}}
@@ -380,7 +380,7 @@ def main_paths(args, series_fn: Callable[[dict], dict], kind: str, out: Path, re
                 results = list(pool.map(series_fn, series, chunksize=1))
             CACHE.mkdir(exist_ok=True)
             cache.write_bytes(pickle.dumps(results))
-        table, statuses = score_cycle(results)
+        table, statuses = score_paths(results)
         elapsed = time.perf_counter() - t0
         print(f"\n== {name}: {len(series)} series, validation tail of {series[0]['h']} months, {elapsed:.0f} s ==")
         print(table.round(4).to_string())
@@ -393,7 +393,7 @@ def main_paths(args, series_fn: Callable[[dict], dict], kind: str, out: Path, re
                  "paths": table.round(6).reset_index().to_dict(orient="records")}
         long = [r for r in results if r.get("long")]
         if long:
-            long_table, _ = score_cycle(long)
+            long_table, _ = score_paths(long)
             print(f"  series whose search window is longer than {LONG_SEARCH} periods ({len(long)}):")
             print(long_table.round(4).to_string())
             entry["long"] = {"series": len(long), "paths": long_table.round(6).reset_index().to_dict(orient="records")}

@@ -100,6 +100,11 @@ ARIMA_APPROXIMATE_ABOVE: int | None = 0
 BEST_PROPHET = "<best prophet>"  # placeholder member of combo_all
 
 
+def approximates(window: int) -> bool:
+    """Whether the lean competition's ARIMA order search on ``window`` periods approximates."""
+    return ARIMA_APPROXIMATE_ABOVE is not None and window > ARIMA_APPROXIMATE_ABOVE
+
+
 @dataclass(frozen=True)
 class ProphetConfig:
     seasonality_mode: str = "additive"
@@ -309,12 +314,11 @@ def _searched_windows(
     season, n_obs = SEASON[freq], len(history)
     y = history["y"].to_numpy(dtype=float)
     rows = np.full((len(cutoffs), h), np.nan)
-    approximate = ARIMA_APPROXIMATE_ABOVE is not None and cutoffs[0] > ARIMA_APPROXIMATE_ABOVE
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         with clock.measure("statsforecast", name):
             try:
-                searched = stats_model(name, season, n_obs, approximate).fit(y[: cutoffs[0]])
+                searched = stats_model(name, season, n_obs, approximates(cutoffs[0])).fit(y[: cutoffs[0]])
                 rows[0] = searched.predict(h)["mean"]
                 spec = model_spec(name, searched)
             except Exception:  # noqa: BLE001 - a failed search: the model has no backtest

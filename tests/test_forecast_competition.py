@@ -129,7 +129,7 @@ def test_reused_forms_are_searched_on_the_first_window_and_refitted_after():
     fits the form on the whole history, as forecast_models with ``specs`` does."""
     from statsforecast.models import AutoARIMA, AutoETS
 
-    from forecasting.models import ARIMA_APPROXIMATE_ABOVE, ARIMA_OPTIONS, _fixed_model, model_spec
+    from forecasting.models import ARIMA_OPTIONS, _fixed_model, approximates, model_spec
 
     rng = np.random.default_rng(5)
     t = np.arange(72)
@@ -138,8 +138,7 @@ def test_reused_forms_are_searched_on_the_first_window_and_refitted_after():
     cutoffs, h = [48, 54, 60], 12
     specs: dict = {}
     windows = window_forecasts(["arima", "ets", "theta"], hist, "M", cutoffs, h, specs=specs)
-    approximate = ARIMA_APPROXIMATE_ABOVE is not None and cutoffs[0] > ARIMA_APPROXIMATE_ABOVE
-    searched = {"arima": AutoARIMA(season_length=12, **{**ARIMA_OPTIONS, "approximation": approximate}).fit(y[:48]),
+    searched = {"arima": AutoARIMA(season_length=12, **{**ARIMA_OPTIONS, "approximation": approximates(48)}).fit(y[:48]),
                 "ets": AutoETS(season_length=12).fit(y[:48])}
     for name, fitted in searched.items():
         assert specs[name] == model_spec(name, fitted)
